@@ -1,0 +1,33 @@
+"""Atomic output: a report is either written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from convscope.errors import ConvscopeError
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Fail early (before any work) when the output cannot be written."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConvscopeError(f"output directory does not exist: {parent}")
+    if p.is_dir():
+        raise ConvscopeError(f"output path is a directory: {p}")
+    return p
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write to a temporary file in the target directory, then rename over the target."""
+    p = check_output_path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

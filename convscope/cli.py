@@ -1,0 +1,232 @@
+"""The ``convscope`` command line: parse → library API → reporter → exit code.
+
+Exit codes (every command): 0 success / clean, 1 findings or budget exceeded, 2 usage,
+config or model-load error — printed as one line on stderr; ``--debug`` adds the
+traceback. Heavy imports (torch, rich) happen inside commands so ``convscope --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS_ANALYZE = ("table", "json", "markdown", "html")
+
+
+def _fail(message: str, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn every failure into one line on stderr and exit code 2 (traceback with --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(kwargs.get("debug")) or bool(
+            click.get_current_context().find_root().params.get("debug")
+        )
+        try:
+            return fn(*args, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except SystemExit:
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", debug)
+        except Exception as exc:
+            from convscope.errors import ConvscopeError
+
+            if isinstance(exc, ConvscopeError):
+                _fail(str(exc), debug)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            _fail(
+                f"internal error: {type(exc).__name__}: {first} "
+                "(rerun with --debug for the traceback)",
+                debug,
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _Group(click.Group):
+    """Usage errors exit 2 with one line, like ruff."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("standalone_mode", True)
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="convscope", prog_name="convscope")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def main(debug: bool) -> None:
+    """Static analysis and profiling for PyTorch CNN architectures.
+
+    MODEL specs: path/to/model.py, path/to/model.py:NAME, pkg.module:NAME,
+    torchvision:NAME, timm:NAME, or a saved torch.export program (.pt2).
+    """
+
+
+def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
+    if not texts:
+        return None
+    from convscope.load import parse_input_shapes
+
+    return parse_input_shapes(texts)
+
+
+@main.command()
+@click.argument("model")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="SHAPE",
+    help="Input shape such as 1,3,224,224; repeat for several inputs.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS_ANALYZE),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
+)
+@click.option(
+    "--depth", type=click.IntRange(min=0), help="Fold rows deeper than N into their parent."
+)
+@click.option(
+    "--device",
+    type=click.Choice(("meta", "cpu")),
+    default="meta",
+    show_default=True,
+    help="Trace on meta tensors (no memory) or real CPU tensors.",
+)
+@click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
+@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option(
+    "--dtype",
+    type=click.Choice(("float32", "float16", "bfloat16", "int8")),
+    help="Re-price bytes at this dtype.",
+)
+@click.option("--strict", is_flag=True, help="Fail (exit 2) when an op has no cost formula.")
+@click.option("--rf", "show_rf", is_flag=True, help="Show receptive-field columns.")
+@click.option(
+    "--crosscheck", is_flag=True, help="Reconcile counts with fvcore and FlopCounterMode."
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def analyze(
+    model: str,
+    inputs: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    depth: int | None,
+    device: str,
+    weights: str | None,
+    trust_pickle: bool,
+    dtype: str | None,
+    strict: bool,
+    show_rf: bool,
+    crosscheck: bool,
+    debug: bool,
+) -> None:
+    """Per-layer parameters, MACs, memory traffic and mixing profile of MODEL."""
+    from convscope import _io
+
+    if output:
+        _io.check_output_path(output)
+    shapes = parse_inputs(inputs)
+    from convscope import api
+
+    result = api.analyze_spec(
+        model,
+        input_shapes=shapes,
+        weights=weights,
+        trust_pickle=trust_pickle,
+        device=device,
+        dtype=dtype,
+        strict=strict,
+    )
+    if show_rf:
+        result = api.with_receptive_field(result)
+    text = _render_analysis(result, fmt, depth, show_rf, output)
+    if crosscheck:
+        from convscope import crosscheck as cc
+
+        table = cc.render(
+            cc.reconcile(model, shapes, weights=weights, trust_pickle=trust_pickle, analysis=result)
+        )
+        text = table if text is None else text + table
+    emit(text, output)
+
+
+def _render_analysis(
+    result: Any, fmt: str, depth: int | None, show_rf: bool, output: str | None
+) -> str | None:
+    """The report as text, or None when it was printed to the terminal in colour."""
+    if fmt == "json":
+        from convscope.reporters import json_report
+
+        return json_report.render(result)
+    if fmt == "markdown":
+        from convscope.reporters import markdown
+
+        return markdown.render(result, depth=depth)
+    if fmt == "html":
+        from convscope.reporters import html_table
+
+        return html_table.render_page(result)
+    from convscope.reporters import terminal
+
+    if output is None and sys.stdout.isatty():
+        from rich.console import Console
+
+        Console().print(terminal.render(result, depth=depth, show_rf=show_rf))
+        return None
+    return terminal.to_text(result, depth=depth, show_rf=show_rf)
+
+
+def emit(text: str | None, output: str | None) -> None:
+    """Write ``text`` atomically to ``output``, or to stdout."""
+    if text is None:
+        return
+    if output:
+        from convscope import _io
+
+        _io.write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _register_subcommands() -> None:
+    """Commands that live in their own modules attach themselves to ``main``."""
+    import importlib
+
+    for name in ("convscope.cli_lint",):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+_register_subcommands()

@@ -1,0 +1,1 @@
+"""Renderers. Only this package imports rich (and, later, jinja2 / plotly)."""

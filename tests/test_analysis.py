@@ -1,0 +1,115 @@
+"""Rows, totals and folding: the invariants every report relies on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+import convscope
+from convscope.analysis import fold
+from convscope.schema import SCHEMA_VERSION, to_dict
+
+SUMMED = (
+    "params",
+    "trainable_params",
+    "buffers",
+    "param_bytes",
+    "macs",
+    "other_flops",
+    "activation_bytes",
+    "bytes_read",
+    "bytes_written",
+)
+
+
+def _models() -> list[tuple[str, nn.Module, tuple[int, ...]]]:
+    import torchvision
+
+    out = []
+    for name in ("resnet18", "mobilenet_v3_small", "vit_b_16", "densenet121"):
+        with torch.device("meta"):
+            out.append((name, torchvision.models.get_model(name), (1, 3, 224, 224)))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "shape"), _models(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_rows_sum_to_totals(name: str, model: nn.Module, shape: tuple[int, ...]) -> None:
+    a = convscope.analyze(model, shape)
+    for field in SUMMED:
+        assert sum(getattr(r, field) for r in a.rows) == getattr(a.totals, field), field
+    # every op in exactly one row; every parameter in exactly one row
+    ids = [i for r in a.rows for i in r.nodes]
+    assert sorted(ids) == [n.id for n in a.graph.nodes]
+    assert a.totals.params == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2, 3])
+def test_fold_preserves_sums(depth: int) -> None:
+    import torchvision
+
+    with torch.device("meta"):
+        m = torchvision.models.resnet18()
+    a = convscope.analyze(m, (1, 3, 64, 64))
+    rows = fold(a.rows, depth, a.graph)
+    assert all(r.depth <= depth for r in rows)
+    for field in SUMMED:
+        assert sum(getattr(r, field) for r in rows) == getattr(a.totals, field), field
+    assert len({r.path for r in rows}) == len(rows)
+
+
+def test_fold_depth_one_groups_resnet_stages() -> None:
+    import torchvision
+
+    with torch.device("meta"):
+        m = torchvision.models.resnet18()
+    a = convscope.analyze(m, (1, 3, 64, 64))
+    paths = [r.path for r in fold(a.rows, 1, a.graph)]
+    # the root row holds ResNet.forward's own torch.flatten (a view)
+    assert paths == [
+        "",
+        "conv1",
+        "bn1",
+        "relu",
+        "maxpool",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+        "avgpool",
+        "fc",
+    ]
+    layer1 = next(r for r in fold(a.rows, 1, a.graph) if r.path == "layer1")
+    assert layer1.type_name == "Sequential"
+    assert layer1.params == sum(p.numel() for p in m.layer1.parameters())
+
+
+def test_json_is_versioned_deterministic_and_complete() -> None:
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 2))
+    d1 = json.dumps(to_dict(convscope.analyze(m, (1, 3, 8, 8))))
+    d2 = json.dumps(to_dict(convscope.analyze(m, (1, 3, 8, 8))))
+    assert d1 == d2
+    doc = json.loads(d1)
+    assert doc["schema_version"] == SCHEMA_VERSION
+    assert doc["totals"]["macs"] == 4 * 36 * 27 + 144 * 2
+    assert doc["totals"]["flops"] == 2 * doc["totals"]["macs"]
+    assert [layer["path"] for layer in doc["layers"]] == ["0", "1", "2", "3"]
+    assert sum(layer["params"] for layer in doc["layers"]) == doc["totals"]["params"]
+    assert doc["trace"] == {"mode": "meta", "fallback_reason": None}
+
+
+def test_analysis_repr_html_for_notebooks() -> None:
+    a = convscope.analyze(nn.Conv2d(3, 4, 3), (1, 3, 8, 8))
+    html = a._repr_html_()
+    assert html.count("<tr>") == 1 + 1 + 1  # header, one row, footer
+    assert "Conv2d" in html
+
+
+def test_library_example_from_issue() -> None:
+    a = convscope.analyze(torch.nn.Conv2d(3, 8, 3), torch.randn(1, 3, 32, 32))
+    assert a.totals.params == 8 * 27 + 8
+    assert a.totals.macs == 8 * 30 * 30 * 27
