@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
+from convscope import __version__
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS_ANALYZE = ("table", "json", "markdown", "html")
@@ -62,15 +64,28 @@ def handle_errors(fn: F) -> F:
 
 
 class _Group(click.Group):
-    """Usage errors exit 2 with one line, like ruff."""
+    """Usage errors are one line on stderr and exit 2, like every other error."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("standalone_mode", True)
-        return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(2)
+        if isinstance(rv, int):
+            sys.exit(rv)
+        return rv
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="convscope", prog_name="convscope")
+@click.version_option(version=__version__, prog_name="convscope")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 def main(debug: bool) -> None:
     """Static analysis and profiling for PyTorch CNN architectures.
@@ -221,7 +236,7 @@ def _register_subcommands() -> None:
     """Commands that live in their own modules attach themselves to ``main``."""
     import importlib
 
-    for name in ("convscope.cli_lint",):
+    for name in ("convscope.cli_lint", "convscope.cli_rewrite", "convscope.cli_profile"):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -27,6 +27,19 @@ def _rf_cell(a: Analysis, path: str) -> str:
     return f"{size} /{stride}"
 
 
+def _missing_ancestors(path: str, shown: set[str]) -> list[str]:
+    """Parent paths not yet printed, outermost first, so the tree reads like print(model).
+    They are shown as headers without numbers: the numbered rows alone sum to the total."""
+    parts = path.split(".") if path else []
+    out = []
+    for i in range(1, len(parts)):
+        prefix = ".".join(parts[:i])
+        if prefix not in shown:
+            shown.add(prefix)
+            out.append(prefix)
+    return out
+
+
 def layer_table(a: Analysis, rows: Sequence[LayerRow], show_rf: bool) -> Table:
     t = Table(
         title=f"convscope · {a.model}",
@@ -48,7 +61,15 @@ def layer_table(a: Analysis, rows: Sequence[LayerRow], show_rf: bool) -> Table:
     t.add_column("Mix", no_wrap=True)
     if show_rf:
         t.add_column("RF /stride", justify="right", no_wrap=True)
+    shown: set[str] = {""}
     for r in rows:
+        for header in _missing_ancestors(r.path, shown):
+            label = "  " * (header.count(".")) + header.rsplit(".", 1)[-1]
+            module = a.graph.module.get(header)
+            t.add_row(
+                Text(label, style="dim"), Text(module.type_name if module else "", style="dim")
+            )
+        shown.add(r.path)
         name = Text(
             "  " * max(r.depth - 1, 0) + (r.path.rsplit(".", 1)[-1] if r.path else "(root)")
         )
