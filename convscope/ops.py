@@ -231,14 +231,25 @@ def _view(args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.T
     return ir.ViewAttrs(flattens_spatial=x.dim() >= 3 and y.dim() < x.dim())
 
 
-def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
-    table: dict[str, tuple[ir.OpKind, Handler]] = {}
+class _TableBuilder:
+    """Collects entries once; a second entry for the same op is a bug, not an override."""
 
-    def add(kind: ir.OpKind, names: Sequence[str], handler: Handler = _no_attrs) -> None:
+    def __init__(self) -> None:
+        self.table: dict[str, tuple[ir.OpKind, Handler]] = {}
+
+    def add(self, kind: ir.OpKind, names: Sequence[str], handler: Handler = _no_attrs) -> None:
         for name in names:
-            if name in table:
+            if name in self.table:
                 raise ValueError(f"duplicate op handler for aten.{name}")
-            table[name] = (kind, handler)
+            self.table[name] = (kind, handler)
+
+    def freeze(self) -> Mapping[str, tuple[ir.OpKind, Handler]]:
+        return MappingProxyType(dict(self.table))
+
+
+def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
+    builder = _TableBuilder()
+    add = builder.add
 
     add(
         ir.OpKind.CONV,
@@ -348,7 +359,6 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "mish",
             "mish_",
             "softplus",
-            "softsign",
             "_prelu_kernel",
             "prelu",
             "rrelu_with_noise",
@@ -457,7 +467,7 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
         ["replication_pad1d", "replication_pad2d", "replication_pad3d"],
         _pad_mode("replicate"),
     )
-    add(ir.OpKind.CAT, ["cat", "stack", "_cat"])
+    add(ir.OpKind.CAT, ["cat", "stack"])
     add(
         ir.OpKind.VIEW,
         [
@@ -501,7 +511,6 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "resize_",
             "set_",
             "_nested_view_from_buffer",
-            "_unsafe_view_",
             "swapaxes",
             "swapdims",
             "indices",
@@ -524,7 +533,6 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "roll",
             "flip",
             "repeat",
-            "constant_pad_nd_backward",
             "pixel_shuffle",
             "pixel_unshuffle",
             "channel_shuffle",
@@ -573,7 +581,7 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
     )
     add(ir.OpKind.EMBEDDING, ["embedding"])
     add(ir.OpKind.DROPOUT, ["native_dropout", "dropout", "feature_dropout"])
-    return MappingProxyType(table)
+    return builder.freeze()
 
 
 #: ATen packet name → (kind, argument adapter). Read-only.
