@@ -211,15 +211,52 @@ def _pads(x: torch.Tensor, pad: Sequence[int], mode: str) -> ir.PadAttrs:
 def _reduce(
     args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
 ) -> ir.Attrs:
+    """Reductions, by argument *name* (``classify`` binds every argument to its schema name):
+    positions differ between overloads (``var(x, dim, unbiased, keepdim)``,
+    ``linalg_vector_norm(x, ord, dim, keepdim)``, ``norm(x, p, dim, keepdim)``).
+
+    An overload without a ``dim`` argument reduces every dim (``sum(x)``, ``max(x)``),
+    except the binary ones (``max(x, other)``), which are elementwise: no dim reduced.
+    """
     x = args[0]
-    dims_arg = _arg(args, kwargs, 1, "dim")
-    if dims_arg is None or (isinstance(dims_arg, (list, tuple)) and not dims_arg):
-        dims = tuple(range(x.dim()))
+    ndim = x.dim() if isinstance(x, torch.Tensor) else 0
+    if "dim" not in kwargs:
+        dims = () if "other" in kwargs else tuple(range(ndim))
     else:
-        raw = [dims_arg] if isinstance(dims_arg, int) else list(dims_arg)
-        dims = tuple(sorted(d % max(x.dim(), 1) for d in raw))
-    keep = bool(_arg(args, kwargs, 2, "keepdim", False))
-    return ir.ReduceAttrs(dims=dims, keepdim=keep)
+        dims = _dims(kwargs.get("dim"), ndim)
+    return ir.ReduceAttrs(dims=dims, keepdim=bool(kwargs.get("keepdim", False)))
+
+
+def _dims(value: Any, ndim: int) -> tuple[int, ...]:
+    """``dim`` as sorted non-negative ints; ``None`` / ``[]`` mean every dim."""
+    if value is None or (isinstance(value, (list, tuple)) and not value):
+        return tuple(range(ndim))
+    raw = [value] if isinstance(value, int) else list(value)
+    return tuple(sorted({int(d) % max(ndim, 1) for d in raw}))
+
+
+def _select(
+    args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
+) -> ir.Attrs:
+    """``topk`` / ``sort`` / ``argsort`` / ``kthvalue``...: compare along one dim (default the
+    last), which stays in the output; priced like a reduction over it."""
+    x = args[0]
+    ndim = x.dim() if isinstance(x, torch.Tensor) else 0
+    dim = kwargs.get("dim", -1)
+    return ir.ReduceAttrs(dims=_dims(-1 if dim is None else dim, ndim), keepdim=True)
+
+
+def _grid_sample(
+    args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
+) -> ir.Attrs:
+    """``grid_sampler_2d/3d``: interpolation at positions read from a grid tensor; priced as
+    the resampling it is (taps per output element by mode)."""
+    x, y = args[0], outs[0]
+    modes = {0: "bilinear" if x.dim() == 4 else "trilinear", 1: "nearest", 2: "bicubic"}
+    mode = modes.get(int(kwargs.get("interpolation_mode", 0)), "bilinear")
+    scale = tuple(int(o) / int(i) for i, o in zip(x.shape[2:], y.shape[2:], strict=True))
+    return ir.UpsampleAttrs(mode=mode, scale=scale,
+                            align_corners=bool(kwargs.get("align_corners", False)))
 
 
 def _view(args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]) -> ir.Attrs:
@@ -326,9 +363,23 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "norm",
             "linalg_vector_norm",
             "prod",
+            "argmax",
+            "argmin",
+            "any",
+            "all",
+            "median",
+            "nanmedian",
+            "nanmean",
+            "nansum",
+            "_unique2",
+            "_unique",
+            "unique_dim",
+            "unique_consecutive",
         ],
         _reduce,
     )
+    # Selections: compare along one dim that stays in the output (detection post-processing).
+    add(ir.OpKind.REDUCE, ["topk", "sort", "argsort", "kthvalue", "msort"], _select)
     add(ir.OpKind.SOFTMAX, ["_softmax", "_safe_softmax", "_log_softmax", "softmax", "log_softmax"])
     add(
         ir.OpKind.ACTIVATION,
@@ -396,6 +447,27 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "logit",
             "expm1",
             "log1p",
+            "log2",
+            "log10",
+            "exp2",
+            "tan",
+            "atan",
+            "asin",
+            "acos",
+            "sinh",
+            "cosh",
+            "asinh",
+            "acosh",
+            "atanh",
+            "erfc",
+            "frac",
+            "nan_to_num",
+            "hardshrink",
+            "softshrink",
+            "isnan",
+            "isinf",
+            "isfinite",
+            "bitwise_not",
         ],
     )
     add(
@@ -434,6 +506,21 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "floor_divide",
             "atan2",
             "hypot",
+            "xlogy",
+            "copysign",
+            "bitwise_xor",
+            "logical_xor",
+            "fmax",
+            "fmin",
+            "heaviside",
+            "true_divide",
+            # Scatters that add into their destination.
+            "scatter_add",
+            "scatter_add_",
+            "scatter_reduce",
+            "index_add",
+            "index_add_",
+            "col2im",
         ],
     )
     add(
@@ -456,6 +543,12 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
     )
     add(ir.OpKind.UPSAMPLE, ["upsample_bicubic2d", "_upsample_bicubic2d_aa"], _upsample("bicubic"))
     add(ir.OpKind.UPSAMPLE, ["upsample_trilinear3d"], _upsample("trilinear"))
+    add(
+        ir.OpKind.UPSAMPLE,
+        ["grid_sampler_2d", "grid_sampler_3d", "_grid_sampler_2d_cpu_fallback",
+         "cudnn_grid_sampler"],
+        _grid_sample,
+    )
     add(ir.OpKind.PAD, ["constant_pad_nd"], _constant_pad)
     add(
         ir.OpKind.PAD,
@@ -485,6 +578,9 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "select",
             "split",
             "split_with_sizes",
+            "unsafe_split",
+            "unsafe_split_with_sizes",
+            "unsafe_chunk",
             "unbind",
             "narrow",
             "as_strided",
@@ -543,6 +639,21 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "_unsafe_index",
             "tril",
             "triu",
+            # Data movement without arithmetic: gathers, scatters, index extraction.
+            "nonzero",
+            "index_put",
+            "index_put_",
+            "_index_put_impl_",
+            "_unsafe_index_put",
+            "scatter",
+            "scatter_",
+            "index_copy",
+            "index_fill",
+            "masked_scatter",
+            "masked_select",
+            "take",
+            "im2col",
+            "repeat_interleave",
         ],
     )
     add(
@@ -577,6 +688,9 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "new_full",
             "new_empty_strided",
             "_efficientzerotensor",
+            "randperm",
+            "tril_indices",
+            "triu_indices",
         ],
     )
     add(ir.OpKind.EMBEDDING, ["embedding"])
@@ -588,13 +702,31 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
 REGISTRY: Mapping[str, tuple[ir.OpKind, Handler]] = _build()
 
 
+def _bind(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every argument of the call under its schema name (positional ones included)."""
+    named = dict(kwargs)
+    schema = getattr(func, "_schema", None)
+    if schema is not None:
+        for arg, value in zip(schema.arguments, args, strict=False):
+            named.setdefault(arg.name, value)
+    return named
+
+
 def classify(
     func: Any, args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
 ) -> tuple[ir.OpKind, ir.Attrs]:
-    """Kind and attrs of one ATen call; unregistered ops are ``UNKNOWN`` with no attrs."""
+    """Kind and attrs of one ATen call; unregistered ops are ``UNKNOWN`` with no attrs.
+
+    Handlers see the positional arguments and every argument by schema name. A handler
+    that cannot make sense of an unusual overload must not abort the trace: the op is then
+    reported as ``UNKNOWN`` (listed, never silently zero).
+    """
     packet = func._overloadpacket.__name__
     entry = REGISTRY.get(packet)
     if entry is None:
         return ir.OpKind.UNKNOWN, ir.NoAttrs()
     kind, handler = entry
-    return kind, handler(args, kwargs, outs)
+    try:
+        return kind, handler(args, _bind(func, args, kwargs), outs)
+    except Exception:  # an adapter bug or an overload it does not know: unknown, not a crash
+        return ir.OpKind.UNKNOWN, ir.NoAttrs()

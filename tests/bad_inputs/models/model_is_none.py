@@ -1,0 +1,2 @@
+"""`model` is bound to None."""
+model = None
