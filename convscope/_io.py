@@ -21,8 +21,15 @@ def check_output_path(path: str | Path) -> Path:
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write to a temporary file in the target directory, then rename over the target."""
+    """Write to a temporary file in the target directory, then rename over the target.
+
+    A target that exists and is not a regular file (``/dev/null``, a FIFO, ``/dev/stdout``)
+    is written directly: renaming over it would replace the device with a file."""
     p = check_output_path(path)
+    if p.exists() and not p.is_file():
+        with open(p, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -236,7 +236,13 @@ def _register_subcommands() -> None:
     """Commands that live in their own modules attach themselves to ``main``."""
     import importlib
 
-    for name in ("convscope.cli_lint", "convscope.cli_rewrite", "convscope.cli_profile"):
+    for name in (
+        "convscope.cli_lint",
+        "convscope.cli_rewrite",
+        "convscope.cli_profile",
+        "convscope.cli_diff",
+        "convscope.cli_report",
+    ):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:

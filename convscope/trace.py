@@ -169,9 +169,13 @@ def _module_hooks(recorder: _Recorder) -> Iterator[None]:
 
 @contextmanager
 def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
-    """Put every submodule in eval mode for the call and restore each flag exactly."""
+    """Put every submodule in eval mode for the call and restore each flag exactly.
+
+    The flags are set directly rather than through ``model.eval()``: torch.export's unlifted
+    modules (``.pt2`` files) refuse ``eval()``/``train()``, yet honour the flag."""
     flags = [(m, m.training) for m in model.modules()]
-    model.eval()
+    for m, _ in flags:
+        m.training = False
     try:
         yield
     finally:

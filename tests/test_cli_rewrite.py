@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from convscope import api
 from convscope.cli import main
-from convscope.errors import TraceError
 from convscope.load import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,13 +25,8 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def analyze_program(path: Path) -> api.Analysis:
-    try:
-        return api.analyze_spec(str(path))
-    except TraceError as exc:
-        if "eval() is not supported" in str(exc):
-            pytest.xfail("convscope.trace calls module.eval(), which torch.export's unlifted "
-                         "modules refuse (fix belongs in trace._eval_mode)")
-        raise
+    """``analyze`` on a saved .pt2 (an unlifted torch.export module)."""
+    return api.analyze_spec(str(path))
 
 
 def test_plan_table_for_resnet18() -> None:

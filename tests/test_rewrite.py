@@ -14,7 +14,6 @@ import torch
 from torch import nn
 
 from convscope import api
-from convscope.errors import TraceError
 from convscope.rewrite import (
     RewriteError,
     VerificationError,
@@ -380,11 +379,5 @@ def test_export_roundtrip(tmp_path: Path) -> None:
 
 
 def analyze_program(path: Path) -> api.Analysis:
-    """``analyze`` on a saved .pt2; xfail while the tracer cannot run exported modules."""
-    try:
-        return api.analyze_spec(str(path))
-    except TraceError as exc:
-        if "eval() is not supported" in str(exc):
-            pytest.xfail("convscope.trace calls module.eval(), which torch.export's unlifted "
-                         "modules refuse (fix belongs in trace._eval_mode)")
-        raise
+    """``analyze`` on a saved .pt2 (an unlifted torch.export module)."""
+    return api.analyze_spec(str(path))

@@ -1,0 +1,44 @@
+"""convscope._io: outputs are all-or-nothing, and devices stay devices."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from convscope._io import check_output_path, write_atomic
+from convscope.errors import ConvscopeError
+
+
+def test_write_atomic_replaces_a_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "r.json"
+    target.write_text("old")
+    write_atomic(target, "new")
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_write_atomic_to_dev_null_keeps_the_device() -> None:
+    write_atomic("/dev/null", "ignored")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_write_atomic_to_a_fifo_writes_through(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_atomic(fifo, b"abc")
+        assert os.read(reader, 10) == b"abc"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_missing_directory_and_directory_target_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConvscopeError, match="does not exist"):
+        check_output_path(tmp_path / "nope" / "r.json")
+    with pytest.raises(ConvscopeError, match="is a directory"):
+        check_output_path(tmp_path)
