@@ -9,12 +9,31 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Analysis", "__version__", "analyze", "analyze_spec"]
+__all__ = [
+    "Analysis",
+    "__version__",
+    "analyze",
+    "analyze_spec",
+    "effective_rf",
+    "lint",
+    "profile",
+    "quant_report",
+    "receptive_field",
+    "rewrite",
+    "verify_rf",
+]
 
 _LAZY = {
     "analyze": ("convscope.api", "analyze"),
     "analyze_spec": ("convscope.api", "analyze_spec"),
     "Analysis": ("convscope.analysis", "Analysis"),
+    "receptive_field": ("convscope.api", "receptive_field"),
+    "verify_rf": ("convscope.api", "verify_rf"),
+    "effective_rf": ("convscope.api", "effective_rf"),
+    "quant_report": ("convscope.api", "quant_report"),
+    "lint": ("convscope.lint", "lint"),
+    "rewrite": ("convscope.rewrite", "rewrite"),
+    "profile": ("convscope.profile", "profile"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -12,6 +13,20 @@ from convscope import trace as trace_mod
 from convscope.errors import InputError, UnsupportedOpError
 
 Analysis = analysis_mod.Analysis
+
+__all__ = [
+    "Analysis",
+    "analyze",
+    "analyze_spec",
+    "as_inputs",
+    "effective_rf",
+    "quant_report",
+    "receptive_field",
+    "verify_rf",
+    "with_extra",
+    "with_quant",
+    "with_receptive_field",
+]
 
 DEFAULT_SHAPE = (1, 3, 224, 224)
 
@@ -96,3 +111,16 @@ def analyze_spec(
         rebuild=loaded.rebuild,
         strict=strict,
     )
+
+
+def with_extra(a: Analysis, key: str, section: Any) -> Analysis:
+    """A copy of ``a`` with ``extras[key] = section`` (a result with ``summary_dict`` /
+    ``layer_dict``, which reporters render); ``a`` is not changed."""
+    return dataclasses.replace(a, extras={**a.extras, key: section})
+
+
+# Re-exported so that the CLI and users need only this module. Imported last: these
+# modules import this one lazily.
+from convscope.api_rf import receptive_field, with_receptive_field  # noqa: E402
+from convscope.quant_api import quant_report, with_quant  # noqa: E402
+from convscope.rf_verify import effective_rf, verify_rf  # noqa: E402

@@ -144,6 +144,18 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
 @click.option("--strict", is_flag=True, help="Fail (exit 2) when an op has no cost formula.")
 @click.option("--rf", "show_rf", is_flag=True, help="Show receptive-field columns.")
 @click.option(
+    "--verify-rf",
+    is_flag=True,
+    help="Check the analytic receptive fields against gradients (exit 1 on disagreement).",
+)
+@click.option("--erf", is_flag=True, help="Measure the effective receptive field (Luo et al.).")
+@click.option("--quant", is_flag=True, help="Quantization fragility per layer (needs --weights).")
+@click.option(
+    "--calibration",
+    metavar="DATA",
+    help="Calibration batches for --quant: a saved tensor file, or 'random'.",
+)
+@click.option(
     "--crosscheck", is_flag=True, help="Reconcile counts with fvcore and FlopCounterMode."
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -160,37 +172,90 @@ def analyze(
     dtype: str | None,
     strict: bool,
     show_rf: bool,
+    verify_rf: bool,
+    erf: bool,
+    quant: bool,
+    calibration: str | None,
     crosscheck: bool,
     debug: bool,
 ) -> None:
-    """Per-layer parameters, MACs, memory traffic and mixing profile of MODEL."""
+    """Per-layer parameters, MACs, memory traffic, receptive fields and mixing profile of
+    MODEL. Exit 1 when --verify-rf finds a disagreement."""
     from convscope import _io
 
     if output:
         _io.check_output_path(output)
+    if calibration is not None and not quant:
+        raise click.UsageError("--calibration needs --quant")
     shapes = parse_inputs(inputs)
     from convscope import api
+    from convscope.load import load_model
 
-    result = api.analyze_spec(
-        model,
-        input_shapes=shapes,
-        weights=weights,
-        trust_pickle=trust_pickle,
+    if calibration is not None:
+        device = "cpu"  # calibration runs the model on real data
+    loaded = load_model(
+        model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device=device
+    )
+    result = api.analyze(
+        loaded.module,
+        loaded.inputs,
         device=device,
         dtype=dtype,
+        name=model,
+        rebuild=loaded.rebuild,
         strict=strict,
     )
-    if show_rf:
-        result = api.with_receptive_field(result)
-    text = _render_analysis(result, fmt, depth, show_rf, output)
+    result = api.with_receptive_field(result)
+    if quant:
+        result = api.with_quant(result, loaded.module, calibration)
+    verified = None
+    if verify_rf:
+        verified = api.verify_rf(loaded.module, loaded.inputs, result)
+        result = api.with_extra(result, "rf_verify", verified)
+    if erf:
+        result = api.with_extra(
+            result, "erf", api.effective_rf(loaded.module, loaded.inputs, analysis=result)
+        )
     if crosscheck:
         from convscope import crosscheck as cc
 
-        table = cc.render(
-            cc.reconcile(model, shapes, weights=weights, trust_pickle=trust_pickle, analysis=result)
+        checked = cc.reconcile(
+            model, shapes, weights=weights, trust_pickle=trust_pickle, analysis=result
         )
-        text = table if text is None else text + table
+        result = api.with_extra(result, "crosscheck", checked)
+    text = _render_analysis(result, fmt, depth, show_rf, output)
+    if fmt in ("table", "markdown"):
+        text = _append_sections(text, result)
     emit(text, output)
+    if verified is not None and not verified.all_agree:
+        sys.exit(1)
+
+
+def _append_sections(text: str | None, result: Any) -> str | None:
+    """Plain-text sections (quantization, RF verification, ERF, cross-check) after the
+    table; printed directly when the table went to the terminal (``text`` is None)."""
+    parts: list[str] = []
+    quant = result.extras.get("quant")
+    if quant is not None:
+        from convscope.reporters import quant_report
+
+        parts.append(quant_report.to_text(quant))
+    for key in ("rf_verify", "erf"):
+        section = result.extras.get(key)
+        if section is not None:
+            parts.append(section.render())
+    checked = result.extras.get("crosscheck")
+    if checked is not None:
+        from convscope import crosscheck as cc
+
+        parts.append(cc.render(checked))
+    if not parts:
+        return text
+    extra = "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+    if text is None:
+        click.echo("\n" + extra, nl=False)
+        return None
+    return text.rstrip("\n") + "\n\n" + extra
 
 
 def _render_analysis(

@@ -119,6 +119,23 @@ class CrossCheck:
     explanations: tuple[str, ...]
     fvcore_error: str | None
 
+    def summary_dict(self) -> dict[str, Any]:
+        """The ``crosscheck`` section of the JSON report."""
+        return {
+            "totals": dict(self.totals),
+            "explanations": list(self.explanations),
+            "fvcore_error": self.fvcore_error,
+            "modules": [
+                {"module": r.module, "convscope_macs": r.convscope_macs,
+                 "fvcore_flops": r.fvcore_flops, "flopcounter_flops": r.flopcounter_flops,
+                 "note": r.note}
+                for r in self.rows
+            ],
+        }
+
+    def layer_dict(self, path: str) -> dict[str, Any] | None:
+        return None
+
 
 # -- loading -------------------------------------------------------------------------------
 

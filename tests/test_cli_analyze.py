@@ -202,3 +202,80 @@ def test_python_dash_m() -> None:
         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode == 0 and "convscope" in proc.stdout
+
+
+# ------------------------------------------------------------------ analysis sections
+
+
+def test_json_always_has_receptive_fields(tmp_path: Path) -> None:
+    target = tmp_path / "tiny.json"
+    code, _, err = run("analyze", TINY, "--format", "json", "-o", str(target))
+    assert code == 0, err
+    doc = json.loads(target.read_text())
+    conv = next(r for r in doc["layers"] if r["path"] == "conv")
+    assert conv["rf"]["size"] == [3, 3] and conv["rf"]["stride"] == [1, 1]
+    # global mean pooling: the output sees the whole 16×16 input
+    assert doc["receptive_field"]["covers_input"] is True
+
+
+def test_verify_rf_agrees_and_lands_in_json() -> None:
+    code, out, err = run("analyze", TINY, "--verify-rf", "--format", "json")
+    assert code == 0, err
+    section = json.loads(out)["rf_verify"]
+    assert section["all_agree"] is True and section["checked"] >= 1
+    conv = next(c for c in section["layers"] if c["layer"] == "conv")
+    # centre pixel (8, 8) of a 3×3 conv with padding 1 sees input rows/cols 7..9
+    assert conv["measured"] == conv["analytic"] == [[7, 9], [7, 9]]
+
+
+def test_verify_rf_table_states_the_verdict() -> None:
+    code, out, err = run("analyze", TINY, "--verify-rf")
+    assert code == 0, err
+    assert "all agree" in out
+
+
+def test_erf_reports_squares_in_json() -> None:
+    code, out, err = run("analyze", TINY, "--erf", "--format", "json")
+    assert code == 0, err
+    erf = json.loads(out)["erf"]
+    sides = erf["sides"]
+    assert sides["0.5"] <= sides["0.9"] <= sides["0.99"] <= 16
+    assert len(erf["map"]) == 16 and len(erf["map"][0]) == 16
+
+
+def test_quant_without_weights_says_skipped() -> None:
+    code, out, err = run("analyze", TINY, "--quant")
+    assert code == 0, err
+    assert "skipped" in out and "--weights" in out
+
+
+def test_quant_with_weights_in_json(tmp_path: Path) -> None:
+    ckpt = tmp_path / "tiny.pt"
+    sys.path.insert(0, str(FIX))
+    try:
+        import tiny  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    torch.manual_seed(0)
+    torch.save(tiny.Tiny().state_dict(), ckpt)
+    code, out, err = run("analyze", TINY, "--weights", str(ckpt), "--quant", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert "quant" in doc
+    conv = next(r for r in doc["layers"] if r["path"] == "conv")
+    assert "quant" in conv
+
+
+def test_calibration_needs_quant() -> None:
+    code, _, err = run("analyze", TINY, "--calibration", "random")
+    assert code == 2
+    assert err.strip() == "error: --calibration needs --quant"
+
+
+def test_crosscheck_json_stays_valid() -> None:
+    pytest.importorskip("fvcore")
+    code, out, err = run("analyze", TINY, "--crosscheck", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["crosscheck"]["totals"]["convscope_macs"] == doc["totals"]["macs"]
+    assert doc["crosscheck"]["totals"]["flopcounter_flops"] == 2 * doc["totals"]["macs"]

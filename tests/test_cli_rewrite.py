@@ -122,3 +122,19 @@ def test_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> No
     assert code == 2
     assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_from_lint_takes_the_dw003_layers() -> None:
+    """--from-lint rewrites exactly the layers rule DW003 names (run alone, defaults)."""
+    from convscope.lint import Settings, default_registry, lint
+
+    registry = default_registry()
+    analysis = api.analyze_spec("torchvision:resnet18", input_shapes=[(1, 3, 64, 64)])
+    named = {f.layer for f in lint(analysis, Settings().with_overrides(registry, select="DW003"),
+                                   registry=registry).findings}
+    assert named, "DW003 should name some dense 3x3 convs of resnet18"
+    code, out, err = run("rewrite", "torchvision:resnet18", "-i", "1,3,64,64", "--from-lint",
+                         "--format", "json")
+    assert code == 0, err
+    planned = {row["path"] for row in json.loads(out)["layers"]}
+    assert planned == named

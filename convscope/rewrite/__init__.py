@@ -153,23 +153,13 @@ def _run(model: Any, inputs: Sequence[Any]) -> Any:
 
 
 def _layers_from_lint(analysis: Any) -> tuple[str, ...]:
-    """Paths named by DW003 (separable-candidate) findings, when the lint engine exists."""
-    try:
-        from convscope.lint import engine  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise RewriteError("--from-lint needs the lint engine (convscope.lint.engine), which "
-                           "this installation does not have; select layers with --only"
-                           ) from None
-    runner = getattr(engine, "lint_analysis", None) or getattr(engine, "run", None)
-    if not callable(runner):
-        raise RewriteError("--from-lint: convscope.lint.engine has no lint_analysis(); "
-                           "select layers with --only")
-    try:
-        result = runner(analysis, select=("DW003",))
-    except Exception as exc:
-        raise RewriteError(f"--from-lint: linting failed: {type(exc).__name__}: {exc}") from exc
-    findings = getattr(result, "findings", result)
-    layers = tuple(dict.fromkeys(f.layer for f in findings if getattr(f, "code", "") == "DW003"))
+    """Paths named by rule DW003 (separable-candidate), run alone with its default options."""
+    from convscope.lint import Settings, default_registry, lint
+
+    registry = default_registry()
+    settings = Settings().with_overrides(registry, select="DW003")
+    result = lint(analysis, settings, registry=registry)
+    layers = tuple(dict.fromkeys(f.layer for f in result.findings if f.code == "DW003"))
     if not layers:
         raise RewriteError("no layer to rewrite: rule DW003 (separable-candidate) found nothing")
     return layers
