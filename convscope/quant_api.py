@@ -11,7 +11,7 @@ the meta device, as ``convscope analyze`` does without ``--weights``) gives a re
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -199,9 +199,6 @@ def with_quant(analysis: Analysis, model: torch.nn.Module, calibration: Calibrat
 
 # --------------------------------------------------------------------------- lint support
 
-_cache: list[tuple[object, object, QuantReport]] = []
-
-
 def report_for_lint(analysis: Analysis, extras: Mapping[str, Any]) -> QuantReport | None:
     """The quantization report a QF rule reads: ``extras["quant"]`` or
     ``analysis.extras["quant"]`` when present (and not skipped), else one computed from
@@ -214,14 +211,13 @@ def report_for_lint(analysis: Analysis, extras: Mapping[str, Any]) -> QuantRepor
     weights = extras.get("weights")
     if weights is None:
         return None
-    for graph, w, cached in _cache:
-        if graph is analysis.graph and w is weights:
-            return cached
     if isinstance(weights, torch.nn.Module):
         report = quant_report(weights, analysis=analysis)
     elif isinstance(weights, Mapping):
         report = quant_pass.quant(analysis.graph, weights, model=analysis.model)
     else:
         return None
-    _cache[:] = [(analysis.graph, weights, report)]
+    if isinstance(extras, MutableMapping):
+        # the engine's per-run extras: the other QF rules of this run reuse the report
+        extras["quant"] = report
     return report
