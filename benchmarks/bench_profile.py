@@ -132,10 +132,12 @@ def run(models: Sequence[str], sizes: Sequence[int], size: int, threads: int | N
 
 
 def write_section(section: str, path: Path) -> None:
-    """Replace this benchmark's section of ``path`` (or append it), keeping the others."""
+    """Replace the section of ``path`` titled like ``section``'s first line (or append it),
+    keeping the others."""
+    title = section.splitlines()[0].strip()
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
+    start = next((i for i, line in enumerate(lines) if line.strip() == title), None)
     if start is None:
         new = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
     else:

@@ -41,14 +41,14 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from convscope import ir
+from convscope._modes import eval_mode
 from convscope.analysis import Analysis
 from convscope.errors import ConvscopeError
 
@@ -191,7 +191,7 @@ def reconcile_module(model: torch.nn.Module, inputs: Sequence[Any], *, analysis:
     canonical = {id(m): path for path, m in model.named_modules()}
     order = list(canonical.values())
 
-    with _eval_mode(model):
+    with eval_mode(model):
         fc_counts, fc_mode_note = _flopcounter(model, real_inputs, analysis.graph.mode)
         fv_counts: dict[str, dict[str, int]] | None = None
         fv_unsupported: dict[str, dict[str, int]] = {}
@@ -247,17 +247,6 @@ def reconcile_module(model: torch.nn.Module, inputs: Sequence[Any], *, analysis:
 
 
 # -- running the counters ----------------------------------------------------------------
-
-
-@contextmanager
-def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
 
 
 def _meta_stand_ins(model: torch.nn.Module) -> dict[str, torch.Tensor]:

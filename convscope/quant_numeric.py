@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from convscope import ir
+from convscope._modes import set_eval
 from convscope.passes.quant import (
     DEFAULT_BN_EPS,
     ActivationStats,
@@ -427,7 +428,7 @@ def calibrate(model: torch.nn.Module, batches: Iterable[object], *,
     data = list(batches)
     if not data:
         raise ValueError("calibration needs at least one batch")
-    work = copy.deepcopy(model).eval()
+    work = set_eval(copy.deepcopy(model))
     params = dict(work.named_parameters(remove_duplicate=False))
     modules = dict(work.named_modules())
     chosen = list(targets) if targets is not None else default_targets(work)

@@ -50,6 +50,7 @@ from torch.utils._pytree import tree_flatten
 
 from convscope import formulas as fm
 from convscope import ir
+from convscope._modes import set_eval
 from convscope.analysis import Analysis
 from convscope.passes.receptive import NodeRF, ReceptiveField, receptive_field
 
@@ -389,7 +390,7 @@ def _real_copy(model: nn.Module) -> nn.Module:
                             fn()
     else:
         m = m.to("cpu")
-    return m.eval()
+    return set_eval(m)
 
 
 def _replace(root: nn.Module, path: str, new: nn.Module) -> None:
@@ -450,7 +451,7 @@ def _positive_copy(model: nn.Module) -> nn.Module:
         for p in m.parameters():
             if id(p) not in handled and p.is_floating_point():
                 p.abs_().add_(1e-3)
-    return m.eval()
+    return set_eval(m)
 
 
 # ---------------------------------------------------------------------------------------

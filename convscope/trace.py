@@ -26,6 +26,7 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.weak import WeakIdKeyDictionary
 
 from convscope import ir, ops
+from convscope._modes import eval_mode
 from convscope.errors import TraceError
 
 
@@ -169,18 +170,9 @@ def _module_hooks(recorder: _Recorder) -> Iterator[None]:
 
 @contextmanager
 def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
-    """Put every submodule in eval mode for the call and restore each flag exactly.
-
-    The flags are set directly rather than through ``model.eval()``: torch.export's unlifted
-    modules (``.pt2`` files) refuse ``eval()``/``train()``, yet honour the flag."""
-    flags = [(m, m.training) for m in model.modules()]
-    for m, _ in flags:
-        m.training = False
-    try:
+    """Eval mode for the call, each module's flag restored (see :mod:`convscope._modes`)."""
+    with eval_mode(model):
         yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
 
 
 def _named_tensors(model: torch.nn.Module) -> list[tuple[str, torch.Tensor, bool]]:

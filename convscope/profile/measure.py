@@ -30,13 +30,14 @@ import platform
 import re
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from convscope._modes import eval_mode
 from convscope.errors import ConvscopeError, InputError
 
 __all__ = [
@@ -221,18 +222,6 @@ def prepare_model(model: nn.Module, device: torch.device, channels_last: bool
     if channels_last:
         work = work.to(memory_format=torch.channels_last)
     return work, True
-
-
-@contextlib.contextmanager
-def eval_mode(model: nn.Module) -> Iterator[None]:
-    """Eval mode for the duration; every module's own train/eval flag restored after."""
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
 
 
 def make_inputs(

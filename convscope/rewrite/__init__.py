@@ -20,8 +20,8 @@ import copy
 import math
 import sys
 import types
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,21 +134,12 @@ def sample_inputs(inputs: Sequence[Any], *, seed: int = 0) -> tuple[Any, ...]:
     return tuple(out)
 
 
-@contextmanager
-def _evaluating(model: Any) -> Iterator[None]:
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
-
-
 def _run(model: Any, inputs: Sequence[Any]) -> Any:
     import torch
 
-    with _evaluating(model), torch.no_grad():
+    from convscope._modes import eval_mode
+
+    with eval_mode(model), torch.no_grad():
         return model(*inputs)
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from convscope._modes import set_eval
 from convscope.rewrite.plan import (
     SPATIAL_KERNEL,
     ExportError,
@@ -301,7 +302,7 @@ def export_program(model: nn.Module, inputs: Sequence[Any], out: str | Path
         raise RewriteError(f"output directory does not exist: {parent}")
     flags = [(m, m.training) for m in model.modules()]
     try:
-        model.eval()
+        set_eval(model)
         program = torch.export.export(model, tuple(inputs))
         buf = io.BytesIO()
         torch.export.save(program, buf)

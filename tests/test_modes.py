@@ -1,0 +1,39 @@
+"""convscope._modes: eval mode without Module.eval(), which exported modules refuse."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from convscope._modes import eval_mode, set_eval
+
+
+def _exported() -> nn.Module:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Dropout(0.5))
+    net.eval()
+    return torch.export.export(net, (torch.randn(1, 3, 8, 8),)).module()
+
+
+def test_exported_modules_refuse_eval_but_eval_mode_works() -> None:
+    mod = _exported()
+    with pytest.raises(NotImplementedError):
+        mod.eval()
+    before = {name: m.training for name, m in mod.named_modules()}
+    with eval_mode(mod):
+        assert not any(m.training for m in mod.modules())
+    assert {name: m.training for name, m in mod.named_modules()} == before
+
+
+def test_flags_are_restored_per_module_even_on_error() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Dropout(0.5))
+    net[1].eval()  # a mixed state must come back exactly
+    with pytest.raises(RuntimeError, match="boom"), eval_mode(net):
+        assert not net.training and not net[0].training
+        raise RuntimeError("boom")
+    assert net.training and net[0].training and not net[1].training
+
+
+def test_set_eval_returns_the_module() -> None:
+    net = nn.Sequential(nn.Dropout(0.5))
+    assert set_eval(net) is net and not net[0].training
