@@ -3,12 +3,13 @@
 For each case: ``convscope.rewrite`` plans, builds and verifies the rewrite; the new model
 is exported to a ``.pt2`` program and loaded back (the round trip a user does with
 ``convscope rewrite ... --apply -o FILE.pt2``), and so is the original, so that program is
-compared with program; then ``convscope.profile`` times both end to end at each batch size (random weights,
-``--min-time`` seconds of timed iterations after warm-up, median and p10–p90). The table
-sets the MAC reduction beside the latency reduction: depthwise convs are memory-bound on a
-CPU, so the second is usually much smaller than the first.
+compared with program; then ``convscope.profile`` times both end to end at each batch size
+(random weights, ``--min-time`` seconds of timed iterations after warm-up, median and
+p10–p90). The table sets the MAC reduction beside the latency reduction: depthwise convs
+are memory-bound on a CPU, so the second is usually much smaller than the first.
 
-``python benchmarks/bench_rewrite.py [--batch-sizes 1,8] [--min-time 2] [--output benchmarks/RESULTS.md]``
+``python benchmarks/bench_rewrite.py [--batch-sizes 1,8] [--min-time 2]
+[--output benchmarks/RESULTS.md]``
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_profile import write_section  # noqa: E402
+from bench_profile import write_section
 
 SECTION = "## rewrite: MACs saved vs latency saved"
 
