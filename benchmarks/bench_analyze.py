@@ -47,7 +47,9 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_file import RESULTS, write_section  # noqa: E402
+
 SECTION = "## analyze vs fvcore vs FlopCounterMode"
 MODELS = ("resnet50", "mobilenet_v2", "convnext_tiny")
 SIZE = 224
@@ -338,24 +340,6 @@ def _verdict(results: dict[tuple[str, str], Result], models: Sequence[str],
         text += (f" Every process pays about {base:.2f} s to import torch and torchvision "
                  "before counting anything.")
     return text
-
-
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace this benchmark's section of ``path`` (or append it), keeping the others."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        before = "\n".join(lines[:start]).rstrip("\n")
-        after = "\n".join(lines[end:])
-        new = (before + "\n\n" if before else "") + section.rstrip("\n") + "\n"
-        if after:
-            new += "\n" + after.rstrip("\n") + "\n"
-    path.write_text(new)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_file import write_section
+
 SECTION = "## profile: measured vs roofline"
 
 
@@ -129,26 +132,6 @@ def run(models: Sequence[str], sizes: Sequence[int], size: int, threads: int | N
         lines += ["", "Note: the 1-minute load average was above 1 during the run; timings "
                   "include interference from other processes."]
     return "\n".join(lines) + "\n"
-
-
-def write_section(section: str, path: Path) -> None:
-    """Replace the section of ``path`` titled like ``section``'s first line (or append it),
-    keeping the others."""
-    title = section.splitlines()[0].strip()
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == title), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        before = "\n".join(lines[:start]).rstrip("\n")
-        after = "\n".join(lines[end:])
-        new = (before + "\n\n" if before else "") + section.rstrip("\n") + "\n"
-        if after:
-            new += "\n" + after.rstrip("\n") + "\n"
-    path.write_text(new)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_profile import write_section
+from results_file import write_section
 
 SECTION = "## rewrite: MACs saved vs latency saved"
 

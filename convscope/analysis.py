@@ -21,8 +21,35 @@ from convscope.passes import mixing as mixing_pass
 SCHEMA_VERSION = 1
 
 
+class _Derived:
+    """Quantities derived the same way for a layer row and for the totals."""
+
+    macs: int
+    params: int
+    trainable_params: int
+    other_flops: int
+    bytes_read: int
+    bytes_written: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def frozen_params(self) -> int:
+        return self.params - self.trainable_params
+
+    @property
+    def traffic(self) -> int:
+        return self.bytes_read + self.bytes_written
+
+    @property
+    def intensity(self) -> float:
+        return fm.intensity(self.flops + self.other_flops, self.traffic)
+
+
 @dataclass(frozen=True)
-class LayerRow:
+class LayerRow(_Derived):
     path: str  # module path, "" for the root module
     type_name: str
     depth: int  # 0 for the root, 1 for its children...
@@ -40,22 +67,6 @@ class LayerRow:
     mixing: ir.MixingClass
     unknown_ops: tuple[str, ...]
     nodes: tuple[int, ...]  # node ids, in execution order
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
-
-    @property
-    def frozen_params(self) -> int:
-        return self.params - self.trainable_params
-
-    @property
-    def traffic(self) -> int:
-        return self.bytes_read + self.bytes_written
-
-    @property
-    def intensity(self) -> float:
-        return fm.intensity(self.flops + self.other_flops, self.traffic)
 
     @property
     def name(self) -> str:
@@ -81,7 +92,7 @@ class MixingProfile:
 
 
 @dataclass(frozen=True)
-class Totals:
+class Totals(_Derived):
     params: int
     trainable_params: int
     buffers: int
@@ -93,22 +104,6 @@ class Totals:
     bytes_written: int
     peak_activation_bytes: int
     fused_traffic_bytes: int
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
-
-    @property
-    def frozen_params(self) -> int:
-        return self.params - self.trainable_params
-
-    @property
-    def traffic(self) -> int:
-        return self.bytes_read + self.bytes_written
-
-    @property
-    def intensity(self) -> float:
-        return fm.intensity(self.flops + self.other_flops, self.traffic)
 
 
 @dataclass(frozen=True)

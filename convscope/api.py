@@ -17,6 +17,7 @@ Analysis = analysis_mod.Analysis
 __all__ = [
     "Analysis",
     "analyze",
+    "analyze_loaded",
     "analyze_spec",
     "as_inputs",
     "effective_rf",
@@ -102,12 +103,20 @@ def analyze_spec(
     loaded = load_model(
         spec, input_shapes=input_shapes, weights=weights, trust_pickle=trust_pickle, device=device
     )
+    return analyze_loaded(loaded, device=device, dtype=dtype, strict=strict)
+
+
+def analyze_loaded(
+    loaded: Any, *, device: str = "meta", dtype: str | None = None, strict: bool = False
+) -> Analysis:
+    """Analyze a :class:`convscope.load.LoadedModel` (its module, inputs, spec as the name,
+    and its rebuild function for the CPU fallback)."""
     return analyze(
         loaded.module,
         loaded.inputs,
         device=device,
         dtype=dtype,
-        name=spec,
+        name=loaded.spec,
         rebuild=loaded.rebuild,
         strict=strict,
     )

@@ -196,15 +196,7 @@ def analyze(
     loaded = load_model(
         model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device=device
     )
-    result = api.analyze(
-        loaded.module,
-        loaded.inputs,
-        device=device,
-        dtype=dtype,
-        name=model,
-        rebuild=loaded.rebuild,
-        strict=strict,
-    )
+    result = api.analyze_loaded(loaded, device=device, dtype=dtype, strict=strict)
     result = api.with_receptive_field(result)
     if quant:
         result = api.with_quant(result, loaded.module, calibration)
