@@ -263,6 +263,7 @@ def test_torchvision_mobilenet_v2_edge_int8() -> None:
 
 
 def test_torchvision_resnet50_generic_is_clean() -> None:
-    result = run("lint", "torchvision:resnet50")
+    # apart from RF005 on the three 1×1 stride-2 shortcut convs (tests/test_rules_rf.py)
+    result = run("lint", "torchvision:resnet50", "--ignore", "RF005")
     assert result.exit_code == 0
     assert "0 findings (0 errors, 0 warnings, 0 info)" in result.stdout

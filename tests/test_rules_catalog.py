@@ -80,6 +80,10 @@ def _lint_fixture(path: Path, code: str) -> tuple[Counter[str], dict[str, int]]:
         providers["calibration"] = lambda a: with_quant(a, loaded.module,
                                                         namespace["CALIBRATION"])
     settings = Settings(select=(code,), target=namespace.get("TARGET", "generic"))
+    if "receptive_field" in needs:  # what `convscope lint` provides
+        from convscope.api_rf import with_receptive_field
+
+        providers["receptive_field"] = with_receptive_field
     result = lint(analysis, settings, module=loaded.module, source_file=loaded.source_file,
                   providers=providers)
     for f in result.findings:  # locations point into the fixture

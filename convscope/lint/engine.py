@@ -5,8 +5,10 @@ Steps for one model:
 1. :meth:`Settings.resolve` picks the rules, their severities and options (target profile
    and config applied).
 2. Each rule's ``requires`` is satisfied from ``analysis.extras`` or by calling an injected
-   provider once (``receptive_field=...`` or ``providers={"weights": ...}``); a rule whose
-   requirement cannot be met is skipped with a note, never run on invented data.
+   provider once (``receptive_field=...`` or ``providers={"weights": ...}``); ``roofline``
+   (:class:`~convscope.profile.roofline.RooflineParams`) comes from the target profile's
+   figures. A rule whose requirement cannot be met is skipped with a note, never run on
+   invented data.
 3. ``rule.check(ctx)`` runs; an exception becomes one error finding ``CS000
    internal-error`` naming the rule, and the other rules still run.
 4. Findings are de-duplicated (a shared module runs more than once), filtered by
@@ -34,9 +36,11 @@ from convscope.lint.finding import (
     SkippedRule,
 )
 from convscope.lint.flow import Flow
+from convscope.lint.profiles import Profile
 from convscope.lint.registry import Registry, default_registry
 from convscope.lint.rule import RuleContext
 from convscope.lint.source import SourceLocator
+from convscope.profile.roofline import RooflineParams
 
 Provider = Callable[[Analysis], Any]
 
@@ -44,6 +48,8 @@ Provider = Callable[[Analysis], Any]
 REQUIREMENT_HINTS: Mapping[str, str] = {
     "weights": "needs model weights (pass --weights CKPT)",
     "receptive_field": "needs the receptive-field analysis, which is not available",
+    "roofline": "needs roofline figures (peak-flops, bandwidth) in the target profile: use "
+                "--target gpu-fp16 or a profile written by `convscope profile --calibrate`",
 }
 
 
@@ -92,6 +98,9 @@ def _run_rules(analysis: Analysis, resolved: Resolved, providers: Mapping[str, P
                ) -> tuple[list[Finding], list[str], list[SkippedRule]]:
     flow = Flow(analysis.graph)
     extras: dict[str, Any] = dict(analysis.extras)
+    roofline = profile_roofline(resolved.profile)
+    if roofline is not None:  # the target's figures, for rules that require "roofline"
+        extras.setdefault("roofline", roofline)
     failed: dict[str, str] = {}
     findings: list[Finding] = []
     rules_run: list[str] = []
@@ -126,6 +135,14 @@ def _run_rules(analysis: Analysis, resolved: Resolved, providers: Mapping[str, P
                 layer="", message=f"{reason} (needed by {', '.join(users)})",
                 model=analysis.model))
     return findings, rules_run, skipped
+
+
+def profile_roofline(profile: Profile) -> RooflineParams | None:
+    """The target profile's roofline figures, or None when it has none."""
+    roof = profile.roofline
+    if not (roof.peak_flops and roof.bandwidth):
+        return None
+    return RooflineParams(roof.peak_flops, roof.bandwidth, name=profile.name, source=roof.source)
 
 
 def _provide(need: str, analysis: Analysis, providers: Mapping[str, Provider],
