@@ -182,8 +182,9 @@ def profile(
     if loaded.on_meta and loaded.rebuild is not None:
         module = loaded.rebuild()
     first = sizes[0] if sizes else None
-    analysis = api.analyze(module, _analysis_inputs(loaded.inputs, first), name=model,
-                           rebuild=loaded.rebuild)
+    analysis = api.with_receptive_field(
+        api.analyze(module, _analysis_inputs(loaded.inputs, first), name=model,
+                    rebuild=loaded.rebuild))
     with profile_report.progress_bar(progress_on) as progress:
         if calibrate:
             from convscope.profile.calibrate import calibrate as run_calibrate

@@ -109,3 +109,18 @@ def test_cuda_without_cuda_exits_2_with_one_line() -> None:
 def test_usage_errors_are_one_line(args: tuple[str, ...], needle: str) -> None:
     code, _, err = run("profile", *args)
     one_line_error(code, err, needle)
+
+
+def test_json_is_a_full_analysis_report_that_diff_reads(tmp_path: Path) -> None:
+    """profile --format json carries the same sections as analyze (receptive field too), so
+    `convscope diff` can compare two profile runs on every metric."""
+    out = tmp_path / "p.json"
+    result = CliRunner().invoke(main, ["profile", TINY, "--max-iters", "2", "--min-time", "0",
+                                       "--format", "json", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(out.read_text())
+    assert doc["receptive_field"]["covers_input"] is True
+    assert doc["profile"]["batches"][0]["median_ms"] > 0
+    diff = CliRunner().invoke(main, ["diff", str(out), str(out), "--fail-on", "rf:+0%",
+                                     "--format", "json"])
+    assert diff.exit_code == 0, diff.stderr
