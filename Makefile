@@ -13,8 +13,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e ".[vision]"
 	touch $@
 
+# Headless chromium for tests/test_report_browser.py (Debian's package; Playwright's own
+# browser download does not work here). Idempotent: nothing happens when it is installed.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo sudo)
+CHROMIUM_INSTALL = command -v chromium >/dev/null || \
+	($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
+
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.installed
 	$(PIP) install -q -e ".[dev]"
+	$(CHROMIUM_INSTALL)
 	touch $@
 
 venv: $(VENV)/.installed
@@ -28,11 +35,17 @@ demo: $(VENV)/.installed
 	@echo "reports written to out/demo-report.md and out/demo-report.json"
 
 test: $(VENV)/.dev-installed
+	$(CHROMIUM_INSTALL)
 	$(PY) -m pytest -n 2 -q
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check convscope tests benchmarks examples
 	$(VENV)/bin/mypy
+
+# The reports/ gallery: HTML + JSON + Markdown for every model in examples/
+# (tests/test_reports_gallery.py fails when the committed JSON is stale).
+reports: $(VENV)/.installed
+	$(PY) -m convscope.gallery
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_analyze.py

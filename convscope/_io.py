@@ -32,9 +32,25 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         return
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        os.fchmod(fd, _existing_mode(p) or (0o666 & ~_umask()))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _existing_mode(p: Path) -> int | None:
+    """The permission bits of the file being replaced, kept across the rename."""
+    try:
+        return p.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return None

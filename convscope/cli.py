@@ -263,9 +263,10 @@ def _render_analysis(
 
         return markdown.render(result, depth=depth)
     if fmt == "html":
-        from convscope.reporters import html_table
+        from convscope import schema
+        from convscope.reporters import html_report
 
-        return html_table.render_page(result)
+        return html_report.render(schema.to_dict(result))
     from convscope.reporters import terminal
 
     if output is None and sys.stdout.isatty():

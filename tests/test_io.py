@@ -42,3 +42,17 @@ def test_missing_directory_and_directory_target_are_errors(tmp_path: Path) -> No
         check_output_path(tmp_path / "nope" / "r.json")
     with pytest.raises(ConvscopeError, match="is a directory"):
         check_output_path(tmp_path)
+
+
+def test_new_files_get_the_umask_mode_and_replaced_files_keep_theirs(tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "new.json", "{}")
+        assert stat.S_IMODE(os.stat(tmp_path / "new.json").st_mode) == 0o644
+        kept = tmp_path / "kept.json"
+        kept.write_text("old")
+        kept.chmod(0o640)
+        write_atomic(kept, "new")
+        assert stat.S_IMODE(os.stat(kept).st_mode) == 0o640
+    finally:
+        os.umask(mask)

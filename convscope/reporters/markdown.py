@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from convscope import ir
 from convscope.analysis import Analysis, LayerRow, fold
@@ -78,3 +79,100 @@ def _table(rows: Sequence[LayerRow]) -> str:
             f"| {fmt.ratio(r.intensity)} |"
         )
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- convscope report
+
+#: Findings shown inline; more go into a collapsed ``<details>`` block.
+FINDINGS_INLINE = 10
+
+
+def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
+    """``convscope report --format markdown``: the analysis summary of :func:`render`, then
+    lint findings, the rewrite plan, the effective RF and latency — the sections of the
+    report document ``doc`` (:meth:`convscope.report.Report.to_dict`) that exist. Long
+    parts are collapsible so the whole report fits a pull-request comment."""
+    out = [render(a).rstrip("\n")]
+    lint = doc.get("lint")
+    if lint is not None:
+        out += ["", *_lint_section(lint)]
+    rewrite = doc.get("rewrite")
+    if rewrite is not None:
+        out += ["", *_rewrite_section(rewrite)]
+    erf = doc.get("erf")
+    if erf:
+        sides = ", ".join(f"{fmt.percent(float(k))} within {v}×{v}"
+                          for k, v in erf["sides"].items())
+        out += ["", f"**Effective receptive field** of `{_esc(erf['layer'] or '(root)')}` "
+                    f"({erf['samples']} samples): {sides} px."]
+    profile = doc.get("profile")
+    if profile:
+        out += ["", *_profile_section(profile)]
+    return "\n".join(out) + "\n"
+
+
+def _lint_section(lint: Mapping[str, Any]) -> list[str]:
+    from convscope.lint.data import rule_doc_url
+
+    findings = lint["findings"]
+    counts = lint["counts"]
+    head = (f"### Lint · target `{lint['target']}` · {len(findings)} finding"
+            f"{'s' * (len(findings) != 1)} ({counts['error']} error, {counts['warning']} "
+            f"warning, {counts['info']} info)")
+    lines = [head]
+    exceeded = [b for b in lint["budgets"] if b["exceeded"]]
+    for b in exceeded:
+        lines += ["", f"**Budget exceeded:** {b['metric']} {b['actual']:,} > {b['limit']:,}"]
+    if not findings:
+        return [*lines, "", "No findings."]
+    table = ["| severity | rule | layer | message |", "| --- | --- | --- | --- |"]
+    for f in findings:
+        rule = f"[{f['code']}]({rule_doc_url(f['code'], f['name'])}) {f['name']}"
+        table.append(f"| {f['severity']} | {rule} | `{_esc(f['layer'] or '(root)')}` "
+                     f"| {_esc(f['message'])} |")
+    if len(findings) <= FINDINGS_INLINE:
+        return [*lines, "", *table]
+    return [*lines, "", f"<details><summary>Findings ({len(findings)})</summary>", "", *table,
+            "", "</details>"]
+
+
+def _rewrite_section(rewrite: Mapping[str, Any]) -> list[str]:
+    layers = rewrite["layers"]
+    if not layers:
+        return ["### Separable rewrite plan", "", _esc(rewrite.get("note") or "nothing to do")]
+    t = rewrite["totals"]
+    lines = [
+        "### Separable rewrite plan",
+        "",
+        f"{len(layers)} layer{'s' * (len(layers) != 1)}: MACs {fmt.count(t['macs_before'])} → "
+        f"{fmt.count(t['macs_after'])} ({fmt.percent(t['savings'])} saved), params "
+        f"{fmt.count(t['params_before'])} → {fmt.count(t['params_after'])} "
+        f"({fmt.percent(t['param_savings'])} saved).",
+        "",
+        f"<details><summary>Rewritten layers ({len(layers)})</summary>",
+        "",
+        "| layer | now | proposed | params | MACs | saved |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
+    ]
+    for p in layers:
+        lines.append(
+            f"| `{_esc(p['path'])}` | {_esc(p['now'])} | {_esc(p['proposed'])} "
+            f"| {fmt.count(p['params_before'])} → {fmt.count(p['params_after'])} "
+            f"| {fmt.count(p['macs_before'])} → {fmt.count(p['macs_after'])} "
+            f"| {fmt.percent(p['savings'])} |")
+    return [*lines, "", "</details>"]
+
+
+def _profile_section(profile: Mapping[str, Any]) -> list[str]:
+    lines = [
+        f"### Latency · {profile['device_name']} ({profile['device']}, {profile['threads']} "
+        f"threads, torch {profile['torch']})",
+        "",
+        "| batch | median ms | p10 ms | p90 ms | images/s |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for b in profile["batches"]:
+        ips = b.get("throughput_ips")
+        lines.append(f"| {b['batch_size']} | {b['median_ms']:.3f} | {b['p10_ms']:.3f} "
+                     f"| {b['p90_ms']:.3f} | {'—' if ips is None else f'{ips:.1f}'} |")
+    return lines
