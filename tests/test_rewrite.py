@@ -378,6 +378,35 @@ def test_export_roundtrip(tmp_path: Path) -> None:
     assert analysis.totals.macs == result.full_plan.macs_after
 
 
+def test_exported_program_takes_any_batch_size(tmp_path: Path) -> None:
+    """The example batch is 1, but users run the saved program on batches: dim 0 is dynamic."""
+    torch.manual_seed(11)
+    result = rewrite(Net(), (1, 3, 16, 16))
+    program_path, _ = export_program(result.model, result.inputs, tmp_path / "n.pt2")
+    module = torch.export.load(program_path).module()
+    batch = torch.randn(5, 3, 16, 16)
+    with torch.no_grad():
+        expected = result.model.eval()(batch)
+    assert torch.allclose(module(batch), expected, atol=1e-5)
+
+
+class _FixedBatch(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).reshape(1, -1)  # the batch size is baked into the code
+
+
+def test_a_model_with_a_fixed_batch_still_exports(tmp_path: Path) -> None:
+    model = _FixedBatch().eval()
+    x = torch.randn(1, 3, 8, 8)
+    program_path, _ = export_program(model, (x,), tmp_path / "f.pt2")
+    module = torch.export.load(program_path).module()
+    assert torch.allclose(module(x), model(x))
+
+
 def analyze_program(path: Path) -> api.Analysis:
     """``analyze`` on a saved .pt2 (an unlifted torch.export module)."""
     return api.analyze_spec(str(path))

@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convscope._modes import set_eval
+from convscope._modes import eval_mode
 from convscope.rewrite.plan import (
     SPATIAL_KERNEL,
     ExportError,
@@ -285,6 +285,25 @@ def _replace_atomically(target: Path, data: bytes) -> str:
     return tmp
 
 
+def _export(model: nn.Module, inputs: tuple[Any, ...]) -> Any:
+    """``torch.export`` with a dynamic batch dimension where the model allows one.
+
+    Export specializes size-1 dimensions, so the example batch is doubled first and dim 0 of
+    every tensor input marked ``Dim.AUTO``; a model whose code fixes the batch size (a
+    reshape with a literal batch, say) falls back to a program for the example's shapes."""
+    doubled = tuple(torch.cat([t, t]) if isinstance(t, torch.Tensor) and t.dim() > 0 else t
+                    for t in inputs)
+    dims = tuple({0: torch.export.Dim.AUTO} if isinstance(t, torch.Tensor) and t.dim() > 0
+                 else None for t in inputs)
+    try:
+        program = torch.export.export(model, doubled, dynamic_shapes=dims)
+    except Exception:  # batch-specific code: a static program still serves the example
+        return torch.export.export(model, inputs)
+    # keep the user's example (``convscope analyze FILE.pt2`` traces on it)
+    program.example_inputs = (inputs, {})
+    return program
+
+
 def export_program(model: nn.Module, inputs: Sequence[Any], out: str | Path
                    ) -> tuple[Path, Path]:
     """Save ``model`` (in eval mode) as a ``torch.export`` program and its state dict.
@@ -300,19 +319,15 @@ def export_program(model: nn.Module, inputs: Sequence[Any], out: str | Path
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise RewriteError(f"output directory does not exist: {parent}")
-    flags = [(m, m.training) for m in model.modules()]
     try:
-        set_eval(model)
-        program = torch.export.export(model, tuple(inputs))
+        with eval_mode(model):
+            program = _export(model, tuple(inputs))
         buf = io.BytesIO()
         torch.export.save(program, buf)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [""])[0]
         raise ExportError(f"torch.export failed on the rewritten model: "
                           f"{type(exc).__name__}: {first}") from exc
-    finally:
-        for m, flag in flags:
-            m.training = flag
     sd_buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, sd_buf)
     sd_target = state_dict_path(target)
