@@ -104,7 +104,26 @@ def _parse_shape(text: str) -> tuple[int, ...]:
                 f"bad input shape '{text}': '{part}' is not an integer") from None
     if any(d <= 0 for d in dims):
         raise InputError(f"bad input shape '{text}': every dimension must be positive")
+    _check_size(dims, f"'{text}'")
     return tuple(dims)
+
+
+# torch sizes are signed 64-bit: a larger dimension, or element count, cannot exist.
+_MAX_ELEMENTS = 2**63 - 1
+
+
+def _check_size(dims: Sequence[int], shown: str) -> None:
+    """Reject a shape no tensor can have, naming the offending dimension."""
+    for d in dims:
+        if d > _MAX_ELEMENTS:
+            raise InputError(f"bad input shape {shown}: dimension {d} is too large "
+                             f"(a tensor dimension must be below 2**63)")
+    numel = 1
+    for d in dims:
+        numel *= d
+    if numel > _MAX_ELEMENTS:
+        raise InputError(f"bad input shape {shown}: {numel} elements in all, more than a "
+                         "tensor can hold (2**63 - 1)")
 
 
 def _is_shape(value: Any) -> TypeGuard[Sequence[int]]:
@@ -118,6 +137,7 @@ def _validate_shapes(shapes: Sequence[Sequence[int]], where: str) -> tuple[tuple
         if not _is_shape(shape):
             raise InputError(f"bad input shape {shape!r} {where}: every dimension must be a "
                              "positive integer")
+        _check_size(shape, repr(tuple(shape)))
         out.append(tuple(int(d) for d in shape))
     if not out:
         raise InputError(f"no input shape given {where}")
@@ -504,11 +524,37 @@ def _resolve_pt2(path: Path) -> _Target:
 
 
 def _load_program(path: Path) -> Any:
+    # torch.export.load logs its own traceback (a warning on the ``torch.export`` logger)
+    # before trying an older format; the failure is reported once, as our one line, with
+    # the first cause torch logged.
+    with _captured_log("torch.export") as logged:
+        try:
+            return torch.export.load(path)
+        except Exception as exc:  # any failure means "not a usable export"
+            cause = f" ({logged[0]})" if logged else ""
+            raise ModelLoadError(f"could not load exported program {path}: {_one_line(exc)}"
+                                 f"{cause}") from exc
+
+
+@contextlib.contextmanager
+def _captured_log(name: str) -> Iterator[list[str]]:
+    """Keep a library logger's records out of stderr; yield their one-line causes."""
+    import logging
+
+    logger = logging.getLogger(name)
+    causes: list[str] = []
+
+    def swallow(record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:  # its first sentence: torch appends paragraphs of advice
+            causes.append(_one_line(exc).split(". ", 1)[0][:160])
+        return False
+
+    logger.addFilter(swallow)
     try:
-        return torch.export.load(path)
-    except Exception as exc:  # any failure means "not a usable export"
-        raise ModelLoadError(f"could not load exported program {path}: {_one_line(exc)}"
-                             ) from exc
+        yield causes
+    finally:
+        logger.removeFilter(swallow)
 
 
 def _program_inputs(program: Any) -> tuple[torch.Tensor, ...] | None:

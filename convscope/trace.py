@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
+from torch.utils._pytree import tree_flatten, tree_map
 from torch.utils.weak import WeakIdKeyDictionary
 
 from convscope import ir, ops
@@ -213,7 +213,11 @@ def _owners(
 
 
 def _to_device(inputs: Sequence[Any], device: str) -> tuple[Any, ...]:
-    """Meta stand-ins or real random tensors with the inputs' shapes and dtypes."""
+    """Meta stand-ins or real random tensors with the inputs' shapes and dtypes.
+
+    Inputs may nest tensors in lists, tuples and dicts (detection models take a list of
+    images): every tensor leaf is converted, the structure is kept.
+    """
 
     def convert(x: Any) -> Any:
         if not isinstance(x, torch.Tensor):
@@ -226,7 +230,12 @@ def _to_device(inputs: Sequence[Any], device: str) -> tuple[Any, ...]:
             return torch.zeros(x.shape, dtype=x.dtype)
         return x
 
-    return tuple(convert(x) for x in inputs)
+    return tuple(tree_map(convert, list(inputs)))
+
+
+def _input_leaves(args: Sequence[Any]) -> list[torch.Tensor]:
+    """Every tensor the call receives, in order, however the arguments nest them."""
+    return [a for a in tree_flatten(list(args))[0] if isinstance(a, torch.Tensor)]
 
 
 def _run(
@@ -249,7 +258,7 @@ def _run(
     recorder = _Recorder(param_names, module_names)
     holder.append(recorder)
     args = _to_device(inputs, device)
-    recorder.input_ids = [recorder.new_tensor(a).id for a in args if isinstance(a, torch.Tensor)]
+    recorder.input_ids = [recorder.new_tensor(a).id for a in _input_leaves(args)]
     with _eval_mode(model), torch.no_grad(), _module_hooks(recorder), recorder:
         if stand_ins is not None:
             out = torch.func.functional_call(
@@ -279,6 +288,11 @@ def _meta_stand_ins(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def _on_meta(model: torch.nn.Module) -> bool:
     tensors = [t for _, t, _ in _named_tensors(model)]
     return bool(tensors) and all(t.is_meta for t in tensors)
+
+
+def _any_meta(model: torch.nn.Module) -> bool:
+    """Whether some parameter or buffer has no data (a CPU run needs a real rebuild)."""
+    return any(t.is_meta for _, t, _ in _named_tensors(model))
 
 
 def _failing_layer(holder: Sequence[_Recorder]) -> str:
@@ -322,13 +336,26 @@ def trace(
         except Exception as exc:
             fallback_reason = f"meta tracing failed{_failing_layer(holder)}: {_short(exc)}"
     real = model
-    if model_on_meta:
+    if _any_meta(model):
+        # Even one meta parameter or buffer (a model partly built on meta) cannot run on
+        # real tensors: the CPU run needs a real copy, never the meta one.
         if rebuild is None:
             raise TraceError(
-                f"{fallback_reason or 'the model is on meta'}; "
+                f"{fallback_reason or 'the model has meta parameters or buffers'}; "
                 "no real copy of the model is available to run on CPU"
             )
-        real = rebuild()
+        try:
+            real = rebuild()
+        except Exception as exc:
+            raise TraceError(
+                f"{fallback_reason or 'the model is on meta'}; building a real CPU copy "
+                f"for the fallback failed: {_short(exc)}"
+            ) from exc
+        if _any_meta(real):
+            raise TraceError(
+                f"{fallback_reason or 'the model is on meta'}; the rebuilt copy for the CPU "
+                "fallback still has meta parameters or buffers"
+            )
     holder = []
     try:
         recorder, out, owners = _run(real, inputs, "cpu", None, holder)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -25,6 +26,12 @@ def spec(name: str, attr: str | None = None) -> str:
 
 def shapes(loaded: LoadedModel) -> list[tuple[int, ...]]:
     return [tuple(t.shape) for t in loaded.inputs]
+
+
+def sub(module: nn.Module, path: str) -> Any:
+    """A submodule by path, typed ``Any`` (``nn.Module.__getattr__`` is typed as returning
+    ``Tensor | Module``, which hides a submodule's own attributes from mypy)."""
+    return module.get_submodule(path)
 
 
 def all_meta(module: nn.Module) -> bool:
@@ -61,7 +68,7 @@ def test_single_class_is_discovered_and_built_on_meta() -> None:
 def test_model_instance_is_used_as_is() -> None:
     loaded = load_model(spec("instance_model.py"))
     assert type(loaded.module).__name__ == "Configurable"
-    assert loaded.module.conv.out_channels == 6
+    assert sub(loaded.module, "conv").out_channels == 6
     # A module-level instance is already built: on_meta reports where its weights live.
     assert not loaded.on_meta
     assert not any(p.is_meta for p in loaded.module.parameters())
@@ -190,10 +197,10 @@ def test_load_errors_are_convscope_errors_with_exit_code_2() -> None:
 def test_package_module_name_forms() -> None:
     base = "convscope_fixture_pkg.nets"
     cls = load_model(f"{base}:PkgNet")
-    assert cls.on_meta and cls.module.conv.out_channels == 4
+    assert cls.on_meta and sub(cls.module, "conv").out_channels == 4
     assert cls.input_source == "INPUT_SHAPE" and shapes(cls) == [(1, 3, 20, 20)]
     assert cls.source_file is not None and cls.source_file.name == "nets.py"
-    assert load_model(f"{base}:make_net").module.conv.out_channels == 6
+    assert sub(load_model(f"{base}:make_net").module, "conv").out_channels == 6
     inst = load_model(f"{base}:shared_instance")
     import convscope_fixture_pkg.nets as nets
 
@@ -315,13 +322,14 @@ def test_huge_model_allocates_nothing() -> None:
     loaded = load_model(spec("huge.py"))
     assert loaded.on_meta
     assert all(p.is_meta for p in loaded.module.parameters())
-    assert loaded.module.fc.weight.shape == (50000, 50000)
+    assert sub(loaded.module, "fc").weight.shape == (50000, 50000)
 
 
 def test_constructor_doing_tensor_math_still_lands_on_meta() -> None:
     loaded = load_model(spec("tensor_math_init.py"))
     assert loaded.on_meta and all_meta(loaded.module)
-    assert [m.out_channels for m in loaded.module.body if isinstance(m, nn.Conv2d)] == [8, 16, 24]
+    body = sub(loaded.module, "body")
+    assert [m.out_channels for m in body if isinstance(m, nn.Conv2d)] == [8, 16, 24]
 
 
 def test_rebuild_gives_real_cpu_copy() -> None:
@@ -346,8 +354,9 @@ def test_rebuild_of_instance_copies_and_materializes_meta(
     assert loaded.module is meta_instance and loaded.on_meta
     assert loaded.rebuild is not None
     real = loaded.rebuild()
-    assert not real.conv.weight.is_meta and real.conv.weight.abs().sum() > 0
-    assert meta_instance.conv.weight.is_meta  # the user's object is untouched
+    weight = sub(real, "conv").weight
+    assert not weight.is_meta and weight.abs().sum() > 0
+    assert sub(meta_instance, "conv").weight.is_meta  # the user's object is untouched
 
 
 def test_non_meta_device_builds_real_model() -> None:
@@ -397,7 +406,7 @@ def test_weights_into_instance_leave_user_object_untouched(tmp_path: Path) -> No
     path = tmp_path / "half.pt"
     torch.save(state, path)
     loaded = load_model(spec("instance_model.py"), weights=path)
-    assert torch.all(loaded.module.conv.weight == 0.5)
+    assert torch.all(sub(loaded.module, "conv").weight == 0.5)
 
 
 def test_mismatched_checkpoint_names_keys(tmp_path: Path) -> None:
@@ -432,7 +441,7 @@ def test_pickled_objects_need_trust(tmp_path: Path) -> None:
     state = load_state_dict(path, trust_pickle=True)
     assert state.keys() == expected.keys()
     loaded = load_model(spec("single_class.py"), weights=path, trust_pickle=True)
-    torch.testing.assert_close(loaded.module.fc.bias, expected["fc.bias"])
+    torch.testing.assert_close(sub(loaded.module, "fc").bias, expected["fc.bias"])
 
 
 def test_not_a_checkpoint(tmp_path: Path) -> None:
@@ -498,7 +507,35 @@ def test_parse_input_shapes_rejects(text: str) -> None:
     assert f"'{text}'" in str(info.value)
 
 
-@given(st.lists(st.integers(min_value=1, max_value=10_000), min_size=1, max_size=6),
+@given(st.lists(st.integers(min_value=1, max_value=1_000), min_size=1, max_size=6),
        st.sampled_from([",", "x", "×"]))
 def test_parse_input_shapes_round_trip(dims: list[int], sep: str) -> None:
     assert parse_input_shapes([sep.join(map(str, dims))]) == (tuple(dims),)
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("1,3,99999999999999999999,4", "dimension 99999999999999999999 is too large"),
+    ("1,3,9999999999999,99999999999", "elements in all"),
+])
+def test_parse_input_shapes_rejects_sizes_no_tensor_can_have(text: str, says: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_input_shapes([text])
+    assert f"'{text}'" in str(info.value) and says in str(info.value)
+
+
+def test_input_shape_in_file_that_overflows_is_an_input_error(tmp_path: Path) -> None:
+    model = tmp_path / "huge.py"
+    model.write_text("import torch\nmodel = torch.nn.Conv2d(3, 4, 3)\n"
+                     "INPUT_SHAPE = (1, 3, 2**40, 2**40)\n")
+    with pytest.raises(InputError, match="elements in all"):
+        load_model(str(model))
+
+
+def test_garbage_export_is_one_error_and_torch_logs_nothing(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    garbage = tmp_path / "junk.pt2"
+    garbage.write_bytes(b"not a zip archive at all")
+    with pytest.raises(ModelLoadError, match=r"exported program .*junk\.pt2"):
+        load_model(str(garbage))
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err and "deserializing" not in captured.err

@@ -183,3 +183,126 @@ def test_multiple_inputs_and_dict_outputs() -> None:
     g = trace(Two(), (torch.empty(2, 4), torch.empty(2, 4)))
     assert len(g.inputs) == 2
     assert len(g.outputs) == 2
+
+
+# --------------------------------------------------------------------------- robustness
+# Patterns found by the zoo sweep (benchmarks/zoo.py), each reproduced by a small module.
+
+
+class ListOfImages(nn.Module):
+    """Takes a list of differently sized images, as torchvision's detection models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [self.conv(img.unsqueeze(0)) for img in images]
+
+
+class ListThenNonzero(ListOfImages):
+    """List input and a data-dependent op (``nonzero``, as in NMS): meta cannot run it."""
+
+    def forward(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
+        outs = super().forward(images)
+        return [o[o.flatten(1).sum(1).nonzero()[:, 0]] for o in outs]
+
+
+class HalfMeta(nn.Module):
+    """A model whose parameters are on meta but a buffer is real (partly built on meta)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        with torch.device("meta"):
+            self.conv = nn.Conv2d(3, 4, 3)
+        self.register_buffer("scale", torch.ones(4, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x) * self.scale
+        if y.sum().item() > 1e30:  # needs real data
+            return y * 2
+        return y
+
+
+def test_list_of_tensors_input_is_registered_on_meta() -> None:
+    images = [torch.empty(3, 8, 8), torch.empty(3, 10, 12)]
+    g = trace(ListOfImages(), (images,))
+    assert g.mode == "meta"
+    assert [t.shape for t in g.inputs] == [(3, 8, 8), (3, 10, 12)]
+    convs = [n for n in g.nodes if n.kind is ir.OpKind.CONV]
+    assert len(convs) == 2
+    # the convs read the registered inputs (through unsqueeze views)
+    unsqueezes = [n for n in g.nodes if n.kind is ir.OpKind.VIEW]
+    assert sorted(i for n in unsqueezes for i in n.inputs) == sorted(t.id for t in g.inputs)
+
+
+def test_nested_inputs_in_dicts_and_tuples_are_registered() -> None:
+    class Nested(nn.Module):
+        def forward(self, batch: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+            a, b = batch["pair"]
+            return a + b
+
+    g = trace(Nested(), ({"pair": (torch.empty(2, 3), torch.empty(2, 3))},))
+    assert len(g.inputs) == 2
+    add = next(n for n in g.nodes if n.kind is ir.OpKind.ELEMENTWISE)
+    assert set(add.inputs) == {t.id for t in g.inputs}
+
+
+def test_cpu_fallback_makes_nested_meta_inputs_real() -> None:
+    """Meta images inside a list must become real tensors for the CPU run (they used to
+    stay on meta and fail with a device mismatch)."""
+    images = [torch.empty(3, 8, 8, device="meta"), torch.empty(3, 9, 9, device="meta")]
+    g = trace(ListThenNonzero(), (images,))
+    assert g.mode == "cpu"
+    assert [t.shape for t in g.inputs] == [(3, 8, 8), (3, 9, 9)]
+    assert g.fallback_reason is not None
+    assert g.fallback_reason.startswith("meta tracing failed")
+    assert "nonzero" in g.fallback_reason
+
+
+def test_fallback_reason_names_the_failing_layer_and_error() -> None:
+    class Inner(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[x > 0]  # boolean mask: data-dependent size
+
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), Inner())
+    g = trace(m, (torch.empty(1, 3, 8, 8),))
+    assert g.mode == "cpu"
+    assert g.fallback_reason is not None
+    assert "layer '1' (Inner)" in g.fallback_reason
+    assert "Error" in g.fallback_reason  # the exception type is stated
+
+
+def test_partly_meta_model_falls_back_through_rebuild_not_meta_weights() -> None:
+    g = trace(HalfMeta(), (torch.empty(1, 3, 8, 8),), rebuild=_real_half_meta)
+    assert g.mode == "cpu" and g.fallback_reason is not None
+    with pytest.raises(TraceError, match="no real copy"):
+        trace(HalfMeta(), (torch.empty(1, 3, 8, 8),))
+
+
+def _real_half_meta() -> nn.Module:
+    m = HalfMeta()
+    m.conv = nn.Conv2d(3, 4, 3)
+    return m
+
+
+def test_failing_rebuild_is_one_clear_error() -> None:
+    def broken() -> nn.Module:
+        raise RuntimeError("checkpoint vanished")
+
+    with torch.device("meta"):
+        m = DataDependent()
+    with pytest.raises(TraceError, match=r"building a real CPU copy.*checkpoint vanished"):
+        trace(m, (torch.empty(1, 3, 8, 8),), rebuild=broken)
+
+
+def test_rebuild_that_returns_meta_is_refused() -> None:
+    def still_meta() -> nn.Module:
+        with torch.device("meta"):
+            return DataDependent()
+
+    with torch.device("meta"):
+        m = DataDependent()
+    with pytest.raises(TraceError, match="still has meta"):
+        trace(m, (torch.empty(1, 3, 8, 8),), rebuild=still_meta)
+
