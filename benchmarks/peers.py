@@ -10,8 +10,10 @@ tool                what the process does (and its unit, converted to MACs)
 ==================  ==========================================================================
 convscope           ``python -m convscope analyze torchvision:NAME -i 1,3,224,224 --format json
                     -o FILE``: meta trace, cost/memory/mixing passes, JSON written. MACs.
-FlopCounterMode     meta model, one forward in ``torch.utils.flop_counter.FlopCounterMode``.
-                    FLOPs; MACs = FLOPs / 2.
+FlopCounterMode     meta model (built under ``torch.device("meta")``; a constructor that
+                    computes on tensors, RegNet's, is built on CPU and moved to meta), one
+                    forward in ``torch.utils.flop_counter.FlopCounterMode``. FLOPs; MACs =
+                    FLOPs / 2.
 fvcore              CPU model (random weights), ``FlopCountAnalysis(model, x).total()``. fvcore
                     counts one "flop" per MAC for conv/linear/matmul: taken as MACs; it adds
                     norms, pooling and upsampling it also handles.
@@ -35,9 +37,13 @@ channels, 56×56); ResNet-50 at 224² / 512² / 1024² / 2048²; and a huge mode
 ``convnext_xlarge`` if timm is installed, else torchvision ``convnext_large``) at 1024²,
 whose float32 weights alone would take more memory than the whole analyzing process.
 
+Cost: with the default ``--runs 3`` the whole script starts about 210 processes and takes
+about 20 minutes on 2 cores (``--runs 1`` about 7); ``--render`` redraws the tables from the
+last raw results without measuring.
+
 Writes the ``## Peers and scaling`` section of ``benchmarks/RESULTS.md`` (other sections
-kept). Needs fvcore, torchinfo, ptflops (``pip install -e .[timm,crosscheck] torchinfo
-ptflops``); a missing tool is reported as such.
+kept). Needs fvcore, torchinfo, ptflops (``pip install -e .[bench]``); a missing tool is
+reported as such.
 """
 
 from __future__ import annotations
@@ -57,7 +63,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zoo import RESULTS, ROOT, machine, write_section
+from results_file import RESULTS, write_section
+from zoo import ROOT, machine
 
 SECTION = "## Peers and scaling"
 MODELS = ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0",
@@ -77,8 +84,11 @@ def cpu_model():
 SNIPPETS: dict[str, str] = {
     "FlopCounterMode": PRELUDE + """
 from torch.utils.flop_counter import FlopCounterMode
-with torch.device("meta"):
-    model = torchvision.models.get_model(name).eval()
+try:
+    with torch.device("meta"):
+        model = torchvision.models.get_model(name).eval()
+except Exception:  # a constructor computing on tensors (RegNet): build on CPU, move to meta
+    model = cpu_model().to("meta")
 x = torch.empty(1, 3, size, size, device="meta")
 with torch.no_grad(), FlopCounterMode(display=False) as counter:
     model(x)
@@ -233,18 +243,15 @@ def measure_peers(models: Sequence[str], runs: int) -> dict[tuple[str, str], Run
 
 def components(model_name: str) -> dict[str, int]:
     """convscope's split of one model's work, to reconcile every tool's count."""
-    import torch
-    import torchvision
-
     from convscope import analyze, ir
+    from convscope.load import load_model
 
-    with torch.device("meta"):
-        model = torchvision.models.get_model(model_name).eval()
+    model = load_model(f"torchvision:{model_name}").module.eval()  # meta, RegNet included
     a = analyze(model, (1, 3, SIZE, SIZE))
     c = dict.fromkeys(
         ("conv", "linear", "matmul", "attention", "conv_bias", "linear_bias", "bn_elems",
          "bn_affine_elems", "other_norm_elems", "act_elems", "pool_in", "adaptive_in",
-         "eltwise", "torchinfo_rule", "mha_linear"), 0)
+         "eltwise", "torchinfo_rule", "mha_linear", "ptflops_act", "fn_global_pool_in"), 0)
     for n in a.graph.nodes:
         cost = a.node_cost[n.id]
         out_n = n.outputs[0].numel if n.outputs else 0
@@ -270,11 +277,17 @@ def components(model_name: str) -> dict[str, int]:
                 c["other_norm_elems"] += out_n
         elif n.kind is ir.OpKind.ACTIVATION:
             c["act_elems"] += out_n
+            c["ptflops_act"] += _ptflops_act_calls(n) * out_n
         elif n.kind is ir.OpKind.POOL:
             c["pool_in"] += first_in
         elif n.kind is ir.OpKind.ADAPTIVE_POOL or (
                 n.kind is ir.OpKind.REDUCE and n.module_type.startswith("Adaptive")):
             c["adaptive_in"] += first_in  # a global adaptive pool runs as aten.mean
+        elif (n.kind is ir.OpKind.REDUCE and "mean" in n.op and isinstance(at, ir.ReduceAttrs)
+              and at.keepdim and n.inputs and at.dims == tuple(
+                  range(2, len(a.graph.tensor[n.inputs[0]].shape)))):
+            # F.adaptive_avg_pool2d(x, 1) called in a forward: ATen sees a keepdim mean
+            c["fn_global_pool_in"] += first_in
         elif n.kind is ir.OpKind.ELEMENTWISE:
             c["eltwise"] += out_n
     # torchinfo's rule (layer_info.calculate_macs), per module call: Conv layers count
@@ -284,6 +297,24 @@ def components(model_name: str) -> dict[str, int]:
     c["macs"] = a.totals.macs
     c["params"] = a.totals.params
     return c
+
+
+# ptflops' pytorch backend counts an activation's output elements once per counting call:
+# its module hook (for these module types) and its patched functional (for these ATen ops,
+# i.e. F.relu, F.prelu, F.elu, F.gelu, F.silu; F.relu6 runs as aten.hardtanh, which
+# nn.ReLU6 also uses, through the unpatched F.hardtanh).
+_PTFLOPS_ACT_HOOKS = frozenset({"ReLU", "PReLU", "ELU", "LeakyReLU", "ReLU6", "GELU"})
+_PTFLOPS_ACT_FUNCTIONALS = frozenset({"relu", "relu_", "_prelu_kernel", "prelu", "elu", "elu_",
+                                      "gelu", "gelu_", "silu", "silu_"})
+
+
+def _ptflops_act_calls(node: Any) -> int:
+    """How many times ptflops' pytorch backend counts this activation node (0, 1 or 2)."""
+    op = node.op.split(".")[1] if node.op.count(".") >= 2 else node.op
+    hook = node.module_type in _PTFLOPS_ACT_HOOKS
+    functional = op in _PTFLOPS_ACT_FUNCTIONALS or (
+        op in ("hardtanh", "hardtanh_") and node.module_type not in ("ReLU6", "Hardtanh"))
+    return int(hook) + int(functional)
 
 
 def _torchinfo_rule(model: Any) -> int:
@@ -363,14 +394,17 @@ def reconcile(tool: str, count: int, comp: dict[str, int], extra: dict[str, Any]
     if tool == "ptflops (pytorch)":
         once = (comp["conv_bias"] + comp["linear_bias"] + 2 * comp["bn_affine_elems"]
                 + (comp["bn_elems"] - comp["bn_affine_elems"]))
-        twice = comp["act_elems"] + comp["pool_in"] + comp["adaptive_in"]
+        pools = comp["pool_in"] + comp["adaptive_in"]
+        fn_pools = comp["fn_global_pool_in"]
         text = (f"adds bias {comp['conv_bias'] + comp['linear_bias']:,}, BatchNorm "
-                f"2×{comp['bn_elems']:,}, and activations + pooling {twice:,} twice (module "
-                "hook and its patched `F.relu`/`F.max_pool2d`/`F.adaptive_avg_pool2d` both "
-                "count one call)")
+                f"2×{comp['bn_elems']:,}, pooling-module inputs {pools:,} twice (hook and the "
+                f"patched `F.*pool*` it calls), functional global pooling {fn_pools:,} once, and "
+                f"activation outputs {comp['ptflops_act']:,} (ReLU/GELU twice, hook and "
+                "functional; ReLU6 once, hook only; SiLU once, functional only; Hardswish, "
+                "Sigmoid none)")
         if comp["attention"] or comp["matmul"] or comp["other_norm_elems"]:
             text += "; MultiheadAttention / LayerNorm hooks use their own formulas"
-        return exact(macs + once + 2 * twice, text)
+        return exact(macs + once + 2 * pools + fn_pools + comp["ptflops_act"], text)
     return f"{diff:+,}"
 
 
@@ -474,7 +508,8 @@ def _g(v: int | None) -> str:
 
 
 def render(peers: dict[tuple[str, str], Run], comps: dict[str, dict[str, int]],
-           scaling: list[dict[str, Any]], models: Sequence[str], runs: int) -> str:
+           scaling: list[dict[str, Any]], models: Sequence[str], runs: int,
+           load: Sequence[float] | None = None) -> str:
     lines = [SECTION, ""]
     base = peers.get(("baseline", "-"))
     lines.append(
@@ -482,7 +517,11 @@ def render(peers: dict[tuple[str, str], Run], comps: dict[str, dict[str, int]],
         f"{machine()}. Each cell: one fresh process per run, median wall time of {runs} "
         "runs (interleaved) and the peak RSS of that process (`os.wait4` rusage). Input "
         f"1×3×{SIZE}×{SIZE}. Baseline `python -c \"import torch, torchvision\"`: "
-        f"{_s(base.median if base else None)}, {_mib(base.peak if base else None)}.")
+        f"{_s(base.median if base else None)}, {_mib(base.peak if base else None)}. "
+        "The machine's cores were shared with other jobs"
+        + (f" (1-minute load average {load[0]:.1f} before and {load[1]:.1f} after measuring)"
+           if load else "") + ": per-process differences of a few tenths of a second are "
+        "within run-to-run noise.")
     lines.append("")
     lines.append("Units, all converted to MACs: " + "; ".join(
         f"{t}: {u}" for t, u in UNITS.items()) + ".")
@@ -509,6 +548,12 @@ def render(peers: dict[tuple[str, str], Run], comps: dict[str, dict[str, int]],
     lines.append("| **median** | " + " | ".join(
         _s(statistics.median(v)) if v else "—" for v in medians.values()) + " |")
     lines.append("")
+    if base is not None and base.median is not None:
+        above = [f"{t} {statistics.median(v) - base.median:+.2f} s"
+                 for t, v in medians.items() if v]
+        lines.append("Median time above the `import torch, torchvision` baseline (what the "
+                     "tool itself costs, build included): " + ", ".join(above) + ".")
+        lines.append("")
 
     lines.append("### Counts (GMACs) and params")
     lines.append("")
@@ -602,19 +647,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"no raw results at {args.raw}")
     if not args.render:
         if not args.skip_peers:
+            load_before = os.getloadavg()[0]
             peers = measure_peers(models, args.runs)
+            raw["load"] = [load_before, os.getloadavg()[0]]
             raw["peers"] = {f"{t}|{m}": vars(r) for (t, m), r in peers.items()}
+            args.raw.write_text(json.dumps(raw, indent=1))
         if not args.skip_scaling:
             raw["scaling"] = measure_scaling(args.runs)
+        args.raw.write_text(json.dumps(raw, indent=1))  # measurements first: never lost
     raw["comps"] = {m: components(m) for m in models}  # in-process, not timed: always fresh
     args.raw.write_text(json.dumps(raw, indent=1))
     peers_back: dict[tuple[str, str], Run] = {}
     for key, value in raw["peers"].items():
         tool, model = key.split("|", 1)
         peers_back[(tool, model)] = Run(**value)
-    section = render(peers_back, raw["comps"], raw["scaling"], models, args.runs)
+    section = render(peers_back, raw["comps"], raw["scaling"], models, args.runs,
+                     raw.get("load"))
     if not args.no_write:
-        write_section(section, SECTION, RESULTS)
+        write_section(section, RESULTS)
     print(section)
     return 0
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from convscope._io import write_atomic
+
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
@@ -25,4 +27,4 @@ def write_section(section: str, path: Path = RESULTS) -> None:
         new = (before + "\n\n" if before else "") + section.rstrip("\n") + "\n"
         if after:
             new += "\n" + after.rstrip("\n") + "\n"
-    path.write_text(new)
+    write_atomic(path, new)

@@ -13,9 +13,10 @@ dispatch initialisation are paid once per worker, not once per model.
 
 What is compared with torchvision's metadata (``_ops`` is GMACs rounded to 3 decimals):
 
-* classification and quantization (the float, quantizable architecture): every weight
-  entry, at its ``transforms().crop_size`` (224, 232, 299, 384, 518, 600...), params and
-  MACs;
+* classification and quantization (the float, quantizable architecture the quantized entry
+  describes: the builder's ``quantize_model`` made a no-op, or, for a builder that
+  quantizes otherwise, ``quantize=False`` with the entry's classes): every weight entry, at
+  its ``transforms().crop_size`` (224, 232, 299, 384, 518, 600...), params and MACs;
 * segmentation: at 1×3×520×520 (the weights' ``resize_size``), params and MACs;
 * video: at 1×3×16×crop×crop (16 frames, the weights' crop), params and MACs;
 * detection: params only. Their MACs depend on the data (proposals surviving NMS, random
@@ -37,8 +38,8 @@ Usage::
     python benchmarks/zoo.py --render             # re-render from the last raw results
 
 Writes the ``## Zoo sweep`` section of ``benchmarks/RESULTS.md`` (other sections are kept)
-and ``benchmarks/zoo-details.md`` (one row per model). Needs torchvision, and timm for the
-timm part (``pip install -e .[timm]``).
+and ``benchmarks/zoo-results.json`` (machine-readable: the summary per set and one record
+per model). Needs torchvision, and timm for the timm part (``pip install -e .[timm]``).
 """
 
 from __future__ import annotations
@@ -65,8 +66,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-RESULTS = BENCH / "RESULTS.md"
-DETAILS = BENCH / "zoo-details.md"
+sys.path[:0] = [str(ROOT), str(BENCH)]
+from results_file import write_section  # noqa: E402
+
+from convscope._io import write_atomic  # noqa: E402
+
+JSON_OUT = BENCH / "zoo-results.json"
 RAW = Path(tempfile.gettempdir()) / "convscope-zoo-raw.json"
 SECTION = "## Zoo sweep"
 MARK = "@@ZOO@@ "
@@ -80,38 +85,6 @@ BIG_FAMILY = 10
 
 
 # =========================================================================== results file
-
-
-def write_section(section: str, heading: str, path: Path = RESULTS) -> None:
-    """Replace the ``heading`` section of ``path`` (or append it), keeping every other one.
-
-    A section runs from its ``## `` heading line to the next ``## `` heading. The file is
-    written atomically (temporary file + rename) so a reader never sees half of it.
-    """
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
-    body = section.rstrip("\n").splitlines()
-    if start is None:
-        new_lines = [*lines, "", *body] if lines else body
-    else:
-        end = next(
-            (j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines)
-        )
-        tail = lines[end:]
-        new_lines = [*lines[:start], *body, *([""] if tail else []), *tail]
-    write_atomic(path, "\n".join(new_lines).rstrip("\n") + "\n")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def machine() -> str:
@@ -208,6 +181,20 @@ def _weights_without_download() -> Iterator[None]:
         setattr(torch.nn.Module, "load_state_dict", original_load)  # noqa: B010
 
 
+@contextlib.contextmanager
+def _patched(obj: Any, attr: str, value: Any, active: bool) -> Iterator[None]:
+    """``obj.attr = value`` for the block when ``active``; restored afterwards."""
+    if not active:
+        yield
+        return
+    original = getattr(obj, attr)
+    setattr(obj, attr, value)
+    try:
+        yield
+    finally:
+        setattr(obj, attr, original)
+
+
 def _as_weights_build(name: str, weights_name: str | None, device: str) -> Any:
     """The model exactly as ``weights_name`` (default: ``DEFAULT``) builds it, no download."""
     import warnings
@@ -217,12 +204,36 @@ def _as_weights_build(name: str, weights_name: str | None, device: str) -> Any:
 
     enum = tvm.get_model_weights(name)
     weights = enum[weights_name] if weights_name else enum.DEFAULT
+    # Quantization builders accept their (quantized) weights entry only with quantize=True;
+    # with the module's `quantize_model` made a no-op they build the float, quantizable
+    # architecture exactly as that entry describes it (classes, auxiliary heads dropped).
+    # A quantization builder that quantizes otherwise (MobileNetV3: QAT prepare/convert)
+    # is built without the entry, float, with the entry's number of classes.
+    import inspect
+
+    builder = tvm.get_model_builder(name)
+    builder_module = sys.modules[builder.__module__]
+    quantizable = callable(getattr(builder_module, "quantize_model", None))
+    takes_quantize = "quantize" in inspect.signature(builder).parameters
+    extra: dict[str, Any]
+    if quantizable:
+        entry, extra = weights, {"quantize": True}
+    elif takes_quantize:
+        entry, extra = None, {"quantize": False,
+                              "num_classes": len(weights.meta["categories"])}
+    else:
+        entry, extra = weights, {}
+
     def build() -> Any:
-        return tvm.get_model(name, weights=weights)
+        return tvm.get_model(name, weights=entry, **extra)
+
+    def no_quantization(*args: Any, **kwargs: Any) -> None:
+        return None
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with _weights_without_download():
+        with _weights_without_download(), _patched(
+                builder_module, "quantize_model", no_quantization, quantizable):
             if device == "meta":
                 # convscope's own meta construction (RegNet computes widths on tensors and
                 # needs parameters moved to meta as they are registered).
@@ -551,7 +562,13 @@ def tv_checks(rec: dict[str, Any]) -> list[dict[str, Any]]:
 # Explanations for the disagreements the sweep is known to find; anything else shows as
 # "unexplained" in the report so a regression cannot hide.
 EXPLAIN_FCM: dict[str, str] = {}
-EXPLAIN_META: dict[str, str] = {}
+EXPLAIN_META: dict[str, str] = {
+    "quantized_inception_v3": (
+        "`num_params` counts the auxiliary classifier `AuxLogits` (3,326,696 params: "
+        "27,161,264 − 23,834,568, checked by building it with `aux_logits=True`); the "
+        "quantization builder deletes it after loading the weights, so the built model "
+        "has no such layer"),
+}
 EXPLAIN_FCM_ERROR: dict[str, str] = {}
 
 
@@ -579,23 +596,31 @@ def _reason(text: str | None) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def render(results: list[dict[str, Any]], elapsed: float) -> tuple[str, str]:
-    """(RESULTS.md section, details file)."""
+def render(results: list[dict[str, Any]], elapsed: float,
+           limits: dict[str, Any]) -> tuple[str, str]:
+    """(RESULTS.md section, zoo-results.json text)."""
     tv = [r for r in results if r.get("source") == "torchvision"]
     tm = [r for r in results if r.get("source") == "timm"]
     lines = [SECTION, ""]
     lines.append(
         f"Generated by `benchmarks/zoo.py` on {dt.date.today().isoformat()}. Machine: "
-        f"{machine()}. Sweep wall time {elapsed / 60:.1f} min (worker processes, per-model "
-        "timeout; analyze time below is `analyze_spec` inside a warm worker, build included). "
-        "Per-model rows: [`zoo-details.md`](zoo-details.md)."
+        f"{machine()}. Sweep wall time {elapsed / 60:.1f} min (worker processes; each model "
+        f"limited to {limits.get('timeout', '?')} s and {limits.get('max_rss_gb', '?')} GiB RSS, "
+        "beyond which it counts as a crash; analyze time below is `analyze_spec` inside a warm "
+        "worker, build included). "
+        "Per-model records: [`zoo-results.json`](zoo-results.json)."
     )
     lines.append("")
     lines.append(
         "Scope: every `torchvision.models.list_models()` entry — classification, "
         "quantization (the float quantizable architecture, `quantize=False`), segmentation, "
         "detection, video, optical flow — at its default input (`torchvision:NAME`, no "
-        "`-i`), and a timm sample: every timm family's first model by name plus the middle "
+        "`-i`: 1×3×224×224 for classification, segmentation and detection — detection "
+        "models resize inside their transform, to an 800-pixel short side for R-CNN, "
+        "RetinaNet and FCOS and to 300/320 for SSD, so a smaller input would not be cheaper; "
+        "video 1×3×16×crop×crop with the weights' crop, 112 or 224; optical flow two "
+        "1×3×224×224 frames; the metadata checks below use the weights' own conventions), "
+        "and a timm sample: every timm family's first model by name plus the middle "
         f"one of families with ≥ {BIG_FAMILY} models (language-model encoder families "
         f"{', '.join(sorted(TIMM_SKIP_FAMILIES))} left out), random weights, each at its "
         "`pretrained_cfg` input size."
@@ -687,7 +712,9 @@ def render(results: list[dict[str, Any]], elapsed: float) -> tuple[str, str]:
     lines.append("| --- | ---: | ---: | ---: | ---: | --- |")
     convention = {
         "classification": "each entry's `transforms().crop_size`, 1×3×crop×crop",
-        "quantization": "as classification (float architecture)",
+        "quantization": "as classification; the float, quantizable architecture the "
+                        "quantized entry describes (`quantize_model` made a no-op, or "
+                        "`quantize=False` with the entry's classes)",
         "segmentation": "1×3×520×520, built as the weights build it (aux classifier)",
         "detection": "default input 1×3×224×224 (resized inside to 800 or the model's "
                      "size), FrozenBatchNorm2d backbone as trained; MACs only for one-stage "
@@ -766,44 +793,60 @@ def render(results: list[dict[str, Any]], elapsed: float) -> tuple[str, str]:
             f"`{r['spec']}` {r['time_s']:.1f} s ({r['mode']})" for r in slow) + ".")
         lines.append("")
 
-    return "\n".join(lines), render_details(results)
+    return "\n".join(lines), render_json(results, elapsed, groups, limits)
 
 
-def render_details(results: list[dict[str, Any]]) -> str:
-    out = [
-        "# Zoo sweep: per-model details",
-        "",
-        "Generated by `benchmarks/zoo.py` (summary in [`RESULTS.md`](RESULTS.md#zoo-sweep)). "
-        "`meta ✓/✗`: params / GMACs equal torchvision's weight metadata at its convention "
-        "(first weight entry shown; `·` not compared). `FCM`: 2 × MACs vs `FlopCounterMode` "
-        "on meta.",
-        "",
-        "| model | status | trace | input | params | GMACs | unknown ops | FCM | metadata | "
-        "lint | time |",
-        "| --- | --- | --- | --- | ---: | ---: | --- | --- | --- | --- | ---: |",
-    ]
+def _set_summary(sel: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in sel if r["status"] == "ok"]
+    verdicts = Counter(fcm_verdict(r) for r in sel)
+    return {
+        "models": len(sel), "ok": len(ok), "crash": len(sel) - len(ok),
+        "meta": sum(r["mode"] == "meta" for r in ok),
+        "cpu_fallback": sum(r["mode"] == "cpu" for r in ok),
+        "with_unknown_ops": sum(bool(r["unknown"]) for r in ok),
+        "fcm_agree": verdicts["agree"], "fcm_differ": verdicts["differ"],
+        "fcm_na": verdicts["n/a"],
+        "lint_failed": sum(1 for r in ok
+                           if not str(r.get("lint", "ok")).startswith(("ok", "n/a"))),
+    }
+
+
+def render_json(results: list[dict[str, Any]], elapsed: float,
+                groups: Sequence[tuple[str, list[dict[str, Any]]]],
+                limits: dict[str, Any]) -> str:
+    """Machine-readable results: summary per set, metadata agreement, one record per model."""
+    checks = [(r, c) for r in results if r.get("source") == "torchvision"
+              for c in tv_checks(r)]
+    meta_summary: dict[str, dict[str, int]] = {}
+    for r, c in checks:
+        m = meta_summary.setdefault(r["group"], {"entries": 0, "params_equal": 0,
+                                                 "macs_compared": 0, "macs_equal": 0})
+        m["entries"] += 1
+        m["params_equal"] += int(c["params_ok"])
+        if c["macs_compared"] and c["ops"] is not None:
+            m["macs_compared"] += 1
+            m["macs_equal"] += int(c["macs_ok"])
+    keep = ("source", "group", "name", "spec", "status", "error", "mode", "fallback_reason",
+            "inputs", "params", "macs", "other_flops", "unknown", "fcm_flops", "fcm_error",
+            "lint", "time_s", "rows_sum_ok", "tv_meta_error")
+    models = []
     for r in results:
-        spec = r.get("spec", f"{r.get('source')}:{r['name']}")
-        if r["status"] != "ok":
-            out.append(f"| `{spec}` | **crash**: {_reason(r.get('error'))} | | | | | | | | | |")
-            continue
-        shape = " + ".join("×".join(map(str, s)) for s in r["inputs"])
-        unknown = ", ".join(f"{op.removeprefix('aten.')} ×{n}" for op, n in r["unknown"].items())
-        meta = ""
-        checks = tv_checks(r)
-        if checks:
-            c = checks[0]
-            meta = ("✓" if c["params_ok"] else "✗") + "/" + (
-                ("✓" if c["macs_ok"] else "✗") if c["macs_compared"] else "·")
-            if len(checks) > 1:
-                bad = sum(not (x["params_ok"] and x["macs_ok"]) for x in checks)
-                meta += f" ({len(checks)} entries, {bad} differ)"
-        lint = r.get("lint", "n/a")
-        out.append(
-            f"| `{spec}` | ok | {r['mode']} | {shape} | {r['params']:,} | {r['macs'] / 1e9:.3f} "
-            f"| {unknown} | {fcm_verdict(r)} | {meta} | {_reason(lint)} | {r['time_s']:.2f} s |"
-        )
-    return "\n".join(out) + "\n"
+        rec = {k: r[k] for k in keep if k in r}
+        rec["fcm"] = fcm_verdict(r)
+        tv = tv_checks(r)
+        if tv:
+            rec["tv_metadata"] = tv
+        models.append(rec)
+    doc = {
+        "generated": dt.date.today().isoformat(),
+        "machine": machine(),
+        "elapsed_s": round(elapsed, 1),
+        "limits": limits,
+        "summary": {label.strip("*"): _set_summary(sel) for label, sel in groups},
+        "torchvision_metadata": meta_summary,
+        "models": models,
+    }
+    return json.dumps(doc, indent=1) + "\n"
 
 
 # =========================================================================== main
@@ -830,6 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.render:
         data = json.loads(args.raw.read_text())
         results, elapsed = data["results"], data["elapsed"]
+        limits = data.get("limits", {"timeout": args.timeout, "max_rss_gb": args.max_rss_gb})
     else:
         tasks: list[dict[str, Any]] = []
         if args.only in ("all", "torchvision"):
@@ -845,11 +889,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         int(args.recycle_rss_gb * 2**30), Path(tempfile.gettempdir())
                         / "convscope-zoo-workers.log")
         elapsed = time.perf_counter() - t0
-        args.raw.write_text(json.dumps({"results": results, "elapsed": elapsed}, indent=1))
-    section, details = render(results, elapsed)
+        limits = {"timeout": args.timeout, "max_rss_gb": args.max_rss_gb}
+        args.raw.write_text(json.dumps({"results": results, "elapsed": elapsed,
+                                        "limits": limits}, indent=1))
+    section, json_text = render(results, elapsed, limits)
     if not args.no_write:
-        write_section(section, SECTION)
-        write_atomic(DETAILS, details)
+        write_section(section)
+        write_atomic(JSON_OUT, json_text)
     print(section)
     crashes = sum(r["status"] != "ok" for r in results)
     return 1 if crashes else 0
