@@ -380,6 +380,8 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
     )
     # Selections: compare along one dim that stays in the output (detection post-processing).
     add(ir.OpKind.REDUCE, ["topk", "sort", "argsort", "kthvalue", "msort"], _select)
+    # scans: one op per element along ``dim``, priced like a reduction over it
+    add(ir.OpKind.REDUCE, ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"], _select)
     add(ir.OpKind.SOFTMAX, ["_softmax", "_safe_softmax", "_log_softmax", "softmax", "log_softmax"])
     add(
         ir.OpKind.ACTIVATION,

@@ -159,13 +159,22 @@ def test_views_cat_and_pad_are_free() -> None:
     assert a.totals.macs == 0 and a.totals.other_flops == 0 and not a.unknown
 
 
+def test_scans_cost_one_op_per_element() -> None:
+    """cumsum / cumprod / cummax along a dim: one add (multiply, compare) per element."""
+    for scan in (lambda m, x: torch.cumsum(x, dim=1), lambda m, x: torch.cumprod(x, dim=3),
+                 lambda m, x: torch.cummax(x, dim=2)[0]):
+        a = convscope.analyze(Fn(scan), (2, 3, 4, 5))
+        assert not a.unknown and a.totals.macs == 0
+        assert a.totals.other_flops == 2 * 3 * 4 * 5
+
+
 def test_unknown_op_is_listed_not_zeroed() -> None:
-    m = Fn(lambda m, x: torch.cumsum(x, dim=1))
+    m = Fn(lambda m, x: torch.histc(x, bins=8))
     a = convscope.analyze(m, (1, 3, 4, 4))
-    assert [u.op for u in a.unknown] == ["aten.cumsum.default"]
+    assert [u.op for u in a.unknown] == ["aten.histc.default"]
     assert a.unknown[0].layers == ("(root)",)
-    assert a.rows[0].unknown_ops == ("aten.cumsum.default",)
-    with pytest.raises(convscope.api.UnsupportedOpError, match="cumsum"):
+    assert a.rows[0].unknown_ops == ("aten.histc.default",)
+    with pytest.raises(convscope.api.UnsupportedOpError, match="histc"):
         convscope.analyze(m, (1, 3, 4, 4), strict=True)
 
 

@@ -361,9 +361,11 @@ def test_odd_graphs_never_raise() -> None:
     rf = rf_of(nn.Linear(4, 2), (2, 4))
     assert rf.output is None and rf.input_size == () and not rf.covers_input()
     assert isinstance(rf.summary_text(), str)
-    # an op without a rule that keeps the spatial size passes the RF through, flagged
+    # a scan along W (cumsum) can read the whole row: bounded by the ±(n−1) window on a
+    # 6-pixel-wide map after a 3×3 conv, stride kept, flagged approximate
     rf = rf_of(nn.Sequential(nn.Conv2d(1, 1, 3), Cumsum()), (1, 1, 8, 8))
-    assert rf.output is not None and rf.output.size == (3, 3)
+    assert rf.output is not None and rf.output.size == (3, 3 + 2 * 5)
+    assert rf.output.stride == (1, 1) and not rf.output.is_global
     assert "1" in rf.approximate
 
 

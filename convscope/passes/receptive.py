@@ -799,6 +799,8 @@ class _Pass:
         if layout is None:
             return t
         dims = set(a.dims)
+        if out_shapes and tuple(out_shapes[0]) == tuple(in_shape):
+            return self.scan(dims, t, in_shape)
         pooled: list[tuple[int, int]] = []  # (axis, size) reduced away
         merged = False
         for d in dims:
@@ -826,6 +828,23 @@ class _Pass:
         for ax, n in pooled:
             acc.step(ax, float(n - 1), float(n), 0.0)
         return acc.freeze(out_layout)
+
+    def scan(self, dims: set[int], t: _T, in_shape: Sequence[int]) -> _T:
+        """A size-preserving reduction (cumsum / cummax scans, sort): output pixel j reads
+        pixels 0..j (scans) or the whole axis (sort). Bounded by the window
+        ``[j − (n−1), j + (n−1)]``, which holds both, and flagged approximate."""
+        layout = t.layout
+        assert layout is not None
+        acc = _Acc(t)
+        acc.approx = True
+        for d in dims:
+            if d < len(layout) and _has_spatial(layout[d]):
+                ax = _dim_axis(layout[d])
+                if ax is None or ax == _MERGED:
+                    return _with(t, keep_layout=True, is_global=True, approx=True)
+                n = float(in_shape[d])
+                acc.step(ax, 2.0 * (n - 1.0), 1.0, -(n - 1.0))
+        return acc.freeze(layout)
 
     def linear(self, a: ir.LinearAttrs, ins: list[_T], shapes: list[tuple[int, ...]],
                out_shape: Sequence[int]) -> _T:
