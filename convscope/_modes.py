@@ -1,4 +1,6 @@
-"""Train/eval flags, set without calling ``Module.eval()`` / ``train()``.
+"""Module-wide states for the duration of a call: train/eval flags and global hooks.
+
+Train/eval flags are set without calling ``Module.eval()`` / ``train()``.
 
 torch.export's unlifted modules (what ``torch.export.load(...).module()`` returns for a
 ``.pt2`` file) refuse ``eval()`` and ``train()`` but honour the ``training`` flag, so every
@@ -7,9 +9,9 @@ place that needs eval mode goes through here and works on them too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 
@@ -33,3 +35,20 @@ def eval_mode(model: torch.nn.Module) -> Iterator[None]:
     finally:
         for m, flag in flags:
             m.training = flag
+
+
+PreHook = Callable[[torch.nn.Module, Any], Any]
+PostHook = Callable[[torch.nn.Module, Any, Any], Any]
+
+
+@contextmanager
+def global_forward_hooks(pre: PreHook, post: PostHook) -> Iterator[None]:
+    """Global forward pre/post hooks for the block: they see every module's call without
+    registering anything on the user's modules (nothing to forget to remove on them)."""
+    h_pre = torch.nn.modules.module.register_module_forward_pre_hook(pre)
+    h_post = torch.nn.modules.module.register_module_forward_hook(post)
+    try:
+        yield
+    finally:
+        h_pre.remove()
+        h_post.remove()

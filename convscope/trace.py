@@ -26,7 +26,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 from torch.utils.weak import WeakIdKeyDictionary
 
 from convscope import ir, ops
-from convscope._modes import eval_mode
+from convscope._modes import eval_mode, global_forward_hooks
 from convscope.errors import TraceError
 
 
@@ -159,13 +159,8 @@ def _module_hooks(recorder: _Recorder) -> Iterator[None]:
     def post(module: torch.nn.Module, args: Any, output: Any) -> None:
         recorder.leave()
 
-    h1 = torch.nn.modules.module.register_module_forward_pre_hook(pre)
-    h2 = torch.nn.modules.module.register_module_forward_hook(post)
-    try:
+    with global_forward_hooks(pre, post):
         yield
-    finally:
-        h1.remove()
-        h2.remove()
 
 
 @contextmanager

@@ -43,6 +43,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from convscope._modes import global_forward_hooks
 from convscope.profile.measure import Stats, quantiles
 
 __all__ = ["LayerRecorder", "LayerTime", "LayerTimes", "central_iterations", "module_paths"]
@@ -165,13 +166,8 @@ class LayerRecorder:
 
     @contextmanager
     def _hooks(self) -> Iterator[None]:
-        pre = nn.modules.module.register_module_forward_pre_hook(self._pre)
-        post = nn.modules.module.register_module_forward_hook(self._post)
-        try:
+        with global_forward_hooks(self._pre, self._post):
             yield
-        finally:
-            pre.remove()
-            post.remove()
 
     def run(self, fn: Callable[[], Any]) -> None:
         """One instrumented iteration of ``fn`` (a forward of the model)."""

@@ -34,6 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from convscope._modes import global_forward_hooks
 from convscope.errors import ConvscopeError
 from convscope.profile.layers import module_paths
 
@@ -122,13 +123,10 @@ class _Labeller:
 
     @contextlib.contextmanager
     def hooks(self) -> Iterator[None]:
-        pre = nn.modules.module.register_module_forward_pre_hook(self._pre)
-        post = nn.modules.module.register_module_forward_hook(self._post)
         try:
-            yield
+            with global_forward_hooks(self._pre, self._post):
+                yield
         finally:
-            pre.remove()
-            post.remove()
             while self.stack:  # an exception skipped post hooks
                 self.stack.pop().__exit__(None, None, None)
 
