@@ -118,10 +118,9 @@ def _lint_one(entry: ModelEntry, settings: Settings, registry: Registry, device:
         providers["weights"] = lambda _analysis: loaded.module
     if calibration is not None:
         providers["calibration"] = _calibration_provider(loaded.module, calibration)
-    rf = _receptive_field_provider()
     return run_lint(analysis, settings, module=loaded.module, source_file=loaded.source_file,
-                    receptive_field=rf, providers=providers, registry=registry,
-                    budgets=entry.budgets,
+                    receptive_field=api.with_receptive_field, providers=providers,
+                    registry=registry, budgets=entry.budgets,
                     command_model=entry.load_spec if entry.load_spec != entry.spec else None)
 
 
@@ -134,15 +133,6 @@ def _calibration_provider(module: Any, calibration: str) -> Any:
         return with_quant(analysis, module, calibration)
 
     return provide
-
-
-def _receptive_field_provider() -> Any:
-    """``with_receptive_field`` of the library API, when the receptive-field pass exists."""
-    try:
-        from convscope.api_rf import with_receptive_field
-    except ImportError:
-        return None
-    return with_receptive_field
 
 
 def _render(results: Sequence[LintResult], fmt: str, output: str | None, fail_on: Severity,

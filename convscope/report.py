@@ -144,7 +144,7 @@ def build_report(
     torch.manual_seed(seed)  # random weights (ERF, profile) are reproducible
     loaded = load_model(spec, input_shapes=input_shapes, weights=weights,
                         trust_pickle=trust_pickle, device="meta")
-    analysis = api.analyze(loaded.module, loaded.inputs, name=spec, rebuild=loaded.rebuild)
+    analysis = api.analyze_loaded(loaded)
     analysis = api.with_receptive_field(analysis)
     if erf:
         analysis = api.with_extra(

@@ -66,6 +66,11 @@ class ExportError(RewriteError):
     """``torch.export`` refused the rewritten model; nothing was written."""
 
 
+def fraction_saved(before: int, after: int) -> float:
+    """``1 − after / before``; negative when it gets more expensive, 0 when ``before`` is 0."""
+    return 1.0 - after / before if before else 0.0
+
+
 @dataclass(frozen=True)
 class LayerPlan:
     """One conv layer to rewrite and its predicted cost before → after.
@@ -106,11 +111,11 @@ class LayerPlan:
     @property
     def savings(self) -> float:
         """``1 − MACs_after / MACs_before``; negative when the layer gets more expensive."""
-        return 1.0 - self.macs_after / self.macs_before if self.macs_before else 0.0
+        return fraction_saved(self.macs_before, self.macs_after)
 
     @property
     def param_savings(self) -> float:
-        return 1.0 - self.params_after / self.params_before if self.params_before else 0.0
+        return fraction_saved(self.params_before, self.params_after)
 
     @property
     def now(self) -> str:
@@ -216,11 +221,11 @@ class Plan:
 
     @property
     def savings(self) -> float:
-        return 1.0 - self.macs_after / self.macs_before if self.macs_before else 0.0
+        return fraction_saved(self.macs_before, self.macs_after)
 
     @property
     def param_savings(self) -> float:
-        return 1.0 - self.params_after / self.params_before if self.params_before else 0.0
+        return fraction_saved(self.params_before, self.params_after)
 
     def with_errors(self, errors: Mapping[str, float | None]) -> Plan:
         """A copy whose layers carry the measured weight approximation errors."""
