@@ -45,7 +45,7 @@ lint: $(VENV)/.dev-installed
 # The reports/ gallery: HTML + JSON + Markdown for every model in examples/
 # (tests/test_reports_gallery.py fails when the committed JSON is stale).
 reports: $(VENV)/.installed
-	$(PY) -m convscope.gallery
+	$(PY) -m convscope.report.gallery
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_analyze.py

@@ -84,7 +84,7 @@ print(json.dumps({"flops": int(counter.get_total_flops())}))
 CONVSCOPE_API_SNIPPET = """
 import sys
 from convscope.api import analyze_spec
-from convscope.reporters import json_report
+from convscope.render.analysis import json as json_report
 size = int(sys.argv[2])
 a = analyze_spec("torchvision:" + sys.argv[1], input_shapes=[(1, 3, size, size)])
 open(sys.argv[3], "w").write(json_report.render(a))

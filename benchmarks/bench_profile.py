@@ -1,8 +1,8 @@
 """Measured latency vs the calibrated roofline, per model, batch size and layer.
 
-Steps: ``convscope.profile.calibrate`` measures this machine's peak fp32 GEMM FLOP/s and
+Steps: ``convscope.profiling.calibrate`` measures this machine's peak fp32 GEMM FLOP/s and
 copy bandwidth; then, for each model (torchvision, random weights) and each batch size,
-``convscope.profile.profile`` times the model end to end (``--min-time`` seconds after
+``convscope.profiling.profile`` times the model end to end (``--min-time`` seconds after
 warm-up) with per-layer self times interleaved, and ``with_profile`` places every layer
 on the calibrated roofline: predicted lower-bound time ``max(FLOPs / peak, bytes / bw)``,
 bound (memory or compute), achieved fraction ``predicted / measured``.
@@ -60,8 +60,8 @@ def run(models: Sequence[str], sizes: Sequence[int], size: int, threads: int | N
     import torchvision
 
     from convscope.api import analyze
-    from convscope.profile import profile, with_profile
-    from convscope.profile.calibrate import calibrate
+    from convscope.profiling.calibrate import calibrate
+    from convscope.profiling.run import profile, with_profile
 
     load_before = _load()
     cal = calibrate(threads=threads)

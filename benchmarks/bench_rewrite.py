@@ -1,9 +1,9 @@
 """MACs saved vs latency saved by convscope's rewrites, measured on this machine's CPU.
 
-For each case: ``convscope.rewrite`` plans, builds and verifies the rewrite; the new model
+For each case: ``convscope.rewriting`` plans, builds and verifies the rewrite; the new model
 is exported to a ``.pt2`` program and loaded back (the round trip a user does with
 ``convscope rewrite ... --apply -o FILE.pt2``), and so is the original, so that program is
-compared with program; then ``convscope.profile`` times both end to end at each batch size
+compared with program; then ``convscope.profiling`` times both end to end at each batch size
 (random weights, ``--min-time`` seconds of timed iterations after warm-up, median and
 p10–p90). The table sets the MAC reduction beside the latency reduction: depthwise convs
 are memory-bound on a CPU, so the second is usually much smaller than the first.
@@ -67,10 +67,10 @@ def _cell(t: tuple[float, float, float]) -> str:
 def run(sizes: Sequence[int], min_time: float) -> str:
     import torch
 
-    from convscope.load import load_model
-    from convscope.profile import profile
-    from convscope.rewrite import rewrite
-    from convscope.rewrite.apply import export_program
+    from convscope.model.load import load_model
+    from convscope.profiling.run import profile
+    from convscope.rewriting.apply import export_program
+    from convscope.rewriting.run import rewrite
 
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     rows: list[str] = []

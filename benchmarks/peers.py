@@ -243,8 +243,9 @@ def measure_peers(models: Sequence[str], runs: int) -> dict[tuple[str, str], Run
 
 def components(model_name: str) -> dict[str, int]:
     """convscope's split of one model's work, to reconcile every tool's count."""
-    from convscope import analyze, ir
-    from convscope.load import load_model
+    from convscope import analyze
+    from convscope.ir import graph as ir
+    from convscope.model.load import load_model
 
     model = load_model(f"torchvision:{model_name}").module.eval()  # meta, RegNet included
     a = analyze(model, (1, 3, SIZE, SIZE))
@@ -440,7 +441,7 @@ elif kind == "size":
         model = torchvision.models.resnet50()
     shape = (1, 3, int(arg), int(arg))
 else:
-    from convscope.load import load_model
+    from convscope.model.load import load_model
     loaded = load_model(arg, input_shapes=[(1, 3, 1024, 1024)])
     model, shape = loaded.module, (1, 3, 1024, 1024)
 t_build = time.perf_counter() - t0

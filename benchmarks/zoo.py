@@ -3,7 +3,7 @@
 For each model the sweep records: ok / crash (one-line error), the trace mode (meta, or CPU
 fallback with its reason), the ops convscope has no formula for, the analyze wall time,
 params and MACs against torchvision's weight metadata (``num_params``, ``_ops``), 2 × MACs
-against torch's ``FlopCounterMode`` on meta, and whether ``convscope.lint`` raises (when the
+against torch's ``FlopCounterMode`` on meta, and whether ``convscope.linting`` raises (when the
 lint package exists).
 
 Models run in a pool of worker processes (``--worker``) with a per-model timeout and a
@@ -237,7 +237,7 @@ def _as_weights_build(name: str, weights_name: str | None, device: str) -> Any:
             if device == "meta":
                 # convscope's own meta construction (RegNet computes widths on tensors and
                 # needs parameters moved to meta as they are registered).
-                from convscope.load import _WITHOUT_WEIGHTS, _build
+                from convscope.model.load import _WITHOUT_WEIGHTS, _build
 
                 return _build(build, _WITHOUT_WEIGHTS)
             with torch.device(device):
@@ -294,7 +294,7 @@ def _summary(a: Any) -> dict[str, Any]:
 
 def _lint_fn() -> Any:
     try:
-        import convscope.lint as lint_pkg
+        import convscope.linting as lint_pkg
     except Exception:
         return None
     fn = getattr(lint_pkg, "lint", None)
@@ -307,7 +307,7 @@ def run_lint(lint_fn: Any, a: Any) -> str:
     as in ``convscope lint``."""
     provider: Any = None
     try:
-        from convscope.api_rf import with_receptive_field
+        from convscope.analysis.rf import with_receptive_field
 
         provider = with_receptive_field
     except ImportError:
@@ -361,7 +361,7 @@ def run_task(task: dict[str, Any], lint_fn: Any) -> dict[str, Any]:
     import torch
 
     from convscope.api import analyze_spec
-    from convscope.load import load_model
+    from convscope.model.load import load_model
 
     spec = f"{task['source']}:{task['name']}"
     rec: dict[str, Any] = {**task, "spec": spec, "status": "ok"}

@@ -26,14 +26,14 @@ __all__ = [
 _LAZY = {
     "analyze": ("convscope.api", "analyze"),
     "analyze_spec": ("convscope.api", "analyze_spec"),
-    "Analysis": ("convscope.analysis", "Analysis"),
+    "Analysis": ("convscope.api", "Analysis"),
     "receptive_field": ("convscope.api", "receptive_field"),
     "verify_rf": ("convscope.api", "verify_rf"),
     "effective_rf": ("convscope.api", "effective_rf"),
     "quant_report": ("convscope.api", "quant_report"),
-    "lint": ("convscope.lint", "lint"),
-    "rewrite": ("convscope.rewrite", "rewrite"),
-    "profile": ("convscope.profile", "profile"),
+    "lint": ("convscope.api", "lint"),
+    "rewrite": ("convscope.api", "rewrite"),
+    "profile": ("convscope.api", "profile"),
 }
 
 

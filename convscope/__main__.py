@@ -1,3 +1,3 @@
-from convscope.cli import main
+from convscope.cli.app import main
 
 main()

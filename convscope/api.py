@@ -1,18 +1,16 @@
-"""The public library API. The CLI calls only these functions."""
+"""The public library API: every function the CLI calls, re-exported from the package that
+owns it. No logic lives here, and nothing here imports this module back."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Sequence
-from typing import Any
-
-import torch
-
-from convscope import analysis as analysis_mod
-from convscope import trace as trace_mod
-from convscope.errors import InputError, UnsupportedOpError
-
-Analysis = analysis_mod.Analysis
+from convscope.analysis.build import Analysis
+from convscope.analysis.rf import receptive_field, with_receptive_field
+from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
+from convscope.checks.rf_verify import effective_rf, verify_rf
+from convscope.linting.engine import lint
+from convscope.passes.quant.measure import quant_report, with_quant
+from convscope.profiling.run import profile, with_profile
+from convscope.rewriting.run import rewrite
 
 __all__ = [
     "Analysis",
@@ -21,115 +19,14 @@ __all__ = [
     "analyze_spec",
     "as_inputs",
     "effective_rf",
+    "lint",
+    "profile",
     "quant_report",
     "receptive_field",
+    "rewrite",
     "verify_rf",
     "with_extra",
+    "with_profile",
     "with_quant",
     "with_receptive_field",
 ]
-
-DEFAULT_SHAPE = (1, 3, 224, 224)
-
-
-def as_inputs(inputs: Any) -> tuple[Any, ...]:
-    """Normalise what a user passes as inputs: a tensor, a tuple/list of tensors, a shape
-    tuple ``(1, 3, 224, 224)``, or a list of shapes. Shapes become meta tensors."""
-    if inputs is None:
-        return (torch.empty(DEFAULT_SHAPE, device="meta"),)
-    if isinstance(inputs, torch.Tensor):
-        return (inputs,)
-    if isinstance(inputs, (tuple, list)):
-        if inputs and all(isinstance(d, int) for d in inputs):
-            return (_shape_tensor(tuple(inputs)),)
-        out: list[Any] = []
-        for item in inputs:
-            if isinstance(item, (tuple, list)) and item and all(isinstance(d, int) for d in item):
-                out.append(_shape_tensor(tuple(item)))
-            else:
-                out.append(item)
-        return tuple(out)
-    raise InputError(
-        f"inputs must be a tensor, a tuple of tensors or a shape, not {type(inputs).__name__}"
-    )
-
-
-def _shape_tensor(shape: tuple[int, ...]) -> torch.Tensor:
-    if any(d <= 0 for d in shape):
-        raise InputError(f"input shape {shape} has a non-positive dimension")
-    return torch.empty(shape, device="meta")
-
-
-def analyze(
-    model: torch.nn.Module,
-    inputs: Any = None,
-    *,
-    device: str = "meta",
-    dtype: str | None = None,
-    name: str | None = None,
-    rebuild: Callable[[], torch.nn.Module] | None = None,
-    strict: bool = False,
-) -> Analysis:
-    """Trace ``model`` on ``inputs`` and compute per-layer parameters, MACs, memory traffic
-    and mixing profile.
-
-    ``device="meta"`` (default) allocates no weights or activations and falls back to real
-    CPU tensors when the model cannot run on meta (the result's ``graph.mode`` and
-    ``graph.fallback_reason`` say so). ``dtype`` re-prices bytes (``"float16"``, ``"int8"``).
-    With ``strict=True`` ops that have no cost formula raise :class:`UnsupportedOpError`.
-    The model is not modified.
-    """
-    graph = trace_mod.trace(model, as_inputs(inputs), device=device, rebuild=rebuild)
-    result = analysis_mod.build(name or type(model).__name__, graph, dtype=dtype)
-    if strict and result.unknown:
-        listed = ", ".join(f"{u.op} ×{u.count} (in {u.layers[0]})" for u in result.unknown[:5])
-        raise UnsupportedOpError(f"{len(result.unknown)} op type(s) have no cost formula: {listed}")
-    return result
-
-
-def analyze_spec(
-    spec: str,
-    *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
-    weights: str | None = None,
-    trust_pickle: bool = False,
-    device: str = "meta",
-    dtype: str | None = None,
-    strict: bool = False,
-) -> Analysis:
-    """Load a MODEL spec (``examples/resnet.py``, ``torchvision:resnet50``, ...) and analyze it."""
-    from convscope.load import load_model
-
-    loaded = load_model(
-        spec, input_shapes=input_shapes, weights=weights, trust_pickle=trust_pickle, device=device
-    )
-    return analyze_loaded(loaded, device=device, dtype=dtype, strict=strict)
-
-
-def analyze_loaded(
-    loaded: Any, *, device: str = "meta", dtype: str | None = None, strict: bool = False
-) -> Analysis:
-    """Analyze a :class:`convscope.load.LoadedModel` (its module, inputs, spec as the name,
-    and its rebuild function for the CPU fallback)."""
-    return analyze(
-        loaded.module,
-        loaded.inputs,
-        device=device,
-        dtype=dtype,
-        name=loaded.spec,
-        rebuild=loaded.rebuild,
-        strict=strict,
-    )
-
-
-def with_extra(a: Analysis, key: str, section: Any) -> Analysis:
-    """A copy of ``a`` with ``extras[key] = section`` (a result with ``summary_dict`` /
-    ``layer_dict``, which reporters render); ``a`` is not changed."""
-    return dataclasses.replace(a, extras={**a.extras, key: section})
-
-
-# Re-exported so that the CLI and users need only this module. Imported last: these
-# modules import this one lazily.
-from convscope.api_rf import receptive_field, with_receptive_field  # noqa: E402
-from convscope.quant_api import quant_report, with_quant  # noqa: E402
-from convscope.rf_verify import effective_rf, verify_rf  # noqa: E402

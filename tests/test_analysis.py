@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 import convscope
-from convscope.analysis import fold
-from convscope.schema import SCHEMA_VERSION, to_dict
+from convscope.analysis.build import fold
+from convscope.analysis.schema import SCHEMA_VERSION, to_dict
 
 SUMMED = (
     "params",

@@ -22,7 +22,7 @@ import yaml
 from click.testing import CliRunner
 from torch import nn
 
-from convscope.cli import main
+from convscope.cli.app import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = Path(__file__).resolve().parent / "bad_inputs"

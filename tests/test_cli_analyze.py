@@ -13,7 +13,7 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from convscope.cli import main
+from convscope.cli.app import main
 
 FIX = Path(__file__).parent / "fixtures" / "cli"
 TINY = str(FIX / "tiny.py")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from convscope.cli import main
+from convscope.cli.app import main
 
 GOLDEN = Path(__file__).parent / "golden"
 TINY = Path(__file__).parent / "fixtures" / "cli" / "tiny.py"

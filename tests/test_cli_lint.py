@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from convscope.cli import main
+from convscope.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -226,7 +226,7 @@ def test_config_show(work: Path) -> None:
 def test_rule_and_help_do_not_import_torch() -> None:
     code = textwrap.dedent("""
         import sys
-        from convscope.cli import main
+        from convscope.cli.app import main
         for args in (["--help"], ["rule"], ["rule", "DW001"], ["rule", "RF002"],
                      ["config", "--show"]):
             try:

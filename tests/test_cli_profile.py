@@ -9,7 +9,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from convscope.cli import main
+from convscope.cli.app import main
 
 FIX = Path(__file__).parent / "fixtures" / "cli"
 TINY = str(FIX / "tiny.py")

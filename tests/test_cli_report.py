@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from convscope.cli import main
+from convscope.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = str(ROOT / "tests" / "fixtures" / "report" / "small_net.py")

@@ -11,8 +11,8 @@ import torch
 from click.testing import CliRunner
 
 from convscope import api
-from convscope.cli import main
-from convscope.load import load_model
+from convscope.cli.app import main
+from convscope.model.load import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAP = str(ROOT / "examples" / "onebyone_trap.py")
@@ -126,7 +126,9 @@ def test_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> No
 
 def test_from_lint_takes_the_dw003_layers() -> None:
     """--from-lint rewrites exactly the layers rule DW003 names (run alone, defaults)."""
-    from convscope.lint import Settings, default_registry, lint
+    from convscope.linting.config import Settings
+    from convscope.linting.engine import lint
+    from convscope.linting.registry import default_registry
 
     registry = default_registry()
     analysis = api.analyze_spec("torchvision:resnet18", input_shapes=[(1, 3, 64, 64)])

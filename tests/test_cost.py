@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import convscope
-from convscope import ir
+from convscope.ir import graph as ir
 
 
 def flopcounter(model: nn.Module, *inputs: torch.Tensor) -> int:
@@ -174,7 +174,7 @@ def test_unknown_op_is_listed_not_zeroed() -> None:
     assert [u.op for u in a.unknown] == ["aten.histc.default"]
     assert a.unknown[0].layers == ("(root)",)
     assert a.rows[0].unknown_ops == ("aten.histc.default",)
-    with pytest.raises(convscope.api.UnsupportedOpError, match="histc"):
+    with pytest.raises(convscope.errors.UnsupportedOpError, match="histc"):
         convscope.analyze(m, (1, 3, 4, 4), strict=True)
 
 

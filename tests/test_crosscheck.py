@@ -15,11 +15,11 @@ import torch
 pytest.importorskip("torchvision")
 pytest.importorskip("fvcore")
 
-from convscope import crosscheck as cc
-from convscope import ir
-from convscope.analysis import Analysis
+from convscope.analysis.build import Analysis
 from convscope.api import analyze, analyze_spec
+from convscope.checks import crosscheck as cc
 from convscope.errors import ConvscopeError
+from convscope.ir import graph as ir
 
 SPEC = "torchvision:resnet18"
 SHAPE = (1, 3, 64, 64)

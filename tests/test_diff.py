@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from convscope.diff import (
+from convscope.diff.compare import (
     DiffError,
     Threshold,
     as_dict,
@@ -27,7 +27,8 @@ from convscope.diff import (
     parse_thresholds,
     validate_report,
 )
-from convscope.reporters import diff_markdown, diff_text
+from convscope.render.diff import markdown as diff_markdown
+from convscope.render.diff import text as diff_text
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -15,7 +15,7 @@ Each network is then analyzed on meta and must:
 * have params equal to ``sum(p.numel())``;
 * lint without raising;
 * (2-d, real weights) have analytic receptive fields equal to the empirical ones measured
-  by back-propagating one output pixel (:func:`convscope.rf_verify.verify_rf`).
+  by back-propagating one output pixel (:func:`convscope.checks.rf_verify.verify_rf`).
 
 The budget is bounded (``max_examples``) and ``derandomize=True`` makes CI reproducible.
 """
@@ -36,10 +36,11 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from convscope import analyze, ir
-from convscope.api_rf import with_receptive_field
-from convscope.lint import lint
-from convscope.rf_verify import verify_rf
+from convscope import analyze
+from convscope.analysis.rf import with_receptive_field
+from convscope.checks.rf_verify import verify_rf
+from convscope.ir import graph as ir
+from convscope.linting.engine import lint
 
 FUZZ = settings(
     max_examples=120,

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from convscope.report import Report, build_report, render
-from convscope.reporters import html_report
+from convscope.render.report import html as html_report
+from convscope.report.build import Report, build_report, render
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = "tests/fixtures/report/small_net.py"

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from convscope.lint import ConfigError, Finding, LintResult, Severity, baseline
+from convscope.linting import baseline
+from convscope.linting.finding import Finding, LintResult, Severity
+from convscope.validate import ConfigError
 
 
 def result(*layers: str, code: str = "DW001", model: str = "m.py") -> LintResult:

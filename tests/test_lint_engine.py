@@ -17,23 +17,16 @@ import torch
 from torch import nn
 
 import convscope
-from convscope.analysis import Analysis
-from convscope.lint import (
-    Budgets,
-    Finding,
-    Option,
-    Registry,
-    Rule,
-    RuleContext,
-    Settings,
-    Severity,
-    default_registry,
-    lint,
-)
-from convscope.lint.profiles import load_profile
-from convscope.lint.rules.dw001_narrow_depthwise import NarrowDepthwise
-from convscope.lint.rules.hw001_channel_alignment import ChannelAlignment
-from convscope.lint.rules.qf004_quant_unfriendly_activation import QuantUnfriendlyActivation
+from convscope.analysis.build import Analysis
+from convscope.linting.config import Budgets, Settings
+from convscope.linting.engine import lint
+from convscope.linting.finding import Finding, Severity
+from convscope.linting.registry import Registry, default_registry
+from convscope.linting.rule import Option, Rule, RuleContext
+from convscope.linting.rules.dw001_narrow_depthwise import NarrowDepthwise
+from convscope.linting.rules.hw001_channel_alignment import ChannelAlignment
+from convscope.linting.rules.qf004_quant_unfriendly_activation import QuantUnfriendlyActivation
+from convscope.targets.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = {"AR001", "AR002", "AR003", "DW001", "DW002", "DW003", "HW001", "PF002", "QF003",
@@ -376,10 +369,10 @@ def test_budgets() -> None:
 def test_lint_package_imports_no_torch_rich_or_click() -> None:
     code = (
         "import sys\n"
-        "import convscope.lint\n"
-        "from convscope.lint import default_registry\n"
-        "from convscope.lint.config import load_settings\n"
-        "from convscope.lint.profiles import available_profiles, load_profile\n"
+        "import convscope.linting\n"
+        "from convscope.linting.registry import default_registry\n"
+        "from convscope.linting.config import load_settings\n"
+        "from convscope.targets.profiles import available_profiles, load_profile\n"
         "reg = default_registry()\n"
         "[load_profile(p, reg) for p in available_profiles()]\n"
         "bad = [m for m in ('torch', 'rich', 'click') if m in sys.modules]\n"
@@ -411,8 +404,8 @@ def test_qf004_names_match_registry_choices() -> None:
     assert ChannelAlignment.option("alignment").profile_key == "channel-alignment"
 
 
-def test_package_is_callable_as_the_library_function() -> None:
-    import convscope.lint as lint_pkg
+def test_top_level_lint_is_the_library_function_after_the_package_is_imported() -> None:
+    import convscope
+    import convscope.linting.engine  # noqa: F401  (importing the package must not shadow it)
 
-    result = lint_pkg(narrow(), BASE)  # type: ignore[operator]
-    assert result == lint(narrow(), BASE)
+    assert convscope.lint(narrow(), BASE) == lint(narrow(), BASE)

@@ -8,17 +8,19 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from convscope.lint import (
+from convscope.linting.finding import (
     BudgetResult,
     Finding,
     LintResult,
     Location,
     Severity,
     SkippedRule,
-    default_registry,
+    fingerprint,
 )
-from convscope.lint.finding import fingerprint
-from convscope.reporters import github, junit, lint_json, lint_text, sarif
+from convscope.linting.registry import default_registry
+from convscope.render.lint import github, junit, sarif
+from convscope.render.lint import json as lint_json
+from convscope.render.lint import text as lint_text
 
 HERE = Path(__file__).resolve().parent
 CWD = HERE.parent

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from convscope.lint.source import SourceLocator
-from convscope.load import load_model
+from convscope.linting.source import SourceLocator
+from convscope.model.load import load_model
 
 MODEL = textwrap.dedent('''
     import torch

@@ -1,4 +1,4 @@
-"""Tests for convscope.load: every MODEL spec form, meta construction, weights, inputs."""
+"""Tests for convscope.model.load: every MODEL spec form, meta construction, weights, inputs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from convscope.errors import ConvscopeError, InputError, ModelLoadError
-from convscope.load import LoadedModel, load_model, load_state_dict, parse_input_shapes
+from convscope.model.load import LoadedModel, load_model, load_state_dict, parse_input_shapes
 
 MODELS = Path(__file__).parent / "fixtures" / "models"
 

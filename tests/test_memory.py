@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import convscope
-from convscope import ir
+from convscope.ir import graph as ir
 
 
 def test_conv_traffic_hand_computed() -> None:

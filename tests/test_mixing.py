@@ -6,7 +6,7 @@ import pytest
 from torch import nn
 
 import convscope
-from convscope import ir
+from convscope.ir import graph as ir
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""convscope._modes: eval mode without Module.eval(), which exported modules refuse."""
+"""convscope.model.modes: eval mode without Module.eval(), which exported modules refuse."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from convscope._modes import eval_mode, set_eval
+from convscope.model.modes import eval_mode, set_eval
 
 
 def _exported() -> nn.Module:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from convscope import ir, ops
+from convscope.ir import graph as ir
+from convscope.trace import ops
 
 
 def test_registry_is_read_only() -> None:

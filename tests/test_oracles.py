@@ -32,7 +32,7 @@ import torch
 
 torchvision = pytest.importorskip("torchvision")
 
-from convscope.analysis import Analysis  # noqa: E402
+from convscope.analysis.build import Analysis  # noqa: E402
 from convscope.api import analyze  # noqa: E402
 
 MODELS = [

@@ -1,4 +1,4 @@
-"""``convscope.profile``: roofline arithmetic (hand numbers), statistics, and real CPU runs.
+"""``convscope.profiling``: roofline arithmetic (hand numbers), statistics, and real CPU runs.
 
 Timing tests never assert absolute speed. They assert invariants (Σ layers + remainder =
 end-to-end median), relative agreement that holds on a loaded 2-core machine (per-layer
@@ -19,19 +19,14 @@ import torch
 import torchvision
 from torch import nn
 
+from convscope.analysis.schema import to_dict
 from convscope.api import analyze
 from convscope.errors import ConvscopeError
-from convscope.profile import (
-    ProfileSection,
-    latency_verdict,
-    measure,
-    profile,
-    roofline,
-    with_profile,
-)
-from convscope.profile import layers as layers_mod
-from convscope.profile.roofline import RooflineParams, estimate
-from convscope.schema import to_dict
+from convscope.profiling import layers as layers_mod
+from convscope.profiling import measure
+from convscope.profiling.run import ProfileSection, latency_verdict, profile, with_profile
+from convscope.targets import roofline
+from convscope.targets.roofline import RooflineParams, estimate
 
 SHAPE = (1, 3, 112, 112)
 
@@ -302,11 +297,11 @@ def test_library_errors() -> None:
         profile(on_meta, (1, 3, 8, 8))
 
 
-def test_package_module_is_callable() -> None:
-    import convscope.profile as pkg
+def test_top_level_profile_is_the_library_function() -> None:
+    import convscope
+    import convscope.profiling.run  # noqa: F401  (importing the package must not shadow it)
 
-    call = pkg  # the package module itself
-    result = call(  # type: ignore[operator]
+    result = convscope.profile(
         nn.Conv2d(3, 4, 3), (1, 3, 8, 8), min_time=0.0, max_iters=1, warmup=0, per_layer=False)
     assert result.batches[0].stats.iters == 1
 
@@ -319,9 +314,9 @@ def test_cuda_without_cuda_is_one_line_error() -> None:
 
 
 def test_calibrate_and_profile_yaml(tmp_path: Path) -> None:
-    from convscope.lint.profiles import load_profile
-    from convscope.lint.registry import default_registry
-    from convscope.profile.calibrate import calibrate
+    from convscope.linting.registry import default_registry
+    from convscope.profiling.calibrate import calibrate
+    from convscope.targets.profiles import load_profile
 
     before = torch.get_num_threads()
     cal = calibrate(budget_s=0.3, threads=1)
@@ -353,7 +348,7 @@ def test_cuda_path(tmp_path: Path) -> None:
     section = a.extras["profile"]
     assert section.layers_sum_s + section.remainder_s == pytest.approx(result.e2e_median_s)
     assert (tmp_path / "prof" / "trace.json").is_file()
-    from convscope.profile.calibrate import calibrate
+    from convscope.profiling.calibrate import calibrate
 
     cal = calibrate("cuda", budget_s=0.5)
     assert cal.peak_flops > 1e12 and cal.bandwidth > 1e11

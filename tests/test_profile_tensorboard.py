@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from convscope.profile import profile
+from convscope.profiling.run import profile
 
 tb_data = pytest.importorskip("torch_tb_profiler.profiler.data")
 tb_consts = pytest.importorskip("torch_tb_profiler.consts")

@@ -20,13 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from convscope import quant_numeric as qn
-from convscope import schema
+from convscope.analysis import schema
 from convscope.api import analyze
 from convscope.errors import InputError
-from convscope.passes import quant as quant_pass
-from convscope.quant_api import calibration_batches, quant_report, with_quant
-from convscope.reporters import quant_report as quant_reporter
+from convscope.passes.quant import numeric as qn
+from convscope.passes.quant import structure as quant_pass
+from convscope.passes.quant.measure import calibration_batches, quant_report, with_quant
+from convscope.render.quant import text as quant_reporter
 
 SHAPE = (1, 3, 16, 16)
 
@@ -73,7 +73,7 @@ def _conv_bn(act: nn.Module | None = None) -> ConvBN:
 
 
 def test_pass_module_does_not_import_torch() -> None:
-    code = "import sys, convscope.passes.quant; sys.exit('torch' in sys.modules)"
+    code = "import sys, convscope.passes.quant.structure; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

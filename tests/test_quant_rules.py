@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 import convscope
-from convscope.lint import Settings, default_registry, lint
-from convscope.lint.data import rule_folder
-from convscope.load import load_model
-from convscope.quant_api import quant_report, with_quant
+from convscope.linting.catalog import rule_folder
+from convscope.linting.config import Settings
+from convscope.linting.engine import lint
+from convscope.linting.registry import default_registry
+from convscope.model.load import load_model
+from convscope.passes.quant.measure import quant_report, with_quant
 
 REG = default_registry()
 CODES = ("QF001", "QF002", "QF005")
@@ -110,8 +112,8 @@ def test_readme_checkpoint_run_is_current(code: str, tmp_path: Path,
     import torch
     from click.testing import CliRunner
 
-    from convscope.cli import main
-    from convscope.lint.data import rule_doc, rules_dir
+    from convscope.cli.app import main
+    from convscope.linting.catalog import rule_doc, rules_dir
 
     folder = rule_folder(code, REG[code].name)
     model = runpy.run_path(str(folder / "bad.py"))["build_model"]()

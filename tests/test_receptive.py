@@ -1,6 +1,6 @@
 """Receptive-field pass: hand-computed values, alignment, global context, torchvision anchors.
 
-Conventions (``convscope.passes.receptive``): per spatial axis, size r, effective stride S
+Conventions (``convscope.passes.receptive.structure``): per spatial axis, size r, effective stride S
 and effective padding P; output pixel i sees input pixels [i·S − P, i·S − P + r − 1];
 centre offset of pixel 0 = (r − 1)/2 − P.
 """
@@ -16,11 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 
 import convscope
-from convscope import ir
-from convscope.api_rf import receptive_field, with_receptive_field
-from convscope.passes import receptive as rp
-from convscope.passes.receptive import NodeRF, ReceptiveField
-from convscope.schema import to_dict
+from convscope.analysis.rf import receptive_field, with_receptive_field
+from convscope.analysis.schema import to_dict
+from convscope.ir import graph as ir
+from convscope.passes.receptive import structure as rp
+from convscope.passes.receptive.structure import NodeRF, ReceptiveField
 
 
 def rf_of(model: nn.Module, shape: Sequence[int]) -> ReceptiveField:

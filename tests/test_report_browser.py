@@ -42,7 +42,7 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def report_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    from convscope.report import build_report, render
+    from convscope.report.build import build_report, render
 
     report = build_report(str(MODEL), erf=True, rewrite=True)
     out = tmp_path_factory.mktemp("browser")

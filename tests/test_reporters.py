@@ -15,8 +15,19 @@ import torch
 from torch import nn
 
 import convscope
-from convscope.analysis import Analysis
-from convscope.reporters import html_table, json_report, markdown, terminal
+from convscope.analysis.build import Analysis
+from convscope.render.analysis import (
+    json as json_report,
+)
+from convscope.render.analysis import (
+    markdown,
+)
+from convscope.render.analysis import (
+    notebook as html_table,
+)
+from convscope.render.analysis import (
+    table as terminal,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from convscope import gallery
+from convscope.report import gallery
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"

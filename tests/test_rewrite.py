@@ -14,22 +14,22 @@ import torch
 from torch import nn
 
 from convscope import api
-from convscope.rewrite import (
-    RewriteError,
-    VerificationError,
-    make_plan,
-    materialize,
-    rewrite,
-)
-from convscope.rewrite.apply import (
+from convscope.rewriting.apply import (
     build_separable,
     export_program,
     reconstruct,
     separable_factors,
     state_dict_path,
 )
-from convscope.rewrite.plan import local_receptive_fields, split_globs
-from convscope.rewrite.verify import verify
+from convscope.rewriting.plan import (
+    RewriteError,
+    VerificationError,
+    local_receptive_fields,
+    make_plan,
+    split_globs,
+)
+from convscope.rewriting.run import materialize, rewrite
+from convscope.rewriting.verify import verify
 
 
 class Net(nn.Module):
@@ -327,7 +327,7 @@ def test_verify_reports_a_wrong_prediction() -> None:
     bad = dataclasses.replace(plan, layers=(dataclasses.replace(plan.layers[0], macs_after=1),
                                             *plan.layers[1:]))
     new = copy.deepcopy(model)
-    from convscope.rewrite.apply import apply_plan_inplace
+    from convscope.rewriting.apply import apply_plan_inplace
 
     apply_plan_inplace(new, plan)
     check = verify(new, args, bad, analysis, None, None)
@@ -337,10 +337,11 @@ def test_verify_reports_a_wrong_prediction() -> None:
     assert issubclass(VerificationError, RewriteError)
 
 
-def test_package_is_callable_and_result_serializes() -> None:
-    import convscope.rewrite as package
+def test_top_level_rewrite_is_callable_and_result_serializes() -> None:
+    import convscope
+    import convscope.rewriting.run  # noqa: F401  (importing the package must not shadow it)
 
-    result = package(Net(), (1, 3, 16, 16), only="body.0")  # type: ignore[operator]
+    result = convscope.rewrite(Net(), (1, 3, 16, 16), only="body.0")
     doc = json.loads(json.dumps(result.to_dict()))
     assert doc["kind"] == "rewrite" and doc["verification"]["ok"]
     assert doc["layers"][0]["params_after"] == 8 * 9 + 8 * 16

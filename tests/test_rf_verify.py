@@ -21,8 +21,8 @@ from torch import nn
 
 import convscope
 from convscope import formulas as fm
-from convscope.api_rf import with_receptive_field
-from convscope.rf_verify import effective_rf, verify_rf
+from convscope.analysis.rf import with_receptive_field
+from convscope.checks.rf_verify import effective_rf, verify_rf
 
 
 def analyze_rf(model: nn.Module, shape: tuple[int, ...]) -> convscope.Analysis:

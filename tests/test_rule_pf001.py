@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 import convscope
-from convscope.analysis import Analysis
-from convscope.lint import Settings, lint
-from convscope.lint.engine import REQUIREMENT_HINTS
+from convscope.analysis.build import Analysis
+from convscope.linting.config import Settings
+from convscope.linting.engine import REQUIREMENT_HINTS, lint
 
 PEAK, BANDWIDTH = 65.0e12, 320.0e9  # the gpu-fp16 profile (NVIDIA T4)
 

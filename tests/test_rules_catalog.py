@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 import convscope
-from convscope.lint import Settings, default_registry, lint
-from convscope.lint.data import rule_doc, rule_folder, rules_dir
-from convscope.load import load_model
+from convscope.linting.catalog import rule_doc, rule_folder, rules_dir
+from convscope.linting.config import Settings
+from convscope.linting.engine import lint
+from convscope.linting.registry import default_registry
+from convscope.model.load import load_model
 
 SECTIONS = ["What it does", "Why is this bad", "Example", "Suggested fix", "Options",
             "References"]
@@ -75,13 +77,13 @@ def _lint_fixture(path: Path, code: str) -> tuple[Counter[str], dict[str, int]]:
     if "weights" in needs:
         providers["weights"] = lambda _a: loaded.module
     if "calibration" in needs and "CALIBRATION" in namespace:
-        from convscope.quant_api import with_quant
+        from convscope.passes.quant.measure import with_quant
 
         providers["calibration"] = lambda a: with_quant(a, loaded.module,
                                                         namespace["CALIBRATION"])
     settings = Settings(select=(code,), target=namespace.get("TARGET", "generic"))
     if "receptive_field" in needs:  # what `convscope lint` provides
-        from convscope.api_rf import with_receptive_field
+        from convscope.analysis.rf import with_receptive_field
 
         providers["receptive_field"] = with_receptive_field
     result = lint(analysis, settings, module=loaded.module, source_file=loaded.source_file,
@@ -116,7 +118,7 @@ def test_readme_fixture_output_is_current(code: str, monkeypatch: pytest.MonkeyP
 
     from click.testing import CliRunner
 
-    from convscope.cli import main
+    from convscope.cli.app import main
 
     monkeypatch.chdir(rules_dir().parent)
     text = rule_doc(code, REG[code].name).read_text(encoding="utf-8")

@@ -17,12 +17,13 @@ from click.testing import CliRunner
 from torch import nn
 
 import convscope
-from convscope.analysis import Analysis
-from convscope.api_rf import with_receptive_field
-from convscope.cli import main
-from convscope.lint import Settings, lint
-from convscope.lint.finding import Finding, LintResult
-from convscope.lint.rules.rf005_stride_skips_input import read_fraction
+from convscope.analysis.build import Analysis
+from convscope.analysis.rf import with_receptive_field
+from convscope.cli.app import main
+from convscope.linting.config import Settings
+from convscope.linting.engine import lint
+from convscope.linting.finding import Finding, LintResult
+from convscope.linting.rules.rf005_stride_skips_input import read_fraction
 
 
 def run(model: nn.Module, shape: tuple[int, ...], code: str,

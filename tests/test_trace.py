@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convscope import ir
 from convscope.errors import TraceError
-from convscope.trace import trace
+from convscope.ir import graph as ir
+from convscope.trace.recorder import trace
 
 
 class Functional(nn.Module):

@@ -1,2 +1,2 @@
-"""Analyses over a :class:`~convscope.ir.Graph`. Each returns a new mapping keyed by node id
+"""Analyses over a :class:`~convscope.ir.graph.Graph`. Each returns a new mapping keyed by node id
 and never mutates the graph."""

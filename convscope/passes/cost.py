@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from convscope import formulas as fm
-from convscope import ir
+from convscope.ir import graph as ir
 
 
 @dataclass(frozen=True)

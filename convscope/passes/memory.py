@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from convscope import ir
+from convscope.ir import graph as ir
 
 _NO_TRAFFIC = frozenset({ir.OpKind.VIEW, ir.OpKind.CREATE, ir.OpKind.DROPOUT})
 _FUSE_INTO_NORM = frozenset({ir.OpKind.CONV, ir.OpKind.LINEAR})

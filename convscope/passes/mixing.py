@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from convscope import ir
+from convscope.ir import graph as ir
 
 _SPATIAL_KINDS = frozenset(
     {ir.OpKind.POOL, ir.OpKind.ADAPTIVE_POOL, ir.OpKind.UPSAMPLE, ir.OpKind.ATTENTION}

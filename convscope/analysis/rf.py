@@ -1,0 +1,37 @@
+"""Receptive-field entry points of the library API (re-exported by :mod:`convscope.api`).
+
+``with_receptive_field(analysis)`` attaches the receptive-field pass to an existing
+:class:`~convscope.analysis.build.Analysis` (``extras["receptive_field"]``, which the terminal,
+JSON, markdown and HTML reporters pick up); ``receptive_field(model, inputs)`` traces a
+model and returns the :class:`~convscope.passes.receptive.structure.ReceptiveField` directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from convscope.analysis.build import Analysis
+from convscope.passes.receptive import structure as receptive_pass
+from convscope.passes.receptive.structure import ReceptiveField
+
+__all__ = ["ReceptiveField", "receptive_field", "with_receptive_field"]
+
+EXTRAS_KEY = "receptive_field"
+
+
+def with_receptive_field(a: Analysis) -> Analysis:
+    """A copy of ``a`` with ``extras["receptive_field"]`` set; ``a`` is not changed."""
+    rf = receptive_pass.receptive_field(a.graph)
+    return dataclasses.replace(a, extras={**a.extras, EXTRAS_KEY: rf})
+
+
+def receptive_field(model: Any, inputs: Any = None, **analyze_kwargs: Any) -> ReceptiveField:
+    """Trace ``model`` on ``inputs`` (a tensor, tensors or a shape; default 1×3×224×224, on
+    meta tensors) and compute its receptive fields. The model is not modified.
+
+    Extra keyword arguments go to :func:`convscope.api.analyze` (``device``, ``rebuild``).
+    """
+    from convscope.analysis.run import analyze  # imports torch
+
+    return receptive_pass.receptive_field(analyze(model, inputs, **analyze_kwargs).graph)

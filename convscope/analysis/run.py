@@ -1,0 +1,122 @@
+"""Trace and analyze a model: the entry points behind :func:`convscope.analyze`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from convscope.analysis import build as analysis_mod
+from convscope.errors import InputError, UnsupportedOpError
+from convscope.trace import recorder as trace_mod
+
+Analysis = analysis_mod.Analysis
+
+__all__ = [
+    "Analysis",
+    "analyze",
+    "analyze_loaded",
+    "analyze_spec",
+    "as_inputs",
+    "with_extra",
+]
+
+DEFAULT_SHAPE = (1, 3, 224, 224)
+
+
+def as_inputs(inputs: Any) -> tuple[Any, ...]:
+    """Normalise what a user passes as inputs: a tensor, a tuple/list of tensors, a shape
+    tuple ``(1, 3, 224, 224)``, or a list of shapes. Shapes become meta tensors."""
+    if inputs is None:
+        return (torch.empty(DEFAULT_SHAPE, device="meta"),)
+    if isinstance(inputs, torch.Tensor):
+        return (inputs,)
+    if isinstance(inputs, (tuple, list)):
+        if inputs and all(isinstance(d, int) for d in inputs):
+            return (_shape_tensor(tuple(inputs)),)
+        out: list[Any] = []
+        for item in inputs:
+            if isinstance(item, (tuple, list)) and item and all(isinstance(d, int) for d in item):
+                out.append(_shape_tensor(tuple(item)))
+            else:
+                out.append(item)
+        return tuple(out)
+    raise InputError(
+        f"inputs must be a tensor, a tuple of tensors or a shape, not {type(inputs).__name__}"
+    )
+
+
+def _shape_tensor(shape: tuple[int, ...]) -> torch.Tensor:
+    if any(d <= 0 for d in shape):
+        raise InputError(f"input shape {shape} has a non-positive dimension")
+    return torch.empty(shape, device="meta")
+
+
+def analyze(
+    model: torch.nn.Module,
+    inputs: Any = None,
+    *,
+    device: str = "meta",
+    dtype: str | None = None,
+    name: str | None = None,
+    rebuild: Callable[[], torch.nn.Module] | None = None,
+    strict: bool = False,
+) -> Analysis:
+    """Trace ``model`` on ``inputs`` and compute per-layer parameters, MACs, memory traffic
+    and mixing profile.
+
+    ``device="meta"`` (default) allocates no weights or activations and falls back to real
+    CPU tensors when the model cannot run on meta (the result's ``graph.mode`` and
+    ``graph.fallback_reason`` say so). ``dtype`` re-prices bytes (``"float16"``, ``"int8"``).
+    With ``strict=True`` ops that have no cost formula raise :class:`UnsupportedOpError`.
+    The model is not modified.
+    """
+    graph = trace_mod.trace(model, as_inputs(inputs), device=device, rebuild=rebuild)
+    result = analysis_mod.build(name or type(model).__name__, graph, dtype=dtype)
+    if strict and result.unknown:
+        listed = ", ".join(f"{u.op} ×{u.count} (in {u.layers[0]})" for u in result.unknown[:5])
+        raise UnsupportedOpError(f"{len(result.unknown)} op type(s) have no cost formula: {listed}")
+    return result
+
+
+def analyze_spec(
+    spec: str,
+    *,
+    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    weights: str | None = None,
+    trust_pickle: bool = False,
+    device: str = "meta",
+    dtype: str | None = None,
+    strict: bool = False,
+) -> Analysis:
+    """Load a MODEL spec (``examples/resnet.py``, ``torchvision:resnet50``, ...) and analyze it."""
+    from convscope.model.load import load_model
+
+    loaded = load_model(
+        spec, input_shapes=input_shapes, weights=weights, trust_pickle=trust_pickle, device=device
+    )
+    return analyze_loaded(loaded, device=device, dtype=dtype, strict=strict)
+
+
+def analyze_loaded(
+    loaded: Any, *, device: str = "meta", dtype: str | None = None, strict: bool = False
+) -> Analysis:
+    """Analyze a :class:`convscope.model.load.LoadedModel` (its module, inputs, spec as the name,
+    and its rebuild function for the CPU fallback)."""
+    return analyze(
+        loaded.module,
+        loaded.inputs,
+        device=device,
+        dtype=dtype,
+        name=loaded.spec,
+        rebuild=loaded.rebuild,
+        strict=strict,
+    )
+
+
+def with_extra(a: Analysis, key: str, section: Any) -> Analysis:
+    """A copy of ``a`` with ``extras[key] = section`` (a result with ``summary_dict`` /
+    ``layer_dict``, which reporters render); ``a`` is not changed."""
+    return dataclasses.replace(a, extras={**a.extras, key: section})

@@ -1,0 +1,116 @@
+"""The versioned JSON document of an analysis: the one data model every renderer and
+``diff`` reads. Deterministic (no timestamps, fixed key order, floats rounded) so two runs
+of the same model produce byte-identical files.
+
+Schema (``schema_version`` 1) — all counts are integers, bytes are bytes:
+
+``model``, ``tool`` {name, version}, ``trace`` {mode: "meta"|"cpu", fallback_reason},
+``inputs`` / ``outputs`` (shapes), ``dtype`` (re-pricing dtype or null),
+``totals`` {params, trainable_params, frozen_params, buffers, param_bytes, macs, flops,
+other_flops, activation_bytes, bytes_read, bytes_written, traffic_bytes, intensity,
+peak_activation_bytes, fused_traffic_bytes},
+``mixing`` {params: {class: n}, macs: {class: n}},
+``unknown_ops`` [{op, count, layers}],
+``layers`` [{path, type, depth, calls, output_shape, params, trainable_params, buffers,
+param_bytes, macs, flops, other_flops, activation_bytes, bytes_read, bytes_written,
+intensity, mixing, unknown_ops}] — plus optional sections added by other passes
+(``receptive_field`` at top level and ``rf`` per layer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from convscope import __version__
+from convscope.analysis.build import Analysis, LayerRow, Totals
+
+SCHEMA_VERSION = 1
+
+
+class Section(Protocol):
+    """An optional result attached to ``Analysis.extras`` that knows its JSON form."""
+
+    def summary_dict(self) -> dict[str, Any]: ...
+
+    def layer_dict(self, path: str) -> dict[str, Any] | None: ...
+
+
+def _f(x: float) -> float:
+    return round(float(x), 6)
+
+
+def totals_dict(t: Totals) -> dict[str, Any]:
+    return {
+        "params": t.params,
+        "trainable_params": t.trainable_params,
+        "frozen_params": t.frozen_params,
+        "buffers": t.buffers,
+        "param_bytes": t.param_bytes,
+        "macs": t.macs,
+        "flops": t.flops,
+        "other_flops": t.other_flops,
+        "activation_bytes": t.activation_bytes,
+        "bytes_read": t.bytes_read,
+        "bytes_written": t.bytes_written,
+        "traffic_bytes": t.traffic,
+        "intensity": _f(t.intensity),
+        "peak_activation_bytes": t.peak_activation_bytes,
+        "fused_traffic_bytes": t.fused_traffic_bytes,
+    }
+
+
+def layer_dict(r: LayerRow, extras: Mapping[str, Any]) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "path": r.path,
+        "type": r.type_name,
+        "depth": r.depth,
+        "calls": r.calls,
+        "output_shape": list(r.output_shape) if r.output_shape is not None else None,
+        "params": r.params,
+        "trainable_params": r.trainable_params,
+        "buffers": r.buffers,
+        "param_bytes": r.param_bytes,
+        "macs": r.macs,
+        "flops": r.flops,
+        "other_flops": r.other_flops,
+        "activation_bytes": r.activation_bytes,
+        "bytes_read": r.bytes_read,
+        "bytes_written": r.bytes_written,
+        "intensity": _f(r.intensity),
+        "mixing": r.mixing.value,
+        "unknown_ops": list(r.unknown_ops),
+    }
+    for key, section in sorted(extras.items()):
+        per_layer = getattr(section, "layer_dict", None)
+        if per_layer is not None:
+            value = per_layer(r.path)
+            if value is not None:
+                d[_LAYER_KEYS.get(key, key)] = value
+    return d
+
+
+_LAYER_KEYS = {"receptive_field": "rf"}
+
+
+def to_dict(a: Analysis) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "convscope", "version": __version__},
+        "model": a.model,
+        "trace": {"mode": a.graph.mode, "fallback_reason": a.graph.fallback_reason},
+        "inputs": [list(s) for s in a.input_shapes],
+        "outputs": [list(s) for s in a.output_shapes],
+        "dtype": a.dtype,
+        "totals": totals_dict(a.totals),
+        "mixing": {"params": dict(a.mixing.params), "macs": dict(a.mixing.macs)},
+        "unknown_ops": [
+            {"op": u.op, "count": u.count, "layers": list(u.layers)} for u in a.unknown
+        ],
+        "layers": [layer_dict(r, a.extras) for r in a.rows],
+    }
+    for key, section in sorted(a.extras.items()):
+        summary = getattr(section, "summary_dict", None)
+        if summary is not None:
+            doc[key] = summary()
+    return doc

@@ -1,0 +1,311 @@
+"""The ``convscope`` command line: parse → library API → reporter → exit code.
+
+Exit codes (every command): 0 success / clean, 1 findings or budget exceeded, 2 usage,
+config or model-load error — printed as one line on stderr; ``--debug`` adds the
+traceback. Heavy imports (torch, rich) happen inside commands so ``convscope --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from convscope import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS_ANALYZE = ("table", "json", "markdown", "html")
+
+
+def _fail(message: str, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn every failure into one line on stderr and exit code 2 (traceback with --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(kwargs.get("debug")) or bool(
+            click.get_current_context().find_root().params.get("debug")
+        )
+        try:
+            return fn(*args, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except SystemExit:
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", debug)
+        except Exception as exc:
+            from convscope.errors import ConvscopeError
+
+            if isinstance(exc, ConvscopeError):
+                _fail(str(exc), debug)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            _fail(
+                f"internal error: {type(exc).__name__}: {first} "
+                "(rerun with --debug for the traceback)",
+                debug,
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _Group(click.Group):
+    """Usage errors are one line on stderr and exit 2, like every other error."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(2)
+        if isinstance(rv, int):
+            sys.exit(rv)
+        return rv
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version=__version__, prog_name="convscope")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def main(debug: bool) -> None:
+    """Static analysis and profiling for PyTorch CNN architectures.
+
+    MODEL specs: path/to/model.py, path/to/model.py:NAME, pkg.module:NAME,
+    torchvision:NAME, timm:NAME, or a saved torch.export program (.pt2).
+    """
+
+
+def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
+    if not texts:
+        return None
+    from convscope.model.load import parse_input_shapes
+
+    return parse_input_shapes(texts)
+
+
+@main.command()
+@click.argument("model")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="SHAPE",
+    help="Input shape such as 1,3,224,224; repeat for several inputs.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS_ANALYZE),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
+)
+@click.option(
+    "--depth", type=click.IntRange(min=0), help="Fold rows deeper than N into their parent."
+)
+@click.option(
+    "--device",
+    type=click.Choice(("meta", "cpu")),
+    default="meta",
+    show_default=True,
+    help="Trace on meta tensors (no memory) or real CPU tensors.",
+)
+@click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
+@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option(
+    "--dtype",
+    type=click.Choice(("float32", "float16", "bfloat16", "int8")),
+    help="Re-price bytes at this dtype.",
+)
+@click.option("--strict", is_flag=True, help="Fail (exit 2) when an op has no cost formula.")
+@click.option("--rf", "show_rf", is_flag=True, help="Show receptive-field columns.")
+@click.option(
+    "--verify-rf",
+    is_flag=True,
+    help="Check the analytic receptive fields against gradients (exit 1 on disagreement).",
+)
+@click.option("--erf", is_flag=True, help="Measure the effective receptive field (Luo et al.).")
+@click.option("--quant", is_flag=True, help="Quantization fragility per layer (needs --weights).")
+@click.option(
+    "--calibration",
+    metavar="DATA",
+    help="Calibration batches for --quant: a saved tensor file, or 'random'.",
+)
+@click.option(
+    "--crosscheck", is_flag=True, help="Reconcile counts with fvcore and FlopCounterMode."
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def analyze(
+    model: str,
+    inputs: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    depth: int | None,
+    device: str,
+    weights: str | None,
+    trust_pickle: bool,
+    dtype: str | None,
+    strict: bool,
+    show_rf: bool,
+    verify_rf: bool,
+    erf: bool,
+    quant: bool,
+    calibration: str | None,
+    crosscheck: bool,
+    debug: bool,
+) -> None:
+    """Per-layer parameters, MACs, memory traffic, receptive fields and mixing profile of
+    MODEL. Exit 1 when --verify-rf finds a disagreement."""
+    from convscope import _io
+
+    if output:
+        _io.check_output_path(output)
+    if calibration is not None and not quant:
+        raise click.UsageError("--calibration needs --quant")
+    shapes = parse_inputs(inputs)
+    from convscope import api
+    from convscope.model.load import load_model
+
+    if calibration is not None:
+        device = "cpu"  # calibration runs the model on real data
+    loaded = load_model(
+        model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device=device
+    )
+    result = api.analyze_loaded(loaded, device=device, dtype=dtype, strict=strict)
+    result = api.with_receptive_field(result)
+    if quant:
+        result = api.with_quant(result, loaded.module, calibration)
+    verified = None
+    if verify_rf:
+        verified = api.verify_rf(loaded.module, loaded.inputs, result)
+        result = api.with_extra(result, "rf_verify", verified)
+    if erf:
+        result = api.with_extra(
+            result, "erf", api.effective_rf(loaded.module, loaded.inputs, analysis=result)
+        )
+    if crosscheck:
+        from convscope.checks import crosscheck as cc
+
+        checked = cc.reconcile(
+            model, shapes, weights=weights, trust_pickle=trust_pickle, analysis=result
+        )
+        result = api.with_extra(result, "crosscheck", checked)
+    text = _render_analysis(result, fmt, depth, show_rf, output)
+    if fmt in ("table", "markdown"):
+        text = _append_sections(text, result)
+    emit(text, output)
+    if verified is not None and not verified.all_agree:
+        sys.exit(1)
+
+
+def _append_sections(text: str | None, result: Any) -> str | None:
+    """Plain-text sections (quantization, RF verification, ERF, cross-check) after the
+    table; printed directly when the table went to the terminal (``text`` is None)."""
+    parts: list[str] = []
+    quant = result.extras.get("quant")
+    if quant is not None:
+        from convscope.render.quant import text as quant_report
+
+        parts.append(quant_report.to_text(quant))
+    for key in ("rf_verify", "erf"):
+        section = result.extras.get(key)
+        if section is not None:
+            parts.append(section.render())
+    checked = result.extras.get("crosscheck")
+    if checked is not None:
+        from convscope.checks import crosscheck as cc
+
+        parts.append(cc.render(checked))
+    if not parts:
+        return text
+    extra = "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+    if text is None:
+        click.echo("\n" + extra, nl=False)
+        return None
+    return text.rstrip("\n") + "\n\n" + extra
+
+
+def _render_analysis(
+    result: Any, fmt: str, depth: int | None, show_rf: bool, output: str | None
+) -> str | None:
+    """The report as text, or None when it was printed to the terminal in colour."""
+    if fmt == "json":
+        from convscope.render.analysis import json as json_report
+
+        return json_report.render(result)
+    if fmt == "markdown":
+        from convscope.render.analysis import markdown
+
+        return markdown.render(result, depth=depth)
+    if fmt == "html":
+        from convscope.analysis import schema
+        from convscope.render.report import html as html_report
+
+        return html_report.render(schema.to_dict(result))
+    from convscope.render.analysis import table as terminal
+
+    if output is None and sys.stdout.isatty():
+        from rich.console import Console
+
+        Console().print(terminal.render(result, depth=depth, show_rf=show_rf))
+        return None
+    return terminal.to_text(result, depth=depth, show_rf=show_rf)
+
+
+def emit(text: str | None, output: str | None) -> None:
+    """Write ``text`` atomically to ``output``, or to stdout."""
+    if text is None:
+        return
+    if output:
+        from convscope import _io
+
+        _io.write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _register_subcommands() -> None:
+    """Commands that live in their own modules attach themselves to ``main``."""
+    import importlib
+
+    for name in (
+        "convscope.cli.lint",
+        "convscope.cli.rewrite",
+        "convscope.cli.profile",
+        "convscope.cli.diff",
+        "convscope.cli.report",
+    ):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+_register_subcommands()

@@ -1,0 +1,99 @@
+"""``convscope diff BASE HEAD``: compare two models or saved reports, gate on thresholds.
+
+Registers itself on :data:`convscope.cli.app.main` when ``convscope.cli.app`` imports it. BASE and
+HEAD are saved JSON reports (``*.json``, from ``convscope analyze --format json`` or
+``convscope profile --format json``) or model specs, analyzed on the spot. Exit codes: 0
+no threshold exceeded; 1 a ``--fail-on`` threshold exceeded (0 with ``--exit-zero``); 2
+bad input — unreadable or non-report JSON, a model that does not load, a malformed or
+unknown threshold (one line on stderr, traceback with ``--debug``; no output written).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.errors import ConvscopeError
+
+FORMATS_DIFF = ("text", "markdown", "json")
+
+_METRICS_HELP = (
+    "params, macs, flops, traffic_bytes, peak_activation_bytes, rf, latency, and the "
+    "other counts and bytes of the JSON report's totals (trainable_params, bytes_read, ...)"
+)
+
+
+class DiffUsageError(ConvscopeError):
+    """Options that do not fit the given BASE / HEAD."""
+
+
+@main.command()
+@click.argument("base")
+@click.argument("head")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="THRESHOLDS",
+              help="Comma-separated METRIC:+N% (relative) or METRIC:+N (absolute; K/M/G, "
+                   f"KiB/MiB/GiB) increases that fail the diff (exit 1). Metrics: "
+                   f"{_METRICS_HELP}. latency:+N% compares head p10 with base p90. "
+                   "Repeatable.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when a threshold is exceeded.")
+@click.option("-i", "--input", "inputs", multiple=True, metavar="SHAPE",
+              help="Input shape for a BASE/HEAD that is a model spec, such as 1,3,224,224; "
+                   "repeat for several inputs.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS_DIFF), default="text",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to FILE instead of stdout.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def diff(
+    base: str,
+    head: str,
+    fail_on: tuple[str, ...],
+    exit_zero: bool,
+    inputs: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    debug: bool,
+) -> None:
+    """Compare BASE with HEAD: total and per-layer deltas of params, MACs, FLOPs, memory
+    traffic, peak activation memory, receptive field and (from profile reports) latency.
+
+    BASE and HEAD are saved JSON reports (*.json) or model specs. Exit 1 when a
+    --fail-on threshold is exceeded.
+    """
+    from convscope import _io
+    from convscope.diff import compare as diff_mod
+
+    if output:
+        _io.check_output_path(output)
+    thresholds = diff_mod.parse_thresholds(fail_on)
+    if inputs and all(diff_mod.is_report_path(x) for x in (base, head)):
+        raise DiffUsageError("-i/--input applies to model specs; BASE and HEAD are both "
+                             "saved reports")
+    shapes = parse_inputs(inputs)
+    base_doc = diff_mod.load_side(base, input_shapes=shapes)
+    head_doc = diff_mod.load_side(head, input_shapes=shapes)
+    result = diff_mod.diff_reports(base_doc, head_doc, base_label=base, head_label=head)
+    gates = diff_mod.check(result, thresholds)
+
+    text: str | None
+    if fmt == "json":
+        text = json.dumps(diff_mod.as_dict(result, gates), indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "markdown":
+        from convscope.render.diff import markdown as diff_markdown
+
+        text = diff_markdown.render(result, gates)
+    else:
+        from convscope.render.diff import text as diff_text
+
+        if output is None and sys.stdout.isatty():
+            diff_text.print_rich(result, gates)
+            text = None
+        else:
+            text = diff_text.to_text(result, gates)
+    emit(text, output)
+    if any(g.exceeded for g in gates) and not exit_zero:
+        sys.exit(1)

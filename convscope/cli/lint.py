@@ -1,0 +1,217 @@
+"""The ``lint``, ``rule`` and ``config`` commands (registered on :data:`convscope.cli.app.main`).
+
+``convscope rule`` and ``convscope config`` never import torch; ``convscope lint`` imports
+it only once it has validated the configuration, the baseline and the output path, so
+configuration mistakes fail fast with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from convscope.cli.app import emit, handle_errors, main, parse_inputs
+
+if TYPE_CHECKING:
+    from convscope.linting.config import ModelEntry, Settings
+    from convscope.linting.finding import LintResult, Severity
+    from convscope.linting.registry import Registry
+
+LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
+
+
+@main.command()
+@click.argument("models", nargs=-1, metavar="[MODEL]...")
+@click.option("--config", "config", type=click.Path(dir_okay=False),
+              help="Config file (default: convscope.yaml, .convscope.yaml or pyproject.toml "
+                   "[tool.convscope] in this directory or a parent).")
+@click.option("--target", help="Target profile (generic, gpu-fp16, edge-int8 or a .yaml file).")
+@click.option("--select", help="Comma-separated code prefixes to enable (replaces the config).")
+@click.option("--ignore", help="Comma-separated code prefixes to disable (replaces the config).")
+@click.option("--extend-select", help="Comma-separated code prefixes to add to the selection.")
+@click.option("--format", "fmt", type=click.Choice(LINT_FORMATS), default="text",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--fail-on", type=click.Choice(("info", "warning", "error")),
+              help="Lowest severity that fails the run (default: warning, or the config).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the gate.")
+@click.option("--baseline", type=click.Path(dir_okay=False),
+              help="Suppress the findings recorded in this baseline file.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False),
+              help="Record the current findings in FILE and exit 0.")
+@click.option("-i", "--input", "inputs", multiple=True, metavar="SHAPE",
+              help="Input shape for the MODELs given on the command line, e.g. 1,3,224,224.")
+@click.option("--weights", type=click.Path(),
+              help="State dict for the MODELs on the command line (enables weight rules).")
+@click.option("--calibration", metavar="DATA",
+              help="Calibration batches for activation rules: 'random' or a saved tensor file.")
+@click.option("--device", type=click.Choice(("meta", "cpu")), default="meta", show_default=True,
+              help="Trace on meta tensors (no memory) or real CPU tensors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def lint(models: tuple[str, ...], config: str | None, target: str | None, select: str | None,
+         ignore: str | None, extend_select: str | None, fmt: str, output: str | None,
+         fail_on: str | None, exit_zero: bool, baseline: str | None, write_baseline: str | None,
+         inputs: tuple[str, ...], weights: str | None, calibration: str | None, device: str,
+         debug: bool) -> None:
+    """Lint MODELs (or every model listed in the config) against the rule catalog.
+
+    Exit codes: 0 clean, 1 findings at or above --fail-on or a budget exceeded, 2 errors.
+    """
+    from convscope import _io
+    from convscope.linting import baseline as baseline_mod
+    from convscope.linting.config import ModelEntry, load_settings
+    from convscope.linting.registry import default_registry
+
+    registry = default_registry()
+    settings = load_settings(registry, config).with_overrides(
+        registry, select=select, ignore=ignore, extend_select=extend_select, target=target,
+        fail_on=fail_on)
+    settings.resolve(registry)  # validates the target profile before any model is loaded
+    for path in (output, write_baseline):
+        if path:
+            _io.check_output_path(path)
+    keys = baseline_mod.load(baseline) if baseline else None
+    if models:
+        shapes = parse_inputs(inputs)
+        entries = [ModelEntry(spec=m, load_spec=m, inputs=shapes, weights=weights) for m in models]
+    else:
+        if inputs or weights or calibration:
+            raise click.UsageError("-i/--weights/--calibration apply to MODELs given on the "
+                                   "command line")
+        entries = list(settings.models)
+        if not entries:
+            where = f" in {settings.path}" if settings.path else " (no config file found)"
+            raise click.UsageError(f"no MODEL given and no `models` listed{where}")
+
+    results = [_lint_one(entry, settings, registry, device, calibration) for entry in entries]
+    if write_baseline:
+        text = baseline_mod.render(results)
+        _io.write_atomic(write_baseline, text)
+        n = text.count('"fingerprint"')
+        click.echo(f"wrote {n} finding(s) to baseline {write_baseline}", err=True)
+        return
+    if keys is not None:
+        results = [baseline_mod.apply(r, keys) for r in results]
+    _render(results, fmt, output, settings.fail_on, registry)
+    if not exit_zero and any(r.fails(settings.fail_on) for r in results):
+        sys.exit(1)
+
+
+def _lint_one(entry: ModelEntry, settings: Settings, registry: Registry, device: str,
+              calibration: str | None = None) -> LintResult:
+    from convscope import api
+    from convscope.linting.engine import lint as run_lint
+    from convscope.model.load import load_model
+
+    if calibration is not None:
+        device = "cpu"  # calibration runs the model on real data
+    loaded = load_model(entry.load_spec, input_shapes=entry.inputs, weights=entry.weights,
+                        device=device)
+    analysis = api.analyze(loaded.module, loaded.inputs, device=device, name=entry.spec,
+                           rebuild=loaded.rebuild)
+    providers: dict[str, Any] = {}
+    if entry.weights:
+        providers["weights"] = lambda _analysis: loaded.module
+    if calibration is not None:
+        providers["calibration"] = _calibration_provider(loaded.module, calibration)
+    return run_lint(analysis, settings, module=loaded.module, source_file=loaded.source_file,
+                    receptive_field=api.with_receptive_field, providers=providers,
+                    registry=registry, budgets=entry.budgets,
+                    command_model=entry.load_spec if entry.load_spec != entry.spec else None)
+
+
+def _calibration_provider(module: Any, calibration: str) -> Any:
+    """Activation statistics for rules that require ``calibration`` (QF005)."""
+
+    def provide(analysis: Any) -> Any:
+        from convscope.passes.quant.measure import with_quant
+
+        return with_quant(analysis, module, calibration)
+
+    return provide
+
+
+def _render(results: Sequence[LintResult], fmt: str, output: str | None, fail_on: Severity,
+            registry: Registry) -> None:
+    text: str | None
+    if fmt == "json":
+        from convscope.render.lint import json as lint_json
+
+        text = lint_json.render(results)
+    elif fmt == "sarif":
+        from convscope.render.lint import sarif
+
+        text = sarif.render(results, registry)
+    elif fmt == "github":
+        from convscope.render.lint import github
+
+        text = github.render(results)
+    elif fmt == "junit":
+        from convscope.render.lint import junit
+
+        text = junit.render(results, fail_on, registry=registry)
+    else:
+        from convscope.render.lint import text as lint_text
+
+        if output is None and sys.stdout.isatty():
+            lint_text.print_rich(lint_text.render(results))
+            return
+        text = lint_text.to_text(results)
+    emit(text, output)
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def rule(code: str | None, debug: bool) -> None:
+    """List the lint rules, or show the documentation of rule CODE (a code or a name)."""
+    from convscope.linting import catalog as data
+    from convscope.linting.registry import default_registry
+    from convscope.validate import ConfigError, unknown_code_message
+
+    registry = default_registry()
+    if code is None:
+        from convscope.render.lint import text as lint_text
+
+        if sys.stdout.isatty():
+            lint_text.print_rich(lint_text.rules_table(registry))
+        else:
+            click.echo(lint_text.rules_text(registry), nl=False)
+        return
+    found = registry.lookup(code)
+    if found is None:
+        raise ConfigError(unknown_code_message(code, registry))
+    doc = data.rule_doc(found.code, found.name)
+    if doc.is_file():
+        click.echo(doc.read_text(encoding="utf-8"), nl=False)
+    else:
+        click.echo(f"# {found.code} {found.name}\n\n{found.summary}\n\n"
+                   f"{(type(found).__doc__ or '').strip()}\n")
+
+
+@main.command("config")
+@click.option("--show", is_flag=True, help="Print the resolved settings as YAML (the default).")
+@click.option("--targets", is_flag=True, help="List the available target profiles.")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config file to read.")
+@click.option("--target", help="Resolve with this target profile.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def config_cmd(show: bool, targets: bool, config: str | None, target: str | None,
+               debug: bool) -> None:
+    """Show the configuration convscope lint would use (file, target, rules, options)."""
+    from convscope.linting.config import load_settings
+    from convscope.linting.registry import default_registry
+    from convscope.targets.profiles import available_profiles, load_profile
+
+    registry = default_registry()
+    if targets:
+        for name in available_profiles():
+            click.echo(f"{name}: {load_profile(name, registry).description}")
+        return
+    settings = load_settings(registry, config).with_overrides(registry, target=target)
+    click.echo(settings.to_yaml(registry), nl=False)

@@ -1,0 +1,225 @@
+"""``convscope profile``: measured latency per batch size and per layer, memory, traces and
+the roofline; ``convscope profile --calibrate`` measures this machine's roofline.
+
+Registers itself on :data:`convscope.cli.app.main` when ``convscope.cli.app`` imports it. Exit
+codes: 0 success; 2 usage, model-load, device (``--device cuda`` without CUDA) or target
+error — one line on stderr, traceback with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.errors import ConvscopeError
+
+FORMATS_PROFILE = ("table", "json")
+
+
+class ProfileUsageError(ConvscopeError):
+    """Options that do not fit together."""
+
+
+def parse_batch_sizes(text: str | None) -> tuple[int, ...] | None:
+    """``"1,8,32"`` → ``(1, 8, 32)``; one clear error for anything else."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ProfileUsageError(f"bad --batch-sizes '{text}': expected positive integers "
+                                "like 1,8,32") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise ProfileUsageError(f"bad --batch-sizes '{text}': every batch size must be ≥ 1")
+    return tuple(dict.fromkeys(sizes))
+
+
+def load_roofline(target: str) -> Any:
+    """The roofline figures of a target profile (name or ``.yaml`` path), via the lint
+    profile loader; a one-line error when the profile has no figures."""
+    from convscope.linting.registry import default_registry
+    from convscope.targets.profiles import load_profile
+    from convscope.targets.roofline import RooflineParams
+
+    prof = load_profile(target, default_registry())
+    roof = prof.roofline
+    if roof.peak_flops is None or roof.bandwidth is None:
+        raise ProfileUsageError(
+            f"target '{prof.name}' has no roofline figures (peak-flops / bandwidth are null); "
+            "pass --calibrate to measure this machine, or a target such as gpu-fp16")
+    return RooflineParams(roof.peak_flops, roof.bandwidth, name=prof.name, source=roof.source)
+
+
+def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, ...]:
+    """Meta tensors of the profiled shapes (first batch size) for the static analysis."""
+    import torch
+
+    out: list[Any] = []
+    for t in inputs:
+        if isinstance(t, torch.Tensor):
+            shape = list(t.shape)
+            if batch is not None and shape:
+                shape[0] = batch
+            out.append(torch.empty(shape, dtype=t.dtype, device="meta"))
+        else:
+            out.append(t)
+    return tuple(out)
+
+
+@main.command()
+@click.argument("model", required=False)
+@click.option("-i", "--input", "inputs", multiple=True, metavar="SHAPE",
+              help="Input shape such as 1,3,224,224; repeat for several inputs.")
+@click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda",
+              help="Where to run (cuda:N picks a GPU).")
+@click.option("--batch-sizes", metavar="1,8,32",
+              help="Batch sizes to time (dimension 0 of every input). Default: the input's.")
+@click.option("--threads", type=click.IntRange(min=1),
+              help="CPU threads (torch.set_num_threads, restored after). Default: torch's.")
+@click.option("--channels-last", is_flag=True,
+              help="Run a channels_last copy of the model on channels_last inputs.")
+@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Untimed iterations per batch size.")
+@click.option("--min-time", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
+              help="Seconds of timed iterations per batch size.")
+@click.option("--max-iters", type=click.IntRange(min=1),
+              help="Stop after N timed iterations per batch size.")
+@click.option("--per-layer/--no-per-layer", default=True, show_default=True,
+              help="Time every layer (first batch size, interleaved with the timed runs).")
+@click.option("--trace-dir", type=click.Path(file_okay=False),
+              help="Write DIR/trace.json (Perfetto/Chrome) and DIR/tb (TensorBoard).")
+@click.option("--target", metavar="PROFILE",
+              help="Target profile (name or .yaml) whose roofline figures to use.")
+@click.option("--roofline", "show_roofline", is_flag=True,
+              help="Predicted lower-bound time, bound and achieved fraction per layer.")
+@click.option("--calibrate", is_flag=True,
+              help="Measure this machine's peak GEMM FLOP/s and bandwidth (alone: only that).")
+@click.option("--calibrate-time", type=click.FloatRange(min=0.0), default=3.0,
+              show_default=True, help="Seconds spent by --calibrate.")
+@click.option("--top", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Layers shown in the table (0: all).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS_PROFILE), default="table",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to FILE (with --calibrate alone, FILE.yaml is a target profile).")
+@click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
+@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for random weights and inputs.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def profile(
+    model: str | None,
+    inputs: tuple[str, ...],
+    device: str,
+    batch_sizes: str | None,
+    threads: int | None,
+    channels_last: bool,
+    warmup: int,
+    min_time: float,
+    max_iters: int | None,
+    per_layer: bool,
+    trace_dir: str | None,
+    target: str | None,
+    show_roofline: bool,
+    calibrate: bool,
+    calibrate_time: float,
+    top: int,
+    fmt: str,
+    output: str | None,
+    weights: str | None,
+    trust_pickle: bool,
+    seed: int,
+    debug: bool,
+) -> None:
+    """Measure the latency of MODEL: end to end per batch size, per layer, memory, traces.
+
+    \b
+    convscope profile torchvision:mobilenet_v2 --batch-sizes 1,8,32
+    convscope profile model.py --device cuda --channels-last --trace-dir runs/prof
+    convscope profile model.py --target gpu-fp16 --roofline
+    convscope profile --calibrate -o machine.yaml
+    """
+    from convscope import _io
+
+    if output:
+        _io.check_output_path(output)
+    sizes = parse_batch_sizes(batch_sizes)
+    shapes = parse_inputs(inputs)
+    from convscope.profiling import measure
+
+    measure.check_device(device)  # fail before loading anything
+    from convscope.render.profile import text as profile_report
+
+    progress_on = sys.stderr.isatty()
+    if model is None:
+        if not calibrate:
+            raise ProfileUsageError("missing MODEL (or pass --calibrate to measure this "
+                                    "machine only)")
+        _calibrate_only(device, threads, calibrate_time, fmt, output, progress_on)
+        return
+    params = load_roofline(target) if target is not None and not calibrate else None
+    if show_roofline and target is None and not calibrate:
+        params = load_roofline("generic")  # fails with a hint unless generic has figures
+
+    import torch
+
+    from convscope import api
+    from convscope.model.load import load_model
+    from convscope.profiling.run import profile as run_profile
+    from convscope.profiling.run import with_profile
+
+    torch.manual_seed(seed)
+    loaded = load_model(model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle,
+                        device="cpu")
+    module = loaded.module
+    if loaded.on_meta and loaded.rebuild is not None:
+        module = loaded.rebuild()
+    first = sizes[0] if sizes else None
+    analysis = api.with_receptive_field(
+        api.analyze(module, _analysis_inputs(loaded.inputs, first), name=model,
+                    rebuild=loaded.rebuild))
+    with profile_report.progress_bar(progress_on) as progress:
+        if calibrate:
+            from convscope.profiling.calibrate import calibrate as run_calibrate
+
+            params = run_calibrate(device, threads=threads, budget_s=calibrate_time,
+                                   progress=progress).params()
+        result = run_profile(
+            module, loaded.inputs, device=device, batch_sizes=sizes, threads=threads,
+            channels_last=channels_last, min_time=min_time, max_iters=max_iters,
+            warmup=warmup, trace_dir=trace_dir, per_layer=per_layer, name=model,
+            progress=progress, quiet=not debug)
+    report = with_profile(analysis, result, params)
+    if fmt == "json":
+        from convscope.render.analysis import json as json_report
+
+        emit(json_report.render(report), output)
+    elif output is None and sys.stdout.isatty():
+        profile_report.print_rich(report, top=top)
+    else:
+        emit(profile_report.to_text(report, top=top), output)
+
+
+def _calibrate_only(device: str, threads: int | None, budget: float, fmt: str,
+                    output: str | None, progress_on: bool) -> None:
+    from convscope.profiling.calibrate import calibrate as run_calibrate
+    from convscope.render.profile import text as profile_report
+
+    with profile_report.progress_bar(progress_on) as progress:
+        cal = run_calibrate(device, threads=threads, budget_s=budget, progress=progress)
+    if output is not None and Path(output).suffix in (".yaml", ".yml"):
+        emit(cal.to_profile_yaml(), output)
+        if fmt == "table":
+            click.echo(profile_report.calibration_text(cal), nl=False)
+        return
+    if fmt == "json":
+        emit(json.dumps({"calibration": cal.to_dict()}, indent=2) + "\n", output)
+    else:
+        emit(profile_report.calibration_text(cal), output)

@@ -1,0 +1,144 @@
+"""``convscope rewrite``: plan, build, verify and (with ``--apply``) save a rewrite.
+
+Registers itself on :data:`convscope.cli.app.main` when ``convscope.cli.app`` imports it. Exit
+codes: 0 success; 2 usage, model-load, selection, export or verification error (one line
+on stderr, traceback with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from convscope.cli.app import handle_errors, main, parse_inputs
+from convscope.errors import ConvscopeError
+
+FORMATS_REWRITE = ("table", "json", "markdown")
+
+
+class RewriteUsageError(ConvscopeError):
+    """Options that do not fit together (``--apply`` without ``-o`` ...)."""
+
+
+def _check_output(do_apply: bool, output: str | None) -> Path | None:
+    if output is not None and not do_apply:
+        raise RewriteUsageError("-o/--output names the program written by --apply; "
+                                "add --apply (the plan is printed to stdout)")
+    if not do_apply:
+        return None
+    if output is None:
+        raise RewriteUsageError("--apply needs -o OUT.pt2 (where to save the rewritten model)")
+    out = Path(output)
+    if out.suffix != ".pt2":
+        raise RewriteUsageError(f"-o must name a .pt2 file (a torch.export program), "
+                                f"got '{output}'")
+    from convscope import _io
+
+    _io.check_output_path(out)
+    return out
+
+
+@main.command()
+@click.argument("model")
+@click.option("-i", "--input", "inputs", multiple=True, metavar="SHAPE",
+              help="Input shape such as 1,3,224,224; repeat for several inputs.")
+@click.option("--only", multiple=True, metavar="GLOB",
+              help="Rewrite only layers whose module path matches (fnmatch; repeatable, "
+                   "comma-separated; a container selects the convs inside it).")
+@click.option("--min-savings", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
+              show_default=True,
+              help="Separable: skip layers saving less than this fraction of their MACs.")
+@click.option("--from-lint", is_flag=True,
+              help="Select the layers that rule DW003 (separable-candidate) reports.")
+@click.option("--mode", type=click.Choice(("separable", "spatialize")), default="separable",
+              show_default=True,
+              help="separable: dense k×k → depthwise + pointwise; spatialize: identity "
+                   "depthwise 3×3 in front of early 1×1 convs.")
+@click.option("--multiplier", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Depth multiplier m of the depthwise conv (separable).")
+@click.option("--frozen-spatial", is_flag=True,
+              help="Random, frozen depthwise filters (the 'channels-only' recipe).")
+@click.option("--apply", "do_apply", is_flag=True,
+              help="Save the rewritten model (needs -o OUT.pt2).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="OUT.pt2",
+              help="torch.export program to write with --apply (+ OUT.state_dict.pt).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS_REWRITE), default="table",
+              show_default=True, help="Report format (printed to stdout).")
+@click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
+@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for random weights, sample inputs and frozen filters.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def rewrite(
+    model: str,
+    inputs: tuple[str, ...],
+    only: tuple[str, ...],
+    min_savings: float,
+    from_lint: bool,
+    mode: str,
+    multiplier: int,
+    frozen_spatial: bool,
+    do_apply: bool,
+    output: str | None,
+    fmt: str,
+    weights: str | None,
+    trust_pickle: bool,
+    seed: int,
+    debug: bool,
+) -> None:
+    """Plan a depthwise-separable (or spatialize) rewrite of MODEL; --apply saves it.
+
+    The plan shows, per layer, params and MACs before → after, the MAC savings, and the
+    relative Frobenius error of the separable weight approximation (or the receptive-field
+    gain for spatialize). The rewritten model is always built and verified: it must trace,
+    keep its output shapes, and measure exactly the predicted params and MACs.
+    """
+    out = _check_output(do_apply, output)
+    shapes = parse_inputs(inputs)
+    import torch
+
+    from convscope.model.load import load_model
+    from convscope.rewriting.apply import export_program
+    from convscope.rewriting.run import rewrite as run_rewrite
+
+    torch.manual_seed(seed)  # random weights (no --weights) are reproducible
+    loaded = load_model(model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle,
+                        device="cpu")
+    module = loaded.module
+    if loaded.on_meta and loaded.rebuild is not None:
+        module = loaded.rebuild()
+    if weights:
+        label = f"trained ({weights})"
+    elif model.endswith(".pt2"):
+        label = "from the program"
+    else:
+        label = "random init (no --weights)"
+
+    result = run_rewrite(module, loaded.inputs, only=only or None, mode=mode,
+                         multiplier=multiplier, min_savings=min_savings,
+                         frozen_spatial=frozen_spatial, from_lint=from_lint, name=model,
+                         seed=seed)
+    result = dataclasses.replace(result, weights=label)
+    written: list[str] = []
+    if out is not None:
+        program, state = export_program(result.model, result.inputs, out)
+        written = [str(program), str(state)]
+
+    from convscope.render.rewrite import text as rewrite_report
+
+    if fmt == "json":
+        click.echo(json.dumps(rewrite_report.as_json_ready(result, written), indent=2,
+                              ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(rewrite_report.to_markdown(result, written), nl=False)
+    elif sys.stdout.isatty():
+        rewrite_report.print_rich(result, written)
+    else:
+        click.echo(rewrite_report.to_text(result, written), nl=False)
+    for path in written:
+        click.echo(f"wrote {path}", err=True)

@@ -1,0 +1,1 @@
+"""Comparing two analyses (model specs or saved reports) and gating the change."""

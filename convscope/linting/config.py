@@ -1,0 +1,484 @@
+"""User configuration: ``convscope.yaml``, ``.convscope.yaml`` or ``[tool.convscope]``.
+
+The first of these found in the current directory or one of its parents is used (``--config
+FILE`` names one explicitly). Keys (all optional)::
+
+    models:                      # what `convscope lint` with no MODEL lints
+      - spec: examples/resnet.py # paths are relative to the config file
+        input: [[1, 3, 224, 224]]
+    target: edge-int8            # a profile in rules/profiles/ (default: generic)
+    select: [ALL]                # code prefixes; ALL = every rule that is not off
+    extend-select: [AR003]       # added to select; an exact code turns on an off rule
+    ignore: [DW003]
+    per-module-ignores: {"features.0.*": [HW001]}   # glob on layer path → code prefixes
+    severity: {PF002: warning}   # code → off|info|warning|error
+    rules: {DW001: {min_channels: 16}}
+    budgets: {params: 25M, macs: 4.1G, peak_activation_bytes: 64MiB}
+    fail-on: warning             # info|warning|error
+
+Unknown keys, unknown codes and options, values of the wrong type and malformed globs are
+errors that name the file and the key path (exit code 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from convscope.linting.finding import Severity, relative_path
+from convscope.linting.registry import Registry
+from convscope.linting.rule import Rule
+from convscope.targets.profiles import DEFAULT_TARGET, Profile, load_profile, profile_path
+from convscope.validate import (
+    ConfigError,
+    Where,
+    glob_problem,
+    prefix_problem,
+    split_list,
+    yaml_problem,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+CONFIG_NAMES = ("convscope.yaml", ".convscope.yaml")
+PYPROJECT = "pyproject.toml"
+_TOP_KEYS = ("models", "target", "select", "extend-select", "ignore", "per-module-ignores",
+             "severity", "rules", "budgets", "fail-on")
+_MODEL_KEYS = ("spec", "input", "weights", "budgets")
+BUDGET_METRICS = ("params", "macs", "peak_activation_bytes")
+_SHAPE_SPLIT = re.compile(r"[,x×X]")
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Upper limits on model totals; None means no limit."""
+
+    params: int | None = None
+    macs: int | None = None
+    peak_activation_bytes: int | None = None
+
+    def items(self) -> list[tuple[str, int]]:
+        return [(m, v) for m in BUDGET_METRICS if (v := getattr(self, m)) is not None]
+
+    def merged(self, other: Budgets | None) -> Budgets:
+        """``other``'s limits where set, else this one's."""
+        if other is None:
+            return self
+        return Budgets(**{m: getattr(other, m) if getattr(other, m) is not None
+                          else getattr(self, m) for m in BUDGET_METRICS})
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model listed in the config."""
+
+    spec: str  # as written: the identity used in findings and baselines
+    load_spec: str  # the spec with its file resolved relative to the config file
+    inputs: tuple[tuple[int, ...], ...] | None = None
+    weights: str | None = None
+    budgets: Budgets | None = None
+
+
+@dataclass(frozen=True)
+class ActiveRule:
+    """A rule that will run, with its resolved severity and options."""
+
+    rule: Rule
+    severity: Severity
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The outcome of selection: the rules that run and why the others do not."""
+
+    profile: Profile
+    active: tuple[ActiveRule, ...]
+    inactive: Mapping[str, str]  # code → reason ("not selected", "ignored", "severity off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration (file + command line). Immutable; use :meth:`with_overrides`."""
+
+    path: Path | None = None
+    target: str = DEFAULT_TARGET
+    select: tuple[str, ...] | None = None  # None: ("ALL",)
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_module_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    budgets: Budgets = Budgets()
+    fail_on: Severity = Severity.WARNING
+    models: tuple[ModelEntry, ...] = ()
+
+    # ------------------------------------------------------------------ overrides
+
+    def with_overrides(self, registry: Registry, *, select: str | Sequence[str] | None = None,
+                       ignore: str | Sequence[str] | None = None,
+                       extend_select: str | Sequence[str] | None = None,
+                       target: str | None = None, fail_on: str | None = None) -> Settings:
+        """Command-line options replace the config's values (``--select`` also replaces
+        ``extend-select``). Unknown codes and targets raise :class:`ConfigError`."""
+        changes: dict[str, Any] = {}
+        if select is not None:
+            changes["select"] = _cli_prefixes("--select", select, registry)
+            changes["extend_select"] = ()
+        if extend_select is not None:
+            changes["extend_select"] = _cli_prefixes("--extend-select", extend_select, registry)
+        if ignore is not None:
+            changes["ignore"] = _cli_prefixes("--ignore", ignore, registry)
+        if target is not None:
+            profile_path(target)  # raises with the list of available targets
+            changes["target"] = target
+        if fail_on is not None:
+            try:
+                changes["fail_on"] = Severity.parse(fail_on)
+            except ValueError as exc:
+                raise ConfigError(f"--fail-on: {exc}") from None
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ selection
+
+    def resolve(self, registry: Registry, profile: Profile | None = None) -> Resolved:
+        """Decide which rules run, at which severity and with which options."""
+        profile = profile or load_profile(self.target)
+        selectors = (self.select if self.select is not None else ("ALL",)) + self.extend_select
+        active: list[ActiveRule] = []
+        inactive: dict[str, str] = {}
+        for code, rule in registry.items():
+            best_select = _specificity(code, selectors)
+            best_ignore = _specificity(code, self.ignore)
+            if best_select < 0:
+                inactive[code] = "not selected"
+                continue
+            if best_ignore >= best_select:
+                inactive[code] = "ignored"
+                continue
+            severity = self.severity.get(code) or profile.severity.get(code) \
+                or rule.default_severity
+            if severity is Severity.OFF:
+                if code not in selectors:  # only an exact code turns an off rule on
+                    inactive[code] = "off (select its exact code to enable it)"
+                    continue
+                severity = rule.enabled_severity
+            active.append(ActiveRule(rule, severity, MappingProxyType(
+                self.options_for(rule, profile))))
+        return Resolved(profile, tuple(active), MappingProxyType(inactive))
+
+    def options_for(self, rule: Rule, profile: Profile) -> dict[str, Any]:
+        """Rule default < profile field < profile ``rules`` < config ``rules``."""
+        out = rule.defaults()
+        for opt in rule.options:
+            if opt.profile_key and opt.profile_key in profile.fields:
+                out[opt.name] = opt.validate(profile.fields[opt.profile_key])
+        out.update(profile.rules.get(rule.code, {}))
+        out.update(self.rules.get(rule.code, {}))
+        return out
+
+    def module_ignored(self, layer: str, code: str) -> bool:
+        """True when ``per-module-ignores`` silences ``code`` for the layer path ``layer``."""
+        for glob, prefixes in self.per_module_ignores:
+            if fnmatch.fnmatchcase(layer, glob) and any(
+                    p == "ALL" or code.startswith(p) for p in prefixes):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ display
+
+    def to_dict(self, registry: Registry) -> dict[str, Any]:
+        """The resolved settings, as ``convscope config --show`` prints them."""
+        resolved = self.resolve(registry)
+        p = resolved.profile
+        active = {a.rule.code: a for a in resolved.active}
+        rules: dict[str, Any] = {}
+        for code, rule in registry.items():
+            a = active.get(code)
+            entry: dict[str, Any] = {"name": rule.name,
+                                     "severity": a.severity.value if a else "off",
+                                     "enabled": a is not None}
+            if a is None:
+                entry["reason"] = resolved.inactive[code]
+            opts = dict(a.options) if a else self.options_for(rule, p)
+            if opts:
+                entry["options"] = {k: list(v) if isinstance(v, tuple) else v
+                                    for k, v in opts.items()}
+            rules[code] = entry
+        return {
+            "config": relative_path(self.path) if self.path else None,
+            "target": {"name": p.name, "description": p.description, "int8": p.int8,
+                       **{k: list(v) if isinstance(v, tuple) else v
+                          for k, v in p.fields.items()},
+                       "roofline": {"peak-flops": p.roofline.peak_flops,
+                                    "bandwidth": p.roofline.bandwidth}},
+            "select": list(self.select if self.select is not None else ("ALL",)),
+            "extend-select": list(self.extend_select),
+            "ignore": list(self.ignore),
+            "per-module-ignores": {g: list(c) for g, c in self.per_module_ignores},
+            "fail-on": self.fail_on.value,
+            "budgets": dict(self.budgets.items()),
+            "models": [_model_dict(m) for m in self.models],
+            "rules": rules,
+        }
+
+    def to_yaml(self, registry: Registry) -> str:
+        return yaml.safe_dump(self.to_dict(registry), sort_keys=False, allow_unicode=True,
+                              default_flow_style=False)
+
+
+def _model_dict(m: ModelEntry) -> dict[str, Any]:
+    d: dict[str, Any] = {"spec": m.spec}
+    if m.inputs:
+        d["input"] = [list(s) for s in m.inputs]
+    if m.weights:
+        d["weights"] = m.weights
+    if m.budgets:
+        d["budgets"] = dict(m.budgets.items())
+    return d
+
+
+def _specificity(code: str, prefixes: Sequence[str]) -> int:
+    """Length of the longest prefix matching ``code`` (ALL counts 0); -1 when none does."""
+    best = -1
+    for p in prefixes:
+        if p == "ALL":
+            best = max(best, 0)
+        elif code.startswith(p):
+            best = max(best, len(p))
+    return best
+
+
+def _cli_prefixes(option: str, value: str | Sequence[str], registry: Registry) -> tuple[str, ...]:
+    items = split_list(value) if isinstance(value, str) else tuple(
+        s for v in value for s in split_list(v))
+    for prefix in items:
+        problem = prefix_problem(prefix, registry)
+        if problem:
+            raise ConfigError(f"{option}: {problem}")
+    return items
+
+
+# ---------------------------------------------------------------------- loading
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest ``convscope.yaml`` / ``.convscope.yaml`` / ``pyproject.toml`` with a
+    ``[tool.convscope]`` table, searching ``start`` (default: cwd) and its parents."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            if (directory / name).is_file():
+                return directory / name
+        pyproject = directory / PYPROJECT
+        if pyproject.is_file() and _has_tool_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_tool_table(path: Path) -> bool:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(doc.get("tool"), dict) and "convscope" in doc["tool"]
+
+
+def load_settings(registry: Registry, config: str | Path | None = None, *,
+                  discover: bool = True, cwd: Path | None = None) -> Settings:
+    """Settings from ``config`` or from the nearest config file; defaults when none."""
+    if config is not None:
+        path = Path(config)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {config}")
+    else:
+        found = find_config(cwd) if discover else None
+        if found is None:
+            return Settings()
+        path = found
+    return read_settings(path, registry, cwd=cwd)
+
+
+def read_settings(path: Path, registry: Registry, *, cwd: Path | None = None) -> Settings:
+    label = relative_path(path, cwd)
+    where = Where(label)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise where.error("", f"cannot read: {exc}") from None
+    root = ""
+    if path.suffix == ".toml":
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise where.error("", f"malformed TOML: {exc}") from None
+        tool = doc.get("tool", {})
+        raw = tool.get("convscope", {}) if isinstance(tool, dict) else {}
+        root = "tool.convscope"
+    else:
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise where.error("", f"malformed YAML: {yaml_problem(exc)}") from None
+    return parse_settings(raw, where, registry, path=path, root=root, cwd=cwd)
+
+
+def parse_settings(raw: Any, where: Where, registry: Registry, *, path: Path | None = None,
+                   root: str = "", cwd: Path | None = None) -> Settings:
+    """Validate a config document (already parsed from YAML or TOML)."""
+
+    def key(*parts: str) -> str:
+        return ".".join(p for p in (root, *parts) if p)
+
+    doc = where.mapping(raw, root)
+    where.keys(doc, _TOP_KEYS, root)
+    changes: dict[str, Any] = {"path": path}
+    if "target" in doc:
+        target = doc["target"]
+        if not isinstance(target, str):
+            raise where.error(key("target"), f"expected a profile name, got {target!r}")
+        base = path.parent if path else Path.cwd()
+        candidate = target if not target.endswith((".yaml", ".yml")) else str(base / target)
+        try:
+            profile_path(candidate)
+        except ConfigError as exc:
+            raise where.error(key("target"), str(exc)) from None
+        changes["target"] = candidate
+    if "select" in doc:
+        changes["select"] = where.prefixes(doc["select"], registry, key("select"))
+    if "extend-select" in doc:
+        changes["extend_select"] = where.prefixes(doc["extend-select"], registry,
+                                                  key("extend-select"))
+    if "ignore" in doc:
+        changes["ignore"] = where.prefixes(doc["ignore"], registry, key("ignore"))
+    if "per-module-ignores" in doc:
+        pmi = where.mapping(doc["per-module-ignores"], key("per-module-ignores"))
+        entries = []
+        for glob, codes in pmi.items():
+            k = key("per-module-ignores", glob)
+            problem = glob_problem(glob)
+            if problem:
+                raise where.error(k, problem)
+            entries.append((glob, where.prefixes(codes, registry, k)))
+        changes["per_module_ignores"] = tuple(entries)
+    if "severity" in doc:
+        changes["severity"] = MappingProxyType(
+            where.severity_section(doc["severity"], registry, key("severity")))
+    if "rules" in doc:
+        changes["rules"] = MappingProxyType(
+            where.rules_section(doc["rules"], registry, key("rules")))
+    if "budgets" in doc:
+        changes["budgets"] = _budgets(doc["budgets"], where, key("budgets"))
+    if "fail-on" in doc:
+        level = where.severity(doc["fail-on"], key("fail-on"))
+        if level is Severity.OFF:
+            raise where.error(key("fail-on"), "expected info, warning or error, got 'off'")
+        changes["fail_on"] = level
+    if "models" in doc:
+        changes["models"] = _models(doc["models"], where, key("models"),
+                                    path.parent if path else None, cwd)
+    return dataclasses.replace(Settings(), **changes)
+
+
+def _budgets(value: Any, where: Where, path: str) -> Budgets:
+    doc = where.mapping(value, path)
+    where.keys(doc, BUDGET_METRICS, path)
+    return Budgets(**{m: where.size(v, f"{path}.{m}") for m, v in doc.items()})
+
+
+def _models(value: Any, where: Where, path: str, base: Path | None,
+            cwd: Path | None) -> tuple[ModelEntry, ...]:
+    if not isinstance(value, list):
+        raise where.error(path, "expected a list of models")
+    out = []
+    for i, item in enumerate(value):
+        k = f"{path}[{i}]"
+        if isinstance(item, str):
+            item = {"spec": item}
+        entry = where.mapping(item, k)
+        where.keys(entry, _MODEL_KEYS, k)
+        spec = entry.get("spec")
+        if not isinstance(spec, str) or not spec.strip():
+            raise where.error(f"{k}.spec", "expected a MODEL spec string")
+        weights = entry.get("weights")
+        if weights is not None and not isinstance(weights, str):
+            raise where.error(f"{k}.weights", "expected a file path")
+        inputs = _shapes(entry["input"], where, f"{k}.input") if "input" in entry else None
+        budgets = _budgets(entry["budgets"], where, f"{k}.budgets") if "budgets" in entry \
+            else None
+        out.append(ModelEntry(
+            spec=spec, load_spec=resolve_spec(spec, base, cwd), inputs=inputs,
+            weights=resolve_file(weights, base, cwd) if weights else None, budgets=budgets))
+    return tuple(out)
+
+
+def _shapes(value: Any, where: Where, path: str) -> tuple[tuple[int, ...], ...]:
+    """``"1,3,224,224"``, ``[1, 3, 224, 224]`` or a list of either → shapes."""
+    if isinstance(value, str) or (isinstance(value, list) and value
+                                  and all(isinstance(d, int) for d in value)):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise where.error(path, "expected a shape such as [1, 3, 224, 224] or a list of shapes")
+    shapes = []
+    for i, item in enumerate(value):
+        k = f"{path}[{i}]"
+        if isinstance(item, str):
+            try:
+                dims = [int(d) for d in _SHAPE_SPLIT.split(item.strip())]
+            except ValueError:
+                raise where.error(k, f"expected a shape such as 1,3,224,224, got {item!r}") \
+                    from None
+        elif isinstance(item, list):
+            dims = item
+        else:
+            raise where.error(k, f"expected a shape, got {item!r}")
+        if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0
+                           for d in dims):
+            raise where.error(k, f"expected positive integer dimensions, got {item!r}")
+        shapes.append(tuple(dims))
+    return tuple(shapes)
+
+
+def _split_spec(spec: str) -> tuple[str, str]:
+    """``"dir/m.py:Net"`` → ``("dir/m.py", ":Net")``; non-file specs → ``("", spec)``."""
+    for suffix in (".py", ".pt2"):
+        idx = spec.find(suffix + ":")
+        if idx >= 0:
+            return spec[: idx + len(suffix)], spec[idx + len(suffix):]
+        if spec.endswith(suffix):
+            return spec, ""
+    return "", spec
+
+
+def resolve_file(file: str, base: Path | None, cwd: Path | None) -> str:
+    """A config-relative file path as a path usable from ``cwd``."""
+    p = Path(file).expanduser()
+    if p.is_absolute() or base is None:
+        return str(p)
+    full = (base / p).resolve()
+    here = (cwd or Path.cwd()).resolve()
+    try:
+        return full.relative_to(here).as_posix()
+    except ValueError:
+        return os.path.relpath(full, here) if full.anchor == here.anchor else str(full)
+
+
+def resolve_spec(spec: str, base: Path | None, cwd: Path | None) -> str:
+    """Resolve the file part of a MODEL spec relative to the config file's folder."""
+    file, rest = _split_spec(spec)
+    if not file:
+        return spec
+    return resolve_file(file, base, cwd) + rest

@@ -1,0 +1,199 @@
+"""The lint engine: resolve settings, run the selected rules, post-process their findings.
+
+Steps for one model:
+
+1. :meth:`Settings.resolve` picks the rules, their severities and options (target profile
+   and config applied).
+2. Each rule's ``requires`` is satisfied from ``analysis.extras`` or by calling an injected
+   provider once (``receptive_field=...`` or ``providers={"weights": ...}``); ``roofline``
+   (:class:`~convscope.targets.roofline.RooflineParams`) comes from the target profile's
+   figures. A rule whose requirement cannot be met is skipped with a note, never run on
+   invented data.
+3. ``rule.check(ctx)`` runs; an exception becomes one error finding ``CS000
+   internal-error`` naming the rule, and the other rules still run.
+4. Findings are de-duplicated (a shared module runs more than once), filtered by
+   ``per-module-ignores``, given source locations when the live module is available, and
+   sorted by layer order, code and message.
+5. Budgets are compared with the model totals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from convscope.analysis.build import Analysis
+from convscope.ir.flow import Flow
+from convscope.linting.config import Budgets, Resolved, Settings
+from convscope.linting.finding import (
+    INTERNAL_ERROR_CODE,
+    INTERNAL_ERROR_NAME,
+    BudgetResult,
+    Finding,
+    LintResult,
+    Severity,
+    SkippedRule,
+)
+from convscope.linting.registry import Registry, default_registry
+from convscope.linting.rule import RuleContext
+from convscope.linting.source import SourceLocator
+from convscope.targets.profiles import Profile
+from convscope.targets.roofline import RooflineParams
+
+Provider = Callable[[Analysis], Any]
+
+#: Why a requirement may be missing, shown when a rule is skipped.
+REQUIREMENT_HINTS: Mapping[str, str] = {
+    "weights": "needs model weights (pass --weights CKPT)",
+    "receptive_field": "needs the receptive-field analysis, which is not available",
+    "roofline": "needs roofline figures (peak-flops, bandwidth) in the target profile: use "
+                "--target gpu-fp16 or a profile written by `convscope profile --calibrate`",
+}
+
+
+def lint(analysis: Analysis, settings: Settings | None = None, *, module: Any = None,
+         source_file: str | Path | None = None, receptive_field: Provider | None = None,
+         providers: Mapping[str, Provider] | None = None, registry: Registry | None = None,
+         budgets: Budgets | None = None, command_model: str | None = None) -> LintResult:
+    """Lint one analysed model.
+
+    ``module`` (the live ``nn.Module``, optional) and ``source_file`` (the user's model file)
+    give findings a source location. ``receptive_field`` computes
+    ``analysis.extras["receptive_field"]`` on demand for rules that need it; ``providers``
+    does the same for any other requirement name. ``budgets`` replaces the settings' budgets
+    limit by limit (per-model budgets from the config). ``command_model`` is how commands
+    in findings name the model when ``analysis.model`` is not usable from the current
+    directory (a spec relative to a config file).
+    """
+    registry = registry if registry is not None else default_registry()
+    settings = settings if settings is not None else Settings()
+    resolved = settings.resolve(registry)
+    all_providers = dict(providers or {})
+    if receptive_field is not None:
+        all_providers.setdefault("receptive_field", receptive_field)
+
+    findings, rules_run, skipped = _run_rules(analysis, resolved, all_providers, command_model)
+    findings, ignored = _filter(findings, settings)
+    if module is not None:
+        locator = SourceLocator(module, source_file)
+        findings = [dataclasses.replace(f, location=locator.locate(f.layer))
+                    if f.code != INTERNAL_ERROR_CODE else f for f in findings]
+    limits = settings.budgets.merged(budgets)
+    return LintResult(
+        model=analysis.model, findings=tuple(_sorted(findings, analysis)),
+        rules_run=tuple(rules_run), skipped=tuple(skipped), budgets=check_budgets(analysis, limits),
+        ignored=ignored, target=resolved.profile.name)
+
+
+def check_budgets(analysis: Analysis, budgets: Budgets) -> tuple[BudgetResult, ...]:
+    t = analysis.totals
+    actual = {"params": t.params, "macs": t.macs, "peak_activation_bytes": t.peak_activation_bytes}
+    return tuple(BudgetResult(metric, limit, actual[metric]) for metric, limit in budgets.items())
+
+
+def _run_rules(analysis: Analysis, resolved: Resolved, providers: Mapping[str, Provider],
+               command_model: str | None = None
+               ) -> tuple[list[Finding], list[str], list[SkippedRule]]:
+    flow = Flow(analysis.graph)
+    extras: dict[str, Any] = dict(analysis.extras)
+    roofline = profile_roofline(resolved.profile)
+    if roofline is not None:  # the target's figures, for rules that require "roofline"
+        extras.setdefault("roofline", roofline)
+    failed: dict[str, str] = {}
+    findings: list[Finding] = []
+    rules_run: list[str] = []
+    skipped: list[SkippedRule] = []
+    for active in resolved.active:
+        rule = active.rule
+        missing: list[str] = []
+        for need in sorted(rule.requires):
+            if need not in extras and need not in failed:
+                _provide(need, analysis, providers, extras, failed)
+            if need not in extras:
+                missing.append(failed.get(need) or REQUIREMENT_HINTS.get(need, f"needs {need}"))
+        if missing:
+            skipped.append(SkippedRule(rule.code, rule.name, "; ".join(missing)))
+            continue
+        ctx = RuleContext(analysis=analysis, rule=rule, severity=active.severity,
+                          options=active.options, profile=resolved.profile, flow=flow,
+                          extras=extras, command_model=command_model)
+        rules_run.append(rule.code)
+        try:
+            for f in rule.check(ctx):
+                if f.code == rule.code:
+                    f = dataclasses.replace(f, severity=active.severity, model=analysis.model)
+                findings.append(f)
+        except Exception as exc:  # a broken rule must not stop the others
+            findings.append(internal_error(analysis.model, rule.code, rule.name, exc))
+    for need, reason in sorted(failed.items()):
+        users = sorted(a.rule.code for a in resolved.active if need in a.rule.requires)
+        if users and reason.startswith("computing"):
+            findings.append(Finding(
+                code=INTERNAL_ERROR_CODE, name=INTERNAL_ERROR_NAME, severity=Severity.ERROR,
+                layer="", message=f"{reason} (needed by {', '.join(users)})",
+                model=analysis.model))
+    return findings, rules_run, skipped
+
+
+def profile_roofline(profile: Profile) -> RooflineParams | None:
+    """The target profile's roofline figures, or None when it has none."""
+    roof = profile.roofline
+    if not (roof.peak_flops and roof.bandwidth):
+        return None
+    return RooflineParams(roof.peak_flops, roof.bandwidth, name=profile.name, source=roof.source)
+
+
+def _provide(need: str, analysis: Analysis, providers: Mapping[str, Provider],
+             extras: dict[str, Any], failed: dict[str, str]) -> None:
+    provider = providers.get(need)
+    if provider is None:
+        return
+    try:
+        value = provider(analysis)
+    except Exception as exc:  # reported as an internal error finding
+        failed[need] = f"computing {need} failed: {type(exc).__name__}: {_first_line(exc)}"
+        return
+    if isinstance(value, Analysis):  # a provider may return an analysis with the section
+        value = value.extras.get(need)
+    if value is None:
+        failed[need] = REQUIREMENT_HINTS.get(need, f"needs {need}")
+        return
+    extras[need] = value
+
+
+def internal_error(model: str, code: str, name: str, exc: BaseException) -> Finding:
+    return Finding(
+        code=INTERNAL_ERROR_CODE, name=INTERNAL_ERROR_NAME, severity=Severity.ERROR, layer="",
+        message=f"rule {code} ({name}) crashed with {type(exc).__name__}: {_first_line(exc)}; "
+                f"its findings are incomplete (please report this bug)",
+        values={"rule": code}, model=model)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
+
+
+def _filter(findings: Iterable[Finding], settings: Settings) -> tuple[list[Finding], int]:
+    """De-duplicate and apply per-module-ignores; returns kept findings and the ignored count."""
+    seen: set[tuple[str, str, str]] = set()
+    kept: list[Finding] = []
+    ignored = 0
+    for f in findings:
+        ident = (f.code, f.layer, f.message)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        if f.code != INTERNAL_ERROR_CODE and settings.module_ignored(f.layer, f.code):
+            ignored += 1
+            continue
+        kept.append(f)
+    return kept, ignored
+
+
+def _sorted(findings: list[Finding], analysis: Analysis) -> list[Finding]:
+    order = {r.path: i for i, r in enumerate(analysis.rows)}
+    end = len(order)
+    return sorted(findings, key=lambda f: (f.code != INTERNAL_ERROR_CODE, order.get(f.layer, end),
+                                           f.layer, f.code, f.message))

@@ -1,0 +1,214 @@
+"""What a lint run produces: severities, findings, budget results and the per-model result.
+
+Everything here is a frozen value object with no torch inside, so results can be compared,
+sorted, serialised and cached. Renderers in :mod:`convscope.render` read these types only.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Code of the pseudo-rule that reports a rule which raised instead of returning findings.
+INTERNAL_ERROR_CODE = "CS000"
+INTERNAL_ERROR_NAME = "internal-error"
+#: Code of the pseudo-rule that reports an exceeded budget.
+BUDGET_CODE = "BUDGET"
+BUDGET_NAME = "budget-exceeded"
+
+
+class Severity(str, enum.Enum):
+    """How bad a finding is. ``OFF`` disables a rule; it never appears on a finding."""
+
+    OFF = "off"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        """0 for off up to 3 for error, so severities compare by rank."""
+        return _RANK[self]
+
+    def at_least(self, other: Severity) -> bool:
+        return self.rank >= other.rank
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """``"warning"`` → ``Severity.WARNING``; raises ``ValueError`` naming the choices."""
+        try:
+            return cls(text)
+        except ValueError:
+            choices = ", ".join(s.value for s in cls)
+            raise ValueError(f"expected one of {choices}, got {text!r}") from None
+
+
+_RANK = {Severity.OFF: 0, Severity.INFO: 1, Severity.WARNING: 2, Severity.ERROR: 3}
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where the offending layer is created in source: a file and a 1-based line."""
+
+    file: Path
+    line: int
+
+    @property
+    def third_party(self) -> bool:
+        """True for files of installed packages (site-packages), which code-scanning tools
+        cannot map onto the repository."""
+        return any(part in ("site-packages", "dist-packages") for part in self.file.parts)
+
+    def display(self, cwd: Path | None = None) -> str:
+        """``path/to/model.py:12``, relative to ``cwd`` when the file lies inside it."""
+        return f"{relative_path(self.file, cwd)}:{self.line}"
+
+
+def relative_path(path: Path, cwd: Path | None = None) -> str:
+    """``path`` relative to ``cwd`` (default: the current directory) when inside it, else as is."""
+    base = (cwd or Path.cwd()).resolve()
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def fingerprint(model: str, layer: str, code: str) -> str:
+    """A stable identity for a finding: the same model spec, layer and rule give the same hash.
+
+    The message and measured values are left out on purpose, so changing a threshold or a
+    channel count does not make an old finding look new (baselines and SARIF rely on this).
+    """
+    digest = hashlib.sha256(f"{model}\x00{layer}\x00{code}".encode()).hexdigest()
+    return digest[:32]
+
+
+Value = int | float | str | bool
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one layer of one model."""
+
+    code: str
+    name: str
+    severity: Severity
+    layer: str  # module path; "" is the root module (shown as "(root)")
+    message: str  # states the measured values and the threshold
+    values: Mapping[str, Value] = field(default_factory=dict, hash=False)
+    suggestion: str | None = None
+    rewrite: str | None = None  # a command that applies the fix, e.g. ``convscope rewrite ...``
+    location: Location | None = None
+    model: str = ""
+
+    @property
+    def layer_display(self) -> str:
+        return self.layer or "(root)"
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.model, self.layer, self.code)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What baselines match on: model spec, layer path and rule code."""
+        return (self.model, self.layer, self.code)
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    """One budget line: a metric, its limit and the measured value."""
+
+    metric: str  # "params", "macs" or "peak_activation_bytes"
+    limit: int
+    actual: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.actual > self.limit
+
+    @property
+    def share(self) -> float:
+        """``actual / limit`` (how much of the budget is used)."""
+        return self.actual / self.limit if self.limit else float("inf")
+
+
+@dataclass(frozen=True)
+class SkippedRule:
+    """A selected rule that did not run, and why (e.g. it needs weights)."""
+
+    code: str
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LintResult:
+    """Everything one lint run found for one model."""
+
+    model: str
+    findings: tuple[Finding, ...]  # sorted; rule crashes appear as CS000 findings
+    rules_run: tuple[str, ...] = ()  # codes of the rules that ran, in code order
+    skipped: tuple[SkippedRule, ...] = ()
+    budgets: tuple[BudgetResult, ...] = ()
+    suppressed: int = 0  # findings hidden by the baseline
+    ignored: int = 0  # findings dropped by per-module-ignores
+    target: str = "generic"
+
+    @property
+    def budget_findings(self) -> tuple[Finding, ...]:
+        """Exceeded budgets as error findings (how SARIF, GitHub and JUnit show them)."""
+        out = []
+        for b in self.budgets:
+            if b.exceeded:
+                out.append(Finding(
+                    code=BUDGET_CODE, name=BUDGET_NAME, severity=Severity.ERROR, layer="",
+                    message=f"{b.metric} budget exceeded: {b.actual:,} > {b.limit:,} "
+                            f"({100 * b.share:.1f}% of the budget)",
+                    values={"actual": b.actual, "limit": b.limit}, model=self.model))
+        return tuple(out)
+
+    @property
+    def all_findings(self) -> tuple[Finding, ...]:
+        """Rule findings followed by exceeded budgets."""
+        return self.findings + self.budget_findings
+
+    @property
+    def budget_exceeded(self) -> bool:
+        return any(b.exceeded for b in self.budgets)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    def fails(self, fail_on: Severity) -> bool:
+        """True when a finding is at or above ``fail_on`` or a budget is exceeded."""
+        return self.budget_exceeded or any(f.severity.at_least(fail_on) for f in self.findings)
+
+
+def summary_counts(results: Sequence[LintResult]) -> dict[str, int]:
+    """Totals over several models: findings, errors, warnings, info, suppressed, budgets."""
+    findings = [f for r in results for f in r.findings]
+    return {
+        "findings": len(findings),
+        "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
+        "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+        "info": sum(1 for f in findings if f.severity is Severity.INFO),
+        "suppressed": sum(r.suppressed for r in results),
+        "budgets_exceeded": sum(1 for r in results for b in r.budgets if b.exceeded),
+    }
+
+
+def summary_line(results: Sequence[LintResult]) -> str:
+    """``"3 findings (0 errors, 2 warnings, 1 info)"`` plus suppressed / budget notes."""
+    c = summary_counts(results)
+    noun = "finding" if c["findings"] == 1 else "findings"
+    text = (f"{c['findings']} {noun} ({c['errors']} error{'s' * (c['errors'] != 1)}, "
+            f"{c['warnings']} warning{'s' * (c['warnings'] != 1)}, {c['info']} info)")
+    if c["suppressed"]:
+        text += f"; {c['suppressed']} suppressed by the baseline"
+    if c["budgets_exceeded"]:
+        text += f"; {c['budgets_exceeded']} budget{'s' * (c['budgets_exceeded'] != 1)} exceeded"
+    return text

@@ -1,0 +1,214 @@
+"""The rule base class, typed rule options and the context a rule reads.
+
+A rule is a small class: a stable ``code`` (``DW001``), a kebab-case ``name``, a default
+severity, a one-line ``summary``, typed ``options`` with documented defaults, the extra
+analyses it ``requires`` and a ``check`` method that yields :class:`Finding` objects::
+
+    class NarrowDepthwise(Rule):
+        code = "DW001"
+        name = "narrow-depthwise"
+        default_severity = Severity.WARNING
+        summary = "Depthwise conv with too few channels or without an expansion before it"
+        options = (Option("min_channels", int, 32, "Smallest acceptable width.",
+                          profile_key="min-depthwise-channels", minimum=1),)
+
+        def check(self, ctx: RuleContext) -> Iterator[Finding]:
+            for node in ctx.flow.depthwise_convs():
+                ...
+                yield ctx.finding(node, "message with measured values and threshold")
+
+Rules read the frozen IR and the analysis only: they never import torch, and they dispatch
+on :class:`~convscope.ir.graph.OpKind` and attrs types, never on module class names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from convscope.analysis.build import Analysis
+from convscope.ir import graph as ir
+from convscope.ir.flow import Flow
+from convscope.linting.finding import Finding, Severity, Value
+
+if TYPE_CHECKING:
+    from convscope.targets.profiles import Profile
+
+_CODE = re.compile(r"^[A-Z]{2,3}[0-9]{3}$")
+_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_OPTION = re.compile(r"^[a-z][a-z0-9_]*$")
+
+_TYPE_NAMES: Mapping[type, str] = {int: "int", float: "number", bool: "bool", str: "string",
+                                   list: "list of strings"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One typed, documented rule option.
+
+    ``kind`` is ``int``, ``float``, ``bool``, ``str`` or ``list`` (a list of strings).
+    ``profile_key`` names the target-profile field that supplies the value when neither the
+    profile's ``rules`` section nor the user's config sets it (e.g. ``channel-alignment``).
+    ``choices`` restricts a string (or each item of a list); ``minimum`` / ``maximum`` bound
+    a number.
+    """
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+    profile_key: str | None = None
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def __post_init__(self) -> None:
+        if not _OPTION.match(self.name):
+            raise ValueError(f"option name {self.name!r} must be snake_case")
+        if self.kind not in _TYPE_NAMES:
+            raise ValueError(f"option {self.name!r}: unsupported kind {self.kind!r}")
+        object.__setattr__(self, "default", self.validate(self.default))
+
+    @property
+    def type_name(self) -> str:
+        return _TYPE_NAMES[self.kind]
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` in canonical form (lists become tuples) or raise ``ValueError``
+        with a message such as ``expected int, got 'x'``."""
+        got = f"got {value!r}"
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"expected bool, {got}")
+            return value
+        if self.kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"expected int, {got}")
+            self._check_range(value)
+            return value
+        if self.kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"expected number, {got}")
+            self._check_range(value)
+            return float(value)
+        if self.kind is str:
+            if not isinstance(value, str):
+                raise ValueError(f"expected string, {got}")
+            self._check_choice(value)
+            return value
+        # list of strings
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"expected list of strings, {got}")
+        for v in value:
+            self._check_choice(v)
+        return tuple(value)
+
+    def _check_range(self, value: float) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"expected a value >= {self.minimum:g}, got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"expected a value <= {self.maximum:g}, got {value!r}")
+
+    def _check_choice(self, value: str) -> None:
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"expected one of {', '.join(self.choices)}, got {value!r}")
+
+
+class Rule:
+    """Base class of every lint rule. Subclasses set the class attributes and ``check``."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    default_severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    options: ClassVar[tuple[Option, ...]] = ()
+    #: Extra analyses the rule reads from ``ctx.extras`` (e.g. ``"receptive_field"``,
+    #: ``"weights"``). The engine computes them on demand or skips the rule with a note.
+    requires: ClassVar[frozenset[str]] = frozenset()
+    #: The severity an off-by-default rule gets when it is selected by its exact code.
+    enabled_severity: ClassVar[Severity] = Severity.WARNING
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        """Yield findings for ``ctx.analysis`` (built with :meth:`RuleContext.finding`)."""
+        raise NotImplementedError
+
+    @classmethod
+    def option(cls, name: str) -> Option:
+        for opt in cls.options:
+            if opt.name == name:
+                return opt
+        raise KeyError(f"{cls.code} has no option {name!r}")
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {o.name: o.default for o in cls.options}
+
+    @classmethod
+    def validate_definition(cls) -> None:
+        """Raise ``ValueError`` when the class attributes are malformed (used by the registry)."""
+        label = cls.__name__
+        for attr in ("code", "name", "default_severity", "summary"):
+            if not hasattr(cls, attr):
+                raise ValueError(f"rule {label} does not define {attr!r}")
+        if not _CODE.match(cls.code):
+            raise ValueError(f"rule {label}: code {cls.code!r} must look like 'DW001'")
+        if not _NAME.match(cls.name):
+            raise ValueError(f"rule {cls.code}: name {cls.name!r} must be kebab-case")
+        if not isinstance(cls.default_severity, Severity):
+            raise ValueError(f"rule {cls.code}: default_severity must be a Severity")
+        if not cls.summary or "\n" in cls.summary:
+            raise ValueError(f"rule {cls.code}: summary must be one non-empty line")
+        names = [o.name for o in cls.options]
+        if len(set(names)) != len(names):
+            raise ValueError(f"rule {cls.code}: duplicate option names {names}")
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule sees: the analysis, its resolved options and severity, the target profile,
+    the extra analyses it asked for, and dataflow helpers over the graph."""
+
+    analysis: Analysis
+    rule: Rule
+    severity: Severity
+    options: Mapping[str, Any]
+    profile: Profile
+    flow: Flow
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    #: How commands in findings (``convscope rewrite ...``) name the model; defaults to the
+    #: model spec. Differs when a config lists a spec relative to the config file.
+    command_model: str | None = None
+
+    @property
+    def graph(self) -> ir.Graph:
+        return self.analysis.graph
+
+    @property
+    def model(self) -> str:
+        return self.analysis.model
+
+    def option(self, name: str) -> Any:
+        return self.options[name]
+
+    def finding(self, where: ir.Node | str, message: str, *,
+                values: Mapping[str, Value] | None = None, suggestion: str | None = None,
+                rewrite: str | None = None) -> Finding:
+        """A finding of this rule for a node (its owning layer) or a layer path."""
+        layer = where.module if isinstance(where, ir.Node) else where
+        return Finding(code=self.rule.code, name=self.rule.name, severity=self.severity,
+                       layer=layer, message=message, values=dict(values or {}),
+                       suggestion=suggestion, rewrite=rewrite, model=self.model)
+
+    def rewrite_command(self, layers: Sequence[str], mode: str = "separable") -> str:
+        """The ``convscope rewrite`` command that applies a rewrite to ``layers``."""
+        model = self.command_model or self.model
+        only = " ".join(f"--only {_quote(layer)}" for layer in layers)
+        return f"convscope rewrite {_quote(model)} {only} --mode {mode}"
+
+
+def _quote(text: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_./:,=@+-]+", text):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"

@@ -1,0 +1,62 @@
+"""PF002 cost-hotspot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from convscope.linting.finding import Finding, Severity
+from convscope.linting.rule import Option, Rule, RuleContext
+from convscope.linting.rules._util import count, nbytes, pct
+
+
+class CostHotspot(Rule):
+    """## What it does
+    Reports a layer that holds at least ``max_share`` of the model's total MACs or of the
+    total activation memory written by all layers. Models with fewer than ``min_rows``
+    layers are skipped.
+
+    ## Why is this bad?
+    When a single layer dominates the cost, it dominates latency, energy and memory too; it
+    is where an architecture change pays off first (and where a regression hides when the
+    total barely moves). It is information for the reviewer, not an error.
+
+    ## Options
+    - ``max_share`` (float, default 0.25)
+    - ``min_rows`` (int, default 4)
+    """
+
+    code = "PF002"
+    name = "cost-hotspot"
+    default_severity = Severity.INFO
+    summary = "One layer holding a large share of total MACs or activation memory"
+    options = (
+        Option("max_share", float, 0.25, "Share of total MACs or activation bytes that makes a "
+               "layer a hotspot.", minimum=0.0, maximum=1.0),
+        Option("min_rows", int, 4, "Skip models with fewer layers than this.", minimum=1),
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        a = ctx.analysis
+        if len(a.rows) < ctx.option("min_rows"):
+            return
+        limit = ctx.option("max_share")
+        total_macs, total_act = a.totals.macs, a.totals.activation_bytes
+        for row in a.rows:
+            mac_share = row.macs / total_macs if total_macs else 0.0
+            act_share = row.activation_bytes / total_act if total_act else 0.0
+            parts = []
+            if mac_share >= limit:
+                parts.append(f"{pct(mac_share)} of the model's MACs ({count(row.macs)} of "
+                             f"{count(total_macs)})")
+            if act_share >= limit:
+                parts.append(f"{pct(act_share)} of its activation memory "
+                             f"({nbytes(row.activation_bytes)} of {nbytes(total_act)})")
+            if not parts:
+                continue
+            yield ctx.finding(
+                row.path, f"{row.name} ({row.type_name}) holds {' and '.join(parts)}; "
+                          f"threshold {pct(limit)}",
+                values={"macs_share": round(mac_share, 4), "activation_share": round(act_share, 4),
+                        "macs": row.macs, "activation_bytes": row.activation_bytes},
+                suggestion="check whether this layer can be made cheaper (fewer channels, a "
+                           "separable or strided version, earlier downsampling)")

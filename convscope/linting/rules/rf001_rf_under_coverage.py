@@ -1,0 +1,108 @@
+"""RF001 rf-under-coverage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from convscope.ir import graph as ir
+from convscope.ir.flow import Flow
+from convscope.linting.finding import Finding, Severity
+from convscope.linting.rule import Option, Rule, RuleContext
+from convscope.linting.rules._rf import axes, input_rf, receptive_field
+from convscope.linting.rules._util import pct
+from convscope.passes.receptive.structure import ReceptiveField
+
+
+class RFUnderCoverage(Rule):
+    """## What it does
+    Compares the local receptive field of the model output (largest over paths, in input
+    pixels, before any global pooling) with the input size: on an axis where it covers less
+    than ``min_coverage`` of the input side, no output can relate the two ends of the image.
+    Models that mix globally with learned weights (attention, a flatten + linear layer over
+    spatial positions, token-mixing matmuls) are skipped while ``global_mixing_covers`` is
+    true.
+
+    ## Why is this bad?
+    Global average pooling sums local features; it does not let one feature see another.
+    When the last spatial layer sees only part of the image, context beyond that window is
+    invisible to the network (Araujo et al. 2019; Luo et al. 2016 on the effective RF being
+    even smaller than the theoretical one).
+
+    ## Options
+    - ``min_coverage`` (float, default 1.0)
+    - ``global_mixing_covers`` (bool, default true)
+    """
+
+    code = "RF001"
+    name = "rf-under-coverage"
+    default_severity = Severity.WARNING
+    summary = "Final receptive field (largest over paths) smaller than the input side"
+    requires = frozenset({"receptive_field"})
+    options = (
+        Option("min_coverage", float, 1.0, "Fraction of each input side the output's local "
+               "receptive field must reach.", minimum=0.0, maximum=1.0),
+        Option("global_mixing_covers", bool, True, "Treat attention, flatten + linear over "
+               "spatial positions and token-mixing matmuls as covering the input."),
+    )
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        rf = receptive_field(ctx)
+        out = rf.output
+        if out is None or not rf.input_size:
+            return
+        if ctx.option("global_mixing_covers") and _mixes_globally(ctx.flow, rf):
+            return
+        need = ctx.option("min_coverage")
+        sides = rf.input_size
+        cover = tuple(s / i if i else 1.0 for s, i in zip(out.size, sides, strict=False))
+        short = [a for a, c in enumerate(cover) if c < need - 1e-9]
+        if not short:
+            return
+        last = _widest_spatial(ctx.flow, rf)
+        where = last.module if last is not None else ""
+        tail = ", then global pooling" if out.is_global else ""
+        share = "×".join(pct(min(1.0, c)) for c in cover)
+        yield ctx.finding(
+            where,
+            f"the output's receptive field is {axes(out.size)} input pixels (largest over "
+            f"paths{tail}): it covers {share} of the {axes(sides)} input, below "
+            f"min_coverage={pct(need)}",
+            values={"rf": axes(out.size), "input": axes(sides),
+                    "coverage": round(min(cover), 4), "min_coverage": need},
+            suggestion="grow the receptive field: more or larger (or dilated) spatial "
+                       "layers, or downsample earlier so later 3×3 convs reach further")
+
+
+def _mixes_globally(flow: Flow, rf: ReceptiveField) -> bool:
+    """Attention, a token-mixing matmul, or a linear layer that turns a local RF global."""
+    for node in flow.graph.nodes:
+        if node.kind is ir.OpKind.ATTENTION:
+            return True
+        if node.kind is not ir.OpKind.LINEAR:
+            continue
+        out = rf.per_node.get(node.id)
+        if out is None or not out.is_global:
+            continue
+        if flow.linear(node) is None:  # activation-by-activation matmul
+            return True
+        before = input_rf(rf, flow, node)
+        if before is not None and not before.is_global:  # flatten + linear over positions
+            return True
+    return False
+
+
+def _widest_spatial(flow: Flow, rf: ReceptiveField) -> ir.Node | None:
+    """The spatial layer (k×k conv or pool) with the largest receptive field; the last one
+    in execution order among equals."""
+    best: ir.Node | None = None
+    best_area = -1.0
+    for node in flow.graph.nodes:
+        out = rf.per_node.get(node.id)
+        if out is None or not flow.is_spatial(node):
+            continue
+        area = 1.0
+        for s in out.size:
+            area *= s
+        if area >= best_area:
+            best, best_area = node, area
+    return best

@@ -1,0 +1,902 @@
+"""Quantization fragility from the weights alone (issue 5).
+
+Depthwise-heavy models collapse under per-tensor INT8 because the per-output-channel
+weight ranges *after BatchNorm folding* differ by orders of magnitude (Nagel et al. 2019,
+"Data-Free Quantization", §3.1; Sheng et al. 2018), not because of their small accumulation
+length. This pass measures that spread and what it costs, per conv / linear layer.
+
+Formulas (``o`` is an output channel, ``W[o]`` its weights, ``R = max_o r_o``):
+
+* **BatchNorm folding** (inference): a BatchNorm whose input comes straight from a conv or
+  linear layer (views aside) that feeds nothing else folds into it with the fold factor
+  ``f_o = γ_o / sqrt(var_o + eps)``: ``W_fold[o] = f_o · W[o]`` and
+  ``b_fold[o] = (b_o − mean_o) · f_o + β_o`` (``γ = 1, β = 0`` for a non-affine BN,
+  ``b = 0`` for a conv without bias). Every figure below is taken on ``W_fold``.
+* **channel range** ``r_o = max |W_fold[o]|``; **range spread** ``R / median_o r_o`` (the
+  median of an even count is the mean of the two middle values).
+* **per-tensor symmetric INT8**: ``q(w) = s · clamp(round(w / s), −127, 127)`` with one
+  scale ``s = R / 127`` (narrow range, zero point 0); **per-channel**: ``s_o = r_o / 127``.
+* **effective bits** of channel ``o`` under the per-tensor scale:
+  ``b_o = clamp(log2(2 · r_o / s), 0, 8)`` — the number of grid steps its values span
+  (``2 · r_o / s = 254 · r_o / R``), in bits. A channel with ``r_o = R / 10`` keeps 4.7 bits.
+* **weight SQNR** (dB) ``= 10 · log10(‖W_fold‖² / ‖W_fold − q(W_fold)‖²)``, with ``q`` the
+  per-tensor or per-channel fake quantizer (``torch.fake_quantize_per_tensor_affine`` /
+  ``torch.fake_quantize_per_channel_affine``); infinite when quantization is exact. The
+  whole-tensor figure is dominated by the largest channels, so the median over channels of
+  each channel's own SQNR (``‖W[o]‖² / ‖W[o] − q(W)[o]‖²``) is reported as well.
+* **accumulation length** ``prod(kernel) · C_in / groups`` (``K² · C_in / groups``) for a
+  conv, the input features for a linear layer: context only.
+* **fold-factor ratio** ``max_o |f_o| / median_o |f_o|``: how much the BatchNorm alone
+  inflates the largest channels relative to the typical one. Channels with
+  ``|γ_o| < gamma_eps`` are *dead* (the BN outputs the constant ``β_o``); channels with
+  ``var_o < var_eps`` are *constant* (the layer's output channel did not vary on the data
+  the statistics saw, so ``f_o = γ_o / sqrt(eps)`` blows its folded weights up to
+  ``1/sqrt(eps) ≈ 316`` times).
+* **cross-layer equalization** (Nagel et al. 2019, §4.1) for ``layer 1 → (BN) →
+  activation → layer 2``: scaling output channel ``i`` of layer 1 by ``1/s_i`` and input
+  channel ``i`` of layer 2 by ``s_i`` leaves the function unchanged for a positively
+  homogeneous activation (ReLU, leaky ReLU, PReLU, none; not ReLU6, whose clip point would
+  move). With ``r1_i`` the output-channel range of layer 1 and ``r2_i`` the input-channel
+  range of layer 2, the ranges become ``r1_i / s_i`` and ``r2_i · s_i``; making them equal
+  gives ``s_i = (1 / r2_i) · sqrt(r1_i · r2_i) = sqrt(r1_i / r2_i)`` and both equal
+  ``sqrt(r1_i · r2_i)``.
+
+This module never imports torch at import time: the structure (which conv folds which
+BatchNorm, which layer pairs can be equalized) is found on the frozen IR, and the numbers
+come from :mod:`convscope.passes.quant.numeric`, imported when weights are given. Without weights
+the report carries a ``skipped_reason`` and no numbers. Nothing is mutated.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from convscope.ir import graph as ir
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_BN_EPS = 1e-5
+
+K = ir.OpKind
+# Ops that scale each channel independently and commute with a positive per-channel scale,
+# so a cross-layer-equalization pair may pass through them.
+_EQUIVARIANT = frozenset({K.VIEW, K.DROPOUT, K.COPY, K.POOL, K.ADAPTIVE_POOL})
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class QuantOptions:
+    """Thresholds of the quantization pass (the lint rules carry their own copies).
+
+    ``max_spread`` 10: a range spread of 10 leaves the median channel
+    ``log2(254 / 10) = 4.7`` of 8 bits under a per-tensor scale, i.e. about 20 dB
+    (``20 · log10(10)``) less SQNR than its own per-channel scale would give.
+    ``outlier_ratio`` 3.5 at ``outlier_percentile`` 0.975 are the defaults of PyTorch's
+    ``torch.ao.quantization`` ModelReport ``OutlierDetector``.
+    """
+
+    bits: int = 8
+    max_spread: float = 10.0
+    max_fold_ratio: float = 10.0
+    gamma_eps: float = 1e-6
+    var_eps: float = 1e-8
+    outlier_ratio: float = 3.5
+    outlier_percentile: float = 0.975
+
+    @property
+    def qmax(self) -> int:
+        """Largest level of the symmetric narrow-range grid: 127 for 8 bits."""
+        return 2 ** (self.bits - 1) - 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "bits": self.bits,
+            "scheme": f"symmetric, levels [-{self.qmax}, {self.qmax}], zero point 0",
+            "max_spread": self.max_spread,
+            "max_fold_ratio": self.max_fold_ratio,
+            "gamma_eps": self.gamma_eps,
+            "var_eps": self.var_eps,
+            "outlier_ratio": self.outlier_ratio,
+            "outlier_percentile": self.outlier_percentile,
+        }
+
+
+# --------------------------------------------------------------------------- structure
+
+
+@dataclass(frozen=True)
+class BatchNormSite:
+    """A BatchNorm that folds into the layer before it, with the names of its tensors."""
+
+    node: ir.Node
+    path: str
+    gamma: str | None  # None for a non-affine BatchNorm (γ = 1, β = 0)
+    beta: str | None
+    mean: str
+    var: str
+
+
+@dataclass(frozen=True)
+class LayerSite:
+    """A conv or linear layer with a stored weight, and the BatchNorm folded into it."""
+
+    node: ir.Node
+    path: str
+    kind: str  # "conv" or "linear"
+    weight: str
+    bias: str | None
+    conv: ir.ConvAttrs | None
+    out_channels: int
+    in_channels: int
+    groups: int
+    accumulation: int
+    description: str
+    bn: BatchNormSite | None
+    bn_note: str | None  # why a following BatchNorm does not fold, when one exists
+
+
+@dataclass(frozen=True)
+class PairSite:
+    """``first → (BN) → activation → second``: a cross-layer-equalization candidate."""
+
+    first: LayerSite
+    second: LayerSite
+    activation: str  # "none", "relu", "relu6", "leaky_relu", "prelu"
+
+    @property
+    def needs_relu(self) -> bool:
+        """ReLU6 (a clipped ReLU) is not scale-equivariant: replace it by ReLU first."""
+        return self.activation == "relu6"
+
+
+def _op_name(node: ir.Node) -> str:
+    parts = node.op.split(".")
+    name = parts[1] if len(parts) >= 2 and parts[0] == "aten" else node.op
+    return name.rstrip("_")
+
+
+_HOMOGENEOUS = {"relu": "relu", "leaky_relu": "leaky_relu", "prelu": "prelu",
+                "_prelu_kernel": "prelu", "hardtanh": "relu6", "relu6": "relu6"}
+
+
+def _kernel(k: Sequence[int]) -> str:
+    return "×".join(str(v) for v in k)
+
+
+def _describe(a: ir.ConvAttrs | ir.LinearAttrs) -> str:
+    if isinstance(a, ir.LinearAttrs):
+        return f"linear {a.k}→{a.n}"
+    k = _kernel(a.kernel)
+    what = "transposed conv" if a.transposed else "conv"
+    if a.is_depthwise:
+        return f"depthwise {k} {what} ({a.in_channels} ch)"
+    grouped = f", {a.groups} groups" if a.groups > 1 else ""
+    return f"{k} {what} {a.in_channels}→{a.out_channels}{grouped}"
+
+
+class _Walker:
+    """Producer / consumer walks over the graph (views only), kept local to the pass."""
+
+    def __init__(self, graph: ir.Graph) -> None:
+        self.graph = graph
+        self.outputs = frozenset(graph.outputs)
+
+    def main_input(self, node: ir.Node) -> int | None:
+        for t in node.inputs:
+            if t in self.graph.producer or any(t == g.id for g in self.graph.inputs):
+                return t
+        return None
+
+    def source(self, node: ir.Node) -> ir.Node | None:
+        """The producer of ``node``'s main input, walking back through views."""
+        tensor = self.main_input(node)
+        seen: set[int] = set()
+        while tensor is not None:
+            producer = self.graph.producer.get(tensor)
+            if producer is None or producer.id in seen:
+                return None
+            seen.add(producer.id)
+            if producer.kind is not K.VIEW:
+                return producer
+            tensor = self.main_input(producer)
+        return None
+
+    def readers(self, tensor: int) -> list[ir.Node]:
+        """Non-view nodes reading ``tensor`` (through views), in execution order. Whether
+        the tensor is also a model output is :meth:`escapes`'s question."""
+        out: dict[int, ir.Node] = {}
+        stack = [tensor]
+        seen: set[int] = set()
+        while stack:
+            t = stack.pop()
+            for c in self.graph.consumers.get(t, ()):
+                if c.id in seen:
+                    continue
+                seen.add(c.id)
+                if c.kind is K.VIEW:
+                    stack.extend(o.id for o in c.outputs)
+                else:
+                    out[c.id] = c
+        return [out[k] for k in sorted(out)]
+
+    def escapes(self, tensor: int) -> bool:
+        """True when ``tensor`` (or a view of it) is a model output."""
+        stack = [tensor]
+        seen: set[int] = set()
+        while stack:
+            t = stack.pop()
+            if t in self.outputs:
+                return True
+            for c in self.graph.consumers.get(t, ()):
+                if c.id not in seen and c.kind is K.VIEW:
+                    seen.add(c.id)
+                    stack.extend(o.id for o in c.outputs)
+        return False
+
+
+def _weight_and_bias(graph: ir.Graph, node: ir.Node, out_channels: int
+                     ) -> tuple[str | None, str | None]:
+    weight = bias = None
+    for name in node.params:
+        owner = graph.param.get(name)
+        if owner is None or owner.is_buffer:
+            continue
+        if weight is None and len(owner.shape) >= 2:
+            weight = name
+        elif bias is None and owner.shape == (out_channels,):
+            bias = name
+    return weight, bias
+
+
+def _bn_site(graph: ir.Graph, node: ir.Node) -> BatchNormSite | str:
+    """The tensor names of a BatchNorm node, or why it cannot fold."""
+    a = node.attrs
+    if not isinstance(a, ir.NormAttrs) or a.kind != "batch":
+        return "not a BatchNorm"
+    params: list[str] = []
+    buffers: list[str] = []
+    for name in node.params:
+        owner = graph.param.get(name)
+        if owner is None:
+            continue
+        (buffers if owner.is_buffer else params).append(name)
+    mean = next((b for b in buffers if b.endswith("running_mean")), None)
+    var = next((b for b in buffers if b.endswith("running_var")), None)
+    if (mean is None or var is None) and len(buffers) == 2:
+        mean, var = buffers
+    if mean is None or var is None:
+        return "the BatchNorm keeps no running statistics (track_running_stats=False)"
+    gamma = next((p for p in params if p.endswith("weight")), None)
+    beta = next((p for p in params if p.endswith("bias")), None)
+    if (gamma is None or beta is None) and len(params) == 2:
+        gamma, beta = params
+    return BatchNormSite(node=node, path=node.module, gamma=gamma, beta=beta, mean=mean, var=var)
+
+
+def find_layers(graph: ir.Graph) -> tuple[tuple[LayerSite, ...], tuple[tuple[str, str], ...]]:
+    """Every conv / linear layer that reads a stored weight, with its foldable BatchNorm.
+
+    Returns the sites (first use of each weight, in execution order) and the layers that
+    were left out, with the reason.
+    """
+    walker = _Walker(graph)
+    bn_for: dict[int, BatchNormSite | str] = {}
+    for node in graph.nodes:
+        if node.kind is not K.NORM or not isinstance(node.attrs, ir.NormAttrs):
+            continue
+        if node.attrs.kind != "batch":
+            continue
+        src = walker.source(node)
+        if src is None or src.kind not in (K.CONV, K.LINEAR):
+            continue
+        site = _bn_site(graph, node)
+        if not src.outputs:
+            continue
+        readers = walker.readers(src.outputs[0].id)
+        if isinstance(site, BatchNormSite) and (
+                [r.id for r in readers] != [node.id] or walker.escapes(src.outputs[0].id)):
+            site = "the layer's output is also read by another op, so the BatchNorm cannot fold"
+        bn_for.setdefault(src.id, site)
+
+    sites: list[LayerSite] = []
+    skipped: list[tuple[str, str]] = []
+    seen_weights: set[str] = set()
+    for node in graph.nodes:
+        a = node.attrs
+        if node.kind is K.CONV and isinstance(a, ir.ConvAttrs):
+            out_c, in_c, groups = a.out_channels, a.in_channels, a.groups
+            acc = math.prod(a.kernel) * (in_c // max(groups, 1))
+            conv: ir.ConvAttrs | None = a
+            kind = "conv"
+        elif node.kind is K.LINEAR and isinstance(a, ir.LinearAttrs) and a.weight:
+            out_c, in_c, groups, acc, conv, kind = a.n, a.k, 1, a.k, None, "linear"
+        else:
+            continue
+        path = node.module or "(root)"
+        weight, bias = _weight_and_bias(graph, node, out_c)
+        if weight is None:
+            skipped.append((path, "the weight is computed in forward, not a stored parameter"))
+            continue
+        owner = graph.param[weight]
+        if owner.name in seen_weights:
+            continue  # a shared module: its weight is analysed once
+        seen_weights.add(owner.name)
+        bn = bn_for.get(node.id)
+        sites.append(LayerSite(
+            node=node, path=node.module, kind=kind, weight=weight, bias=bias, conv=conv,
+            out_channels=out_c, in_channels=in_c, groups=groups, accumulation=acc,
+            description=_describe(a), bn=bn if isinstance(bn, BatchNormSite) else None,
+            bn_note=bn if isinstance(bn, str) else None))
+    return tuple(sites), tuple(skipped)
+
+
+def find_pairs(graph: ir.Graph, sites: Sequence[LayerSite]) -> tuple[PairSite, ...]:
+    """Layer pairs that cross-layer equalization can rescale: ``first`` (and its folded
+    BatchNorm) feeds, through at most one positively homogeneous activation (or ReLU6) and
+    channel-wise ops (views, dropout, pooling), a single conv / linear ``second`` whose
+    input channels are ``first``'s output channels. No intermediate tensor may have a second
+    reader or be a model output."""
+    walker = _Walker(graph)
+    by_node = {s.node.id: s for s in sites}
+    pairs: list[PairSite] = []
+    for first in sites:
+        if first.conv is not None and first.conv.transposed:
+            continue
+        start = first.bn.node if first.bn is not None else first.node
+        if not start.outputs:
+            continue
+        tensor = start.outputs[0].id
+        activation = "none"
+        second: LayerSite | None = None
+        for _ in range(len(graph.nodes)):
+            if walker.escapes(tensor):
+                break
+            readers = walker.readers(tensor)
+            if len(readers) != 1:
+                break
+            nxt = readers[0]
+            if nxt.kind is K.ACTIVATION:
+                kind = _HOMOGENEOUS.get(_op_name(nxt))
+                if kind is None or activation != "none" or not nxt.outputs:
+                    break
+                activation = kind
+                tensor = nxt.outputs[0].id
+                continue
+            if nxt.kind in _EQUIVARIANT and nxt.outputs:
+                tensor = nxt.outputs[0].id
+                continue
+            candidate = by_node.get(nxt.id)
+            if (candidate is not None and candidate.in_channels == first.out_channels
+                    and (candidate.conv is None or not candidate.conv.transposed)):
+                second = candidate
+            break
+        if second is not None:
+            pairs.append(PairSite(first=first, second=second, activation=activation))
+    return tuple(pairs)
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _num(x: float | None, digits: int = 4) -> float | None:
+    """JSON-safe rounding: infinities and NaN become null."""
+    if x is None or math.isinf(x) or math.isnan(x):
+        return None
+    return round(float(x), digits)
+
+
+@dataclass(frozen=True)
+class FoldStats:
+    """The BatchNorm folded into a layer: per-channel γ, var and fold factors."""
+
+    bn: str  # BatchNorm module path
+    eps: float
+    eps_source: str  # "module" (read from the BatchNorm) or "default" (1e-5 assumed)
+    gamma: tuple[float, ...]
+    var: tuple[float, ...]
+    factors: tuple[float, ...]  # f_o = γ_o / sqrt(var_o + eps)
+
+    @property
+    def factor_min(self) -> float:
+        return min(abs(f) for f in self.factors)
+
+    @property
+    def factor_max(self) -> float:
+        return max(abs(f) for f in self.factors)
+
+    @property
+    def factor_median(self) -> float:
+        return float(statistics.median(abs(f) for f in self.factors))
+
+    @property
+    def ratio(self) -> float:
+        """``max |f| / median |f|`` (infinite when more than half the factors are 0)."""
+        med = self.factor_median
+        return self.factor_max / med if med > 0 else math.inf
+
+    def dead_channels(self, gamma_eps: float) -> tuple[int, ...]:
+        """Channels with ``|γ| < gamma_eps``: the BatchNorm outputs the constant β."""
+        return tuple(i for i, g in enumerate(self.gamma) if abs(g) < gamma_eps)
+
+    def constant_channels(self, var_eps: float, gamma_eps: float) -> tuple[int, ...]:
+        """Channels with ``var < var_eps`` (and a live γ): fold factor γ / sqrt(eps)."""
+        return tuple(i for i, (g, v) in enumerate(zip(self.gamma, self.var, strict=True))
+                     if v < var_eps and abs(g) >= gamma_eps)
+
+    def as_dict(self, options: QuantOptions) -> dict[str, Any]:
+        dead = self.dead_channels(options.gamma_eps)
+        const = self.constant_channels(options.var_eps, options.gamma_eps)
+        return {
+            "bn": self.bn, "eps": self.eps, "eps_source": self.eps_source,
+            "factor_min": _num(self.factor_min, 6), "factor_max": _num(self.factor_max, 6),
+            "factor_median": _num(self.factor_median, 6), "ratio": _num(self.ratio),
+            "dead_channels": len(dead), "constant_channels": len(const),
+            "dead_indices": list(dead[:32]), "constant_indices": list(const[:32]),
+        }
+
+
+@dataclass(frozen=True)
+class LayerQuant:
+    """Weight-quantization figures of one conv / linear layer (after BatchNorm folding)."""
+
+    path: str
+    weight: str  # parameter name
+    kind: str  # "conv" or "linear"
+    description: str
+    depthwise: bool
+    out_channels: int
+    accumulation: int  # prod(kernel) · C_in / groups, or the linear layer's input features
+    channel_ranges: tuple[float, ...]  # r_o = max |W_fold[o]|
+    tensor_range: float  # R = max_o r_o
+    median_range: float
+    spread: float  # R / median r_o (inf when the median is 0)
+    spread_unfolded: float | None  # the same before folding (None when nothing folds)
+    min_bits: float  # min_o clamp(log2(2 · r_o / s), 0, bits), s = R / qmax
+    median_bits: float
+    sqnr_per_tensor_db: float | None  # None for an all-zero weight
+    sqnr_per_channel_db: float | None
+    fold: FoldStats | None
+    bn_note: str | None = None  # why a following BatchNorm was not folded
+    # Median over channels of each channel's own SQNR (the whole-tensor figure is dominated
+    # by the largest channels; this one shows what the typical channel keeps).
+    median_channel_sqnr_per_tensor_db: float | None = None
+    median_channel_sqnr_per_channel_db: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path or "(root)"
+
+    @property
+    def sqnr_gain_db(self) -> float | None:
+        """What per-channel quantization gains over per-tensor, in dB."""
+        if self.sqnr_per_tensor_db is None or self.sqnr_per_channel_db is None:
+            return None
+        if math.isinf(self.sqnr_per_channel_db):
+            return math.inf
+        return self.sqnr_per_channel_db - self.sqnr_per_tensor_db
+
+    def starved(self, max_spread: float) -> bool:
+        return self.spread > max_spread
+
+    def as_dict(self, options: QuantOptions) -> dict[str, Any]:
+        return {
+            "weight": self.weight,
+            "kind": self.kind,
+            "description": self.description,
+            "depthwise": self.depthwise,
+            "out_channels": self.out_channels,
+            "accumulation": self.accumulation,
+            "tensor_range": _num(self.tensor_range, 6),
+            "median_range": _num(self.median_range, 6),
+            "min_range": _num(min(self.channel_ranges), 6),
+            "spread": _num(self.spread),
+            "spread_unfolded": _num(self.spread_unfolded),
+            "min_bits": _num(self.min_bits),
+            "median_bits": _num(self.median_bits),
+            "sqnr_per_tensor_db": _num(self.sqnr_per_tensor_db),
+            "sqnr_per_channel_db": _num(self.sqnr_per_channel_db),
+            "median_channel_sqnr_per_tensor_db": _num(self.median_channel_sqnr_per_tensor_db),
+            "median_channel_sqnr_per_channel_db": _num(self.median_channel_sqnr_per_channel_db),
+            "spread_flagged": self.starved(options.max_spread),
+            "fold": self.fold.as_dict(options) if self.fold is not None else None,
+            "bn_note": self.bn_note,
+        }
+
+
+@dataclass(frozen=True)
+class Equalization:
+    """Cross-layer equalization of a layer pair with ``s_i = sqrt(r1_i / r2_i)``.
+
+    ``*_before`` / ``*_after``: range spread and per-tensor weight SQNR of each layer as
+    folded now and after the rescaling. Channels where ``r1_i`` or ``r2_i`` is 0 keep
+    ``s_i = 1``.
+    """
+
+    first: str
+    second: str
+    activation: str
+    scale_min: float
+    scale_max: float
+    first_spread_before: float
+    first_spread_after: float
+    second_spread_before: float
+    second_spread_after: float
+    first_sqnr_before_db: float | None
+    first_sqnr_after_db: float | None
+    second_sqnr_before_db: float | None
+    second_sqnr_after_db: float | None
+
+    @property
+    def needs_relu(self) -> bool:
+        return self.activation == "relu6"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "first": self.first, "second": self.second, "activation": self.activation,
+            "needs_relu": self.needs_relu,
+            "scale_min": _num(self.scale_min, 6), "scale_max": _num(self.scale_max, 6),
+            "first_spread_before": _num(self.first_spread_before),
+            "first_spread_after": _num(self.first_spread_after),
+            "second_spread_before": _num(self.second_spread_before),
+            "second_spread_after": _num(self.second_spread_after),
+            "first_sqnr_before_db": _num(self.first_sqnr_before_db),
+            "first_sqnr_after_db": _num(self.first_sqnr_after_db),
+            "second_sqnr_before_db": _num(self.second_sqnr_before_db),
+            "second_sqnr_after_db": _num(self.second_sqnr_after_db),
+        }
+
+
+@dataclass(frozen=True)
+class LayerActivation:
+    """Calibration figures at one layer's output.
+
+    ``channel_ranges``: ``max |x|`` per channel over all batches. The outlier ratio of a
+    channel is ``max |x| / P(|x|)`` with ``P`` the ``percentile`` quantile, computed per
+    batch and averaged over the batches where ``P > 0`` (PyTorch ModelReport's
+    ``OutlierDetector`` compares the same ratio with 3.5 at the 97.5th percentile);
+    channels whose ``P`` is 0 in every batch are ``zero_channels`` and never outliers.
+    ``output_sqnr_db``: SQNR of this layer's output (after its folded BatchNorm) when only
+    this layer's weights are fake-quantized per tensor (folded weights, ``s = R / 127``).
+    """
+
+    path: str
+    observed_at: str  # module whose output was recorded for the SQNR
+    channels: int
+    channel_ranges: tuple[float, ...]
+    outlier_ratios: tuple[float | None, ...]  # None where P is 0 in every batch
+    output_sqnr_db: float | None
+
+    @property
+    def range_spread(self) -> float:
+        rs = [r for r in self.channel_ranges]
+        med = float(statistics.median(rs)) if rs else 0.0
+        return max(rs) / med if med > 0 else math.inf
+
+    @property
+    def max_ratio(self) -> float | None:
+        vals = [r for r in self.outlier_ratios if r is not None]
+        return max(vals) if vals else None
+
+    def outlier_channels(self, threshold: float) -> tuple[int, ...]:
+        return tuple(i for i, r in enumerate(self.outlier_ratios)
+                     if r is not None and r > threshold)
+
+    @property
+    def zero_channels(self) -> int:
+        return sum(1 for r in self.outlier_ratios if r is None)
+
+    def as_dict(self, threshold: float) -> dict[str, Any]:
+        return {
+            "channels": self.channels,
+            "range_max": _num(max(self.channel_ranges), 6) if self.channel_ranges else None,
+            "range_min": _num(min(self.channel_ranges), 6) if self.channel_ranges else None,
+            "range_spread": _num(self.range_spread),
+            "max_outlier_ratio": _num(self.max_ratio),
+            "outlier_channels": len(self.outlier_channels(threshold)),
+            "zero_channels": self.zero_channels,
+            "output_sqnr_db": _num(self.output_sqnr_db),
+            "observed_at": self.observed_at,
+        }
+
+
+RANDOM_NOTE = ("random N(0,1) calibration data only tests the mechanics: activation ranges, "
+               "outliers and output SQNR on it say nothing about real inputs")
+
+
+@dataclass(frozen=True)
+class ActivationStats:
+    """What :func:`convscope.passes.quant.numeric.calibrate` measured on calibration batches."""
+
+    source: str
+    random: bool
+    batches: int
+    samples: int
+    percentile: float
+    outlier_ratio: float
+    layers: tuple[LayerActivation, ...]
+    unobserved: tuple[tuple[str, str], ...] = ()  # (layer, why no hook could observe it)
+
+    @property
+    def note(self) -> str | None:
+        return RANDOM_NOTE if self.random else None
+
+    def layer(self, path: str) -> LayerActivation | None:
+        for la in self.layers:
+            if la.path == path:
+                return la
+        return None
+
+    def summary_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "random": self.random, "note": self.note,
+            "batches": self.batches, "samples": self.samples,
+            "percentile": self.percentile, "outlier_ratio": self.outlier_ratio,
+            "layers_with_outliers": [la.path for la in self.layers
+                                     if la.outlier_channels(self.outlier_ratio)],
+            "unobserved": [{"layer": p, "reason": r} for p, r in self.unobserved],
+        }
+
+
+@dataclass(frozen=True)
+class QuantReport:
+    """The ``quant`` section of an analysis (``Analysis.extras["quant"]``)."""
+
+    model: str
+    options: QuantOptions = field(default_factory=QuantOptions)
+    layers: tuple[LayerQuant, ...] = ()
+    equalizations: tuple[Equalization, ...] = ()
+    unsupported: tuple[tuple[str, str], ...] = ()  # (layer, reason it was left out)
+    activations: ActivationStats | None = None
+    skipped_reason: str | None = None
+
+    # ---------------------------------------------------------------- queries
+
+    @property
+    def skipped(self) -> bool:
+        return self.skipped_reason is not None
+
+    def layer(self, path: str) -> LayerQuant | None:
+        for lq in self.layers:
+            if lq.path == path:
+                return lq
+        return None
+
+    def spread_flagged(self, max_spread: float | None = None) -> tuple[LayerQuant, ...]:
+        limit = self.options.max_spread if max_spread is None else max_spread
+        return tuple(lq for lq in self.layers if lq.spread > limit)
+
+    def fold_flagged(self, max_fold_ratio: float | None = None) -> tuple[LayerQuant, ...]:
+        limit = self.options.max_fold_ratio if max_fold_ratio is None else max_fold_ratio
+        o = self.options
+        return tuple(lq for lq in self.layers if lq.fold is not None and (
+            lq.fold.ratio > limit or lq.fold.dead_channels(o.gamma_eps)
+            or lq.fold.constant_channels(o.var_eps, o.gamma_eps)))
+
+    def equalization_for(self, path: str) -> Equalization | None:
+        """The pair in which ``path`` is the first layer, else the one where it is second."""
+        first = [e for e in self.equalizations if e.first == path]
+        if first:
+            return first[0]
+        return next((e for e in self.equalizations if e.second == path), None)
+
+    def suggestions(self, lq: LayerQuant, max_spread: float | None = None) -> tuple[str, ...]:
+        """Concrete fixes for one layer, most effective first; empty when nothing is wrong."""
+        o = self.options
+        limit = o.max_spread if max_spread is None else max_spread
+        out: list[str] = []
+        if lq.spread > limit:
+            pt, pc = lq.sqnr_per_tensor_db, lq.sqnr_per_channel_db
+            gain = f" (weight SQNR {_db(pt)} → {_db(pc)})" if pt is not None else ""
+            out.append(f"quantize the weights per output channel{gain}")
+            eq = self.equalization_for(lq.path)
+            if eq is not None:
+                out.extend(equalization_text(eq, lq.path))
+            else:
+                out.append("no cross-layer equalization partner (the layer does not feed a "
+                           "single conv/linear through a ReLU-like activation)")
+        if lq.fold is not None:
+            dead = lq.fold.dead_channels(o.gamma_eps)
+            const = lq.fold.constant_channels(o.var_eps, o.gamma_eps)
+            if dead or const:
+                n = len(dead) + len(const)
+                idx = ", ".join(str(i) for i in sorted(dead + const)[:8])
+                more = "…" if n > 8 else ""
+                out.append(f"remove {n} dead/constant channel{'s' if n != 1 else ''} "
+                           f"({idx}{more}): their output is the constant β (fold it into the "
+                           f"next layer's bias) and their folded weights only widen the range")
+        return tuple(out)
+
+    # ---------------------------------------------------------------- JSON / text
+
+    def summary_dict(self) -> dict[str, Any]:
+        """Top-level ``quant`` section of the JSON report."""
+        o = self.options
+        d: dict[str, Any] = {
+            "status": "skipped" if self.skipped else "ok",
+            "skipped_reason": self.skipped_reason,
+            "options": o.as_dict(),
+        }
+        if self.skipped:
+            return d
+        pt = [lq.sqnr_per_tensor_db for lq in self.layers if lq.sqnr_per_tensor_db is not None]
+        pc = [lq.sqnr_per_channel_db for lq in self.layers
+              if lq.sqnr_per_channel_db is not None]
+        d.update({
+            "layers": len(self.layers),
+            "spread_flagged": [lq.path for lq in self.spread_flagged()],
+            "fold_flagged": [lq.path for lq in self.fold_flagged()],
+            "sqnr_per_tensor_db": _stats(pt),
+            "sqnr_per_channel_db": _stats(pc),
+            "worst": _worst(self.layers),
+            "equalization": [e.as_dict() for e in self.equalizations],
+            "unsupported": [{"layer": p, "reason": r} for p, r in self.unsupported],
+            "calibration": (self.activations.summary_dict()
+                            if self.activations is not None else None),
+        })
+        return d
+
+    def layer_dict(self, path: str) -> dict[str, Any] | None:
+        """Per-layer ``quant`` key: the layer's figures and suggestions; a folded
+        BatchNorm gets ``{"folded_into": layer}``."""
+        if self.skipped:
+            return None
+        matches = [lq for lq in self.layers if lq.path == path]
+        if not matches:
+            host = next((lq for lq in self.layers if lq.fold is not None
+                         and lq.fold.bn == path), None)
+            return {"folded_into": host.path} if host is not None else None
+        lq = matches[0]
+        d = lq.as_dict(self.options)
+        d["suggestions"] = list(self.suggestions(lq))
+        if len(matches) > 1:
+            d["other_weights"] = [m.weight for m in matches[1:]]
+        if self.activations is not None:
+            la = self.activations.layer(path)
+            if la is not None:
+                d["activation"] = la.as_dict(self.activations.outlier_ratio)
+        return d
+
+    def summary_text(self) -> str:
+        """A few plain lines for terminals and logs."""
+        if self.skipped:
+            return f"quantization analysis skipped: {self.skipped_reason}"
+        o = self.options
+        n = len(self.layers)
+        flagged = self.spread_flagged()
+        dw = [lq for lq in self.layers if lq.depthwise]
+        dw_flagged = [lq for lq in flagged if lq.depthwise]
+        pt = [v for v in (lq.sqnr_per_tensor_db for lq in self.layers)
+              if v is not None and not math.isinf(v)]
+        pc = [v for v in (lq.sqnr_per_channel_db for lq in self.layers)
+              if v is not None and not math.isinf(v)]
+        lines = [
+            f"INT{o.bits} weights ({n} layers, BatchNorm folded): {len(flagged)} with per-tensor "
+            f"range spread > {o.max_spread:g}"
+            + (f" ({len(dw_flagged)} of {len(dw)} depthwise)" if dw else ""),
+        ]
+        if pt and pc:
+            lines.append(f"median weight SQNR {statistics.median(pt):.1f} dB per-tensor vs "
+                         f"{statistics.median(pc):.1f} dB per-channel (layers quantized "
+                         f"exactly left out); worst per-tensor {min(pt):.1f} dB")
+        folds = self.fold_flagged()
+        if folds:
+            verb = "blows" if len(folds) == 1 else "blow"
+            lines.append(f"{len(folds)} BatchNorm fold{'s' if len(folds) != 1 else ''} {verb} "
+                         f"up weight ranges (fold-factor max/median > {o.max_fold_ratio:g} or "
+                         "dead/constant channels)")
+        if self.unsupported:
+            lines.append(f"{len(self.unsupported)} layer(s) left out: "
+                         + "; ".join(f"{p}: {r}" for p, r in self.unsupported[:3]))
+        acts = self.activations
+        if acts is not None:
+            with_out = [la for la in acts.layers if la.outlier_channels(acts.outlier_ratio)]
+            lines.append(f"calibration ({acts.source}): {len(with_out)} of {len(acts.layers)} "
+                         f"layers have channels with max/P{100 * acts.percentile:g} > "
+                         f"{acts.outlier_ratio:g}")
+            if acts.note:
+                lines.append(f"note: {acts.note}")
+        return "\n".join(lines)
+
+
+def equalization_text(eq: Equalization, path: str) -> list[str]:
+    """Suggestion lines for a cross-layer-equalization pair, seen from layer ``path``."""
+    out: list[str] = []
+    if eq.needs_relu:
+        out.append(f"replace the ReLU6 between `{eq.first}` and `{eq.second}` by ReLU before "
+                   "equalizing (rescaling a channel moves ReLU6's clip point)")
+    is_first = eq.first == path
+    before = eq.first_spread_before if is_first else eq.second_spread_before
+    after = eq.first_spread_after if is_first else eq.second_spread_after
+    sq_b = eq.first_sqnr_before_db if is_first else eq.second_sqnr_before_db
+    sq_a = eq.first_sqnr_after_db if is_first else eq.second_sqnr_after_db
+    out.append(f"cross-layer equalization of `{eq.first}` → `{eq.second}` with "
+               f"s_i = sqrt(r1_i / r2_i) in [{eq.scale_min:.3g}, {eq.scale_max:.3g}]: this "
+               f"layer's spread {_x(before)} → {_x(after)}, per-tensor SQNR "
+               f"{_db(sq_b)} → {_db(sq_a)}")
+    return out
+
+
+def _x(v: float) -> str:
+    return "∞" if math.isinf(v) else f"{v:.1f}×"
+
+
+def _db(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    return "∞ dB" if math.isinf(v) else f"{v:.1f} dB"
+
+
+def _stats(values: Sequence[float]) -> dict[str, float | None] | None:
+    finite = [v for v in values if not math.isinf(v)]
+    if not finite:
+        return None
+    return {"min": _num(min(finite)), "median": _num(float(statistics.median(finite))),
+            "max": _num(max(finite))}
+
+
+def _worst(layers: Iterable[LayerQuant]) -> dict[str, Any] | None:
+    worst = max(layers, key=lambda lq: lq.spread, default=None)
+    if worst is None:
+        return None
+    return {"layer": worst.path, "spread": _num(worst.spread),
+            "sqnr_per_tensor_db": _num(worst.sqnr_per_tensor_db),
+            "sqnr_per_channel_db": _num(worst.sqnr_per_channel_db)}
+
+
+# --------------------------------------------------------------------------- the pass
+
+
+def skipped(model: str, reason: str, options: QuantOptions | None = None) -> QuantReport:
+    """A report that says why nothing was measured (never invented numbers)."""
+    return QuantReport(model=model, options=options or QuantOptions(), skipped_reason=reason)
+
+
+def quant(graph: ir.Graph, tensors: Mapping[str, torch.Tensor] | None, *,
+          bn_eps: Mapping[str, float] | None = None, options: QuantOptions | None = None,
+          model: str = "") -> QuantReport:
+    """Measure weight-quantization fragility of every conv / linear layer of ``graph``.
+
+    ``tensors`` maps parameter and buffer names (as in ``graph.params``, aliases allowed)
+    to real tensors; ``None`` or meta tensors give a skipped report. ``bn_eps`` maps
+    BatchNorm module paths to their ``eps`` (1e-5 is assumed, and said, where missing).
+    Neither the graph nor the tensors are modified.
+    """
+    opts = options or QuantOptions()
+    if tensors is None:
+        return skipped(model, "no weights were given (pass --weights CKPT or a model with "
+                              "real parameters)", opts)
+    from convscope.passes.quant import numeric as qn
+
+    reason = qn.missing_values(graph, tensors)
+    if reason is not None:
+        return skipped(model, reason, opts)
+    tensors = qn.resolve(graph, tensors)
+    sites, unsupported = find_layers(graph)
+    layers: list[LayerQuant] = []
+    folded: dict[str, Any] = {}
+    left_out = list(unsupported)
+    for site in sites:
+        result = qn.measure_layer(site, tensors, bn_eps or {}, opts)
+        if isinstance(result, str):
+            left_out.append((site.path or "(root)", result))
+            continue
+        lq, w_fold = result
+        layers.append(lq)
+        folded[site.weight] = w_fold
+    equalizations = []
+    spreads = {lq.weight: lq.spread for lq in layers}
+    for pair in find_pairs(graph, sites):
+        # Equalization is only suggested for a layer above max_spread: skip the others.
+        if pair.first.weight in folded and pair.second.weight in folded and max(
+                spreads[pair.first.weight], spreads[pair.second.weight]) > opts.max_spread:
+            equalizations.append(qn.equalize(pair, folded[pair.first.weight],
+                                             folded[pair.second.weight], opts))
+    return QuantReport(model=model, options=opts, layers=tuple(layers),
+                       equalizations=tuple(equalizations), unsupported=tuple(left_out))

@@ -1,0 +1,1 @@
+"""Receptive fields on the frozen graph: per-axis size, stride and offset along every path."""

@@ -1,0 +1,1 @@
+"""Renderers of one analysis: terminal table, Markdown, JSON, notebook HTML."""

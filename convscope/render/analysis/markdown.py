@@ -1,0 +1,178 @@
+"""``--format markdown``: a summary and a collapsible per-layer table for pull requests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from convscope.analysis.build import Analysis, LayerRow, fold
+from convscope.ir import graph as ir
+from convscope.render import fmt
+
+
+def _esc(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _fallback(a: Analysis) -> str:
+    reason = a.graph.fallback_reason
+    return f" ({_esc(reason)})" if reason else ""
+
+
+def render(a: Analysis, *, depth: int | None = None) -> str:
+    t = a.totals
+    out = [
+        f"## convscope · `{a.model}`",
+        "",
+        "| metric | value |",
+        "| --- | ---: |",
+        f"| params | {t.params:,} ({fmt.count(t.params)}) |",
+        f"| trainable / frozen | {t.trainable_params:,} / {t.frozen_params:,} |",
+        f"| MACs | {t.macs:,} ({fmt.count(t.macs)}) |",
+        f"| FLOPs (2 × MACs) | {fmt.count(t.flops)} |",
+        f"| other-op FLOPs | {fmt.count(t.other_flops)} |",
+        f"| weights | {fmt.nbytes(t.param_bytes)} |",
+        f"| peak activations | {fmt.nbytes(t.peak_activation_bytes)} |",
+        f"| memory traffic (fused) | {fmt.nbytes(t.traffic)} "
+        f"({fmt.nbytes(t.fused_traffic_bytes)}) |",
+        f"| input → output | {', '.join(fmt.shape(s) for s in a.input_shapes)} → "
+        f"{', '.join(fmt.shape(s) for s in a.output_shapes)} |",
+        f"| trace | {a.graph.mode}{_fallback(a)} |",
+    ]
+    section = a.extras.get("receptive_field")
+    if section is not None:
+        out.append(f"| receptive field | {_esc(section.summary_text())} |")
+    mix = ", ".join(
+        f"{c.value} {fmt.percent(a.mixing.share('macs', c))}"
+        for c in (ir.MixingClass.SPATIAL, ir.MixingClass.CHANNEL, ir.MixingClass.BOTH)
+    )
+    out.append(f"| mixing (share of MACs) | {mix} |")
+    if a.unknown:
+        out += [
+            "",
+            "**Unsupported ops (not counted):** "
+            + ", ".join(f"`{u.op}` ×{u.count}" for u in a.unknown),
+        ]
+    rows = fold(a.rows, depth, a.graph) if depth is not None else a.rows
+    out += [
+        "",
+        f"<details><summary>Per-layer table ({len(rows)} rows)</summary>",
+        "",
+        _table(rows),
+        "",
+        "</details>",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _table(rows: Sequence[LayerRow]) -> str:
+    lines = [
+        "| layer | type | output | params | MACs | act. | traffic | FLOP/B |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| `{_esc(r.name)}` | {r.type_name} | {fmt.shape(r.output_shape)} "
+            f"| {fmt.count(r.params)} "
+            f"| {fmt.count(r.macs)} | {fmt.nbytes(r.activation_bytes)} | {fmt.nbytes(r.traffic)} "
+            f"| {fmt.ratio(r.intensity)} |"
+        )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- convscope report
+
+#: Findings shown inline; more go into a collapsed ``<details>`` block.
+FINDINGS_INLINE = 10
+
+
+def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
+    """``convscope report --format markdown``: the analysis summary of :func:`render`, then
+    lint findings, the rewrite plan, the effective RF and latency — the sections of the
+    report document ``doc`` (:meth:`convscope.report.build.Report.to_dict`) that exist. Long
+    parts are collapsible so the whole report fits a pull-request comment."""
+    out = [render(a).rstrip("\n")]
+    lint = doc.get("lint")
+    if lint is not None:
+        out += ["", *_lint_section(lint)]
+    rewrite = doc.get("rewrite")
+    if rewrite is not None:
+        out += ["", *_rewrite_section(rewrite)]
+    erf = doc.get("erf")
+    if erf:
+        sides = ", ".join(f"{fmt.percent(float(k))} within {v}×{v}"
+                          for k, v in erf["sides"].items())
+        out += ["", f"**Effective receptive field** of `{_esc(erf['layer'] or '(root)')}` "
+                    f"({erf['samples']} samples): {sides} px."]
+    profile = doc.get("profile")
+    if profile:
+        out += ["", *_profile_section(profile)]
+    return "\n".join(out) + "\n"
+
+
+def _lint_section(lint: Mapping[str, Any]) -> list[str]:
+    from convscope.linting.catalog import rule_doc_url
+
+    findings = lint["findings"]
+    counts = lint["counts"]
+    head = (f"### Lint · target `{lint['target']}` · {len(findings)} finding"
+            f"{'s' * (len(findings) != 1)} ({counts['error']} error, {counts['warning']} "
+            f"warning, {counts['info']} info)")
+    lines = [head]
+    exceeded = [b for b in lint["budgets"] if b["exceeded"]]
+    for b in exceeded:
+        lines += ["", f"**Budget exceeded:** {b['metric']} {b['actual']:,} > {b['limit']:,}"]
+    if not findings:
+        return [*lines, "", "No findings."]
+    table = ["| severity | rule | layer | message |", "| --- | --- | --- | --- |"]
+    for f in findings:
+        rule = f"[{f['code']}]({rule_doc_url(f['code'], f['name'])}) {f['name']}"
+        table.append(f"| {f['severity']} | {rule} | `{_esc(f['layer'] or '(root)')}` "
+                     f"| {_esc(f['message'])} |")
+    if len(findings) <= FINDINGS_INLINE:
+        return [*lines, "", *table]
+    return [*lines, "", f"<details><summary>Findings ({len(findings)})</summary>", "", *table,
+            "", "</details>"]
+
+
+def _rewrite_section(rewrite: Mapping[str, Any]) -> list[str]:
+    layers = rewrite["layers"]
+    if not layers:
+        return ["### Separable rewrite plan", "", _esc(rewrite.get("note") or "nothing to do")]
+    t = rewrite["totals"]
+    lines = [
+        "### Separable rewrite plan",
+        "",
+        f"{len(layers)} layer{'s' * (len(layers) != 1)}: MACs {fmt.count(t['macs_before'])} → "
+        f"{fmt.count(t['macs_after'])} ({fmt.percent(t['savings'])} saved), params "
+        f"{fmt.count(t['params_before'])} → {fmt.count(t['params_after'])} "
+        f"({fmt.percent(t['param_savings'])} saved).",
+        "",
+        f"<details><summary>Rewritten layers ({len(layers)})</summary>",
+        "",
+        "| layer | now | proposed | params | MACs | saved |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
+    ]
+    for p in layers:
+        lines.append(
+            f"| `{_esc(p['path'])}` | {_esc(p['now'])} | {_esc(p['proposed'])} "
+            f"| {fmt.count(p['params_before'])} → {fmt.count(p['params_after'])} "
+            f"| {fmt.count(p['macs_before'])} → {fmt.count(p['macs_after'])} "
+            f"| {fmt.percent(p['savings'])} |")
+    return [*lines, "", "</details>"]
+
+
+def _profile_section(profile: Mapping[str, Any]) -> list[str]:
+    lines = [
+        f"### Latency · {profile['device_name']} ({profile['device']}, {profile['threads']} "
+        f"threads, torch {profile['torch']})",
+        "",
+        "| batch | median ms | p10 ms | p90 ms | images/s |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for b in profile["batches"]:
+        ips = b.get("throughput_ips")
+        lines.append(f"| {b['batch_size']} | {b['median_ms']:.3f} | {b['p10_ms']:.3f} "
+                     f"| {b['p90_ms']:.3f} | {'—' if ips is None else f'{ips:.1f}'} |")
+    return lines

@@ -1,0 +1,1 @@
+"""Renderers of a diff: text and Markdown."""

@@ -1,0 +1,1 @@
+"""Renderers of lint results: text, JSON, SARIF, GitHub annotations, JUnit XML."""

@@ -1,0 +1,117 @@
+"""``convscope lint`` in the terminal: findings grouped by model and layer, coloured by
+severity, with budgets, skipped rules and a summary line; also the ``convscope rule`` table."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from convscope.linting.finding import Finding, LintResult, Severity, summary_line
+from convscope.linting.registry import Registry
+from convscope.validate import format_size
+
+STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan",
+          Severity.OFF: "dim"}
+
+
+def _finding_lines(f: Finding) -> list[Text]:
+    head = Text("    ")
+    head.append(f"{f.severity.value:<7}", style=STYLES[f.severity])
+    head.append(" ")
+    head.append(f.code, style="bold")
+    head.append(f" {f.name}  ", style="dim")
+    head.append(f.message)
+    lines = [head]
+    if f.suggestion:
+        lines.append(Text(f"            fix: {f.suggestion}", style="green"))
+    if f.rewrite:
+        lines.append(Text(f"            run: {f.rewrite}", style="green"))
+    return lines
+
+
+def _budget_lines(result: LintResult) -> list[Text]:
+    out = []
+    for b in result.budgets:
+        binary = b.metric.endswith("bytes")
+        line = Text(f"  budget {b.metric}: {format_size(b.actual, binary)} of "
+                    f"{format_size(b.limit, binary)} ({100 * b.share:.1f}%) ")
+        line.append("EXCEEDED" if b.exceeded else "ok",
+                    style="bold red" if b.exceeded else "green")
+        out.append(line)
+    return out
+
+
+def render(results: Sequence[LintResult], cwd: Path | None = None) -> Group:
+    """A rich renderable of every model's findings and the overall summary line."""
+    parts: list[RenderableType] = []
+    for result in results:
+        parts.append(Text(f"{result.model}  (target {result.target})", style="bold underline"))
+        by_layer: dict[str, list[Finding]] = {}
+        for f in result.findings:
+            by_layer.setdefault(f.layer, []).append(f)
+        for findings in by_layer.values():
+            line = Text("  ")
+            line.append(findings[0].layer_display, style="bold")
+            loc = next((f.location for f in findings if f.location), None)
+            if loc is not None:
+                line.append(f"  {loc.display(cwd)}", style="dim")
+            parts.append(line)
+            for f in findings:
+                parts.extend(_finding_lines(f))
+        if not result.findings:
+            parts.append(Text("  no findings", style="green"))
+        else:
+            per_code: dict[str, int] = {}
+            for f in result.findings:
+                per_code[f.code] = per_code.get(f.code, 0) + 1
+            parts.append(Text("  by rule: " + ", ".join(
+                f"{code} ×{n}" for code, n in sorted(per_code.items())), style="dim"))
+        parts.extend(_budget_lines(result))
+        reasons: dict[str, list[str]] = {}
+        for s in result.skipped:
+            reasons.setdefault(s.reason, []).append(f"{s.code} {s.name}")
+        for reason, rules in reasons.items():
+            parts.append(Text(f"  skipped {', '.join(rules)}: {reason}", style="dim"))
+        if result.ignored:
+            parts.append(Text(f"  {result.ignored} finding(s) silenced by per-module-ignores",
+                              style="dim"))
+    parts.append(Text(summary_line(results), style="bold"))
+    return Group(*parts)
+
+
+def to_text(results: Sequence[LintResult], width: int = 120, cwd: Path | None = None) -> str:
+    """Plain text without colour (``-o FILE`` or a pipe); long lines are not wrapped."""
+    return _export(render(results, cwd), width, soft_wrap=True)
+
+
+def rules_table(registry: Registry) -> Table:
+    t = Table(header_style="bold", pad_edge=False, box=None)
+    t.add_column("Code", style="bold", no_wrap=True)
+    t.add_column("Name", no_wrap=True)
+    t.add_column("Default", no_wrap=True)
+    t.add_column("Summary")
+    for code, rule in registry.items():
+        sev = rule.default_severity
+        t.add_row(code, rule.name, Text(sev.value, style=STYLES[sev]), rule.summary)
+    return t
+
+
+def rules_text(registry: Registry, width: int = 120) -> str:
+    return _export(rules_table(registry), width)
+
+
+def _export(renderable: RenderableType, width: int, soft_wrap: bool = False) -> str:
+    console = Console(width=width, record=True, color_system=None, force_terminal=False,
+                      file=io.StringIO())
+    console.print(renderable, soft_wrap=soft_wrap)
+    return "".join(line.rstrip() + "\n" for line in console.export_text().splitlines())
+
+
+def print_rich(renderable: RenderableType) -> None:
+    """Print to the terminal in colour."""
+    Console().print(renderable)

@@ -1,0 +1,1 @@
+"""The self-contained HTML report page (jinja2 template, embedded plotly)."""

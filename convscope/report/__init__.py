@@ -1,0 +1,1 @@
+"""The combined report (analysis + lint + optional profile and rewrite plan) and the `reports/` gallery."""

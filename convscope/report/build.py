@@ -1,0 +1,215 @@
+"""One report of one model: analysis, receptive field, lint, and optionally the effective
+receptive field, a separable-rewrite plan and measured latency.
+
+Library use::
+
+    from convscope.report.build import build_report
+    report = build_report("examples/resnet.py", erf=True, rewrite=True)
+    doc = report.to_dict()            # the JSON document every renderer reads
+
+:meth:`Report.to_dict` is the analysis document of :mod:`convscope.analysis.schema` (with the
+``receptive_field``, ``erf`` and ``profile`` sections when computed) plus
+``execution_order`` (layer paths in the order their first op ran: the x axis of the
+per-layer charts), ``lint`` {target, findings: [...as ``convscope lint --format json``],
+counts {error, warning, info}, skipped, rules_run, budgets} and ``rewrite`` (the
+separable plan of :func:`convscope.rewriting.make_plan`, or ``{"layers": [], "note": ...}``
+when no layer qualifies). The document is deterministic for a deterministic model (no
+timestamps; file locations relative to ``cwd``), so the ``reports/`` gallery can be
+checked for drift.
+The HTML, Markdown and JSON renderers of ``convscope report`` all read this one document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from convscope.analysis.build import Analysis
+
+if TYPE_CHECKING:
+    from convscope.linting.finding import LintResult
+    from convscope.rewriting.plan import Plan
+
+__all__ = ["FORMATS", "Report", "build_report", "render", "rule_docs"]
+
+FORMATS = ("html", "markdown", "json")
+
+#: The rewrite section when nothing qualifies (or the plan could not be made).
+NO_REWRITE = "no layer qualifies for a separable rewrite"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything ``convscope report`` shows for one model."""
+
+    analysis: Analysis
+    lint: LintResult
+    rewrite: Plan | None = None
+    rewrite_requested: bool = False
+    rewrite_note: str | None = None
+
+    def to_dict(self, cwd: Path | None = None) -> dict[str, Any]:
+        """The report document (see the module docstring); ``cwd`` anchors file paths."""
+        from convscope.analysis.schema import to_dict
+        from convscope.render.lint.json import finding_dict
+
+        a = self.analysis
+        doc = to_dict(a)
+        first = {row.path: (row.nodes[0] if row.nodes else len(a.graph.nodes)) for row in a.rows}
+        doc["execution_order"] = sorted(first, key=lambda path: first[path])
+        r = self.lint
+        doc["lint"] = {
+            "target": r.target,
+            "counts": {s: sum(1 for f in r.findings if f.severity.value == s)
+                       for s in ("error", "warning", "info")},
+            "findings": [finding_dict(f, cwd) for f in r.findings],
+            "budgets": [{"metric": b.metric, "limit": b.limit, "actual": b.actual,
+                         "exceeded": b.exceeded} for b in r.budgets],
+            "skipped": [{"code": s.code, "name": s.name, "reason": s.reason}
+                        for s in r.skipped],
+            "rules_run": list(r.rules_run),
+        }
+        if self.rewrite is not None:
+            from convscope.rewriting.run import _json_safe
+
+            doc["rewrite"] = _json_safe(self.rewrite.to_dict())
+        elif self.rewrite_requested:
+            doc["rewrite"] = {"layers": [], "note": self.rewrite_note or NO_REWRITE}
+        return doc
+
+
+def rule_docs(codes: Iterable[str]) -> dict[str, str]:
+    """The README (Markdown) of each rule code in ``codes``; a one-paragraph stand-in for a
+    rule without a README. Codes that are not rules (``BUDGET``, ``CS000``) are left out."""
+    from convscope.linting import catalog as data
+    from convscope.linting.registry import default_registry
+
+    registry = default_registry()
+    out: dict[str, str] = {}
+    for code in sorted(set(codes)):
+        found = registry.lookup(code)
+        if found is None:
+            continue
+        path = data.rule_doc(found.code, found.name)
+        if path.is_file():
+            out[code] = path.read_text(encoding="utf-8")
+        else:
+            out[code] = f"# {found.code} {found.name}\n\n{found.summary}\n"
+    return out
+
+
+def build_report(
+    spec: str,
+    *,
+    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    weights: str | None = None,
+    trust_pickle: bool = False,
+    config: str | None = None,
+    target: str | None = None,
+    profile_device: str | None = None,
+    min_time: float = 1.0,
+    erf: bool = False,
+    rewrite: bool = False,
+    seed: int = 0,
+) -> Report:
+    """Load the MODEL ``spec`` and compute its report.
+
+    Always: the analysis (traced on meta tensors unless ``weights`` are given), receptive
+    fields and lint (settings from ``config`` or the discovered config file, with
+    ``target`` as the target profile). ``profile_device`` (``"cpu"``/``"cuda"``) measures
+    latency with per-layer times (roofline figures come from the target when it has them);
+    ``erf`` adds the effective receptive field; ``rewrite`` the separable-rewrite plan of
+    the layers rule DW003 flags (every conv when DW003 flags none). Errors are
+    :class:`~convscope.errors.ConvscopeError` with a one-line message.
+    """
+    from convscope.linting.config import load_settings
+    from convscope.linting.registry import default_registry
+
+    registry = default_registry()
+    settings = load_settings(registry, config).with_overrides(registry, target=target)
+    resolved = settings.resolve(registry)  # a bad target fails before the model loads
+    if profile_device is not None:
+        from convscope.profiling import measure
+
+        measure.check_device(profile_device)
+
+    import torch
+
+    from convscope import api
+    from convscope.linting.engine import lint as run_lint
+    from convscope.model.load import load_model
+
+    torch.manual_seed(seed)  # random weights (ERF, profile) are reproducible
+    loaded = load_model(spec, input_shapes=input_shapes, weights=weights,
+                        trust_pickle=trust_pickle, device="meta")
+    analysis = api.analyze_loaded(loaded)
+    analysis = api.with_receptive_field(analysis)
+    if erf:
+        analysis = api.with_extra(
+            analysis, "erf",
+            api.effective_rf(loaded.module, loaded.inputs, analysis=analysis, seed=seed))
+    if profile_device is not None:
+        analysis = _with_profile(analysis, loaded, profile_device, resolved.profile.name,
+                                 min_time, spec)
+    providers: dict[str, Any] = {}
+    if weights:
+        providers["weights"] = lambda _analysis: loaded.module
+    result = run_lint(analysis, settings, module=loaded.module, source_file=loaded.source_file,
+                      receptive_field=api.with_receptive_field, providers=providers,
+                      registry=registry)
+    plan: Plan | None = None
+    note: str | None = None
+    if rewrite:
+        plan, note = _rewrite_plan(analysis, result)
+    return Report(analysis=analysis, lint=result, rewrite=plan, rewrite_requested=rewrite,
+                  rewrite_note=note)
+
+
+def _with_profile(analysis: Analysis, loaded: Any, device: str, target: str,
+                  min_time: float, spec: str) -> Analysis:
+    from convscope.linting.registry import default_registry
+    from convscope.profiling.run import profile, with_profile
+    from convscope.targets.profiles import load_profile
+    from convscope.targets.roofline import RooflineParams
+
+    module = loaded.module
+    if loaded.on_meta and loaded.rebuild is not None:
+        module = loaded.rebuild()
+    roof = load_profile(target, default_registry()).roofline
+    params = (RooflineParams(roof.peak_flops, roof.bandwidth, name=target, source=roof.source)
+              if roof.peak_flops is not None and roof.bandwidth is not None else None)
+    measured = profile(module, loaded.inputs, device=device, batch_sizes=None,
+                       min_time=min_time, name=spec)
+    return with_profile(analysis, measured, params)
+
+
+def _rewrite_plan(analysis: Analysis, result: LintResult) -> tuple[Plan | None, str | None]:
+    from convscope.rewriting.plan import RewriteError, make_plan
+
+    flagged = list(dict.fromkeys(f.layer for f in result.findings if f.code == "DW003"))
+    try:
+        return make_plan(analysis, mode="separable", layers=flagged or None), None
+    except RewriteError as exc:
+        return None, str(exc)
+
+
+def render(report: Report, fmt: str = "html", *, cwd: Path | None = None) -> str:
+    """``report`` as ``html`` (self-contained page), ``markdown`` or ``json`` — all three
+    from the one document of :meth:`Report.to_dict`."""
+    import json
+
+    doc = report.to_dict(cwd)
+    if fmt == "json":
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        from convscope.render.analysis import markdown
+
+        return markdown.render_report(report.analysis, doc)
+    if fmt == "html":
+        from convscope.render.report import html as html_report
+
+        docs = rule_docs(f["code"] for f in doc["lint"]["findings"])
+        return html_report.render(doc, rule_docs=docs)
+    raise ValueError(f"unknown report format {fmt!r} (use {', '.join(FORMATS)})")

@@ -1,0 +1,661 @@
+"""Which conv layers a rewrite touches and what it will cost, predicted from an Analysis.
+
+Nothing here needs torch: the plan reads the traced graph (:mod:`convscope.ir.graph`) and the
+per-layer rows of an :class:`~convscope.analysis.build.Analysis`, and predicts every number with
+the closed forms of :mod:`convscope.formulas`. :mod:`convscope.rewriting.verify` later checks
+that the rewritten model, traced again, measures *exactly* these numbers.
+
+Conventions
+-----------
+* **separable**: a dense conv (``groups == 1``, some kernel side > 1, not transposed) with
+  ``C_in → C_out`` and kernel ``K`` (``k² = ∏K``) becomes a depthwise conv ``C_in → m·C_in``
+  (kernel ``K``, same stride / padding / dilation, no bias) followed by a pointwise conv
+  ``m·C_in → C_out`` (that keeps the original bias). Weights ``k²·C_in·C_out`` become
+  ``m·k²·C_in + m·C_in·C_out`` (background article 001: ``k²·C_in + C_in·C_out`` for m = 1).
+* **spatialize** (the fix for the 1×1 trap, background article 000): a pointwise conv gets a
+  depthwise 3×3 (``padding 1``, ``groups = C_in``, no bias) in front of it. When the 1×1 conv
+  has a stride, the stride moves to the depthwise conv (same output, a quarter of the cost
+  at stride 2, and the depthwise filter sees every input pixel). Cost: ``3^d·C_in`` weights.
+* **savings** = ``1 − MACs_after / MACs_before`` of that layer (negative: the layer costs
+  more). ``min_savings`` is a fraction in ``[0, 1)``; 0 disables the filter.
+* Layers are module paths, as in ``analyze``; ``only`` takes fnmatch globs (``*`` also
+  matches dots) and a glob that matches a container selects the convs inside it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any
+
+from convscope import formulas as fm
+from convscope.analysis.build import Analysis, LayerRow
+from convscope.errors import ConvscopeError
+from convscope.ir import graph as ir
+
+__all__ = [
+    "CONV_TYPES",
+    "MODES",
+    "ExportError",
+    "LayerPlan",
+    "Plan",
+    "RewriteError",
+    "Skipped",
+    "VerificationError",
+    "make_plan",
+    "split_globs",
+]
+
+MODES = ("separable", "spatialize")
+# Module classes a rewrite can replace (exact types: subclasses may change the forward).
+CONV_TYPES = ("Conv1d", "Conv2d", "Conv3d")
+SPATIAL_KERNEL = 3  # the depthwise kernel side spatialize inserts
+
+
+class RewriteError(ConvscopeError):
+    """A rewrite cannot be planned or built (bad selection, nothing to rewrite...)."""
+
+
+class VerificationError(RewriteError):
+    """The rewritten model does not measure what the plan predicted: a convscope bug."""
+
+
+class ExportError(RewriteError):
+    """``torch.export`` refused the rewritten model; nothing was written."""
+
+
+def fraction_saved(before: int, after: int) -> float:
+    """``1 − after / before``; negative when it gets more expensive, 0 when ``before`` is 0."""
+    return 1.0 - after / before if before else 0.0
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """One conv layer to rewrite and its predicted cost before → after.
+
+    ``params_*`` count weights and biases of that layer; ``macs_*`` sum over every call of
+    the module (a shared module runs more than once). ``weight_error`` is filled in when
+    the rewrite is built: ``‖W − Ŵ‖_F / ‖W‖_F`` of the separable approximation (``None``
+    for spatialize, and for ``frozen_spatial`` where the filters are random, not fitted).
+    ``rf_*`` are receptive-field sizes (input pixels per axis) of the layer's output, in
+    the original and the rewritten model (spatialize only).
+    """
+
+    path: str
+    mode: str
+    conv_type: str
+    in_channels: int
+    out_channels: int
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    has_bias: bool
+    multiplier: int
+    calls: int
+    params_before: int
+    params_after: int
+    macs_before: int
+    macs_after: int
+    trainable_before: int  # parameters with requires_grad (weights and bias)
+    trainable_after: int  # frozen_spatial freezes the depthwise weights
+    frozen_spatial: bool = False
+    move_stride: bool = False  # spatialize: the 1×1 conv's stride moves to the depthwise
+    weight_error: float | None = None
+    rf_before: tuple[int, ...] | None = None
+    rf_after: tuple[int, ...] | None = None
+    rf_stride: tuple[float, ...] | None = None  # effective stride at the layer's input
+
+    @property
+    def savings(self) -> float:
+        """``1 − MACs_after / MACs_before``; negative when the layer gets more expensive."""
+        return fraction_saved(self.macs_before, self.macs_after)
+
+    @property
+    def param_savings(self) -> float:
+        return fraction_saved(self.params_before, self.params_after)
+
+    @property
+    def now(self) -> str:
+        """The layer as it is, e.g. ``Conv2d 256→256 3×3 /2``."""
+        return f"{self.conv_type} {self.in_channels}→{self.out_channels} {_k(self.kernel)}" + (
+            f" s{_side(self.stride)}" if any(s != 1 for s in self.stride) else ""
+        )
+
+    @property
+    def proposed(self) -> str:
+        """What it becomes, e.g. ``dw 3×3 (×1) + pw 256→256``."""
+        if self.mode == "separable":
+            mid = self.in_channels * self.multiplier
+            mult = f" ×{self.multiplier}" if self.multiplier != 1 else ""
+            frozen = " frozen" if self.frozen_spatial else ""
+            return f"dw {_k(self.kernel)}{mult}{frozen} + pw {mid}→{self.out_channels}"
+        side = (SPATIAL_KERNEL,) * len(self.kernel)
+        frozen = " frozen" if self.frozen_spatial else ""
+        stride = f" s{_side(self.stride)}" if self.move_stride else ""
+        return f"dw {_k(side)}{stride}{frozen} + {self.conv_type} 1×1"
+
+    @property
+    def frozen_params_after(self) -> int:
+        return self.params_after - self.trainable_after
+
+    @property
+    def rf_gain(self) -> tuple[int, ...] | None:
+        if self.rf_before is None or self.rf_after is None:
+            return None
+        return tuple(a - b for a, b in zip(self.rf_after, self.rf_before, strict=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "mode": self.mode,
+            "now": self.now,
+            "proposed": self.proposed,
+            "conv_type": self.conv_type,
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel": list(self.kernel),
+            "stride": list(self.stride),
+            "padding": list(self.padding),
+            "dilation": list(self.dilation),
+            "bias": self.has_bias,
+            "multiplier": self.multiplier,
+            "calls": self.calls,
+            "params_before": self.params_before,
+            "params_after": self.params_after,
+            "macs_before": self.macs_before,
+            "macs_after": self.macs_after,
+            "trainable_before": self.trainable_before,
+            "trainable_after": self.trainable_after,
+            "savings": self.savings,
+            "param_savings": self.param_savings,
+            "frozen_spatial": self.frozen_spatial,
+            "move_stride": self.move_stride,
+            "weight_error": self.weight_error,
+            "rf_before": list(self.rf_before) if self.rf_before else None,
+            "rf_after": list(self.rf_after) if self.rf_after else None,
+            "rf_stride": list(self.rf_stride) if self.rf_stride else None,
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A conv layer the selection reached but the rewrite leaves alone, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole rewrite: selected layers, skipped ones, and whole-model totals."""
+
+    model: str
+    mode: str
+    multiplier: int
+    frozen_spatial: bool
+    min_savings: float
+    only: tuple[str, ...]
+    layers: tuple[LayerPlan, ...]
+    skipped: tuple[Skipped, ...]
+    params_before: int  # whole model, as analyze measured it
+    macs_before: int
+    trainable_before: int
+    rf_source: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def params_after(self) -> int:
+        return self.params_before + sum(p.params_after - p.params_before for p in self.layers)
+
+    @property
+    def macs_after(self) -> int:
+        return self.macs_before + sum(p.macs_after - p.macs_before for p in self.layers)
+
+    @property
+    def trainable_after(self) -> int:
+        return self.trainable_before + sum(p.trainable_after - p.trainable_before
+                                           for p in self.layers)
+
+    @property
+    def savings(self) -> float:
+        return fraction_saved(self.macs_before, self.macs_after)
+
+    @property
+    def param_savings(self) -> float:
+        return fraction_saved(self.params_before, self.params_after)
+
+    def with_errors(self, errors: Mapping[str, float | None]) -> Plan:
+        """A copy whose layers carry the measured weight approximation errors."""
+        layers = tuple(replace(p, weight_error=errors.get(p.path, p.weight_error))
+                       for p in self.layers)
+        return replace(self, layers=layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "mode": self.mode,
+            "multiplier": self.multiplier,
+            "frozen_spatial": self.frozen_spatial,
+            "min_savings": self.min_savings,
+            "only": list(self.only),
+            "layers": [p.to_dict() for p in self.layers],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "totals": {
+                "params_before": self.params_before,
+                "params_after": self.params_after,
+                "macs_before": self.macs_before,
+                "macs_after": self.macs_after,
+                "trainable_before": self.trainable_before,
+                "trainable_after": self.trainable_after,
+                "savings": self.savings,
+                "param_savings": self.param_savings,
+                "rewritten_params_before": sum(p.params_before for p in self.layers),
+                "rewritten_params_after": sum(p.params_after for p in self.layers),
+                "rewritten_macs_before": sum(p.macs_before for p in self.layers),
+                "rewritten_macs_after": sum(p.macs_after for p in self.layers),
+            },
+            "rf_source": self.rf_source,
+            "notes": list(self.notes),
+        }
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _k(values: Sequence[int]) -> str:
+    return "×".join(str(v) for v in values)
+
+
+def _side(values: Sequence[int]) -> str:
+    """``(2, 2)`` → ``"2"``, ``(2, 1)`` → ``"2×1"``."""
+    return str(values[0]) if len(set(values)) == 1 else _k(values)
+
+
+def split_globs(only: str | Iterable[str] | None) -> tuple[str, ...]:
+    """``"a.*,b"`` or ``["a.*", "b"]`` → ``("a.*", "b")``; commas separate globs too."""
+    if only is None:
+        return ()
+    items = [only] if isinstance(only, str) else list(only)
+    out: list[str] = []
+    for item in items:
+        out.extend(g.strip() for g in str(item).split(",") if g.strip())
+    return tuple(dict.fromkeys(out))
+
+
+def _matches(path: str, glob: str) -> bool:
+    """``path`` or one of its ancestors matches ``glob`` (fnmatch, case-sensitive)."""
+    parts = path.split(".") if path else [""]
+    return any(fnmatch.fnmatchcase(".".join(parts[:i]), glob) for i in range(1, len(parts) + 1))
+
+
+@dataclass(frozen=True)
+class _ConvLayer:
+    row: LayerRow
+    nodes: tuple[ir.Node, ...]  # the row's conv nodes (one per call)
+    attrs: ir.ConvAttrs
+
+
+def _conv_layers(analysis: Analysis) -> list[_ConvLayer]:
+    """Rows that run at least one convolution, in execution order of their first conv."""
+    by_id = {n.id: n for n in analysis.graph.nodes}
+    out: list[_ConvLayer] = []
+    for row in analysis.rows:
+        convs = tuple(
+            by_id[i] for i in row.nodes
+            if by_id[i].kind is ir.OpKind.CONV and isinstance(by_id[i].attrs, ir.ConvAttrs)
+        )
+        if convs:
+            attrs = convs[0].attrs
+            assert isinstance(attrs, ir.ConvAttrs)
+            out.append(_ConvLayer(row, convs, attrs))
+    out.sort(key=lambda c: c.nodes[0].id)
+    return out
+
+
+def _batch_spatial(shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    return shape[0], shape[2:]
+
+
+def _ineligible(layer: _ConvLayer, analysis: Analysis, mode: str) -> str | None:
+    """Why this conv layer cannot be rewritten in ``mode`` (None when it can)."""
+    row, a = layer.row, layer.attrs
+    if row.type_name not in CONV_TYPES:
+        return f"{row.type_name} is not a plain Conv1d/Conv2d/Conv3d module"
+    if any(n.attrs != a for n in layer.nodes):
+        return "its calls use different convolution settings"
+    if not row.path:
+        return "the model itself is the conv (wrap it in a module to rewrite it)"
+    name = f"{row.path}.weight"
+    weight = analysis.graph.param.get(name)
+    if weight is None or not all(weight.name in n.params for n in layer.nodes):
+        return "its weight is not a parameter of the module"
+    if weight.name != name or weight.aliases:
+        return "its weight is shared with another module"
+    expected = fm.conv_params(a.in_channels, a.out_channels, a.kernel, a.groups, a.has_bias)
+    if row.params != expected:
+        return "the module holds parameters besides the conv's weight and bias"
+    if a.transposed:
+        return "transposed conv"
+    if mode == "separable":
+        if a.groups != 1:
+            kind = "depthwise" if a.is_depthwise else f"grouped (groups={a.groups})"
+            return f"already {kind}"
+        if a.is_pointwise:
+            return "pointwise (1×1): nothing spatial to factor (see --mode spatialize)"
+    else:
+        if not a.is_pointwise:
+            return f"not a 1×1 conv (kernel {_k(a.kernel)})"
+        if any(p != 0 for p in a.padding):
+            return "1×1 conv with padding"
+    return None
+
+
+def _trainable(analysis: Analysis, path: str, name: str) -> bool:
+    owner = analysis.graph.param.get(f"{path}.{name}")
+    return owner is not None and owner.trainable
+
+
+def _separable_layer(analysis: Analysis, layer: _ConvLayer, multiplier: int, frozen: bool
+                     ) -> LayerPlan:
+    a, row = layer.attrs, layer.row
+    mid = a.in_channels * multiplier
+    ones = (1,) * len(a.kernel)
+    macs_before = macs_after = 0
+    for n in layer.nodes:
+        batch, spatial = _batch_spatial(n.outputs[0].shape)
+        macs_before += fm.conv_macs(batch, a.in_channels, a.out_channels, a.kernel, spatial, 1)
+        macs_after += fm.conv_macs(batch, a.in_channels, mid, a.kernel, spatial, a.in_channels)
+        macs_after += fm.conv_macs(batch, mid, a.out_channels, ones, spatial, 1)
+    bias = a.out_channels if a.has_bias else 0
+    dense = fm.conv_params(a.in_channels, a.out_channels, a.kernel, 1, bias=False)
+    dw = fm.conv_params(a.in_channels, mid, a.kernel, a.in_channels, bias=False)
+    pw = fm.conv_params(mid, a.out_channels, ones, 1, bias=False)
+    w_train = _trainable(analysis, row.path, "weight")
+    b_train = bias if _trainable(analysis, row.path, "bias") else 0
+    return LayerPlan(
+        path=row.path, mode="separable", conv_type=row.type_name,
+        in_channels=a.in_channels, out_channels=a.out_channels, kernel=a.kernel,
+        stride=a.stride, padding=a.padding, dilation=a.dilation, has_bias=a.has_bias,
+        multiplier=multiplier, calls=len(layer.nodes),
+        params_before=dense + bias,
+        params_after=fm.separable_params(a.in_channels, a.out_channels, a.kernel, multiplier)
+        + bias,
+        macs_before=macs_before, macs_after=macs_after,
+        trainable_before=(dense if w_train else 0) + b_train,
+        trainable_after=(((0 if frozen else dw) + pw) if w_train else 0) + b_train,
+        frozen_spatial=frozen,
+    )
+
+
+def _spatialize_layer(analysis: Analysis, layer: _ConvLayer, frozen: bool) -> LayerPlan:
+    a, row = layer.attrs, layer.row
+    side = (SPATIAL_KERNEL,) * len(a.kernel)
+    macs_before = macs_extra = 0
+    for n in layer.nodes:
+        batch, spatial = _batch_spatial(n.outputs[0].shape)
+        macs_before += fm.conv_macs(
+            batch, a.in_channels, a.out_channels, a.kernel, spatial, a.groups)
+        # The depthwise conv (padding 1, the 1×1 conv's stride) has the 1×1 conv's output size.
+        macs_extra += fm.conv_macs(batch, a.in_channels, a.in_channels, side, spatial,
+                                   a.in_channels)
+    weight = fm.conv_params(a.in_channels, a.out_channels, a.kernel, a.groups, bias=False)
+    bias = a.out_channels if a.has_bias else 0
+    dw = fm.conv_params(a.in_channels, a.in_channels, side, a.in_channels, bias=False)
+    trainable = ((weight if _trainable(analysis, row.path, "weight") else 0)
+                 + (bias if _trainable(analysis, row.path, "bias") else 0))
+    return LayerPlan(
+        path=row.path, mode="spatialize", conv_type=row.type_name,
+        in_channels=a.in_channels, out_channels=a.out_channels, kernel=a.kernel,
+        stride=a.stride, padding=a.padding, dilation=a.dilation, has_bias=a.has_bias,
+        multiplier=1, calls=len(layer.nodes),
+        params_before=weight + bias, params_after=weight + bias + dw,
+        macs_before=macs_before, macs_after=macs_before + macs_extra,
+        trainable_before=trainable, trainable_after=trainable + (0 if frozen else dw),
+        frozen_spatial=frozen, move_stride=any(s != 1 for s in a.stride),
+    )
+
+
+def _before_first_spatial(analysis: Analysis, layers: Sequence[_ConvLayer]) -> set[str]:
+    """Paths of the 1×1 convs that run before the first op with a spatial extent."""
+    first = None
+    for n in analysis.graph.nodes:
+        a = n.attrs
+        if (isinstance(a, ir.ConvAttrs) and not a.is_pointwise) or (
+            isinstance(a, ir.PoolAttrs) and any(k > 1 for k in a.kernel)
+        ):
+            first = n.id
+            break
+    return {
+        layer.row.path for layer in layers
+        if layer.attrs.is_pointwise and (first is None or layer.nodes[0].id < first)
+    }
+
+
+# --------------------------------------------------------------------------- receptive field
+
+
+@dataclass(frozen=True)
+class _RF:
+    size: tuple[Fraction, ...]
+    stride: tuple[Fraction, ...]
+    whole: bool = False
+
+
+def local_receptive_fields(
+    graph: ir.Graph, extra: Mapping[int, int] | None = None
+) -> dict[int, _RF]:
+    """Receptive field of every tensor (Araujo et al. 2019 recurrence, largest over paths).
+
+    A small stand-in for :mod:`convscope.passes.receptive.structure`: ``r += D·(K − 1)·S_in`` and
+    ``S *= s`` for convs and windowed pools, ``S /= scale`` for upsampling, the whole input
+    after global pooling / flatten / linear layers. ``extra`` maps a conv node id to the
+    side of a stride-1 depthwise kernel inserted in front of it (what spatialize adds).
+    """
+    extra = extra or {}
+    state: dict[int, _RF] = {}
+    for t in graph.inputs:
+        d = max(len(t.shape) - 2, 0)
+        state[t.id] = _RF((Fraction(1),) * d, (Fraction(1),) * d)
+    for n in graph.nodes:
+        ins = [state[i] for i in n.inputs if i in state]
+        if not ins:
+            continue
+        dims = len(ins[0].size)
+        same = [s for s in ins if len(s.size) == dims]
+        whole = any(s.whole for s in ins) or len(same) != len(ins)
+        size = tuple(max(s.size[i] for s in same) for i in range(dims))
+        stride = tuple(max(s.stride[i] for s in same) for i in range(dims))
+        a = n.attrs
+        if isinstance(a, (ir.ConvAttrs, ir.PoolAttrs)) and len(a.kernel) == dims:
+            if n.id in extra:
+                size = tuple(r + (extra[n.id] - 1) * s for r, s in zip(size, stride, strict=True))
+            if isinstance(a, ir.ConvAttrs) and a.transposed:
+                stride = tuple(s / st for s, st in zip(stride, a.stride, strict=True))
+                size = tuple(r + d * (k - 1) * s for r, s, k, d in
+                             zip(size, stride, a.kernel, a.dilation, strict=True))
+            else:
+                size = tuple(r + d * (k - 1) * s for r, s, k, d in
+                             zip(size, stride, a.kernel, a.dilation, strict=True))
+                stride = tuple(s * st for s, st in zip(stride, a.stride, strict=True))
+        elif isinstance(a, ir.UpsampleAttrs) and len(a.scale) == dims:
+            stride = tuple(s / Fraction(sc).limit_denominator(1000)
+                           for s, sc in zip(stride, a.scale, strict=True))
+        elif n.kind in (ir.OpKind.ADAPTIVE_POOL, ir.OpKind.LINEAR, ir.OpKind.ATTENTION) or (
+            isinstance(a, ir.ViewAttrs) and a.flattens_spatial
+        ) or (isinstance(a, ir.ReduceAttrs) and any(d >= 2 for d in a.dims)):
+            whole = True
+        for o in n.outputs:
+            state[o.id] = _RF(size, stride, whole)
+    return state
+
+
+def _whole(graph: ir.Graph) -> tuple[int, ...]:
+    return tuple(graph.input_spatial)
+
+
+def _rf_size(rf: _RF | None, graph: ir.Graph) -> tuple[int, ...] | None:
+    if rf is None:
+        return None
+    if rf.whole:
+        return _whole(graph)
+    return tuple(int(s) for s in rf.size)
+
+
+def _receptive_pass(graph: ir.Graph) -> Mapping[str, tuple[int, ...]] | None:
+    """Per-layer RF sizes from :mod:`convscope.passes.receptive.structure` when it is installed."""
+    try:
+        from convscope.passes.receptive import structure as receptive  # type: ignore[attr-defined,unused-ignore]
+
+        result: Any = receptive.receptive_field(graph)
+        per_layer = result.per_layer
+        return {path: tuple(round(s) for s in per_layer[path].size) for path in per_layer}
+    except Exception:  # not written yet, or a different API: use the local estimate
+        return None
+
+
+def _with_rf(analysis: Analysis, layers: list[LayerPlan],
+             convs: Mapping[str, _ConvLayer]) -> tuple[list[LayerPlan], str]:
+    graph = analysis.graph
+    extra = {convs[p.path].nodes[0].id: SPATIAL_KERNEL for p in layers}
+    for p in layers:
+        for n in convs[p.path].nodes[1:]:
+            extra[n.id] = SPATIAL_KERNEL
+    before = local_receptive_fields(graph)
+    after = local_receptive_fields(graph, extra)
+    official = _receptive_pass(graph)
+    out = []
+    for p in layers:
+        node = convs[p.path].nodes[0]
+        tid = node.outputs[0].id
+        rb, ra = _rf_size(before.get(tid), graph), _rf_size(after.get(tid), graph)
+        in_rf = before.get(node.inputs[0]) if node.inputs else None
+        stride = tuple(float(s) for s in in_rf.stride) if in_rf else None
+        if official is not None and p.path in official and rb is not None and ra is not None:
+            base = official[p.path]
+            ra = tuple(o + (x - y) for o, x, y in zip(base, ra, rb, strict=True))
+            rb = base
+        out.append(replace(p, rf_before=rb, rf_after=ra, rf_stride=stride))
+    source = ("convscope.passes.receptive.structure" if official is not None
+              else "local estimate (convscope.passes.receptive.structure unavailable)")
+    return out, source
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def make_plan(
+    analysis: Analysis,
+    *,
+    mode: str = "separable",
+    only: str | Iterable[str] | None = None,
+    multiplier: int = 1,
+    min_savings: float = 0.0,
+    frozen_spatial: bool = False,
+    layers: Iterable[str] | None = None,
+) -> Plan:
+    """Select the conv layers to rewrite and predict their cost.
+
+    ``only``: fnmatch globs on module paths (a string may hold several, comma-separated);
+    every glob must match some layer. ``layers``: exact paths (e.g. from DW003 findings),
+    combined with ``only`` when both are given. Without either, separable mode considers
+    every conv and spatialize the 1×1 convs that run before the first spatial op. Raises
+    :class:`RewriteError` when a glob matches nothing or no layer is left to rewrite.
+    """
+    if mode not in MODES:
+        raise RewriteError(f"unknown rewrite mode '{mode}' (use {' or '.join(MODES)})")
+    if isinstance(multiplier, bool) or not isinstance(multiplier, int) or multiplier < 1:
+        raise RewriteError(f"multiplier must be a positive integer, got {multiplier!r}")
+    if mode == "spatialize" and multiplier != 1:
+        raise RewriteError("--multiplier applies to separable mode only")
+    if not 0.0 <= min_savings < 1.0:
+        raise RewriteError(f"min_savings must be a fraction in [0, 1), got {min_savings}")
+    globs = split_globs(only)
+    exact = tuple(dict.fromkeys(layers)) if layers is not None else None
+
+    paths = [r.path for r in analysis.rows] + [m.path for m in analysis.graph.modules]
+    for g in globs:
+        if not any(_matches(p, g) for p in paths if p):
+            raise RewriteError(f"no layer matches '{g}' (module paths look like "
+                               f"'{_example_path(analysis)}')")
+    if exact is not None:
+        unknown = [p for p in exact if p not in paths]
+        if unknown:
+            raise RewriteError(f"no layer named '{unknown[0]}' in {analysis.model}")
+
+    convs = _conv_layers(analysis)
+    if globs or exact is not None:
+        def chosen(path: str) -> bool:
+            by_glob = not globs or any(_matches(path, g) for g in globs)
+            return by_glob and (exact is None or path in exact)
+
+        reached = [c for c in convs if chosen(c.row.path)]
+        implicit = False
+    elif mode == "spatialize":
+        early = _before_first_spatial(analysis, convs)
+        reached = [c for c in convs if c.row.path in early]
+        implicit = True
+    else:
+        reached, implicit = convs, True
+
+    planned: list[LayerPlan] = []
+    skipped: list[Skipped] = []
+    for c in reached:
+        reason = _ineligible(c, analysis, mode)
+        if reason is not None:
+            # Without a selection, depthwise and 1×1 convs are simply not candidates.
+            if not (implicit and mode == "separable"
+                    and (c.attrs.is_pointwise or c.attrs.groups > 1)):
+                skipped.append(Skipped(c.row.path, reason))
+            continue
+        p = (_separable_layer(analysis, c, multiplier, frozen_spatial) if mode == "separable"
+             else _spatialize_layer(analysis, c, frozen_spatial))
+        if mode == "separable" and min_savings > 0 and p.savings < min_savings:
+            skipped.append(Skipped(c.row.path, f"saves {100 * p.savings:.1f}% of its MACs, "
+                                               f"below --min-savings {100 * min_savings:g}%"))
+            continue
+        planned.append(p)
+
+    if not planned:
+        raise RewriteError(_nothing_message(analysis, mode, globs, reached, skipped))
+
+    rf_source = ""
+    if mode == "spatialize":
+        by_path = {c.row.path: c for c in reached}
+        planned, rf_source = _with_rf(analysis, planned, by_path)
+
+    notes: list[str] = []
+    if frozen_spatial:
+        notes.append("frozen spatial filters: depthwise weights are random (kaiming normal) and "
+                     "frozen (requires_grad=False), the 'channels-only' recipe; the pointwise "
+                     "weights start fresh, so the model must be trained again")
+    elif mode == "spatialize":
+        notes.append("the depthwise 3×3 starts as the identity (centre tap 1): the model "
+                     "computes the same function until it is trained")
+    t = analysis.totals
+    return Plan(
+        model=analysis.model, mode=mode, multiplier=multiplier, frozen_spatial=frozen_spatial,
+        min_savings=min_savings, only=globs, layers=tuple(planned), skipped=tuple(skipped),
+        params_before=t.params, macs_before=t.macs, trainable_before=t.trainable_params,
+        rf_source=rf_source, notes=tuple(notes),
+    )
+
+
+def _example_path(analysis: Analysis) -> str:
+    for r in analysis.rows:
+        if r.path and r.type_name in CONV_TYPES:
+            return r.path
+    return next((r.path for r in analysis.rows if r.path), "(root)")
+
+
+def _nothing_message(analysis: Analysis, mode: str, globs: Sequence[str],
+                     reached: Sequence[_ConvLayer], skipped: Sequence[Skipped]) -> str:
+    where = f" matching {', '.join(repr(g) for g in globs)}" if globs else ""
+    if not reached:
+        what = "dense conv" if mode == "separable" else "1×1 conv"
+        return f"no layer to rewrite: no {what}{where} in {analysis.model}"
+    first = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3])
+    more = f" (and {len(skipped) - 3} more)" if len(skipped) > 3 else ""
+    return f"no layer to rewrite{where}: {first}{more}"

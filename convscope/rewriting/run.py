@@ -1,0 +1,214 @@
+"""Depthwise-separable and "spatialize" rewrites: plan, apply, verify.
+
+    >>> from convscope.rewriting import rewrite
+    >>> result = rewrite(model, (1, 3, 64, 64), only="layer3.*")
+    >>> result.model            # a new nn.Module; ``model`` is untouched
+    >>> result.plan[0].savings  # per layer: params / MACs before → after, weight error
+    >>> result.verification.ok  # traced again: shapes, params and MACs as predicted
+
+* :mod:`convscope.rewriting.plan` selects layers and predicts costs (no torch);
+* :mod:`convscope.rewriting.apply` builds the new model and factorizes the trained kernels;
+* :mod:`convscope.rewriting.verify` traces the result and compares it with the prediction.
+
+The package module is itself callable (``convscope.rewriting(model, inputs, ...)`` works
+whether ``convscope.rewriting`` resolves to this package or to the function).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+from convscope.rewriting.plan import (
+    ExportError,
+    LayerPlan,
+    Plan,
+    RewriteError,
+    Skipped,
+    VerificationError,
+    make_plan,
+)
+
+__all__ = [
+    "ExportError",
+    "LayerPlan",
+    "Plan",
+    "RewriteError",
+    "RewriteResult",
+    "Skipped",
+    "VerificationError",
+    "make_plan",
+    "materialize",
+    "rewrite",
+    "sample_inputs",
+]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class RewriteResult:
+    """A rewritten model with its plan and the proof that it matches the plan.
+
+    ``model``: the new module (same train/eval flags as the original); ``plan``: the
+    rewritten layers (frozen :class:`LayerPlan`, with measured ``weight_error``);
+    ``verification``: :class:`~convscope.rewriting.verify.Verification`; ``full_plan``:
+    the :class:`Plan` with skipped layers and whole-model totals; ``inputs``: the sample
+    inputs the deviation was measured on (real tensors, also the export example).
+    """
+
+    model: Any  # torch.nn.Module (kept untyped so this module imports without torch)
+    plan: tuple[LayerPlan, ...]
+    verification: Any  # convscope.rewriting.verify.Verification
+    full_plan: Plan
+    inputs: tuple[Any, ...]
+    weights: str = "the model's own"  # or "random init ..." when materialized from meta
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "kind": "rewrite"}
+        doc.update(self.full_plan.to_dict())
+        doc["weights"] = self.weights
+        doc["inputs"] = [list(getattr(t, "shape", ())) for t in self.inputs]
+        doc["verification"] = self.verification.to_dict()
+        return _json_safe(doc)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def materialize(model: Any, *, seed: int = 0) -> tuple[Any, bool]:
+    """A deep copy of ``model`` with real CPU weights; ``(copy, was_random)``.
+
+    Meta parameters and buffers get fresh values from each submodule's
+    ``reset_parameters`` (seeded), so the copy runs; ``model`` is never modified.
+    """
+    import torch
+
+    clone = copy.deepcopy(model)
+    tensors = [*clone.parameters(), *clone.buffers()]
+    if not any(t.is_meta for t in tensors):
+        return clone, False
+    clone = clone.to_empty(device="cpu")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for sub in clone.modules():
+            reset = getattr(sub, "reset_parameters", None)
+            if callable(reset):
+                with suppress(Exception):
+                    reset()
+            if isinstance(sub, torch.nn.modules.batchnorm._NormBase):
+                sub.reset_running_stats()
+    return clone, True
+
+
+def sample_inputs(inputs: Sequence[Any], *, seed: int = 0) -> tuple[Any, ...]:
+    """Real CPU stand-ins for meta inputs (normal noise for floats, zeros otherwise)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    out: list[Any] = []
+    for x in inputs:
+        if isinstance(x, torch.Tensor) and x.is_meta:
+            if x.dtype.is_floating_point:
+                out.append(torch.randn(x.shape, dtype=x.dtype, generator=gen))
+            else:
+                out.append(torch.zeros(x.shape, dtype=x.dtype))
+        else:
+            out.append(x)
+    return tuple(out)
+
+
+def _run(model: Any, inputs: Sequence[Any]) -> Any:
+    import torch
+
+    from convscope.model.modes import eval_mode
+
+    with eval_mode(model), torch.no_grad():
+        return model(*inputs)
+
+
+def _layers_from_lint(analysis: Any) -> tuple[str, ...]:
+    """Paths named by rule DW003 (separable-candidate), run alone with its default options."""
+    from convscope.linting.config import Settings
+    from convscope.linting.engine import lint
+    from convscope.linting.registry import default_registry
+
+    registry = default_registry()
+    settings = Settings().with_overrides(registry, select="DW003")
+    result = lint(analysis, settings, registry=registry)
+    layers = tuple(dict.fromkeys(f.layer for f in result.findings if f.code == "DW003"))
+    if not layers:
+        raise RewriteError("no layer to rewrite: rule DW003 (separable-candidate) found nothing")
+    return layers
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def rewrite(
+    model: Any,
+    inputs: Any = None,
+    *,
+    only: str | Iterable[str] | None = None,
+    mode: str = "separable",
+    multiplier: int = 1,
+    min_savings: float = 0.0,
+    frozen_spatial: bool = False,
+    layers: Iterable[str] | None = None,
+    from_lint: bool = False,
+    name: str | None = None,
+    seed: int = 0,
+) -> RewriteResult:
+    """Plan, build and verify a rewrite of ``model``; ``model`` itself is never modified.
+
+    ``inputs``: tensors or shapes as for :func:`convscope.analyze` (meta inputs are
+    replaced by seeded random tensors for the deviation check). ``mode``: ``"separable"``
+    (dense k×k conv → depthwise k×k with depth multiplier ``multiplier`` + pointwise 1×1,
+    initialized from the rank-m SVD of each input channel's kernel slice) or
+    ``"spatialize"`` (1×1 conv → identity depthwise 3×3 + the 1×1 conv). ``only``: fnmatch
+    globs on module paths; ``min_savings``: skip separable layers saving less than this
+    fraction of their MACs (0 disables); ``frozen_spatial``: random, frozen depthwise
+    filters. ``layers``: exact paths; ``from_lint``: take them from DW003 findings.
+
+    A model on the meta device gets seeded random weights (``result.weights`` says so).
+    Raises :class:`RewriteError` for a bad selection and :class:`VerificationError` when
+    the rewritten model does not measure what the plan predicted.
+    """
+    from convscope.analysis import run as analysis_run
+    from convscope.rewriting.apply import apply_plan_inplace
+    from convscope.rewriting.verify import verify
+
+    args = analysis_run.as_inputs(inputs)
+    real, random_weights = materialize(model, seed=seed)
+    before = analysis_run.analyze(real, args, name=name)
+    if from_lint:
+        found = _layers_from_lint(before)
+        layers = found if layers is None else [p for p in layers if p in found]
+    plan = make_plan(before, mode=mode, only=only, multiplier=multiplier,
+                     min_savings=min_savings, frozen_spatial=frozen_spatial, layers=layers)
+    sample = sample_inputs(args, seed=seed)
+    reference = _run(real, sample)
+    errors = apply_plan_inplace(real, plan, seed=seed)
+    plan = plan.with_errors(errors)
+    result_out = _run(real, sample)
+    check = verify(real, args, plan, before, reference, result_out)
+    if not check.ok:
+        raise VerificationError("internal error: the rewritten model does not match the plan: "
+                                + "; ".join(check.problems))
+    weights = "random init (the model was on meta)" if random_weights else "the model's own"
+    return RewriteResult(model=real, plan=plan.layers, verification=check, full_plan=plan,
+                         inputs=sample, weights=weights)

@@ -1,0 +1,1 @@
+"""Hardware target profiles (`rules/profiles/*.yaml`) and the roofline they describe."""
