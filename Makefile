@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e ".[vision]"
 	touch $@
 
-# Headless chromium for tests/test_report_browser.py (Debian's package; Playwright's own
+# Headless chromium for tests/render/test_report_browser.py (Debian's package; Playwright's own
 # browser download does not work here). Idempotent: nothing happens when it is installed.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo sudo)
 CHROMIUM_INSTALL = command -v chromium >/dev/null || \
@@ -43,7 +43,7 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy
 
 # The reports/ gallery: HTML + JSON + Markdown for every model in examples/
-# (tests/test_reports_gallery.py fails when the committed JSON is stale).
+# (tests/report/test_gallery.py fails when the committed JSON is stale).
 reports: $(VENV)/.installed
 	$(PY) -m convscope.report.gallery
 

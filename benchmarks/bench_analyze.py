@@ -117,8 +117,7 @@ def _env() -> dict[str, str]:
 
 def _run(argv: Sequence[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, env=_env(), capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(argv, cwd=ROOT, env=_env(), capture_output=True, text=True, check=False)
     return time.perf_counter() - start, proc
 
 
@@ -141,32 +140,64 @@ def _methods(convscope_via_cli: bool) -> list[Method]:
     py = sys.executable
     size = str(SIZE)
     if convscope_via_cli:
+
         def convscope(model: str, out: Path) -> list[str]:
-            return [py, "-m", "convscope", "analyze", f"torchvision:{model}", "-i",
-                    f"1,3,{size},{size}", "--format", "json", "-o", str(out)]
+            return [
+                py,
+                "-m",
+                "convscope",
+                "analyze",
+                f"torchvision:{model}",
+                "-i",
+                f"1,3,{size},{size}",
+                "--format",
+                "json",
+                "-o",
+                str(out),
+            ]
     else:
+
         def convscope(model: str, out: Path) -> list[str]:
             return [py, "-c", CONVSCOPE_API_SNIPPET, model, size, str(out)]
+
     return [
         Method("convscope", convscope, _json_macs),
         Method("fvcore", lambda m, _: [py, "-c", FVCORE_SNIPPET, m, size], _fvcore_counts),
-        Method("FlopCounterMode", lambda m, _: [py, "-c", FLOPCOUNTER_SNIPPET, m, size],
-               _flopcounter_counts),
-        Method("baseline", lambda m, _: [py, "-c", BASELINE_SNIPPET], lambda s, o: {},
-               per_model=False),
+        Method(
+            "FlopCounterMode",
+            lambda m, _: [py, "-c", FLOPCOUNTER_SNIPPET, m, size],
+            _flopcounter_counts,
+        ),
+        Method(
+            "baseline", lambda m, _: [py, "-c", BASELINE_SNIPPET], lambda s, o: {}, per_model=False
+        ),
     ]
 
 
 def _cli_works(tmp: Path) -> bool:
     """Whether ``python -m convscope analyze`` runs here (it is checked on a tiny model)."""
     out = tmp / "probe.json"
-    _, proc = _run([sys.executable, "-m", "convscope", "analyze", "torchvision:squeezenet1_0",
-                    "-i", "1,3,64,64", "--format", "json", "-o", str(out)])
+    _, proc = _run(
+        [
+            sys.executable,
+            "-m",
+            "convscope",
+            "analyze",
+            "torchvision:squeezenet1_0",
+            "-i",
+            "1,3,64,64",
+            "--format",
+            "json",
+            "-o",
+            str(out),
+        ]
+    )
     return proc.returncode == 0 and out.exists()
 
 
-def measure(models: Sequence[str], runs: int, warmup: int) -> tuple[dict[tuple[str, str], Result],
-                                                                    bool]:
+def measure(
+    models: Sequence[str], runs: int, warmup: int
+) -> tuple[dict[tuple[str, str], Result], bool]:
     results: dict[tuple[str, str], Result] = {}
     with tempfile.TemporaryDirectory(prefix="convscope-bench-") as tmpdir:
         tmp = Path(tmpdir)
@@ -191,8 +222,11 @@ def measure(models: Sequence[str], runs: int, warmup: int) -> tuple[dict[tuple[s
                         res.times.append(seconds)
                     res.counts = method.count(proc.stdout, out)
                     label = "warm-up" if rep < warmup else f"run {rep - warmup + 1}/{runs}"
-                    print(f"{label:>9}  {method.name:<15} {model if method.per_model else '':<14}"
-                          f" {seconds:6.2f} s", flush=True)
+                    print(
+                        f"{label:>9}  {method.name:<15} {model if method.per_model else '':<14}"
+                        f" {seconds:6.2f} s",
+                        flush=True,
+                    )
     return results, via_cli
 
 
@@ -245,12 +279,20 @@ def _fmt_n(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
-def render(results: dict[tuple[str, str], Result], models: Sequence[str], runs: int,
-           warmup: int, via_cli: bool, load: tuple[str, str] = ("n/a", "n/a")) -> str:
-    convscope_cmd = ("`python -m convscope analyze torchvision:NAME -i 1,3,224,224 --format json "
-                     "-o FILE`" if via_cli else
-                     "a `-c` snippet calling `convscope.api.analyze_spec` and the JSON reporter "
-                     "(the CLI did not run)")
+def render(
+    results: dict[tuple[str, str], Result],
+    models: Sequence[str],
+    runs: int,
+    warmup: int,
+    via_cli: bool,
+    load: tuple[str, str] = ("n/a", "n/a"),
+) -> str:
+    convscope_cmd = (
+        "`python -m convscope analyze torchvision:NAME -i 1,3,224,224 --format json -o FILE`"
+        if via_cli
+        else "a `-c` snippet calling `convscope.api.analyze_spec` and the JSON reporter "
+        "(the CLI did not run)"
+    )
     base = _med(results.get(("baseline", "")))
     lines = [
         SECTION,
@@ -264,7 +306,7 @@ def render(results: dict[tuple[str, str], Result], models: Sequence[str], runs: 
         f"counting), median of {runs} runs after {warmup} warm-up run(s), input 1×3×224×224. "
         f"convscope: {convscope_cmd}; fvcore: CPU model, `FlopCountAnalysis(model, "
         f"torch.randn(...)).total()`; FlopCounterMode: meta model, one forward. "
-        f"Baseline `python -c \"import torch, torchvision\"`: "
+        f'Baseline `python -c "import torch, torchvision"`: '
         f"{_cell(results.get(('baseline', '')))}. Cells: median (min–max). "
         f"Load average before / after the runs: {load[0]} / {load[1]}.",
         "",
@@ -274,18 +316,23 @@ def render(results: dict[tuple[str, str], Result], models: Sequence[str], runs: 
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for model in models:
-        cs, fv, fc = (_med(results.get((m, model))) for m in
-                      ("convscope", "fvcore", "FlopCounterMode"))
+        cs, fv, fc = (
+            _med(results.get((m, model))) for m in ("convscope", "fvcore", "FlopCounterMode")
+        )
         ratio_fv = f"{cs / fv:.2f}×" if cs and fv else "—"
         ratio_fc = f"{cs / fc:.2f}×" if cs and fc else "—"
-        cells = " | ".join(_cell(results.get((m, model))) for m in
-                           ("convscope", "fvcore", "FlopCounterMode"))
-        over = ("—" if base is None or None in (cs, fv, fc) else
-                " / ".join(f"{t - base:+.2f}" for t in (cs, fv, fc) if t is not None) + " s")
+        cells = " | ".join(
+            _cell(results.get((m, model))) for m in ("convscope", "fvcore", "FlopCounterMode")
+        )
+        over = (
+            "—"
+            if base is None or None in (cs, fv, fc)
+            else " / ".join(f"{t - base:+.2f}" for t in (cs, fv, fc) if t is not None) + " s"
+        )
         lines.append(f"| {model} | {cells} | {ratio_fv} | {ratio_fc} | {over} |")
     lines += [
         "",
-        "Counts (MACs). fvcore counts one \"flop\" per MAC for conv/linear/matmul and adds the "
+        'Counts (MACs). fvcore counts one "flop" per MAC for conv/linear/matmul and adds the '
         "norms and adaptive pools it also handles; its conv/linear/matmul part is what must "
         "equal convscope's MACs. FlopCounterMode counts FLOPs = 2 × MACs.",
         "",
@@ -294,8 +341,9 @@ def render(results: dict[tuple[str, str], Result], models: Sequence[str], runs: 
         "| --- | ---: | ---: | :---: | ---: | :---: | ---: | ---: |",
     ]
     for model in models:
-        cs_r, fv_r, fc_r = (results.get((m, model)) for m in
-                            ("convscope", "fvcore", "FlopCounterMode"))
+        cs_r, fv_r, fc_r = (
+            results.get((m, model)) for m in ("convscope", "fvcore", "FlopCounterMode")
+        )
         macs = cs_r.counts.get("macs") if cs_r else None
         fc_macs = fc_r.counts.get("macs") if fc_r else None
         fv_con = fv_r.counts.get("contraction") if fv_r else None
@@ -309,18 +357,22 @@ def render(results: dict[tuple[str, str], Result], models: Sequence[str], runs: 
         extra = "—"
         if fv_tot is not None and macs:
             extra = f"{fv_tot - macs:+,} ({(fv_tot - macs) / macs:+.2%})"
-        lines.append(f"| {model} | {_fmt_n(macs)} | {_fmt_n(fc_macs)} | {agree(fc_macs)} "
-                     f"| {_fmt_n(fv_con)} | {agree(fv_con)} | {_fmt_n(fv_tot)} | {extra} |")
-    errors = [f"- {m} on {model or 'all'}: {r.error}" for (m, model), r in results.items()
-              if r.error]
+        lines.append(
+            f"| {model} | {_fmt_n(macs)} | {_fmt_n(fc_macs)} | {agree(fc_macs)} "
+            f"| {_fmt_n(fv_con)} | {agree(fv_con)} | {_fmt_n(fv_tot)} | {extra} |"
+        )
+    errors = [
+        f"- {m} on {model or 'all'}: {r.error}" for (m, model), r in results.items() if r.error
+    ]
     if errors:
         lines += ["", "Failures:", "", *errors]
     lines += ["", _verdict(results, models, base), ""]
     return "\n".join(lines)
 
 
-def _verdict(results: dict[tuple[str, str], Result], models: Sequence[str],
-             base: float | None) -> str:
+def _verdict(
+    results: dict[tuple[str, str], Result], models: Sequence[str], base: float | None
+) -> str:
     """One honest sentence per target: is convscope's full analyze faster than fvcore?"""
     parts = []
     for model in models:
@@ -329,16 +381,24 @@ def _verdict(results: dict[tuple[str, str], Result], models: Sequence[str],
             parts.append(f"{model}: not measured")
             continue
         word = "faster" if cs < fv else "slower"
-        noise = (", but the run ranges overlap: within run-to-run noise"
-                 if _overlap(results.get(("convscope", model)), results.get(("fvcore", model)))
-                 else ", ranges do not overlap")
-        parts.append(f"{model}: convscope {word} by median ({cs:.2f} s vs {fv:.2f} s, "
-                     f"{cs / fv:.2f}×{noise})")
-    text = "Target (DESIGN.md §5: full analyze faster than fvcore's count alone) — " + \
-        "; ".join(parts) + "."
+        noise = (
+            ", but the run ranges overlap: within run-to-run noise"
+            if _overlap(results.get(("convscope", model)), results.get(("fvcore", model)))
+            else ", ranges do not overlap"
+        )
+        parts.append(
+            f"{model}: convscope {word} by median ({cs:.2f} s vs {fv:.2f} s, {cs / fv:.2f}×{noise})"
+        )
+    text = (
+        "Target (DESIGN.md §5: full analyze faster than fvcore's count alone) — "
+        + "; ".join(parts)
+        + "."
+    )
     if base is not None:
-        text += (f" Every process pays about {base:.2f} s to import torch and torchvision "
-                 "before counting anything.")
+        text += (
+            f" Every process pays about {base:.2f} s to import torch and torchvision "
+            "before counting anything."
+        )
     return text
 
 
@@ -352,8 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     load_before = _loadavg()
     results, via_cli = measure(models, args.runs, args.warmup)
-    section = render(results, models, args.runs, args.warmup, via_cli,
-                     (load_before, _loadavg()))
+    section = render(results, models, args.runs, args.warmup, via_cli, (load_before, _loadavg()))
     write_section(section, args.output)
     print()
     print(section)

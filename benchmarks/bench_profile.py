@@ -54,8 +54,14 @@ def _load() -> str:
         return "n/a"
 
 
-def run(models: Sequence[str], sizes: Sequence[int], size: int, threads: int | None,
-        min_time: float, top: int) -> str:
+def run(
+    models: Sequence[str],
+    sizes: Sequence[int],
+    size: int,
+    threads: int | None,
+    min_time: float,
+    top: int,
+) -> str:
     import torch
     import torchvision
 
@@ -73,8 +79,9 @@ def run(models: Sequence[str], sizes: Sequence[int], size: int, threads: int | N
         model = getattr(torchvision.models, name)()
         for b in sizes:
             shape = (b, 3, size, size)
-            result = profile(model, shape, batch_sizes=(b,), threads=threads,
-                             min_time=min_time, name=name)
+            result = profile(
+                model, shape, batch_sizes=(b,), threads=threads, min_time=min_time, name=name
+            )
             report = with_profile(analyze(model, shape), result, params)
             sec: Any = report.extras["profile"]
             roof = sec.roofline
@@ -86,18 +93,21 @@ def run(models: Sequence[str], sizes: Sequence[int], size: int, threads: int | N
                 f"{_ms(sec.remainder_s)} | {_ms(roof.predicted_s)} | {_pct(roof.achieved)} | "
                 f"{_pct(roof.bound_share('memory'))} / "
                 f"{_pct(roof.bound_share('memory', measured=True))} | "
-                f"{_mib(sec.analytic_peak_bytes)} / {_mib(mem.growth_bytes if mem else None)} |")
+                f"{_mib(sec.analytic_peak_bytes)} / {_mib(mem.growth_bytes if mem else None)} |"
+            )
             if b == sizes[0]:
                 layers = sorted(roof.layers, key=lambda x: -(x.measured_s or 0.0))[:top]
                 details.append(f"\n**{name}**, batch {b}: slowest {top} layers\n")
-                details.append("| layer | type | FLOP/B | bound | measured ms | predicted ms "
-                               "| achieved |")
+                details.append(
+                    "| layer | type | FLOP/B | bound | measured ms | predicted ms | achieved |"
+                )
                 details.append("| --- | --- | ---: | --- | ---: | ---: | ---: |")
                 for x in layers:
                     details.append(
                         f"| `{x.path or '(root)'}` | {x.type_name} | {x.intensity:.1f} | "
                         f"{x.bound} | {_ms(x.measured_s)} | {_ms(x.predicted_s)} | "
-                        f"{_pct(x.achieved)} |")
+                        f"{_pct(x.achieved)} |"
+                    )
     load_after = _load()
     used_threads = cal.threads if threads is None else threads
     lines = [
@@ -127,10 +137,14 @@ def run(models: Sequence[str], sizes: Sequence[int], size: int, threads: int | N
         *rows,
         *details,
     ]
-    if any(float(x) > 1.0 for x in (load_before.split()[:1] + load_after.split()[:1])
-           if x != "n/a"):
-        lines += ["", "Note: the 1-minute load average was above 1 during the run; timings "
-                  "include interference from other processes."]
+    if any(
+        float(x) > 1.0 for x in (load_before.split()[:1] + load_after.split()[:1]) if x != "n/a"
+    ):
+        lines += [
+            "",
+            "Note: the 1-minute load average was above 1 during the run; timings "
+            "include interference from other processes.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -142,8 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--min-time", type=float, default=2.0)
     parser.add_argument("--top", type=int, default=8, help="layers listed per model")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="markdown file whose section to replace (default: stdout)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="markdown file whose section to replace (default: stdout)",
+    )
     args = parser.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]

@@ -67,8 +67,18 @@ from results_file import RESULTS, write_section
 from zoo import ROOT, machine
 
 SECTION = "## Peers and scaling"
-MODELS = ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0",
-          "convnext_tiny", "vit_b_16", "densenet121", "regnet_y_400mf", "shufflenet_v2_x1_0")
+MODELS = (
+    "resnet18",
+    "resnet50",
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "convnext_tiny",
+    "vit_b_16",
+    "densenet121",
+    "regnet_y_400mf",
+    "shufflenet_v2_x1_0",
+)
 SIZE = 224
 
 PRELUDE = """
@@ -82,7 +92,8 @@ def cpu_model():
 """
 
 SNIPPETS: dict[str, str] = {
-    "FlopCounterMode": PRELUDE + """
+    "FlopCounterMode": PRELUDE
+    + """
 from torch.utils.flop_counter import FlopCounterMode
 try:
     with torch.device("meta"):
@@ -96,7 +107,8 @@ flops = int(counter.get_total_flops())
 print(json.dumps({"macs": flops // 2, "raw": flops,
                   "params": sum(p.numel() for p in model.parameters())}))
 """,
-    "fvcore": PRELUDE + """
+    "fvcore": PRELUDE
+    + """
 from fvcore.nn import FlopCountAnalysis, parameter_count
 model = cpu_model()
 fa = FlopCountAnalysis(model, torch.randn(1, 3, size, size))
@@ -106,14 +118,16 @@ total = int(fa.total())
 print(json.dumps({"macs": total, "raw": total, "params": int(parameter_count(model)[""]),
                   "by_operator": {k: int(v) for k, v in fa.by_operator().items()}}))
 """,
-    "torchinfo": PRELUDE + """
+    "torchinfo": PRELUDE
+    + """
 from torchinfo import summary
 model = cpu_model()
 s = summary(model, input_size=(1, 3, size, size), verbose=0, device="cpu")
 print(json.dumps({"macs": int(s.total_mult_adds), "raw": int(s.total_mult_adds),
                   "params": int(s.total_params)}))
 """,
-    "ptflops (pytorch)": PRELUDE + """
+    "ptflops (pytorch)": PRELUDE
+    + """
 from ptflops import get_model_complexity_info
 model = cpu_model()
 with torch.no_grad():
@@ -121,7 +135,8 @@ with torch.no_grad():
         print_per_layer_stat=False, verbose=False, backend="pytorch")
 print(json.dumps({"macs": int(macs), "raw": int(macs), "params": int(params)}))
 """,
-    "ptflops (aten)": PRELUDE + """
+    "ptflops (aten)": PRELUDE
+    + """
 from ptflops import get_model_complexity_info
 model = cpu_model()
 with torch.no_grad():
@@ -131,18 +146,32 @@ print(json.dumps({"macs": int(macs), "raw": int(macs), "params": int(params)}))
 """,
     "baseline": "import torch, torchvision\nprint('{}')\n",
 }
-TOOLS = ("convscope", "FlopCounterMode", "fvcore", "torchinfo", "ptflops (pytorch)",
-         "ptflops (aten)")
+TOOLS = (
+    "convscope",
+    "FlopCounterMode",
+    "fvcore",
+    "torchinfo",
+    "ptflops (pytorch)",
+    "ptflops (aten)",
+)
 UNITS = {
     "convscope": "MACs (`totals.macs`)",
     "FlopCounterMode": "FLOPs ÷ 2",
-    "fvcore": "its \"flops\" = MACs for conv/linear/matmul, plus norm/pool/upsample elements",
+    "fvcore": 'its "flops" = MACs for conv/linear/matmul, plus norm/pool/upsample elements',
     "torchinfo": "`total_mult_adds` (= MACs)",
-    "ptflops (pytorch)": "MACs (\"GMac\")",
-    "ptflops (aten)": "MACs (\"GMac\")",
+    "ptflops (pytorch)": 'MACs ("GMac")',
+    "ptflops (aten)": 'MACs ("GMac")',
 }
-FVCORE_CONTRACTIONS = ("conv", "linear", "addmm", "bmm", "mm", "matmul", "einsum",
-                       "scaled_dot_product_attention")
+FVCORE_CONTRACTIONS = (
+    "conv",
+    "linear",
+    "addmm",
+    "bmm",
+    "mm",
+    "matmul",
+    "einsum",
+    "scaled_dot_product_attention",
+)
 
 
 # =========================================================================== processes
@@ -165,16 +194,18 @@ class Run:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-            "PYTHONWARNINGS": "ignore"}
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "PYTHONWARNINGS": "ignore",
+    }
 
 
 def run_process(argv: Sequence[str], timeout: float = 900.0) -> tuple[float, int, int, str, str]:
     """(wall seconds, peak RSS bytes, exit code, stdout, stderr) of one child process."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=ROOT, env=_env(),
-                                text=True)
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=ROOT, env=_env(), text=True)
         deadline = t0 + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -194,16 +225,30 @@ def run_process(argv: Sequence[str], timeout: float = 900.0) -> tuple[float, int
 
 def tool_argv(tool: str, model: str, size: int, json_out: Path) -> list[str]:
     if tool == "convscope":
-        return [sys.executable, "-m", "convscope", "analyze", f"torchvision:{model}", "-i",
-                f"1,3,{size},{size}", "--format", "json", "-o", str(json_out)]
+        return [
+            sys.executable,
+            "-m",
+            "convscope",
+            "analyze",
+            f"torchvision:{model}",
+            "-i",
+            f"1,3,{size},{size}",
+            "--format",
+            "json",
+            "-o",
+            str(json_out),
+        ]
     return [sys.executable, "-c", SNIPPETS[tool], model, str(size)]
 
 
 def parse(tool: str, stdout: str, json_out: Path) -> dict[str, Any]:
     if tool == "convscope":
         doc = json.loads(json_out.read_text())
-        return {"macs": int(doc["totals"]["macs"]), "raw": int(doc["totals"]["macs"]),
-                "params": int(doc["totals"]["params"])}
+        return {
+            "macs": int(doc["totals"]["macs"]),
+            "raw": int(doc["totals"]["macs"]),
+            "params": int(doc["totals"]["params"]),
+        }
     line = [x for x in stdout.strip().splitlines() if x.startswith("{")][-1]
     parsed: dict[str, Any] = json.loads(line)
     return parsed
@@ -223,8 +268,7 @@ def measure_peers(models: Sequence[str], runs: int) -> dict[tuple[str, str], Run
                     if res.error:
                         continue
                     out = Path(tmp) / f"{model}.json"
-                    wall, rss, code, stdout, stderr = run_process(
-                        tool_argv(tool, model, SIZE, out))
+                    wall, rss, code, stdout, stderr = run_process(tool_argv(tool, model, SIZE, out))
                     if code != 0:
                         lines = stderr.strip().splitlines() or [f"exit {code}"]
                         res.error = lines[-1][:200]
@@ -233,8 +277,11 @@ def measure_peers(models: Sequence[str], runs: int) -> dict[tuple[str, str], Run
                     res.rss.append(rss)
                     if res.out is None and tool != "baseline":
                         res.out = parse(tool, stdout, out)
-                    print(f"rep {rep + 1}/{runs} {tool:18s} {key[1]:20s} {wall:6.2f} s "
-                          f"{rss / 2**20:7.0f} MiB", flush=True)
+                    print(
+                        f"rep {rep + 1}/{runs} {tool:18s} {key[1]:20s} {wall:6.2f} s "
+                        f"{rss / 2**20:7.0f} MiB",
+                        flush=True,
+                    )
     return results
 
 
@@ -250,9 +297,27 @@ def components(model_name: str) -> dict[str, int]:
     model = load_model(f"torchvision:{model_name}").module.eval()  # meta, RegNet included
     a = analyze(model, (1, 3, SIZE, SIZE))
     c = dict.fromkeys(
-        ("conv", "linear", "matmul", "attention", "conv_bias", "linear_bias", "bn_elems",
-         "bn_affine_elems", "other_norm_elems", "act_elems", "pool_in", "adaptive_in",
-         "eltwise", "torchinfo_rule", "mha_linear", "ptflops_act", "fn_global_pool_in"), 0)
+        (
+            "conv",
+            "linear",
+            "matmul",
+            "attention",
+            "conv_bias",
+            "linear_bias",
+            "bn_elems",
+            "bn_affine_elems",
+            "other_norm_elems",
+            "act_elems",
+            "pool_in",
+            "adaptive_in",
+            "eltwise",
+            "torchinfo_rule",
+            "mha_linear",
+            "ptflops_act",
+            "fn_global_pool_in",
+        ),
+        0,
+    )
     for n in a.graph.nodes:
         cost = a.node_cost[n.id]
         out_n = n.outputs[0].numel if n.outputs else 0
@@ -282,11 +347,17 @@ def components(model_name: str) -> dict[str, int]:
         elif n.kind is ir.OpKind.POOL:
             c["pool_in"] += first_in
         elif n.kind is ir.OpKind.ADAPTIVE_POOL or (
-                n.kind is ir.OpKind.REDUCE and n.module_type.startswith("Adaptive")):
+            n.kind is ir.OpKind.REDUCE and n.module_type.startswith("Adaptive")
+        ):
             c["adaptive_in"] += first_in  # a global adaptive pool runs as aten.mean
-        elif (n.kind is ir.OpKind.REDUCE and "mean" in n.op and isinstance(at, ir.ReduceAttrs)
-              and at.keepdim and n.inputs and at.dims == tuple(
-                  range(2, len(a.graph.tensor[n.inputs[0]].shape)))):
+        elif (
+            n.kind is ir.OpKind.REDUCE
+            and "mean" in n.op
+            and isinstance(at, ir.ReduceAttrs)
+            and at.keepdim
+            and n.inputs
+            and at.dims == tuple(range(2, len(a.graph.tensor[n.inputs[0]].shape)))
+        ):
             # F.adaptive_avg_pool2d(x, 1) called in a forward: ATen sees a keepdim mean
             c["fn_global_pool_in"] += first_in
         elif n.kind is ir.OpKind.ELEMENTWISE:
@@ -305,8 +376,9 @@ def components(model_name: str) -> dict[str, int]:
 # i.e. F.relu, F.prelu, F.elu, F.gelu, F.silu; F.relu6 runs as aten.hardtanh, which
 # nn.ReLU6 also uses, through the unpatched F.hardtanh).
 _PTFLOPS_ACT_HOOKS = frozenset({"ReLU", "PReLU", "ELU", "LeakyReLU", "ReLU6", "GELU"})
-_PTFLOPS_ACT_FUNCTIONALS = frozenset({"relu", "relu_", "_prelu_kernel", "prelu", "elu", "elu_",
-                                      "gelu", "gelu_", "silu", "silu_"})
+_PTFLOPS_ACT_FUNCTIONALS = frozenset(
+    {"relu", "relu_", "_prelu_kernel", "prelu", "elu", "elu_", "gelu", "gelu_", "silu", "silu_"}
+)
 
 
 def _ptflops_act_calls(node: Any) -> int:
@@ -314,7 +386,8 @@ def _ptflops_act_calls(node: Any) -> int:
     op = node.op.split(".")[1] if node.op.count(".") >= 2 else node.op
     hook = node.module_type in _PTFLOPS_ACT_HOOKS
     functional = op in _PTFLOPS_ACT_FUNCTIONALS or (
-        op in ("hardtanh", "hardtanh_") and node.module_type not in ("ReLU6", "Hardtanh"))
+        op in ("hardtanh", "hardtanh_") and node.module_type not in ("ReLU6", "Hardtanh")
+    )
     return int(hook) + int(functional)
 
 
@@ -327,8 +400,9 @@ def _torchinfo_rule(model: Any) -> int:
         nonlocal total
         if not isinstance(output, torch.Tensor):
             return
-        numel = sum(p.numel() for n, p in module.named_parameters(recurse=False)
-                    if n in ("weight", "bias"))
+        numel = sum(
+            p.numel() for n, p in module.named_parameters(recurse=False) if n in ("weight", "bias")
+        )
         shape = tuple(output.shape)
         if "Conv" in type(module).__name__:
             positions = shape[0]
@@ -368,8 +442,10 @@ def reconcile(tool: str, count: int, comp: dict[str, int], extra: dict[str, Any]
             same = "= convscope MACs"
         elif core == macs - comp["attention"] - comp["matmul"]:
             att = comp["attention"] + comp["matmul"]
-            same = (f"= convscope MACs − attention {att:,} (fvcore's trace records "
-                    "`aten::scaled_dot_product_attention`, which it has no handler for; exact)")
+            same = (
+                f"= convscope MACs − attention {att:,} (fvcore's trace records "
+                "`aten::scaled_dot_product_attention`, which it has no handler for; exact)"
+            )
         else:
             same = f"≠ convscope MACs ({core - macs:+,})"
         return f"conv/linear/matmul part {same}" + (f"; plus {listed}" if rest else "")
@@ -378,31 +454,42 @@ def reconcile(tool: str, count: int, comp: dict[str, int], extra: dict[str, Any]
         text = f"adds bias additions {comp['conv_bias'] + comp['linear_bias']:,}"
         if comp["mha_linear"]:
             expected -= comp["attention"] + comp["mha_linear"]
-            text += (f"; misses MultiheadAttention's fused CPU kernel "
-                     f"(`aten._native_multi_head_attention` under no_grad): its projections "
-                     f"and attention matmuls {comp['mha_linear'] + comp['attention']:,}")
+            text += (
+                f"; misses MultiheadAttention's fused CPU kernel "
+                f"(`aten._native_multi_head_attention` under no_grad): its projections "
+                f"and attention matmuls {comp['mha_linear'] + comp['attention']:,}"
+            )
         elif comp["attention"]:
             expected -= comp["attention"]
             text += f"; misses SDPA attention {comp['attention']:,}"
         return exact(expected, text)
     if tool == "torchinfo":
-        parts = [f"counts bias positions {comp['conv_bias']:,} and batch × parameters of "
-                 "non-conv layers (a Linear once per sample, not per token)"]
+        parts = [
+            f"counts bias positions {comp['conv_bias']:,} and batch × parameters of "
+            "non-conv layers (a Linear once per sample, not per token)"
+        ]
         if comp["matmul"] or comp["attention"]:
-            parts.append(f"misses activation matmuls/attention "
-                         f"{comp['matmul'] + comp['attention']:,}")
+            parts.append(
+                f"misses activation matmuls/attention {comp['matmul'] + comp['attention']:,}"
+            )
         return exact(comp["torchinfo_rule"], "; ".join(parts) + " = torchinfo's rule")
     if tool == "ptflops (pytorch)":
-        once = (comp["conv_bias"] + comp["linear_bias"] + 2 * comp["bn_affine_elems"]
-                + (comp["bn_elems"] - comp["bn_affine_elems"]))
+        once = (
+            comp["conv_bias"]
+            + comp["linear_bias"]
+            + 2 * comp["bn_affine_elems"]
+            + (comp["bn_elems"] - comp["bn_affine_elems"])
+        )
         pools = comp["pool_in"] + comp["adaptive_in"]
         fn_pools = comp["fn_global_pool_in"]
-        text = (f"adds bias {comp['conv_bias'] + comp['linear_bias']:,}, BatchNorm "
-                f"2×{comp['bn_elems']:,}, pooling-module inputs {pools:,} twice (hook and the "
-                f"patched `F.*pool*` it calls), functional global pooling {fn_pools:,} once, and "
-                f"activation outputs {comp['ptflops_act']:,} (ReLU/GELU twice, hook and "
-                "functional; ReLU6 once, hook only; SiLU once, functional only; Hardswish, "
-                "Sigmoid none)")
+        text = (
+            f"adds bias {comp['conv_bias'] + comp['linear_bias']:,}, BatchNorm "
+            f"2×{comp['bn_elems']:,}, pooling-module inputs {pools:,} twice (hook and the "
+            f"patched `F.*pool*` it calls), functional global pooling {fn_pools:,} once, and "
+            f"activation outputs {comp['ptflops_act']:,} (ReLU/GELU twice, hook and "
+            "functional; ReLU6 once, hook only; SiLU once, functional only; Hardswish, "
+            "Sigmoid none)"
+        )
         if comp["attention"] or comp["matmul"] or comp["other_norm_elems"]:
             text += "; MultiheadAttention / LayerNorm hooks use their own formulas"
         return exact(macs + once + 2 * pools + fn_pools + comp["ptflops_act"], text)
@@ -466,14 +553,23 @@ def huge_spec() -> str:
 
 
 def measure_scaling(runs: int) -> list[dict[str, Any]]:
-    points = [("blocks", "10"), ("blocks", "100"), ("blocks", "1000"), ("size", "224"),
-              ("size", "512"), ("size", "1024"), ("size", "2048"), ("huge", huge_spec())]
+    points = [
+        ("blocks", "10"),
+        ("blocks", "100"),
+        ("blocks", "1000"),
+        ("size", "224"),
+        ("size", "512"),
+        ("size", "1024"),
+        ("size", "2048"),
+        ("huge", huge_spec()),
+    ]
     out = []
     for kind, arg in points:
         samples: list[dict[str, Any]] = []
         for _ in range(runs):
             wall, rss, code, stdout, stderr = run_process(
-                [sys.executable, "-c", SCALING_SNIPPET, kind, arg])
+                [sys.executable, "-c", SCALING_SNIPPET, kind, arg]
+            )
             if code != 0:
                 samples = [{"error": (stderr.strip().splitlines() or ["?"])[-1][:200]}]
                 break
@@ -508,24 +604,35 @@ def _g(v: int | None) -> str:
     return "—" if v is None else f"{v / 1e9:.3f}"
 
 
-def render(peers: dict[tuple[str, str], Run], comps: dict[str, dict[str, int]],
-           scaling: list[dict[str, Any]], models: Sequence[str], runs: int,
-           load: Sequence[float] | None = None) -> str:
+def render(
+    peers: dict[tuple[str, str], Run],
+    comps: dict[str, dict[str, int]],
+    scaling: list[dict[str, Any]],
+    models: Sequence[str],
+    runs: int,
+    load: Sequence[float] | None = None,
+) -> str:
     lines = [SECTION, ""]
     base = peers.get(("baseline", "-"))
     lines.append(
         f"Generated by `benchmarks/peers.py` on {dt.date.today().isoformat()}. Machine: "
         f"{machine()}. Each cell: one fresh process per run, median wall time of {runs} "
         "runs (interleaved) and the peak RSS of that process (`os.wait4` rusage). Input "
-        f"1×3×{SIZE}×{SIZE}. Baseline `python -c \"import torch, torchvision\"`: "
+        f'1×3×{SIZE}×{SIZE}. Baseline `python -c "import torch, torchvision"`: '
         f"{_s(base.median if base else None)}, {_mib(base.peak if base else None)}. "
         "The machine's cores were shared with other jobs"
-        + (f" (1-minute load average {load[0]:.1f} before and {load[1]:.1f} after measuring)"
-           if load else "") + ": per-process differences of a few tenths of a second are "
-        "within run-to-run noise.")
+        + (
+            f" (1-minute load average {load[0]:.1f} before and {load[1]:.1f} after measuring)"
+            if load
+            else ""
+        )
+        + ": per-process differences of a few tenths of a second are "
+        "within run-to-run noise."
+    )
     lines.append("")
-    lines.append("Units, all converted to MACs: " + "; ".join(
-        f"{t}: {u}" for t, u in UNITS.items()) + ".")
+    lines.append(
+        "Units, all converted to MACs: " + "; ".join(f"{t}: {u}" for t, u in UNITS.items()) + "."
+    )
     lines.append("")
     lines.append("### Time and peak memory per process")
     lines.append("")
@@ -544,16 +651,23 @@ def render(peers: dict[tuple[str, str], Run], comps: dict[str, dict[str, int]],
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     medians: dict[str, list[float]] = {}
     for t in TOOLS:
-        medians[t] = [v for m in models if (t, m) in peers
-                      and (v := peers[(t, m)].median) is not None]
-    lines.append("| **median** | " + " | ".join(
-        _s(statistics.median(v)) if v else "—" for v in medians.values()) + " |")
+        medians[t] = [
+            v for m in models if (t, m) in peers and (v := peers[(t, m)].median) is not None
+        ]
+    lines.append(
+        "| **median** | "
+        + " | ".join(_s(statistics.median(v)) if v else "—" for v in medians.values())
+        + " |"
+    )
     lines.append("")
     if base is not None and base.median is not None:
-        above = [f"{t} {statistics.median(v) - base.median:+.2f} s"
-                 for t, v in medians.items() if v]
-        lines.append("Median time above the `import torch, torchvision` baseline (what the "
-                     "tool itself costs, build included): " + ", ".join(above) + ".")
+        above = [
+            f"{t} {statistics.median(v) - base.median:+.2f} s" for t, v in medians.items() if v
+        ]
+        lines.append(
+            "Median time above the `import torch, torchvision` baseline (what the "
+            "tool itself costs, build included): " + ", ".join(above) + "."
+        )
         lines.append("")
 
     lines.append("### Counts (GMACs) and params")
@@ -571,15 +685,20 @@ def render(peers: dict[tuple[str, str], Run], comps: dict[str, dict[str, int]],
                 continue
             mark = "" if p is None or r.out.get("params") in (None, p) else " (params differ)"
             cells.append(_g(r.out["macs"]) + mark)
-        lines.append(f"| {m} | {p:,} | " + " | ".join(cells) + " |" if p else
-                     f"| {m} | — | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {m} | {p:,} | " + " | ".join(cells) + " |"
+            if p
+            else f"| {m} | — | " + " | ".join(cells) + " |"
+        )
     lines.append("")
 
     lines.append("### Disagreements, reconciled from convscope's per-op components")
     lines.append("")
-    lines.append("Each tool's count minus convscope's MACs, explained by the components that "
-                 "tool is known to count (computed from convscope's graph of the same model); "
-                 "*exact* means the explanation reproduces the tool's number to the unit.")
+    lines.append(
+        "Each tool's count minus convscope's MACs, explained by the components that "
+        "tool is known to count (computed from convscope's graph of the same model); "
+        "*exact* means the explanation reproduces the tool's number to the unit."
+    )
     lines.append("")
     lines.append("| model | tool | Δ vs convscope | explanation |")
     lines.append("| --- | --- | ---: | --- |")
@@ -592,38 +711,48 @@ def render(peers: dict[tuple[str, str], Run], comps: dict[str, dict[str, int]],
             diff = r.out["macs"] - comp["macs"]
             if diff == 0:
                 continue
-            lines.append(f"| {m} | {t} | {diff:+,} ({diff / comp['macs']:+.2%}) | "
-                         f"{reconcile(t, r.out['macs'], comp, r.out)} |")
+            lines.append(
+                f"| {m} | {t} | {diff:+,} ({diff / comp['macs']:+.2%}) | "
+                f"{reconcile(t, r.out['macs'], comp, r.out)} |"
+            )
     lines.append("")
     agree = []
     for m in models:
         fcm = peers.get(("FlopCounterMode", m))
         if fcm is not None and fcm.out and fcm.out["macs"] == comps.get(m, {}).get("macs"):
             agree.append(m)
-    lines.append(f"FlopCounterMode ÷ 2 equals convscope's MACs on {len(agree)} of {len(models)} "
-                 "models.")
+    lines.append(
+        f"FlopCounterMode ÷ 2 equals convscope's MACs on {len(agree)} of {len(models)} models."
+    )
     lines.append("")
 
     lines.append("### Scaling (meta, one fresh process per point)")
     lines.append("")
-    lines.append("`analyze` = `convscope.analyze(model, shape)` alone (median of runs, after "
-                 "the one-off dispatch initialisation); `process` = whole process wall time "
-                 "(imports and build included); peak RSS of the process.")
+    lines.append(
+        "`analyze` = `convscope.analyze(model, shape)` alone (median of runs, after "
+        "the one-off dispatch initialisation); `process` = whole process wall time "
+        "(imports and build included); peak RSS of the process."
+    )
     lines.append("")
-    lines.append("| workload | ops traced | params | GMACs | analyze | µs / op | process | "
-                 "peak RSS | weights (fp32) | activations written |")
+    lines.append(
+        "| workload | ops traced | params | GMACs | analyze | µs / op | process | "
+        "peak RSS | weights (fp32) | activations written |"
+    )
     lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for p in scaling:
-        label = {"blocks": f"residual CNN, {p['arg']} blocks, 64 ch @ 56²",
-                 "size": f"ResNet-50 @ {p['arg']}²",
-                 "huge": f"{p['arg']} @ 1024²"}[p["kind"]]
+        label = {
+            "blocks": f"residual CNN, {p['arg']} blocks, 64 ch @ 56²",
+            "size": f"ResNet-50 @ {p['arg']}²",
+            "huge": f"{p['arg']} @ 1024²",
+        }[p["kind"]]
         if "error" in p:
             lines.append(f"| {label} | failed: {p['error']} | | | | | | | | |")
             continue
         lines.append(
             f"| {label} | {p['nodes']:,} | {p['params']:,} | {p['macs'] / 1e9:,.1f} | "
             f"{_s(p['analyze_s'])} | {1e6 * p['analyze_s'] / p['nodes']:.0f} | {_s(p['wall'])} "
-            f"| {_mib(p['rss'])} | {_mib(p['weight_bytes'])} | {_mib(p['act_bytes'])} |")
+            f"| {_mib(p['rss'])} | {_mib(p['weight_bytes'])} | {_mib(p['act_bytes'])} |"
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -634,8 +763,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
-    parser.add_argument("--raw", type=Path, default=Path(tempfile.gettempdir())
-                        / "convscope-peers-raw.json")
+    parser.add_argument(
+        "--raw", type=Path, default=Path(tempfile.gettempdir()) / "convscope-peers-raw.json"
+    )
     parser.add_argument("--render", action="store_true", help="re-render from --raw only")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -662,8 +792,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, value in raw["peers"].items():
         tool, model = key.split("|", 1)
         peers_back[(tool, model)] = Run(**value)
-    section = render(peers_back, raw["comps"], raw["scaling"], models, args.runs,
-                     raw.get("load"))
+    section = render(peers_back, raw["comps"], raw["scaling"], models, args.runs, raw.get("load"))
     if not args.no_write:
         write_section(section, RESULTS)
     print(section)

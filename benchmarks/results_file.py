@@ -20,8 +20,9 @@ def write_section(section: str, path: Path = RESULTS) -> None:
     if start is None:
         new = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
     else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
         before = "\n".join(lines[:start]).rstrip("\n")
         after = "\n".join(lines[end:])
         new = (before + "\n\n" if before else "") + section.rstrip("\n") + "\n"

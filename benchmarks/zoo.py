@@ -116,8 +116,7 @@ def torchvision_models() -> list[tuple[str, str]]:
         parts = module.split(".")
         category = parts[2] if len(parts) > 3 else "classification"
         out.append((category, name))
-    order = ["classification", "quantization", "segmentation", "detection", "video",
-             "optical_flow"]
+    order = ["classification", "quantization", "segmentation", "detection", "video", "optical_flow"]
     return sorted(out, key=lambda cn: (order.index(cn[0]) if cn[0] in order else 99, cn[1]))
 
 
@@ -219,8 +218,7 @@ def _as_weights_build(name: str, weights_name: str | None, device: str) -> Any:
     if quantizable:
         entry, extra = weights, {"quantize": True}
     elif takes_quantize:
-        entry, extra = None, {"quantize": False,
-                              "num_classes": len(weights.meta["categories"])}
+        entry, extra = None, {"quantize": False, "num_classes": len(weights.meta["categories"])}
     else:
         entry, extra = weights, {}
 
@@ -232,8 +230,10 @@ def _as_weights_build(name: str, weights_name: str | None, device: str) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with _weights_without_download(), _patched(
-                builder_module, "quantize_model", no_quantization, quantizable):
+        with (
+            _weights_without_download(),
+            _patched(builder_module, "quantize_model", no_quantization, quantizable),
+        ):
             if device == "meta":
                 # convscope's own meta construction (RegNet computes widths on tensors and
                 # needs parameters moved to meta as they are registered).
@@ -244,17 +244,25 @@ def _as_weights_build(name: str, weights_name: str | None, device: str) -> Any:
                 return build()
 
 
-def _analyze_as_weights(name: str, weights_name: str | None, shapes: Sequence[tuple[int, ...]]
-                        ) -> dict[str, Any]:
+def _analyze_as_weights(
+    name: str, weights_name: str | None, shapes: Sequence[tuple[int, ...]]
+) -> dict[str, Any]:
     import torch
 
     from convscope.api import analyze
 
     module = _as_weights_build(name, weights_name, "meta")
-    a = analyze(module, [torch.empty(s, device="meta") for s in shapes],
-                rebuild=lambda: _as_weights_build(name, weights_name, "cpu"))
-    return {"params": a.totals.params, "macs": a.totals.macs, "mode": a.graph.mode,
-            "inputs": [list(s) for s in shapes]}
+    a = analyze(
+        module,
+        [torch.empty(s, device="meta") for s in shapes],
+        rebuild=lambda: _as_weights_build(name, weights_name, "cpu"),
+    )
+    return {
+        "params": a.totals.params,
+        "macs": a.totals.macs,
+        "mode": a.graph.mode,
+        "inputs": [list(s) for s in shapes],
+    }
 
 
 def _flop_counter(module: Any, inputs: Sequence[Any]) -> int:
@@ -336,12 +344,14 @@ def _torchvision_meta(name: str, category: str, default: dict[str, Any]) -> dict
     entries = []
     for w in tvm.get_model_weights(name):
         crop = getattr(w.transforms(), "crop_size", None)
-        entries.append({
-            "weights": w.name,
-            "num_params": w.meta.get("num_params"),
-            "ops": w.meta.get("_ops"),
-            "crop": list(crop) if crop else None,
-        })
+        entries.append(
+            {
+                "weights": w.name,
+                "num_params": w.meta.get("num_params"),
+                "ops": w.meta.get("_ops"),
+                "crop": list(crop) if crop else None,
+            }
+        )
     out: dict[str, Any] = {"entries": entries, "at": {}}
     if category in ("classification", "quantization"):
         for e in entries:
@@ -370,8 +380,12 @@ def run_task(task: dict[str, Any], lint_fn: Any) -> dict[str, Any]:
     try:
         a = analyze_spec(spec)
     except Exception as exc:
-        rec.update(status="crash", error=_one_line(exc), time_s=time.perf_counter() - t0,
-                   where=traceback.format_exc().strip().splitlines()[-3:])
+        rec.update(
+            status="crash",
+            error=_one_line(exc),
+            time_s=time.perf_counter() - t0,
+            where=traceback.format_exc().strip().splitlines()[-3:],
+        )
         return rec
     rec["time_s"] = time.perf_counter() - t0
     rec.update(_summary(a))
@@ -443,8 +457,13 @@ class Worker:
         self.log = open(log, "a")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
-            cwd=ROOT, env=env, bufsize=1,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            bufsize=1,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -453,7 +472,7 @@ class Worker:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             if line.startswith(MARK):
-                self.lines.put(line[len(MARK):])
+                self.lines.put(line[len(MARK) :])
         self.lines.put(None)
 
     def ask(self, task: dict[str, Any], timeout: float, max_rss: int) -> dict[str, Any]:
@@ -467,12 +486,18 @@ class Worker:
             except queue.Empty:
                 if _rss_bytes(self.proc.pid) > max_rss:
                     self.stop()
-                    return {**task, "status": "crash",
-                            "error": f"zoo: worker exceeded {max_rss >> 30} GiB RSS"}
+                    return {
+                        **task,
+                        "status": "crash",
+                        "error": f"zoo: worker exceeded {max_rss >> 30} GiB RSS",
+                    }
                 if time.monotonic() > deadline:
                     self.stop()
-                    return {**task, "status": "crash",
-                            "error": f"zoo: timeout after {timeout:.0f} s"}
+                    return {
+                        **task,
+                        "status": "crash",
+                        "error": f"zoo: timeout after {timeout:.0f} s",
+                    }
                 continue
             if line is None:
                 code = self.proc.wait()
@@ -493,8 +518,9 @@ class Worker:
         self.log.close()
 
 
-def sweep(tasks: list[dict[str, Any]], timeout: float, max_rss: int, recycle_rss: int,
-          log: Path) -> list[dict[str, Any]]:
+def sweep(
+    tasks: list[dict[str, Any]], timeout: float, max_rss: int, recycle_rss: int, log: Path
+) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     w: Worker | None = None
     for i, task in enumerate(tasks, 1):
@@ -507,8 +533,11 @@ def sweep(tasks: list[dict[str, Any]], timeout: float, max_rss: int, recycle_rss
             w = None
         results.append(rec)
         extra = rec.get("error") or f"{rec.get('mode')} {rec.get('time_s', 0):.2f}s"
-        print(f"[{i}/{len(tasks)}] {rec['spec'] if 'spec' in rec else task['name']}: "
-              f"{rec['status']} {extra}", flush=True)
+        print(
+            f"[{i}/{len(tasks)}] {rec['spec'] if 'spec' in rec else task['name']}: "
+            f"{rec['status']} {extra}",
+            flush=True,
+        )
     if w is not None:
         w.stop()
     return results
@@ -544,18 +573,26 @@ def tv_checks(rec: dict[str, Any]) -> list[dict[str, Any]]:
             # Two-stage detectors run their RoI heads on however many proposals survive
             # NMS: data-dependent. One-stage detectors and the rest are not.
             compare_macs = group in ("segmentation", "video") or (
-                group == "detection" and "rcnn" not in rec["name"])
+                group == "detection" and "rcnn" not in rec["name"]
+            )
         if not ours:
             continue
         params_ok = e["num_params"] is None or ours["params"] == e["num_params"]
         gmacs = round(ours["macs"] / 1e9, 3)
-        macs_ok = (not compare_macs or e["ops"] is None
-                   or abs(gmacs - float(e["ops"])) < 5e-4)
-        checks.append({
-            "weights": e["weights"], "where": where, "params": ours["params"],
-            "num_params": e["num_params"], "gmacs": gmacs, "ops": e["ops"],
-            "params_ok": params_ok, "macs_ok": macs_ok, "macs_compared": compare_macs,
-        })
+        macs_ok = not compare_macs or e["ops"] is None or abs(gmacs - float(e["ops"])) < 5e-4
+        checks.append(
+            {
+                "weights": e["weights"],
+                "where": where,
+                "params": ours["params"],
+                "num_params": e["num_params"],
+                "gmacs": gmacs,
+                "ops": e["ops"],
+                "params_ok": params_ok,
+                "macs_ok": macs_ok,
+                "macs_compared": compare_macs,
+            }
+        )
     return checks
 
 
@@ -567,7 +604,8 @@ EXPLAIN_META: dict[str, str] = {
         "`num_params` counts the auxiliary classifier `AuxLogits` (3,326,696 params: "
         "27,161,264 − 23,834,568, checked by building it with `aux_logits=True`); the "
         "quantization builder deletes it after loading the weights, so the built model "
-        "has no such layer"),
+        "has no such layer"
+    ),
 }
 EXPLAIN_FCM_ERROR: dict[str, str] = {}
 
@@ -596,8 +634,9 @@ def _reason(text: str | None) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def render(results: list[dict[str, Any]], elapsed: float,
-           limits: dict[str, Any]) -> tuple[str, str]:
+def render(
+    results: list[dict[str, Any]], elapsed: float, limits: dict[str, Any]
+) -> tuple[str, str]:
     """(RESULTS.md section, zoo-results.json text)."""
     tv = [r for r in results if r.get("source") == "torchvision"]
     tm = [r for r in results if r.get("source") == "timm"]
@@ -626,14 +665,23 @@ def render(results: list[dict[str, Any]], elapsed: float,
         "`pretrained_cfg` input size."
     )
     lines.append("")
-    lines.append("| set | models | ok | crash | meta | CPU fallback | with unknown ops | "
-                 "2×MACs = FlopCounterMode | differ | n/a | lint raised or rule crashed | "
-                 "analyze time median / max |")
-    lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-                 "| ---: |")
+    lines.append(
+        "| set | models | ok | crash | meta | CPU fallback | with unknown ops | "
+        "2×MACs = FlopCounterMode | differ | n/a | lint raised or rule crashed | "
+        "analyze time median / max |"
+    )
+    lines.append(
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    )
     groups: list[tuple[str, list[dict[str, Any]]]] = []
-    for cat in ("classification", "quantization", "segmentation", "detection", "video",
-                "optical_flow"):
+    for cat in (
+        "classification",
+        "quantization",
+        "segmentation",
+        "detection",
+        "video",
+        "optical_flow",
+    ):
         sel = [r for r in tv if r["group"] == cat]
         if sel:
             groups.append((f"torchvision {cat}", sel))
@@ -656,8 +704,10 @@ def render(results: list[dict[str, Any]], elapsed: float,
             + (f"{times[len(times) // 2]:.2f} s / {times[-1]:.1f} s |" if times else "— |")
         )
     lines.append("")
-    lines.append("*n/a* for FlopCounterMode: the model does not run on meta (convscope fell "
-                 "back to CPU; FlopCounterMode is only compared on meta).")
+    lines.append(
+        "*n/a* for FlopCounterMode: the model does not run on meta (convscope fell "
+        "back to CPU; FlopCounterMode is only compared on meta)."
+    )
     lines.append("")
 
     crashes = [r for r in results if r["status"] != "ok"]
@@ -666,8 +716,9 @@ def render(results: list[dict[str, Any]], elapsed: float,
     if crashes:
         lines.append("| model | error |")
         lines.append("| --- | --- |")
-        lines.extend(f"| `{r.get('spec', r['name'])}` | {_reason(r.get('error'))} |"
-                     for r in crashes)
+        lines.extend(
+            f"| `{r.get('spec', r['name'])}` | {_reason(r.get('error'))} |" for r in crashes
+        )
     else:
         lines.append("None.")
     lines.append("")
@@ -707,18 +758,20 @@ def render(results: list[dict[str, Any]], elapsed: float,
     by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r, c in checks:
         by_group[r["group"]].append(c)
-    lines.append("| set | weight entries | params equal `num_params` | MACs compared | "
-                 "GMACs equal `_ops` (3 decimals) | convention |")
+    lines.append(
+        "| set | weight entries | params equal `num_params` | MACs compared | "
+        "GMACs equal `_ops` (3 decimals) | convention |"
+    )
     lines.append("| --- | ---: | ---: | ---: | ---: | --- |")
     convention = {
         "classification": "each entry's `transforms().crop_size`, 1×3×crop×crop",
         "quantization": "as classification; the float, quantizable architecture the "
-                        "quantized entry describes (`quantize_model` made a no-op, or "
-                        "`quantize=False` with the entry's classes)",
+        "quantized entry describes (`quantize_model` made a no-op, or "
+        "`quantize=False` with the entry's classes)",
         "segmentation": "1×3×520×520, built as the weights build it (aux classifier)",
         "detection": "default input 1×3×224×224 (resized inside to 800 or the model's "
-                     "size), FrozenBatchNorm2d backbone as trained; MACs only for one-stage "
-                     "detectors (R-CNN heads are data-dependent)",
+        "size), FrozenBatchNorm2d backbone as trained; MACs only for one-stage "
+        "detectors (R-CNN heads are data-dependent)",
         "video": "1×3×16×crop×crop",
         "optical_flow": "params only; `_ops` input size not stated",
     }
@@ -750,14 +803,17 @@ def render(results: list[dict[str, Any]], elapsed: float,
                 f" | {_explain(EXPLAIN_FCM, r)} |"
             )
         if r.get("status") == "ok" and r["mode"] == "meta" and "fcm_error" in r:
-            rows.append(f"| `{r['spec']}` | FlopCounterMode | could not run: "
-                        f"{_reason(r['fcm_error'])} | {_explain(EXPLAIN_FCM_ERROR, r)} |")
+            rows.append(
+                f"| `{r['spec']}` | FlopCounterMode | could not run: "
+                f"{_reason(r['fcm_error'])} | {_explain(EXPLAIN_FCM_ERROR, r)} |"
+            )
         if r.get("tv_meta_error"):
-            rows.append(f"| `{r['spec']}` | metadata | could not build/compare: "
-                        f"{_reason(r['tv_meta_error'])} | — |")
+            rows.append(
+                f"| `{r['spec']}` | metadata | could not build/compare: "
+                f"{_reason(r['tv_meta_error'])} | — |"
+            )
         if r.get("status") == "ok" and not r.get("rows_sum_ok", True):
-            rows.append(f"| `{r['spec']}` | rows vs totals | rows do not sum to totals | "
-                        "**bug** |")
+            rows.append(f"| `{r['spec']}` | rows vs totals | rows do not sum to totals | **bug** |")
         if not str(r.get("lint", "ok")).startswith(("ok", "n/a")):
             rows.append(f"| `{r['spec']}` | lint | {_reason(r['lint'])} | **bug** |")
     lines.append(f"### Disagreements ({len(rows)})")
@@ -770,27 +826,37 @@ def render(results: list[dict[str, Any]], elapsed: float,
         lines.append("None.")
     lines.append("")
 
-    detection = [r for r in tv if r["status"] == "ok" and (
-        r["group"] == "optical_flow" or (r["group"] == "detection" and "rcnn" in r["name"]))]
+    detection = [
+        r
+        for r in tv
+        if r["status"] == "ok"
+        and (r["group"] == "optical_flow" or (r["group"] == "detection" and "rcnn" in r["name"]))
+    ]
     if detection:
-        lines.append("MACs not compared: two-stage detectors (data-dependent RoI heads; "
-                     "random weights keep a different number of proposals than trained ones) "
-                     "and optical flow (no input size stated). For the record, convscope at "
-                     "the default input vs `_ops`:")
+        lines.append(
+            "MACs not compared: two-stage detectors (data-dependent RoI heads; "
+            "random weights keep a different number of proposals than trained ones) "
+            "and optical flow (no input size stated). For the record, convscope at "
+            "the default input vs `_ops`:"
+        )
         lines.append("")
         lines.append("| model | input | trace | GMACs (default build) | `_ops` |")
         lines.append("| --- | --- | --- | ---: | ---: |")
         for r in detection:
             ops = (r.get("tv_meta") or {}).get("entries", [{}])[0].get("ops")
             shape = " + ".join("×".join(map(str, s)) for s in r["inputs"])
-            lines.append(f"| `{r['spec']}` | {shape} | {r['mode']} | "
-                         f"{r['macs'] / 1e9:.3f} | {ops} |")
+            lines.append(
+                f"| `{r['spec']}` | {shape} | {r['mode']} | {r['macs'] / 1e9:.3f} | {ops} |"
+            )
         lines.append("")
 
     slow = sorted((r for r in results if r["status"] == "ok"), key=lambda r: -r["time_s"])[:8]
     if slow:
-        lines.append("Slowest analyses: " + ", ".join(
-            f"`{r['spec']}` {r['time_s']:.1f} s ({r['mode']})" for r in slow) + ".")
+        lines.append(
+            "Slowest analyses: "
+            + ", ".join(f"`{r['spec']}` {r['time_s']:.1f} s ({r['mode']})" for r in slow)
+            + "."
+        )
         lines.append("")
 
     return "\n".join(lines), render_json(results, elapsed, groups, limits)
@@ -800,35 +866,58 @@ def _set_summary(sel: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [r for r in sel if r["status"] == "ok"]
     verdicts = Counter(fcm_verdict(r) for r in sel)
     return {
-        "models": len(sel), "ok": len(ok), "crash": len(sel) - len(ok),
+        "models": len(sel),
+        "ok": len(ok),
+        "crash": len(sel) - len(ok),
         "meta": sum(r["mode"] == "meta" for r in ok),
         "cpu_fallback": sum(r["mode"] == "cpu" for r in ok),
         "with_unknown_ops": sum(bool(r["unknown"]) for r in ok),
-        "fcm_agree": verdicts["agree"], "fcm_differ": verdicts["differ"],
+        "fcm_agree": verdicts["agree"],
+        "fcm_differ": verdicts["differ"],
         "fcm_na": verdicts["n/a"],
-        "lint_failed": sum(1 for r in ok
-                           if not str(r.get("lint", "ok")).startswith(("ok", "n/a"))),
+        "lint_failed": sum(1 for r in ok if not str(r.get("lint", "ok")).startswith(("ok", "n/a"))),
     }
 
 
-def render_json(results: list[dict[str, Any]], elapsed: float,
-                groups: Sequence[tuple[str, list[dict[str, Any]]]],
-                limits: dict[str, Any]) -> str:
+def render_json(
+    results: list[dict[str, Any]],
+    elapsed: float,
+    groups: Sequence[tuple[str, list[dict[str, Any]]]],
+    limits: dict[str, Any],
+) -> str:
     """Machine-readable results: summary per set, metadata agreement, one record per model."""
-    checks = [(r, c) for r in results if r.get("source") == "torchvision"
-              for c in tv_checks(r)]
+    checks = [(r, c) for r in results if r.get("source") == "torchvision" for c in tv_checks(r)]
     meta_summary: dict[str, dict[str, int]] = {}
     for r, c in checks:
-        m = meta_summary.setdefault(r["group"], {"entries": 0, "params_equal": 0,
-                                                 "macs_compared": 0, "macs_equal": 0})
+        m = meta_summary.setdefault(
+            r["group"], {"entries": 0, "params_equal": 0, "macs_compared": 0, "macs_equal": 0}
+        )
         m["entries"] += 1
         m["params_equal"] += int(c["params_ok"])
         if c["macs_compared"] and c["ops"] is not None:
             m["macs_compared"] += 1
             m["macs_equal"] += int(c["macs_ok"])
-    keep = ("source", "group", "name", "spec", "status", "error", "mode", "fallback_reason",
-            "inputs", "params", "macs", "other_flops", "unknown", "fcm_flops", "fcm_error",
-            "lint", "time_s", "rows_sum_ok", "tv_meta_error")
+    keep = (
+        "source",
+        "group",
+        "name",
+        "spec",
+        "status",
+        "error",
+        "mode",
+        "fallback_reason",
+        "inputs",
+        "params",
+        "macs",
+        "other_flops",
+        "unknown",
+        "fcm_flops",
+        "fcm_error",
+        "lint",
+        "time_s",
+        "rows_sum_ok",
+        "tv_meta_error",
+    )
     models = []
     for r in results:
         rec = {k: r[k] for k in keep if k in r}
@@ -858,10 +947,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", choices=("all", "torchvision", "timm"), default="all")
     parser.add_argument("--models", help="comma-separated names to run (filter)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per model")
-    parser.add_argument("--max-rss-gb", type=float, default=10.0,
-                        help="kill a worker above this RSS (the model counts as a crash)")
-    parser.add_argument("--recycle-rss-gb", type=float, default=3.0,
-                        help="start a fresh worker before the next model above this RSS")
+    parser.add_argument(
+        "--max-rss-gb",
+        type=float,
+        default=10.0,
+        help="kill a worker above this RSS (the model counts as a crash)",
+    )
+    parser.add_argument(
+        "--recycle-rss-gb",
+        type=float,
+        default=3.0,
+        help="start a fresh worker before the next model above this RSS",
+    )
     parser.add_argument("--raw", type=Path, default=RAW, help="raw JSON results file")
     parser.add_argument("--render", action="store_true", help="only re-render from --raw")
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
@@ -877,21 +974,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         tasks: list[dict[str, Any]] = []
         if args.only in ("all", "torchvision"):
-            tasks += [{"source": "torchvision", "group": g, "name": n}
-                      for g, n in torchvision_models()]
+            tasks += [
+                {"source": "torchvision", "group": g, "name": n} for g, n in torchvision_models()
+            ]
         if args.only in ("all", "timm"):
             tasks += [{"source": "timm", "group": g, "name": n} for g, n in timm_sample()]
         if args.models:
             wanted = set(args.models.split(","))
             tasks = [t for t in tasks if t["name"] in wanted]
         t0 = time.perf_counter()
-        results = sweep(tasks, args.timeout, int(args.max_rss_gb * 2**30),
-                        int(args.recycle_rss_gb * 2**30), Path(tempfile.gettempdir())
-                        / "convscope-zoo-workers.log")
+        results = sweep(
+            tasks,
+            args.timeout,
+            int(args.max_rss_gb * 2**30),
+            int(args.recycle_rss_gb * 2**30),
+            Path(tempfile.gettempdir()) / "convscope-zoo-workers.log",
+        )
         elapsed = time.perf_counter() - t0
         limits = {"timeout": args.timeout, "max_rss_gb": args.max_rss_gb}
-        args.raw.write_text(json.dumps({"results": results, "elapsed": elapsed,
-                                        "limits": limits}, indent=1))
+        args.raw.write_text(
+            json.dumps({"results": results, "elapsed": elapsed, "limits": limits}, indent=1)
+        )
     section, json_text = render(results, elapsed, limits)
     if not args.no_write:
         write_section(section)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from convscope.analysis.build import Analysis
 from convscope.analysis.rf import receptive_field, with_receptive_field
 from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
+from convscope.analysis.schema import to_dict as analysis_document
 from convscope.checks.rf_verify import effective_rf, verify_rf
 from convscope.linting.engine import lint
 from convscope.passes.quant.measure import quant_report, with_quant
@@ -14,6 +15,7 @@ from convscope.rewriting.run import rewrite
 
 __all__ = [
     "Analysis",
+    "analysis_document",
     "analyze",
     "analyze_loaded",
     "analyze_spec",

@@ -48,8 +48,11 @@ class Where:
         for key in value:
             if key not in known:
                 hint = difflib.get_close_matches(key.replace("_", "-"), known, n=1, cutoff=0.6)
-                more = (f" (did you mean {hint[0]!r}?)" if hint
-                        else f" (known keys: {', '.join(known)})")
+                more = (
+                    f" (did you mean {hint[0]!r}?)"
+                    if hint
+                    else f" (known keys: {', '.join(known)})"
+                )
                 raise self.error(_join(path, key), f"unknown key{more}")
 
     def string_list(self, value: Any, path: str) -> tuple[str, ...]:
@@ -100,8 +103,7 @@ class Where:
         except ValueError as exc:
             raise self.error(path, str(exc)) from None
 
-    def rules_section(self, value: Any, registry: Registry, path: str
-                      ) -> dict[str, dict[str, Any]]:
+    def rules_section(self, value: Any, registry: Registry, path: str) -> dict[str, dict[str, Any]]:
         """``{CODE: {option: value}}`` with every code, option and value checked."""
         out: dict[str, dict[str, Any]] = {}
         for code, opts in self.mapping(value, path).items():
@@ -112,8 +114,10 @@ class Where:
                 known = {o.name: o for o in rule.options}
                 if name not in known:
                     names = ", ".join(known) or "none"
-                    raise self.error(_join(where, name),
-                                     f"unknown option for {code} {rule.name} (options: {names})")
+                    raise self.error(
+                        _join(where, name),
+                        f"unknown option for {code} {rule.name} (options: {names})",
+                    )
                 try:
                     checked[name] = known[name].validate(raw)
                 except ValueError as exc:

@@ -71,13 +71,15 @@ def out_pool(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
     return out
 
 
-def macs_conv(n: int, cin: int, cout: int, groups: int, kernel: Sequence[int],
-              out: Sequence[int]) -> int:
+def macs_conv(
+    n: int, cin: int, cout: int, groups: int, kernel: Sequence[int], out: Sequence[int]
+) -> int:
     return n * cout * math.prod(out) * (cin // groups) * math.prod(kernel)
 
 
-def macs_conv_t(n: int, cin: int, cout: int, groups: int, kernel: Sequence[int],
-                inp: Sequence[int]) -> int:
+def macs_conv_t(
+    n: int, cin: int, cout: int, groups: int, kernel: Sequence[int], inp: Sequence[int]
+) -> int:
     # Each input element scatters through a (cout/groups)·∏k kernel.
     return n * cin * math.prod(inp) * (cout // groups) * math.prod(kernel)
 
@@ -112,8 +114,11 @@ MAXPOOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
 AVGPOOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
 ADAPTIVE = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}
 FCONV: dict[int, Callable[..., torch.Tensor]] = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-UPSAMPLE_MODES = {1: ("nearest", "linear"), 2: ("nearest", "bilinear", "bicubic"),
-                  3: ("nearest", "trilinear")}
+UPSAMPLE_MODES = {
+    1: ("nearest", "linear"),
+    2: ("nearest", "bilinear", "bicubic"),
+    3: ("nearest", "trilinear"),
+}
 
 
 def divisors(n: int) -> list[int]:
@@ -168,8 +173,9 @@ class Head(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
-def draw_conv(data: st.DataObject, shape: Shape, b: Built, *, same: bool = False,
-              stride: int | None = None) -> tuple[nn.Module, Shape]:
+def draw_conv(
+    data: st.DataObject, shape: Shape, b: Built, *, same: bool = False, stride: int | None = None
+) -> tuple[nn.Module, Shape]:
     """A forward conv (grouped/depthwise/dilated/strided). ``same``: keep the spatial size
     for stride 1 (odd kernel, padding d·(k−1)/2)."""
     nd = shape.nd
@@ -206,8 +212,17 @@ def draw_conv_t(data: st.DataObject, shape: Shape, b: Built) -> tuple[nn.Module,
     out = tuple(out_conv_t(size, k, s, p, d, op) for size in shape.spatial)
     if min(out) < 1 or max(out) > 64:
         return nn.Identity(), shape
-    conv = CONV_T[nd](cin, cout, k, stride=s, padding=p, output_padding=op, groups=groups,
-                      dilation=d, bias=data.draw(st.booleans(), label="bias_t"))
+    conv = CONV_T[nd](
+        cin,
+        cout,
+        k,
+        stride=s,
+        padding=p,
+        output_padding=op,
+        groups=groups,
+        dilation=d,
+        bias=data.draw(st.booleans(), label="bias_t"),
+    )
     b.macs += macs_conv_t(shape.n, cin, cout, groups, (k,) * nd, shape.spatial)
     b.log.append(f"convT{nd}d {cin}->{cout} k{k} s{s} p{p} d{d} op{op} g{groups} -> {out}")
     return conv, Shape(shape.n, cout, out)
@@ -236,9 +251,23 @@ def draw_pool(data: st.DataObject, shape: Shape, b: Built) -> tuple[nn.Module, S
 
 def draw_block(data: st.DataObject, shape: Shape, b: Built) -> Shape:
     nd = shape.nd
-    kind = data.draw(st.sampled_from(
-        ["conv", "conv", "conv_t", "pool", "residual", "concat", "upsample", "functional",
-         "bn_relu", "normalize"]), label="block")
+    kind = data.draw(
+        st.sampled_from(
+            [
+                "conv",
+                "conv",
+                "conv_t",
+                "pool",
+                "residual",
+                "concat",
+                "upsample",
+                "functional",
+                "bn_relu",
+                "normalize",
+            ]
+        ),
+        label="block",
+    )
     module: nn.Module
     if kind == "conv":
         module, new = draw_conv(data, shape, b)
@@ -331,8 +360,16 @@ def check(model: nn.Module, first: Shape, last: Shape, b: Built) -> None:
     assert flop_counter(model, x) == 2 * b.macs, why
     assert a.totals.params == sum(p.numel() for p in model.parameters()), why
     t = a.totals
-    for name in ("params", "trainable_params", "buffers", "macs", "other_flops",
-                 "activation_bytes", "bytes_read", "bytes_written"):
+    for name in (
+        "params",
+        "trainable_params",
+        "buffers",
+        "macs",
+        "other_flops",
+        "activation_bytes",
+        "bytes_read",
+        "bytes_written",
+    ):
         assert sum(getattr(r, name) for r in a.rows) == getattr(t, name), (name, why)
     assert not a.unknown, (a.unknown, why)
     lint(a, receptive_field=with_receptive_field)  # must not raise

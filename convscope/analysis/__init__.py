@@ -1,1 +1,3 @@
-"""Per-layer rows, totals and typed extra sections of an analysis, its versioned JSON schema, and the entry points that trace and analyze a model."""
+"""Per-layer rows, totals and typed extra sections of an analysis, its versioned JSON schema,
+and the entry points that trace and analyze a model.
+"""

@@ -1,1 +1,3 @@
-"""Torch-side validation of the static results: receptive fields by gradients (verify-rf, ERF) and counts against fvcore / FlopCounterMode."""
+"""Torch-side validation of the static results: receptive fields by gradients (verify-rf, ERF)
+and counts against fvcore / FlopCounterMode.
+"""

@@ -80,8 +80,9 @@ _FVCORE_ATEN: Mapping[str, frozenset[str]] = {
     "einsum": frozenset({"mm", "bmm", "einsum"}),
 }
 
-_INSTALL_HINT = ("fvcore is not installed; the cross-check needs it: "
-                 "pip install 'convscope[crosscheck]'")
+_INSTALL_HINT = (
+    "fvcore is not installed; the cross-check needs it: pip install 'convscope[crosscheck]'"
+)
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,13 @@ class CrossCheck:
             "explanations": list(self.explanations),
             "fvcore_error": self.fvcore_error,
             "modules": [
-                {"module": r.module, "convscope_macs": r.convscope_macs,
-                 "fvcore_flops": r.fvcore_flops, "flopcounter_flops": r.flopcounter_flops,
-                 "note": r.note}
+                {
+                    "module": r.module,
+                    "convscope_macs": r.convscope_macs,
+                    "fvcore_flops": r.fvcore_flops,
+                    "flopcounter_flops": r.flopcounter_flops,
+                    "note": r.note,
+                }
                 for r in self.rows
             ],
         }
@@ -155,15 +160,23 @@ def _real_inputs(inputs: Iterable[Any]) -> tuple[Any, ...]:
     out: list[Any] = []
     for x in inputs:
         if isinstance(x, torch.Tensor) and x.is_meta:
-            x = (torch.randn(x.shape, dtype=x.dtype) if x.dtype.is_floating_point
-                 else torch.zeros(x.shape, dtype=x.dtype))
+            x = (
+                torch.randn(x.shape, dtype=x.dtype)
+                if x.dtype.is_floating_point
+                else torch.zeros(x.shape, dtype=x.dtype)
+            )
         out.append(x)
     return tuple(out)
 
 
-def reconcile(spec: str, shapes: Sequence[tuple[int, ...]] | None, *,
-              weights: str | None = None, trust_pickle: bool = False,
-              analysis: Analysis) -> CrossCheck:
+def reconcile(
+    spec: str,
+    shapes: Sequence[tuple[int, ...]] | None,
+    *,
+    weights: str | None = None,
+    trust_pickle: bool = False,
+    analysis: Analysis,
+) -> CrossCheck:
     """Load ``spec`` as a real CPU model and reconcile ``analysis`` (convscope's result for
     the same spec and shapes) with fvcore and FlopCounterMode.
 
@@ -173,14 +186,17 @@ def reconcile(spec: str, shapes: Sequence[tuple[int, ...]] | None, *,
     _require_fvcore()
     from convscope.model.load import load_model
 
-    loaded = load_model(spec, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle,
-                        device="cpu")
-    return reconcile_module(loaded.module, _real_inputs(loaded.inputs), analysis=analysis,
-                            name=spec)
+    loaded = load_model(
+        spec, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
+    )
+    return reconcile_module(
+        loaded.module, _real_inputs(loaded.inputs), analysis=analysis, name=spec
+    )
 
 
-def reconcile_module(model: torch.nn.Module, inputs: Sequence[Any], *, analysis: Analysis,
-                     name: str | None = None) -> CrossCheck:
+def reconcile_module(
+    model: torch.nn.Module, inputs: Sequence[Any], *, analysis: Analysis, name: str | None = None
+) -> CrossCheck:
     """Reconcile ``analysis`` with fvcore and FlopCounterMode run on ``model(*inputs)``.
 
     ``model`` must hold real (CPU) weights for fvcore; ``inputs`` may be meta tensors (they
@@ -198,8 +214,7 @@ def reconcile_module(model: torch.nn.Module, inputs: Sequence[Any], *, analysis:
         fv_total: int | None = None
         fvcore_error: str | None = None
         try:
-            fv_counts, fv_unsupported, fv_total = _fvcore(flop_count_analysis, model,
-                                                          real_inputs)
+            fv_counts, fv_unsupported, fv_total = _fvcore(flop_count_analysis, model, real_inputs)
         except Exception as exc:  # fvcore failing is reported, not fatal
             fvcore_error = _one_line(exc)
 
@@ -208,8 +223,13 @@ def reconcile_module(model: torch.nn.Module, inputs: Sequence[Any], *, analysis:
     fv_unsup_own = _own(fv_unsupported)
     cs = _ConvscopeView(analysis)
 
-    paths = list(dict.fromkeys([r.path for r in analysis.rows] + order
-                               + sorted(set(fc_own) | set(fv_own) | set(fv_unsup_own))))
+    paths = list(
+        dict.fromkeys(
+            [r.path for r in analysis.rows]
+            + order
+            + sorted(set(fc_own) | set(fv_own) | set(fv_unsup_own))
+        )
+    )
     rows: list[CrossRow] = []
     for path in paths:
         macs = cs.macs.get(path, 0)
@@ -218,10 +238,19 @@ def reconcile_module(model: torch.nn.Module, inputs: Sequence[Any], *, analysis:
         unsup = {op: n for op, n in fv_unsup_own.get(path, {}).items() if n > 0}
         if not (macs or fc or fv or unsup):
             continue
-        note = _row_note(path, macs, fc_own.get(path, {}), fv_own.get(path, {}) if fv_counts
-                         is not None else None, unsup, cs)
-        rows.append(CrossRow(module=path, convscope_macs=macs, fvcore_flops=fv,
-                             flopcounter_flops=fc, note=note))
+        note = _row_note(
+            path,
+            macs,
+            fc_own.get(path, {}),
+            fv_own.get(path, {}) if fv_counts is not None else None,
+            unsup,
+            cs,
+        )
+        rows.append(
+            CrossRow(
+                module=path, convscope_macs=macs, fvcore_flops=fv, flopcounter_flops=fc, note=note
+            )
+        )
 
     fc_total = sum(sum(c.values()) for c in fc_own.values())
     totals: dict[str, int | None] = {
@@ -236,14 +265,30 @@ def reconcile_module(model: torch.nn.Module, inputs: Sequence[Any], *, analysis:
     fv_by_op: dict[str, int] = {}
     if fv_counts is not None:
         fv_by_op = _sum_ops(fv_own.values())
-        totals["fvcore_contraction_flops"] = sum(n for op, n in fv_by_op.items()
-                                                 if op in FVCORE_CONTRACTIONS)
-        totals["fvcore_other_flops"] = sum(n for op, n in fv_by_op.items()
-                                           if op not in FVCORE_CONTRACTIONS)
-    explanations = _explain(analysis, cs, totals, fc_counts, fc_mode_note, fv_own,
-                            fv_unsupported.get("", {}), fvcore_error, rows)
-    return CrossCheck(model=name or analysis.model, rows=tuple(rows), totals=totals,
-                      explanations=tuple(explanations), fvcore_error=fvcore_error)
+        totals["fvcore_contraction_flops"] = sum(
+            n for op, n in fv_by_op.items() if op in FVCORE_CONTRACTIONS
+        )
+        totals["fvcore_other_flops"] = sum(
+            n for op, n in fv_by_op.items() if op not in FVCORE_CONTRACTIONS
+        )
+    explanations = _explain(
+        analysis,
+        cs,
+        totals,
+        fc_counts,
+        fc_mode_note,
+        fv_own,
+        fv_unsupported.get("", {}),
+        fvcore_error,
+        rows,
+    )
+    return CrossCheck(
+        model=name or analysis.model,
+        rows=tuple(rows),
+        totals=totals,
+        explanations=tuple(explanations),
+        fvcore_error=fvcore_error,
+    )
 
 
 # -- running the counters ----------------------------------------------------------------
@@ -253,8 +298,10 @@ def _meta_stand_ins(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A meta tensor per unique parameter/buffer, shared by its aliases (tied weights)."""
     made: dict[int, torch.Tensor] = {}
     out: dict[str, torch.Tensor] = {}
-    named = [*model.named_parameters(remove_duplicate=False),
-             *model.named_buffers(remove_duplicate=False)]
+    named = [
+        *model.named_parameters(remove_duplicate=False),
+        *model.named_buffers(remove_duplicate=False),
+    ]
     for name, t in named:
         if id(t) not in made:
             made[id(t)] = torch.empty(t.shape, dtype=t.dtype, device="meta")
@@ -262,8 +309,9 @@ def _meta_stand_ins(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return out
 
 
-def _flopcounter(model: torch.nn.Module, inputs: Sequence[Any],
-                 mode: str) -> tuple[dict[str, dict[str, int]], str]:
+def _flopcounter(
+    model: torch.nn.Module, inputs: Sequence[Any], mode: str
+) -> tuple[dict[str, dict[str, int]], str]:
     """FlopCounterMode per-module subtree counts ``{path: {aten op: flops}}`` (paths relative
     to the root, "" for the root), and the device it ran on, in words."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -274,11 +322,16 @@ def _flopcounter(model: torch.nn.Module, inputs: Sequence[Any],
         return _strip_root(counter.get_flop_counts(), type(model).__name__)
 
     if mode == "meta":
-        meta_args = tuple(torch.empty(x.shape, dtype=x.dtype, device="meta")
-                          if isinstance(x, torch.Tensor) else x for x in inputs)
+        meta_args = tuple(
+            torch.empty(x.shape, dtype=x.dtype, device="meta") if isinstance(x, torch.Tensor) else x
+            for x in inputs
+        )
         try:
-            counts = run(lambda: torch.func.functional_call(
-                model, _meta_stand_ins(model), meta_args, strict=False, tie_weights=True))
+            counts = run(
+                lambda: torch.func.functional_call(
+                    model, _meta_stand_ins(model), meta_args, strict=False, tie_weights=True
+                )
+            )
             return counts, "meta tensors, the execution path convscope traced"
         except Exception as exc:  # fall back to real tensors, and say so
             reason = _one_line(exc)
@@ -295,15 +348,16 @@ def _strip_root(counts: Mapping[str, Mapping[Any, int]], root: str) -> dict[str,
         if key == root:
             path = ""
         elif key.startswith(root + "."):
-            path = key[len(root) + 1:]
+            path = key[len(root) + 1 :]
         else:
             continue
         out[path] = {str(op): int(n) for op, n in ops.items()}
     return out
 
 
-def _fvcore(flop_count_analysis: Any, model: torch.nn.Module, inputs: tuple[Any, ...]
-            ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]], int]:
+def _fvcore(
+    flop_count_analysis: Any, model: torch.nn.Module, inputs: tuple[Any, ...]
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]], int]:
     """fvcore's per-module subtree counts by handler, unsupported ops by module, and total."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchScript deprecation and tracer warnings
@@ -313,8 +367,9 @@ def _fvcore(flop_count_analysis: Any, model: torch.nn.Module, inputs: tuple[Any,
         fa.tracer_warnings("none")
         by_module = fa.by_module_and_operator()
         counts = {path: {op: int(n) for op, n in ops.items()} for path, ops in by_module.items()}
-        unsupported = {path: {op: int(n) for op, n in fa.unsupported_ops(path).items()}
-                       for path in by_module}
+        unsupported = {
+            path: {op: int(n) for op, n in fa.unsupported_ops(path).items()} for path in by_module
+        }
         return counts, unsupported, int(fa.total())
 
 
@@ -346,8 +401,9 @@ def _own(subtree: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
     return {path: {op: n for op, n in ops.items() if n} for path, ops in own.items()}
 
 
-def _resolve(own: Mapping[str, Mapping[str, int]], model: torch.nn.Module,
-             canonical: Mapping[int, str]) -> dict[str, dict[str, int]]:
+def _resolve(
+    own: Mapping[str, Mapping[str, int]], model: torch.nn.Module, canonical: Mapping[int, str]
+) -> dict[str, dict[str, int]]:
     """Map names (possibly a shared module's second name) to canonical module paths."""
     out: dict[str, dict[str, int]] = {}
     for path, ops in own.items():
@@ -400,8 +456,11 @@ class _ConvscopeView:
         """convscope other-op FLOPs in row ``path`` of the work fvcore's handler ``family``
         counts."""
         kinds, norm = _FVCORE_OTHER_KIND[family]
-        return sum(n for (kind, nk), n in self.other_by_key.get(path, {}).items()
-                   if kind in kinds and (norm is None or nk == norm))
+        return sum(
+            n
+            for (kind, nk), n in self.other_by_key.get(path, {}).items()
+            if kind in kinds and (norm is None or nk == norm)
+        )
 
 
 # -- notes -------------------------------------------------------------------------------
@@ -430,9 +489,15 @@ def _missed_ops(fv_ops: Mapping[str, int], cs_ops: Mapping[str, int]) -> list[st
             continue
         allowed = _FVCORE_ATEN.get(fv_op, frozenset())
         candidates = [op for op in remaining if _aten_base(op) in allowed]
-        match = next((combo for k in range(1, len(candidates) + 1)
-                      for combo in itertools.combinations(candidates, k)
-                      if sum(remaining[op] for op in combo) == count), None)
+        match = next(
+            (
+                combo
+                for k in range(1, len(candidates) + 1)
+                for combo in itertools.combinations(candidates, k)
+                if sum(remaining[op] for op in combo) == count
+            ),
+            None,
+        )
         if match is None:
             return None
         for op in match:
@@ -447,47 +512,68 @@ def _gap_source(gap: int, fv_ops: Mapping[str, int], cs_ops: Mapping[str, int]) 
     missed = _missed_ops(fv_ops, cs_ops)
     if not missed or sum(cs_ops[op] for op in missed) != gap:
         return ""
-    return (f"; the gap is exactly convscope's MACs in {', '.join(missed)}, which fvcore "
-            "does not count")
+    return (
+        f"; the gap is exactly convscope's MACs in {', '.join(missed)}, which fvcore does not count"
+    )
 
 
-def _row_note(path: str, macs: int, fc_ops: Mapping[str, int],
-              fv_ops: Mapping[str, int] | None, unsup: Mapping[str, int],
-              cs: _ConvscopeView) -> str:
+def _row_note(
+    path: str,
+    macs: int,
+    fc_ops: Mapping[str, int],
+    fv_ops: Mapping[str, int] | None,
+    unsup: Mapping[str, int],
+    cs: _ConvscopeView,
+) -> str:
     """Explain, from this module's numbers, why the counters differ (or "")."""
     parts: list[str] = []
     fc = sum(fc_ops.values())
     if fc != 2 * macs:
         mine = _fmt_ops(cs.macs_by_op.get(path, {})) or "none"
         theirs = _fmt_ops(fc_ops) or "none"
-        parts.append(f"FlopCounterMode {fc:,} vs 2×MACs {2 * macs:,}: it counted {theirs}; "
-                     f"convscope MACs come from {mine}")
+        parts.append(
+            f"FlopCounterMode {fc:,} vs 2×MACs {2 * macs:,}: it counted {theirs}; "
+            f"convscope MACs come from {mine}"
+        )
     if fv_ops is not None:
         contraction = sum(n for op, n in fv_ops.items() if op in FVCORE_CONTRACTIONS)
         if contraction != macs:
-            text = (f"fvcore conv/linear/matmul {contraction:,} vs convscope MACs {macs:,} "
-                    f"({contraction - macs:+,})")
+            text = (
+                f"fvcore conv/linear/matmul {contraction:,} vs convscope MACs {macs:,} "
+                f"({contraction - macs:+,})"
+            )
             text += _gap_source(macs - contraction, fv_ops, cs.macs_by_op.get(path, {}))
             parts.append(text)
         for op, n in sorted(fv_ops.items()):
             if op in FVCORE_CONTRACTIONS or not n:
                 continue
             if op in _FVCORE_OTHER_KIND:
-                parts.append(f"fvcore counts {op} as {n:,} flops; convscope reports it as "
-                             f"other-op FLOPs ({cs.other_for(path, op):,}), not MACs")
+                parts.append(
+                    f"fvcore counts {op} as {n:,} flops; convscope reports it as "
+                    f"other-op FLOPs ({cs.other_for(path, op):,}), not MACs"
+                )
             else:
                 parts.append(f"fvcore counts {op} as {n:,} flops; convscope keeps it out of MACs")
     if unsup:
         other = cs.other.get(path, 0)
-        parts.append(f"fvcore skips unsupported {_fmt_ops(unsup, ' ×')}"
-                     + (f" (convscope other-op FLOPs here: {other:,})" if other else ""))
+        parts.append(
+            f"fvcore skips unsupported {_fmt_ops(unsup, ' ×')}"
+            + (f" (convscope other-op FLOPs here: {other:,})" if other else "")
+        )
     return "; ".join(parts)
 
 
-def _explain(a: Analysis, cs: _ConvscopeView, totals: Mapping[str, int | None],
-             fc_counts: Mapping[str, Mapping[str, int]], fc_where: str,
-             fv_own: Mapping[str, Mapping[str, int]], fv_unsup: Mapping[str, int],
-             fvcore_error: str | None, rows: Sequence[CrossRow]) -> list[str]:
+def _explain(
+    a: Analysis,
+    cs: _ConvscopeView,
+    totals: Mapping[str, int | None],
+    fc_counts: Mapping[str, Mapping[str, int]],
+    fc_where: str,
+    fv_own: Mapping[str, Mapping[str, int]],
+    fv_unsup: Mapping[str, int],
+    fvcore_error: str | None,
+    rows: Sequence[CrossRow],
+) -> list[str]:
     """Model-level statements, each computed from the totals and per-op breakdowns."""
     out: list[str] = []
     macs = a.totals.macs
@@ -496,34 +582,46 @@ def _explain(a: Analysis, cs: _ConvscopeView, totals: Mapping[str, int | None],
     def convscope_other(family: str) -> int:
         """convscope's other-op FLOPs for the family, in the modules where fvcore counted it."""
         return sum(cs.other_for(path, family) for path, ops in fv_own.items() if ops.get(family))
+
     fc = totals["flopcounter_flops"] or 0
     fc_ops = _fmt_ops(fc_counts.get("", {})) or "nothing"
     if fc == 2 * macs:
-        out.append(f"FlopCounterMode (run on {fc_where}) totals {fc:,} FLOPs = 2 × convscope "
-                   f"MACs {macs:,}: both count FLOPs = 2×MACs for contractions "
-                   f"(it counted {fc_ops}).")
+        out.append(
+            f"FlopCounterMode (run on {fc_where}) totals {fc:,} FLOPs = 2 × convscope "
+            f"MACs {macs:,}: both count FLOPs = 2×MACs for contractions "
+            f"(it counted {fc_ops})."
+        )
     else:
         bad = [r.module or "(root)" for r in rows if r.flopcounter_diff]
-        out.append(f"FlopCounterMode (run on {fc_where}) totals {fc:,} FLOPs, 2 × convscope "
-                   f"MACs is {2 * macs:,} ({fc - 2 * macs:+,}); it counted {fc_ops}; modules "
-                   f"that differ: {', '.join(bad[:6]) or 'none (attribution only)'}"
-                   + (" ..." if len(bad) > 6 else "") + ".")
+        out.append(
+            f"FlopCounterMode (run on {fc_where}) totals {fc:,} FLOPs, 2 × convscope "
+            f"MACs is {2 * macs:,} ({fc - 2 * macs:+,}); it counted {fc_ops}; modules "
+            f"that differ: {', '.join(bad[:6]) or 'none (attribution only)'}"
+            + (" ..." if len(bad) > 6 else "")
+            + "."
+        )
     if fvcore_error is not None:
-        out.append(f"fvcore failed on this model ({fvcore_error}); only FlopCounterMode was "
-                   "compared.")
+        out.append(
+            f"fvcore failed on this model ({fvcore_error}); only FlopCounterMode was compared."
+        )
         return out
     fv = totals["fvcore_flops"] or 0
     con = totals["fvcore_contraction_flops"] or 0
     oth = totals["fvcore_other_flops"] or 0
-    out.append(f"fvcore totals {fv:,} \"flops\" = {con:,} from conv/linear/matmul (one flop "
-               f"per MAC) + {oth:,} from other handlers.")
+    out.append(
+        f'fvcore totals {fv:,} "flops" = {con:,} from conv/linear/matmul (one flop '
+        f"per MAC) + {oth:,} from other handlers."
+    )
     if con == macs:
         out.append(f"fvcore's conv/linear/matmul count equals convscope's MACs ({macs:,}).")
     else:
         gap = macs - con
-        text = (f"fvcore's conv/linear/matmul count differs from convscope's MACs by {-gap:+,} "
-                f"({con / macs:.4f}×)" if macs else
-                f"fvcore counts {con:,} conv/linear/matmul flops where convscope has no MACs")
+        text = (
+            f"fvcore's conv/linear/matmul count differs from convscope's MACs by {-gap:+,} "
+            f"({con / macs:.4f}×)"
+            if macs
+            else f"fvcore counts {con:,} conv/linear/matmul flops where convscope has no MACs"
+        )
         text += _gap_source(gap, fv_by_op, _sum_ops(cs.macs_by_op.values()))
         out.append(text + ".")
     for op, n in sorted(fv_by_op.items()):
@@ -532,19 +630,25 @@ def _explain(a: Analysis, cs: _ConvscopeView, totals: Mapping[str, int | None],
         if op in _FVCORE_OTHER_KIND:
             mine = convscope_other(op)
             ratio = f", {n / mine:.2f}× convscope's" if mine else ""
-            out.append(f"fvcore counts {op} as {n:,} flops; convscope reports that work as "
-                       f"other-op FLOPs ({mine:,}{ratio}), never as MACs.")
+            out.append(
+                f"fvcore counts {op} as {n:,} flops; convscope reports that work as "
+                f"other-op FLOPs ({mine:,}{ratio}), never as MACs."
+            )
         else:
             out.append(f"fvcore counts {op} as {n:,} flops; convscope keeps it out of MACs.")
     if fv_unsup:
-        out.append(f"fvcore skipped ops it has no handler for (absent from its total): "
-                   f"{_fmt_ops(fv_unsup, ' ×')}.")
+        out.append(
+            f"fvcore skipped ops it has no handler for (absent from its total): "
+            f"{_fmt_ops(fv_unsup, ' ×')}."
+        )
     counted = sum(convscope_other(op) for op in fv_by_op if op in _FVCORE_OTHER_KIND)
     rest = a.totals.other_flops - counted
     if rest > 0:
-        out.append(f"convscope other-op FLOPs total {a.totals.other_flops:,}; {rest:,} of them "
-                   "(activations, elementwise, pooling fvcore ignores or does not support) "
-                   "have no counterpart in fvcore.")
+        out.append(
+            f"convscope other-op FLOPs total {a.totals.other_flops:,}; {rest:,} of them "
+            "(activations, elementwise, pooling fvcore ignores or does not support) "
+            "have no counterpart in fvcore."
+        )
     return out
 
 
@@ -573,17 +677,42 @@ def render(cc: CrossCheck) -> str:
     Columns: convscope MACs, FlopCounterMode FLOPs and its difference from 2×MACs, fvcore
     "flops" and its difference from MACs (fvcore counts one flop per MAC), and the note.
     """
-    header = ("module", "convscope MACs", "FlopCounterMode", "FCM − 2×MACs", "fvcore",
-              "fvcore − MACs", "note")
-    body = [(r.module or "(root)", _num(r.convscope_macs), _num(r.flopcounter_flops),
-             _signed(r.flopcounter_diff), _num(r.fvcore_flops), _signed(r.fvcore_diff),
-             r.note or "agree") for r in cc.rows]
+    header = (
+        "module",
+        "convscope MACs",
+        "FlopCounterMode",
+        "FCM − 2×MACs",
+        "fvcore",
+        "fvcore − MACs",
+        "note",
+    )
+    body = [
+        (
+            r.module or "(root)",
+            _num(r.convscope_macs),
+            _num(r.flopcounter_flops),
+            _signed(r.flopcounter_diff),
+            _num(r.fvcore_flops),
+            _signed(r.fvcore_diff),
+            r.note or "agree",
+        )
+        for r in cc.rows
+    ]
     t = cc.totals
     macs = t["convscope_macs"] or 0
     fv = t["fvcore_flops"]
     fc = t["flopcounter_flops"] or 0
-    body.append(("TOTAL", _num(macs), _num(fc), _signed(fc - 2 * macs), _num(fv),
-                 _signed(None if fv is None else fv - macs), ""))
+    body.append(
+        (
+            "TOTAL",
+            _num(macs),
+            _num(fc),
+            _signed(fc - 2 * macs),
+            _num(fv),
+            _signed(None if fv is None else fv - macs),
+            "",
+        )
+    )
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header) - 1)]
 
     def line(cells: Sequence[str]) -> str:
@@ -591,9 +720,13 @@ def render(cc: CrossCheck) -> str:
         mid = "  ".join(c.rjust(w) for c, w in zip(cells[1:-1], widths[1:], strict=True))
         return f"{left}  {mid}  {cells[-1]}".rstrip()
 
-    lines = [f"Cross-check: {cc.model} — convscope MACs vs torch FlopCounterMode (FLOPs = "
-             "2×MACs) vs fvcore (one flop per MAC, plus norms/pools)", "",
-             line(header), line(["-" * w for w in widths] + ["-" * 4])]
+    lines = [
+        f"Cross-check: {cc.model} — convscope MACs vs torch FlopCounterMode (FLOPs = "
+        "2×MACs) vs fvcore (one flop per MAC, plus norms/pools)",
+        "",
+        line(header),
+        line(["-" * w for w in widths] + ["-" * 4]),
+    ]
     lines += [line(row) for row in body[:-1]]
     lines.append(line(["-" * w for w in widths] + [""]))
     lines.append(line(body[-1]))

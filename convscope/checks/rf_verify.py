@@ -78,10 +78,13 @@ class LayerCheck:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "layer": self.layer, "position": list(self.position),
+            "layer": self.layer,
+            "position": list(self.position),
             "analytic": [list(e) for e in self.analytic] if self.analytic else None,
             "measured": [list(e) for e in self.measured] if self.measured else None,
-            "global": self.is_global, "exact": self.exact, "agree": self.agree,
+            "global": self.is_global,
+            "exact": self.exact,
+            "agree": self.agree,
             "note": self.note,
         }
 
@@ -112,8 +115,10 @@ class VerifyResult:
 
     def summary_dict(self) -> dict[str, Any]:
         return {
-            "input_size": list(self.input_size), "all_agree": self.all_agree,
-            "checked": len(self.checks), "disagree": len(self.disagreements),
+            "input_size": list(self.input_size),
+            "all_agree": self.all_agree,
+            "checked": len(self.checks),
+            "disagree": len(self.disagreements),
             "layers": [c.as_dict() for c in self.checks],
             "skipped": [{"layer": k, "reason": r} for k, r in self.skipped],
             "notes": list(self.notes),
@@ -134,16 +139,25 @@ class VerifyResult:
             result = "agree" if c.agree else "DISAGREE"
             if c.is_global:
                 result += " (global)"
-            rows.append([c.layer or "(root)", _pos(c.position), _extents(c.analytic, axes),
-                         _extents(c.measured, axes), result + (f" {c.note}" if c.note else "")])
+            rows.append(
+                [
+                    c.layer or "(root)",
+                    _pos(c.position),
+                    _extents(c.analytic, axes),
+                    _extents(c.measured, axes),
+                    result + (f" {c.note}" if c.note else ""),
+                ]
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = ["  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows]
         lines.insert(1, "-" * (sum(widths) + 8 + len(head[4])))
         inp = "×".join(str(s) for s in self.input_size)
         n_bad = len(self.disagreements)
-        verdict = ("all agree" if not n_bad else f"{n_bad} disagree")
-        lines.append(f"receptive fields verified on {len(self.checks)} layer(s), input {inp} "
-                     f"({self.dtype}, positive weights): {verdict}")
+        verdict = "all agree" if not n_bad else f"{n_bad} disagree"
+        lines.append(
+            f"receptive fields verified on {len(self.checks)} layer(s), input {inp} "
+            f"({self.dtype}, positive weights): {verdict}"
+        )
         for layer, reason in self.skipped:
             lines.append(f"skipped {layer or '(root)'}: {reason}")
         lines.extend(self.notes)
@@ -173,8 +187,10 @@ class ERFResult:
 
     def summary_dict(self) -> dict[str, Any]:
         return {
-            "layer": self.layer, "position": list(self.position),
-            "input_size": list(self.input_size), "samples": self.samples,
+            "layer": self.layer,
+            "position": list(self.position),
+            "input_size": list(self.input_size),
+            "samples": self.samples,
             "center": list(self.center),
             "sides": {f"{f:g}": s for f, s in zip(self.fractions, self.sides, strict=True)},
             "analytic_size": list(self.analytic_size) if self.analytic_size else None,
@@ -187,10 +203,13 @@ class ERFResult:
 
     def render(self) -> str:
         inp = "×".join(str(s) for s in self.input_size)
-        parts = ", ".join(f"{f:.0%} within {s}×{s}"
-                          for f, s in zip(self.fractions, self.sides, strict=True))
-        text = (f"effective RF of {self.layer or '(root)'} at {_pos(self.position)} "
-                f"(input {inp}, {self.samples} samples): {parts} px around {_pos(self.center)}")
+        parts = ", ".join(
+            f"{f:.0%} within {s}×{s}" for f, s in zip(self.fractions, self.sides, strict=True)
+        )
+        text = (
+            f"effective RF of {self.layer or '(root)'} at {_pos(self.position)} "
+            f"(input {inp}, {self.samples} samples): {parts} px around {_pos(self.center)}"
+        )
         if self.analytic_size:
             text += f"; theoretical RF {'×'.join(f'{s:g}' for s in self.analytic_size)}"
         return text
@@ -215,34 +234,99 @@ def _extents(e: Sequence[Extent] | None, axes: Sequence[str]) -> str:
 
 
 _ACTIVATIONS: tuple[type[nn.Module], ...] = (
-    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
-    nn.SiLU, nn.Mish, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Sigmoid, nn.Tanh,
-    nn.Softplus, nn.Softsign, nn.Tanhshrink, nn.Threshold, nn.LogSigmoid, nn.Hardshrink,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.RReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Hardtanh,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Softplus,
+    nn.Softsign,
+    nn.Tanhshrink,
+    nn.Threshold,
+    nn.LogSigmoid,
+    nn.Hardshrink,
     nn.Softshrink,
 )
 _NORMS: tuple[type[nn.Module], ...] = (
-    nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm, nn.modules.instancenorm._InstanceNorm,
+    nn.GroupNorm,
+    nn.LayerNorm,
+    nn.LocalResponseNorm,
+    nn.modules.instancenorm._InstanceNorm,
 ) + ((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())
 
-_IDENTITY_FUNCS: frozenset[Callable[..., Any]] = frozenset({
-    F.relu, F.relu_, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_,
-    F.relu6, F.hardtanh, F.hardtanh_, F.elu, F.elu_, F.selu, F.celu, F.leaky_relu,
-    F.leaky_relu_, F.gelu, F.silu, F.mish, F.hardswish, F.hardsigmoid, F.softplus,
-    F.softsign, F.threshold, torch.threshold_, F.logsigmoid, F.hardshrink, F.softshrink,
-    F.tanhshrink, F.rrelu, F.prelu, torch.sigmoid, torch.sigmoid_, torch.Tensor.sigmoid,
-    torch.Tensor.sigmoid_, F.sigmoid, torch.tanh, torch.tanh_, torch.Tensor.tanh,
-    torch.Tensor.tanh_, F.tanh,
-})
+_IDENTITY_FUNCS: frozenset[Callable[..., Any]] = frozenset(
+    {
+        F.relu,
+        F.relu_,
+        torch.relu,
+        torch.relu_,
+        torch.Tensor.relu,
+        torch.Tensor.relu_,
+        F.relu6,
+        F.hardtanh,
+        F.hardtanh_,
+        F.elu,
+        F.elu_,
+        F.selu,
+        F.celu,
+        F.leaky_relu,
+        F.leaky_relu_,
+        F.gelu,
+        F.silu,
+        F.mish,
+        F.hardswish,
+        F.hardsigmoid,
+        F.softplus,
+        F.softsign,
+        F.threshold,
+        torch.threshold_,
+        F.logsigmoid,
+        F.hardshrink,
+        F.softshrink,
+        F.tanhshrink,
+        F.rrelu,
+        F.prelu,
+        torch.sigmoid,
+        torch.sigmoid_,
+        torch.Tensor.sigmoid,
+        torch.Tensor.sigmoid_,
+        F.sigmoid,
+        torch.tanh,
+        torch.tanh_,
+        torch.Tensor.tanh,
+        torch.Tensor.tanh_,
+        F.tanh,
+    }
+)
 _MAXPOOLS: Mapping[Callable[..., Any], tuple[int, bool]] = {
-    F.max_pool1d: (1, False), F.max_pool2d: (2, False), F.max_pool3d: (3, False),
-    F.max_pool1d_with_indices: (1, True), F.max_pool2d_with_indices: (2, True),
-    F.max_pool3d_with_indices: (3, True), torch.max_pool1d: (1, False),
-    torch.max_pool2d: (2, False), torch.max_pool3d: (3, False),
+    F.max_pool1d: (1, False),
+    F.max_pool2d: (2, False),
+    F.max_pool3d: (3, False),
+    F.max_pool1d_with_indices: (1, True),
+    F.max_pool2d_with_indices: (2, True),
+    F.max_pool3d_with_indices: (3, True),
+    torch.max_pool1d: (1, False),
+    torch.max_pool2d: (2, False),
+    torch.max_pool3d: (3, False),
 }
 _ADAPTIVE_MAX: Mapping[Callable[..., Any], tuple[int, bool]] = {
-    F.adaptive_max_pool1d: (1, False), F.adaptive_max_pool2d: (2, False),
-    F.adaptive_max_pool3d: (3, False), F.adaptive_max_pool1d_with_indices: (1, True),
-    F.adaptive_max_pool2d_with_indices: (2, True), F.adaptive_max_pool3d_with_indices: (3, True),
+    F.adaptive_max_pool1d: (1, False),
+    F.adaptive_max_pool2d: (2, False),
+    F.adaptive_max_pool3d: (3, False),
+    F.adaptive_max_pool1d_with_indices: (1, True),
+    F.adaptive_max_pool2d_with_indices: (2, True),
+    F.adaptive_max_pool3d_with_indices: (3, True),
 }
 
 
@@ -257,8 +341,15 @@ def _tup(v: Any, n: int, default: int) -> tuple[int, ...]:
     return vals * n if len(vals) == 1 else vals
 
 
-def _positive_pool(x: torch.Tensor, nd: int, kernel: Any, stride: Any = None, padding: Any = 0,
-                   dilation: Any = 1, ceil_mode: bool = False) -> torch.Tensor:
+def _positive_pool(
+    x: torch.Tensor,
+    nd: int,
+    kernel: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> torch.Tensor:
     """Mean over the same windows as a max pool (same output size), via a depthwise conv."""
     k = _tup(kernel, nd, 1)
     s = _tup(stride, nd, 0)
@@ -301,8 +392,9 @@ class _PositivePool(nn.Module):
         self.pool = pool
 
     def forward(self, x: torch.Tensor) -> Any:
-        y = _positive_pool(x, self.nd, self.kernel_size, self.stride, self.padding,
-                           self.dilation, self.ceil_mode)
+        y = _positive_pool(
+            x, self.nd, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+        )
         if self.return_indices:
             with torch.no_grad():
                 _, idx = self.pool(x.detach())
@@ -317,8 +409,13 @@ class _PositiveMode(TorchFunctionMode):
         super().__init__()
         self.replaced: set[str] = set()
 
-    def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
-                           kwargs: Mapping[str, Any] | None = None) -> Any:
+    def __torch_function__(
+        self,
+        func: Any,
+        types: Any,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> Any:
         kwargs = dict(kwargs or {})
         try:
             if func in _IDENTITY_FUNCS:
@@ -332,37 +429,66 @@ class _PositiveMode(TorchFunctionMode):
             if func in _ADAPTIVE_MAX:
                 nd, with_idx = _ADAPTIVE_MAX[func]
                 out_size = args[1] if len(args) > 1 else kwargs["output_size"]
-                pool = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d,
-                        3: F.adaptive_avg_pool3d}[nd]
+                pool = {
+                    1: F.adaptive_avg_pool1d,
+                    2: F.adaptive_avg_pool2d,
+                    3: F.adaptive_avg_pool3d,
+                }[nd]
                 y = pool(args[0], out_size)
                 if with_idx or kwargs.get("return_indices"):
                     with torch.no_grad():
-                        _, idx = func(args[0].detach(), out_size, return_indices=True) \
-                            if not with_idx else func(args[0].detach(), out_size)
+                        _, idx = (
+                            func(args[0].detach(), out_size, return_indices=True)
+                            if not with_idx
+                            else func(args[0].detach(), out_size)
+                        )
                     return y, idx
                 return y
         except TypeError:  # unhashable func or odd arguments: run it unchanged
             pass
         return func(*args, **kwargs)
 
-    def _maxpool(self, func: Any, nd: int, with_idx: bool, args: Sequence[Any],
-                 kwargs: dict[str, Any]) -> Any:
-        names = ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
-                 "return_indices"]
+    def _maxpool(
+        self, func: Any, nd: int, with_idx: bool, args: Sequence[Any], kwargs: dict[str, Any]
+    ) -> Any:
+        names = [
+            "input",
+            "kernel_size",
+            "stride",
+            "padding",
+            "dilation",
+            "ceil_mode",
+            "return_indices",
+        ]
         bound = dict(zip(names, args, strict=False))
         bound.update(kwargs)
         x = bound["input"]
-        y = _positive_pool(x, nd, bound["kernel_size"], bound.get("stride"),
-                           bound.get("padding", 0), bound.get("dilation", 1),
-                           bool(bound.get("ceil_mode", False)))
+        y = _positive_pool(
+            x,
+            nd,
+            bound["kernel_size"],
+            bound.get("stride"),
+            bound.get("padding", 0),
+            bound.get("dilation", 1),
+            bool(bound.get("ceil_mode", False)),
+        )
         self.replaced.add(f"max_pool{nd}d")
         if with_idx or bound.get("return_indices"):
             with torch.no_grad():
-                real = {1: F.max_pool1d_with_indices, 2: F.max_pool2d_with_indices,
-                        3: F.max_pool3d_with_indices}[nd]
-                _, idx = real(x.detach(), bound["kernel_size"], bound.get("stride"),
-                              bound.get("padding", 0), bound.get("dilation", 1),
-                              bool(bound.get("ceil_mode", False)), True)
+                real = {
+                    1: F.max_pool1d_with_indices,
+                    2: F.max_pool2d_with_indices,
+                    3: F.max_pool3d_with_indices,
+                }[nd]
+                _, idx = real(
+                    x.detach(),
+                    bound["kernel_size"],
+                    bound.get("stride"),
+                    bound.get("padding", 0),
+                    bound.get("dilation", 1),
+                    bool(bound.get("ceil_mode", False)),
+                    True,
+                )
             return y, idx
         return y
 
@@ -425,8 +551,12 @@ def _positive_copy(model: nn.Module) -> nn.Module:
                 if mod.bias is not None:
                     mod.bias.zero_()
                     handled.add(id(mod.bias))
-            elif isinstance(mod, nn.modules.batchnorm._BatchNorm) and mod.track_running_stats \
-                    and mod.running_mean is not None and mod.running_var is not None:
+            elif (
+                isinstance(mod, nn.modules.batchnorm._BatchNorm)
+                and mod.track_running_stats
+                and mod.running_mean is not None
+                and mod.running_var is not None
+            ):
                 if mod.weight is not None:
                     mod.weight.fill_(1.0)
                     handled.add(id(mod.weight))
@@ -438,14 +568,23 @@ def _positive_copy(model: nn.Module) -> nn.Module:
             elif isinstance(mod, (nn.modules.batchnorm._BatchNorm, *_NORMS, *_ACTIVATIONS)):
                 _replace(m, path, nn.Identity())
             elif isinstance(mod, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
-                nd = 1 if isinstance(mod, nn.MaxPool1d) else 2 if isinstance(mod, nn.MaxPool2d) \
+                nd = (
+                    1
+                    if isinstance(mod, nn.MaxPool1d)
+                    else 2
+                    if isinstance(mod, nn.MaxPool2d)
                     else 3
+                )
                 _replace(m, path, _PositivePool(nd, mod))
-            elif isinstance(mod, (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d,
-                                  nn.AdaptiveMaxPool3d)) and not mod.return_indices:
-                cls = {nn.AdaptiveMaxPool1d: nn.AdaptiveAvgPool1d,
-                       nn.AdaptiveMaxPool2d: nn.AdaptiveAvgPool2d,
-                       nn.AdaptiveMaxPool3d: nn.AdaptiveAvgPool3d}[type(mod)]
+            elif (
+                isinstance(mod, (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d))
+                and not mod.return_indices
+            ):
+                cls = {
+                    nn.AdaptiveMaxPool1d: nn.AdaptiveAvgPool1d,
+                    nn.AdaptiveMaxPool2d: nn.AdaptiveAvgPool2d,
+                    nn.AdaptiveMaxPool3d: nn.AdaptiveAvgPool3d,
+                }[type(mod)]
                 _replace(m, path, cls(mod.output_size))
         # anything else learnable (layer scale, embeddings...): positive, so nothing cancels
         for p in m.parameters():
@@ -458,8 +597,11 @@ def _positive_copy(model: nn.Module) -> nn.Module:
 # inputs and hooks
 
 
-def _materialise(inputs: Sequence[Any], dtype: torch.dtype, make: Callable[..., torch.Tensor],
-                 ) -> tuple[Any, ...]:
+def _materialise(
+    inputs: Sequence[Any],
+    dtype: torch.dtype,
+    make: Callable[..., torch.Tensor],
+) -> tuple[Any, ...]:
     out: list[Any] = []
     for x in inputs:
         if isinstance(x, torch.Tensor):
@@ -510,7 +652,7 @@ def _seed(out: torch.Tensor, dims: Sequence[int], position: Sequence[int]) -> to
     sp = [d - 1 for d in dims]
     rest = [d for d in range(t.dim()) if d not in sp]
     t = t.permute(*rest, *sp)
-    t = t.reshape(-1, *t.shape[len(rest):])
+    t = t.reshape(-1, *t.shape[len(rest) :])
     index: tuple[Any, ...] = (slice(None), *position)
     v = t[index]
     w = 1.0 + torch.arange(v.numel(), dtype=v.dtype) / max(1, v.numel())
@@ -539,16 +681,26 @@ def _support(grad: torch.Tensor | None, nd: int) -> tuple[Extent, ...] | None:
 # verify_rf
 
 
-def _analytic(rf: NodeRF, position: Sequence[int], size: Sequence[int],
-              tol: Sequence[float]) -> tuple[tuple[float, float], ...]:
-    return tuple((position[a] * rf.stride[a] - rf.padding[a] - tol[a],
-                  position[a] * rf.stride[a] - rf.padding[a] + rf.size[a] - 1 + tol[a])
-                 for a in range(len(size)))
+def _analytic(
+    rf: NodeRF, position: Sequence[int], size: Sequence[int], tol: Sequence[float]
+) -> tuple[tuple[float, float], ...]:
+    return tuple(
+        (
+            position[a] * rf.stride[a] - rf.padding[a] - tol[a],
+            position[a] * rf.stride[a] - rf.padding[a] + rf.size[a] - 1 + tol[a],
+        )
+        for a in range(len(size))
+    )
 
 
-def _compare(rf: NodeRF, position: Sequence[int], size: Sequence[int], tol: Sequence[float],
-             exact: bool, measured: tuple[Extent, ...] | None,
-             ) -> tuple[tuple[Extent, ...] | None, bool, str]:
+def _compare(
+    rf: NodeRF,
+    position: Sequence[int],
+    size: Sequence[int],
+    tol: Sequence[float],
+    exact: bool,
+    measured: tuple[Extent, ...] | None,
+) -> tuple[tuple[Extent, ...] | None, bool, str]:
     if rf.is_global:
         full = tuple((0, n - 1) for n in size)
         return full, measured == full, "" if measured == full else "(gradient misses part of it)"
@@ -564,11 +716,16 @@ def _compare(rf: NodeRF, position: Sequence[int], size: Sequence[int], tol: Sequ
         # Only possible when every path of the pixel ends in padding, which needs a window
         # that leaves the image (a clipped side).
         clipped_side = any(lo < 0 or hi > n - 1 for (lo, hi), n in zip(raw, size, strict=True))
-        return analytic, clipped_side, "(reads only padding)" if clipped_side else \
-            "(no gradient reaches the input)"
+        return (
+            analytic,
+            clipped_side,
+            "(reads only padding)" if clipped_side else "(no gradient reaches the input)",
+        )
     inside = all(lo >= 0 and hi <= n - 1 for (lo, hi), n in zip(raw, size, strict=True))
-    contained = all(c_lo <= m_lo and m_hi <= c_hi
-                    for (m_lo, m_hi), (c_lo, c_hi) in zip(measured, analytic, strict=True))
+    contained = all(
+        c_lo <= m_lo and m_hi <= c_hi
+        for (m_lo, m_hi), (c_lo, c_hi) in zip(measured, analytic, strict=True)
+    )
     if exact and inside:
         return analytic, measured == analytic, ""
     return analytic, contained, "(clipped by the image)" if exact else "(within tolerance)"
@@ -594,16 +751,23 @@ def _decades(graph: ir.Graph) -> float:
         elif isinstance(a, ir.PoolAttrs):
             total += math.log10(max(1, math.prod(a.kernel)))
         elif isinstance(a, (ir.AdaptivePoolAttrs, ir.ReduceAttrs, ir.UpsampleAttrs)):
-            shape = graph.tensor[n.inputs[0]].shape if n.inputs and n.inputs[0] in graph.tensor \
-                else ()
+            shape = (
+                graph.tensor[n.inputs[0]].shape if n.inputs and n.inputs[0] in graph.tensor else ()
+            )
             total += math.log10(max(1, math.prod(shape[2:]) if shape else 1)) + 1
         elif isinstance(a, ir.LinearAttrs):
             total += math.log10(max(1, a.k))
     return total
 
 
-def verify_rf(model: nn.Module, inputs: Any, analysis: Analysis, *,
-              layers: Sequence[str] | None = None, max_layers: int = 32) -> VerifyResult:
+def verify_rf(
+    model: nn.Module,
+    inputs: Any,
+    analysis: Analysis,
+    *,
+    layers: Sequence[str] | None = None,
+    max_layers: int = 32,
+) -> VerifyResult:
     """Check the analytic receptive field of ``layers`` (module paths; default: up to
     ``max_layers`` analysis rows spread over the network) against gradients.
 
@@ -631,8 +795,11 @@ def verify_rf(model: nn.Module, inputs: Any, analysis: Analysis, *,
     notes: list[str] = []
     last_error: Exception | None = None
     # float32 is much faster; use it when the smallest path gradient cannot underflow
-    order = (torch.float32, torch.float64) if _decades(analysis.graph) < 30 else \
-        (torch.float64, torch.float32)
+    order = (
+        (torch.float32, torch.float64)
+        if _decades(analysis.graph) < 30
+        else (torch.float64, torch.float32)
+    )
     for dtype in order:
         try:
             checks, mode_replaced, missing = _run_verify(model, inputs, rf, ok_paths, dtype)
@@ -640,17 +807,24 @@ def verify_rf(model: nn.Module, inputs: Any, analysis: Analysis, *,
             last_error = exc
             continue
         if mode_replaced:
-            notes.append("functional ops replaced while measuring: "
-                         + ", ".join(sorted(mode_replaced)))
+            notes.append(
+                "functional ops replaced while measuring: " + ", ".join(sorted(mode_replaced))
+            )
         for p in missing:
             skipped.append((p, "module did not run or returned no tensor"))
-        return VerifyResult(input_size=tuple(size), checks=tuple(checks), skipped=tuple(skipped),
-                            notes=tuple(notes), dtype=str(dtype).removeprefix("torch."))
+        return VerifyResult(
+            input_size=tuple(size),
+            checks=tuple(checks),
+            skipped=tuple(skipped),
+            notes=tuple(notes),
+            dtype=str(dtype).removeprefix("torch."),
+        )
     raise RuntimeError(f"receptive-field verification could not run the model: {last_error}")
 
 
-def _run_verify(model: nn.Module, inputs: Any, rf: ReceptiveField, paths: Sequence[str],
-                dtype: torch.dtype) -> tuple[list[LayerCheck], set[str], list[str]]:
+def _run_verify(
+    model: nn.Module, inputs: Any, rf: ReceptiveField, paths: Sequence[str], dtype: torch.dtype
+) -> tuple[list[LayerCheck], set[str], list[str]]:
     nd = len(rf.input_size)
     gen = torch.Generator().manual_seed(0)
 
@@ -673,16 +847,26 @@ def _run_verify(model: nn.Module, inputs: Any, rf: ReceptiveField, paths: Sequen
             continue
         dims = rf.layer_dims[p]
         position = tuple(int(out.shape[d]) // 2 for d in dims)
-        (grad,) = torch.autograd.grad(_seed(out, dims, position), x, retain_graph=True,
-                                      allow_unused=True)
+        (grad,) = torch.autograd.grad(
+            _seed(out, dims, position), x, retain_graph=True, allow_unused=True
+        )
         measured = _support(grad, nd)
         layer_rf = rf.per_layer[p]
         tol = rf.layer_tolerance.get(p, (0.0,) * nd)
         exact = all(t == 0 for t in tol) and p not in rf.approximate
         analytic, agree, note = _compare(layer_rf, position, rf.input_size, tol, exact, measured)
-        checks.append(LayerCheck(layer=p, position=position, analytic=analytic,
-                                 measured=measured, is_global=layer_rf.is_global, exact=exact,
-                                 agree=agree, note=note))
+        checks.append(
+            LayerCheck(
+                layer=p,
+                position=position,
+                analytic=analytic,
+                measured=measured,
+                is_global=layer_rf.is_global,
+                exact=exact,
+                agree=agree,
+                note=note,
+            )
+        )
     return checks, mode.replaced, missing
 
 
@@ -712,8 +896,9 @@ def _record_outputs(net: nn.Module, args: Sequence[Any]) -> list[tuple[str, torc
     return order
 
 
-def _pick_layer(outputs: Sequence[tuple[str, torch.Tensor]], x: torch.Tensor,
-                layer: str | None) -> tuple[str, torch.Tensor] | None:
+def _pick_layer(
+    outputs: Sequence[tuple[str, torch.Tensor]], x: torch.Tensor, layer: str | None
+) -> tuple[str, torch.Tensor] | None:
     if layer is not None:
         for name, t in reversed(outputs):
             if name == layer:
@@ -730,8 +915,9 @@ def _pick_layer(outputs: Sequence[tuple[str, torch.Tensor]], x: torch.Tensor,
     return None
 
 
-def _square_sides(g: torch.Tensor, fractions: Sequence[float]) -> tuple[tuple[int, ...],
-                                                                          tuple[int, ...]]:
+def _square_sides(
+    g: torch.Tensor, fractions: Sequence[float]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Centre of mass and smallest centred (odd) square sides holding each fraction."""
     total = float(g.sum())
     dims = g.shape
@@ -748,8 +934,9 @@ def _square_sides(g: torch.Tensor, fractions: Sequence[float]) -> tuple[tuple[in
     h = 0
     for f in fractions:
         while True:
-            sl = tuple(slice(max(0, c - h), min(n, c + h + 1)) for c, n in zip(centre, dims,
-                                                                               strict=True))
+            sl = tuple(
+                slice(max(0, c - h), min(n, c + h + 1)) for c, n in zip(centre, dims, strict=True)
+            )
             if float(g[sl].sum()) >= f * total - 1e-12 or 2 * h + 1 >= 2 * limit + 1:
                 break
             h += 1
@@ -757,8 +944,15 @@ def _square_sides(g: torch.Tensor, fractions: Sequence[float]) -> tuple[tuple[in
     return tuple(centre), tuple(sides)
 
 
-def effective_rf(model: nn.Module, inputs: Any, *, samples: int = 8, seed: int = 0,
-                 layer: str | None = None, analysis: Analysis | None = None) -> ERFResult:
+def effective_rf(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    samples: int = 8,
+    seed: int = 0,
+    layer: str | None = None,
+    analysis: Analysis | None = None,
+) -> ERFResult:
     """Effective receptive field (Luo et al., 2016) of the centre position of ``layer``
     (default: the last module output that is still a spatial map).
 
@@ -783,8 +977,10 @@ def effective_rf(model: nn.Module, inputs: Any, *, samples: int = 8, seed: int =
         order = _record_outputs(net, real)
         pick = _pick_layer(order, x, layer)
         if pick is None:
-            raise ValueError(f"no spatial feature map found for the ERF (layer={layer!r}); "
-                             f"modules: {', '.join(paths[:8])}...")
+            raise ValueError(
+                f"no spatial feature map found for the ERF (layer={layer!r}); "
+                f"modules: {', '.join(paths[:8])}..."
+            )
         name, out = pick
         position = tuple(int(s) // 2 for s in out.shape[2:])
         chosen = (name, position)
@@ -804,8 +1000,9 @@ def effective_rf(model: nn.Module, inputs: Any, *, samples: int = 8, seed: int =
     fractions = (0.5, 0.9, 0.99)
     centre, sides = _square_sides(mean, fractions)
     factor = max(1, math.ceil(max(mean.shape) / 64))
-    small = F.avg_pool2d(mean[None, None], factor, factor, ceil_mode=True)[0, 0] \
-        if factor > 1 else mean
+    small = (
+        F.avg_pool2d(mean[None, None], factor, factor, ceil_mode=True)[0, 0] if factor > 1 else mean
+    )
     peak = float(small.max()) or 1.0
     grid = [[float(v) / peak for v in row] for row in small.tolist()]
     analytic = None
@@ -815,6 +1012,15 @@ def effective_rf(model: nn.Module, inputs: Any, *, samples: int = 8, seed: int =
             rf = receptive_field(analysis.graph)
         node_rf = rf.per_layer.get(chosen[0])
         analytic = node_rf.size if node_rf is not None else None
-    return ERFResult(layer=chosen[0], position=chosen[1], input_size=spatial,
-                     samples=max(1, samples), center=centre, fractions=fractions, sides=sides,
-                     map=grid, map_stride=factor, analytic_size=analytic)
+    return ERFResult(
+        layer=chosen[0],
+        position=chosen[1],
+        input_size=spatial,
+        samples=max(1, samples),
+        center=centre,
+        fractions=fractions,
+        sides=sides,
+        map=grid,
+        map_stride=factor,
+        analytic_size=analytic,
+    )

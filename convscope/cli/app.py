@@ -263,10 +263,10 @@ def _render_analysis(
 
         return markdown.render(result, depth=depth)
     if fmt == "html":
-        from convscope.analysis import schema
+        from convscope import api
         from convscope.render.report import html as html_report
 
-        return html_report.render(schema.to_dict(result))
+        return html_report.render(api.analysis_document(result))
     from convscope.render.analysis import table as terminal
 
     if output is None and sys.stdout.isatty():

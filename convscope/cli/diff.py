@@ -33,19 +33,37 @@ class DiffUsageError(ConvscopeError):
 @main.command()
 @click.argument("base")
 @click.argument("head")
-@click.option("--fail-on", "fail_on", multiple=True, metavar="THRESHOLDS",
-              help="Comma-separated METRIC:+N% (relative) or METRIC:+N (absolute; K/M/G, "
-                   f"KiB/MiB/GiB) increases that fail the diff (exit 1). Metrics: "
-                   f"{_METRICS_HELP}. latency:+N% compares head p10 with base p90. "
-                   "Repeatable.")
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    metavar="THRESHOLDS",
+    help="Comma-separated METRIC:+N% (relative) or METRIC:+N (absolute; K/M/G, "
+    f"KiB/MiB/GiB) increases that fail the diff (exit 1). Metrics: "
+    f"{_METRICS_HELP}. latency:+N% compares head p10 with base p90. "
+    "Repeatable.",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when a threshold is exceeded.")
-@click.option("-i", "--input", "inputs", multiple=True, metavar="SHAPE",
-              help="Input shape for a BASE/HEAD that is a model spec, such as 1,3,224,224; "
-                   "repeat for several inputs.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS_DIFF), default="text",
-              show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write to FILE instead of stdout.")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="SHAPE",
+    help="Input shape for a BASE/HEAD that is a model spec, such as 1,3,224,224; "
+    "repeat for several inputs.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS_DIFF),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def diff(
@@ -71,8 +89,9 @@ def diff(
         _io.check_output_path(output)
     thresholds = diff_mod.parse_thresholds(fail_on)
     if inputs and all(diff_mod.is_report_path(x) for x in (base, head)):
-        raise DiffUsageError("-i/--input applies to model specs; BASE and HEAD are both "
-                             "saved reports")
+        raise DiffUsageError(
+            "-i/--input applies to model specs; BASE and HEAD are both saved reports"
+        )
     shapes = parse_inputs(inputs)
     base_doc = diff_mod.load_side(base, input_shapes=shapes)
     head_doc = diff_mod.load_side(head, input_shapes=shapes)

@@ -25,38 +25,88 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
 
 @main.command()
 @click.argument("models", nargs=-1, metavar="[MODEL]...")
-@click.option("--config", "config", type=click.Path(dir_okay=False),
-              help="Config file (default: convscope.yaml, .convscope.yaml or pyproject.toml "
-                   "[tool.convscope] in this directory or a parent).")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: convscope.yaml, .convscope.yaml or pyproject.toml "
+    "[tool.convscope] in this directory or a parent).",
+)
 @click.option("--target", help="Target profile (generic, gpu-fp16, edge-int8 or a .yaml file).")
 @click.option("--select", help="Comma-separated code prefixes to enable (replaces the config).")
 @click.option("--ignore", help="Comma-separated code prefixes to disable (replaces the config).")
 @click.option("--extend-select", help="Comma-separated code prefixes to add to the selection.")
-@click.option("--format", "fmt", type=click.Choice(LINT_FORMATS), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(LINT_FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
-@click.option("--fail-on", type=click.Choice(("info", "warning", "error")),
-              help="Lowest severity that fails the run (default: warning, or the config).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(("info", "warning", "error")),
+    help="Lowest severity that fails the run (default: warning, or the config).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the gate.")
-@click.option("--baseline", type=click.Path(dir_okay=False),
-              help="Suppress the findings recorded in this baseline file.")
-@click.option("--write-baseline", type=click.Path(dir_okay=False),
-              help="Record the current findings in FILE and exit 0.")
-@click.option("-i", "--input", "inputs", multiple=True, metavar="SHAPE",
-              help="Input shape for the MODELs given on the command line, e.g. 1,3,224,224.")
-@click.option("--weights", type=click.Path(),
-              help="State dict for the MODELs on the command line (enables weight rules).")
-@click.option("--calibration", metavar="DATA",
-              help="Calibration batches for activation rules: 'random' or a saved tensor file.")
-@click.option("--device", type=click.Choice(("meta", "cpu")), default="meta", show_default=True,
-              help="Trace on meta tensors (no memory) or real CPU tensors.")
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False),
+    help="Suppress the findings recorded in this baseline file.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False),
+    help="Record the current findings in FILE and exit 0.",
+)
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="SHAPE",
+    help="Input shape for the MODELs given on the command line, e.g. 1,3,224,224.",
+)
+@click.option(
+    "--weights",
+    type=click.Path(),
+    help="State dict for the MODELs on the command line (enables weight rules).",
+)
+@click.option(
+    "--calibration",
+    metavar="DATA",
+    help="Calibration batches for activation rules: 'random' or a saved tensor file.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(("meta", "cpu")),
+    default="meta",
+    show_default=True,
+    help="Trace on meta tensors (no memory) or real CPU tensors.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
-def lint(models: tuple[str, ...], config: str | None, target: str | None, select: str | None,
-         ignore: str | None, extend_select: str | None, fmt: str, output: str | None,
-         fail_on: str | None, exit_zero: bool, baseline: str | None, write_baseline: str | None,
-         inputs: tuple[str, ...], weights: str | None, calibration: str | None, device: str,
-         debug: bool) -> None:
+def lint(
+    models: tuple[str, ...],
+    config: str | None,
+    target: str | None,
+    select: str | None,
+    ignore: str | None,
+    extend_select: str | None,
+    fmt: str,
+    output: str | None,
+    fail_on: str | None,
+    exit_zero: bool,
+    baseline: str | None,
+    write_baseline: str | None,
+    inputs: tuple[str, ...],
+    weights: str | None,
+    calibration: str | None,
+    device: str,
+    debug: bool,
+) -> None:
     """Lint MODELs (or every model listed in the config) against the rule catalog.
 
     Exit codes: 0 clean, 1 findings at or above --fail-on or a budget exceeded, 2 errors.
@@ -68,8 +118,13 @@ def lint(models: tuple[str, ...], config: str | None, target: str | None, select
 
     registry = default_registry()
     settings = load_settings(registry, config).with_overrides(
-        registry, select=select, ignore=ignore, extend_select=extend_select, target=target,
-        fail_on=fail_on)
+        registry,
+        select=select,
+        ignore=ignore,
+        extend_select=extend_select,
+        target=target,
+        fail_on=fail_on,
+    )
     settings.resolve(registry)  # validates the target profile before any model is loaded
     for path in (output, write_baseline):
         if path:
@@ -80,8 +135,9 @@ def lint(models: tuple[str, ...], config: str | None, target: str | None, select
         entries = [ModelEntry(spec=m, load_spec=m, inputs=shapes, weights=weights) for m in models]
     else:
         if inputs or weights or calibration:
-            raise click.UsageError("-i/--weights/--calibration apply to MODELs given on the "
-                                   "command line")
+            raise click.UsageError(
+                "-i/--weights/--calibration apply to MODELs given on the command line"
+            )
         entries = list(settings.models)
         if not entries:
             where = f" in {settings.path}" if settings.path else " (no config file found)"
@@ -101,27 +157,41 @@ def lint(models: tuple[str, ...], config: str | None, target: str | None, select
         sys.exit(1)
 
 
-def _lint_one(entry: ModelEntry, settings: Settings, registry: Registry, device: str,
-              calibration: str | None = None) -> LintResult:
+def _lint_one(
+    entry: ModelEntry,
+    settings: Settings,
+    registry: Registry,
+    device: str,
+    calibration: str | None = None,
+) -> LintResult:
     from convscope import api
     from convscope.linting.engine import lint as run_lint
     from convscope.model.load import load_model
 
     if calibration is not None:
         device = "cpu"  # calibration runs the model on real data
-    loaded = load_model(entry.load_spec, input_shapes=entry.inputs, weights=entry.weights,
-                        device=device)
-    analysis = api.analyze(loaded.module, loaded.inputs, device=device, name=entry.spec,
-                           rebuild=loaded.rebuild)
+    loaded = load_model(
+        entry.load_spec, input_shapes=entry.inputs, weights=entry.weights, device=device
+    )
+    analysis = api.analyze(
+        loaded.module, loaded.inputs, device=device, name=entry.spec, rebuild=loaded.rebuild
+    )
     providers: dict[str, Any] = {}
     if entry.weights:
         providers["weights"] = lambda _analysis: loaded.module
     if calibration is not None:
         providers["calibration"] = _calibration_provider(loaded.module, calibration)
-    return run_lint(analysis, settings, module=loaded.module, source_file=loaded.source_file,
-                    receptive_field=api.with_receptive_field, providers=providers,
-                    registry=registry, budgets=entry.budgets,
-                    command_model=entry.load_spec if entry.load_spec != entry.spec else None)
+    return run_lint(
+        analysis,
+        settings,
+        module=loaded.module,
+        source_file=loaded.source_file,
+        receptive_field=api.with_receptive_field,
+        providers=providers,
+        registry=registry,
+        budgets=entry.budgets,
+        command_model=entry.load_spec if entry.load_spec != entry.spec else None,
+    )
 
 
 def _calibration_provider(module: Any, calibration: str) -> Any:
@@ -135,8 +205,13 @@ def _calibration_provider(module: Any, calibration: str) -> Any:
     return provide
 
 
-def _render(results: Sequence[LintResult], fmt: str, output: str | None, fail_on: Severity,
-            registry: Registry) -> None:
+def _render(
+    results: Sequence[LintResult],
+    fmt: str,
+    output: str | None,
+    fail_on: Severity,
+    registry: Registry,
+) -> None:
     text: str | None
     if fmt == "json":
         from convscope.render.lint import json as lint_json
@@ -190,8 +265,10 @@ def rule(code: str | None, debug: bool) -> None:
     if doc.is_file():
         click.echo(doc.read_text(encoding="utf-8"), nl=False)
     else:
-        click.echo(f"# {found.code} {found.name}\n\n{found.summary}\n\n"
-                   f"{(type(found).__doc__ or '').strip()}\n")
+        click.echo(
+            f"# {found.code} {found.name}\n\n{found.summary}\n\n"
+            f"{(type(found).__doc__ or '').strip()}\n"
+        )
 
 
 @main.command("config")
@@ -201,8 +278,9 @@ def rule(code: str | None, debug: bool) -> None:
 @click.option("--target", help="Resolve with this target profile.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
-def config_cmd(show: bool, targets: bool, config: str | None, target: str | None,
-               debug: bool) -> None:
+def config_cmd(
+    show: bool, targets: bool, config: str | None, target: str | None, debug: bool
+) -> None:
     """Show the configuration convscope lint would use (file, target, rules, options)."""
     from convscope.linting.config import load_settings
     from convscope.linting.registry import default_registry

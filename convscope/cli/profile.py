@@ -33,8 +33,9 @@ def parse_batch_sizes(text: str | None) -> tuple[int, ...] | None:
     try:
         sizes = tuple(int(p) for p in parts)
     except ValueError:
-        raise ProfileUsageError(f"bad --batch-sizes '{text}': expected positive integers "
-                                "like 1,8,32") from None
+        raise ProfileUsageError(
+            f"bad --batch-sizes '{text}': expected positive integers like 1,8,32"
+        ) from None
     if not sizes or any(s < 1 for s in sizes):
         raise ProfileUsageError(f"bad --batch-sizes '{text}': every batch size must be ≥ 1")
     return tuple(dict.fromkeys(sizes))
@@ -52,7 +53,8 @@ def load_roofline(target: str) -> Any:
     if roof.peak_flops is None or roof.bandwidth is None:
         raise ProfileUsageError(
             f"target '{prof.name}' has no roofline figures (peak-flops / bandwidth are null); "
-            "pass --calibrate to measure this machine, or a target such as gpu-fp16")
+            "pass --calibrate to measure this machine, or a target such as gpu-fp16"
+        )
     return RooflineParams(roof.peak_flops, roof.bandwidth, name=prof.name, source=roof.source)
 
 
@@ -74,44 +76,113 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 
 @main.command()
 @click.argument("model", required=False)
-@click.option("-i", "--input", "inputs", multiple=True, metavar="SHAPE",
-              help="Input shape such as 1,3,224,224; repeat for several inputs.")
-@click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda",
-              help="Where to run (cuda:N picks a GPU).")
-@click.option("--batch-sizes", metavar="1,8,32",
-              help="Batch sizes to time (dimension 0 of every input). Default: the input's.")
-@click.option("--threads", type=click.IntRange(min=1),
-              help="CPU threads (torch.set_num_threads, restored after). Default: torch's.")
-@click.option("--channels-last", is_flag=True,
-              help="Run a channels_last copy of the model on channels_last inputs.")
-@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Untimed iterations per batch size.")
-@click.option("--min-time", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
-              help="Seconds of timed iterations per batch size.")
-@click.option("--max-iters", type=click.IntRange(min=1),
-              help="Stop after N timed iterations per batch size.")
-@click.option("--per-layer/--no-per-layer", default=True, show_default=True,
-              help="Time every layer (first batch size, interleaved with the timed runs).")
-@click.option("--trace-dir", type=click.Path(file_okay=False),
-              help="Write DIR/trace.json (Perfetto/Chrome) and DIR/tb (TensorBoard).")
-@click.option("--target", metavar="PROFILE",
-              help="Target profile (name or .yaml) whose roofline figures to use.")
-@click.option("--roofline", "show_roofline", is_flag=True,
-              help="Predicted lower-bound time, bound and achieved fraction per layer.")
-@click.option("--calibrate", is_flag=True,
-              help="Measure this machine's peak GEMM FLOP/s and bandwidth (alone: only that).")
-@click.option("--calibrate-time", type=click.FloatRange(min=0.0), default=3.0,
-              show_default=True, help="Seconds spent by --calibrate.")
-@click.option("--top", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Layers shown in the table (0: all).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS_PROFILE), default="table",
-              show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write to FILE (with --calibrate alone, FILE.yaml is a target profile).")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="SHAPE",
+    help="Input shape such as 1,3,224,224; repeat for several inputs.",
+)
+@click.option(
+    "--device",
+    default="cpu",
+    show_default=True,
+    metavar="cpu|cuda",
+    help="Where to run (cuda:N picks a GPU).",
+)
+@click.option(
+    "--batch-sizes",
+    metavar="1,8,32",
+    help="Batch sizes to time (dimension 0 of every input). Default: the input's.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="CPU threads (torch.set_num_threads, restored after). Default: torch's.",
+)
+@click.option(
+    "--channels-last",
+    is_flag=True,
+    help="Run a channels_last copy of the model on channels_last inputs.",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Untimed iterations per batch size.",
+)
+@click.option(
+    "--min-time",
+    type=click.FloatRange(min=0.0),
+    default=1.0,
+    show_default=True,
+    help="Seconds of timed iterations per batch size.",
+)
+@click.option(
+    "--max-iters", type=click.IntRange(min=1), help="Stop after N timed iterations per batch size."
+)
+@click.option(
+    "--per-layer/--no-per-layer",
+    default=True,
+    show_default=True,
+    help="Time every layer (first batch size, interleaved with the timed runs).",
+)
+@click.option(
+    "--trace-dir",
+    type=click.Path(file_okay=False),
+    help="Write DIR/trace.json (Perfetto/Chrome) and DIR/tb (TensorBoard).",
+)
+@click.option(
+    "--target",
+    metavar="PROFILE",
+    help="Target profile (name or .yaml) whose roofline figures to use.",
+)
+@click.option(
+    "--roofline",
+    "show_roofline",
+    is_flag=True,
+    help="Predicted lower-bound time, bound and achieved fraction per layer.",
+)
+@click.option(
+    "--calibrate",
+    is_flag=True,
+    help="Measure this machine's peak GEMM FLOP/s and bandwidth (alone: only that).",
+)
+@click.option(
+    "--calibrate-time",
+    type=click.FloatRange(min=0.0),
+    default=3.0,
+    show_default=True,
+    help="Seconds spent by --calibrate.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Layers shown in the table (0: all).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS_PROFILE),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write to FILE (with --calibrate alone, FILE.yaml is a target profile).",
+)
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
 @click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed for random weights and inputs.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed for random weights and inputs."
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def profile(
@@ -160,8 +231,9 @@ def profile(
     progress_on = sys.stderr.isatty()
     if model is None:
         if not calibrate:
-            raise ProfileUsageError("missing MODEL (or pass --calibrate to measure this "
-                                    "machine only)")
+            raise ProfileUsageError(
+                "missing MODEL (or pass --calibrate to measure this machine only)"
+            )
         _calibrate_only(device, threads, calibrate_time, fmt, output, progress_on)
         return
     params = load_roofline(target) if target is not None and not calibrate else None
@@ -176,26 +248,41 @@ def profile(
     from convscope.profiling.run import with_profile
 
     torch.manual_seed(seed)
-    loaded = load_model(model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle,
-                        device="cpu")
+    loaded = load_model(
+        model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
+    )
     module = loaded.module
     if loaded.on_meta and loaded.rebuild is not None:
         module = loaded.rebuild()
     first = sizes[0] if sizes else None
     analysis = api.with_receptive_field(
-        api.analyze(module, _analysis_inputs(loaded.inputs, first), name=model,
-                    rebuild=loaded.rebuild))
+        api.analyze(
+            module, _analysis_inputs(loaded.inputs, first), name=model, rebuild=loaded.rebuild
+        )
+    )
     with profile_report.progress_bar(progress_on) as progress:
         if calibrate:
             from convscope.profiling.calibrate import calibrate as run_calibrate
 
-            params = run_calibrate(device, threads=threads, budget_s=calibrate_time,
-                                   progress=progress).params()
+            params = run_calibrate(
+                device, threads=threads, budget_s=calibrate_time, progress=progress
+            ).params()
         result = run_profile(
-            module, loaded.inputs, device=device, batch_sizes=sizes, threads=threads,
-            channels_last=channels_last, min_time=min_time, max_iters=max_iters,
-            warmup=warmup, trace_dir=trace_dir, per_layer=per_layer, name=model,
-            progress=progress, quiet=not debug)
+            module,
+            loaded.inputs,
+            device=device,
+            batch_sizes=sizes,
+            threads=threads,
+            channels_last=channels_last,
+            min_time=min_time,
+            max_iters=max_iters,
+            warmup=warmup,
+            trace_dir=trace_dir,
+            per_layer=per_layer,
+            name=model,
+            progress=progress,
+            quiet=not debug,
+        )
     report = with_profile(analysis, result, params)
     if fmt == "json":
         from convscope.render.analysis import json as json_report
@@ -207,8 +294,9 @@ def profile(
         emit(profile_report.to_text(report, top=top), output)
 
 
-def _calibrate_only(device: str, threads: int | None, budget: float, fmt: str,
-                    output: str | None, progress_on: bool) -> None:
+def _calibrate_only(
+    device: str, threads: int | None, budget: float, fmt: str, output: str | None, progress_on: bool
+) -> None:
     from convscope.profiling.calibrate import calibrate as run_calibrate
     from convscope.render.profile import text as profile_report
 

@@ -22,33 +22,80 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
 
 @main.command()
 @click.argument("model")
-@click.option("-i", "--input", "inputs", multiple=True, metavar="SHAPE",
-              help="Input shape such as 1,3,224,224; repeat for several inputs.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write to FILE (the format follows its suffix unless --format is given); "
-                   "default stdout.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS_REPORT),
-              help="Output format [default: from the -o suffix, else html].")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="SHAPE",
+    help="Input shape such as 1,3,224,224; repeat for several inputs.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write to FILE (the format follows its suffix unless --format is given); default stdout.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS_REPORT),
+    help="Output format [default: from the -o suffix, else html].",
+)
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
 @click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
-@click.option("--config", "config", type=click.Path(dir_okay=False),
-              help="Lint config file (default: discovered as by `convscope lint`).")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    help="Lint config file (default: discovered as by `convscope lint`).",
+)
 @click.option("--target", help="Lint target profile (generic, gpu-fp16, edge-int8 or a .yaml).")
-@click.option("--profile", "profile_device", type=click.Choice(("cpu", "cuda")),
-              help="Also measure latency on this device (per-layer times, roofline).")
-@click.option("--min-time", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
-              help="Seconds of timed iterations for --profile.")
+@click.option(
+    "--profile",
+    "profile_device",
+    type=click.Choice(("cpu", "cuda")),
+    help="Also measure latency on this device (per-layer times, roofline).",
+)
+@click.option(
+    "--min-time",
+    type=click.FloatRange(min=0.0),
+    default=1.0,
+    show_default=True,
+    help="Seconds of timed iterations for --profile.",
+)
 @click.option("--erf", is_flag=True, help="Add the effective receptive field heat-map.")
-@click.option("--rewrite", "with_rewrite", is_flag=True,
-              help="Add the separable-rewrite plan (layers flagged by DW003, else every conv).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed for random weights and inputs (ERF, profile).")
+@click.option(
+    "--rewrite",
+    "with_rewrite",
+    is_flag=True,
+    help="Add the separable-rewrite plan (layers flagged by DW003, else every conv).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for random weights and inputs (ERF, profile).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
-def report(model: str, inputs: tuple[str, ...], output: str | None, fmt: str | None,
-           weights: str | None, trust_pickle: bool, config: str | None, target: str | None,
-           profile_device: str | None, min_time: float, erf: bool, with_rewrite: bool,
-           seed: int, debug: bool) -> None:
+def report(
+    model: str,
+    inputs: tuple[str, ...],
+    output: str | None,
+    fmt: str | None,
+    weights: str | None,
+    trust_pickle: bool,
+    config: str | None,
+    target: str | None,
+    profile_device: str | None,
+    min_time: float,
+    erf: bool,
+    with_rewrite: bool,
+    seed: int,
+    debug: bool,
+) -> None:
     """One report of MODEL: analysis, receptive field and lint, plus the ERF, a rewrite
     plan and measured latency when asked. HTML is self-contained and works offline.
 
@@ -66,10 +113,19 @@ def report(model: str, inputs: tuple[str, ...], output: str | None, fmt: str | N
     shapes = parse_inputs(inputs)
     from convscope.report.build import build_report
 
-    result = build_report(model, input_shapes=shapes, weights=weights,
-                          trust_pickle=trust_pickle, config=config, target=target,
-                          profile_device=profile_device, min_time=min_time, erf=erf,
-                          rewrite=with_rewrite, seed=seed)
+    result = build_report(
+        model,
+        input_shapes=shapes,
+        weights=weights,
+        trust_pickle=trust_pickle,
+        config=config,
+        target=target,
+        profile_device=profile_device,
+        min_time=min_time,
+        erf=erf,
+        rewrite=with_rewrite,
+        seed=seed,
+    )
     from convscope.report.build import render
 
     text = render(result, fmt)

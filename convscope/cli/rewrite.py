@@ -26,16 +26,19 @@ class RewriteUsageError(ConvscopeError):
 
 def _check_output(do_apply: bool, output: str | None) -> Path | None:
     if output is not None and not do_apply:
-        raise RewriteUsageError("-o/--output names the program written by --apply; "
-                                "add --apply (the plan is printed to stdout)")
+        raise RewriteUsageError(
+            "-o/--output names the program written by --apply; "
+            "add --apply (the plan is printed to stdout)"
+        )
     if not do_apply:
         return None
     if output is None:
         raise RewriteUsageError("--apply needs -o OUT.pt2 (where to save the rewritten model)")
     out = Path(output)
     if out.suffix != ".pt2":
-        raise RewriteUsageError(f"-o must name a .pt2 file (a torch.export program), "
-                                f"got '{output}'")
+        raise RewriteUsageError(
+            f"-o must name a .pt2 file (a torch.export program), got '{output}'"
+        )
     from convscope import _io
 
     _io.check_output_path(out)
@@ -44,34 +47,80 @@ def _check_output(do_apply: bool, output: str | None) -> Path | None:
 
 @main.command()
 @click.argument("model")
-@click.option("-i", "--input", "inputs", multiple=True, metavar="SHAPE",
-              help="Input shape such as 1,3,224,224; repeat for several inputs.")
-@click.option("--only", multiple=True, metavar="GLOB",
-              help="Rewrite only layers whose module path matches (fnmatch; repeatable, "
-                   "comma-separated; a container selects the convs inside it).")
-@click.option("--min-savings", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
-              show_default=True,
-              help="Separable: skip layers saving less than this fraction of their MACs.")
-@click.option("--from-lint", is_flag=True,
-              help="Select the layers that rule DW003 (separable-candidate) reports.")
-@click.option("--mode", type=click.Choice(("separable", "spatialize")), default="separable",
-              show_default=True,
-              help="separable: dense k×k → depthwise + pointwise; spatialize: identity "
-                   "depthwise 3×3 in front of early 1×1 convs.")
-@click.option("--multiplier", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Depth multiplier m of the depthwise conv (separable).")
-@click.option("--frozen-spatial", is_flag=True,
-              help="Random, frozen depthwise filters (the 'channels-only' recipe).")
-@click.option("--apply", "do_apply", is_flag=True,
-              help="Save the rewritten model (needs -o OUT.pt2).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="OUT.pt2",
-              help="torch.export program to write with --apply (+ OUT.state_dict.pt).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS_REWRITE), default="table",
-              show_default=True, help="Report format (printed to stdout).")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="SHAPE",
+    help="Input shape such as 1,3,224,224; repeat for several inputs.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="GLOB",
+    help="Rewrite only layers whose module path matches (fnmatch; repeatable, "
+    "comma-separated; a container selects the convs inside it).",
+)
+@click.option(
+    "--min-savings",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Separable: skip layers saving less than this fraction of their MACs.",
+)
+@click.option(
+    "--from-lint",
+    is_flag=True,
+    help="Select the layers that rule DW003 (separable-candidate) reports.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(("separable", "spatialize")),
+    default="separable",
+    show_default=True,
+    help="separable: dense k×k → depthwise + pointwise; spatialize: identity "
+    "depthwise 3×3 in front of early 1×1 convs.",
+)
+@click.option(
+    "--multiplier",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Depth multiplier m of the depthwise conv (separable).",
+)
+@click.option(
+    "--frozen-spatial",
+    is_flag=True,
+    help="Random, frozen depthwise filters (the 'channels-only' recipe).",
+)
+@click.option(
+    "--apply", "do_apply", is_flag=True, help="Save the rewritten model (needs -o OUT.pt2)."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="OUT.pt2",
+    help="torch.export program to write with --apply (+ OUT.state_dict.pt).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS_REWRITE),
+    default="table",
+    show_default=True,
+    help="Report format (printed to stdout).",
+)
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
 @click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed for random weights, sample inputs and frozen filters.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for random weights, sample inputs and frozen filters.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def rewrite(
@@ -107,8 +156,9 @@ def rewrite(
     from convscope.rewriting.run import rewrite as run_rewrite
 
     torch.manual_seed(seed)  # random weights (no --weights) are reproducible
-    loaded = load_model(model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle,
-                        device="cpu")
+    loaded = load_model(
+        model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
+    )
     module = loaded.module
     if loaded.on_meta and loaded.rebuild is not None:
         module = loaded.rebuild()
@@ -119,10 +169,18 @@ def rewrite(
     else:
         label = "random init (no --weights)"
 
-    result = run_rewrite(module, loaded.inputs, only=only or None, mode=mode,
-                         multiplier=multiplier, min_savings=min_savings,
-                         frozen_spatial=frozen_spatial, from_lint=from_lint, name=model,
-                         seed=seed)
+    result = run_rewrite(
+        module,
+        loaded.inputs,
+        only=only or None,
+        mode=mode,
+        multiplier=multiplier,
+        min_savings=min_savings,
+        frozen_spatial=frozen_spatial,
+        from_lint=from_lint,
+        name=model,
+        seed=seed,
+    )
     result = dataclasses.replace(result, weights=label)
     written: list[str] = []
     if out is not None:
@@ -132,8 +190,9 @@ def rewrite(
     from convscope.render.rewrite import text as rewrite_report
 
     if fmt == "json":
-        click.echo(json.dumps(rewrite_report.as_json_ready(result, written), indent=2,
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps(rewrite_report.as_json_ready(result, written), indent=2, ensure_ascii=False)
+        )
     elif fmt == "markdown":
         click.echo(rewrite_report.to_markdown(result, written), nl=False)
     elif sys.stdout.isatty():

@@ -217,8 +217,15 @@ class FieldDelta:
 
 # Compared per layer. Receptive fields are compared only for the whole model (``rf``):
 # one added layer changes the RF of every layer after it, which is not a change of theirs.
-LAYER_FIELDS = ("type", "output_shape", "params", "macs", "flops", "activation_bytes",
-                "traffic_bytes")
+LAYER_FIELDS = (
+    "type",
+    "output_shape",
+    "params",
+    "macs",
+    "flops",
+    "activation_bytes",
+    "traffic_bytes",
+)
 
 
 @dataclass(frozen=True)
@@ -309,30 +316,39 @@ def parse_thresholds(text: str | Iterable[str] | None) -> tuple[Threshold, ...]:
 def _parse_token(token: str) -> Threshold:
     m = _TOKEN.match(token)
     if m is None:
-        raise DiffError(f"bad --fail-on threshold '{token}': expected METRIC:+N% or "
-                        "METRIC:+N, e.g. macs:+5% or params:+1M")
+        raise DiffError(
+            f"bad --fail-on threshold '{token}': expected METRIC:+N% or "
+            "METRIC:+N, e.g. macs:+5% or params:+1M"
+        )
     name, amount = m.group(1), m.group(2)
     if name not in _BY_NAME:
         close = difflib.get_close_matches(name, list(_BY_NAME), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise DiffError(f"unknown metric '{name}' in --fail-on threshold '{token}'{hint}; "
-                        f"metrics: {', '.join(_BY_NAME)}")
+        raise DiffError(
+            f"unknown metric '{name}' in --fail-on threshold '{token}'{hint}; "
+            f"metrics: {', '.join(_BY_NAME)}"
+        )
     if amount.startswith("-"):
-        raise DiffError(f"bad --fail-on threshold '{token}': thresholds are allowed "
-                        "increases, write +N% or +N")
+        raise DiffError(
+            f"bad --fail-on threshold '{token}': thresholds are allowed increases, write +N% or +N"
+        )
     pct = _PERCENT.match(amount)
     if pct is not None:
         return Threshold(name, True, Fraction(pct.group(1)) / 100, token)
     if name == LATENCY.name:
-        raise DiffError(f"bad --fail-on threshold '{token}': latency takes a percentage "
-                        "(e.g. latency:+5%), compared noise-aware on p10/p90")
+        raise DiffError(
+            f"bad --fail-on threshold '{token}': latency takes a percentage "
+            "(e.g. latency:+5%), compared noise-aware on p10/p90"
+        )
     from convscope.validate import parse_size
 
     try:
         value = parse_size(amount.removeprefix("+").strip())
     except ValueError:
-        raise DiffError(f"bad --fail-on threshold '{token}': expected +N% or +N with an "
-                        "optional K/M/G or KiB/MiB/GiB suffix") from None
+        raise DiffError(
+            f"bad --fail-on threshold '{token}': expected +N% or +N with an "
+            "optional K/M/G or KiB/MiB/GiB suffix"
+        ) from None
     return Threshold(name, False, Fraction(value), token)
 
 
@@ -363,10 +379,12 @@ def _check_one(diff: Diff, t: Threshold) -> GateResult:
     if md.base is None or md.head is None:
         missing = diff.base if md.base is None else diff.head
         which = "base" if md.base is None else "head"
-        section = (f"totals.{t.metric}" if t.metric != RF.name else
-                   "receptive_field section (`convscope analyze --format json` writes one)")
-        raise DiffError(f"cannot gate on '{t.metric}': {which} ({missing.label}) has no "
-                        f"{section}")
+        section = (
+            f"totals.{t.metric}"
+            if t.metric != RF.name
+            else "receptive_field section (`convscope analyze --format json` writes one)"
+        )
+        raise DiffError(f"cannot gate on '{t.metric}': {which} ({missing.label}) has no {section}")
     base, head = Fraction(md.base), Fraction(md.head)
     delta = head - base
     if t.relative:
@@ -390,8 +408,10 @@ def _check_latency(diff: Diff, t: Threshold) -> GateResult:
     verdict = latency_verdict(lat.base.as_mapping(), lat.head.as_mapping(), pct)
     exceeded = verdict == "regressed"
     op = ">" if exceeded else "≤"
-    detail = (f"{verdict}: head p10 {lat.head.p10_ms:.3g} ms {op} base p90 "
-              f"{lat.base.p90_ms:.3g} ms × {1 + pct:g}")
+    detail = (
+        f"{verdict}: head p10 {lat.head.p10_ms:.3g} ms {op} base p90 "
+        f"{lat.base.p90_ms:.3g} ms × {1 + pct:g}"
+    )
     return GateResult(t, exceeded, detail, verdict)
 
 
@@ -416,12 +436,16 @@ def validate_report(doc: Any, label: str) -> Mapping[str, Any]:
 
     Raises :class:`DiffError` naming ``label`` (the file or spec) otherwise."""
     if not isinstance(doc, Mapping) or "schema_version" not in doc:
-        raise DiffError(f"{label} is not a convscope JSON report (no schema_version; make one "
-                        "with `convscope analyze MODEL --format json -o FILE`)")
+        raise DiffError(
+            f"{label} is not a convscope JSON report (no schema_version; make one "
+            "with `convscope analyze MODEL --format json -o FILE`)"
+        )
     version = doc["schema_version"]
     if version != SCHEMA_VERSION:
-        raise DiffError(f"{label} has schema_version {version!r}; this convscope compares "
-                        f"version {SCHEMA_VERSION} reports (re-run `convscope analyze`)")
+        raise DiffError(
+            f"{label} has schema_version {version!r}; this convscope compares "
+            f"version {SCHEMA_VERSION} reports (re-run `convscope analyze`)"
+        )
     totals = doc.get("totals")
     if not isinstance(totals, Mapping):
         raise DiffError(f"{label}: 'totals' is missing or not an object")
@@ -435,8 +459,7 @@ def validate_report(doc: Any, label: str) -> Mapping[str, Any]:
     for i, layer in enumerate(layers):
         if not isinstance(layer, Mapping) or not isinstance(layer.get("path"), str):
             raise DiffError(f"{label}: layers[{i}] has no 'path'")
-        for key in ("params", "macs", "flops", "activation_bytes", "bytes_read",
-                    "bytes_written"):
+        for key in ("params", "macs", "flops", "activation_bytes", "bytes_read", "bytes_written"):
             value = layer.get(key)
             if value is not None and not _is_number(value):
                 raise DiffError(f"{label}: layers[{i}].{key} is not a number: {value!r}")
@@ -461,8 +484,9 @@ def load_report(path: str | Path) -> Mapping[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DiffError(f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} "
-                        f"column {exc.colno}") from None
+        raise DiffError(
+            f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     return validate_report(doc, str(p))
 
 
@@ -471,8 +495,9 @@ def is_report_path(arg: str) -> bool:
     return arg.lower().endswith(".json")
 
 
-def load_side(arg: str, *, input_shapes: Sequence[tuple[int, ...]] | None = None
-              ) -> Mapping[str, Any]:
+def load_side(
+    arg: str, *, input_shapes: Sequence[tuple[int, ...]] | None = None
+) -> Mapping[str, Any]:
     """A report for ``arg``: a saved ``.json`` report, or a model spec analyzed now (with
     receptive fields, exactly as ``convscope analyze --format json`` writes it)."""
     if is_report_path(arg):
@@ -488,8 +513,13 @@ def load_side(arg: str, *, input_shapes: Sequence[tuple[int, ...]] | None = None
 # ------------------------------------------------------------------------------ comparing
 
 
-def diff_reports(base: Mapping[str, Any], head: Mapping[str, Any], *,
-                 base_label: str | None = None, head_label: str | None = None) -> Diff:
+def diff_reports(
+    base: Mapping[str, Any],
+    head: Mapping[str, Any],
+    *,
+    base_label: str | None = None,
+    head_label: str | None = None,
+) -> Diff:
     """Compare two JSON reports (``schema_version`` 1). Labels name the sides in messages
     and reports (default: their ``model``)."""
     base_label = base_label or str(base.get("model", "base"))
@@ -504,8 +534,10 @@ def diff_reports(base: Mapping[str, Any], head: Mapping[str, Any], *,
     if sb.inputs != sh.inputs:
         notes.append(f"inputs differ: base {_shapes(sb.inputs)}, head {_shapes(sh.inputs)}")
     if sb.dtype != sh.dtype:
-        notes.append(f"bytes priced differently: base dtype {sb.dtype or 'as built'}, "
-                     f"head dtype {sh.dtype or 'as built'}")
+        notes.append(
+            f"bytes priced differently: base dtype {sb.dtype or 'as built'}, "
+            f"head dtype {sh.dtype or 'as built'}"
+        )
     if latency_note:
         notes.append(latency_note)
     return Diff(sb, sh, totals, latency, layers, unchanged, tuple(notes))
@@ -567,8 +599,9 @@ def _device(doc: Mapping[str, Any]) -> str | None:
     return str(name) if name is not None else None
 
 
-def _latency(base: Mapping[str, Any], head: Mapping[str, Any]
-             ) -> tuple[LatencyDelta | None, str | None]:
+def _latency(
+    base: Mapping[str, Any], head: Mapping[str, Any]
+) -> tuple[LatencyDelta | None, str | None]:
     from convscope.profiling.run import DEFAULT_GATE_PCT, latency_verdict
 
     bb, hb = _profile_batches(base), _profile_batches(head)
@@ -583,21 +616,23 @@ def _latency(base: Mapping[str, Any], head: Mapping[str, Any]
         if h is not None:
             verdict = latency_verdict(b.as_mapping(), h.as_mapping(), DEFAULT_GATE_PCT)
             bd, hd = _device(base), _device(head)
-            note = (f"latency measured on different devices: base {bd}, head {hd}"
-                    if bd != hd else None)
+            note = (
+                f"latency measured on different devices: base {bd}, head {hd}" if bd != hd else None
+            )
             return LatencyDelta(b, h, bd, hd, verdict), note
     sizes_b = ",".join(str(b.batch_size) for b in bb)
     sizes_h = ",".join(str(h.batch_size) for h in hb)
-    return None, (f"latency not compared: no common batch size (base {sizes_b}, "
-                  f"head {sizes_h})")
+    return None, (f"latency not compared: no common batch size (base {sizes_b}, head {sizes_h})")
 
 
 def _latency_missing(diff: Diff) -> str:
     for note in diff.notes:
         if note.startswith("latency"):
             return note
-    return ("no profile section in either report (make them with `convscope profile "
-            "MODEL --format json -o FILE`)")
+    return (
+        "no profile section in either report (make them with `convscope profile "
+        "MODEL --format json -o FILE`)"
+    )
 
 
 def _layer_values(layer: Mapping[str, Any] | None) -> dict[str, FieldValue]:
@@ -613,13 +648,13 @@ def _layer_values(layer: Mapping[str, Any] | None) -> dict[str, FieldValue]:
         "macs": layer.get("macs"),
         "flops": layer.get("flops"),
         "activation_bytes": layer.get("activation_bytes"),
-        "traffic_bytes": (read + written if _is_number(read) and _is_number(written)
-                          else None),
+        "traffic_bytes": (read + written if _is_number(read) and _is_number(written) else None),
     }
 
 
-def _layers(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[str, Any]]
-            ) -> tuple[tuple[LayerDelta, ...], int]:
+def _layers(
+    base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[str, Any]]
+) -> tuple[tuple[LayerDelta, ...], int]:
     """Match layers by path. Order: head's, with each removed layer placed after the base
     layer that preceded it (so a removed block shows where it used to be)."""
     base_by: dict[str, Mapping[str, Any]] = {}
@@ -666,8 +701,13 @@ def as_dict(diff: Diff, results: Sequence[GateResult] = ()) -> dict[str, Any]:
     """The ``--format json`` document (``diff_version`` 1)."""
 
     def side(s: Side) -> dict[str, Any]:
-        return {"label": s.label, "model": s.model, "inputs": [list(i) for i in s.inputs],
-                "dtype": s.dtype, "trace_mode": s.trace_mode}
+        return {
+            "label": s.label,
+            "model": s.model,
+            "inputs": [list(i) for i in s.inputs],
+            "dtype": s.dtype,
+            "trace_mode": s.trace_mode,
+        }
 
     def num(x: Number | None) -> Number | None:
         return round(x, 6) if isinstance(x, float) else x
@@ -678,11 +718,17 @@ def as_dict(diff: Diff, results: Sequence[GateResult] = ()) -> dict[str, Any]:
         "base": side(diff.base),
         "head": side(diff.head),
         "totals": {
-            t.name: {"base": num(t.base), "head": num(t.head), "delta": num(t.delta),
-                     "delta_pct": None if t.relative is None else round(100 * t.relative, 4)}
+            t.name: {
+                "base": num(t.base),
+                "head": num(t.head),
+                "delta": num(t.delta),
+                "delta_pct": None if t.relative is None else round(100 * t.relative, 4),
+            }
             for t in diff.totals
         },
-        "latency": None if lat is None else {
+        "latency": None
+        if lat is None
+        else {
             "batch_size": lat.batch_size,
             "base": lat.base.as_mapping(),
             "head": lat.head.as_mapping(),
@@ -692,8 +738,12 @@ def as_dict(diff: Diff, results: Sequence[GateResult] = ()) -> dict[str, Any]:
             "verdict": lat.verdict,
         },
         "gates": [
-            {"metric": r.metric, "threshold": r.threshold.limit_text,
-             "exceeded": r.exceeded, "detail": r.detail}
+            {
+                "metric": r.metric,
+                "threshold": r.threshold.limit_text,
+                "exceeded": r.exceeded,
+                "detail": r.detail,
+            }
             for r in results
         ],
         "exceeded": any(r.exceeded for r in results),
@@ -703,9 +753,15 @@ def as_dict(diff: Diff, results: Sequence[GateResult] = ()) -> dict[str, Any]:
             "changed": diff.count("changed"),
             "unchanged": diff.unchanged_layers,
             "rows": [
-                {"path": layer.path, "status": layer.status,
-                 "fields": {f.name: {"base": _json_value(f.base), "head": _json_value(f.head)}
-                            for f in layer.fields if f.changed}}
+                {
+                    "path": layer.path,
+                    "status": layer.status,
+                    "fields": {
+                        f.name: {"base": _json_value(f.base), "head": _json_value(f.head)}
+                        for f in layer.fields
+                        if f.changed
+                    },
+                }
                 for layer in diff.layers
             ],
         },

@@ -1,1 +1,3 @@
-"""The frozen, torch-free graph (nodes, tensor specs, typed attributes) and dataflow helpers over it."""
+"""The frozen, torch-free graph (nodes, tensor specs, typed attributes) and dataflow helpers
+over it.
+"""

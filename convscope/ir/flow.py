@@ -50,8 +50,7 @@ class Flow:
     def is_depthwise(self, node: ir.Node) -> bool:
         """A depthwise conv with a spatial kernel (``groups == in_channels > 1``, k > 1)."""
         a = self.conv(node)
-        return (a is not None and a.is_depthwise and not a.transposed
-                and not a.is_pointwise)
+        return a is not None and a.is_depthwise and not a.transposed and not a.is_pointwise
 
     def is_channel_mixing(self, node: ir.Node) -> bool:
         a = self.conv(node)
@@ -94,8 +93,9 @@ class Flow:
     def _activation_inputs(self, node: ir.Node) -> list[int]:
         """Distinct input tensors that are activations (produced by a node or graph inputs)."""
         graph_inputs = self._graph_inputs
-        return [t for t in dict.fromkeys(node.inputs)
-                if t in self.graph.producer or t in graph_inputs]
+        return [
+            t for t in dict.fromkeys(node.inputs) if t in self.graph.producer or t in graph_inputs
+        ]
 
     @cached_property
     def _graph_inputs(self) -> frozenset[int]:

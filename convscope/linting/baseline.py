@@ -31,9 +31,13 @@ Key = tuple[str, str, str]
 def render(results: Iterable[LintResult]) -> str:
     """The baseline document for ``results`` (sorted, stable, one finding per key)."""
     keys = sorted({f.key for r in results for f in r.findings if f.code != INTERNAL_ERROR_CODE})
-    doc = {"version": BASELINE_VERSION,
-           "findings": [{"model": m, "layer": layer, "code": c,
-                         "fingerprint": fingerprint(m, layer, c)} for m, layer, c in keys]}
+    doc = {
+        "version": BASELINE_VERSION,
+        "findings": [
+            {"model": m, "layer": layer, "code": c, "fingerprint": fingerprint(m, layer, c)}
+            for m, layer, c in keys
+        ],
+    }
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -50,16 +54,18 @@ def load(path: str | Path) -> frozenset[Key]:
     try:
         doc: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{label}: malformed JSON: {exc.msg} at line {exc.lineno}, "
-                          f"column {exc.colno}") from None
+        raise ConfigError(
+            f"{label}: malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{label}: expected a JSON object with 'version' and 'findings'")
     unknown = sorted(set(doc) - {"version", "findings"})
     if unknown:
         raise ConfigError(f"{label}: unknown key {unknown[0]!r}")
     if doc.get("version") != BASELINE_VERSION:
-        raise ConfigError(f"{label}: version: expected {BASELINE_VERSION}, "
-                          f"got {doc.get('version')!r}")
+        raise ConfigError(
+            f"{label}: version: expected {BASELINE_VERSION}, got {doc.get('version')!r}"
+        )
     findings = doc.get("findings")
     if not isinstance(findings, list):
         raise ConfigError(f"{label}: findings: expected a list")

@@ -22,8 +22,10 @@ def rules_dir() -> Path:
     for candidate in (package.parent / "rules", package / "_rules"):
         if (candidate / "profiles").is_dir():
             return candidate
-    raise ConvscopeError(f"the rule catalog is missing: neither {package.parent / 'rules'} nor "
-                         f"{package / '_rules'} exists (broken installation?)")
+    raise ConvscopeError(
+        f"the rule catalog is missing: neither {package.parent / 'rules'} nor "
+        f"{package / '_rules'} exists (broken installation?)"
+    )
 
 
 def profiles_dir() -> Path:

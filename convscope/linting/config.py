@@ -55,8 +55,18 @@ else:  # pragma: no cover - Python 3.10
 
 CONFIG_NAMES = ("convscope.yaml", ".convscope.yaml")
 PYPROJECT = "pyproject.toml"
-_TOP_KEYS = ("models", "target", "select", "extend-select", "ignore", "per-module-ignores",
-             "severity", "rules", "budgets", "fail-on")
+_TOP_KEYS = (
+    "models",
+    "target",
+    "select",
+    "extend-select",
+    "ignore",
+    "per-module-ignores",
+    "severity",
+    "rules",
+    "budgets",
+    "fail-on",
+)
 _MODEL_KEYS = ("spec", "input", "weights", "budgets")
 BUDGET_METRICS = ("params", "macs", "peak_activation_bytes")
 _SHAPE_SPLIT = re.compile(r"[,x×X]")
@@ -77,8 +87,12 @@ class Budgets:
         """``other``'s limits where set, else this one's."""
         if other is None:
             return self
-        return Budgets(**{m: getattr(other, m) if getattr(other, m) is not None
-                          else getattr(self, m) for m in BUDGET_METRICS})
+        return Budgets(
+            **{
+                m: getattr(other, m) if getattr(other, m) is not None else getattr(self, m)
+                for m in BUDGET_METRICS
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -128,10 +142,16 @@ class Settings:
 
     # ------------------------------------------------------------------ overrides
 
-    def with_overrides(self, registry: Registry, *, select: str | Sequence[str] | None = None,
-                       ignore: str | Sequence[str] | None = None,
-                       extend_select: str | Sequence[str] | None = None,
-                       target: str | None = None, fail_on: str | None = None) -> Settings:
+    def with_overrides(
+        self,
+        registry: Registry,
+        *,
+        select: str | Sequence[str] | None = None,
+        ignore: str | Sequence[str] | None = None,
+        extend_select: str | Sequence[str] | None = None,
+        target: str | None = None,
+        fail_on: str | None = None,
+    ) -> Settings:
         """Command-line options replace the config's values (``--select`` also replaces
         ``extend-select``). Unknown codes and targets raise :class:`ConfigError`."""
         changes: dict[str, Any] = {}
@@ -169,15 +189,17 @@ class Settings:
             if best_ignore >= best_select:
                 inactive[code] = "ignored"
                 continue
-            severity = self.severity.get(code) or profile.severity.get(code) \
-                or rule.default_severity
+            severity = (
+                self.severity.get(code) or profile.severity.get(code) or rule.default_severity
+            )
             if severity is Severity.OFF:
                 if code not in selectors:  # only an exact code turns an off rule on
                     inactive[code] = "off (select its exact code to enable it)"
                     continue
                 severity = rule.enabled_severity
-            active.append(ActiveRule(rule, severity, MappingProxyType(
-                self.options_for(rule, profile))))
+            active.append(
+                ActiveRule(rule, severity, MappingProxyType(self.options_for(rule, profile)))
+            )
         return Resolved(profile, tuple(active), MappingProxyType(inactive))
 
     def options_for(self, rule: Rule, profile: Profile) -> dict[str, Any]:
@@ -194,7 +216,8 @@ class Settings:
         """True when ``per-module-ignores`` silences ``code`` for the layer path ``layer``."""
         for glob, prefixes in self.per_module_ignores:
             if fnmatch.fnmatchcase(layer, glob) and any(
-                    p == "ALL" or code.startswith(p) for p in prefixes):
+                p == "ALL" or code.startswith(p) for p in prefixes
+            ):
                 return True
         return False
 
@@ -208,23 +231,31 @@ class Settings:
         rules: dict[str, Any] = {}
         for code, rule in registry.items():
             a = active.get(code)
-            entry: dict[str, Any] = {"name": rule.name,
-                                     "severity": a.severity.value if a else "off",
-                                     "enabled": a is not None}
+            entry: dict[str, Any] = {
+                "name": rule.name,
+                "severity": a.severity.value if a else "off",
+                "enabled": a is not None,
+            }
             if a is None:
                 entry["reason"] = resolved.inactive[code]
             opts = dict(a.options) if a else self.options_for(rule, p)
             if opts:
-                entry["options"] = {k: list(v) if isinstance(v, tuple) else v
-                                    for k, v in opts.items()}
+                entry["options"] = {
+                    k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()
+                }
             rules[code] = entry
         return {
             "config": relative_path(self.path) if self.path else None,
-            "target": {"name": p.name, "description": p.description, "int8": p.int8,
-                       **{k: list(v) if isinstance(v, tuple) else v
-                          for k, v in p.fields.items()},
-                       "roofline": {"peak-flops": p.roofline.peak_flops,
-                                    "bandwidth": p.roofline.bandwidth}},
+            "target": {
+                "name": p.name,
+                "description": p.description,
+                "int8": p.int8,
+                **{k: list(v) if isinstance(v, tuple) else v for k, v in p.fields.items()},
+                "roofline": {
+                    "peak-flops": p.roofline.peak_flops,
+                    "bandwidth": p.roofline.bandwidth,
+                },
+            },
             "select": list(self.select if self.select is not None else ("ALL",)),
             "extend-select": list(self.extend_select),
             "ignore": list(self.ignore),
@@ -236,8 +267,9 @@ class Settings:
         }
 
     def to_yaml(self, registry: Registry) -> str:
-        return yaml.safe_dump(self.to_dict(registry), sort_keys=False, allow_unicode=True,
-                              default_flow_style=False)
+        return yaml.safe_dump(
+            self.to_dict(registry), sort_keys=False, allow_unicode=True, default_flow_style=False
+        )
 
 
 def _model_dict(m: ModelEntry) -> dict[str, Any]:
@@ -263,8 +295,11 @@ def _specificity(code: str, prefixes: Sequence[str]) -> int:
 
 
 def _cli_prefixes(option: str, value: str | Sequence[str], registry: Registry) -> tuple[str, ...]:
-    items = split_list(value) if isinstance(value, str) else tuple(
-        s for v in value for s in split_list(v))
+    items = (
+        split_list(value)
+        if isinstance(value, str)
+        else tuple(s for v in value for s in split_list(v))
+    )
     for prefix in items:
         problem = prefix_problem(prefix, registry)
         if problem:
@@ -297,8 +332,13 @@ def _has_tool_table(path: Path) -> bool:
     return isinstance(doc.get("tool"), dict) and "convscope" in doc["tool"]
 
 
-def load_settings(registry: Registry, config: str | Path | None = None, *,
-                  discover: bool = True, cwd: Path | None = None) -> Settings:
+def load_settings(
+    registry: Registry,
+    config: str | Path | None = None,
+    *,
+    discover: bool = True,
+    cwd: Path | None = None,
+) -> Settings:
     """Settings from ``config`` or from the nearest config file; defaults when none."""
     if config is not None:
         path = Path(config)
@@ -336,8 +376,15 @@ def read_settings(path: Path, registry: Registry, *, cwd: Path | None = None) ->
     return parse_settings(raw, where, registry, path=path, root=root, cwd=cwd)
 
 
-def parse_settings(raw: Any, where: Where, registry: Registry, *, path: Path | None = None,
-                   root: str = "", cwd: Path | None = None) -> Settings:
+def parse_settings(
+    raw: Any,
+    where: Where,
+    registry: Registry,
+    *,
+    path: Path | None = None,
+    root: str = "",
+    cwd: Path | None = None,
+) -> Settings:
     """Validate a config document (already parsed from YAML or TOML)."""
 
     def key(*parts: str) -> str:
@@ -360,8 +407,9 @@ def parse_settings(raw: Any, where: Where, registry: Registry, *, path: Path | N
     if "select" in doc:
         changes["select"] = where.prefixes(doc["select"], registry, key("select"))
     if "extend-select" in doc:
-        changes["extend_select"] = where.prefixes(doc["extend-select"], registry,
-                                                  key("extend-select"))
+        changes["extend_select"] = where.prefixes(
+            doc["extend-select"], registry, key("extend-select")
+        )
     if "ignore" in doc:
         changes["ignore"] = where.prefixes(doc["ignore"], registry, key("ignore"))
     if "per-module-ignores" in doc:
@@ -376,10 +424,12 @@ def parse_settings(raw: Any, where: Where, registry: Registry, *, path: Path | N
         changes["per_module_ignores"] = tuple(entries)
     if "severity" in doc:
         changes["severity"] = MappingProxyType(
-            where.severity_section(doc["severity"], registry, key("severity")))
+            where.severity_section(doc["severity"], registry, key("severity"))
+        )
     if "rules" in doc:
         changes["rules"] = MappingProxyType(
-            where.rules_section(doc["rules"], registry, key("rules")))
+            where.rules_section(doc["rules"], registry, key("rules"))
+        )
     if "budgets" in doc:
         changes["budgets"] = _budgets(doc["budgets"], where, key("budgets"))
     if "fail-on" in doc:
@@ -388,8 +438,9 @@ def parse_settings(raw: Any, where: Where, registry: Registry, *, path: Path | N
             raise where.error(key("fail-on"), "expected info, warning or error, got 'off'")
         changes["fail_on"] = level
     if "models" in doc:
-        changes["models"] = _models(doc["models"], where, key("models"),
-                                    path.parent if path else None, cwd)
+        changes["models"] = _models(
+            doc["models"], where, key("models"), path.parent if path else None, cwd
+        )
     return dataclasses.replace(Settings(), **changes)
 
 
@@ -399,8 +450,9 @@ def _budgets(value: Any, where: Where, path: str) -> Budgets:
     return Budgets(**{m: where.size(v, f"{path}.{m}") for m, v in doc.items()})
 
 
-def _models(value: Any, where: Where, path: str, base: Path | None,
-            cwd: Path | None) -> tuple[ModelEntry, ...]:
+def _models(
+    value: Any, where: Where, path: str, base: Path | None, cwd: Path | None
+) -> tuple[ModelEntry, ...]:
     if not isinstance(value, list):
         raise where.error(path, "expected a list of models")
     out = []
@@ -417,18 +469,24 @@ def _models(value: Any, where: Where, path: str, base: Path | None,
         if weights is not None and not isinstance(weights, str):
             raise where.error(f"{k}.weights", "expected a file path")
         inputs = _shapes(entry["input"], where, f"{k}.input") if "input" in entry else None
-        budgets = _budgets(entry["budgets"], where, f"{k}.budgets") if "budgets" in entry \
-            else None
-        out.append(ModelEntry(
-            spec=spec, load_spec=resolve_spec(spec, base, cwd), inputs=inputs,
-            weights=resolve_file(weights, base, cwd) if weights else None, budgets=budgets))
+        budgets = _budgets(entry["budgets"], where, f"{k}.budgets") if "budgets" in entry else None
+        out.append(
+            ModelEntry(
+                spec=spec,
+                load_spec=resolve_spec(spec, base, cwd),
+                inputs=inputs,
+                weights=resolve_file(weights, base, cwd) if weights else None,
+                budgets=budgets,
+            )
+        )
     return tuple(out)
 
 
 def _shapes(value: Any, where: Where, path: str) -> tuple[tuple[int, ...], ...]:
     """``"1,3,224,224"``, ``[1, 3, 224, 224]`` or a list of either → shapes."""
-    if isinstance(value, str) or (isinstance(value, list) and value
-                                  and all(isinstance(d, int) for d in value)):
+    if isinstance(value, str) or (
+        isinstance(value, list) and value and all(isinstance(d, int) for d in value)
+    ):
         value = [value]
     if not isinstance(value, list) or not value:
         raise where.error(path, "expected a shape such as [1, 3, 224, 224] or a list of shapes")
@@ -439,14 +497,14 @@ def _shapes(value: Any, where: Where, path: str) -> tuple[tuple[int, ...], ...]:
             try:
                 dims = [int(d) for d in _SHAPE_SPLIT.split(item.strip())]
             except ValueError:
-                raise where.error(k, f"expected a shape such as 1,3,224,224, got {item!r}") \
-                    from None
+                raise where.error(
+                    k, f"expected a shape such as 1,3,224,224, got {item!r}"
+                ) from None
         elif isinstance(item, list):
             dims = item
         else:
             raise where.error(k, f"expected a shape, got {item!r}")
-        if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0
-                           for d in dims):
+        if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in dims):
             raise where.error(k, f"expected positive integer dimensions, got {item!r}")
         shapes.append(tuple(dims))
     return tuple(shapes)
@@ -457,7 +515,7 @@ def _split_spec(spec: str) -> tuple[str, str]:
     for suffix in (".py", ".pt2"):
         idx = spec.find(suffix + ":")
         if idx >= 0:
-            return spec[: idx + len(suffix)], spec[idx + len(suffix):]
+            return spec[: idx + len(suffix)], spec[idx + len(suffix) :]
         if spec.endswith(suffix):
             return spec, ""
     return "", spec

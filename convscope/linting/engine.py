@@ -49,14 +49,22 @@ REQUIREMENT_HINTS: Mapping[str, str] = {
     "weights": "needs model weights (pass --weights CKPT)",
     "receptive_field": "needs the receptive-field analysis, which is not available",
     "roofline": "needs roofline figures (peak-flops, bandwidth) in the target profile: use "
-                "--target gpu-fp16 or a profile written by `convscope profile --calibrate`",
+    "--target gpu-fp16 or a profile written by `convscope profile --calibrate`",
 }
 
 
-def lint(analysis: Analysis, settings: Settings | None = None, *, module: Any = None,
-         source_file: str | Path | None = None, receptive_field: Provider | None = None,
-         providers: Mapping[str, Provider] | None = None, registry: Registry | None = None,
-         budgets: Budgets | None = None, command_model: str | None = None) -> LintResult:
+def lint(
+    analysis: Analysis,
+    settings: Settings | None = None,
+    *,
+    module: Any = None,
+    source_file: str | Path | None = None,
+    receptive_field: Provider | None = None,
+    providers: Mapping[str, Provider] | None = None,
+    registry: Registry | None = None,
+    budgets: Budgets | None = None,
+    command_model: str | None = None,
+) -> LintResult:
     """Lint one analysed model.
 
     ``module`` (the live ``nn.Module``, optional) and ``source_file`` (the user's model file)
@@ -78,13 +86,22 @@ def lint(analysis: Analysis, settings: Settings | None = None, *, module: Any = 
     findings, ignored = _filter(findings, settings)
     if module is not None:
         locator = SourceLocator(module, source_file)
-        findings = [dataclasses.replace(f, location=locator.locate(f.layer))
-                    if f.code != INTERNAL_ERROR_CODE else f for f in findings]
+        findings = [
+            dataclasses.replace(f, location=locator.locate(f.layer))
+            if f.code != INTERNAL_ERROR_CODE
+            else f
+            for f in findings
+        ]
     limits = settings.budgets.merged(budgets)
     return LintResult(
-        model=analysis.model, findings=tuple(_sorted(findings, analysis)),
-        rules_run=tuple(rules_run), skipped=tuple(skipped), budgets=check_budgets(analysis, limits),
-        ignored=ignored, target=resolved.profile.name)
+        model=analysis.model,
+        findings=tuple(_sorted(findings, analysis)),
+        rules_run=tuple(rules_run),
+        skipped=tuple(skipped),
+        budgets=check_budgets(analysis, limits),
+        ignored=ignored,
+        target=resolved.profile.name,
+    )
 
 
 def check_budgets(analysis: Analysis, budgets: Budgets) -> tuple[BudgetResult, ...]:
@@ -93,9 +110,12 @@ def check_budgets(analysis: Analysis, budgets: Budgets) -> tuple[BudgetResult, .
     return tuple(BudgetResult(metric, limit, actual[metric]) for metric, limit in budgets.items())
 
 
-def _run_rules(analysis: Analysis, resolved: Resolved, providers: Mapping[str, Provider],
-               command_model: str | None = None
-               ) -> tuple[list[Finding], list[str], list[SkippedRule]]:
+def _run_rules(
+    analysis: Analysis,
+    resolved: Resolved,
+    providers: Mapping[str, Provider],
+    command_model: str | None = None,
+) -> tuple[list[Finding], list[str], list[SkippedRule]]:
     flow = Flow(analysis.graph)
     extras: dict[str, Any] = dict(analysis.extras)
     roofline = profile_roofline(resolved.profile)
@@ -116,9 +136,16 @@ def _run_rules(analysis: Analysis, resolved: Resolved, providers: Mapping[str, P
         if missing:
             skipped.append(SkippedRule(rule.code, rule.name, "; ".join(missing)))
             continue
-        ctx = RuleContext(analysis=analysis, rule=rule, severity=active.severity,
-                          options=active.options, profile=resolved.profile, flow=flow,
-                          extras=extras, command_model=command_model)
+        ctx = RuleContext(
+            analysis=analysis,
+            rule=rule,
+            severity=active.severity,
+            options=active.options,
+            profile=resolved.profile,
+            flow=flow,
+            extras=extras,
+            command_model=command_model,
+        )
         rules_run.append(rule.code)
         try:
             for f in rule.check(ctx):
@@ -130,10 +157,16 @@ def _run_rules(analysis: Analysis, resolved: Resolved, providers: Mapping[str, P
     for need, reason in sorted(failed.items()):
         users = sorted(a.rule.code for a in resolved.active if need in a.rule.requires)
         if users and reason.startswith("computing"):
-            findings.append(Finding(
-                code=INTERNAL_ERROR_CODE, name=INTERNAL_ERROR_NAME, severity=Severity.ERROR,
-                layer="", message=f"{reason} (needed by {', '.join(users)})",
-                model=analysis.model))
+            findings.append(
+                Finding(
+                    code=INTERNAL_ERROR_CODE,
+                    name=INTERNAL_ERROR_NAME,
+                    severity=Severity.ERROR,
+                    layer="",
+                    message=f"{reason} (needed by {', '.join(users)})",
+                    model=analysis.model,
+                )
+            )
     return findings, rules_run, skipped
 
 
@@ -145,8 +178,13 @@ def profile_roofline(profile: Profile) -> RooflineParams | None:
     return RooflineParams(roof.peak_flops, roof.bandwidth, name=profile.name, source=roof.source)
 
 
-def _provide(need: str, analysis: Analysis, providers: Mapping[str, Provider],
-             extras: dict[str, Any], failed: dict[str, str]) -> None:
+def _provide(
+    need: str,
+    analysis: Analysis,
+    providers: Mapping[str, Provider],
+    extras: dict[str, Any],
+    failed: dict[str, str],
+) -> None:
     provider = providers.get(need)
     if provider is None:
         return
@@ -165,10 +203,15 @@ def _provide(need: str, analysis: Analysis, providers: Mapping[str, Provider],
 
 def internal_error(model: str, code: str, name: str, exc: BaseException) -> Finding:
     return Finding(
-        code=INTERNAL_ERROR_CODE, name=INTERNAL_ERROR_NAME, severity=Severity.ERROR, layer="",
+        code=INTERNAL_ERROR_CODE,
+        name=INTERNAL_ERROR_NAME,
+        severity=Severity.ERROR,
+        layer="",
         message=f"rule {code} ({name}) crashed with {type(exc).__name__}: {_first_line(exc)}; "
-                f"its findings are incomplete (please report this bug)",
-        values={"rule": code}, model=model)
+        f"its findings are incomplete (please report this bug)",
+        values={"rule": code},
+        model=model,
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -195,5 +238,13 @@ def _filter(findings: Iterable[Finding], settings: Settings) -> tuple[list[Findi
 def _sorted(findings: list[Finding], analysis: Analysis) -> list[Finding]:
     order = {r.path: i for i, r in enumerate(analysis.rows)}
     end = len(order)
-    return sorted(findings, key=lambda f: (f.code != INTERNAL_ERROR_CODE, order.get(f.layer, end),
-                                           f.layer, f.code, f.message))
+    return sorted(
+        findings,
+        key=lambda f: (
+            f.code != INTERNAL_ERROR_CODE,
+            order.get(f.layer, end),
+            f.layer,
+            f.code,
+            f.message,
+        ),
+    )

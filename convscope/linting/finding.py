@@ -164,11 +164,18 @@ class LintResult:
         out = []
         for b in self.budgets:
             if b.exceeded:
-                out.append(Finding(
-                    code=BUDGET_CODE, name=BUDGET_NAME, severity=Severity.ERROR, layer="",
-                    message=f"{b.metric} budget exceeded: {b.actual:,} > {b.limit:,} "
-                            f"({100 * b.share:.1f}% of the budget)",
-                    values={"actual": b.actual, "limit": b.limit}, model=self.model))
+                out.append(
+                    Finding(
+                        code=BUDGET_CODE,
+                        name=BUDGET_NAME,
+                        severity=Severity.ERROR,
+                        layer="",
+                        message=f"{b.metric} budget exceeded: {b.actual:,} > {b.limit:,} "
+                        f"({100 * b.share:.1f}% of the budget)",
+                        values={"actual": b.actual, "limit": b.limit},
+                        model=self.model,
+                    )
+                )
         return tuple(out)
 
     @property
@@ -205,8 +212,10 @@ def summary_line(results: Sequence[LintResult]) -> str:
     """``"3 findings (0 errors, 2 warnings, 1 info)"`` plus suppressed / budget notes."""
     c = summary_counts(results)
     noun = "finding" if c["findings"] == 1 else "findings"
-    text = (f"{c['findings']} {noun} ({c['errors']} error{'s' * (c['errors'] != 1)}, "
-            f"{c['warnings']} warning{'s' * (c['warnings'] != 1)}, {c['info']} info)")
+    text = (
+        f"{c['findings']} {noun} ({c['errors']} error{'s' * (c['errors'] != 1)}, "
+        f"{c['warnings']} warning{'s' * (c['warnings'] != 1)}, {c['info']} info)"
+    )
     if c["suppressed"]:
         text += f"; {c['suppressed']} suppressed by the baseline"
     if c["budgets_exceeded"]:

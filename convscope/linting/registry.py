@@ -34,11 +34,14 @@ class Registry(Mapping[str, Rule]):
             if rule.code in RESERVED_CODES:
                 raise ValueError(f"rule code {rule.code} is reserved")
             if rule.code in by_code:
-                raise ValueError(f"duplicate rule code {rule.code}: "
-                                 f"{type(by_code[rule.code]).__name__} and {type(rule).__name__}")
+                raise ValueError(
+                    f"duplicate rule code {rule.code}: "
+                    f"{type(by_code[rule.code]).__name__} and {type(rule).__name__}"
+                )
             if rule.name in by_name:
-                raise ValueError(f"duplicate rule name {rule.name!r}: "
-                                 f"{by_name[rule.name].code} and {rule.code}")
+                raise ValueError(
+                    f"duplicate rule name {rule.name!r}: {by_name[rule.name].code} and {rule.code}"
+                )
             by_code[rule.code] = rule
             by_name[rule.name] = rule
         self._by_code = MappingProxyType(dict(sorted(by_code.items())))
@@ -83,12 +86,20 @@ def _discover() -> list[type[Rule]]:
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{package.__name__}.{info.name}")
-        classes = [v for v in vars(module).values()
-                   if isinstance(v, type) and issubclass(v, Rule) and v is not Rule
-                   and v.__module__ == module.__name__ and "code" in vars(v)]
+        classes = [
+            v
+            for v in vars(module).values()
+            if isinstance(v, type)
+            and issubclass(v, Rule)
+            and v is not Rule
+            and v.__module__ == module.__name__
+            and "code" in vars(v)
+        ]
         if len(classes) != 1:
-            raise ValueError(f"{module.__name__} must define exactly one rule, found "
-                             f"{[c.__name__ for c in classes]}")
+            raise ValueError(
+                f"{module.__name__} must define exactly one rule, found "
+                f"{[c.__name__ for c in classes]}"
+            )
         found.append(classes[0])
     return found
 

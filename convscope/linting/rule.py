@@ -40,8 +40,13 @@ _CODE = re.compile(r"^[A-Z]{2,3}[0-9]{3}$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _OPTION = re.compile(r"^[a-z][a-z0-9_]*$")
 
-_TYPE_NAMES: Mapping[type, str] = {int: "int", float: "number", bool: "bool", str: "string",
-                                   list: "list of strings"}
+_TYPE_NAMES: Mapping[type, str] = {
+    int: "int",
+    float: "number",
+    bool: "bool",
+    str: "string",
+    list: "list of strings",
+}
 
 
 @dataclass(frozen=True)
@@ -192,14 +197,28 @@ class RuleContext:
     def option(self, name: str) -> Any:
         return self.options[name]
 
-    def finding(self, where: ir.Node | str, message: str, *,
-                values: Mapping[str, Value] | None = None, suggestion: str | None = None,
-                rewrite: str | None = None) -> Finding:
+    def finding(
+        self,
+        where: ir.Node | str,
+        message: str,
+        *,
+        values: Mapping[str, Value] | None = None,
+        suggestion: str | None = None,
+        rewrite: str | None = None,
+    ) -> Finding:
         """A finding of this rule for a node (its owning layer) or a layer path."""
         layer = where.module if isinstance(where, ir.Node) else where
-        return Finding(code=self.rule.code, name=self.rule.name, severity=self.severity,
-                       layer=layer, message=message, values=dict(values or {}),
-                       suggestion=suggestion, rewrite=rewrite, model=self.model)
+        return Finding(
+            code=self.rule.code,
+            name=self.rule.name,
+            severity=self.severity,
+            layer=layer,
+            message=message,
+            values=dict(values or {}),
+            suggestion=suggestion,
+            rewrite=rewrite,
+            model=self.model,
+        )
 
     def rewrite_command(self, layers: Sequence[str], mode: str = "separable") -> str:
         """The ``convscope rewrite`` command that applies a rewrite to ``layers``."""

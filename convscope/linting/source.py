@@ -106,11 +106,17 @@ class SourceLocator:
         if parent is not None:
             result = self._assignment(type(parent), name)
             if result is None and name.isdigit():
-                container = (self._creation(".".join(parent_parts)) if parent_parts
-                             else self._root_call(parent))
+                container = (
+                    self._creation(".".join(parent_parts))
+                    if parent_parts
+                    else self._root_call(parent)
+                )
                 if container is not None:
-                    result = (_item(container, int(name)) if _is_container(parent)
-                              else (container[0], None))
+                    result = (
+                        _item(container, int(name))
+                        if _is_container(parent)
+                        else (container[0], None)
+                    )
         self._creations[path] = result
         return result
 
@@ -139,9 +145,13 @@ class SourceLocator:
         type_name = type(root).__name__
         children = len(getattr(root, "_modules", {}) or {})
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and _callee_name(node) == type_name
-                    and (any(isinstance(a, ast.Starred) for a in node.args)
-                         or len(node.args) == children)):
+            if (
+                isinstance(node, ast.Call)
+                and _callee_name(node) == type_name
+                and (
+                    any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) == children
+                )
+            ):
                 return Location(self.user_file, node.lineno), node
         return None
 
@@ -172,8 +182,9 @@ class SourceLocator:
         tree = self._tree(path)
         if tree is None:
             return None
-        candidates = [n for n in ast.walk(tree)
-                      if isinstance(n, ast.ClassDef) and n.name == cls.__name__]
+        candidates = [
+            n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls.__name__
+        ]
         if len(candidates) > 1:  # same name defined twice: ask inspect which one (slow)
             try:
                 _, start = inspect.getsourcelines(cls)
@@ -231,19 +242,24 @@ def _find_assignment(cls_node: ast.ClassDef, name: str) -> tuple[int, ast.expr |
         for t in _targets(node):
             if isinstance(t, ast.Attribute) and t.attr == name and _is_self(t.value):
                 value = getattr(node, "value", None)
-                single = isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                single = (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
                     and not isinstance(node.targets[0], (ast.Tuple, ast.List))
+                )
                 line = getattr(node, "lineno", 0)
                 hits.append((line, value if single or isinstance(node, ast.AnnAssign) else None))
         if isinstance(node, ast.Call) and len(node.args) >= 2:
             first = node.args[0]
             callee = _callee_name(node)
-            is_register = (callee in _REGISTER_CALLS and isinstance(node.func, ast.Attribute)
-                           and _is_self(node.func.value))
+            is_register = (
+                callee in _REGISTER_CALLS
+                and isinstance(node.func, ast.Attribute)
+                and _is_self(node.func.value)
+            )
             is_setattr = callee == "setattr" and len(node.args) >= 3 and _is_self(node.args[0])
             key = node.args[1] if is_setattr else first
-            if (is_register or is_setattr) and isinstance(key, ast.Constant) \
-                    and key.value == name:
+            if (is_register or is_setattr) and isinstance(key, ast.Constant) and key.value == name:
                 hits.append((node.lineno, node.args[2] if is_setattr else node.args[1]))
     return min(hits, key=lambda h: h[0]) if hits else None
 

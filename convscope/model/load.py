@@ -100,8 +100,7 @@ def _parse_shape(text: str) -> tuple[int, ...]:
         try:
             dims.append(int(part))
         except ValueError:
-            raise InputError(
-                f"bad input shape '{text}': '{part}' is not an integer") from None
+            raise InputError(f"bad input shape '{text}': '{part}' is not an integer") from None
     if any(d <= 0 for d in dims):
         raise InputError(f"bad input shape '{text}': every dimension must be positive")
     _check_size(dims, f"'{text}'")
@@ -116,27 +115,35 @@ def _check_size(dims: Sequence[int], shown: str) -> None:
     """Reject a shape no tensor can have, naming the offending dimension."""
     for d in dims:
         if d > _MAX_ELEMENTS:
-            raise InputError(f"bad input shape {shown}: dimension {d} is too large "
-                             f"(a tensor dimension must be below 2**63)")
+            raise InputError(
+                f"bad input shape {shown}: dimension {d} is too large "
+                f"(a tensor dimension must be below 2**63)"
+            )
     numel = 1
     for d in dims:
         numel *= d
     if numel > _MAX_ELEMENTS:
-        raise InputError(f"bad input shape {shown}: {numel} elements in all, more than a "
-                         "tensor can hold (2**63 - 1)")
+        raise InputError(
+            f"bad input shape {shown}: {numel} elements in all, more than a "
+            "tensor can hold (2**63 - 1)"
+        )
 
 
 def _is_shape(value: Any) -> TypeGuard[Sequence[int]]:
-    return (isinstance(value, (tuple, list)) and len(value) > 0
-            and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value))
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) > 0
+        and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value)
+    )
 
 
 def _validate_shapes(shapes: Sequence[Sequence[int]], where: str) -> tuple[tuple[int, ...], ...]:
     out = []
     for shape in shapes:
         if not _is_shape(shape):
-            raise InputError(f"bad input shape {shape!r} {where}: every dimension must be a "
-                             "positive integer")
+            raise InputError(
+                f"bad input shape {shape!r} {where}: every dimension must be a positive integer"
+            )
         _check_size(shape, repr(tuple(shape)))
         out.append(tuple(int(d) for d in shape))
     if not out:
@@ -184,8 +191,11 @@ def _required_params(fn: Callable[..., Any]) -> list[str] | None:
     except (TypeError, ValueError):
         return None
     kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    return [p.name for p in sig.parameters.values()
-            if p.default is inspect.Parameter.empty and p.kind not in kinds]
+    return [
+        p.name
+        for p in sig.parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind not in kinds
+    ]
 
 
 def _is_module_class(obj: Any) -> bool:
@@ -223,8 +233,9 @@ def _import_file(path: Path) -> types.ModuleType:
             spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:
         sys.modules.pop(name, None)
-        raise ModelLoadError(f"could not import {path}: {_one_line(exc)}{_line_in(exc, path)}"
-                             ) from exc
+        raise ModelLoadError(
+            f"could not import {path}: {_one_line(exc)}{_line_in(exc, path)}"
+        ) from exc
     return module
 
 
@@ -259,8 +270,10 @@ def _import_module_path(modpath: str) -> types.ModuleType:
         return importlib.import_module(modpath)
     except ModuleNotFoundError as exc:
         if exc.name and (modpath == exc.name or modpath.startswith(exc.name + ".")):
-            raise ModelLoadError(f"cannot import module '{modpath}': no module named "
-                                 f"'{exc.name}' (is it installed or on PYTHONPATH?)") from exc
+            raise ModelLoadError(
+                f"cannot import module '{modpath}': no module named "
+                f"'{exc.name}' (is it installed or on PYTHONPATH?)"
+            ) from exc
         raise ModelLoadError(f"could not import {modpath}: {_one_line(exc)}") from exc
     except (Exception, SystemExit) as exc:
         raise ModelLoadError(f"could not import {modpath}: {_one_line(exc)}") from exc
@@ -301,16 +314,22 @@ def _resolve(spec: str) -> _Target:
         try:
             module = _import_module_path(text)
         except ModelLoadError as exc:
-            raise ModelLoadError(f"{exc} (MODEL is a .py or .pt2 file, pkg.module:NAME, "
-                                 "torchvision:NAME or timm:NAME)") from exc.__cause__
+            raise ModelLoadError(
+                f"{exc} (MODEL is a .py or .pt2 file, pkg.module:NAME, "
+                "torchvision:NAME or timm:NAME)"
+            ) from exc.__cause__
         return _discover(module, text, _module_file(module))
     path = Path(text).expanduser()
     if path.suffix in (".pt", ".pth", ".ckpt", ".bin", ".safetensors"):
-        raise ModelLoadError(f"'{text}' looks like a checkpoint, not a model: give the model "
-                             "spec and pass the checkpoint with --weights")
+        raise ModelLoadError(
+            f"'{text}' looks like a checkpoint, not a model: give the model "
+            "spec and pass the checkpoint with --weights"
+        )
     if path.exists():
-        raise ModelLoadError(f"unsupported model file '{text}': expected a .py file, a .pt2 "
-                             "export, pkg.module:NAME, torchvision:NAME or timm:NAME")
+        raise ModelLoadError(
+            f"unsupported model file '{text}': expected a .py file, a .pt2 "
+            "export, pkg.module:NAME, torchvision:NAME or timm:NAME"
+        )
     raise ModelLoadError(f"model file not found: {text}")
 
 
@@ -332,8 +351,9 @@ def _lookup(module: types.ModuleType, name: str, origin: str) -> Any:
     for part in name.split("."):
         if not part or not hasattr(obj, part):
             available = ", ".join(_available_names(module)) or "none"
-            raise ModelLoadError(f"{origin} has no attribute '{name}' "
-                                 f"(available models and factories: {available})")
+            raise ModelLoadError(
+                f"{origin} has no attribute '{name}' (available models and factories: {available})"
+            )
         obj = getattr(obj, part)
     return obj
 
@@ -346,7 +366,7 @@ def _available_names(module: types.ModuleType) -> list[str]:
         if isinstance(value, nn.Module) or _is_module_class(value):
             if isinstance(value, nn.Module) or value.__module__ == module.__name__:
                 names.append(attr)
-        elif (inspect.isfunction(value) and value.__module__ == module.__name__):
+        elif inspect.isfunction(value) and value.__module__ == module.__name__:
             names.append(attr)
     return sorted(names)[:20]
 
@@ -362,12 +382,16 @@ def _named(module: types.ModuleType, name: str, origin: str, source: Path | None
         missing = _required_params(obj)
         if missing:
             what = "constructor" if isinstance(obj, type) else "function"
-            raise ModelLoadError(f"{name} in {origin} cannot be called without arguments "
-                                 f"({what} needs {', '.join(missing)}); expose an instance "
-                                 "or a factory taking no arguments")
+            raise ModelLoadError(
+                f"{name} in {origin} cannot be called without arguments "
+                f"({what} needs {', '.join(missing)}); expose an instance "
+                "or a factory taking no arguments"
+            )
         return _Target(name, origin, build=obj, namespace=module, source_file=source)
-    raise ModelLoadError(f"{name} in {origin} is a {_type_name(obj)}, not an nn.Module, "
-                         "an nn.Module subclass or a function returning one")
+    raise ModelLoadError(
+        f"{name} in {origin} is a {_type_name(obj)}, not an nn.Module, "
+        "an nn.Module subclass or a function returning one"
+    )
 
 
 def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Target:
@@ -390,9 +414,14 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
     built = list(candidates.values())
     failures: list[str] = []
     for attr, value in ns.items():
-        if (attr.startswith("_") or not _is_module_class(value)
-                or value.__module__ != module.__name__ or value in instance_types
-                or inspect.isabstract(value) or _required_params(value)):
+        if (
+            attr.startswith("_")
+            or not _is_module_class(value)
+            or value.__module__ != module.__name__
+            or value in instance_types
+            or inspect.isabstract(value)
+            or _required_params(value)
+        ):
             continue
         try:
             probe = _build(value, _WITHOUT_WEIGHTS)
@@ -401,8 +430,11 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
             continue
         built.append((attr, probe))
 
-    top = [(attr, mod) for attr, mod in built
-           if not _is_inside_another(mod, [m for a, m in built if a != attr], module.__name__)]
+    top = [
+        (attr, mod)
+        for attr, mod in built
+        if not _is_inside_another(mod, [m for a, m in built if a != attr], module.__name__)
+    ]
     # A training script's `criterion = nn.CrossEntropyLoss()` or `act = nn.ReLU()` is not the
     # model: when some top-level candidates have parameters, parameter-free ones drop out.
     with_params = [(attr, mod) for attr, mod in top if any(True for _ in mod.parameters())]
@@ -411,14 +443,17 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
         return _named(module, names[0], origin, source)
     if not names:
         hint = f"; could not build: {'; '.join(failures)}" if failures else ""
-        raise ModelLoadError(f"no model found in {origin} (define `model`, or a single "
-                             f"nn.Module subclass, or use {origin}:NAME){hint}")
-    raise ModelLoadError(f"several models found in {origin}: {', '.join(names)}; pick one "
-                         f"with {origin}:NAME (e.g. {origin}:{names[0]})")
+        raise ModelLoadError(
+            f"no model found in {origin} (define `model`, or a single "
+            f"nn.Module subclass, or use {origin}:NAME){hint}"
+        )
+    raise ModelLoadError(
+        f"several models found in {origin}: {', '.join(names)}; pick one "
+        f"with {origin}:NAME (e.g. {origin}:{names[0]})"
+    )
 
 
-def _is_inside_another(candidate: nn.Module, others: Sequence[nn.Module], file_module: str
-                       ) -> bool:
+def _is_inside_another(candidate: nn.Module, others: Sequence[nn.Module], file_module: str) -> bool:
     """True when ``candidate`` appears as a submodule of another candidate.
 
     Classes defined in the file match by type (a probe instance is never the same object as
@@ -437,8 +472,9 @@ def _resolve_torchvision(name: str) -> _Target:
     try:
         import torchvision.models as tvm
     except ImportError as exc:
-        raise ModelLoadError("torchvision is not installed: install it with "
-                             "`pip install convscope[vision]`") from exc
+        raise ModelLoadError(
+            "torchvision is not installed: install it with `pip install convscope[vision]`"
+        ) from exc
     known = tvm.list_models()
     key = name.lower()
     if key not in known:
@@ -456,8 +492,9 @@ def _resolve_torchvision(name: str) -> _Target:
         with warnings.catch_warnings():
             # GoogLeNet/Inception warn about a future change of their default init: noise
             # for an analysis that never looks at the weights' values.
-            warnings.filterwarnings("ignore", message=".*default weight initialization",
-                                    category=FutureWarning)
+            warnings.filterwarnings(
+                "ignore", message=".*default weight initialization", category=FutureWarning
+            )
             return tvm.get_model(key, weights=None, **extra)
 
     def natural(_: nn.Module) -> tuple[tuple[int, ...], ...]:
@@ -488,8 +525,9 @@ def _resolve_timm(name: str) -> _Target:
     try:
         import timm
     except ImportError as exc:
-        raise ModelLoadError("timm is not installed: install it with "
-                             "`pip install convscope[timm]`") from exc
+        raise ModelLoadError(
+            "timm is not installed: install it with `pip install convscope[timm]`"
+        ) from exc
     if not timm.is_model(name):
         close = difflib.get_close_matches(name, timm.list_models(), n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -518,8 +556,7 @@ def _resolve_pt2(path: Path) -> _Target:
     try:
         module = program.module()
     except Exception as exc:  # a program we cannot unlift is unusable
-        raise ModelLoadError(f"could not load exported program {path}: {_one_line(exc)}"
-                             ) from exc
+        raise ModelLoadError(f"could not load exported program {path}: {_one_line(exc)}") from exc
     return _Target(path.name, str(path), instance=module, example_inputs=_program_inputs(program))
 
 
@@ -532,8 +569,9 @@ def _load_program(path: Path) -> Any:
             return torch.export.load(path)
         except Exception as exc:  # any failure means "not a usable export"
             cause = f" ({logged[0]})" if logged else ""
-            raise ModelLoadError(f"could not load exported program {path}: {_one_line(exc)}"
-                                 f"{cause}") from exc
+            raise ModelLoadError(
+                f"could not load exported program {path}: {_one_line(exc)}{cause}"
+            ) from exc
 
 
 @contextlib.contextmanager
@@ -603,11 +641,14 @@ def _construct(target: _Target, modes: Sequence[str]) -> nn.Module:
     try:
         result = _build(target.build, modes)
     except Exception as exc:
-        raise ModelLoadError(f"building {target.name} from {target.origin} failed: "
-                             f"{_one_line(exc)}") from exc
+        raise ModelLoadError(
+            f"building {target.name} from {target.origin} failed: {_one_line(exc)}"
+        ) from exc
     if not isinstance(result, nn.Module):
-        raise ModelLoadError(f"{target.name} from {target.origin} returned a "
-                             f"{_type_name(result)}, not a torch.nn.Module")
+        raise ModelLoadError(
+            f"{target.name} from {target.origin} returned a "
+            f"{_type_name(result)}, not a torch.nn.Module"
+        )
     return result
 
 
@@ -629,8 +670,10 @@ def _meta_registration() -> Iterator[None]:
     # torch annotates the hooks as returning None, but documents the replacement return.
     param_hook: Callable[..., Any] = on_param
     buffer_hook: Callable[..., Any] = on_buffer
-    handles = [module_mod.register_module_parameter_registration_hook(param_hook),
-               module_mod.register_module_buffer_registration_hook(buffer_hook)]
+    handles = [
+        module_mod.register_module_parameter_registration_hook(param_hook),
+        module_mod.register_module_buffer_registration_hook(buffer_hook),
+    ]
     try:
         yield
     finally:
@@ -693,16 +736,18 @@ def _torch_load(ckpt: Path, trust_pickle: bool) -> Any:
                 f"checkpoint {ckpt} holds Python objects that safe (weights_only) loading "
                 "refuses; pass --trust-pickle only if you trust where the file came from"
             ) from exc
-        raise ModelLoadError(f"could not read checkpoint {ckpt}: not a PyTorch checkpoint "
-                             f"({_one_line(exc)})") from exc
+        raise ModelLoadError(
+            f"could not read checkpoint {ckpt}: not a PyTorch checkpoint ({_one_line(exc)})"
+        ) from exc
 
 
 def _load_safetensors(ckpt: Path) -> dict[str, torch.Tensor]:
     try:
         from safetensors.torch import load_file
     except ImportError as exc:
-        raise ModelLoadError(f"reading {ckpt} needs the safetensors package "
-                             "(`pip install safetensors`)") from exc
+        raise ModelLoadError(
+            f"reading {ckpt} needs the safetensors package (`pip install safetensors`)"
+        ) from exc
     try:
         return dict(load_file(str(ckpt), device="cpu"))
     except Exception as exc:  # any failure means "not a readable file"
@@ -710,9 +755,11 @@ def _load_safetensors(ckpt: Path) -> dict[str, torch.Tensor]:
 
 
 def _is_tensor_dict(value: Any) -> TypeGuard[Mapping[str, torch.Tensor]]:
-    return (isinstance(value, Mapping) and len(value) > 0
-            and all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                    for k, v in value.items()))
+    return (
+        isinstance(value, Mapping)
+        and len(value) > 0
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items())
+    )
 
 
 def _unwrap_state_dict(raw: Any, ckpt: Path) -> dict[str, torch.Tensor]:
@@ -729,7 +776,8 @@ def _unwrap_state_dict(raw: Any, ckpt: Path) -> dict[str, torch.Tensor]:
                 return dict(inner)
     raise ModelLoadError(
         f"checkpoint {ckpt} holds a {_type_name(raw)}, not a state dict (expected a dict of "
-        f"tensors, or one under {' / '.join(repr(k) for k in _CHECKPOINT_KEYS[:2])})")
+        f"tensors, or one under {' / '.join(repr(k) for k in _CHECKPOINT_KEYS[:2])})"
+    )
 
 
 def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -739,7 +787,7 @@ def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         changed = False
         for prefix in _WRAPPER_PREFIXES:
             if state and all(k.startswith(prefix) for k in state):
-                state = {k[len(prefix):]: v for k, v in state.items()}
+                state = {k[len(prefix) :]: v for k, v in state.items()}
                 changed = True
     return state
 
@@ -752,31 +800,38 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 'es' if word.endswith('h') else 's'}"
 
 
-def _apply_state_dict(module: nn.Module, state: Mapping[str, torch.Tensor], ckpt: Path,
-                      model_name: str) -> None:
+def _apply_state_dict(
+    module: nn.Module, state: Mapping[str, torch.Tensor], ckpt: Path, model_name: str
+) -> None:
     """Strict load with a one-line summary of every kind of mismatch."""
     own = module.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    shapes = [f"{k} ckpt {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    shapes = [
+        f"{k} ckpt {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+    ]
     problems = []
     if missing:
         problems.append(f"{_plural(len(missing), 'missing key')} (first: {_first(missing)})")
     if unexpected:
-        problems.append(f"{_plural(len(unexpected), 'unexpected key')} "
-                        f"(first: {_first(unexpected)})")
+        problems.append(
+            f"{_plural(len(unexpected), 'unexpected key')} (first: {_first(unexpected)})"
+        )
     if shapes:
         problems.append(f"{_plural(len(shapes), 'shape mismatch')} (first: {shapes[0]})")
     if problems:
-        raise ModelLoadError(f"checkpoint {ckpt} does not match {model_name}: "
-                             + ", ".join(problems))
+        raise ModelLoadError(
+            f"checkpoint {ckpt} does not match {model_name}: " + ", ".join(problems)
+        )
     meta = any(t.is_meta for t in _tensors(module))
     try:
         module.load_state_dict(state, strict=True, assign=meta)
     except Exception as exc:  # e.g. dtype casts a module refuses
-        raise ModelLoadError(f"loading checkpoint {ckpt} into {model_name} failed: "
-                             f"{_one_line(exc)}") from exc
+        raise ModelLoadError(
+            f"loading checkpoint {ckpt} into {model_name} failed: {_one_line(exc)}"
+        ) from exc
 
 
 # --------------------------------------------------------------------------- inputs
@@ -797,24 +852,31 @@ def _file_inputs(target: _Target) -> tuple[tuple[torch.Tensor, ...], str] | None
         declared = ns["INPUT_SHAPE"]
         shapes: Sequence[Any] = (declared,) if _is_shape(declared) else declared
         if not isinstance(shapes, (tuple, list)) or not all(_is_shape(s) for s in shapes):
-            raise InputError(f"INPUT_SHAPE {where} must be a tuple of positive ints or a list "
-                             f"of such tuples, got {declared!r}")
+            raise InputError(
+                f"INPUT_SHAPE {where} must be a tuple of positive ints or a list "
+                f"of such tuples, got {declared!r}"
+            )
         return _meta_inputs(_validate_shapes(shapes, where)), "INPUT_SHAPE"
     return None
 
 
 def _as_tensors(value: Any, where: str) -> tuple[torch.Tensor, ...]:
     items = (value,) if isinstance(value, torch.Tensor) else value
-    if (not isinstance(items, (tuple, list)) or not items
-            or not all(isinstance(t, torch.Tensor) for t in items)):
-        raise InputError(f"example_inputs() {where} must return a tensor or a tuple of "
-                         f"tensors, got {_type_name(value)}")
+    if (
+        not isinstance(items, (tuple, list))
+        or not items
+        or not all(isinstance(t, torch.Tensor) for t in items)
+    ):
+        raise InputError(
+            f"example_inputs() {where} must return a tensor or a tuple of "
+            f"tensors, got {_type_name(value)}"
+        )
     return tuple(items)
 
 
-def _choose_inputs(target: _Target, module: nn.Module,
-                   input_shapes: Sequence[tuple[int, ...]] | None
-                   ) -> tuple[tuple[torch.Tensor, ...], str]:
+def _choose_inputs(
+    target: _Target, module: nn.Module, input_shapes: Sequence[tuple[int, ...]] | None
+) -> tuple[tuple[torch.Tensor, ...], str]:
     if input_shapes:
         return _meta_inputs(_validate_shapes(input_shapes, "from the command line")), "cli"
     declared = _file_inputs(target)
@@ -830,9 +892,14 @@ def _choose_inputs(target: _Target, module: nn.Module,
 # --------------------------------------------------------------------------- entry point
 
 
-def load_model(spec: str, *, input_shapes: Sequence[tuple[int, ...]] | None = None,
-               weights: str | Path | None = None, trust_pickle: bool = False,
-               device: str = "meta") -> LoadedModel:
+def load_model(
+    spec: str,
+    *,
+    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    weights: str | Path | None = None,
+    trust_pickle: bool = False,
+    device: str = "meta",
+) -> LoadedModel:
     """Turn a MODEL spec into a module and example inputs.
 
     Without ``weights`` and with ``device="meta"`` the model is built on the meta device
@@ -846,8 +913,9 @@ def load_model(spec: str, *, input_shapes: Sequence[tuple[int, ...]] | None = No
     target = _resolve(spec)
     ckpt = Path(weights).expanduser() if weights is not None else None
 
-    def apply_weights(module: nn.Module, state: Mapping[str, torch.Tensor] | None = None
-                      ) -> nn.Module:
+    def apply_weights(
+        module: nn.Module, state: Mapping[str, torch.Tensor] | None = None
+    ) -> nn.Module:
         # rebuild() re-reads the checkpoint rather than keeping a second copy of the weights
         # alive for the lifetime of the LoadedModel.
         if ckpt is not None:
@@ -876,5 +944,12 @@ def load_model(spec: str, *, input_shapes: Sequence[tuple[int, ...]] | None = No
             return apply_weights(_construct(target, _REAL))
 
     inputs, source = _choose_inputs(target, module, input_shapes)
-    return LoadedModel(module=module, inputs=inputs, spec=spec, source_file=target.source_file,
-                       on_meta=_all_meta(module), rebuild=rebuild, input_source=source)
+    return LoadedModel(
+        module=module,
+        inputs=inputs,
+        spec=spec,
+        source_file=target.source_file,
+        on_meta=_all_meta(module),
+        rebuild=rebuild,
+        input_source=source,
+    )

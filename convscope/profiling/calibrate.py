@@ -64,14 +64,17 @@ class Calibration:
 
     @property
     def source(self) -> str:
-        return (f"convscope profile --calibrate on {self.device_name}, {self.threads} "
-                f"thread(s), torch {self.torch_version}: best {self.dtype} GEMM "
-                f"{self.gemm_n}^3 of {self.gemm_runs}, best copy of "
-                f"{self.copy_bytes // 2**20} MiB of {self.copy_runs}")
+        return (
+            f"convscope profile --calibrate on {self.device_name}, {self.threads} "
+            f"thread(s), torch {self.torch_version}: best {self.dtype} GEMM "
+            f"{self.gemm_n}^3 of {self.gemm_runs}, best copy of "
+            f"{self.copy_bytes // 2**20} MiB of {self.copy_runs}"
+        )
 
     def params(self) -> RooflineParams:
-        return RooflineParams(self.peak_flops, self.bandwidth, name="calibrated",
-                              source=self.source)
+        return RooflineParams(
+            self.peak_flops, self.bandwidth, name="calibrated", source=self.source
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -146,8 +149,7 @@ def calibrate(
                 b = torch.randn(n, n, device=dev, dtype=dtype)
                 c = torch.empty(n, n, device=dev, dtype=dtype)
 
-                def gemm(a: torch.Tensor = a, b: torch.Tensor = b,
-                         c: torch.Tensor = c) -> None:
+                def gemm(a: torch.Tensor = a, b: torch.Tensor = b, c: torch.Tensor = c) -> None:
                     torch.matmul(a, b, out=c)
 
                 gemm()  # warm-up (first call picks the kernel)

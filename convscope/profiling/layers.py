@@ -212,16 +212,18 @@ class LayerRecorder:
         for path in order:
             values = [s.get(path, 0.0) for s in self._samples]
             p10, p50, p90 = quantiles(values, (0.1, 0.5, 0.9))
-            layers.append(LayerTime(
-                path=path,
-                type_name=self.types.get(path, "?"),
-                leaf=path in self.leaves,
-                calls=self._calls.get(path, 0),
-                time_s=sum(s.get(path, 0.0) for s in central) / len(central),
-                median_s=p50,
-                p10_s=p10,
-                p90_s=p90,
-            ))
+            layers.append(
+                LayerTime(
+                    path=path,
+                    type_name=self.types.get(path, "?"),
+                    leaf=path in self.leaves,
+                    calls=self._calls.get(path, 0),
+                    time_s=sum(s.get(path, 0.0) for s in central) / len(central),
+                    median_s=p50,
+                    p10_s=p10,
+                    p90_s=p90,
+                )
+            )
         return LayerTimes(
             batch_size=batch_size,
             method=self.method,

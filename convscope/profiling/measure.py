@@ -162,12 +162,15 @@ def check_device(device: str) -> torch.device:
         raise DeviceError(f"unknown device '{device}' (use cpu or cuda)") from exc
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise DeviceError("--device cuda: CUDA is not available on this machine "
-                              f"(torch {torch.__version__}, "
-                              f"built with CUDA {torch.version.cuda or 'none'})")
+            raise DeviceError(
+                "--device cuda: CUDA is not available on this machine "
+                f"(torch {torch.__version__}, "
+                f"built with CUDA {torch.version.cuda or 'none'})"
+            )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DeviceError(f"device {device}: only {torch.cuda.device_count()} CUDA "
-                              "device(s) present")
+            raise DeviceError(
+                f"device {device}: only {torch.cuda.device_count()} CUDA device(s) present"
+            )
     elif dev.type != "cpu":
         raise DeviceError(f"unsupported profiling device '{device}' (use cpu or cuda)")
     return dev
@@ -198,8 +201,9 @@ def _tensors(model: nn.Module) -> list[torch.Tensor]:
     return [*model.parameters(), *model.buffers()]
 
 
-def prepare_model(model: nn.Module, device: torch.device, channels_last: bool
-                  ) -> tuple[nn.Module, bool]:
+def prepare_model(
+    model: nn.Module, device: torch.device, channels_last: bool
+) -> tuple[nn.Module, bool]:
     """The module to run and whether it is a copy.
 
     The user's module is used as is when it already lives on ``device`` and no layout
@@ -208,16 +212,20 @@ def prepare_model(model: nn.Module, device: torch.device, channels_last: bool
     """
     tensors = _tensors(model)
     if any(t.is_meta for t in tensors):
-        raise InputError("the model has meta (unallocated) weights; profiling needs a real "
-                         "model (load it with device='cpu')")
+        raise InputError(
+            "the model has meta (unallocated) weights; profiling needs a real "
+            "model (load it with device='cpu')"
+        )
     on_device = all(t.device.type == device.type for t in tensors)
     if on_device and not channels_last:
         return model, False
     try:
         work = copy.deepcopy(model)
     except Exception as exc:  # user modules can hold anything
-        raise ConvscopeError(f"cannot copy the model to move it to {device} / channels_last: "
-                             f"{type(exc).__name__}: {exc}") from exc
+        raise ConvscopeError(
+            f"cannot copy the model to move it to {device} / channels_last: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
     work = work.to(device)
     if channels_last:
         work = work.to(memory_format=torch.channels_last)

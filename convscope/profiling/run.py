@@ -51,8 +51,10 @@ __all__ = [
 
 EXTRAS_KEY = "profile"
 DEFAULT_GATE_PCT = 0.05
-GATE_RULE = "regressed iff head.p10_ms > base.p90_ms * (1 + pct); improved iff " \
-            "head.p90_ms < base.p10_ms * (1 - pct)"
+GATE_RULE = (
+    "regressed iff head.p10_ms > base.p90_ms * (1 + pct); improved iff "
+    "head.p90_ms < base.p10_ms * (1 - pct)"
+)
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,9 @@ class ProfileResult:
         return self.batches[0].stats.median_s
 
 
-def latency_verdict(base: Mapping[str, float], head: Mapping[str, float],
-                    pct: float = DEFAULT_GATE_PCT
-                    ) -> Literal["regressed", "improved", "unchanged"]:
+def latency_verdict(
+    base: Mapping[str, float], head: Mapping[str, float], pct: float = DEFAULT_GATE_PCT
+) -> Literal["regressed", "improved", "unchanged"]:
     """Noise-aware comparison of two latency summaries with ``p10_ms`` and ``p90_ms`` keys
     (a ``profile.batches[i]`` entry of the JSON report): see the module docstring."""
     if head["p10_ms"] > base["p90_ms"] * (1.0 + pct):
@@ -180,25 +182,32 @@ def profile(
                         conv_in, conv_w = _conv_layout(work, forward)
                     except Exception as exc:  # the user's model on the user's inputs
                         first = (str(exc).strip().splitlines() or [""])[0][:200]
-                        raise InputError(f"running the model on inputs {list(shapes)} failed: "
-                                         f"{type(exc).__name__}: {first}") from exc
-                recorder = (layers_mod.LayerRecorder(work, dev)
-                            if per_layer and index == 0 else None)
-                after_each = (functools.partial(recorder.run, forward)
-                              if recorder is not None else None)
+                        raise InputError(
+                            f"running the model on inputs {list(shapes)} failed: "
+                            f"{type(exc).__name__}: {first}"
+                        ) from exc
+                recorder = layers_mod.LayerRecorder(work, dev) if per_layer and index == 0 else None
+                after_each = (
+                    functools.partial(recorder.run, forward) if recorder is not None else None
+                )
                 samples = measure.time_batch(
-                    forward, clock, warmup=warmup, min_time=min_time, max_iters=max_iters,
-                    after_each=after_each, progress=progress, label=label)
+                    forward,
+                    clock,
+                    warmup=warmup,
+                    min_time=min_time,
+                    max_iters=max_iters,
+                    after_each=after_each,
+                    progress=progress,
+                    label=label,
+                )
                 memory = probe.stop()
-                results.append(measure.BatchResult(bs, measure.Stats.of(samples), memory,
-                                                   shapes))
+                results.append(measure.BatchResult(bs, measure.Stats.of(samples), memory, shapes))
                 if recorder is not None:
                     layer_times = recorder.result(bs)
                 if trace_dir is not None and index == 0:
                     if progress is not None:
                         progress("trace", 0.0)
-                    trace_files = traces.capture(forward, work, trace_dir, device=dev,
-                                                 quiet=quiet)
+                    trace_files = traces.capture(forward, work, trace_dir, device=dev, quiet=quiet)
                     if progress is not None:
                         progress("trace", 1.0)
     finally:
@@ -233,12 +242,20 @@ def _conv_layout(model: nn.Module, forward: Any) -> tuple[bool | None, bool | No
     seen: list[tuple[bool, bool]] = []
 
     def strict_cl(t: torch.Tensor) -> bool:
-        return (t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)
-                and not t.is_contiguous())
+        return (
+            t.dim() == 4
+            and t.is_contiguous(memory_format=torch.channels_last)
+            and not t.is_contiguous()
+        )
 
     def pre(module: nn.Module, args: Any) -> None:
-        if not seen and isinstance(module, nn.Conv2d) and args \
-                and isinstance(args[0], torch.Tensor) and args[0].dim() == 4:
+        if (
+            not seen
+            and isinstance(module, nn.Conv2d)
+            and args
+            and isinstance(args[0], torch.Tensor)
+            and args[0].dim() == 4
+        ):
             seen.append((strict_cl(args[0]), strict_cl(module.weight)))
 
     ours = {id(m) for m in model.modules()}
@@ -342,8 +359,7 @@ class ProfileSection:
             "threads": r.threads,
             "channels_last": r.channels_last,
             "dtype": r.dtype,
-            "settings": {"warmup": r.warmup, "min_time_s": r.min_time,
-                         "max_iters": r.max_iters},
+            "settings": {"warmup": r.warmup, "min_time_s": r.min_time, "max_iters": r.max_iters},
             "batches": [
                 {
                     "batch_size": b.batch_size,
@@ -356,7 +372,9 @@ class ProfileSection:
                     "min_ms": _ms(b.stats.min_s),
                     "spread": _r(b.stats.spread),
                     "throughput_ips": _r(b.throughput, 3),
-                    "memory": None if b.memory is None else {
+                    "memory": None
+                    if b.memory is None
+                    else {
                         "method": b.memory.method,
                         "before_bytes": b.memory.before_bytes,
                         "peak_bytes": b.memory.peak_bytes,
@@ -388,20 +406,24 @@ class ProfileSection:
         e2e = self.result.e2e_median_s
         d: dict[str, Any] = {}
         if measured is not None:
-            d.update({
-                "ms": _ms(measured.time_s),
-                "median_ms": _ms(measured.median_s),
-                "p10_ms": _ms(measured.p10_s),
-                "p90_ms": _ms(measured.p90_s),
-                "share": _r(measured.time_s / e2e if e2e else None),
-                "calls": measured.calls,
-            })
+            d.update(
+                {
+                    "ms": _ms(measured.time_s),
+                    "median_ms": _ms(measured.median_s),
+                    "p10_ms": _ms(measured.p10_s),
+                    "p90_ms": _ms(measured.p90_s),
+                    "share": _r(measured.time_s / e2e if e2e else None),
+                    "calls": measured.calls,
+                }
+            )
         if roof is not None:
-            d.update({
-                "predicted_ms": _ms(roof.predicted_s),
-                "bound": roof.bound,
-                "achieved": _r(roof.achieved),
-            })
+            d.update(
+                {
+                    "predicted_ms": _ms(roof.predicted_s),
+                    "bound": roof.bound,
+                    "achieved": _r(roof.achieved),
+                }
+            )
         return d
 
 
@@ -423,12 +445,17 @@ def with_profile(
         result=result,
         paths=paths,
         analytic_peak_bytes=analysis.totals.peak_activation_bytes,
-        analytic_batch=analysis.input_shapes[0][0] if analysis.input_shapes
-        and analysis.input_shapes[0] else None,
+        analytic_batch=analysis.input_shapes[0][0]
+        if analysis.input_shapes and analysis.input_shapes[0]
+        else None,
     )
     if roofline is not None:
-        section = replace(section, roofline=roofline_mod.estimate(
-            analysis.rows, roofline, section.layer_seconds() or None))
+        section = replace(
+            section,
+            roofline=roofline_mod.estimate(
+                analysis.rows, roofline, section.layer_seconds() or None
+            ),
+        )
     return replace(analysis, extras={**analysis.extras, EXTRAS_KEY: section})
 
 

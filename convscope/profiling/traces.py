@@ -164,17 +164,22 @@ def capture(
     if device.type == "cuda":
         activities.append(ProfilerActivity.CUDA)
     labeller = _Labeller(model)
-    with _filtered_stderr(quiet), profile(
-        activities=activities,
-        record_shapes=True,
-        on_trace_ready=tensorboard_trace_handler(str(tb_dir), worker_name=WORKER_NAME),
-    ), labeller.hooks():
+    with (
+        _filtered_stderr(quiet),
+        profile(
+            activities=activities,
+            record_shapes=True,
+            on_trace_ready=tensorboard_trace_handler(str(tb_dir), worker_name=WORKER_NAME),
+        ),
+        labeller.hooks(),
+    ):
         for _ in range(max(1, iters)):
             fn()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-    written = sorted(set(tb_dir.glob("*.pt.trace.json")) - before,
-                     key=lambda p: p.stat().st_mtime_ns)
+    written = sorted(
+        set(tb_dir.glob("*.pt.trace.json")) - before, key=lambda p: p.stat().st_mtime_ns
+    )
     if not written:
         raise ConvscopeError(f"the profiler wrote no trace into {tb_dir}")
     tb_file = written[-1]

@@ -1,1 +1,3 @@
-"""The combined report (analysis + lint + optional profile and rewrite plan) and the `reports/` gallery."""
+"""The combined report (analysis + lint + optional profile and rewrite plan) and the `reports/`
+gallery.
+"""

@@ -62,13 +62,16 @@ class Report:
         r = self.lint
         doc["lint"] = {
             "target": r.target,
-            "counts": {s: sum(1 for f in r.findings if f.severity.value == s)
-                       for s in ("error", "warning", "info")},
+            "counts": {
+                s: sum(1 for f in r.findings if f.severity.value == s)
+                for s in ("error", "warning", "info")
+            },
             "findings": [finding_dict(f, cwd) for f in r.findings],
-            "budgets": [{"metric": b.metric, "limit": b.limit, "actual": b.actual,
-                         "exceeded": b.exceeded} for b in r.budgets],
-            "skipped": [{"code": s.code, "name": s.name, "reason": s.reason}
-                        for s in r.skipped],
+            "budgets": [
+                {"metric": b.metric, "limit": b.limit, "actual": b.actual, "exceeded": b.exceeded}
+                for b in r.budgets
+            ],
+            "skipped": [{"code": s.code, "name": s.name, "reason": s.reason} for s in r.skipped],
             "rules_run": list(r.rules_run),
         }
         if self.rewrite is not None:
@@ -142,33 +145,45 @@ def build_report(
     from convscope.model.load import load_model
 
     torch.manual_seed(seed)  # random weights (ERF, profile) are reproducible
-    loaded = load_model(spec, input_shapes=input_shapes, weights=weights,
-                        trust_pickle=trust_pickle, device="meta")
+    loaded = load_model(
+        spec, input_shapes=input_shapes, weights=weights, trust_pickle=trust_pickle, device="meta"
+    )
     analysis = api.analyze_loaded(loaded)
     analysis = api.with_receptive_field(analysis)
     if erf:
         analysis = api.with_extra(
-            analysis, "erf",
-            api.effective_rf(loaded.module, loaded.inputs, analysis=analysis, seed=seed))
+            analysis,
+            "erf",
+            api.effective_rf(loaded.module, loaded.inputs, analysis=analysis, seed=seed),
+        )
     if profile_device is not None:
-        analysis = _with_profile(analysis, loaded, profile_device, resolved.profile.name,
-                                 min_time, spec)
+        analysis = _with_profile(
+            analysis, loaded, profile_device, resolved.profile.name, min_time, spec
+        )
     providers: dict[str, Any] = {}
     if weights:
         providers["weights"] = lambda _analysis: loaded.module
-    result = run_lint(analysis, settings, module=loaded.module, source_file=loaded.source_file,
-                      receptive_field=api.with_receptive_field, providers=providers,
-                      registry=registry)
+    result = run_lint(
+        analysis,
+        settings,
+        module=loaded.module,
+        source_file=loaded.source_file,
+        receptive_field=api.with_receptive_field,
+        providers=providers,
+        registry=registry,
+    )
     plan: Plan | None = None
     note: str | None = None
     if rewrite:
         plan, note = _rewrite_plan(analysis, result)
-    return Report(analysis=analysis, lint=result, rewrite=plan, rewrite_requested=rewrite,
-                  rewrite_note=note)
+    return Report(
+        analysis=analysis, lint=result, rewrite=plan, rewrite_requested=rewrite, rewrite_note=note
+    )
 
 
-def _with_profile(analysis: Analysis, loaded: Any, device: str, target: str,
-                  min_time: float, spec: str) -> Analysis:
+def _with_profile(
+    analysis: Analysis, loaded: Any, device: str, target: str, min_time: float, spec: str
+) -> Analysis:
     from convscope.linting.registry import default_registry
     from convscope.profiling.run import profile, with_profile
     from convscope.targets.profiles import load_profile
@@ -178,10 +193,14 @@ def _with_profile(analysis: Analysis, loaded: Any, device: str, target: str,
     if loaded.on_meta and loaded.rebuild is not None:
         module = loaded.rebuild()
     roof = load_profile(target, default_registry()).roofline
-    params = (RooflineParams(roof.peak_flops, roof.bandwidth, name=target, source=roof.source)
-              if roof.peak_flops is not None and roof.bandwidth is not None else None)
-    measured = profile(module, loaded.inputs, device=device, batch_sizes=None,
-                       min_time=min_time, name=spec)
+    params = (
+        RooflineParams(roof.peak_flops, roof.bandwidth, name=target, source=roof.source)
+        if roof.peak_flops is not None and roof.bandwidth is not None
+        else None
+    )
+    measured = profile(
+        module, loaded.inputs, device=device, batch_sizes=None, min_time=min_time, name=spec
+    )
     return with_profile(analysis, measured, params)
 
 

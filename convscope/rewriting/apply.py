@@ -108,8 +108,7 @@ def separable_factors(weight: torch.Tensor, multiplier: int = 1) -> Factorizatio
     )
 
 
-def reconstruct(depthwise: torch.Tensor, pointwise: torch.Tensor, in_channels: int
-                ) -> torch.Tensor:
+def reconstruct(depthwise: torch.Tensor, pointwise: torch.Tensor, in_channels: int) -> torch.Tensor:
     """The dense kernel ``Ŵ`` that a depthwise + pointwise pair computes (float64)."""
     mid = depthwise.shape[0]
     m = mid // in_channels
@@ -127,14 +126,20 @@ def _relative_error(weight: torch.Tensor, approx: torch.Tensor) -> float:
 
 def _plain_conv(module: nn.Module, path: str) -> nn.Module:
     if type(module) not in _CONV_CLASSES:
-        raise RewriteError(f"layer '{path}' is a {type(module).__name__}, not a plain "
-                           "Conv1d/Conv2d/Conv3d; it cannot be rewritten")
+        raise RewriteError(
+            f"layer '{path}' is a {type(module).__name__}, not a plain "
+            "Conv1d/Conv2d/Conv3d; it cannot be rewritten"
+        )
     return module
 
 
-def build_separable(conv: nn.Module, multiplier: int = 1, *, frozen_spatial: bool = False,
-                    generator: torch.Generator | None = None
-                    ) -> tuple[nn.Sequential, float | None]:
+def build_separable(
+    conv: nn.Module,
+    multiplier: int = 1,
+    *,
+    frozen_spatial: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[nn.Sequential, float | None]:
     """``conv`` → ``Sequential(depthwise, pointwise)`` and the relative weight error.
 
     With ``frozen_spatial`` the depthwise filters are random (kaiming normal) and frozen,
@@ -147,10 +152,18 @@ def build_separable(conv: nn.Module, multiplier: int = 1, *, frozen_spatial: boo
     c_in, c_out = conv.in_channels, conv.out_channels
     mid = c_in * multiplier
     kw: dict[str, Any] = {"device": weight.device, "dtype": weight.dtype}
-    depthwise = cls(c_in, mid, conv.kernel_size, stride=conv.stride,
-                    padding=conv.padding,
-                    dilation=conv.dilation, groups=c_in, bias=False,
-                    padding_mode=conv.padding_mode, **kw)
+    depthwise = cls(
+        c_in,
+        mid,
+        conv.kernel_size,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation,
+        groups=c_in,
+        bias=False,
+        padding_mode=conv.padding_mode,
+        **kw,
+    )
     pointwise = cls(mid, c_out, 1, bias=conv.bias is not None, **kw)
     error: float | None
     with torch.no_grad():
@@ -178,8 +191,9 @@ def build_separable(conv: nn.Module, multiplier: int = 1, *, frozen_spatial: boo
     return seq, error
 
 
-def build_spatialized(conv: nn.Module, *, frozen_spatial: bool = False,
-                      generator: torch.Generator | None = None) -> nn.Sequential:
+def build_spatialized(
+    conv: nn.Module, *, frozen_spatial: bool = False, generator: torch.Generator | None = None
+) -> nn.Sequential:
     """``conv`` (1×1) → ``Sequential(depthwise 3×3, conv)``.
 
     The depthwise conv (padding 1, no bias) is the identity (centre tap 1) unless
@@ -194,9 +208,17 @@ def build_spatialized(conv: nn.Module, *, frozen_spatial: bool = False,
     c_in = conv.in_channels
     d = len(conv.kernel_size)
     strided = any(s != 1 for s in conv.stride)
-    depthwise = cls(c_in, c_in, SPATIAL_KERNEL, stride=conv.stride if strided else 1,
-                    padding=SPATIAL_KERNEL // 2, groups=c_in, bias=False,
-                    device=conv.weight.device, dtype=conv.weight.dtype)
+    depthwise = cls(
+        c_in,
+        c_in,
+        SPATIAL_KERNEL,
+        stride=conv.stride if strided else 1,
+        padding=SPATIAL_KERNEL // 2,
+        groups=c_in,
+        bias=False,
+        device=conv.weight.device,
+        dtype=conv.weight.dtype,
+    )
     with torch.no_grad():
         if frozen_spatial:
             nn.init.kaiming_normal_(depthwise.weight, generator=generator)
@@ -218,8 +240,9 @@ def _all_paths(model: nn.Module, target: nn.Module) -> list[str]:
     return [name for name, m in model.named_modules(remove_duplicate=False) if m is target]
 
 
-def apply_plan_inplace(model: nn.Module, plan: Plan | Sequence[LayerPlan], *,
-                       seed: int = 0) -> dict[str, float | None]:
+def apply_plan_inplace(
+    model: nn.Module, plan: Plan | Sequence[LayerPlan], *, seed: int = 0
+) -> dict[str, float | None]:
     """Replace the planned layers of ``model`` itself; returns the weight error per path.
 
     Use :func:`apply_plan` to keep the original: this one mutates ``model``.
@@ -236,18 +259,21 @@ def apply_plan_inplace(model: nn.Module, plan: Plan | Sequence[LayerPlan], *,
         replacement: nn.Module
         if p.mode == "separable":
             replacement, errors[p.path] = build_separable(
-                conv, p.multiplier, frozen_spatial=p.frozen_spatial, generator=generator)
+                conv, p.multiplier, frozen_spatial=p.frozen_spatial, generator=generator
+            )
         else:
-            replacement = build_spatialized(conv, frozen_spatial=p.frozen_spatial,
-                                            generator=generator)
+            replacement = build_spatialized(
+                conv, frozen_spatial=p.frozen_spatial, generator=generator
+            )
             errors[p.path] = None
         for path in _all_paths(model, conv):
             model.set_submodule(path, replacement)
     return errors
 
 
-def apply_plan(model: nn.Module, plan: Plan | Sequence[LayerPlan], *, seed: int = 0
-               ) -> tuple[nn.Module, dict[str, float | None]]:
+def apply_plan(
+    model: nn.Module, plan: Plan | Sequence[LayerPlan], *, seed: int = 0
+) -> tuple[nn.Module, dict[str, float | None]]:
     """A rewritten deep copy of ``model`` and the weight error per path (``model`` untouched).
 
     ``model`` must hold real weights (see :func:`convscope.rewriting.materialize`).
@@ -285,10 +311,13 @@ def _export(model: nn.Module, inputs: tuple[Any, ...]) -> Any:
     Export specializes size-1 dimensions, so the example batch is doubled first and dim 0 of
     every tensor input marked ``Dim.AUTO``; a model whose code fixes the batch size (a
     reshape with a literal batch, say) falls back to a program for the example's shapes."""
-    doubled = tuple(torch.cat([t, t]) if isinstance(t, torch.Tensor) and t.dim() > 0 else t
-                    for t in inputs)
-    dims = tuple({0: torch.export.Dim.AUTO} if isinstance(t, torch.Tensor) and t.dim() > 0
-                 else None for t in inputs)
+    doubled = tuple(
+        torch.cat([t, t]) if isinstance(t, torch.Tensor) and t.dim() > 0 else t for t in inputs
+    )
+    dims = tuple(
+        {0: torch.export.Dim.AUTO} if isinstance(t, torch.Tensor) and t.dim() > 0 else None
+        for t in inputs
+    )
     try:
         program = torch.export.export(model, doubled, dynamic_shapes=dims)
     except Exception:  # batch-specific code: a static program still serves the example
@@ -298,8 +327,7 @@ def _export(model: nn.Module, inputs: tuple[Any, ...]) -> Any:
     return program
 
 
-def export_program(model: nn.Module, inputs: Sequence[Any], out: str | Path
-                   ) -> tuple[Path, Path]:
+def export_program(model: nn.Module, inputs: Sequence[Any], out: str | Path) -> tuple[Path, Path]:
     """Save ``model`` (in eval mode) as a ``torch.export`` program and its state dict.
 
     ``out`` must end with ``.pt2``; the state dict goes to :func:`state_dict_path`. Both are
@@ -320,8 +348,9 @@ def export_program(model: nn.Module, inputs: Sequence[Any], out: str | Path
         torch.export.save(program, buf)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [""])[0]
-        raise ExportError(f"torch.export failed on the rewritten model: "
-                          f"{type(exc).__name__}: {first}") from exc
+        raise ExportError(
+            f"torch.export failed on the rewritten model: {type(exc).__name__}: {first}"
+        ) from exc
     sd_buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, sd_buf)
     sd_target = state_dict_path(target)
@@ -335,4 +364,3 @@ def export_program(model: nn.Module, inputs: Sequence[Any], out: str | Path
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
     return target, sd_target
-

@@ -216,8 +216,9 @@ class Plan:
 
     @property
     def trainable_after(self) -> int:
-        return self.trainable_before + sum(p.trainable_after - p.trainable_before
-                                           for p in self.layers)
+        return self.trainable_before + sum(
+            p.trainable_after - p.trainable_before for p in self.layers
+        )
 
     @property
     def savings(self) -> float:
@@ -229,8 +230,9 @@ class Plan:
 
     def with_errors(self, errors: Mapping[str, float | None]) -> Plan:
         """A copy whose layers carry the measured weight approximation errors."""
-        layers = tuple(replace(p, weight_error=errors.get(p.path, p.weight_error))
-                       for p in self.layers)
+        layers = tuple(
+            replace(p, weight_error=errors.get(p.path, p.weight_error)) for p in self.layers
+        )
         return replace(self, layers=layers)
 
     def to_dict(self) -> dict[str, Any]:
@@ -304,7 +306,8 @@ def _conv_layers(analysis: Analysis) -> list[_ConvLayer]:
     out: list[_ConvLayer] = []
     for row in analysis.rows:
         convs = tuple(
-            by_id[i] for i in row.nodes
+            by_id[i]
+            for i in row.nodes
             if by_id[i].kind is ir.OpKind.CONV and isinstance(by_id[i].attrs, ir.ConvAttrs)
         )
         if convs:
@@ -358,8 +361,9 @@ def _trainable(analysis: Analysis, path: str, name: str) -> bool:
     return owner is not None and owner.trainable
 
 
-def _separable_layer(analysis: Analysis, layer: _ConvLayer, multiplier: int, frozen: bool
-                     ) -> LayerPlan:
+def _separable_layer(
+    analysis: Analysis, layer: _ConvLayer, multiplier: int, frozen: bool
+) -> LayerPlan:
     a, row = layer.attrs, layer.row
     mid = a.in_channels * multiplier
     ones = (1,) * len(a.kernel)
@@ -376,14 +380,23 @@ def _separable_layer(analysis: Analysis, layer: _ConvLayer, multiplier: int, fro
     w_train = _trainable(analysis, row.path, "weight")
     b_train = bias if _trainable(analysis, row.path, "bias") else 0
     return LayerPlan(
-        path=row.path, mode="separable", conv_type=row.type_name,
-        in_channels=a.in_channels, out_channels=a.out_channels, kernel=a.kernel,
-        stride=a.stride, padding=a.padding, dilation=a.dilation, has_bias=a.has_bias,
-        multiplier=multiplier, calls=len(layer.nodes),
+        path=row.path,
+        mode="separable",
+        conv_type=row.type_name,
+        in_channels=a.in_channels,
+        out_channels=a.out_channels,
+        kernel=a.kernel,
+        stride=a.stride,
+        padding=a.padding,
+        dilation=a.dilation,
+        has_bias=a.has_bias,
+        multiplier=multiplier,
+        calls=len(layer.nodes),
         params_before=dense + bias,
         params_after=fm.separable_params(a.in_channels, a.out_channels, a.kernel, multiplier)
         + bias,
-        macs_before=macs_before, macs_after=macs_after,
+        macs_before=macs_before,
+        macs_after=macs_after,
         trainable_before=(dense if w_train else 0) + b_train,
         trainable_after=(((0 if frozen else dw) + pw) if w_train else 0) + b_train,
         frozen_spatial=frozen,
@@ -397,24 +410,39 @@ def _spatialize_layer(analysis: Analysis, layer: _ConvLayer, frozen: bool) -> La
     for n in layer.nodes:
         batch, spatial = _batch_spatial(n.outputs[0].shape)
         macs_before += fm.conv_macs(
-            batch, a.in_channels, a.out_channels, a.kernel, spatial, a.groups)
+            batch, a.in_channels, a.out_channels, a.kernel, spatial, a.groups
+        )
         # The depthwise conv (padding 1, the 1×1 conv's stride) has the 1×1 conv's output size.
-        macs_extra += fm.conv_macs(batch, a.in_channels, a.in_channels, side, spatial,
-                                   a.in_channels)
+        macs_extra += fm.conv_macs(
+            batch, a.in_channels, a.in_channels, side, spatial, a.in_channels
+        )
     weight = fm.conv_params(a.in_channels, a.out_channels, a.kernel, a.groups, bias=False)
     bias = a.out_channels if a.has_bias else 0
     dw = fm.conv_params(a.in_channels, a.in_channels, side, a.in_channels, bias=False)
-    trainable = ((weight if _trainable(analysis, row.path, "weight") else 0)
-                 + (bias if _trainable(analysis, row.path, "bias") else 0))
+    trainable = (weight if _trainable(analysis, row.path, "weight") else 0) + (
+        bias if _trainable(analysis, row.path, "bias") else 0
+    )
     return LayerPlan(
-        path=row.path, mode="spatialize", conv_type=row.type_name,
-        in_channels=a.in_channels, out_channels=a.out_channels, kernel=a.kernel,
-        stride=a.stride, padding=a.padding, dilation=a.dilation, has_bias=a.has_bias,
-        multiplier=1, calls=len(layer.nodes),
-        params_before=weight + bias, params_after=weight + bias + dw,
-        macs_before=macs_before, macs_after=macs_before + macs_extra,
-        trainable_before=trainable, trainable_after=trainable + (0 if frozen else dw),
-        frozen_spatial=frozen, move_stride=any(s != 1 for s in a.stride),
+        path=row.path,
+        mode="spatialize",
+        conv_type=row.type_name,
+        in_channels=a.in_channels,
+        out_channels=a.out_channels,
+        kernel=a.kernel,
+        stride=a.stride,
+        padding=a.padding,
+        dilation=a.dilation,
+        has_bias=a.has_bias,
+        multiplier=1,
+        calls=len(layer.nodes),
+        params_before=weight + bias,
+        params_after=weight + bias + dw,
+        macs_before=macs_before,
+        macs_after=macs_before + macs_extra,
+        trainable_before=trainable,
+        trainable_after=trainable + (0 if frozen else dw),
+        frozen_spatial=frozen,
+        move_stride=any(s != 1 for s in a.stride),
     )
 
 
@@ -429,7 +457,8 @@ def _before_first_spatial(analysis: Analysis, layers: Sequence[_ConvLayer]) -> s
             first = n.id
             break
     return {
-        layer.row.path for layer in layers
+        layer.row.path
+        for layer in layers
         if layer.attrs.is_pointwise and (first is None or layer.nodes[0].id < first)
     }
 
@@ -474,18 +503,26 @@ def local_receptive_fields(
                 size = tuple(r + (extra[n.id] - 1) * s for r, s in zip(size, stride, strict=True))
             if isinstance(a, ir.ConvAttrs) and a.transposed:
                 stride = tuple(s / st for s, st in zip(stride, a.stride, strict=True))
-                size = tuple(r + d * (k - 1) * s for r, s, k, d in
-                             zip(size, stride, a.kernel, a.dilation, strict=True))
+                size = tuple(
+                    r + d * (k - 1) * s
+                    for r, s, k, d in zip(size, stride, a.kernel, a.dilation, strict=True)
+                )
             else:
-                size = tuple(r + d * (k - 1) * s for r, s, k, d in
-                             zip(size, stride, a.kernel, a.dilation, strict=True))
+                size = tuple(
+                    r + d * (k - 1) * s
+                    for r, s, k, d in zip(size, stride, a.kernel, a.dilation, strict=True)
+                )
                 stride = tuple(s * st for s, st in zip(stride, a.stride, strict=True))
         elif isinstance(a, ir.UpsampleAttrs) and len(a.scale) == dims:
-            stride = tuple(s / Fraction(sc).limit_denominator(1000)
-                           for s, sc in zip(stride, a.scale, strict=True))
-        elif n.kind in (ir.OpKind.ADAPTIVE_POOL, ir.OpKind.LINEAR, ir.OpKind.ATTENTION) or (
-            isinstance(a, ir.ViewAttrs) and a.flattens_spatial
-        ) or (isinstance(a, ir.ReduceAttrs) and any(d >= 2 for d in a.dims)):
+            stride = tuple(
+                s / Fraction(sc).limit_denominator(1000)
+                for s, sc in zip(stride, a.scale, strict=True)
+            )
+        elif (
+            n.kind in (ir.OpKind.ADAPTIVE_POOL, ir.OpKind.LINEAR, ir.OpKind.ATTENTION)
+            or (isinstance(a, ir.ViewAttrs) and a.flattens_spatial)
+            or (isinstance(a, ir.ReduceAttrs) and any(d >= 2 for d in a.dims))
+        ):
             whole = True
         for o in n.outputs:
             state[o.id] = _RF(size, stride, whole)
@@ -516,8 +553,9 @@ def _receptive_pass(graph: ir.Graph) -> Mapping[str, tuple[int, ...]] | None:
         return None
 
 
-def _with_rf(analysis: Analysis, layers: list[LayerPlan],
-             convs: Mapping[str, _ConvLayer]) -> tuple[list[LayerPlan], str]:
+def _with_rf(
+    analysis: Analysis, layers: list[LayerPlan], convs: Mapping[str, _ConvLayer]
+) -> tuple[list[LayerPlan], str]:
     graph = analysis.graph
     extra = {convs[p.path].nodes[0].id: SPATIAL_KERNEL for p in layers}
     for p in layers:
@@ -538,8 +576,11 @@ def _with_rf(analysis: Analysis, layers: list[LayerPlan],
             ra = tuple(o + (x - y) for o, x, y in zip(base, ra, rb, strict=True))
             rb = base
         out.append(replace(p, rf_before=rb, rf_after=ra, rf_stride=stride))
-    source = ("convscope.passes.receptive.structure" if official is not None
-              else "local estimate (convscope.passes.receptive.structure unavailable)")
+    source = (
+        "convscope.passes.receptive.structure"
+        if official is not None
+        else "local estimate (convscope.passes.receptive.structure unavailable)"
+    )
     return out, source
 
 
@@ -578,8 +619,9 @@ def make_plan(
     paths = [r.path for r in analysis.rows] + [m.path for m in analysis.graph.modules]
     for g in globs:
         if not any(_matches(p, g) for p in paths if p):
-            raise RewriteError(f"no layer matches '{g}' (module paths look like "
-                               f"'{_example_path(analysis)}')")
+            raise RewriteError(
+                f"no layer matches '{g}' (module paths look like '{_example_path(analysis)}')"
+            )
     if exact is not None:
         unknown = [p for p in exact if p not in paths]
         if unknown:
@@ -587,6 +629,7 @@ def make_plan(
 
     convs = _conv_layers(analysis)
     if globs or exact is not None:
+
         def chosen(path: str) -> bool:
             by_glob = not globs or any(_matches(path, g) for g in globs)
             return by_glob and (exact is None or path in exact)
@@ -606,15 +649,24 @@ def make_plan(
         reason = _ineligible(c, analysis, mode)
         if reason is not None:
             # Without a selection, depthwise and 1×1 convs are simply not candidates.
-            if not (implicit and mode == "separable"
-                    and (c.attrs.is_pointwise or c.attrs.groups > 1)):
+            if not (
+                implicit and mode == "separable" and (c.attrs.is_pointwise or c.attrs.groups > 1)
+            ):
                 skipped.append(Skipped(c.row.path, reason))
             continue
-        p = (_separable_layer(analysis, c, multiplier, frozen_spatial) if mode == "separable"
-             else _spatialize_layer(analysis, c, frozen_spatial))
+        p = (
+            _separable_layer(analysis, c, multiplier, frozen_spatial)
+            if mode == "separable"
+            else _spatialize_layer(analysis, c, frozen_spatial)
+        )
         if mode == "separable" and min_savings > 0 and p.savings < min_savings:
-            skipped.append(Skipped(c.row.path, f"saves {100 * p.savings:.1f}% of its MACs, "
-                                               f"below --min-savings {100 * min_savings:g}%"))
+            skipped.append(
+                Skipped(
+                    c.row.path,
+                    f"saves {100 * p.savings:.1f}% of its MACs, "
+                    f"below --min-savings {100 * min_savings:g}%",
+                )
+            )
             continue
         planned.append(p)
 
@@ -628,18 +680,31 @@ def make_plan(
 
     notes: list[str] = []
     if frozen_spatial:
-        notes.append("frozen spatial filters: depthwise weights are random (kaiming normal) and "
-                     "frozen (requires_grad=False), the 'channels-only' recipe; the pointwise "
-                     "weights start fresh, so the model must be trained again")
+        notes.append(
+            "frozen spatial filters: depthwise weights are random (kaiming normal) and "
+            "frozen (requires_grad=False), the 'channels-only' recipe; the pointwise "
+            "weights start fresh, so the model must be trained again"
+        )
     elif mode == "spatialize":
-        notes.append("the depthwise 3×3 starts as the identity (centre tap 1): the model "
-                     "computes the same function until it is trained")
+        notes.append(
+            "the depthwise 3×3 starts as the identity (centre tap 1): the model "
+            "computes the same function until it is trained"
+        )
     t = analysis.totals
     return Plan(
-        model=analysis.model, mode=mode, multiplier=multiplier, frozen_spatial=frozen_spatial,
-        min_savings=min_savings, only=globs, layers=tuple(planned), skipped=tuple(skipped),
-        params_before=t.params, macs_before=t.macs, trainable_before=t.trainable_params,
-        rf_source=rf_source, notes=tuple(notes),
+        model=analysis.model,
+        mode=mode,
+        multiplier=multiplier,
+        frozen_spatial=frozen_spatial,
+        min_savings=min_savings,
+        only=globs,
+        layers=tuple(planned),
+        skipped=tuple(skipped),
+        params_before=t.params,
+        macs_before=t.macs,
+        trainable_before=t.trainable_params,
+        rf_source=rf_source,
+        notes=tuple(notes),
     )
 
 
@@ -650,8 +715,13 @@ def _example_path(analysis: Analysis) -> str:
     return next((r.path for r in analysis.rows if r.path), "(root)")
 
 
-def _nothing_message(analysis: Analysis, mode: str, globs: Sequence[str],
-                     reached: Sequence[_ConvLayer], skipped: Sequence[Skipped]) -> str:
+def _nothing_message(
+    analysis: Analysis,
+    mode: str,
+    globs: Sequence[str],
+    reached: Sequence[_ConvLayer],
+    skipped: Sequence[Skipped],
+) -> str:
     where = f" matching {', '.join(repr(g) for g in globs)}" if globs else ""
     if not reached:
         what = "dense conv" if mode == "separable" else "1×1 conv"

@@ -198,8 +198,15 @@ def rewrite(
     if from_lint:
         found = _layers_from_lint(before)
         layers = found if layers is None else [p for p in layers if p in found]
-    plan = make_plan(before, mode=mode, only=only, multiplier=multiplier,
-                     min_savings=min_savings, frozen_spatial=frozen_spatial, layers=layers)
+    plan = make_plan(
+        before,
+        mode=mode,
+        only=only,
+        multiplier=multiplier,
+        min_savings=min_savings,
+        frozen_spatial=frozen_spatial,
+        layers=layers,
+    )
     sample = sample_inputs(args, seed=seed)
     reference = _run(real, sample)
     errors = apply_plan_inplace(real, plan, seed=seed)
@@ -207,8 +214,16 @@ def rewrite(
     result_out = _run(real, sample)
     check = verify(real, args, plan, before, reference, result_out)
     if not check.ok:
-        raise VerificationError("internal error: the rewritten model does not match the plan: "
-                                + "; ".join(check.problems))
+        raise VerificationError(
+            "internal error: the rewritten model does not match the plan: "
+            + "; ".join(check.problems)
+        )
     weights = "random init (the model was on meta)" if random_weights else "the model's own"
-    return RewriteResult(model=real, plan=plan.layers, verification=check, full_plan=plan,
-                         inputs=sample, weights=weights)
+    return RewriteResult(
+        model=real,
+        plan=plan.layers,
+        verification=check,
+        full_plan=plan,
+        inputs=sample,
+        weights=weights,
+    )

@@ -49,7 +49,7 @@ def deviation(before: Any, after: Any) -> Deviation:
     for x, y in zip(a, b, strict=True):
         if not (x.is_floating_point() or x.is_complex()):
             x, y = x.double(), y.double()
-        d = (y.detach().double() - x.detach().double())
+        d = y.detach().double() - x.detach().double()
         if d.numel():
             max_abs = max(max_abs, float(d.abs().max()))
         diff_sq += float(d.square().sum())
@@ -126,9 +126,21 @@ def verify(
         first = (str(exc).strip().splitlines() or [""])[0]
         problems.append(f"the rewritten model does not trace: {type(exc).__name__}: {first}")
         dev = deviation(outputs_before, outputs_after)
-        return Verification(False, shapes_before, (), plan.params_after, -1,
-                            plan.trainable_after, -1, plan.macs_after, -1, dev.max_abs,
-                            dev.rel_l2, False, tuple(problems))
+        return Verification(
+            False,
+            shapes_before,
+            (),
+            plan.params_after,
+            -1,
+            plan.trainable_after,
+            -1,
+            plan.macs_after,
+            -1,
+            dev.max_abs,
+            dev.rel_l2,
+            False,
+            tuple(problems),
+        )
 
     shapes_after = after.output_shapes
     if shapes_after != shapes_before:
@@ -145,14 +157,18 @@ def verify(
         rows = [r for r in after.rows if _under(p.path, r.path)]
         params, macs = sum(r.params for r in rows), sum(r.macs for r in rows)
         if (params, macs) != (p.params_after, p.macs_after):
-            problems.append(f"layer {p.path}: plan predicted {p.params_after:,} params / "
-                            f"{p.macs_after:,} MACs, analyze measured {params:,} / {macs:,}")
+            problems.append(
+                f"layer {p.path}: plan predicted {p.params_after:,} params / "
+                f"{p.macs_after:,} MACs, analyze measured {params:,} / {macs:,}"
+            )
 
     dev = deviation(outputs_before, outputs_after)
     preserving = plan.mode == "spatialize" and not plan.frozen_spatial
     if preserving and not dev.rel_l2 <= IDENTITY_TOLERANCE:
-        problems.append(f"spatialize changed the outputs (relative L2 {dev.rel_l2:.3g} > "
-                        f"{IDENTITY_TOLERANCE:g}) although the inserted filters are identities")
+        problems.append(
+            f"spatialize changed the outputs (relative L2 {dev.rel_l2:.3g} > "
+            f"{IDENTITY_TOLERANCE:g}) although the inserted filters are identities"
+        )
     return Verification(
         traced=True,
         output_shapes_before=shapes_before,

@@ -30,12 +30,15 @@ DEFAULT_TARGET = "generic"
 
 #: Profile fields that rule options can bind to (``Option.profile_key``), with a basic type
 #: used when no registered rule binds the field.
-PROFILE_FIELDS: Mapping[str, Option] = MappingProxyType({
-    "channel-alignment": Option("channel_alignment", int, 1, "alignment multiple", minimum=1),
-    "min-depthwise-channels": Option("min_depthwise_channels", int, 1, "minimum width",
-                                     minimum=1),
-    "unfriendly-activations": Option("unfriendly_activations", list, [], "activations"),
-})
+PROFILE_FIELDS: Mapping[str, Option] = MappingProxyType(
+    {
+        "channel-alignment": Option("channel_alignment", int, 1, "alignment multiple", minimum=1),
+        "min-depthwise-channels": Option(
+            "min_depthwise_channels", int, 1, "minimum width", minimum=1
+        ),
+        "unfriendly-activations": Option("unfriendly_activations", list, [], "activations"),
+    }
+)
 _TOP_KEYS = ("description", "int8", "roofline", "severity", "rules", *PROFILE_FIELDS)
 _ROOFLINE_KEYS = ("peak-flops", "bandwidth", "source")
 
@@ -105,8 +108,9 @@ def load_profile(name: str, registry: Registry | None = None) -> Profile:
     return parse_profile(raw, path.stem, where, registry, path)
 
 
-def parse_profile(raw: Any, name: str, where: Where, registry: Registry,
-                  path: Path | None = None) -> Profile:
+def parse_profile(
+    raw: Any, name: str, where: Where, registry: Registry, path: Path | None = None
+) -> Profile:
     doc = where.mapping(raw, "")
     where.keys(doc, _TOP_KEYS, "")
     description = doc.get("description", "")
@@ -139,10 +143,14 @@ def parse_profile(raw: Any, name: str, where: Where, registry: Registry,
     if source is not None and not isinstance(source, str):
         raise where.error("roofline.source", "expected a string")
     return Profile(
-        name=name, description=description, int8=int8, fields=MappingProxyType(fields),
+        name=name,
+        description=description,
+        int8=int8,
+        fields=MappingProxyType(fields),
         roofline=Roofline(numbers["peak-flops"], numbers["bandwidth"], source),
         rules=MappingProxyType(where.rules_section(doc.get("rules"), registry, "rules")),
-        severity=MappingProxyType(where.severity_section(doc.get("severity"), registry,
-                                                         "severity")),
-        path=path)
-
+        severity=MappingProxyType(
+            where.severity_section(doc.get("severity"), registry, "severity")
+        ),
+        path=path,
+    )

@@ -158,8 +158,10 @@ class RooflineReport:
         measured = [layer for layer in self.layers if layer.measured_s is not None]
         if not measured:
             return None
-        return achieved_fraction(sum(layer.predicted_s for layer in measured),
-                                 sum(layer.measured_s or 0.0 for layer in measured))
+        return achieved_fraction(
+            sum(layer.predicted_s for layer in measured),
+            sum(layer.measured_s or 0.0 for layer in measured),
+        )
 
     @functools.cached_property
     def _by_path(self) -> dict[str, LayerRoofline]:
@@ -222,7 +224,8 @@ def estimate(
                 bound=bound_of(flops, nbytes, params),
                 predicted_share=max(compute_s, memory_s) / total if total > 0 else 0.0,
                 measured_s=m,
-                measured_share=(m / measured_total) if m is not None and measured_total > 0
+                measured_share=(m / measured_total)
+                if m is not None and measured_total > 0
                 else None,
             )
         )

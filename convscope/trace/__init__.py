@@ -1,1 +1,3 @@
-"""The dispatch recorder that turns a forward pass into the frozen IR, and the ATen op table it prices with."""
+"""The dispatch recorder that turns a forward pass into the frozen IR, and the ATen op table it
+prices with.
+"""

@@ -255,8 +255,9 @@ def _grid_sample(
     modes = {0: "bilinear" if x.dim() == 4 else "trilinear", 1: "nearest", 2: "bicubic"}
     mode = modes.get(int(kwargs.get("interpolation_mode", 0)), "bilinear")
     scale = tuple(int(o) / int(i) for i, o in zip(x.shape[2:], y.shape[2:], strict=True))
-    return ir.UpsampleAttrs(mode=mode, scale=scale,
-                            align_corners=bool(kwargs.get("align_corners", False)))
+    return ir.UpsampleAttrs(
+        mode=mode, scale=scale, align_corners=bool(kwargs.get("align_corners", False))
+    )
 
 
 def _view(args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]) -> ir.Attrs:
@@ -547,8 +548,12 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
     add(ir.OpKind.UPSAMPLE, ["upsample_trilinear3d"], _upsample("trilinear"))
     add(
         ir.OpKind.UPSAMPLE,
-        ["grid_sampler_2d", "grid_sampler_3d", "_grid_sampler_2d_cpu_fallback",
-         "cudnn_grid_sampler"],
+        [
+            "grid_sampler_2d",
+            "grid_sampler_3d",
+            "_grid_sampler_2d_cpu_fallback",
+            "cudnn_grid_sampler",
+        ],
         _grid_sample,
     )
     add(ir.OpKind.PAD, ["constant_pad_nd"], _constant_pad)

@@ -21,8 +21,7 @@ def receptive_field(ctx: RuleContext) -> ReceptiveField:
     """The receptive-field analysis the engine provided for this rule."""
     rf = ctx.extras[EXTRAS_KEY]
     if not isinstance(rf, ReceptiveField):
-        raise TypeError(f"extras[{EXTRAS_KEY!r}] is a {type(rf).__name__}, "
-                        f"not a ReceptiveField")
+        raise TypeError(f"extras[{EXTRAS_KEY!r}] is a {type(rf).__name__}, not a ReceptiveField")
     return rf
 
 

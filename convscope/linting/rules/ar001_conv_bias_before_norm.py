@@ -31,8 +31,13 @@ class ConvBiasBeforeNorm(Rule):
     default_severity = Severity.WARNING
     summary = "Conv with a bias feeding a norm over the same channels (the bias is cancelled)"
     options = (
-        Option("norm_kinds", list, ["batch", "group"], "Norm kinds that cancel the bias "
-               "(group counts only with one channel per group).", choices=("batch", "group")),
+        Option(
+            "norm_kinds",
+            list,
+            ["batch", "group"],
+            "Norm kinds that cancel the bias (group counts only with one channel per group).",
+            choices=("batch", "group"),
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -46,11 +51,13 @@ class ConvBiasBeforeNorm(Rule):
                 continue
             norms = ", ".join(f"`{layer(c)}` ({describe(c)})" for c in consumers[:3])
             yield ctx.finding(
-                node, f"{describe(node)} has a bias, but its output only feeds {norms}, which "
-                      f"subtracts the per-channel mean: the {a.out_channels} bias values are "
-                      "cancelled",
+                node,
+                f"{describe(node)} has a bias, but its output only feeds {norms}, which "
+                f"subtracts the per-channel mean: the {a.out_channels} bias values are "
+                "cancelled",
                 values={"bias_params": a.out_channels, "norm": layer(consumers[0])},
-                suggestion="create the conv with bias=False")
+                suggestion="create the conv with bias=False",
+            )
 
 
 def _cancels(node: ir.Node, channels: int, kinds: set[str]) -> bool:

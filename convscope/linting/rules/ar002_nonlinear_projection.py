@@ -33,8 +33,13 @@ class NonlinearProjection(Rule):
     default_severity = Severity.WARNING
     summary = "Activation after the narrow 1×1 projection of an inverted residual"
     options = (
-        Option("min_ratio", float, 2.0, "How much the projection must narrow (in / out) to "
-               "count as a bottleneck.", minimum=1.0),
+        Option(
+            "min_ratio",
+            float,
+            2.0,
+            "How much the projection must narrow (in / out) to count as a bottleneck.",
+            minimum=1.0,
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -46,16 +51,24 @@ class NonlinearProjection(Rule):
             src = flow.source_through_transparent(node)
             if src is None or not flow.is_depthwise(src):
                 continue
-            acts = [n for n in flow.forward(node, lambda n: n.kind in _THROUGH_NORM)
-                    if n.kind is ir.OpKind.ACTIVATION]
+            acts = [
+                n
+                for n in flow.forward(node, lambda n: n.kind in _THROUGH_NORM)
+                if n.kind is ir.OpKind.ACTIVATION
+            ]
             if not acts:
                 continue
             act = acts[0]
             yield ctx.finding(
-                node, f"1×1 projection {a.in_channels}→{a.out_channels} (narrows "
-                      f"{a.in_channels / a.out_channels:.1f}×, threshold {ratio:g}×) after "
-                      f"depthwise `{layer(src)}` is followed by an activation (`{layer(act)}`, "
-                      f"{describe(act)}): the bottleneck should stay linear",
-                values={"in_channels": a.in_channels, "out_channels": a.out_channels,
-                        "activation": layer(act)},
-                suggestion="remove the activation after the projection (keep the norm)")
+                node,
+                f"1×1 projection {a.in_channels}→{a.out_channels} (narrows "
+                f"{a.in_channels / a.out_channels:.1f}×, threshold {ratio:g}×) after "
+                f"depthwise `{layer(src)}` is followed by an activation (`{layer(act)}`, "
+                f"{describe(act)}): the bottleneck should stay linear",
+                values={
+                    "in_channels": a.in_channels,
+                    "out_channels": a.out_channels,
+                    "activation": layer(act),
+                },
+                suggestion="remove the activation after the projection (keep the norm)",
+            )

@@ -10,8 +10,16 @@ from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._util import describe, kernel, layer
 
-_THROUGH = frozenset({ir.OpKind.NORM, ir.OpKind.ACTIVATION, ir.OpKind.PAD, ir.OpKind.VIEW,
-                      ir.OpKind.DROPOUT, ir.OpKind.COPY})
+_THROUGH = frozenset(
+    {
+        ir.OpKind.NORM,
+        ir.OpKind.ACTIVATION,
+        ir.OpKind.PAD,
+        ir.OpKind.VIEW,
+        ir.OpKind.DROPOUT,
+        ir.OpKind.COPY,
+    }
+)
 
 
 class AliasedDownsample(Rule):
@@ -36,8 +44,13 @@ class AliasedDownsample(Rule):
     enabled_severity = Severity.WARNING
     summary = "Strided conv/pool without low-pass filtering outside the stem"
     options = (
-        Option("stem_layers", int, 2, "Spatial ops at the start of the network that are "
-               "exempt.", minimum=0),
+        Option(
+            "stem_layers",
+            int,
+            2,
+            "Spatial ops at the start of the network that are exempt.",
+            minimum=0,
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -58,13 +71,21 @@ class AliasedDownsample(Rule):
             shown = str(stride[0]) if len(set(stride)) == 1 else kernel(stride)
             times = f", called {len(calls)} times" if len(calls) > 1 else ""
             yield ctx.finding(
-                node, f"{describe(node)} with stride {shown} (spatial op #{index + 1}{times}, "
-                      f"after the {stem}-op stem) subsamples without a low-pass filter before "
-                      "it, so high frequencies alias",
-                values={"stride": max(stride), "spatial_index": index + 1, "calls": len(calls),
-                        "stem_layers": stem, "producer": layer(src) if src else "input"},
+                node,
+                f"{describe(node)} with stride {shown} (spatial op #{index + 1}{times}, "
+                f"after the {stem}-op stem) subsamples without a low-pass filter before "
+                "it, so high frequencies alias",
+                values={
+                    "stride": max(stride),
+                    "spatial_index": index + 1,
+                    "calls": len(calls),
+                    "stem_layers": stem,
+                    "producer": layer(src) if src else "input",
+                },
                 suggestion="blur before subsampling: stride 1 followed by a fixed blur with "
-                           "stride 2 (BlurPool), or an average pool before the strided op")
+                "stride 2 (BlurPool), or an average pool before the strided op",
+            )
+
 
 def _stride(node: ir.Node) -> tuple[int, ...]:
     a = node.attrs

@@ -35,11 +35,22 @@ class NarrowDepthwise(Rule):
     default_severity = Severity.WARNING
     summary = "Depthwise conv with too few channels or without an expansion before it"
     options = (
-        Option("min_channels", int, 32, "Smallest acceptable number of depthwise channels.",
-               profile_key="min-depthwise-channels", minimum=1),
-        Option("expansion_below", int, 64,
-               "Depthwise convs narrower than this need an expanding 1×1 conv (out > in) as "
-               "their nearest channel-mixing producer; 0 turns the check off.", minimum=0),
+        Option(
+            "min_channels",
+            int,
+            32,
+            "Smallest acceptable number of depthwise channels.",
+            profile_key="min-depthwise-channels",
+            minimum=1,
+        ),
+        Option(
+            "expansion_below",
+            int,
+            64,
+            "Depthwise convs narrower than this need an expanding 1×1 conv (out > in) as "
+            "their nearest channel-mixing producer; 0 turns the check off.",
+            minimum=0,
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -61,17 +72,24 @@ class NarrowDepthwise(Rule):
             if narrow:
                 parts.append(f"below min_channels={minimum}")
             if mixer is not None and no_expansion:
-                parts.append(f"no expanding 1×1 conv before it (nearest channel mixing: "
-                             f"`{layer(mixer)}`, {describe(mixer)}; an expansion is expected "
-                             f"below expansion_below={ctx.option('expansion_below')} channels)")
+                parts.append(
+                    f"no expanding 1×1 conv before it (nearest channel mixing: "
+                    f"`{layer(mixer)}`, {describe(mixer)}; an expansion is expected "
+                    f"below expansion_below={ctx.option('expansion_below')} channels)"
+                )
             values: dict[str, int | str] = {"channels": channels, "min_channels": minimum}
             if mixer is not None:
                 values["producer"] = layer(mixer)
             yield ctx.finding(
-                node, f"{what}: {'; '.join(parts)}", values=values,
-                suggestion=(f"widen the block to at least {minimum} channels, or " if narrow
-                            else "") + "put an expanding 1×1 conv (MobileNetV2 uses 6×) before "
-                                       "the depthwise conv")
+                node,
+                f"{what}: {'; '.join(parts)}",
+                values=values,
+                suggestion=(
+                    f"widen the block to at least {minimum} channels, or " if narrow else ""
+                )
+                + "put an expanding 1×1 conv (MobileNetV2 uses 6×) before "
+                "the depthwise conv",
+            )
 
 
 def _nearest_mixer(flow: Flow, node: ir.Node) -> ir.Node | None:

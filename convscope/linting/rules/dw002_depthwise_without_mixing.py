@@ -47,20 +47,29 @@ class DepthwiseWithoutMixing(Rule):
             else:
                 reached = f"`{layer(offender)}` ({describe(offender)})"
             yield ctx.finding(
-                node, f"depthwise {k} conv output reaches {reached} without passing through a "
-                      "channel-mixing op (1×1 conv, dense conv or linear)",
+                node,
+                f"depthwise {k} conv output reaches {reached} without passing through a "
+                "channel-mixing op (1×1 conv, dense conv or linear)",
                 values={"reaches": layer(offender), "reached_op": describe(offender)},
                 suggestion="add a 1×1 (pointwise) conv after the depthwise conv, before the "
-                           "next spatial op or merge")
+                "next spatial op or merge",
+            )
 
 
 def _first_unmixed(flow: Flow, node: ir.Node) -> ir.Node | None:
     """The first spatial op or merge reached from ``node`` without channel mixing, if any."""
 
     def through(n: ir.Node) -> bool:
-        return (flow.is_transparent(n) and not flow.is_channel_mixing(n)
-                and not flow.is_spatial(n) and not flow.is_merge(n))
+        return (
+            flow.is_transparent(n)
+            and not flow.is_channel_mixing(n)
+            and not flow.is_spatial(n)
+            and not flow.is_merge(n)
+        )
 
-    hits = [n for n in flow.forward(node, through)
-            if not flow.is_channel_mixing(n) and (flow.is_spatial(n) or flow.is_merge(n))]
+    hits = [
+        n
+        for n in flow.forward(node, through)
+        if not flow.is_channel_mixing(n) and (flow.is_spatial(n) or flow.is_merge(n))
+    ]
     return min(hits, key=lambda n: n.id) if hits else None

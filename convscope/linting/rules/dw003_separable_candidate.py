@@ -35,12 +35,29 @@ class SeparableCandidate(Rule):
     default_severity = Severity.INFO
     summary = "Dense k×k conv that a depthwise + pointwise pair would replace with large savings"
     options = (
-        Option("min_savings", float, 0.5, "Smallest fraction of the conv's MACs a separable "
-               "pair must save.", minimum=0.0, maximum=1.0),
-        Option("min_in_channels", int, 16, "Skip convs with fewer input channels (stems on RGB).",
-               minimum=1),
-        Option("min_macs_share", float, 0.05, "Skip convs holding less than this share of the "
-               "model's MACs.", minimum=0.0, maximum=1.0),
+        Option(
+            "min_savings",
+            float,
+            0.5,
+            "Smallest fraction of the conv's MACs a separable pair must save.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Option(
+            "min_in_channels",
+            int,
+            16,
+            "Skip convs with fewer input channels (stems on RGB).",
+            minimum=1,
+        ),
+        Option(
+            "min_macs_share",
+            float,
+            0.05,
+            "Skip convs holding less than this share of the model's MACs.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -57,10 +74,9 @@ class SeparableCandidate(Rule):
             dense_macs = ctx.analysis.node_cost[node.id].macs
             if dense_macs <= 0 or total <= 0:
                 continue
-            sep_macs = (fm.conv_macs(batch, a.in_channels, a.in_channels, a.kernel, spatial,
-                                     groups=a.in_channels)
-                        + fm.conv_macs(batch, a.in_channels, a.out_channels,
-                                       (1,) * len(a.kernel), spatial))
+            sep_macs = fm.conv_macs(
+                batch, a.in_channels, a.in_channels, a.kernel, spatial, groups=a.in_channels
+            ) + fm.conv_macs(batch, a.in_channels, a.out_channels, (1,) * len(a.kernel), spatial)
             savings = 1 - sep_macs / dense_macs
             share = dense_macs / total
             if savings < min_savings or share < min_share:
@@ -74,9 +90,15 @@ class SeparableCandidate(Rule):
                 f"1×1 pair would take params {count(dense_params)} → {count(sep_params)} and "
                 f"MACs {count(dense_macs)} → {count(sep_macs)} (saves {pct(savings)}, "
                 f"threshold {pct(min_savings)})",
-                values={"params_before": dense_params, "params_after": sep_params,
-                        "macs_before": dense_macs, "macs_after": sep_macs,
-                        "savings": round(savings, 4), "macs_share": round(share, 4)},
+                values={
+                    "params_before": dense_params,
+                    "params_after": sep_params,
+                    "macs_before": dense_macs,
+                    "macs_after": sep_macs,
+                    "savings": round(savings, 4),
+                    "macs_share": round(share, 4),
+                },
                 suggestion="factorize into a depthwise conv followed by a 1×1 conv and "
-                           "fine-tune (accuracy is not guaranteed to hold)",
-                rewrite=ctx.rewrite_command([node.module]))
+                "fine-tune (accuracy is not guaranteed to hold)",
+                rewrite=ctx.rewrite_command([node.module]),
+            )

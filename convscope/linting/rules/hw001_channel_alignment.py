@@ -9,9 +9,19 @@ from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._util import describe
 
-_TO_OUTPUT = frozenset({ir.OpKind.VIEW, ir.OpKind.ACTIVATION, ir.OpKind.SOFTMAX,
-                        ir.OpKind.DROPOUT, ir.OpKind.NORM, ir.OpKind.COPY, ir.OpKind.REDUCE,
-                        ir.OpKind.ADAPTIVE_POOL, ir.OpKind.UPSAMPLE})
+_TO_OUTPUT = frozenset(
+    {
+        ir.OpKind.VIEW,
+        ir.OpKind.ACTIVATION,
+        ir.OpKind.SOFTMAX,
+        ir.OpKind.DROPOUT,
+        ir.OpKind.NORM,
+        ir.OpKind.COPY,
+        ir.OpKind.REDUCE,
+        ir.OpKind.ADAPTIVE_POOL,
+        ir.OpKind.UPSAMPLE,
+    }
+)
 
 
 class ChannelAlignment(Rule):
@@ -36,8 +46,14 @@ class ChannelAlignment(Rule):
     default_severity = Severity.WARNING
     summary = "Channel counts not a multiple of the target's alignment"
     options = (
-        Option("alignment", int, 8, "Channel multiple the target's matrix engine wants.",
-               profile_key="channel-alignment", minimum=1),
+        Option(
+            "alignment",
+            int,
+            8,
+            "Channel multiple the target's matrix engine wants.",
+            profile_key="channel-alignment",
+            minimum=1,
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -67,8 +83,10 @@ class ChannelAlignment(Rule):
             rounded = ", ".join(str(-(-v // align) * align) for v in bad.values())
             plural = "are not multiples" if len(bad) > 1 else "is not a multiple"
             yield ctx.finding(
-                node, f"{describe(node)}: {listed} {plural} of {align} (target {target}); "
-                      f"aligned: {rounded}",
+                node,
+                f"{describe(node)}: {listed} {plural} of {align} (target {target}); "
+                f"aligned: {rounded}",
                 values={**bad, "alignment": align},
                 suggestion=f"round channel counts to multiples of {align} (e.g. adjust the "
-                           "width multiplier's rounding divisor)")
+                "width multiplier's rounding divisor)",
+            )

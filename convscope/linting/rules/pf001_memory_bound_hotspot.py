@@ -34,16 +34,22 @@ class MemoryBoundHotspot(Rule):
     summary = "Memory-bound layer (below the roofline ridge point) dominating predicted latency"
     requires = frozenset({"roofline"})
     options = (
-        Option("min_share", float, 0.1, "Share of the model's predicted (roofline) time that "
-               "makes a memory-bound layer a hotspot.", minimum=0.0, maximum=1.0),
+        Option(
+            "min_share",
+            float,
+            0.1,
+            "Share of the model's predicted (roofline) time that "
+            "makes a memory-bound layer a hotspot.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
         Option("min_rows", int, 4, "Skip models with fewer layers than this.", minimum=1),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         params = ctx.extras["roofline"]
         if not isinstance(params, RooflineParams):
-            raise TypeError(f"extras['roofline'] is a {type(params).__name__}, "
-                            f"not RooflineParams")
+            raise TypeError(f"extras['roofline'] is a {type(params).__name__}, not RooflineParams")
         rows = ctx.analysis.rows
         if len(rows) < ctx.option("min_rows"):
             return
@@ -59,12 +65,17 @@ class MemoryBoundHotspot(Rule):
                 f"{ridge:.3g} FLOP/B) and takes {pct(layer.predicted_share)} of the "
                 f"predicted latency ({_ms(layer.predicted_s)} of {_ms(total)}, "
                 f"{nbytes(layer.nbytes)} moved); threshold {pct(limit)}",
-                values={"predicted_share": round(layer.predicted_share, 4),
-                        "intensity": round(layer.intensity, 4), "ridge_point": round(ridge, 4),
-                        "bytes": layer.nbytes, "flops": layer.flops},
+                values={
+                    "predicted_share": round(layer.predicted_share, 4),
+                    "intensity": round(layer.intensity, 4),
+                    "ridge_point": round(ridge, 4),
+                    "bytes": layer.nbytes,
+                    "flops": layer.flops,
+                },
                 suggestion="move fewer bytes rather than fewer MACs: fuse it with its "
-                           "neighbours (conv + norm + activation), use a lower-precision "
-                           "dtype, or shrink the activation it reads or writes")
+                "neighbours (conv + norm + activation), use a lower-precision "
+                "dtype, or shrink the activation it reads or writes",
+            )
 
 
 def _ms(seconds: float) -> str:

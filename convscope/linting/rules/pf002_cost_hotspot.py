@@ -30,8 +30,14 @@ class CostHotspot(Rule):
     default_severity = Severity.INFO
     summary = "One layer holding a large share of total MACs or activation memory"
     options = (
-        Option("max_share", float, 0.25, "Share of total MACs or activation bytes that makes a "
-               "layer a hotspot.", minimum=0.0, maximum=1.0),
+        Option(
+            "max_share",
+            float,
+            0.25,
+            "Share of total MACs or activation bytes that makes a layer a hotspot.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
         Option("min_rows", int, 4, "Skip models with fewer layers than this.", minimum=1),
     )
 
@@ -46,17 +52,26 @@ class CostHotspot(Rule):
             act_share = row.activation_bytes / total_act if total_act else 0.0
             parts = []
             if mac_share >= limit:
-                parts.append(f"{pct(mac_share)} of the model's MACs ({count(row.macs)} of "
-                             f"{count(total_macs)})")
+                parts.append(
+                    f"{pct(mac_share)} of the model's MACs ({count(row.macs)} of "
+                    f"{count(total_macs)})"
+                )
             if act_share >= limit:
-                parts.append(f"{pct(act_share)} of its activation memory "
-                             f"({nbytes(row.activation_bytes)} of {nbytes(total_act)})")
+                parts.append(
+                    f"{pct(act_share)} of its activation memory "
+                    f"({nbytes(row.activation_bytes)} of {nbytes(total_act)})"
+                )
             if not parts:
                 continue
             yield ctx.finding(
-                row.path, f"{row.name} ({row.type_name}) holds {' and '.join(parts)}; "
-                          f"threshold {pct(limit)}",
-                values={"macs_share": round(mac_share, 4), "activation_share": round(act_share, 4),
-                        "macs": row.macs, "activation_bytes": row.activation_bytes},
+                row.path,
+                f"{row.name} ({row.type_name}) holds {' and '.join(parts)}; threshold {pct(limit)}",
+                values={
+                    "macs_share": round(mac_share, 4),
+                    "activation_share": round(act_share, 4),
+                    "macs": row.macs,
+                    "activation_bytes": row.activation_bytes,
+                },
                 suggestion="check whether this layer can be made cheaper (fewer channels, a "
-                           "separable or strided version, earlier downsampling)")
+                "separable or strided version, earlier downsampling)",
+            )

@@ -46,9 +46,14 @@ class PerTensorRangeSpread(Rule):
     summary = "Per-channel weight ranges (after BN folding) too uneven for per-tensor INT8"
     requires = frozenset({"weights"})
     options = (
-        Option("max_spread", float, 10.0,
-               "Largest acceptable max/median ratio of the per-output-channel weight ranges "
-               "after BatchNorm folding.", minimum=1.0),
+        Option(
+            "max_spread",
+            float,
+            10.0,
+            "Largest acceptable max/median ratio of the per-output-channel weight ranges "
+            "after BatchNorm folding.",
+            minimum=1.0,
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -75,20 +80,23 @@ class PerTensorRangeSpread(Rule):
                 f"{lq.min_bits:.1f}; median channel SQNR "
                 f"{_db(lq.median_channel_sqnr_per_tensor_db)} per-tensor vs "
                 f"{_db(lq.median_channel_sqnr_per_channel_db)} per-channel (whole tensor "
-                f"{_db(lq.sqnr_per_tensor_db)} vs {_db(lq.sqnr_per_channel_db)})")
+                f"{_db(lq.sqnr_per_tensor_db)} vs {_db(lq.sqnr_per_channel_db)})"
+            )
             tips = ["quantize this layer's weights per output channel"]
             eq = report.equalization_for(lq.path)
             if eq is not None:
                 tips.extend(equalization_text(eq, lq.path))
             values: dict[str, Value] = {
-                "spread": _num(lq.spread), "max_spread": limit,
+                "spread": _num(lq.spread),
+                "max_spread": limit,
                 "sqnr_per_tensor_db": _num(lq.sqnr_per_tensor_db),
                 "sqnr_per_channel_db": _num(lq.sqnr_per_channel_db),
                 "median_channel_sqnr_per_tensor_db": _num(lq.median_channel_sqnr_per_tensor_db),
-                "median_channel_sqnr_per_channel_db": _num(
-                    lq.median_channel_sqnr_per_channel_db),
-                "min_bits": _num(lq.min_bits), "median_bits": _num(lq.median_bits),
-                "channels": lq.out_channels, "accumulation": lq.accumulation,
+                "median_channel_sqnr_per_channel_db": _num(lq.median_channel_sqnr_per_channel_db),
+                "min_bits": _num(lq.min_bits),
+                "median_bits": _num(lq.median_bits),
+                "channels": lq.out_channels,
+                "accumulation": lq.accumulation,
             }
             if lq.fold is not None:
                 values["batchnorm"] = lq.fold.bn

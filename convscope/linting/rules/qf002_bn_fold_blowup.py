@@ -47,14 +47,23 @@ class BnFoldBlowup(Rule):
     summary = "BatchNorm fold factors that blow up the folded weight ranges"
     requires = frozenset({"weights"})
     options = (
-        Option("max_fold_ratio", float, 10.0,
-               "Largest acceptable max/median ratio of the fold factors γ/sqrt(var+eps).",
-               minimum=1.0),
+        Option(
+            "max_fold_ratio",
+            float,
+            10.0,
+            "Largest acceptable max/median ratio of the fold factors γ/sqrt(var+eps).",
+            minimum=1.0,
+        ),
         Option("gamma_eps", float, 1e-6, "|γ| below this marks a dead channel.", minimum=0.0),
-        Option("var_eps", float, 1e-8, "running_var below this marks a constant channel.",
-               minimum=0.0),
-        Option("flag_dead_channels", bool, True,
-               "Also report BatchNorms with dead or constant channels whatever the ratio."),
+        Option(
+            "var_eps", float, 1e-8, "running_var below this marks a constant channel.", minimum=0.0
+        ),
+        Option(
+            "flag_dead_channels",
+            bool,
+            True,
+            "Also report BatchNorms with dead or constant channels whatever the ratio.",
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -76,34 +85,50 @@ class BnFoldBlowup(Rule):
             if not (too_wide or (ctx.option("flag_dead_channels") and (dead or const))):
                 continue
             ratio_text = "∞" if math.isinf(ratio) else f"{ratio:.1f}"
-            parts = [f"fold factors γ/√(var+ε) into `{lq.name}` ({lq.description}) span "
-                     f"{fold.factor_min:.3g}–{fold.factor_max:.3g}, max/median {ratio_text}"
-                     + (f" > max_fold_ratio={limit:g}" if too_wide else "")]
+            parts = [
+                f"fold factors γ/√(var+ε) into `{lq.name}` ({lq.description}) span "
+                f"{fold.factor_min:.3g}–{fold.factor_max:.3g}, max/median {ratio_text}"
+                + (f" > max_fold_ratio={limit:g}" if too_wide else "")
+            ]
             if const:
-                parts.append(f"{len(const)} constant channel{'s' if len(const) != 1 else ''} "
-                             f"(running_var < {v_eps:g}: factor γ/√ε, ε = {fold.eps:g}; "
-                             f"channels {_indices(const)})")
+                parts.append(
+                    f"{len(const)} constant channel{'s' if len(const) != 1 else ''} "
+                    f"(running_var < {v_eps:g}: factor γ/√ε, ε = {fold.eps:g}; "
+                    f"channels {_indices(const)})"
+                )
             if dead:
-                parts.append(f"{len(dead)} dead channel{'s' if len(dead) != 1 else ''} "
-                             f"(|γ| < {g_eps:g}; channels {_indices(dead)})")
+                parts.append(
+                    f"{len(dead)} dead channel{'s' if len(dead) != 1 else ''} "
+                    f"(|γ| < {g_eps:g}; channels {_indices(dead)})"
+                )
             if lq.spread_unfolded is not None:
                 after = "∞" if math.isinf(lq.spread) else f"{lq.spread:.1f}×"
-                parts.append(f"folding takes the weight-range spread from "
-                             f"{lq.spread_unfolded:.1f}× to {after}")
+                parts.append(
+                    f"folding takes the weight-range spread from "
+                    f"{lq.spread_unfolded:.1f}× to {after}"
+                )
             tips = []
             if dead or const:
-                tips.append(f"remove the {len(dead) + len(const)} dead/constant channels "
-                            "(their output is the constant β: fold it into the next layer's "
-                            "bias)")
-            tips.append("quantize the folded weights per output channel, which absorbs the "
-                        "fold factors")
-            tips.append("if the statistics are stale, re-estimate them on representative data "
-                        "before folding")
+                tips.append(
+                    f"remove the {len(dead) + len(const)} dead/constant channels "
+                    "(their output is the constant β: fold it into the next layer's "
+                    "bias)"
+                )
+            tips.append(
+                "quantize the folded weights per output channel, which absorbs the fold factors"
+            )
+            tips.append(
+                "if the statistics are stale, re-estimate them on representative data "
+                "before folding"
+            )
             values: dict[str, Value] = {
-                "layer": lq.path, "ratio": _num(ratio), "max_fold_ratio": limit,
-                "factor_min": _num(fold.factor_min, 6), "factor_max": _num(fold.factor_max, 6),
-                "dead_channels": len(dead), "constant_channels": len(const),
+                "layer": lq.path,
+                "ratio": _num(ratio),
+                "max_fold_ratio": limit,
+                "factor_min": _num(fold.factor_min, 6),
+                "factor_max": _num(fold.factor_max, 6),
+                "dead_channels": len(dead),
+                "constant_channels": len(const),
                 "spread": _num(lq.spread),
             }
-            yield ctx.finding(fold.bn, "; ".join(parts), values=values,
-                              suggestion="; ".join(tips))
+            yield ctx.finding(fold.bn, "; ".join(parts), values=values, suggestion="; ".join(tips))

@@ -43,27 +43,33 @@ class UnfoldableBatchNorm(Rule):
                 continue
             src = flow.source(node)
             if src is None:
-                yield ctx.finding(node, "BatchNorm normalizes the model input: there is no conv "
-                                        "or linear layer to fold it into",
-                                  values={"producer": "input"},
-                                  suggestion="fold the normalization into the input "
-                                             "preprocessing or move the BatchNorm after the "
-                                             "first conv")
+                yield ctx.finding(
+                    node,
+                    "BatchNorm normalizes the model input: there is no conv "
+                    "or linear layer to fold it into",
+                    values={"producer": "input"},
+                    suggestion="fold the normalization into the input "
+                    "preprocessing or move the BatchNorm after the "
+                    "first conv",
+                )
                 continue
             if src.kind not in (ir.OpKind.CONV, ir.OpKind.LINEAR):
                 yield ctx.finding(
-                    node, f"BatchNorm input comes from `{layer(src)}` ({describe(src)}), not "
-                          "from a conv or linear layer, so it cannot be folded",
+                    node,
+                    f"BatchNorm input comes from `{layer(src)}` ({describe(src)}), not "
+                    "from a conv or linear layer, so it cannot be folded",
                     values={"producer": layer(src), "producer_op": describe(src)},
-                    suggestion="reorder to conv → BatchNorm → activation, or drop the "
-                               "BatchNorm")
+                    suggestion="reorder to conv → BatchNorm → activation, or drop the BatchNorm",
+                )
                 continue
             others = [c for c in flow.consumers(src) if c.id != node.id]
             if others:
                 names = ", ".join(f"`{layer(c)}` ({describe(c)})" for c in others[:3])
                 yield ctx.finding(
-                    node, f"the output of `{layer(src)}` ({describe(src)}) is also read by "
-                          f"{names}, so folding the BatchNorm into it would change that branch",
+                    node,
+                    f"the output of `{layer(src)}` ({describe(src)}) is also read by "
+                    f"{names}, so folding the BatchNorm into it would change that branch",
                     values={"producer": layer(src), "other_consumers": len(others)},
                     suggestion="take the other branch from the BatchNorm output, or give it "
-                               "its own conv")
+                    "its own conv",
+                )

@@ -39,10 +39,21 @@ class RFUnderCoverage(Rule):
     summary = "Final receptive field (largest over paths) smaller than the input side"
     requires = frozenset({"receptive_field"})
     options = (
-        Option("min_coverage", float, 1.0, "Fraction of each input side the output's local "
-               "receptive field must reach.", minimum=0.0, maximum=1.0),
-        Option("global_mixing_covers", bool, True, "Treat attention, flatten + linear over "
-               "spatial positions and token-mixing matmuls as covering the input."),
+        Option(
+            "min_coverage",
+            float,
+            1.0,
+            "Fraction of each input side the output's local receptive field must reach.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Option(
+            "global_mixing_covers",
+            bool,
+            True,
+            "Treat attention, flatten + linear over "
+            "spatial positions and token-mixing matmuls as covering the input.",
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -67,10 +78,15 @@ class RFUnderCoverage(Rule):
             f"the output's receptive field is {axes(out.size)} input pixels (largest over "
             f"paths{tail}): it covers {share} of the {axes(sides)} input, below "
             f"min_coverage={pct(need)}",
-            values={"rf": axes(out.size), "input": axes(sides),
-                    "coverage": round(min(cover), 4), "min_coverage": need},
+            values={
+                "rf": axes(out.size),
+                "input": axes(sides),
+                "coverage": round(min(cover), 4),
+                "min_coverage": need,
+            },
             suggestion="grow the receptive field: more or larger (or dilated) spatial "
-                       "layers, or downsample earlier so later 3×3 convs reach further")
+            "layers, or downsample earlier so later 3×3 convs reach further",
+        )
 
 
 def _mixes_globally(flow: Flow, rf: ReceptiveField) -> bool:

@@ -47,13 +47,25 @@ class EarlyPointwise(Rule):
     summary = "1×1 convs replacing spatial convs while the receptive field is small"
     requires = frozenset({"receptive_field"})
     options = (
-        Option("min_run", int, 3, "Smallest number of consecutive 1×1 convs reported.",
-               minimum=2),
-        Option("max_rf_fraction", float, 0.1, "A receptive field at most this fraction of the "
-               "input side (every axis) is still small.", minimum=0.0, maximum=1.0),
-        Option("min_resolution_fraction", float, 0.25, "A feature map at least this fraction "
-               "of the input side (every axis) is still high resolution.",
-               minimum=0.0, maximum=1.0),
+        Option("min_run", int, 3, "Smallest number of consecutive 1×1 convs reported.", minimum=2),
+        Option(
+            "max_rf_fraction",
+            float,
+            0.1,
+            "A receptive field at most this fraction of the "
+            "input side (every axis) is still small.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Option(
+            "min_resolution_fraction",
+            float,
+            0.25,
+            "A feature map at least this fraction "
+            "of the input side (every axis) is still high resolution.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -74,21 +86,35 @@ class EarlyPointwise(Rule):
                 what = f"block `{block}` has no spatial op: its {_run_text(run)}"
             else:
                 n = len(pointwise)
-                merge = next(op_name(m).rstrip("_") for m in flow.graph.nodes
-                             if m.id in members and flow.is_merge(m))
-                what = (f"block `{block}` has no spatial op ({n} 1×1 conv{'s' if n != 1 else ''} "
-                        f"and `{merge}` merges) and runs")
+                merge = next(
+                    op_name(m).rstrip("_")
+                    for m in flow.graph.nodes
+                    if m.id in members and flow.is_merge(m)
+                )
+                what = (
+                    f"block `{block}` has no spatial op ({n} 1×1 conv{'s' if n != 1 else ''} "
+                    f"and `{merge}` merges) and runs"
+                )
             first = run[0] if run is not None else pointwise[0]
             yield self._finding(ctx, block, first, early[first.id], sides, what, [block])
         for run in runs:
             if run[0].id in reported:
                 continue
             layers = list(dict.fromkeys(n.module for n in run))
-            yield self._finding(ctx, run[0].module, run[0], early[run[0].id], sides,
-                                _run_text(run), layers)
+            yield self._finding(
+                ctx, run[0].module, run[0], early[run[0].id], sides, _run_text(run), layers
+            )
 
-    def _finding(self, ctx: RuleContext, where: str, first: ir.Node, at: _Early,
-                 sides: tuple[int, ...], what: str, layers: list[str]) -> Finding:
+    def _finding(
+        self,
+        ctx: RuleContext,
+        where: str,
+        first: ir.Node,
+        at: _Early,
+        sides: tuple[int, ...],
+        what: str,
+        layers: list[str],
+    ) -> Finding:
         frac = max(r / s for r, s in zip(at.rf, sides, strict=False))
         return ctx.finding(
             where,
@@ -96,18 +122,22 @@ class EarlyPointwise(Rule):
             f"{axes(at.rf)} input pixels ({pct(frac)} of the {axes(sides)} input; "
             f"max_rf_fraction={pct(ctx.option('max_rf_fraction'))}, "
             f"min_resolution_fraction={pct(ctx.option('min_resolution_fraction'))})",
-            values={"first": first.module, "rf": axes(at.rf), "resolution": axes(at.fmap),
-                    "rf_fraction": round(frac, 4)},
+            values={
+                "first": first.module,
+                "rf": axes(at.rf),
+                "resolution": axes(at.fmap),
+                "rf_fraction": round(frac, 4),
+            },
             suggestion="put a spatial conv (a depthwise 3×3 is cheap) in front of the early "
-                       "1×1 convs, or restore a 3×3 stem conv",
-            rewrite=ctx.rewrite_command(layers, mode="spatialize"))
+            "1×1 convs, or restore a 3×3 stem conv",
+            rewrite=ctx.rewrite_command(layers, mode="spatialize"),
+        )
 
 
 def _is_pointwise(flow: Flow, node: ir.Node) -> bool:
     """A forward 1×1 conv that mixes channels."""
     a = flow.conv(node)
-    return (a is not None and a.is_pointwise and not a.transposed
-            and flow.is_channel_mixing(node))
+    return a is not None and a.is_pointwise and not a.transposed and flow.is_channel_mixing(node)
 
 
 def _early_pointwise(ctx: RuleContext, flow: Flow, rf: ReceptiveField) -> dict[int, _Early]:
@@ -153,8 +183,9 @@ def _runs(flow: Flow, early: dict[int, _Early]) -> list[list[ir.Node]]:
     return [[nodes[i] for i in chain(s)] for s in starts]
 
 
-def _bare_blocks(ctx: RuleContext, flow: Flow, early: dict[int, _Early],
-                 runs: list[list[ir.Node]]) -> list[tuple[str, frozenset[int]]]:
+def _bare_blocks(
+    ctx: RuleContext, flow: Flow, early: dict[int, _Early], runs: list[list[ir.Node]]
+) -> list[tuple[str, frozenset[int]]]:
     """Outermost non-leaf modules without a spatial op that hold a reported run or a
     residual merge, whose first 1×1 conv is early. Returns (path, node ids inside)."""
     members: dict[str, set[int]] = {}

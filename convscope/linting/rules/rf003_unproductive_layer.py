@@ -41,15 +41,27 @@ class UnproductiveLayer(Rule):
     code = "RF003"
     name = "unproductive-layer"
     default_severity = Severity.INFO
-    summary = "Layer whose input already sees the whole image or whose map is no larger " \
-              "than its kernel"
+    summary = (
+        "Layer whose input already sees the whole image or whose map is no larger than its kernel"
+    )
     requires = frozenset({"receptive_field"})
     options = (
-        Option("rf_path", str, "shortest", "Which receptive field of the layer's input must "
-               "cover the image: along the shortest path (every path sees it all) or the "
-               "longest.", choices=("shortest", "longest")),
-        Option("check_kernel", bool, True, "Also report k×k layers (k > 1) whose input map "
-               "is no larger than the kernel on every axis."),
+        Option(
+            "rf_path",
+            str,
+            "shortest",
+            "Which receptive field of the layer's input must "
+            "cover the image: along the shortest path (every path sees it all) or the "
+            "longest.",
+            choices=("shortest", "longest"),
+        ),
+        Option(
+            "check_kernel",
+            bool,
+            True,
+            "Also report k×k layers (k > 1) whose input map "
+            "is no larger than the kernel on every axis.",
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -75,24 +87,38 @@ class UnproductiveLayer(Rule):
                 seen = before.min_size if shortest else before.size
                 if all(r >= s for r, s in zip(seen, sides, strict=True)):
                     path = "shortest" if shortest else "longest"
-                    parts.append(f"its input already sees the whole {axes(sides)} input "
-                                 f"(receptive field {axes(seen)} along the {path} path)")
+                    parts.append(
+                        f"its input already sees the whole {axes(sides)} input "
+                        f"(receptive field {axes(seen)} along the {path} path)"
+                    )
                     values["input_rf"] = axes(seen)
-            if ctx.option("check_kernel") and fmap is not None and max(k_eff) > 1 \
-                    and all(m <= k for m, k in zip(fmap, k_eff, strict=True)):
-                size = axes(kernel) + (f" kernel dilated to {axes(k_eff)}"
-                                       if k_eff != tuple(kernel) else " kernel")
-                parts.append(f"its {axes(fmap)} input map is no larger than its {size}, so "
-                             f"most taps read padding")
+            if (
+                ctx.option("check_kernel")
+                and fmap is not None
+                and max(k_eff) > 1
+                and all(m <= k for m, k in zip(fmap, k_eff, strict=True))
+            ):
+                size = axes(kernel) + (
+                    f" kernel dilated to {axes(k_eff)}" if k_eff != tuple(kernel) else " kernel"
+                )
+                parts.append(
+                    f"its {axes(fmap)} input map is no larger than its {size}, so "
+                    f"most taps read padding"
+                )
                 values["feature_map"] = axes(fmap)
             if not parts:
                 continue
             yield ctx.finding(
-                node, f"{describe(node)}: {'; and '.join(parts)}", values=values,
-                suggestion=_suggestion(node))
+                node,
+                f"{describe(node)}: {'; and '.join(parts)}",
+                values=values,
+                suggestion=_suggestion(node),
+            )
 
 
 def _suggestion(node: ir.Node) -> str:
     what = "pool" if node.kind is ir.OpKind.POOL else "layer"
-    return (f"remove the {what} or move it to a higher resolution (later downsampling), "
-            f"or train at a larger input size")
+    return (
+        f"remove the {what} or move it to a higher resolution (later downsampling), "
+        f"or train at a larger input size"
+    )

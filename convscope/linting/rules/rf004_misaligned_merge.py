@@ -36,8 +36,14 @@ class MisalignedMerge(Rule):
     summary = "Add or concat whose branches differ in effective stride or centre offset"
     requires = frozenset({"receptive_field"})
     options = (
-        Option("min_offset_px", float, 0.0, "Report centre offsets larger than this many input "
-               "pixels (stride mismatches are always reported).", minimum=0.0),
+        Option(
+            "min_offset_px",
+            float,
+            0.0,
+            "Report centre offsets larger than this many input "
+            "pixels (stride mismatches are always reported).",
+            minimum=0.0,
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -61,12 +67,14 @@ class MisalignedMerge(Rule):
             yield ctx.finding(
                 node if node is not None else items[0].module,
                 f"`{what}` merges misaligned branches: {'; '.join(parts)}",
-                values={"offset_px": round(offset, 6),
-                        "kind": "stride" if any(m.kind == "stride" for m in items)
-                        else "offset"},
+                values={
+                    "offset_px": round(offset, 6),
+                    "kind": "stride" if any(m.kind == "stride" for m in items) else "offset",
+                },
                 suggestion="pad the branches symmetrically (odd kernels, padding k//2) so "
-                           "their windows share a centre, or align the shortcut's "
-                           "downsampling with the main branch")
+                "their windows share a centre, or align the shortcut's "
+                "downsampling with the main branch",
+            )
 
 
 def _describe(m: Misalignment) -> str:

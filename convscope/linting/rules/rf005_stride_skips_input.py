@@ -35,8 +35,14 @@ class StrideSkipsInput(Rule):
     default_severity = Severity.WARNING
     summary = "Kernel smaller than its stride: part of the input is never read"
     options = (
-        Option("min_skipped_fraction", float, 0.0, "Report layers that skip more than this "
-               "fraction of their input.", minimum=0.0, maximum=1.0),
+        Option(
+            "min_skipped_fraction",
+            float,
+            0.0,
+            "Report layers that skip more than this fraction of their input.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -61,10 +67,14 @@ class StrideSkipsInput(Rule):
                 f"{describe(node)} with stride {kernel(stride)}"
                 f"{_dilation(dilation)} reads {read} of its input pixels: "
                 f"{skipped} ({pct(float(skipped))}) of the input is never read",
-                values={"skipped_fraction": round(float(skipped), 6),
-                        "skipped": str(skipped), "stride": kernel(stride),
-                        "kernel": kernel(k)},
-                suggestion=_suggestion(node, stride))
+                values={
+                    "skipped_fraction": round(float(skipped), 6),
+                    "skipped": str(skipped),
+                    "stride": kernel(stride),
+                    "kernel": kernel(k),
+                },
+                suggestion=_suggestion(node, stride),
+            )
 
 
 def read_fraction(k: int, s: int, d: int = 1) -> Fraction:
@@ -83,5 +93,7 @@ def _suggestion(node: ir.Node, stride: tuple[int, ...]) -> str:
     s = kernel(stride)
     if node.kind is ir.OpKind.POOL:
         return f"use a pooling window at least as large as the stride ({s})"
-    return (f"downsample before the conv with a {s} average pool (ResNet-D) and run it at "
-            f"stride 1, or use a kernel at least as large as the stride")
+    return (
+        f"downsample before the conv with a {s} average pool (ResNet-D) and run it at "
+        f"stride 1, or use a kernel at least as large as the stride"
+    )

@@ -1,1 +1,3 @@
-"""Quantization fragility: graph structure (`structure`), torch numerics on real weights (`numeric`) and the entry points that measure a model (`measure`)."""
+"""Quantization fragility: graph structure (`structure`), torch numerics on real weights
+(`numeric`) and the entry points that measure a model (`measure`).
+"""

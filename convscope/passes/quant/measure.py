@@ -1,7 +1,8 @@
 """Library entry points of the quantization-fragility analysis (issue 5).
 
 ``quant_report(model, inputs)`` measures a model with real weights;
-``with_quant(analysis, model)`` attaches the result to an :class:`~convscope.analysis.build.Analysis`
+``with_quant(analysis, model)`` attaches the result to an
+:class:`~convscope.analysis.build.Analysis`
 as ``extras["quant"]`` (and ``extras["calibration"]`` when calibration ran), which the JSON
 schema, the reporters and the QF lint rules read. A model without real weights (built on
 the meta device, as ``convscope analyze`` does without ``--weights``) gives a report whose
@@ -20,7 +21,7 @@ import torch
 from convscope.analysis.build import Analysis
 from convscope.errors import InputError
 from convscope.ir import graph as ir
-from convscope.passes.quant import structure as quant_pass
+from convscope.passes.quant import numeric as quant_numeric
 from convscope.passes.quant.structure import ActivationStats, QuantOptions, QuantReport
 
 __all__ = [
@@ -53,12 +54,16 @@ def model_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def bn_eps(model: torch.nn.Module) -> dict[str, float]:
     """``eps`` of every module that has a float ``eps`` (BatchNorm among them), by path."""
-    return {path: float(m.eps) for path, m in model.named_modules()
-            if isinstance(getattr(m, "eps", None), float)}
+    return {
+        path: float(m.eps)
+        for path, m in model.named_modules()
+        if isinstance(getattr(m, "eps", None), float)
+    }
 
 
-def calibration_batches(calibration: Calibration, input_shape: Sequence[int] | None
-                        ) -> tuple[list[torch.Tensor], str, bool]:
+def calibration_batches(
+    calibration: Calibration, input_shape: Sequence[int] | None
+) -> tuple[list[torch.Tensor], str, bool]:
     """Turn a calibration argument into ``(batches, source description, is_random)``.
 
     ``"random"``: :data:`RANDOM_BATCHES` seeded N(0, 1) batches of ``input_shape``. A path:
@@ -79,25 +84,31 @@ def calibration_batches(calibration: Calibration, input_shape: Sequence[int] | N
         path = Path(calibration)
         source = str(calibration)
         if not path.is_file():
-            raise InputError(f"calibration file {calibration} does not exist "
-                             "(give a saved tensor file or 'random')")
+            raise InputError(
+                f"calibration file {calibration} does not exist "
+                "(give a saved tensor file or 'random')"
+            )
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # any load failure becomes one user-facing line
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise InputError(f"cannot load calibration data {calibration} with "
-                             f"weights_only=True: {first}") from None
+            raise InputError(
+                f"cannot load calibration data {calibration} with weights_only=True: {first}"
+            ) from None
     if isinstance(data, torch.Tensor):
         _check_tensor(data, shape, source)
         batches = list(data.split(FILE_BATCH_SIZE, dim=0))
-    elif isinstance(data, (list, tuple)) and data and all(
-            isinstance(t, torch.Tensor) for t in data):
+    elif (
+        isinstance(data, (list, tuple)) and data and all(isinstance(t, torch.Tensor) for t in data)
+    ):
         for t in data:
             _check_tensor(t, shape, source)
         batches = list(data)
     else:
-        raise InputError(f"calibration data {source} must be a tensor [N, ...] or a list of "
-                         f"batch tensors, not {type(data).__name__}")
+        raise InputError(
+            f"calibration data {source} must be a tensor [N, ...] or a list of "
+            f"batch tensors, not {type(data).__name__}"
+        )
     n = sum(int(b.shape[0]) for b in batches)
     label = f"{source} ({n} sample{'s' if n != 1 else ''} in {len(batches)} batches)"
     return batches, label, False
@@ -108,9 +119,11 @@ def _check_tensor(t: torch.Tensor, shape: tuple[int, ...], source: str) -> None:
         raise InputError(f"calibration data {source} has dtype {t.dtype}; expected floats")
     if t.dim() != len(shape) or tuple(t.shape[1:]) != shape[1:] or t.shape[0] == 0:
         want = "×".join(["N", *(str(d) for d in shape[1:])])
-        raise InputError(f"calibration data {source} has shape "
-                         f"{'×'.join(str(d) for d in t.shape)}; expected {want} to match "
-                         f"the model input")
+        raise InputError(
+            f"calibration data {source} has shape "
+            f"{'×'.join(str(d) for d in t.shape)}; expected {want} to match "
+            f"the model input"
+        )
 
 
 def _targets(graph: ir.Graph, report: QuantReport) -> list[Any]:
@@ -131,15 +144,26 @@ def _targets(graph: ir.Graph, report: QuantReport) -> list[Any]:
             bn = graph.module.get(lq.fold.bn)
             if bn is not None and bn.is_leaf:
                 observe = lq.fold.bn
-        out.append(CalibTarget(path=lq.path, weight=lq.weight, observe=observe,
-                               channel_dim=1 if lq.kind == "conv" else -1,
-                               factors=lq.fold.factors if lq.fold is not None else None))
+        out.append(
+            CalibTarget(
+                path=lq.path,
+                weight=lq.weight,
+                observe=observe,
+                channel_dim=1 if lq.kind == "conv" else -1,
+                factors=lq.fold.factors if lq.fold is not None else None,
+            )
+        )
     return out
 
 
-def quant_report(model: torch.nn.Module, inputs: Any = None, *, calibration: Calibration = None,
-                 analysis: Analysis | None = None, options: QuantOptions | None = None
-                 ) -> QuantReport:
+def quant_report(
+    model: torch.nn.Module,
+    inputs: Any = None,
+    *,
+    calibration: Calibration = None,
+    analysis: Analysis | None = None,
+    options: QuantOptions | None = None,
+) -> QuantReport:
     """Quantization fragility of ``model``'s weights (BatchNorm folded), optionally with
     calibration (``"random"``, a saved tensor file, a tensor or a list of batch tensors).
 
@@ -154,24 +178,33 @@ def quant_report(model: torch.nn.Module, inputs: Any = None, *, calibration: Cal
         analysis = analyze(model, inputs)
     name = analysis.model
     tensors = model_tensors(model)
-    report = quant_pass.quant(analysis.graph, tensors, bn_eps=bn_eps(model), options=opts,
-                              model=name)
+    report = quant_numeric.quant(
+        analysis.graph, tensors, bn_eps=bn_eps(model), options=opts, model=name
+    )
     if calibration is None or report.skipped:
         if calibration is not None:
-            return dataclasses.replace(report, skipped_reason=(
-                f"{report.skipped_reason}; calibration needs real weights too"))
+            return dataclasses.replace(
+                report,
+                skipped_reason=(f"{report.skipped_reason}; calibration needs real weights too"),
+            )
         return report
     from convscope.passes.quant import numeric as qn
 
     shape = _input_shape(inputs, analysis)
     batches, source, is_random = calibration_batches(calibration, shape)
     targets = _targets(analysis.graph, report)
-    stats = qn.calibrate(model, batches, targets=targets, options=opts, source=source,
-                         random=is_random)
+    stats = qn.calibrate(
+        model, batches, targets=targets, options=opts, source=source, random=is_random
+    )
     hooked = {t.path for t in targets}
-    missing = tuple((lq.path or "(root)", "the layer is not a leaf module of its own, so no "
-                     "hook sees its output alone") for lq in report.layers
-                    if lq.path not in hooked)
+    missing = tuple(
+        (
+            lq.path or "(root)",
+            "the layer is not a leaf module of its own, so no hook sees its output alone",
+        )
+        for lq in report.layers
+        if lq.path not in hooked
+    )
     stats = dataclasses.replace(stats, unobserved=stats.unobserved + missing)
     return dataclasses.replace(report, activations=stats)
 
@@ -184,8 +217,13 @@ def _input_shape(inputs: Any, analysis: Analysis) -> tuple[int, ...] | None:
     return None
 
 
-def with_quant(analysis: Analysis, model: torch.nn.Module, calibration: Calibration = None, *,
-               options: QuantOptions | None = None) -> Analysis:
+def with_quant(
+    analysis: Analysis,
+    model: torch.nn.Module,
+    calibration: Calibration = None,
+    *,
+    options: QuantOptions | None = None,
+) -> Analysis:
     """A copy of ``analysis`` with ``extras["quant"]`` (a :class:`QuantReport`) and, when
     calibration ran, ``extras["calibration"]`` (its :class:`ActivationStats`, read by rule
     QF005)."""
@@ -198,6 +236,7 @@ def with_quant(analysis: Analysis, model: torch.nn.Module, calibration: Calibrat
 
 
 # --------------------------------------------------------------------------- lint support
+
 
 def report_for_lint(analysis: Analysis, extras: Mapping[str, Any]) -> QuantReport | None:
     """The quantization report a QF rule reads: ``extras["quant"]`` or
@@ -214,7 +253,7 @@ def report_for_lint(analysis: Analysis, extras: Mapping[str, Any]) -> QuantRepor
     if isinstance(weights, torch.nn.Module):
         report = quant_report(weights, analysis=analysis)
     elif isinstance(weights, Mapping):
-        report = quant_pass.quant(analysis.graph, weights, model=analysis.model)
+        report = quant_numeric.quant(analysis.graph, weights, model=analysis.model)
     else:
         return None
     if isinstance(extras, MutableMapping):

@@ -1,7 +1,8 @@
 """The torch side of the quantization pass: BatchNorm folding, channel ranges, fake
 quantization, SQNR, cross-layer-equalization scales and calibration.
 
-The formulas are stated in :mod:`convscope.passes.quant.structure`. Everything here works on detached
+The formulas are stated in :mod:`convscope.passes.quant.structure`. Everything here works
+on detached
 CPU copies (weights are read, never written: ``calibrate`` runs on a deep copy of the model)
 and keeps folded weights in float32, as a deployed model stores them (fake quantization on
 float32 weights and scales); fold factors and ranges are float64.
@@ -13,6 +14,7 @@ import copy
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -28,6 +30,10 @@ from convscope.passes.quant.structure import (
     LayerSite,
     PairSite,
     QuantOptions,
+    QuantReport,
+    find_layers,
+    find_pairs,
+    skipped,
 )
 
 Tensor = torch.Tensor
@@ -55,8 +61,10 @@ def missing_values(graph: ir.Graph, tensors: Mapping[str, Tensor]) -> str | None
         return "the model has no parameters or buffers to read"
     meta = [n for n, t in tensors.items() if t.is_meta]
     if meta:
-        return ("the weights are on the meta device and hold no values (the model was built "
-                "without weights; pass --weights CKPT)")
+        return (
+            "the weights are on the meta device and hold no values (the model was built "
+            "without weights; pass --weights CKPT)"
+        )
     return None
 
 
@@ -71,8 +79,7 @@ def out_major(w: Tensor, conv: ir.ConvAttrs | None) -> Tensor:
     g = conv.groups
     c_in, cog = w.shape[0], w.shape[1]
     rest = tuple(w.shape[2:])
-    return (w.reshape(g, c_in // g, cog, *rest).transpose(1, 2)
-            .reshape(g * cog, c_in // g, *rest))
+    return w.reshape(g, c_in // g, cog, *rest).transpose(1, 2).reshape(g * cog, c_in // g, *rest)
 
 
 def _row_absmax(w2d: Tensor) -> Tensor:
@@ -161,8 +168,9 @@ def row_noise(w: Tensor, q: Tensor) -> Tensor:
     return row_energy(torch.sub(w.detach().to(torch.float32), q.detach().to(torch.float32)))
 
 
-def channel_sqnr_db(w: Tensor, q: Tensor, signal: Tensor | None = None,
-                    noise: Tensor | None = None) -> Tensor:
+def channel_sqnr_db(
+    w: Tensor, q: Tensor, signal: Tensor | None = None, noise: Tensor | None = None
+) -> Tensor:
     """Per-output-channel SQNR (dB) ``10 · log10(‖w[o]‖² / ‖w[o] − q[o]‖²)``, float64:
     inf where channel ``o`` quantizes exactly, nan where it is all zero. ``signal`` /
     ``noise`` reuse known per-channel energies."""
@@ -207,8 +215,15 @@ def fold_factors(gamma: Tensor | None, var: Tensor, eps: float) -> Tensor:
     return g / torch.sqrt(v + eps)
 
 
-def fold(w: Tensor, bias: Tensor | None, gamma: Tensor | None, beta: Tensor | None,
-         mean: Tensor, var: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+def fold(
+    w: Tensor,
+    bias: Tensor | None,
+    gamma: Tensor | None,
+    beta: Tensor | None,
+    mean: Tensor,
+    var: Tensor,
+    eps: float,
+) -> tuple[Tensor, Tensor]:
     """Inference BatchNorm folding of an out-major weight: ``W_fold[o] = f_o · W[o]``,
     ``b_fold = (b − mean) · f + β``. The factors are computed in float64; the folded
     weight is float32, as a deployed model stores it; the bias is float64."""
@@ -224,24 +239,31 @@ def fold(w: Tensor, bias: Tensor | None, gamma: Tensor | None, beta: Tensor | No
 # --------------------------------------------------------------------------- per layer
 
 
-def measure_layer(site: LayerSite, tensors: Mapping[str, Tensor], bn_eps: Mapping[str, float],
-                  options: QuantOptions) -> tuple[LayerQuant, Tensor] | str:
+def measure_layer(
+    site: LayerSite,
+    tensors: Mapping[str, Tensor],
+    bn_eps: Mapping[str, float],
+    options: QuantOptions,
+) -> tuple[LayerQuant, Tensor] | str:
     """Figures of one layer, and its folded out-major float32 weight; or why not."""
     w = tensors.get(site.weight)
     if w is None:
         return f"no value for its weight `{site.weight}` in the given weights"
     w_om = out_major(w.detach().to("cpu", torch.float32), site.conv)
     if w_om.shape[0] != site.out_channels:
-        return (f"weight `{site.weight}` has shape {tuple(w.shape)}, which does not match "
-                f"{site.out_channels} output channels")
+        return (
+            f"weight `{site.weight}` has shape {tuple(w.shape)}, which does not match "
+            f"{site.out_channels} output channels"
+        )
     fold_stats: FoldStats | None = None
     spread_unfolded: float | None = None
     w_fold = w_om
     bn = site.bn
     if bn is not None:
-        parts = {k: (tensors.get(n) if n is not None else None)
-                 for k, n in (("gamma", bn.gamma), ("beta", bn.beta), ("mean", bn.mean),
-                              ("var", bn.var))}
+        parts = {
+            k: (tensors.get(n) if n is not None else None)
+            for k, n in (("gamma", bn.gamma), ("beta", bn.beta), ("mean", bn.mean), ("var", bn.var))
+        }
         mean, var = parts["mean"], parts["var"]
         if mean is None or var is None or mean.numel() != site.out_channels:
             return f"BatchNorm `{bn.path}` statistics are missing or do not match the layer"
@@ -251,11 +273,19 @@ def measure_layer(site: LayerSite, tensors: Mapping[str, Tensor], bn_eps: Mappin
         bias = tensors.get(site.bias) if site.bias is not None else None
         w_fold, _ = fold(w_om, bias, parts["gamma"], parts["beta"], mean, var, eps)
         f = fold_factors(parts["gamma"], var, eps)
-        gamma = (parts["gamma"].detach().to(torch.float64) if parts["gamma"] is not None
-                 else torch.ones_like(f))
+        gamma = (
+            parts["gamma"].detach().to(torch.float64)
+            if parts["gamma"] is not None
+            else torch.ones_like(f)
+        )
         fold_stats = FoldStats(
-            bn=bn.path, eps=eps, eps_source=eps_source, gamma=_floats(gamma),
-            var=_floats(var.detach().to(torch.float64)), factors=_floats(f))
+            bn=bn.path,
+            eps=eps,
+            eps_source=eps_source,
+            gamma=_floats(gamma),
+            var=_floats(var.detach().to(torch.float64)),
+            factors=_floats(f),
+        )
     ranges = channel_ranges(w_fold)
     if fold_stats is not None:
         # max|W_fold[o]| = |f_o| · max|W[o]|: recover the raw ranges without another pass.
@@ -270,19 +300,31 @@ def measure_layer(site: LayerSite, tensors: Mapping[str, Tensor], bn_eps: Mappin
     noise_c = row_noise(w_fold, fake_quant_per_channel(w_fold, options.bits, ranges))
     total = float(sig.sum())
     lq = LayerQuant(
-        path=site.path, weight=site.weight, kind=site.kind, description=site.description,
+        path=site.path,
+        weight=site.weight,
+        kind=site.kind,
+        description=site.description,
         depthwise=bool(site.conv is not None and site.conv.is_depthwise),
-        out_channels=site.out_channels, accumulation=site.accumulation,
-        channel_ranges=_floats(ranges), tensor_range=top,
-        median_range=median(ranges), spread=spread(ranges), spread_unfolded=spread_unfolded,
-        min_bits=float(bits.min()), median_bits=median(bits),
+        out_channels=site.out_channels,
+        accumulation=site.accumulation,
+        channel_ranges=_floats(ranges),
+        tensor_range=top,
+        median_range=median(ranges),
+        spread=spread(ranges),
+        spread_unfolded=spread_unfolded,
+        min_bits=float(bits.min()),
+        median_bits=median(bits),
         sqnr_per_tensor_db=_db_from(total, float(noise_t.sum())),
         sqnr_per_channel_db=_db_from(total, float(noise_c.sum())),
         median_channel_sqnr_per_tensor_db=median_finite_or_inf(
-            channel_sqnr_db(w_fold, w_fold, sig, noise_t)),
+            channel_sqnr_db(w_fold, w_fold, sig, noise_t)
+        ),
         median_channel_sqnr_per_channel_db=median_finite_or_inf(
-            channel_sqnr_db(w_fold, w_fold, sig, noise_c)),
-        fold=fold_stats, bn_note=site.bn_note)
+            channel_sqnr_db(w_fold, w_fold, sig, noise_c)
+        ),
+        fold=fold_stats,
+        bn_note=site.bn_note,
+    )
     return lq, w_fold
 
 
@@ -314,9 +356,13 @@ def equalize(pair: PairSite, w1: Tensor, w2: Tensor, options: QuantOptions) -> E
     w2_eq = (grouped * s32.reshape(g2, 1, cig, 1)).reshape(w2.shape)
     bits = options.bits
     return Equalization(
-        first=pair.first.path, second=pair.second.path, activation=pair.activation,
-        scale_min=float(s.min()), scale_max=float(s.max()),
-        first_spread_before=spread(r1), first_spread_after=spread(channel_ranges(w1_eq)),
+        first=pair.first.path,
+        second=pair.second.path,
+        activation=pair.activation,
+        scale_min=float(s.min()),
+        scale_max=float(s.max()),
+        first_spread_before=spread(r1),
+        first_spread_after=spread(channel_ranges(w1_eq)),
         second_spread_before=spread(channel_ranges(w2)),
         second_spread_after=spread(channel_ranges(w2_eq)),
         first_sqnr_before_db=sqnr_db(w1, fake_quant_per_tensor(w1, bits)),
@@ -377,11 +423,18 @@ def default_targets(model: torch.nn.Module) -> list[CalibTarget]:
     out = []
     for path, mod in model.named_modules():
         w = getattr(mod, "weight", None)
-        if isinstance(mod, (torch.nn.modules.conv._ConvNd, torch.nn.Linear)) and \
-                isinstance(w, torch.nn.Parameter):
+        if isinstance(mod, (torch.nn.modules.conv._ConvNd, torch.nn.Linear)) and isinstance(
+            w, torch.nn.Parameter
+        ):
             dim = -1 if isinstance(mod, torch.nn.Linear) else 1
-            out.append(CalibTarget(path=path, weight=f"{path}.weight" if path else "weight",
-                                   observe=path, channel_dim=dim))
+            out.append(
+                CalibTarget(
+                    path=path,
+                    weight=f"{path}.weight" if path else "weight",
+                    observe=path,
+                    channel_dim=dim,
+                )
+            )
     return out
 
 
@@ -406,10 +459,16 @@ def _channel_view(v: Tensor, dim: int, ndim: int) -> Tensor:
     return v.reshape(shape)
 
 
-def calibrate(model: torch.nn.Module, batches: Iterable[object], *,
-              targets: Sequence[CalibTarget] | None = None, options: QuantOptions | None = None,
-              source: str = "given batches", random: bool = False,
-              output_sqnr: bool = True) -> ActivationStats:
+def calibrate(
+    model: torch.nn.Module,
+    batches: Iterable[object],
+    *,
+    targets: Sequence[CalibTarget] | None = None,
+    options: QuantOptions | None = None,
+    source: str = "given batches",
+    random: bool = False,
+    output_sqnr: bool = True,
+) -> ActivationStats:
     """Per-channel activation ranges, outlier ratios and per-layer output SQNR.
 
     Runs on ``copy.deepcopy(model)`` in eval mode under ``torch.no_grad()``: hooks and
@@ -460,11 +519,15 @@ def calibrate(model: torch.nn.Module, batches: Iterable[object], *,
 
     def layer_hook(t: CalibTarget, wq: Tensor | None):  # type: ignore[no-untyped-def]
         weight = params[t.weight]
-        factors = (torch.tensor(t.factors, dtype=torch.float32, device=device)
-                   if t.factors is not None else None)
+        factors = (
+            torch.tensor(t.factors, dtype=torch.float32, device=device)
+            if t.factors is not None
+            else None
+        )
 
-        def hook(mod: torch.nn.Module, args: tuple[object, ...], kwargs: dict[str, object],
-                 out: object) -> None:
+        def hook(
+            mod: torch.nn.Module, args: tuple[object, ...], kwargs: dict[str, object], out: object
+        ) -> None:
             y = _first_tensor(out)
             if y is None:
                 return
@@ -473,8 +536,9 @@ def calibrate(model: torch.nn.Module, batches: Iterable[object], *,
             k = max(1, math.ceil(q * v.shape[1]))
             p = v.kthvalue(k, dim=1).values
             ok = p > 0
-            ratio = torch.where(ok, top / torch.where(ok, p, torch.ones_like(p)),
-                                torch.zeros_like(p))
+            ratio = torch.where(
+                ok, top / torch.where(ok, p, torch.ones_like(p)), torch.zeros_like(p)
+            )
             maxima[t.path] = torch.maximum(maxima[t.path], top) if t.path in maxima else top
             ratio_sum[t.path] = ratio_sum.get(t.path, torch.zeros_like(p)) + ratio.double()
             ratio_cnt[t.path] = ratio_cnt.get(t.path, torch.zeros_like(p)) + ok.double()
@@ -496,6 +560,7 @@ def calibrate(model: torch.nn.Module, batches: Iterable[object], *,
             if t.observe == t.path:
                 y32 = y.to(torch.float32)
                 signal[t.path] = signal.get(t.path, 0.0) + float((y32 * y32).sum())
+
         return hook
 
     def observe_hook(t: CalibTarget):  # type: ignore[no-untyped-def]
@@ -505,16 +570,17 @@ def calibrate(model: torch.nn.Module, batches: Iterable[object], *,
                 return
             y32 = y.to(torch.float32)
             signal[t.path] = signal.get(t.path, 0.0) + float((y32 * y32).sum())
+
         return hook
 
     with torch.no_grad():
         handles = []
         for t in usable:
             w = params[t.weight]
-            wq = (quantized_weight(w, t.factors, opts.bits).to(w.dtype)
-                  if output_sqnr else None)
-            handles.append(modules[t.path].register_forward_hook(layer_hook(t, wq),
-                                                                 with_kwargs=True))
+            wq = quantized_weight(w, t.factors, opts.bits).to(w.dtype) if output_sqnr else None
+            handles.append(
+                modules[t.path].register_forward_hook(layer_hook(t, wq), with_kwargs=True)
+            )
             if output_sqnr and t.observe != t.path:
                 handles.append(modules[t.observe].register_forward_hook(observe_hook(t)))
         samples = 0
@@ -537,13 +603,85 @@ def calibrate(model: torch.nn.Module, batches: Iterable[object], *,
         sqnr: float | None = None
         if output_sqnr and t.path not in broken and t.path in noise:
             sqnr = _db_from(signal.get(t.path, 0.0), noise[t.path])
-        layers.append(LayerActivation(
-            path=t.path, observed_at=t.observe, channels=int(maxima[t.path].numel()),
-            channel_ranges=_floats(maxima[t.path].double()),
-            outlier_ratios=tuple(float(r) if c > 0 else None
-                                 for r, c in zip(mean_ratio.tolist(), cnt.tolist(),
-                                                 strict=True)),
-            output_sqnr_db=sqnr))
+        layers.append(
+            LayerActivation(
+                path=t.path,
+                observed_at=t.observe,
+                channels=int(maxima[t.path].numel()),
+                channel_ranges=_floats(maxima[t.path].double()),
+                outlier_ratios=tuple(
+                    float(r) if c > 0 else None
+                    for r, c in zip(mean_ratio.tolist(), cnt.tolist(), strict=True)
+                ),
+                output_sqnr_db=sqnr,
+            )
+        )
     return ActivationStats(
-        source=source, random=random, batches=len(data), samples=samples, percentile=q,
-        outlier_ratio=opts.outlier_ratio, layers=tuple(layers), unobserved=tuple(unobserved))
+        source=source,
+        random=random,
+        batches=len(data),
+        samples=samples,
+        percentile=q,
+        outlier_ratio=opts.outlier_ratio,
+        layers=tuple(layers),
+        unobserved=tuple(unobserved),
+    )
+
+
+def quant(
+    graph: ir.Graph,
+    tensors: Mapping[str, torch.Tensor] | None,
+    *,
+    bn_eps: Mapping[str, float] | None = None,
+    options: QuantOptions | None = None,
+    model: str = "",
+) -> QuantReport:
+    """Measure weight-quantization fragility of every conv / linear layer of ``graph``.
+
+    ``tensors`` maps parameter and buffer names (as in ``graph.params``, aliases allowed)
+    to real tensors; ``None`` or meta tensors give a skipped report. ``bn_eps`` maps
+    BatchNorm module paths to their ``eps`` (1e-5 is assumed, and said, where missing).
+    Neither the graph nor the tensors are modified.
+    """
+    opts = options or QuantOptions()
+    if tensors is None:
+        return skipped(
+            model,
+            "no weights were given (pass --weights CKPT or a model with real parameters)",
+            opts,
+        )
+    reason = missing_values(graph, tensors)
+    if reason is not None:
+        return skipped(model, reason, opts)
+    tensors = resolve(graph, tensors)
+    sites, unsupported = find_layers(graph)
+    layers: list[LayerQuant] = []
+    folded: dict[str, Any] = {}
+    left_out = list(unsupported)
+    for site in sites:
+        result = measure_layer(site, tensors, bn_eps or {}, opts)
+        if isinstance(result, str):
+            left_out.append((site.path or "(root)", result))
+            continue
+        lq, w_fold = result
+        layers.append(lq)
+        folded[site.weight] = w_fold
+    equalizations = []
+    spreads = {lq.weight: lq.spread for lq in layers}
+    for pair in find_pairs(graph, sites):
+        # Equalization is only suggested for a layer above max_spread: skip the others.
+        if (
+            pair.first.weight in folded
+            and pair.second.weight in folded
+            and max(spreads[pair.first.weight], spreads[pair.second.weight]) > opts.max_spread
+        ):
+            equalizations.append(
+                equalize(pair, folded[pair.first.weight], folded[pair.second.weight], opts)
+            )
+    return QuantReport(
+        model=model,
+        options=opts,
+        layers=tuple(layers),
+        equalizations=tuple(equalizations),
+        unsupported=tuple(left_out),
+    )

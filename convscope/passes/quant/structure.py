@@ -51,14 +51,14 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from convscope.ir import graph as ir
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 DEFAULT_BN_EPS = 1e-5
 
@@ -162,8 +162,14 @@ def _op_name(node: ir.Node) -> str:
     return name.rstrip("_")
 
 
-_HOMOGENEOUS = {"relu": "relu", "leaky_relu": "leaky_relu", "prelu": "prelu",
-                "_prelu_kernel": "prelu", "hardtanh": "relu6", "relu6": "relu6"}
+_HOMOGENEOUS = {
+    "relu": "relu",
+    "leaky_relu": "leaky_relu",
+    "prelu": "prelu",
+    "_prelu_kernel": "prelu",
+    "hardtanh": "relu6",
+    "relu6": "relu6",
+}
 
 
 def _kernel(k: Sequence[int]) -> str:
@@ -241,8 +247,9 @@ class _Walker:
         return False
 
 
-def _weight_and_bias(graph: ir.Graph, node: ir.Node, out_channels: int
-                     ) -> tuple[str | None, str | None]:
+def _weight_and_bias(
+    graph: ir.Graph, node: ir.Node, out_channels: int
+) -> tuple[str | None, str | None]:
     weight = bias = None
     for name in node.params:
         owner = graph.param.get(name)
@@ -301,7 +308,8 @@ def find_layers(graph: ir.Graph) -> tuple[tuple[LayerSite, ...], tuple[tuple[str
             continue
         readers = walker.readers(src.outputs[0].id)
         if isinstance(site, BatchNormSite) and (
-                [r.id for r in readers] != [node.id] or walker.escapes(src.outputs[0].id)):
+            [r.id for r in readers] != [node.id] or walker.escapes(src.outputs[0].id)
+        ):
             site = "the layer's output is also read by another op, so the BatchNorm cannot fold"
         bn_for.setdefault(src.id, site)
 
@@ -329,11 +337,23 @@ def find_layers(graph: ir.Graph) -> tuple[tuple[LayerSite, ...], tuple[tuple[str
             continue  # a shared module: its weight is analysed once
         seen_weights.add(owner.name)
         bn = bn_for.get(node.id)
-        sites.append(LayerSite(
-            node=node, path=node.module, kind=kind, weight=weight, bias=bias, conv=conv,
-            out_channels=out_c, in_channels=in_c, groups=groups, accumulation=acc,
-            description=_describe(a), bn=bn if isinstance(bn, BatchNormSite) else None,
-            bn_note=bn if isinstance(bn, str) else None))
+        sites.append(
+            LayerSite(
+                node=node,
+                path=node.module,
+                kind=kind,
+                weight=weight,
+                bias=bias,
+                conv=conv,
+                out_channels=out_c,
+                in_channels=in_c,
+                groups=groups,
+                accumulation=acc,
+                description=_describe(a),
+                bn=bn if isinstance(bn, BatchNormSite) else None,
+                bn_note=bn if isinstance(bn, str) else None,
+            )
+        )
     return tuple(sites), tuple(skipped)
 
 
@@ -373,8 +393,11 @@ def find_pairs(graph: ir.Graph, sites: Sequence[LayerSite]) -> tuple[PairSite, .
                 tensor = nxt.outputs[0].id
                 continue
             candidate = by_node.get(nxt.id)
-            if (candidate is not None and candidate.in_channels == first.out_channels
-                    and (candidate.conv is None or not candidate.conv.transposed)):
+            if (
+                candidate is not None
+                and candidate.in_channels == first.out_channels
+                and (candidate.conv is None or not candidate.conv.transposed)
+            ):
                 second = candidate
             break
         if second is not None:
@@ -427,18 +450,27 @@ class FoldStats:
 
     def constant_channels(self, var_eps: float, gamma_eps: float) -> tuple[int, ...]:
         """Channels with ``var < var_eps`` (and a live γ): fold factor γ / sqrt(eps)."""
-        return tuple(i for i, (g, v) in enumerate(zip(self.gamma, self.var, strict=True))
-                     if v < var_eps and abs(g) >= gamma_eps)
+        return tuple(
+            i
+            for i, (g, v) in enumerate(zip(self.gamma, self.var, strict=True))
+            if v < var_eps and abs(g) >= gamma_eps
+        )
 
     def as_dict(self, options: QuantOptions) -> dict[str, Any]:
         dead = self.dead_channels(options.gamma_eps)
         const = self.constant_channels(options.var_eps, options.gamma_eps)
         return {
-            "bn": self.bn, "eps": self.eps, "eps_source": self.eps_source,
-            "factor_min": _num(self.factor_min, 6), "factor_max": _num(self.factor_max, 6),
-            "factor_median": _num(self.factor_median, 6), "ratio": _num(self.ratio),
-            "dead_channels": len(dead), "constant_channels": len(const),
-            "dead_indices": list(dead[:32]), "constant_indices": list(const[:32]),
+            "bn": self.bn,
+            "eps": self.eps,
+            "eps_source": self.eps_source,
+            "factor_min": _num(self.factor_min, 6),
+            "factor_max": _num(self.factor_max, 6),
+            "factor_median": _num(self.factor_median, 6),
+            "ratio": _num(self.ratio),
+            "dead_channels": len(dead),
+            "constant_channels": len(const),
+            "dead_indices": list(dead[:32]),
+            "constant_indices": list(const[:32]),
         }
 
 
@@ -539,9 +571,12 @@ class Equalization:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "first": self.first, "second": self.second, "activation": self.activation,
+            "first": self.first,
+            "second": self.second,
+            "activation": self.activation,
             "needs_relu": self.needs_relu,
-            "scale_min": _num(self.scale_min, 6), "scale_max": _num(self.scale_max, 6),
+            "scale_min": _num(self.scale_min, 6),
+            "scale_max": _num(self.scale_max, 6),
             "first_spread_before": _num(self.first_spread_before),
             "first_spread_after": _num(self.first_spread_after),
             "second_spread_before": _num(self.second_spread_before),
@@ -585,8 +620,9 @@ class LayerActivation:
         return max(vals) if vals else None
 
     def outlier_channels(self, threshold: float) -> tuple[int, ...]:
-        return tuple(i for i, r in enumerate(self.outlier_ratios)
-                     if r is not None and r > threshold)
+        return tuple(
+            i for i, r in enumerate(self.outlier_ratios) if r is not None and r > threshold
+        )
 
     @property
     def zero_channels(self) -> int:
@@ -606,8 +642,10 @@ class LayerActivation:
         }
 
 
-RANDOM_NOTE = ("random N(0,1) calibration data only tests the mechanics: activation ranges, "
-               "outliers and output SQNR on it say nothing about real inputs")
+RANDOM_NOTE = (
+    "random N(0,1) calibration data only tests the mechanics: activation ranges, "
+    "outliers and output SQNR on it say nothing about real inputs"
+)
 
 
 @dataclass(frozen=True)
@@ -635,11 +673,16 @@ class ActivationStats:
 
     def summary_dict(self) -> dict[str, Any]:
         return {
-            "source": self.source, "random": self.random, "note": self.note,
-            "batches": self.batches, "samples": self.samples,
-            "percentile": self.percentile, "outlier_ratio": self.outlier_ratio,
-            "layers_with_outliers": [la.path for la in self.layers
-                                     if la.outlier_channels(self.outlier_ratio)],
+            "source": self.source,
+            "random": self.random,
+            "note": self.note,
+            "batches": self.batches,
+            "samples": self.samples,
+            "percentile": self.percentile,
+            "outlier_ratio": self.outlier_ratio,
+            "layers_with_outliers": [
+                la.path for la in self.layers if la.outlier_channels(self.outlier_ratio)
+            ],
             "unobserved": [{"layer": p, "reason": r} for p, r in self.unobserved],
         }
 
@@ -675,9 +718,16 @@ class QuantReport:
     def fold_flagged(self, max_fold_ratio: float | None = None) -> tuple[LayerQuant, ...]:
         limit = self.options.max_fold_ratio if max_fold_ratio is None else max_fold_ratio
         o = self.options
-        return tuple(lq for lq in self.layers if lq.fold is not None and (
-            lq.fold.ratio > limit or lq.fold.dead_channels(o.gamma_eps)
-            or lq.fold.constant_channels(o.var_eps, o.gamma_eps)))
+        return tuple(
+            lq
+            for lq in self.layers
+            if lq.fold is not None
+            and (
+                lq.fold.ratio > limit
+                or lq.fold.dead_channels(o.gamma_eps)
+                or lq.fold.constant_channels(o.var_eps, o.gamma_eps)
+            )
+        )
 
     def equalization_for(self, path: str) -> Equalization | None:
         """The pair in which ``path`` is the first layer, else the one where it is second."""
@@ -699,8 +749,10 @@ class QuantReport:
             if eq is not None:
                 out.extend(equalization_text(eq, lq.path))
             else:
-                out.append("no cross-layer equalization partner (the layer does not feed a "
-                           "single conv/linear through a ReLU-like activation)")
+                out.append(
+                    "no cross-layer equalization partner (the layer does not feed a "
+                    "single conv/linear through a ReLU-like activation)"
+                )
         if lq.fold is not None:
             dead = lq.fold.dead_channels(o.gamma_eps)
             const = lq.fold.constant_channels(o.var_eps, o.gamma_eps)
@@ -708,9 +760,11 @@ class QuantReport:
                 n = len(dead) + len(const)
                 idx = ", ".join(str(i) for i in sorted(dead + const)[:8])
                 more = "…" if n > 8 else ""
-                out.append(f"remove {n} dead/constant channel{'s' if n != 1 else ''} "
-                           f"({idx}{more}): their output is the constant β (fold it into the "
-                           f"next layer's bias) and their folded weights only widen the range")
+                out.append(
+                    f"remove {n} dead/constant channel{'s' if n != 1 else ''} "
+                    f"({idx}{more}): their output is the constant β (fold it into the "
+                    f"next layer's bias) and their folded weights only widen the range"
+                )
         return tuple(out)
 
     # ---------------------------------------------------------------- JSON / text
@@ -726,20 +780,22 @@ class QuantReport:
         if self.skipped:
             return d
         pt = [lq.sqnr_per_tensor_db for lq in self.layers if lq.sqnr_per_tensor_db is not None]
-        pc = [lq.sqnr_per_channel_db for lq in self.layers
-              if lq.sqnr_per_channel_db is not None]
-        d.update({
-            "layers": len(self.layers),
-            "spread_flagged": [lq.path for lq in self.spread_flagged()],
-            "fold_flagged": [lq.path for lq in self.fold_flagged()],
-            "sqnr_per_tensor_db": _stats(pt),
-            "sqnr_per_channel_db": _stats(pc),
-            "worst": _worst(self.layers),
-            "equalization": [e.as_dict() for e in self.equalizations],
-            "unsupported": [{"layer": p, "reason": r} for p, r in self.unsupported],
-            "calibration": (self.activations.summary_dict()
-                            if self.activations is not None else None),
-        })
+        pc = [lq.sqnr_per_channel_db for lq in self.layers if lq.sqnr_per_channel_db is not None]
+        d.update(
+            {
+                "layers": len(self.layers),
+                "spread_flagged": [lq.path for lq in self.spread_flagged()],
+                "fold_flagged": [lq.path for lq in self.fold_flagged()],
+                "sqnr_per_tensor_db": _stats(pt),
+                "sqnr_per_channel_db": _stats(pc),
+                "worst": _worst(self.layers),
+                "equalization": [e.as_dict() for e in self.equalizations],
+                "unsupported": [{"layer": p, "reason": r} for p, r in self.unsupported],
+                "calibration": (
+                    self.activations.summary_dict() if self.activations is not None else None
+                ),
+            }
+        )
         return d
 
     def layer_dict(self, path: str) -> dict[str, Any] | None:
@@ -749,8 +805,9 @@ class QuantReport:
             return None
         matches = [lq for lq in self.layers if lq.path == path]
         if not matches:
-            host = next((lq for lq in self.layers if lq.fold is not None
-                         and lq.fold.bn == path), None)
+            host = next(
+                (lq for lq in self.layers if lq.fold is not None and lq.fold.bn == path), None
+            )
             return {"folded_into": host.path} if host is not None else None
         lq = matches[0]
         d = lq.as_dict(self.options)
@@ -772,34 +829,48 @@ class QuantReport:
         flagged = self.spread_flagged()
         dw = [lq for lq in self.layers if lq.depthwise]
         dw_flagged = [lq for lq in flagged if lq.depthwise]
-        pt = [v for v in (lq.sqnr_per_tensor_db for lq in self.layers)
-              if v is not None and not math.isinf(v)]
-        pc = [v for v in (lq.sqnr_per_channel_db for lq in self.layers)
-              if v is not None and not math.isinf(v)]
+        pt = [
+            v
+            for v in (lq.sqnr_per_tensor_db for lq in self.layers)
+            if v is not None and not math.isinf(v)
+        ]
+        pc = [
+            v
+            for v in (lq.sqnr_per_channel_db for lq in self.layers)
+            if v is not None and not math.isinf(v)
+        ]
         lines = [
             f"INT{o.bits} weights ({n} layers, BatchNorm folded): {len(flagged)} with per-tensor "
             f"range spread > {o.max_spread:g}"
             + (f" ({len(dw_flagged)} of {len(dw)} depthwise)" if dw else ""),
         ]
         if pt and pc:
-            lines.append(f"median weight SQNR {statistics.median(pt):.1f} dB per-tensor vs "
-                         f"{statistics.median(pc):.1f} dB per-channel (layers quantized "
-                         f"exactly left out); worst per-tensor {min(pt):.1f} dB")
+            lines.append(
+                f"median weight SQNR {statistics.median(pt):.1f} dB per-tensor vs "
+                f"{statistics.median(pc):.1f} dB per-channel (layers quantized "
+                f"exactly left out); worst per-tensor {min(pt):.1f} dB"
+            )
         folds = self.fold_flagged()
         if folds:
             verb = "blows" if len(folds) == 1 else "blow"
-            lines.append(f"{len(folds)} BatchNorm fold{'s' if len(folds) != 1 else ''} {verb} "
-                         f"up weight ranges (fold-factor max/median > {o.max_fold_ratio:g} or "
-                         "dead/constant channels)")
+            lines.append(
+                f"{len(folds)} BatchNorm fold{'s' if len(folds) != 1 else ''} {verb} "
+                f"up weight ranges (fold-factor max/median > {o.max_fold_ratio:g} or "
+                "dead/constant channels)"
+            )
         if self.unsupported:
-            lines.append(f"{len(self.unsupported)} layer(s) left out: "
-                         + "; ".join(f"{p}: {r}" for p, r in self.unsupported[:3]))
+            lines.append(
+                f"{len(self.unsupported)} layer(s) left out: "
+                + "; ".join(f"{p}: {r}" for p, r in self.unsupported[:3])
+            )
         acts = self.activations
         if acts is not None:
             with_out = [la for la in acts.layers if la.outlier_channels(acts.outlier_ratio)]
-            lines.append(f"calibration ({acts.source}): {len(with_out)} of {len(acts.layers)} "
-                         f"layers have channels with max/P{100 * acts.percentile:g} > "
-                         f"{acts.outlier_ratio:g}")
+            lines.append(
+                f"calibration ({acts.source}): {len(with_out)} of {len(acts.layers)} "
+                f"layers have channels with max/P{100 * acts.percentile:g} > "
+                f"{acts.outlier_ratio:g}"
+            )
             if acts.note:
                 lines.append(f"note: {acts.note}")
         return "\n".join(lines)
@@ -809,17 +880,21 @@ def equalization_text(eq: Equalization, path: str) -> list[str]:
     """Suggestion lines for a cross-layer-equalization pair, seen from layer ``path``."""
     out: list[str] = []
     if eq.needs_relu:
-        out.append(f"replace the ReLU6 between `{eq.first}` and `{eq.second}` by ReLU before "
-                   "equalizing (rescaling a channel moves ReLU6's clip point)")
+        out.append(
+            f"replace the ReLU6 between `{eq.first}` and `{eq.second}` by ReLU before "
+            "equalizing (rescaling a channel moves ReLU6's clip point)"
+        )
     is_first = eq.first == path
     before = eq.first_spread_before if is_first else eq.second_spread_before
     after = eq.first_spread_after if is_first else eq.second_spread_after
     sq_b = eq.first_sqnr_before_db if is_first else eq.second_sqnr_before_db
     sq_a = eq.first_sqnr_after_db if is_first else eq.second_sqnr_after_db
-    out.append(f"cross-layer equalization of `{eq.first}` → `{eq.second}` with "
-               f"s_i = sqrt(r1_i / r2_i) in [{eq.scale_min:.3g}, {eq.scale_max:.3g}]: this "
-               f"layer's spread {_x(before)} → {_x(after)}, per-tensor SQNR "
-               f"{_db(sq_b)} → {_db(sq_a)}")
+    out.append(
+        f"cross-layer equalization of `{eq.first}` → `{eq.second}` with "
+        f"s_i = sqrt(r1_i / r2_i) in [{eq.scale_min:.3g}, {eq.scale_max:.3g}]: this "
+        f"layer's spread {_x(before)} → {_x(after)}, per-tensor SQNR "
+        f"{_db(sq_b)} → {_db(sq_a)}"
+    )
     return out
 
 
@@ -837,17 +912,23 @@ def _stats(values: Sequence[float]) -> dict[str, float | None] | None:
     finite = [v for v in values if not math.isinf(v)]
     if not finite:
         return None
-    return {"min": _num(min(finite)), "median": _num(float(statistics.median(finite))),
-            "max": _num(max(finite))}
+    return {
+        "min": _num(min(finite)),
+        "median": _num(float(statistics.median(finite))),
+        "max": _num(max(finite)),
+    }
 
 
 def _worst(layers: Iterable[LayerQuant]) -> dict[str, Any] | None:
     worst = max(layers, key=lambda lq: lq.spread, default=None)
     if worst is None:
         return None
-    return {"layer": worst.path, "spread": _num(worst.spread),
-            "sqnr_per_tensor_db": _num(worst.sqnr_per_tensor_db),
-            "sqnr_per_channel_db": _num(worst.sqnr_per_channel_db)}
+    return {
+        "layer": worst.path,
+        "spread": _num(worst.spread),
+        "sqnr_per_tensor_db": _num(worst.sqnr_per_tensor_db),
+        "sqnr_per_channel_db": _num(worst.sqnr_per_channel_db),
+    }
 
 
 # --------------------------------------------------------------------------- the pass
@@ -856,47 +937,3 @@ def _worst(layers: Iterable[LayerQuant]) -> dict[str, Any] | None:
 def skipped(model: str, reason: str, options: QuantOptions | None = None) -> QuantReport:
     """A report that says why nothing was measured (never invented numbers)."""
     return QuantReport(model=model, options=options or QuantOptions(), skipped_reason=reason)
-
-
-def quant(graph: ir.Graph, tensors: Mapping[str, torch.Tensor] | None, *,
-          bn_eps: Mapping[str, float] | None = None, options: QuantOptions | None = None,
-          model: str = "") -> QuantReport:
-    """Measure weight-quantization fragility of every conv / linear layer of ``graph``.
-
-    ``tensors`` maps parameter and buffer names (as in ``graph.params``, aliases allowed)
-    to real tensors; ``None`` or meta tensors give a skipped report. ``bn_eps`` maps
-    BatchNorm module paths to their ``eps`` (1e-5 is assumed, and said, where missing).
-    Neither the graph nor the tensors are modified.
-    """
-    opts = options or QuantOptions()
-    if tensors is None:
-        return skipped(model, "no weights were given (pass --weights CKPT or a model with "
-                              "real parameters)", opts)
-    from convscope.passes.quant import numeric as qn
-
-    reason = qn.missing_values(graph, tensors)
-    if reason is not None:
-        return skipped(model, reason, opts)
-    tensors = qn.resolve(graph, tensors)
-    sites, unsupported = find_layers(graph)
-    layers: list[LayerQuant] = []
-    folded: dict[str, Any] = {}
-    left_out = list(unsupported)
-    for site in sites:
-        result = qn.measure_layer(site, tensors, bn_eps or {}, opts)
-        if isinstance(result, str):
-            left_out.append((site.path or "(root)", result))
-            continue
-        lq, w_fold = result
-        layers.append(lq)
-        folded[site.weight] = w_fold
-    equalizations = []
-    spreads = {lq.weight: lq.spread for lq in layers}
-    for pair in find_pairs(graph, sites):
-        # Equalization is only suggested for a layer above max_spread: skip the others.
-        if pair.first.weight in folded and pair.second.weight in folded and max(
-                spreads[pair.first.weight], spreads[pair.second.weight]) > opts.max_spread:
-            equalizations.append(qn.equalize(pair, folded[pair.first.weight],
-                                             folded[pair.second.weight], opts))
-    return QuantReport(model=model, options=opts, layers=tuple(layers),
-                       equalizations=tuple(equalizations), unsupported=tuple(left_out))

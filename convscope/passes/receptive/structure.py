@@ -123,9 +123,14 @@ class Misalignment:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "node": self.node, "module": self.module, "op": self.op, "axis": self.axis,
-            "kind": self.kind, "strides": [_num(s) for s in self.strides],
-            "offsets": [_num(o) for o in self.offsets], "offset_px": _num(self.offset_px),
+            "node": self.node,
+            "module": self.module,
+            "op": self.op,
+            "axis": self.axis,
+            "kind": self.kind,
+            "strides": [_num(s) for s in self.strides],
+            "offsets": [_num(o) for o in self.offsets],
+            "offset_px": _num(self.offset_px),
         }
 
 
@@ -168,16 +173,23 @@ class ReceptiveField:
             return tuple(0.0 for _ in self.input_size)
         if out.is_global:
             return tuple(1.0 for _ in self.input_size)
-        return tuple(min(1.0, s / i) if i else 1.0
-                     for s, i in zip(out.size, self.input_size, strict=False))
+        return tuple(
+            min(1.0, s / i) if i else 1.0 for s, i in zip(out.size, self.input_size, strict=False)
+        )
 
     def summary_dict(self) -> dict[str, Any]:
         """JSON form (top-level ``receptive_field`` section)."""
         out = self.output
         d: dict[str, Any] = {"input_size": list(self.input_size)}
         if out is None:
-            d.update(size=None, min_size=None, stride=None, padding=None, center_offset=None,
-                     is_global=False)
+            d.update(
+                size=None,
+                min_size=None,
+                stride=None,
+                padding=None,
+                center_offset=None,
+                is_global=False,
+            )
         else:
             d.update(_rf_dict(out))
             d["is_global"] = d.pop("global")
@@ -205,8 +217,10 @@ class ReceptiveField:
         if local_covers:
             text = f"output RF {size} (stride {stride}) covers the {inp} input"
         else:
-            pct = "×".join(f"{min(1.0, s / i):.0%}" if i else "100%"
-                           for s, i in zip(out.size, self.input_size, strict=False))
+            pct = "×".join(
+                f"{min(1.0, s / i):.0%}" if i else "100%"
+                for s, i in zip(out.size, self.input_size, strict=False)
+            )
             text = f"output RF {size} (stride {stride}) covers {pct} of the {inp} input"
         if out.is_global:
             text += ", then global (pooling / flatten / attention)"
@@ -273,19 +287,33 @@ class _Acc:
         self.stride[a] = q * s
 
     def freeze(self, layout: Layout | None) -> _T:
-        rf = NodeRF(size=tuple(self.size), min_size=tuple(self.min_size),
-                    stride=tuple(self.stride), padding=tuple(self.padding),
-                    is_global=self.is_global)
+        rf = NodeRF(
+            size=tuple(self.size),
+            min_size=tuple(self.min_size),
+            stride=tuple(self.stride),
+            padding=tuple(self.padding),
+            is_global=self.is_global,
+        )
         return _T(rf=rf, layout=layout, jitter=tuple(self.jitter), approx=self.approx)
 
 
-def _with(t: _T, *, layout: Layout | None = None, keep_layout: bool = False,
-          is_global: bool | None = None, approx: bool | None = None) -> _T:
+def _with(
+    t: _T,
+    *,
+    layout: Layout | None = None,
+    keep_layout: bool = False,
+    is_global: bool | None = None,
+    approx: bool | None = None,
+) -> _T:
     rf = t.rf
     if is_global is not None and is_global != rf.is_global:
         rf = NodeRF(rf.size, rf.min_size, rf.stride, rf.padding, is_global)
-    return _T(rf=rf, layout=t.layout if keep_layout else layout, jitter=t.jitter,
-              approx=t.approx if approx is None else (t.approx or approx))
+    return _T(
+        rf=rf,
+        layout=t.layout if keep_layout else layout,
+        jitter=t.jitter,
+        approx=t.approx if approx is None else (t.approx or approx),
+    )
 
 
 def _standard(shape: Sequence[int], nd: int) -> Layout:
@@ -337,10 +365,32 @@ def _layout_dims(layout: Layout | None, nd: int) -> tuple[int, ...] | None:
 # layouts through views
 
 
-_PERMUTES = frozenset({"permute", "transpose", "transpose_", "t", "t_", "movedim", "swapaxes",
-                       "swapdims", "numpy_T", "mT", "adjoint"})
-_SPLITS = frozenset({"split", "split_with_sizes", "chunk", "unsafe_split", "tensor_split",
-                     "unsafe_chunk", "unsafe_split_with_sizes"})
+_PERMUTES = frozenset(
+    {
+        "permute",
+        "transpose",
+        "transpose_",
+        "t",
+        "t_",
+        "movedim",
+        "swapaxes",
+        "swapdims",
+        "numpy_T",
+        "mT",
+        "adjoint",
+    }
+)
+_SPLITS = frozenset(
+    {
+        "split",
+        "split_with_sizes",
+        "chunk",
+        "unsafe_split",
+        "tensor_split",
+        "unsafe_chunk",
+        "unsafe_split_with_sizes",
+    }
+)
 
 
 def _packet(op: str) -> str:
@@ -457,8 +507,9 @@ def _floor(x: Fraction) -> int:
     return math.floor(x)
 
 
-def _resample_step(mode: str, n_in: int, n_out: int, align: bool,
-                   antialias: bool) -> tuple[float, float, float, float]:
+def _resample_step(
+    mode: str, n_in: int, n_out: int, align: bool, antialias: bool
+) -> tuple[float, float, float, float]:
     """(m, q, lo0, tolerance) of an interpolation along one axis (PyTorch index rules).
 
     From a single pixel every output pixel reads that pixel: a broadcast, stride 0.
@@ -552,8 +603,11 @@ class _Pass:
         self.graph = graph
         self.first_spatial = 2  # dim of the first spatial axis in the graph input
         spatial = tuple(int(s) for s in graph.input_spatial)
-        if graph.inputs and len(graph.inputs[0].shape) >= 2 and _window_rank(graph) \
-                == len(graph.inputs[0].shape) - 1:
+        if (
+            graph.inputs
+            and len(graph.inputs[0].shape) >= 2
+            and _window_rank(graph) == len(graph.inputs[0].shape) - 1
+        ):
             # an unbatched [C, H, W] image (detection models) or a [N, F, T] signal that
             # the model unsqueezes for 2-d convs: both leading-dim-free axes are spatial
             self.first_spatial = 1
@@ -571,8 +625,13 @@ class _Pass:
     # -- helpers -------------------------------------------------------------------------
     def start(self) -> _T:
         nd = self.nd
-        rf = NodeRF(size=(1.0,) * nd, min_size=(1.0,) * nd, stride=(1.0,) * nd,
-                    padding=(0.0,) * nd, is_global=False)
+        rf = NodeRF(
+            size=(1.0,) * nd,
+            min_size=(1.0,) * nd,
+            stride=(1.0,) * nd,
+            padding=(0.0,) * nd,
+            is_global=False,
+        )
         return _T(rf=rf, layout=None, jitter=(0.0,) * nd, approx=False)
 
     def lost(self, ins: Sequence[_T], *, approx: bool = False) -> _T:
@@ -584,10 +643,13 @@ class _Pass:
         """Largest input (by RF area); min_size the smallest; global / approx if any."""
         best = max(ins, key=lambda t: _area(t.rf.size))
         nd = self.nd
-        rf = NodeRF(size=best.rf.size,
-                    min_size=tuple(min(t.rf.min_size[a] for t in ins) for a in range(nd)),
-                    stride=best.rf.stride, padding=best.rf.padding,
-                    is_global=any(t.rf.is_global for t in ins))
+        rf = NodeRF(
+            size=best.rf.size,
+            min_size=tuple(min(t.rf.min_size[a] for t in ins) for a in range(nd)),
+            stride=best.rf.stride,
+            padding=best.rf.padding,
+            is_global=any(t.rf.is_global for t in ins),
+        )
         jit = tuple(max(t.jitter[a] for t in ins) for a in range(nd))
         return _T(rf=rf, layout=best.layout, jitter=jit, approx=any(t.approx for t in ins))
 
@@ -595,14 +657,22 @@ class _Pass:
     def run(self) -> ReceptiveField:
         g = self.graph
         if self.nd == 0:
-            return ReceptiveField(per_tensor=MappingProxyType({}), per_node=MappingProxyType({}),
-                                  per_layer=MappingProxyType({}), output=None, input_size=(),
-                                  misalignments=())
+            return ReceptiveField(
+                per_tensor=MappingProxyType({}),
+                per_node=MappingProxyType({}),
+                per_layer=MappingProxyType({}),
+                output=None,
+                input_size=(),
+                misalignments=(),
+            )
         for t in g.inputs:
             if len(t.shape) == self.nd + self.first_spatial:
                 s = self.start()
-                lay = _standard(t.shape, self.nd) if self.first_spatial == 2 else \
-                    (((_OTHER, t.shape[0]),), *(((a, n),) for a, n in enumerate(t.shape[1:])))
+                lay = (
+                    _standard(t.shape, self.nd)
+                    if self.first_spatial == 2
+                    else (((_OTHER, t.shape[0]),), *(((a, n),) for a, n in enumerate(t.shape[1:])))
+                )
                 self.states[t.id] = _T(rf=s.rf, layout=lay, jitter=s.jitter, approx=False)
         per_node: dict[int, NodeRF] = {}
         per_layer: dict[str, _T] = {}
@@ -670,9 +740,11 @@ class _Pass:
             per_tensor=MappingProxyType({k: v.rf for k, v in self.states.items()}),
             per_node=MappingProxyType(per_node),
             per_layer=MappingProxyType({k: v.rf for k, v in per_layer.items()}),
-            output=output, input_size=self.input_size,
+            output=output,
+            input_size=self.input_size,
             misalignments=tuple(self.misalignments),
-            layer_dims=MappingProxyType(dims), layer_tolerance=MappingProxyType(tol),
+            layer_dims=MappingProxyType(dims),
+            layer_tolerance=MappingProxyType(tol),
             approximate=frozenset(approx),
         )
 
@@ -689,9 +761,10 @@ class _Pass:
         if k is K.CONV and isinstance(a, ir.ConvAttrs):
             return [self.conv(node, a, ins, shapes, out_shapes[0])]
         if k is K.POOL and isinstance(a, ir.PoolAttrs):
-            steps = [(float(d * (kk - 1)), float(s), float(-p), 0.0)
-                     for kk, s, p, d in zip(a.kernel, a.stride, a.padding, a.dilation,
-                                            strict=True)]
+            steps = [
+                (float(d * (kk - 1)), float(s), float(-p), 0.0)
+                for kk, s, p, d in zip(a.kernel, a.stride, a.padding, a.dilation, strict=True)
+            ]
             return [self.spatial(ins[0], shapes[0], out_shapes[0], steps, mixes_channels=False)]
         if k is K.ADAPTIVE_POOL:
             return [self.adaptive(ins[0], shapes[0], out_shapes[0])]
@@ -720,9 +793,16 @@ class _Pass:
         return [self.pointwise(node, ins, shapes, out_shapes[0], exact=False)]
 
     # -- window ops ----------------------------------------------------------------------
-    def spatial(self, t: _T, in_shape: Sequence[int], out_shape: Sequence[int],
-                steps: Sequence[tuple[float, float, float, float]], *, mixes_channels: bool,
-                channel_out: int | None = None) -> _T:
+    def spatial(
+        self,
+        t: _T,
+        in_shape: Sequence[int],
+        out_shape: Sequence[int],
+        steps: Sequence[tuple[float, float, float, float]],
+        *,
+        mixes_channels: bool,
+        channel_out: int | None = None,
+    ) -> _T:
         """Apply per-dim steps to dims 2.. of a ``[N, C, *spatial]`` op input."""
         layout = t.layout
         if layout is None:
@@ -752,8 +832,14 @@ class _Pass:
                 out.append(((axis, out_shape[d]),))
         return acc.freeze(tuple(out))
 
-    def conv(self, node: ir.Node, a: ir.ConvAttrs, ins: list[_T], shapes: list[tuple[int, ...]],
-             out_shape: Sequence[int]) -> _T:
+    def conv(
+        self,
+        node: ir.Node,
+        a: ir.ConvAttrs,
+        ins: list[_T],
+        shapes: list[tuple[int, ...]],
+        out_shape: Sequence[int],
+    ) -> _T:
         steps: list[tuple[float, float, float, float]] = []
         for i, kk in enumerate(a.kernel):
             s, p, d = a.stride[i], a.padding[i], a.dilation[i]
@@ -772,29 +858,46 @@ class _Pass:
             return t
         spatial_in = in_shape[2:]
         spatial_out = out_shape[2:]
-        if (len(spatial_in) == len(spatial_out) and all(o == 1 for o in spatial_out)
-                and any(i > 1 for i in spatial_in)):
+        if (
+            len(spatial_in) == len(spatial_out)
+            and all(o == 1 for o in spatial_out)
+            and any(i > 1 for i in spatial_in)
+        ):
             lay = tuple(t.layout[:2]) + tuple(
                 ((ax, 1),) if (ax := _dim_axis(dim)) is not None and ax >= 0 else ((_OTHER, 1),)
-                for dim in t.layout[2:])
+                for dim in t.layout[2:]
+            )
             return _with(t, layout=lay, is_global=True)
         steps = [_adaptive_step(i, o) for i, o in zip(spatial_in, spatial_out, strict=True)]
         return self.spatial(t, in_shape, out_shape, steps, mixes_channels=False)
 
-    def upsample(self, node: ir.Node, a: ir.UpsampleAttrs, t: _T, in_shape: Sequence[int],
-                 out_shape: Sequence[int]) -> _T:
+    def upsample(
+        self,
+        node: ir.Node,
+        a: ir.UpsampleAttrs,
+        t: _T,
+        in_shape: Sequence[int],
+        out_shape: Sequence[int],
+    ) -> _T:
         packet = _packet(node.op)
         mode = a.mode
         if mode == "nearest" and "exact" in packet:
             mode = "nearest-exact"
         aa = packet.endswith("_aa")
-        steps = [_resample_step(mode, i, o, a.align_corners, aa)
-                 for i, o in zip(in_shape[2:], out_shape[2:], strict=True)]
+        steps = [
+            _resample_step(mode, i, o, a.align_corners, aa)
+            for i, o in zip(in_shape[2:], out_shape[2:], strict=True)
+        ]
         return self.spatial(t, in_shape, out_shape, steps, mixes_channels=False)
 
     # -- reductions / contractions --------------------------------------------------------
-    def reduce(self, a: ir.ReduceAttrs, t: _T, in_shape: Sequence[int],
-               out_shapes: Sequence[tuple[int, ...]]) -> _T:
+    def reduce(
+        self,
+        a: ir.ReduceAttrs,
+        t: _T,
+        in_shape: Sequence[int],
+        out_shapes: Sequence[tuple[int, ...]],
+    ) -> _T:
         layout = t.layout
         if layout is None:
             return t
@@ -846,8 +949,13 @@ class _Pass:
                 acc.step(ax, 2.0 * (n - 1.0), 1.0, -(n - 1.0))
         return acc.freeze(layout)
 
-    def linear(self, a: ir.LinearAttrs, ins: list[_T], shapes: list[tuple[int, ...]],
-               out_shape: Sequence[int]) -> _T:
+    def linear(
+        self,
+        a: ir.LinearAttrs,
+        ins: list[_T],
+        shapes: list[tuple[int, ...]],
+        out_shape: Sequence[int],
+    ) -> _T:
         if len(ins) >= 2:  # activation × activation: token mixing / attention scores
             bmm = _bmm_layout(ins[0].layout, ins[1].layout, out_shape)
             return _with(self.merge_plain(ins), layout=bmm, is_global=True)
@@ -871,8 +979,14 @@ class _Pass:
         return _with(t, layout=tuple(lay), is_global=True if glob else None)
 
     # -- merges --------------------------------------------------------------------------
-    def merge(self, node: ir.Node | None, ins: Sequence[_T], out_layout: Layout,
-              skip_axes: Iterable[int] = (), exact: bool = True) -> _T:
+    def merge(
+        self,
+        node: ir.Node | None,
+        ins: Sequence[_T],
+        out_layout: Layout,
+        skip_axes: Iterable[int] = (),
+        exact: bool = True,
+    ) -> _T:
         """Elementwise / concat merge; records misalignments (unless ``node`` is None)."""
         if len(ins) == 1:
             t = ins[0]
@@ -909,17 +1023,41 @@ class _Pass:
                 offsets = [t.rf.center_offset(a) for t in parts]
                 spread = max(offsets) - min(offsets)
                 if not same_stride or spread > _TOL * max(1.0, max(abs(o) for o in offsets)):
-                    self.misalignments.append(Misalignment(
-                        node=node.id, module=node.module, op=node.op, axis=a,
-                        kind="offset" if same_stride else "stride", strides=tuple(strides),
-                        offsets=tuple(offsets), offset_px=spread))
-        rf = NodeRF(size=tuple(size), min_size=tuple(mins), stride=tuple(stride),
-                    padding=tuple(pad), is_global=base.rf.is_global)
-        return _T(rf=rf, layout=out_layout, jitter=base.jitter,
-                  approx=base.approx or not exact or bool(skip))
+                    self.misalignments.append(
+                        Misalignment(
+                            node=node.id,
+                            module=node.module,
+                            op=node.op,
+                            axis=a,
+                            kind="offset" if same_stride else "stride",
+                            strides=tuple(strides),
+                            offsets=tuple(offsets),
+                            offset_px=spread,
+                        )
+                    )
+        rf = NodeRF(
+            size=tuple(size),
+            min_size=tuple(mins),
+            stride=tuple(stride),
+            padding=tuple(pad),
+            is_global=base.rf.is_global,
+        )
+        return _T(
+            rf=rf,
+            layout=out_layout,
+            jitter=base.jitter,
+            approx=base.approx or not exact or bool(skip),
+        )
 
-    def pointwise(self, node: ir.Node, ins: list[_T], shapes: list[tuple[int, ...]],
-                  out_shape: Sequence[int], *, exact: bool) -> _T:
+    def pointwise(
+        self,
+        node: ir.Node,
+        ins: list[_T],
+        shapes: list[tuple[int, ...]],
+        out_shape: Sequence[int],
+        *,
+        exact: bool,
+    ) -> _T:
         lay, changed = _broadcast_layout(ins, shapes, out_shape)
         if lay is None or changed:
             if any(t.layout is None for t in ins) and not changed:
@@ -949,15 +1087,16 @@ class _Pass:
             return self.merge(node, ins, tuple(lay), skip_axes=skip)
         if len(out_shape) == len(ref_shape) + 1:  # stack
             for d in range(len(out_shape)):
-                if tuple(out_shape[:d]) + tuple(out_shape[d + 1:]) == tuple(ref_shape):
+                if tuple(out_shape[:d]) + tuple(out_shape[d + 1 :]) == tuple(ref_shape):
                     lay = list(ref.layout)
                     lay.insert(d, ((_OTHER, out_shape[d]),))
                     return self.merge(node, ins, tuple(lay))
         return self.lost(ins, approx=True)
 
     # -- views and copies ----------------------------------------------------------------
-    def view(self, node: ir.Node, t: _T, in_shape: tuple[int, ...],
-             out_shapes: Sequence[tuple[int, ...]]) -> list[_T]:
+    def view(
+        self, node: ir.Node, t: _T, in_shape: tuple[int, ...], out_shapes: Sequence[tuple[int, ...]]
+    ) -> list[_T]:
         if t.layout is None:
             return [t]
         packet = _packet(node.op)
@@ -972,8 +1111,14 @@ class _Pass:
                     offset += shape[diff[0]]
         return outs
 
-    def view_one(self, packet: str, t: _T, in_shape: tuple[int, ...], shape: tuple[int, ...],
-                 start: int | None) -> _T:
+    def view_one(
+        self,
+        packet: str,
+        t: _T,
+        in_shape: tuple[int, ...],
+        shape: tuple[int, ...],
+        start: int | None,
+    ) -> _T:
         layout = t.layout
         assert layout is not None
         if shape == in_shape and packet not in _PERMUTES:
@@ -1008,14 +1153,24 @@ class _Pass:
         lay = _subsequence_layout(layout, in_shape, shape)
         return _with(t, layout=lay) if lay is not None else self.lost([t])
 
-    def copy(self, node: ir.Node, ins: list[_T], in_ids: list[int],
-             shapes: list[tuple[int, ...]], out_shape: tuple[int, ...]) -> _T:
+    def copy(
+        self,
+        node: ir.Node,
+        ins: list[_T],
+        in_ids: list[int],
+        shapes: list[tuple[int, ...]],
+        out_shape: tuple[int, ...],
+    ) -> _T:
         packet = _packet(node.op)
         if packet in ("copy_", "copy") and len(ins) > 1:
             ins, shapes = ins[-1:], shapes[-1:]
         t, in_shape = ins[0], shapes[0]
-        if packet in ("pixel_shuffle", "pixel_unshuffle") and t.layout is not None \
-                and len(in_shape) >= 4 and len(out_shape) == len(in_shape):
+        if (
+            packet in ("pixel_shuffle", "pixel_unshuffle")
+            and t.layout is not None
+            and len(in_shape) >= 4
+            and len(out_shape) == len(in_shape)
+        ):
             sp = len(in_shape) - 2
             steps: list[tuple[float, float, float, float]] = []
             for d in range(2, len(in_shape)):
@@ -1031,8 +1186,7 @@ class _Pass:
                     steps.append((float(r - 1), float(r), 0.0, 0.0))
             if len(steps) == sp:
                 return self.spatial(t, in_shape, out_shape, steps, mixes_channels=True)
-        return self.pointwise(node, ins, shapes, out_shape,
-                              exact=packet not in ("roll", "flip"))
+        return self.pointwise(node, ins, shapes, out_shape, exact=packet not in ("roll", "flip"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -1102,8 +1256,11 @@ def _fix(layout: Layout, shape: Sequence[int], fallback: Layout | None) -> Layou
     """Make a layout fit a shape of another rank (extra outputs of an op)."""
     if len(layout) == len(shape):
         return layout
-    lay = _reshape(layout, shape) if _numel([n for d in layout for _, n in d]) == _numel(shape) \
+    lay = (
+        _reshape(layout, shape)
+        if _numel([n for d in layout for _, n in d]) == _numel(shape)
         else None
+    )
     if lay is not None:
         return lay
     if fallback is not None and len(fallback) == len(shape):
@@ -1111,16 +1268,20 @@ def _fix(layout: Layout, shape: Sequence[int], fallback: Layout | None) -> Layou
     return None
 
 
-def _subsequence_layout(layout: Layout, in_shape: Sequence[int],
-                        out_shape: Sequence[int]) -> Layout | None:
+def _subsequence_layout(
+    layout: Layout, in_shape: Sequence[int], out_shape: Sequence[int]
+) -> Layout | None:
     """Layouts for views that drop dims (select, unbind) or add them (expand)."""
     if len(out_shape) < len(in_shape):
         # which input dims survive: greedy match of the output sizes, in order
         kept: list[int] = []
         j = 0
         for d, m in enumerate(in_shape):
-            if j < len(out_shape) and out_shape[j] == m \
-                    and len(in_shape) - d - 1 >= len(out_shape) - j - 1:
+            if (
+                j < len(out_shape)
+                and out_shape[j] == m
+                and len(in_shape) - d - 1 >= len(out_shape) - j - 1
+            ):
                 kept.append(d)
                 j += 1
         if j != len(out_shape):
@@ -1141,8 +1302,9 @@ def _subsequence_layout(layout: Layout, in_shape: Sequence[int],
     return tuple(new)
 
 
-def _broadcast_layout(ins: Sequence[_T], shapes: Sequence[Sequence[int]],
-                      out_shape: Sequence[int]) -> tuple[Layout | None, bool]:
+def _broadcast_layout(
+    ins: Sequence[_T], shapes: Sequence[Sequence[int]], out_shape: Sequence[int]
+) -> tuple[Layout | None, bool]:
     """Output layout of a broadcasting op; ``changed`` when a spatial dim changed size."""
     nd_out = len(out_shape)
     dims: list[Dim] = []
@@ -1172,8 +1334,13 @@ def _broadcast_layout(ins: Sequence[_T], shapes: Sequence[Sequence[int]],
 
 def _bmm_layout(a: Layout | None, b: Layout | None, out_shape: Sequence[int]) -> Layout | None:
     """``[..., m, k] @ [..., k, n]``: rows from the first operand, columns from the second."""
-    if a is None or b is None or len(out_shape) < 2 or len(a) != len(out_shape) \
-            or len(b) != len(out_shape):
+    if (
+        a is None
+        or b is None
+        or len(out_shape) < 2
+        or len(a) != len(out_shape)
+        or len(b) != len(out_shape)
+    ):
         return None
     return (*a[:-1], b[-1])
 
@@ -1184,7 +1351,11 @@ def receptive_field(graph: ir.Graph) -> ReceptiveField:
         return _Pass(graph).run()
     except Exception:  # never raise on odd graphs
         nd = len(graph.input_spatial)
-        return ReceptiveField(per_tensor=MappingProxyType({}), per_node=MappingProxyType({}),
-                              per_layer=MappingProxyType({}), output=None,
-                              input_size=tuple(int(s) for s in graph.input_spatial)[:nd],
-                              misalignments=())
+        return ReceptiveField(
+            per_tensor=MappingProxyType({}),
+            per_node=MappingProxyType({}),
+            per_layer=MappingProxyType({}),
+            output=None,
+            input_size=tuple(int(s) for s in graph.input_spatial)[:nd],
+            misalignments=(),
+        )

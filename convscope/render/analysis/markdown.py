@@ -101,10 +101,14 @@ def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
         out += ["", *_rewrite_section(rewrite)]
     erf = doc.get("erf")
     if erf:
-        sides = ", ".join(f"{fmt.percent(float(k))} within {v}×{v}"
-                          for k, v in erf["sides"].items())
-        out += ["", f"**Effective receptive field** of `{_esc(erf['layer'] or '(root)')}` "
-                    f"({erf['samples']} samples): {sides} px."]
+        sides = ", ".join(
+            f"{fmt.percent(float(k))} within {v}×{v}" for k, v in erf["sides"].items()
+        )
+        out += [
+            "",
+            f"**Effective receptive field** of `{_esc(erf['layer'] or '(root)')}` "
+            f"({erf['samples']} samples): {sides} px.",
+        ]
     profile = doc.get("profile")
     if profile:
         out += ["", *_profile_section(profile)]
@@ -116,9 +120,11 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
 
     findings = lint["findings"]
     counts = lint["counts"]
-    head = (f"### Lint · target `{lint['target']}` · {len(findings)} finding"
-            f"{'s' * (len(findings) != 1)} ({counts['error']} error, {counts['warning']} "
-            f"warning, {counts['info']} info)")
+    head = (
+        f"### Lint · target `{lint['target']}` · {len(findings)} finding"
+        f"{'s' * (len(findings) != 1)} ({counts['error']} error, {counts['warning']} "
+        f"warning, {counts['info']} info)"
+    )
     lines = [head]
     exceeded = [b for b in lint["budgets"] if b["exceeded"]]
     for b in exceeded:
@@ -128,12 +134,21 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
     table = ["| severity | rule | layer | message |", "| --- | --- | --- | --- |"]
     for f in findings:
         rule = f"[{f['code']}]({rule_doc_url(f['code'], f['name'])}) {f['name']}"
-        table.append(f"| {f['severity']} | {rule} | `{_esc(f['layer'] or '(root)')}` "
-                     f"| {_esc(f['message'])} |")
+        table.append(
+            f"| {f['severity']} | {rule} | `{_esc(f['layer'] or '(root)')}` "
+            f"| {_esc(f['message'])} |"
+        )
     if len(findings) <= FINDINGS_INLINE:
         return [*lines, "", *table]
-    return [*lines, "", f"<details><summary>Findings ({len(findings)})</summary>", "", *table,
-            "", "</details>"]
+    return [
+        *lines,
+        "",
+        f"<details><summary>Findings ({len(findings)})</summary>",
+        "",
+        *table,
+        "",
+        "</details>",
+    ]
 
 
 def _rewrite_section(rewrite: Mapping[str, Any]) -> list[str]:
@@ -159,7 +174,8 @@ def _rewrite_section(rewrite: Mapping[str, Any]) -> list[str]:
             f"| `{_esc(p['path'])}` | {_esc(p['now'])} | {_esc(p['proposed'])} "
             f"| {fmt.count(p['params_before'])} → {fmt.count(p['params_after'])} "
             f"| {fmt.count(p['macs_before'])} → {fmt.count(p['macs_after'])} "
-            f"| {fmt.percent(p['savings'])} |")
+            f"| {fmt.percent(p['savings'])} |"
+        )
     return [*lines, "", "</details>"]
 
 
@@ -173,6 +189,8 @@ def _profile_section(profile: Mapping[str, Any]) -> list[str]:
     ]
     for b in profile["batches"]:
         ips = b.get("throughput_ips")
-        lines.append(f"| {b['batch_size']} | {b['median_ms']:.3f} | {b['p10_ms']:.3f} "
-                     f"| {b['p90_ms']:.3f} | {'—' if ips is None else f'{ips:.1f}'} |")
+        lines.append(
+            f"| {b['batch_size']} | {b['median_ms']:.3f} | {b['p10_ms']:.3f} "
+            f"| {b['p90_ms']:.3f} | {'—' if ips is None else f'{ips:.1f}'} |"
+        )
     return lines

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
-from convscope.analysis.build import Analysis
 from convscope.render import fmt
+
+if TYPE_CHECKING:  # the analysis calls this renderer for its notebook view
+    from convscope.analysis.build import Analysis
 
 _STYLE = (
     "<style>.cs{border-collapse:collapse;font:13px system-ui,sans-serif}"

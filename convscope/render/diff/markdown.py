@@ -97,9 +97,11 @@ def gated(results: Sequence[GateResult], metric: str) -> list[GateResult]:
 def shown_totals(diff: Diff, results: Sequence[GateResult]) -> list[MetricDelta]:
     """Primary metrics present on either side, plus any other metric that is gated."""
     names = {r.metric for r in results}
-    return [t for t in diff.totals
-            if (t.metric.primary and (t.base is not None or t.head is not None))
-            or t.name in names]
+    return [
+        t
+        for t in diff.totals
+        if (t.metric.primary and (t.base is not None or t.head is not None)) or t.name in names
+    ]
 
 
 def verdict(results: Sequence[GateResult]) -> str:
@@ -118,15 +120,23 @@ def layer_name(path: str) -> str:
     return path or "(model)"
 
 
-_FIELD_UNITS: dict[str, Unit] = {"params": "count", "macs": "count", "flops": "count",
-                                 "activation_bytes": "bytes", "traffic_bytes": "bytes"}
+_FIELD_UNITS: dict[str, Unit] = {
+    "params": "count",
+    "macs": "count",
+    "flops": "count",
+    "activation_bytes": "bytes",
+    "traffic_bytes": "bytes",
+}
 
 
 def field_cell(f: FieldDelta) -> str:
     """``36.9K → 73.7K (+36.9K)`` when changed, else the value; one side for added/removed."""
     if f.name == "type":
-        return _plain(f.base) if not f.changed or f.head is None else (
-            _plain(f.head) if f.base is None else f"{f.base} → {f.head}")
+        return (
+            _plain(f.base)
+            if not f.changed or f.head is None
+            else (_plain(f.head) if f.base is None else f"{f.base} → {f.head}")
+        )
     if f.name == "output_shape":
         return _arrow(_shape(f.base), _shape(f.head), f)
     unit = _FIELD_UNITS[f.name]
@@ -158,7 +168,9 @@ def _plain(v: object) -> str:
 
 
 LAYER_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("Params", "params"), ("MACs", "macs"), ("Traffic", "traffic_bytes"),
+    ("Params", "params"),
+    ("MACs", "macs"),
+    ("Traffic", "traffic_bytes"),
     ("Output", "output_shape"),
 )
 
@@ -176,7 +188,8 @@ def change_cell(layer: LayerDelta) -> str:
 def layer_row(layer: LayerDelta) -> list[str]:
     """Cells after Layer / Change: the type, then :data:`LAYER_COLUMNS`."""
     return [field_cell(layer.field("type"))] + [
-        field_cell(layer.field(key)) for _, key in LAYER_COLUMNS]
+        field_cell(layer.field(key)) for _, key in LAYER_COLUMNS
+    ]
 
 
 def side_line(diff: Diff) -> str:
@@ -185,13 +198,17 @@ def side_line(diff: Diff) -> str:
         name = label if label == model else f"{label} ({model})"
         return f"{name}, input {shapes}" if shapes else name
 
-    return (f"base {one(diff.base.label, diff.base.model, diff.base.inputs)} → "
-            f"head {one(diff.head.label, diff.head.model, diff.head.inputs)}")
+    return (
+        f"base {one(diff.base.label, diff.base.model, diff.base.inputs)} → "
+        f"head {one(diff.head.label, diff.head.model, diff.head.inputs)}"
+    )
 
 
 def layer_summary(diff: Diff) -> str:
-    return (f"{diff.count('changed')} changed, {diff.count('added')} added, "
-            f"{diff.count('removed')} removed, {diff.unchanged_layers} unchanged")
+    return (
+        f"{diff.count('changed')} changed, {diff.count('added')} added, "
+        f"{diff.count('removed')} removed, {diff.unchanged_layers} unchanged"
+    )
 
 
 # ------------------------------------------------------------------------------ markdown
@@ -205,8 +222,7 @@ def _code(text: str) -> str:
     return f"`{text}`" if "`" not in text else _esc(text)
 
 
-def render(diff: Diff, results: Sequence[GateResult] = (), *,
-           max_layers: int = MAX_LAYERS) -> str:
+def render(diff: Diff, results: Sequence[GateResult] = (), *, max_layers: int = MAX_LAYERS) -> str:
     """The Markdown document (ends with a newline)."""
     failed = any(r.exceeded for r in results)
     mark = "❌" if failed else "✅"
@@ -223,14 +239,16 @@ def render(diff: Diff, results: Sequence[GateResult] = (), *,
         lines.append(
             f"| {t.name} | {value(t.base, unit)} | {value(t.head, unit)} "
             f"| {delta(t.delta, unit)} | {percent(t.relative, t.delta)} "
-            f"| {gate_text(gated(results, t.name), '✅', '❌')} |")
+            f"| {gate_text(gated(results, t.name), '✅', '❌')} |"
+        )
     lat = diff.latency
     if lat is not None:
         lines.append(
             f"| latency (batch {lat.batch_size}) | {latency_cell(lat.base)} "
             f"| {latency_cell(lat.head)} | {delta(lat.delta_ms, 'ms')} "
             f"| {percent(lat.relative, lat.delta_ms)} "
-            f"| {gate_text(gated(results, LATENCY.name), '✅', '❌')} |")
+            f"| {gate_text(gated(results, LATENCY.name), '✅', '❌')} |"
+        )
     lines += ["", f"**{mark} {verdict(results)}**"]
     for note in diff.notes:
         lines += ["", f"> note: {_esc(note)}"]
@@ -241,8 +259,11 @@ def render(diff: Diff, results: Sequence[GateResult] = (), *,
             "| --- | --- | --- | ---: | ---: | ---: | --- |",
         ]
         for layer in diff.layers[:max_layers]:
-            cells = [_code(layer_name(layer.path)), change_cell(layer),
-                     *(_esc(c) for c in layer_row(layer))]
+            cells = [
+                _code(layer_name(layer.path)),
+                change_cell(layer),
+                *(_esc(c) for c in layer_row(layer)),
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         hidden = len(diff.layers) - max_layers
         if hidden > 0:

@@ -22,26 +22,43 @@ def _delta_style(d: float | None) -> str:
 
 
 def totals_table(diff: Diff, results: Sequence[GateResult]) -> Table:
-    t = Table(title=Text(f"convscope diff · {diff.base.label} → {diff.head.label}"),
-              title_justify="left", header_style="bold", pad_edge=False)
-    for name, justify in (("Metric", "left"), ("Base", "right"), ("Head", "right"),
-                          ("Δ", "right"), ("Δ%", "right"), ("Gate", "left")):
+    t = Table(
+        title=Text(f"convscope diff · {diff.base.label} → {diff.head.label}"),
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+    )
+    for name, justify in (
+        ("Metric", "left"),
+        ("Base", "right"),
+        ("Head", "right"),
+        ("Δ", "right"),
+        ("Δ%", "right"),
+        ("Gate", "left"),
+    ):
         t.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for m in cells.shown_totals(diff, results):
         unit = m.metric.unit
         style = _delta_style(m.delta)
-        t.add_row(m.name, cells.value(m.base, unit), cells.value(m.head, unit),  # no markup
-                  Text(cells.delta(m.delta, unit), style=style),
-                  Text(cells.percent(m.relative, m.delta), style=style),
-                  _gate(cells.gated(results, m.name)))
+        t.add_row(
+            m.name,
+            cells.value(m.base, unit),
+            cells.value(m.head, unit),  # no markup
+            Text(cells.delta(m.delta, unit), style=style),
+            Text(cells.percent(m.relative, m.delta), style=style),
+            _gate(cells.gated(results, m.name)),
+        )
     lat = diff.latency
     if lat is not None:
         style = {"regressed": "red", "improved": "green"}.get(lat.verdict, "")
-        t.add_row(f"latency (batch {lat.batch_size})", cells.latency_cell(lat.base),
-                  cells.latency_cell(lat.head),
-                  Text(cells.delta(lat.delta_ms, "ms"), style=style),
-                  Text(cells.percent(lat.relative, lat.delta_ms), style=style),
-                  _gate(cells.gated(results, LATENCY.name)))
+        t.add_row(
+            f"latency (batch {lat.batch_size})",
+            cells.latency_cell(lat.base),
+            cells.latency_cell(lat.head),
+            Text(cells.delta(lat.delta_ms, "ms"), style=style),
+            Text(cells.percent(lat.relative, lat.delta_ms), style=style),
+            _gate(cells.gated(results, LATENCY.name)),
+        )
     return t
 
 
@@ -51,8 +68,12 @@ def _gate(results: Sequence[GateResult]) -> Text:
 
 
 def layers_table(diff: Diff, max_layers: int = MAX_LAYERS) -> Table:
-    t = Table(title=f"Per-layer changes ({len(diff.layers)}): {cells.layer_summary(diff)}",
-              title_justify="left", header_style="bold", pad_edge=False)
+    t = Table(
+        title=f"Per-layer changes ({len(diff.layers)}): {cells.layer_summary(diff)}",
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+    )
     t.add_column("Layer", no_wrap=True)
     t.add_column("Change", no_wrap=True)
     t.add_column("Type", style="cyan", no_wrap=True)
@@ -60,18 +81,25 @@ def layers_table(diff: Diff, max_layers: int = MAX_LAYERS) -> Table:
         t.add_column(name, justify="left" if key == "output_shape" else "right", no_wrap=True)
     styles = {"added": "green", "removed": "red", "changed": "yellow"}
     for layer in diff.layers[:max_layers]:
-        t.add_row(Text(cells.layer_name(layer.path)),
-                  Text(cells.change_cell(layer), style=styles[layer.status]),
-                  *(Text(c) for c in cells.layer_row(layer)))
+        t.add_row(
+            Text(cells.layer_name(layer.path)),
+            Text(cells.change_cell(layer), style=styles[layer.status]),
+            *(Text(c) for c in cells.layer_row(layer)),
+        )
     return t
 
 
-def render(diff: Diff, results: Sequence[GateResult] = (), *,
-           max_layers: int = MAX_LAYERS) -> Group:
+def render(
+    diff: Diff, results: Sequence[GateResult] = (), *, max_layers: int = MAX_LAYERS
+) -> Group:
     failed = any(r.exceeded for r in results)
     parts: list[RenderableType] = [Text(cells.side_line(diff)), totals_table(diff, results)]
-    parts.append(Text(("FAIL: " if failed else "OK: ") + cells.verdict(results),
-                      style="bold red" if failed else "bold green"))
+    parts.append(
+        Text(
+            ("FAIL: " if failed else "OK: ") + cells.verdict(results),
+            style="bold red" if failed else "bold green",
+        )
+    )
     for note in diff.notes:
         parts.append(Text(f"note: {note}", style="yellow"))
     if diff.layers:
@@ -85,11 +113,17 @@ def render(diff: Diff, results: Sequence[GateResult] = (), *,
     return Group(*parts)
 
 
-def to_text(diff: Diff, results: Sequence[GateResult] = (), *, width: int = 160,
-            max_layers: int = MAX_LAYERS) -> str:
+def to_text(
+    diff: Diff,
+    results: Sequence[GateResult] = (),
+    *,
+    width: int = 160,
+    max_layers: int = MAX_LAYERS,
+) -> str:
     """Plain text (no colour), as written by ``--format text -o FILE`` or to a pipe."""
-    console = Console(width=width, record=True, color_system=None, force_terminal=False,
-                      file=io.StringIO())
+    console = Console(
+        width=width, record=True, color_system=None, force_terminal=False, file=io.StringIO()
+    )
     console.print(render(diff, results, max_layers=max_layers))
     return console.export_text()
 

@@ -16,8 +16,12 @@ from pathlib import Path
 
 from convscope.linting.finding import Finding, LintResult, Severity
 
-COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice",
-            Severity.OFF: "notice"}
+COMMANDS = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFO: "notice",
+    Severity.OFF: "notice",
+}
 
 
 def escape_data(text: str) -> str:

@@ -25,11 +25,19 @@ VERSION = 1
 
 def finding_dict(f: Finding, cwd: Path | None = None) -> dict[str, Any]:
     return {
-        "code": f.code, "name": f.name, "severity": f.severity.value, "layer": f.layer,
-        "message": f.message, "values": dict(f.values), "suggestion": f.suggestion,
+        "code": f.code,
+        "name": f.name,
+        "severity": f.severity.value,
+        "layer": f.layer,
+        "message": f.message,
+        "values": dict(f.values),
+        "suggestion": f.suggestion,
         "rewrite": f.rewrite,
-        "location": ({"file": relative_path(f.location.file, cwd), "line": f.location.line}
-                     if f.location else None),
+        "location": (
+            {"file": relative_path(f.location.file, cwd), "line": f.location.line}
+            if f.location
+            else None
+        ),
         "fingerprint": f.fingerprint,
     }
 
@@ -38,14 +46,29 @@ def to_dict(results: Sequence[LintResult], cwd: Path | None = None) -> dict[str,
     return {
         "version": VERSION,
         "tool": {"name": "convscope", "version": __version__},
-        "models": [{
-            "model": r.model, "target": r.target,
-            "findings": [finding_dict(f, cwd) for f in r.findings],
-            "budgets": [{"metric": b.metric, "limit": b.limit, "actual": b.actual,
-                         "exceeded": b.exceeded} for b in r.budgets],
-            "skipped": [{"code": s.code, "name": s.name, "reason": s.reason} for s in r.skipped],
-            "rules_run": list(r.rules_run), "suppressed": r.suppressed, "ignored": r.ignored,
-        } for r in results],
+        "models": [
+            {
+                "model": r.model,
+                "target": r.target,
+                "findings": [finding_dict(f, cwd) for f in r.findings],
+                "budgets": [
+                    {
+                        "metric": b.metric,
+                        "limit": b.limit,
+                        "actual": b.actual,
+                        "exceeded": b.exceeded,
+                    }
+                    for b in r.budgets
+                ],
+                "skipped": [
+                    {"code": s.code, "name": s.name, "reason": s.reason} for s in r.skipped
+                ],
+                "rules_run": list(r.rules_run),
+                "suppressed": r.suppressed,
+                "ignored": r.ignored,
+            }
+            for r in results
+        ],
         "summary": summary_counts(results),
     }
 

@@ -31,8 +31,14 @@ def _describe(f: Finding, cwd: Path | None) -> str:
     return text
 
 
-def _case(suite: ET.Element, model: str, name: str, findings: list[Finding],
-          fail_on: Severity, cwd: Path | None) -> tuple[int, int]:
+def _case(
+    suite: ET.Element,
+    model: str,
+    name: str,
+    findings: list[Finding],
+    fail_on: Severity,
+    cwd: Path | None,
+) -> tuple[int, int]:
     case = ET.SubElement(suite, "testcase", classname=model, name=name, time="0")
     failing = [f for f in findings if f.severity.at_least(fail_on) or f.code == BUDGET_CODE]
     other = [f for f in findings if f not in failing]
@@ -40,9 +46,12 @@ def _case(suite: ET.Element, model: str, name: str, findings: list[Finding],
     if failing:
         first = failing[0]
         is_error = first.code == INTERNAL_ERROR_CODE
-        el = ET.SubElement(case, "error" if is_error else "failure",
-                           message=f"{len(failing)} finding(s): {first.message}"[:500],
-                           type=first.severity.value)
+        el = ET.SubElement(
+            case,
+            "error" if is_error else "failure",
+            message=f"{len(failing)} finding(s): {first.message}"[:500],
+            type=first.severity.value,
+        )
         el.text = "\n".join(_describe(f, cwd) for f in failing)
         errors = int(is_error)
     if other:
@@ -51,8 +60,12 @@ def _case(suite: ET.Element, model: str, name: str, findings: list[Finding],
     return int(bool(failing)) - errors, errors
 
 
-def render(results: Sequence[LintResult], fail_on: Severity = Severity.WARNING,
-           cwd: Path | None = None, registry: Registry | None = None) -> str:
+def render(
+    results: Sequence[LintResult],
+    fail_on: Severity = Severity.WARNING,
+    cwd: Path | None = None,
+    registry: Registry | None = None,
+) -> str:
     """The JUnit XML document; ``registry`` supplies rule names for rules without findings."""
     root = ET.Element("testsuites", name="convscope lint")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -71,14 +84,16 @@ def render(results: Sequence[LintResult], fail_on: Severity = Severity.WARNING,
             counts["failures"] += fails
             counts["errors"] += errs
         for code, findings in sorted(by_code.items()):  # CS000 and codes not in rules_run
-            fails, errs = _case(suite, r.model, f"{code} {findings[0].name}", findings,
-                                fail_on, cwd)
+            fails, errs = _case(
+                suite, r.model, f"{code} {findings[0].name}", findings, fail_on, cwd
+            )
             counts["tests"] += 1
             counts["failures"] += fails
             counts["errors"] += errs
         for s in r.skipped:
-            case = ET.SubElement(suite, "testcase", classname=r.model,
-                                 name=f"{s.code} {s.name}", time="0")
+            case = ET.SubElement(
+                suite, "testcase", classname=r.model, name=f"{s.code} {s.name}", time="0"
+            )
             ET.SubElement(case, "skipped", message=s.reason)
             counts["tests"] += 1
             counts["skipped"] += 1
@@ -92,5 +107,4 @@ def render(results: Sequence[LintResult], fail_on: Severity = Severity.WARNING,
     for k, v in totals.items():
         root.set(k, str(v))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") \
-        + "\n"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -33,8 +33,12 @@ SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/convscope/convscope"
 FINGERPRINT_KEY = "convscope/v1"
 
-LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note",
-          Severity.OFF: "none"}
+LEVELS = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFO: "note",
+    Severity.OFF: "none",
+}
 
 _PSEUDO = {
     INTERNAL_ERROR_CODE: (INTERNAL_ERROR_NAME, "A lint rule crashed; its findings are incomplete."),
@@ -54,18 +58,25 @@ def _descriptor(code: str, registry: Registry) -> dict[str, Any]:
     rule = registry.get(code)
     if rule is None:
         name, text = _PSEUDO.get(code, (code.lower(), code))
-        return {"id": code, "name": name, "shortDescription": {"text": text},
-                "fullDescription": {"text": text},
-                "defaultConfiguration": {"level": "error"}}
+        return {
+            "id": code,
+            "name": name,
+            "shortDescription": {"text": text},
+            "fullDescription": {"text": text},
+            "defaultConfiguration": {"level": "error"},
+        }
     doc = _rule_doc(rule.code, rule.name)
     full = (rule.__doc__ or rule.summary).strip()
     d: dict[str, Any] = {
-        "id": rule.code, "name": rule.name,
+        "id": rule.code,
+        "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": " ".join(full.split())},
         "helpUri": data.rule_doc_url(rule.code, rule.name),
-        "defaultConfiguration": {"level": LEVELS[rule.default_severity],
-                                 "enabled": rule.default_severity is not Severity.OFF},
+        "defaultConfiguration": {
+            "level": LEVELS[rule.default_severity],
+            "enabled": rule.default_severity is not Severity.OFF,
+        },
         "properties": {"tags": [rule.code.rstrip("0123456789")]},
     }
     if doc:
@@ -81,20 +92,29 @@ def _uri(path: Path, cwd: Path) -> str:
 
 
 def _result(f: Finding, index: int, cwd: Path) -> dict[str, Any]:
-    location: dict[str, Any] = {"logicalLocations": [{
-        "fullyQualifiedName": f"{f.model}::{f.layer_display}", "name": f.layer_display,
-        "kind": "module"}]}
+    location: dict[str, Any] = {
+        "logicalLocations": [
+            {
+                "fullyQualifiedName": f"{f.model}::{f.layer_display}",
+                "name": f.layer_display,
+                "kind": "module",
+            }
+        ]
+    }
     if f.location is not None and not f.location.third_party:
         location["physicalLocation"] = {
             "artifactLocation": {"uri": _uri(f.location.file, cwd)},
-            "region": {"startLine": f.location.line}}
+            "region": {"startLine": f.location.line},
+        }
     text = f"{f.layer_display}: {f.message}"
     if f.location is None or f.location.third_party:
         text = f"{f.model}: {text}"
     if f.suggestion:
         text += f". Fix: {f.suggestion}"
     out: dict[str, Any] = {
-        "ruleId": f.code, "ruleIndex": index, "level": LEVELS[f.severity],
+        "ruleId": f.code,
+        "ruleIndex": index,
+        "level": LEVELS[f.severity],
         "message": {"text": text},
         "locations": [location],
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
@@ -105,8 +125,9 @@ def _result(f: Finding, index: int, cwd: Path) -> dict[str, Any]:
     return out
 
 
-def to_dict(results: Sequence[LintResult], registry: Registry,
-            cwd: Path | None = None) -> dict[str, Any]:
+def to_dict(
+    results: Sequence[LintResult], registry: Registry, cwd: Path | None = None
+) -> dict[str, Any]:
     base = (cwd or Path.cwd()).resolve()
     findings = [f for r in results for f in r.all_findings]
     codes = sorted({c for r in results for c in r.rules_run} | {f.code for f in findings})
@@ -114,17 +135,28 @@ def to_dict(results: Sequence[LintResult], registry: Registry,
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "convscope", "version": __version__, "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
-                "rules": [_descriptor(c, registry) for c in codes],
-            }},
-            "results": [_result(f, index[f.code], base) for f in findings],
-            "columnKind": "unicodeCodePoints",
-            "invocations": [{"executionSuccessful": not any(
-                f.code == INTERNAL_ERROR_CODE for f in findings)}],
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "convscope",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_descriptor(c, registry) for c in codes],
+                    }
+                },
+                "results": [_result(f, index[f.code], base) for f in findings],
+                "columnKind": "unicodeCodePoints",
+                "invocations": [
+                    {
+                        "executionSuccessful": not any(
+                            f.code == INTERNAL_ERROR_CODE for f in findings
+                        )
+                    }
+                ],
+            }
+        ],
     }
 
 

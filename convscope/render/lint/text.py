@@ -15,8 +15,12 @@ from convscope.linting.finding import Finding, LintResult, Severity, summary_lin
 from convscope.linting.registry import Registry
 from convscope.validate import format_size
 
-STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan",
-          Severity.OFF: "dim"}
+STYLES = {
+    Severity.ERROR: "bold red",
+    Severity.WARNING: "yellow",
+    Severity.INFO: "cyan",
+    Severity.OFF: "dim",
+}
 
 
 def _finding_lines(f: Finding) -> list[Text]:
@@ -38,10 +42,11 @@ def _budget_lines(result: LintResult) -> list[Text]:
     out = []
     for b in result.budgets:
         binary = b.metric.endswith("bytes")
-        line = Text(f"  budget {b.metric}: {format_size(b.actual, binary)} of "
-                    f"{format_size(b.limit, binary)} ({100 * b.share:.1f}%) ")
-        line.append("EXCEEDED" if b.exceeded else "ok",
-                    style="bold red" if b.exceeded else "green")
+        line = Text(
+            f"  budget {b.metric}: {format_size(b.actual, binary)} of "
+            f"{format_size(b.limit, binary)} ({100 * b.share:.1f}%) "
+        )
+        line.append("EXCEEDED" if b.exceeded else "ok", style="bold red" if b.exceeded else "green")
         out.append(line)
     return out
 
@@ -69,8 +74,13 @@ def render(results: Sequence[LintResult], cwd: Path | None = None) -> Group:
             per_code: dict[str, int] = {}
             for f in result.findings:
                 per_code[f.code] = per_code.get(f.code, 0) + 1
-            parts.append(Text("  by rule: " + ", ".join(
-                f"{code} ×{n}" for code, n in sorted(per_code.items())), style="dim"))
+            parts.append(
+                Text(
+                    "  by rule: "
+                    + ", ".join(f"{code} ×{n}" for code, n in sorted(per_code.items())),
+                    style="dim",
+                )
+            )
         parts.extend(_budget_lines(result))
         reasons: dict[str, list[str]] = {}
         for s in result.skipped:
@@ -78,8 +88,9 @@ def render(results: Sequence[LintResult], cwd: Path | None = None) -> Group:
         for reason, rules in reasons.items():
             parts.append(Text(f"  skipped {', '.join(rules)}: {reason}", style="dim"))
         if result.ignored:
-            parts.append(Text(f"  {result.ignored} finding(s) silenced by per-module-ignores",
-                              style="dim"))
+            parts.append(
+                Text(f"  {result.ignored} finding(s) silenced by per-module-ignores", style="dim")
+            )
     parts.append(Text(summary_line(results), style="bold"))
     return Group(*parts)
 
@@ -106,8 +117,9 @@ def rules_text(registry: Registry, width: int = 120) -> str:
 
 
 def _export(renderable: RenderableType, width: int, soft_wrap: bool = False) -> str:
-    console = Console(width=width, record=True, color_system=None, force_terminal=False,
-                      file=io.StringIO())
+    console = Console(
+        width=width, record=True, color_system=None, force_terminal=False, file=io.StringIO()
+    )
     console.print(renderable, soft_wrap=soft_wrap)
     return "".join(line.rstrip() + "\n" for line in console.export_text().splitlines())
 

@@ -72,13 +72,20 @@ def batch_table(section: Any) -> Table:
         header_style="bold",
         pad_edge=False,
     )
-    for name in ("Batch", "Iters", "Median ms", "p10 ms", "p90 ms", "Spread", "Images/s",
-                 "Memory"):
+    for name in ("Batch", "Iters", "Median ms", "p10 ms", "p90 ms", "Spread", "Images/s", "Memory"):
         t.add_column(name, justify="left" if name == "Memory" else "right", no_wrap=True)
     for b in r.batches:
         s = b.stats
-        t.add_row(str(b.batch_size), str(s.iters), _ms(s.median_s), _ms(s.p10_s), _ms(s.p90_s),
-                  fmt.percent(s.spread), f"{b.throughput:,.1f}", _mem_cell(b.memory))
+        t.add_row(
+            str(b.batch_size),
+            str(s.iters),
+            _ms(s.median_s),
+            _ms(s.p10_s),
+            _ms(s.p90_s),
+            fmt.percent(s.spread),
+            f"{b.throughput:,.1f}",
+            _mem_cell(b.memory),
+        )
     return t
 
 
@@ -98,7 +105,8 @@ def layer_table(a: Analysis, section: Any, top: int) -> Table | None:
     batch = times.batch_size if times is not None else section.result.batches[0].batch_size
     t = Table(
         title=f"Slowest layers (self time, batch {batch}"
-        + (f", {times.iters} instrumented iterations" if times is not None else "") + ")"
+        + (f", {times.iters} instrumented iterations" if times is not None else "")
+        + ")"
         + (f" · roofline: {roof.params.name}" if roof is not None else ""),
         title_justify="left",
         header_style="bold",
@@ -152,7 +160,8 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
             f"[bold]Reconcile[/] Σ layers {_ms(total)} ms + unattributed {_ms(rem)} ms "
             f"({fmt.percent(rem / e2e) if e2e else '—'}) = end-to-end median {_ms(e2e)} ms "
             f"(batch {times.batch_size}); instrumented run {_ms(times.instrumented.median_s)} "
-            f"ms ({times.method})")
+            f"ms ({times.method})"
+        )
     analytic = section.analytic_peak_bytes
     first = r.batches[0].memory if r.batches else None
     mem = f"[bold]Memory[/]    analytic peak activations {fmt.nbytes(analytic or 0)}"
@@ -160,11 +169,15 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
         mem += f" (batch {section.analytic_batch})"
     if first is not None:
         if first.method.startswith("cuda"):
-            mem += (f"; CUDA max allocated {fmt.nbytes(first.peak_bytes)} "
-                    f"(+{_nbytes0(first.growth_bytes)} during the run)")
+            mem += (
+                f"; CUDA max allocated {fmt.nbytes(first.peak_bytes)} "
+                f"(+{_nbytes0(first.growth_bytes)} during the run)"
+            )
         else:
-            mem += (f"; measured RSS growth +{_nbytes0(first.growth_bytes)} "
-                    f"(peak {fmt.nbytes(first.peak_bytes)}, {first.method})")
+            mem += (
+                f"; measured RSS growth +{_nbytes0(first.growth_bytes)} "
+                f"(peak {fmt.nbytes(first.peak_bytes)}, {first.method})"
+            )
     lines.append(mem)
     roof = section.roofline
     if roof is not None:
@@ -175,22 +188,36 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
             f"{_ms(roof.predicted_s)} ms vs measured {_ms(roof.measured_s)} ms "
             f"(achieved {_frac(roof.achieved)}); memory-bound layers hold "
             f"{fmt.percent(roof.bound_share('memory'))} of predicted time"
-            + (f", {fmt.percent(roof.bound_share('memory', measured=True))} of measured"
-               if roof.measured_s else ""))
+            + (
+                f", {fmt.percent(roof.bound_share('memory', measured=True))} of measured"
+                if roof.measured_s
+                else ""
+            )
+        )
         if p.source:
             lines.append(f"[dim]           source: {p.source}[/]")
     if r.channels_last:
-        lines.append(f"[bold]Layout[/]    channels_last: first conv input "
-                     f"{r.conv_input_channels_last}, weight {r.conv_weight_channels_last}")
+        lines.append(
+            f"[bold]Layout[/]    channels_last: first conv input "
+            f"{r.conv_input_channels_last}, weight {r.conv_weight_channels_last}"
+        )
     if r.trace is not None:
-        tb = "torch-tb-profiler installed" if r.trace.tb_plugin else \
-            "install the 'tensorboard' extra (torch-tb-profiler) to browse it"
-        lines.append(f"[bold]Traces[/]    {r.trace.chrome} (Perfetto / chrome://tracing, "
-                     f"{r.trace.layer_events} layer spans); TensorBoard: "
-                     f"{r.trace.tensorboard_dir} ({tb})")
-    lines.append(f"[dim]torch {r.torch_version}, {r.dtype}, warm-up {r.warmup}, "
-                 f"min time {r.min_time:g} s per batch size"
-                 + (f", max {r.max_iters} iterations" if r.max_iters else "") + "[/]")
+        tb = (
+            "torch-tb-profiler installed"
+            if r.trace.tb_plugin
+            else "install the 'tensorboard' extra (torch-tb-profiler) to browse it"
+        )
+        lines.append(
+            f"[bold]Traces[/]    {r.trace.chrome} (Perfetto / chrome://tracing, "
+            f"{r.trace.layer_events} layer spans); TensorBoard: "
+            f"{r.trace.tensorboard_dir} ({tb})"
+        )
+    lines.append(
+        f"[dim]torch {r.torch_version}, {r.dtype}, warm-up {r.warmup}, "
+        f"min time {r.min_time:g} s per batch size"
+        + (f", max {r.max_iters} iterations" if r.max_iters else "")
+        + "[/]"
+    )
     return Panel("\n".join(lines), title="Summary", title_align="left", expand=False)
 
 
@@ -198,8 +225,10 @@ def render(a: Analysis, *, top: int = DEFAULT_TOP) -> Group:
     section = a.extras["profile"]
     r = section.result
     header = Text.assemble(
-        ("convscope profile", "bold"), f" · {r.model} · {r.device} ({r.device_name}) · "
-        f"{r.threads} thread(s) · {r.dtype}" + (" · channels_last" if r.channels_last else ""))
+        ("convscope profile", "bold"),
+        f" · {r.model} · {r.device} ({r.device_name}) · "
+        f"{r.threads} thread(s) · {r.dtype}" + (" · channels_last" if r.channels_last else ""),
+    )
     parts: list[RenderableType] = [header, batch_table(section)]
     lt = layer_table(a, section, top)
     if lt is not None:
@@ -209,8 +238,9 @@ def render(a: Analysis, *, top: int = DEFAULT_TOP) -> Group:
 
 
 def _export(renderable: RenderableType, width: int) -> str:
-    console = Console(width=width, record=True, color_system=None, force_terminal=False,
-                      file=io.StringIO())
+    console = Console(
+        width=width, record=True, color_system=None, force_terminal=False, file=io.StringIO()
+    )
     console.print(renderable)
     return console.export_text()
 
@@ -228,18 +258,31 @@ def print_rich(a: Analysis, *, top: int = DEFAULT_TOP) -> None:
 
 
 def calibration_table(cal: Any) -> Table:
-    t = Table(title=f"convscope profile --calibrate · {cal.device_name}", title_justify="left",
-              header_style="bold", pad_edge=False)
+    t = Table(
+        title=f"convscope profile --calibrate · {cal.device_name}",
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+    )
     t.add_column("Quantity")
     t.add_column("Value", justify="right")
     t.add_column("How", style="dim")
-    t.add_row("Peak compute", _rate(cal.peak_flops, "FLOP/s"),
-              f"best {cal.dtype} GEMM {cal.gemm_n}³ of {cal.gemm_runs}")
-    t.add_row("Memory bandwidth", _rate(cal.bandwidth, "B/s"),
-              f"best copy of {cal.copy_bytes // 2**20} MiB of {cal.copy_runs} (read + write)")
+    t.add_row(
+        "Peak compute",
+        _rate(cal.peak_flops, "FLOP/s"),
+        f"best {cal.dtype} GEMM {cal.gemm_n}³ of {cal.gemm_runs}",
+    )
+    t.add_row(
+        "Memory bandwidth",
+        _rate(cal.bandwidth, "B/s"),
+        f"best copy of {cal.copy_bytes // 2**20} MiB of {cal.copy_runs} (read + write)",
+    )
     ridge = cal.ridge_point
-    t.add_row("Ridge point", f"{ridge:.1f} FLOP/B" if math.isfinite(ridge) else "—",
-              "layers below it are memory-bound")
+    t.add_row(
+        "Ridge point",
+        f"{ridge:.1f} FLOP/B" if math.isfinite(ridge) else "—",
+        "layers below it are memory-bound",
+    )
     t.add_row("Threads", str(cal.threads), f"{cal.device}, torch {cal.torch_version}")
     t.caption = f"measured in {cal.seconds:.1f} s; -o FILE.yaml writes a target profile"
     t.caption_justify = "left"
@@ -262,9 +305,15 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
         yield None
         return
     console = Console(file=sys.stderr)
-    bar = Progress(TextColumn("{task.description:<24}"), BarColumn(), TextColumn(
-        "{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console, transient=True,
-        auto_refresh=False)
+    bar = Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        auto_refresh=False,
+    )
     tasks: dict[str, Any] = {}
 
     def update(label: str, fraction: float) -> None:

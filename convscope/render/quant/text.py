@@ -37,15 +37,20 @@ def _dead(report: QuantReport, lq: LayerQuant) -> str:
         return "—"
     o = report.options
     n = len(lq.fold.dead_channels(o.gamma_eps)) + len(
-        lq.fold.constant_channels(o.var_eps, o.gamma_eps))
+        lq.fold.constant_channels(o.var_eps, o.gamma_eps)
+    )
     return str(n) if n else "·"
 
 
 def layer_table(report: QuantReport, *, all_layers: bool = True) -> Table:
     """The per-layer table; ``all_layers=False`` keeps only layers with a suggestion."""
     o = report.options
-    t = Table(title=f"convscope · INT{o.bits} weight quantization · {report.model}",
-              title_justify="left", header_style="bold", pad_edge=False)
+    t = Table(
+        title=f"convscope · INT{o.bits} weight quantization · {report.model}",
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+    )
     t.add_column("Layer", no_wrap=True)
     t.add_column("Op", style="cyan", no_wrap=True)
     t.add_column("Ch", justify="right")
@@ -70,8 +75,10 @@ def layer_table(report: QuantReport, *, all_layers: bool = True) -> Table:
             f"{lq.min_bits:.1f}",
             Text(_db(lq.sqnr_per_tensor_db), style="red" if flagged else ""),
             _db(lq.sqnr_per_channel_db),
-            Text(_x(lq.fold.ratio) if lq.fold is not None else "—",
-                 style="yellow" if fold_bad else ""),
+            Text(
+                _x(lq.fold.ratio) if lq.fold is not None else "—",
+                style="yellow" if fold_bad else "",
+            ),
             _dead(report, lq),
             tips[0] if tips else "",
         )
@@ -82,8 +89,12 @@ def activation_table(report: QuantReport) -> Table | None:
     acts = report.activations
     if acts is None:
         return None
-    t = Table(title=f"Calibration · {acts.source}", title_justify="left", header_style="bold",
-              pad_edge=False)
+    t = Table(
+        title=f"Calibration · {acts.source}",
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+    )
     t.add_column("Layer", no_wrap=True)
     t.add_column("Ch", justify="right")
     t.add_column("Max |x|", justify="right")
@@ -94,7 +105,8 @@ def activation_table(report: QuantReport) -> Table | None:
     for la in acts.layers:
         outliers = la.outlier_channels(acts.outlier_ratio)
         t.add_row(
-            la.path or "(root)", str(la.channels),
+            la.path or "(root)",
+            str(la.channels),
             f"{max(la.channel_ranges):.3g}" if la.channel_ranges else "—",
             _x(la.range_spread),
             _x(la.max_ratio),
@@ -107,24 +119,30 @@ def activation_table(report: QuantReport) -> Table | None:
 def render(report: QuantReport, *, all_layers: bool = True) -> RenderableType:
     """The table(s) and a summary panel, or a one-panel note when the analysis was skipped."""
     if report.skipped:
-        return Panel(f"[yellow]skipped[/]: {report.skipped_reason}",
-                     title="Quantization", title_align="left", expand=False)
+        return Panel(
+            f"[yellow]skipped[/]: {report.skipped_reason}",
+            title="Quantization",
+            title_align="left",
+            expand=False,
+        )
     parts: list[RenderableType] = [layer_table(report, all_layers=all_layers)]
     acts = activation_table(report)
     if acts is not None:
         parts.append(acts)
     lines = report.summary_text().splitlines()
     o = report.options
-    lines.append(f"per-tensor scale s = R/{o.qmax} (R = largest channel range after BN "
-                 f"folding); min bits = min over channels of clamp(log2(2·r/s), 0, {o.bits})")
-    parts.append(Panel("\n".join(lines), title="Quantization", title_align="left",
-                       expand=False))
+    lines.append(
+        f"per-tensor scale s = R/{o.qmax} (R = largest channel range after BN "
+        f"folding); min bits = min over channels of clamp(log2(2·r/s), 0, {o.bits})"
+    )
+    parts.append(Panel("\n".join(lines), title="Quantization", title_align="left", expand=False))
     return Group(*parts)
 
 
 def to_text(report: QuantReport, *, width: int = 200, all_layers: bool = True) -> str:
     """Plain text (no colour) of :func:`render`."""
-    console = Console(width=width, record=True, color_system=None, force_terminal=False,
-                      file=io.StringIO())
+    console = Console(
+        width=width, record=True, color_system=None, force_terminal=False, file=io.StringIO()
+    )
     console.print(render(report, all_layers=all_layers))
     return console.export_text()

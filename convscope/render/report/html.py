@@ -36,8 +36,10 @@ def plotly_js() -> str:
         source = resources.files("plotly") / "package_data" / "plotly.min.js"
         return source.read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise ConvscopeError("the HTML report needs the 'plotly' package (pip install plotly), "
-                             f"which is missing or incomplete: {exc}") from exc
+        raise ConvscopeError(
+            "the HTML report needs the 'plotly' package (pip install plotly), "
+            f"which is missing or incomplete: {exc}"
+        ) from exc
 
 
 @cache
@@ -189,24 +191,37 @@ def _cost_figure(layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     data = []
     gap = 0.06
     height = (1.0 - 2 * gap) / 3
-    layout = _base_layout("MACs, parameters and memory traffic per layer", height=560,
-                          showlegend=False, bargap=0.1)
+    layout = _base_layout(
+        "MACs, parameters and memory traffic per layer", height=560, showlegend=False, bargap=0.1
+    )
     for i, (label, values, color) in enumerate(metrics):
         axis = "" if i == 0 else str(i + 1)
-        data.append({
-            "type": "bar", "name": label, "x": x, "y": values, "hovertext": names,
-            "marker": {"color": color}, "xaxis": "x", "yaxis": f"y{axis}",
-            "hovertemplate": f"%{{hovertext}}<br>{label}: %{{y:,}}<extra></extra>",
-        })
+        data.append(
+            {
+                "type": "bar",
+                "name": label,
+                "x": x,
+                "y": values,
+                "hovertext": names,
+                "marker": {"color": color},
+                "xaxis": "x",
+                "yaxis": f"y{axis}",
+                "hovertemplate": f"%{{hovertext}}<br>{label}: %{{y:,}}<extra></extra>",
+            }
+        )
         top = 1.0 - i * (height + gap)
-        layout[f"yaxis{axis}"] = {"domain": [top - height, top], "title": {"text": label},
-                                  "rangemode": "tozero"}
+        layout[f"yaxis{axis}"] = {
+            "domain": [top - height, top],
+            "title": {"text": label},
+            "rangemode": "tozero",
+        }
     layout["xaxis"] = {"title": {"text": "layer (execution order)"}, "anchor": "y3"}
     return {"id": "fig-cost", "title": "Cost per layer", "data": data, "layout": layout}
 
 
-def _rf_figure(layers: Sequence[Mapping[str, Any]],
-               doc: Mapping[str, Any]) -> dict[str, Any] | None:
+def _rf_figure(
+    layers: Sequence[Mapping[str, Any]], doc: Mapping[str, Any]
+) -> dict[str, Any] | None:
     with_rf = [(i, r) for i, r in enumerate(layers) if r.get("rf")]
     if not with_rf:
         return None
@@ -215,25 +230,47 @@ def _rf_figure(layers: Sequence[Mapping[str, Any]],
     size = [max(r["rf"]["size"]) for _, r in with_rf]
     smallest = [max(r["rf"]["min_size"]) for _, r in with_rf]
     data: list[dict[str, Any]] = [
-        {"type": "scatter", "mode": "lines+markers", "name": "RF (largest path)", "x": x,
-         "y": size, "text": names, "line": {"shape": "hv", "color": "#4c78a8"},
-         "hovertemplate": "%{text}<br>RF %{y:g} px<extra></extra>"},
-        {"type": "scatter", "mode": "lines", "name": "RF (smallest path)", "x": x,
-         "y": smallest, "text": names, "line": {"shape": "hv", "dash": "dot",
-                                                "color": "#72b7b2"},
-         "hovertemplate": "%{text}<br>smallest RF %{y:g} px<extra></extra>"},
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "RF (largest path)",
+            "x": x,
+            "y": size,
+            "text": names,
+            "line": {"shape": "hv", "color": "#4c78a8"},
+            "hovertemplate": "%{text}<br>RF %{y:g} px<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "RF (smallest path)",
+            "x": x,
+            "y": smallest,
+            "text": names,
+            "line": {"shape": "hv", "dash": "dot", "color": "#72b7b2"},
+            "hovertemplate": "%{text}<br>smallest RF %{y:g} px<extra></extra>",
+        },
     ]
     summary = doc.get("receptive_field") or {}
     side = max(summary.get("input_size") or [0]) or None
     if side:
-        data.append({"type": "scatter", "mode": "lines", "name": f"input size ({side} px)",
-                     "x": [x[0], x[-1]], "y": [side, side],
-                     "line": {"dash": "dash", "color": "#e45756"},
-                     "hovertemplate": f"input size {side} px<extra></extra>"})
-    layout = _base_layout("Receptive field growth with depth", height=380,
-                          xaxis={"title": {"text": "layer (execution order)"}},
-                          yaxis={"title": {"text": "receptive field (px, largest axis)"},
-                                 "rangemode": "tozero"})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"input size ({side} px)",
+                "x": [x[0], x[-1]],
+                "y": [side, side],
+                "line": {"dash": "dash", "color": "#e45756"},
+                "hovertemplate": f"input size {side} px<extra></extra>",
+            }
+        )
+    layout = _base_layout(
+        "Receptive field growth with depth",
+        height=380,
+        xaxis={"title": {"text": "layer (execution order)"}},
+        yaxis={"title": {"text": "receptive field (px, largest axis)"}, "rangemode": "tozero"},
+    )
     return {"id": "fig-rf", "title": "Receptive field", "data": data, "layout": layout}
 
 
@@ -243,22 +280,29 @@ def _mixing_figure(doc: Mapping[str, Any]) -> dict[str, Any]:
     for which, color in (("params", "#f58518"), ("macs", "#4c78a8")):
         table = mixing[which]
         total = sum(table.values()) or 1
-        data.append({
-            "type": "bar", "name": "MACs" if which == "macs" else "params",
-            "x": list(MIXING_CLASSES),
-            "y": [round(100.0 * table.get(c, 0) / total, 3) for c in MIXING_CLASSES],
-            "customdata": [table.get(c, 0) for c in MIXING_CLASSES],
-            "marker": {"color": color},
-            "hovertemplate": "%{x}: %{y:.1f}% (%{customdata:,})<extra>%{fullData.name}</extra>",
-        })
-    layout = _base_layout("Spatial vs channel mixing (share of the total)", height=320,
-                          barmode="group", yaxis={"title": {"text": "% of total"},
-                                                  "range": [0, 100]})
+        data.append(
+            {
+                "type": "bar",
+                "name": "MACs" if which == "macs" else "params",
+                "x": list(MIXING_CLASSES),
+                "y": [round(100.0 * table.get(c, 0) / total, 3) for c in MIXING_CLASSES],
+                "customdata": [table.get(c, 0) for c in MIXING_CLASSES],
+                "marker": {"color": color},
+                "hovertemplate": "%{x}: %{y:.1f}% (%{customdata:,})<extra>%{fullData.name}</extra>",
+            }
+        )
+    layout = _base_layout(
+        "Spatial vs channel mixing (share of the total)",
+        height=320,
+        barmode="group",
+        yaxis={"title": {"text": "% of total"}, "range": [0, 100]},
+    )
     return {"id": "fig-mixing", "title": "Mixing", "data": data, "layout": layout}
 
 
-def _roofline_figure(layers: Sequence[Mapping[str, Any]],
-                     profile: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _roofline_figure(
+    layers: Sequence[Mapping[str, Any]], profile: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
     if not profile:
         return None
     points = []
@@ -270,28 +314,43 @@ def _roofline_figure(layers: Sequence[Mapping[str, Any]],
             points.append((r["intensity"], work / (ms / 1e3), _label(r), ms))
     if not points:
         return None
-    data: list[dict[str, Any]] = [{
-        "type": "scatter", "mode": "markers", "name": "layers (measured)",
-        "x": [p[0] for p in points], "y": [p[1] for p in points],
-        "text": [p[2] for p in points], "customdata": [p[3] for p in points],
-        "marker": {"size": 8, "color": "#4c78a8", "opacity": 0.8},
-        "hovertemplate": "%{text}<br>%{x:.2f} FLOP/B<br>%{y:.3s}FLOP/s<br>"
-                         "%{customdata:.3f} ms<extra></extra>",
-    }]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "layers (measured)",
+            "x": [p[0] for p in points],
+            "y": [p[1] for p in points],
+            "text": [p[2] for p in points],
+            "customdata": [p[3] for p in points],
+            "marker": {"size": 8, "color": "#4c78a8", "opacity": 0.8},
+            "hovertemplate": "%{text}<br>%{x:.2f} FLOP/B<br>%{y:.3s}FLOP/s<br>"
+            "%{customdata:.3f} ms<extra></extra>",
+        }
+    ]
     roof = profile.get("roofline")
     if roof and roof.get("peak_flops") and roof.get("bandwidth"):
         lo = min(p[0] for p in points) / 2
         hi = max(max(p[0] for p in points) * 2, roof["ridge_point"] * 4)
         xs = [lo, roof["ridge_point"], hi]
         ys = [min(roof["peak_flops"], roof["bandwidth"] * v) for v in xs]
-        data.append({"type": "scatter", "mode": "lines", "name": f"roofline ({roof['target']})",
-                     "x": xs, "y": ys, "line": {"color": "#e45756"},
-                     "hovertemplate": "roofline %{y:.3s}FLOP/s at %{x:.2f} FLOP/B"
-                                      "<extra></extra>"})
-    layout = _base_layout("Roofline: achieved FLOP/s vs arithmetic intensity", height=420,
-                          xaxis={"type": "log", "title": {"text": "arithmetic intensity "
-                                                                  "(FLOP/byte)"}},
-                          yaxis={"type": "log", "title": {"text": "achieved FLOP/s"}})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"roofline ({roof['target']})",
+                "x": xs,
+                "y": ys,
+                "line": {"color": "#e45756"},
+                "hovertemplate": "roofline %{y:.3s}FLOP/s at %{x:.2f} FLOP/B<extra></extra>",
+            }
+        )
+    layout = _base_layout(
+        "Roofline: achieved FLOP/s vs arithmetic intensity",
+        height=420,
+        xaxis={"type": "log", "title": {"text": "arithmetic intensity (FLOP/byte)"}},
+        yaxis={"type": "log", "title": {"text": "achieved FLOP/s"}},
+    )
     return {"id": "fig-roofline", "title": "Roofline", "data": data, "layout": layout}
 
 
@@ -300,21 +359,26 @@ def _erf_figure(erf: Mapping[str, Any]) -> dict[str, Any]:
     z = erf["map"]
     rows = len(z)
     cols = len(z[0]) if z else 0
-    data = [{
-        "type": "heatmap", "z": z, "x": [c * stride for c in range(cols)],
-        "y": [r * stride for r in range(rows)], "colorscale": "Viridis",
-        "name": erf["layer"] or "(root)",
-        "hovertemplate": f"{erf['layer'] or '(root)'}<br>input (%{{y}}, %{{x}})"
-                         "<br>|grad| %{z:.3f}<extra></extra>",
-    }]
+    data = [
+        {
+            "type": "heatmap",
+            "z": z,
+            "x": [c * stride for c in range(cols)],
+            "y": [r * stride for r in range(rows)],
+            "colorscale": "Viridis",
+            "name": erf["layer"] or "(root)",
+            "hovertemplate": f"{erf['layer'] or '(root)'}<br>input (%{{y}}, %{{x}})"
+            "<br>|grad| %{z:.3f}<extra></extra>",
+        }
+    ]
     sides = ", ".join(f"{float(k):.0%} within {v}×{v}" for k, v in erf["sides"].items())
-    layout = _base_layout(f"Effective receptive field of {erf['layer'] or '(root)'} "
-                          f"({sides} px)", height=460,
-                          xaxis={"title": {"text": "input x (px)"}, "constrain": "domain"},
-                          yaxis={"title": {"text": "input y (px)"}, "autorange": "reversed",
-                                 "scaleanchor": "x"})
-    return {"id": "fig-erf", "title": "Effective receptive field", "data": data,
-            "layout": layout}
+    layout = _base_layout(
+        f"Effective receptive field of {erf['layer'] or '(root)'} ({sides} px)",
+        height=460,
+        xaxis={"title": {"text": "input x (px)"}, "constrain": "domain"},
+        yaxis={"title": {"text": "input y (px)"}, "autorange": "reversed", "scaleanchor": "x"},
+    )
+    return {"id": "fig-erf", "title": "Effective receptive field", "data": data, "layout": layout}
 
 
 # --------------------------------------------------------------------------- rule docs
@@ -344,8 +408,9 @@ def _table(lines: list[str]) -> str:
     head, *body = lines
     body = [row for row in body if not _SEPARATOR_ROW.match(row.strip())]
     th = "".join(f"<th>{_inline(c)}</th>" for c in _cells(head))
-    rows = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in _cells(r)) + "</tr>"
-                   for r in body)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in _cells(r)) + "</tr>" for r in body
+    )
     return f"<table class=doc-table><thead><tr>{th}</tr></thead><tbody>{rows}</tbody></table>"
 
 

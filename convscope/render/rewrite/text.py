@@ -77,18 +77,23 @@ def _verdict(result: RewriteResult) -> str:
     v = result.verification
     if not v.ok:
         return "FAILED: " + "; ".join(v.problems)
-    return ("traced again; output shapes unchanged; params, trainable params and MACs "
-            "equal the plan exactly")
+    return (
+        "traced again; output shapes unchanged; params, trainable params and MACs "
+        "equal the plan exactly"
+    )
 
 
 def summary_lines(result: RewriteResult, written: Sequence[str] = ()) -> list[tuple[str, str]]:
     """(label, text) pairs shared by the terminal and Markdown renderers."""
     plan = result.full_plan
     lines = [
-        ("Model", f"{plan.model}: params {plan.params_before:,} → {plan.params_after:,} "
-                  f"({_change(plan.params_before, plan.params_after)}), MACs "
-                  f"{plan.macs_before:,} → {plan.macs_after:,} "
-                  f"({_change(plan.macs_before, plan.macs_after)})"),
+        (
+            "Model",
+            f"{plan.model}: params {plan.params_before:,} → {plan.params_after:,} "
+            f"({_change(plan.params_before, plan.params_after)}), MACs "
+            f"{plan.macs_before:,} → {plan.macs_after:,} "
+            f"({_change(plan.macs_before, plan.macs_after)})",
+        ),
     ]
     frozen = plan.params_after - plan.trainable_after
     if frozen:
@@ -96,8 +101,13 @@ def summary_lines(result: RewriteResult, written: Sequence[str] = ()) -> list[tu
     weights = result.weights
     if weights.startswith("random") and plan.mode == "separable" and not plan.frozen_spatial:
         weights += " (weight errors describe random kernels; trained ones are usually lower)"
-    lines.append(("Inputs", ", ".join(fmt.shape(getattr(t, "shape", None))
-                                       for t in result.inputs) + f"; weights: {weights}"))
+    lines.append(
+        (
+            "Inputs",
+            ", ".join(fmt.shape(getattr(t, "shape", None)) for t in result.inputs)
+            + f"; weights: {weights}",
+        )
+    )
     lines.append(("Deviation", _deviation(result)))
     lines.append(("Verified", _verdict(result)))
     if plan.mode == "spatialize" and plan.rf_source:
@@ -123,19 +133,33 @@ def plan_table(result: RewriteResult) -> Table:
     title = f"convscope rewrite · {plan.model} · {plan.mode}"
     if plan.mode == "separable" and plan.multiplier != 1:
         title += f" (depth multiplier {plan.multiplier})"
-    t = Table(title=title, title_justify="left", header_style="bold", show_footer=True,
-              expand=False, pad_edge=False)
-    t.add_column("Layer", footer=f"{len(layers)} layer{'s' if len(layers) != 1 else ''}",
-                 no_wrap=True)
+    t = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        show_footer=True,
+        expand=False,
+        pad_edge=False,
+    )
+    t.add_column(
+        "Layer", footer=f"{len(layers)} layer{'s' if len(layers) != 1 else ''}", no_wrap=True
+    )
     t.add_column("Now → proposed", no_wrap=True)
     t.add_column("Params", justify="right", footer=_arrow(pb, pa), no_wrap=True)
     t.add_column("MACs", justify="right", footer=_arrow(mb, ma), no_wrap=True)
-    t.add_column("Savings", justify="right",
-                 footer=_savings(1 - ma / mb if mb else 0.0), no_wrap=True)
+    t.add_column(
+        "Savings", justify="right", footer=_savings(1 - ma / mb if mb else 0.0), no_wrap=True
+    )
     t.add_column(_last_header(result), justify="right", no_wrap=True)
     for p in layers:
-        t.add_row(p.path, f"{p.now} → {p.proposed}", _arrow(p.params_before, p.params_after),
-                  _arrow(p.macs_before, p.macs_after), _savings(p.savings), error_cell(p))
+        t.add_row(
+            p.path,
+            f"{p.now} → {p.proposed}",
+            _arrow(p.params_before, p.params_after),
+            _arrow(p.macs_before, p.macs_after),
+            _savings(p.savings),
+            error_cell(p),
+        )
     return t
 
 
@@ -149,14 +173,14 @@ def render(result: RewriteResult, written: Sequence[str] = ()) -> Group:
         style = "bold red" if label == "Verified" and not result.verification.ok else "bold"
         body.append(label.ljust(width + 2), style=style)
         body.append(text)
-    return Group(plan_table(result), Panel(body, title="Summary", title_align="left",
-                                           expand=False))
+    return Group(plan_table(result), Panel(body, title="Summary", title_align="left", expand=False))
 
 
 def to_text(result: RewriteResult, written: Sequence[str] = (), width: int = 160) -> str:
     """Plain text (no colour), as printed when stdout is not a terminal."""
-    console = Console(width=width, record=True, color_system=None, force_terminal=False,
-                      file=io.StringIO())
+    console = Console(
+        width=width, record=True, color_system=None, force_terminal=False, file=io.StringIO()
+    )
     console.print(render(result, written))
     return console.export_text()
 
@@ -178,10 +202,12 @@ def to_markdown(result: RewriteResult, written: Sequence[str] = ()) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for p in plan.layers:
-        out.append(f"| `{_esc(p.path)}` | {_esc(p.now)} → {_esc(p.proposed)} | "
-                   f"{p.params_before:,} → {p.params_after:,} | "
-                   f"{p.macs_before:,} → {p.macs_after:,} | {_savings(p.savings)} | "
-                   f"{_esc(error_cell(p))} |")
+        out.append(
+            f"| `{_esc(p.path)}` | {_esc(p.now)} → {_esc(p.proposed)} | "
+            f"{p.params_before:,} → {p.params_after:,} | "
+            f"{p.macs_before:,} → {p.macs_after:,} | {_savings(p.savings)} | "
+            f"{_esc(error_cell(p))} |"
+        )
     out.append("")
     for label, text in summary_lines(result, written):
         out.append(f"- **{label}**: {text}")

@@ -1,4 +1,5 @@
 """The only module class needs constructor arguments."""
+
 from torch import nn
 
 

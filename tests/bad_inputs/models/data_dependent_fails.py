@@ -1,4 +1,5 @@
 """Runs on meta only until a data-dependent branch, then fails on CPU too."""
+
 import torch
 from torch import nn
 

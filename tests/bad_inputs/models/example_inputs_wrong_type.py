@@ -1,4 +1,5 @@
 """example_inputs() returns text, not tensors."""
+
 from torch import nn
 
 model = nn.Conv2d(3, 4, 3)

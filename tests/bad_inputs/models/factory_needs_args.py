@@ -1,4 +1,5 @@
 """The only factory needs an argument."""
+
 from torch import nn
 
 

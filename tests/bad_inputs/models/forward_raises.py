@@ -1,4 +1,5 @@
 """forward raises inside a nested layer: the message must name that layer."""
+
 import torch
 from torch import nn
 

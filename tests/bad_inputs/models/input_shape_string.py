@@ -1,4 +1,5 @@
 """INPUT_SHAPE given as a string instead of a tuple."""
+
 from torch import nn
 
 model = nn.Conv2d(3, 4, 3)

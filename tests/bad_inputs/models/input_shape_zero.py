@@ -1,4 +1,5 @@
 """INPUT_SHAPE with a zero dimension."""
+
 from torch import nn
 
 model = nn.Conv2d(3, 4, 3)

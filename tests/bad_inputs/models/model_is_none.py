@@ -1,2 +1,3 @@
 """`model` is bound to None."""
+
 model = None

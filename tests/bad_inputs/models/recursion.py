@@ -1,4 +1,5 @@
 """forward recurses forever."""
+
 import torch
 from torch import nn
 

@@ -1,0 +1,305 @@
+"""``convscope lint`` / ``rule`` / ``config`` as a user runs them: exit codes, formats,
+configuration errors, baselines, budgets and torchvision models."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from convscope.cli.app import main
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "rules"
+DW001_BAD = RULES / "DW001-narrow-depthwise" / "bad.py"
+DW001_GOOD = RULES / "DW001-narrow-depthwise" / "good.py"
+QF004_BAD = RULES / "QF004-quant-unfriendly-activation" / "bad.py"
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Iterator[Path]:
+    """A working directory with copies of two fixture models."""
+    old = Path.cwd()
+    shutil.copy(DW001_BAD, tmp_path / "bad.py")
+    shutil.copy(DW001_GOOD, tmp_path / "good.py")
+    os.chdir(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        os.chdir(old)
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def json_findings(result: Result) -> Counter[str]:
+    doc = json.loads(result.stdout)
+    return Counter(f["code"] for m in doc["models"] for f in m["findings"])
+
+
+# --------------------------------------------------------------------------- exit codes
+
+
+def test_exit_codes(work: Path) -> None:
+    bad = run("lint", "bad.py", "--select", "DW001")
+    assert bad.exit_code == 1, bad.output
+    assert "bad.py:13" in bad.stdout and "DW001 narrow-depthwise" in bad.stdout
+    assert bad.stdout.rstrip().endswith("2 findings (0 errors, 2 warnings, 0 info)")
+    assert run("lint", "good.py", "--select", "DW001").exit_code == 0
+    assert run("lint", "bad.py", "--select", "DW001", "--exit-zero").exit_code == 0
+    assert run("lint", "bad.py", "--select", "DW001", "--fail-on", "error").exit_code == 0
+    # info findings are shown but do not fail by default
+    info = run("lint", str(QF004_BAD), "--select", "QF004")
+    assert info.exit_code == 0 and "2 findings (0 errors, 0 warnings, 2 info)" in info.stdout
+    assert run("lint", str(QF004_BAD), "--select", "QF004", "--fail-on", "info").exit_code == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "junit", "text"])
+def test_formats_write_files(work: Path, fmt: str) -> None:
+    out = work / f"out.{fmt}"
+    result = run("lint", "bad.py", "--select", "DW001", "--format", fmt, "-o", str(out))
+    assert result.exit_code == 1
+    assert result.stdout == "" and f"wrote {out}" in result.stderr
+    text = out.read_text()
+    if fmt in ("json", "sarif"):
+        json.loads(text)
+    if fmt == "sarif":
+        results = json.loads(text)["runs"][0]["results"]
+        assert [
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results
+        ] == ["bad.py", "bad.py"]
+    if fmt == "github":
+        assert text.startswith("::warning file=bad.py,line=13,title=DW001 narrow-depthwise::")
+    if fmt == "junit":
+        assert '<testsuite name="bad.py"' in text
+
+
+# --------------------------------------------------------------------------- config
+
+
+def test_lint_without_models_uses_the_config(work: Path) -> None:
+    (work / "convscope.yaml").write_text(
+        textwrap.dedent("""
+        models:
+          - spec: bad.py
+          - spec: good.py
+            input: [1, 3, 16, 16]
+        select: [DW001]
+        per-module-ignores: {"dw2": [DW]}
+        budgets: {params: 1K}
+    """)
+    )
+    result = run("lint", "--format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert [m["model"] for m in doc["models"]] == ["bad.py", "good.py"]
+    assert [f["layer"] for f in doc["models"][0]["findings"]] == ["dw1"]
+    assert doc["models"][0]["ignored"] == 1
+    assert doc["models"][1]["budgets"][0]["exceeded"] is True
+    assert doc["summary"]["budgets_exceeded"] == 2
+    # budgets alone fail the run
+    (work / "convscope.yaml").write_text("models: [good.py]\nbudgets: {macs: 1}\n")
+    budget = run("lint")
+    assert budget.exit_code == 1 and "budget macs" in budget.stdout and "EXCEEDED" in budget.stdout
+    # a config in a parent directory, with specs relative to it
+    (work / "sub").mkdir()
+    (work / "convscope.yaml").write_text("models: [bad.py]\nselect: [DW001]\n")
+    os.chdir(work / "sub")
+    result = run("lint", "--format", "json")
+    assert json.loads(result.stdout)["models"][0]["model"] == "bad.py"
+    assert result.exit_code == 1
+
+
+def test_no_models_anywhere(work: Path) -> None:
+    (work / "empty.yaml").write_text("")
+    result = CliRunner().invoke(main, ["lint", "--config", "empty.yaml"])
+    assert result.exit_code == 2
+    assert "no MODEL given and no `models` listed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("selct: [DW]\n", "convscope.yaml: selct: unknown key (did you mean 'select'?)"),
+        ("select: [XX001]\n", "convscope.yaml: select[0]: unknown rule code 'XX001'"),
+        (
+            "rules: {DW001: {min_channels: x}}\n",
+            "convscope.yaml: rules.DW001.min_channels: expected int, got 'x'",
+        ),
+        (
+            "per-module-ignores: {'a.[b': [DW001]}\n",
+            "convscope.yaml: per-module-ignores.a.[b: bad glob 'a.[b': unclosed '['",
+        ),
+        ("select: [DW\n", "convscope.yaml: malformed YAML: expected ',' or ']'"),
+        ("target: tpu\n", "convscope.yaml: target: unknown target 'tpu'"),
+    ],
+)
+def test_config_errors_exit_2(work: Path, text: str, expected: str) -> None:
+    (work / "convscope.yaml").write_text(text)
+    result = CliRunner().invoke(main, ["lint", "bad.py"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {expected}"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--select", "DW001,ZZ"], "--select: unknown rule code 'ZZ'"),
+        (["--ignore", "dw001"], "--ignore: rule codes are upper case"),
+        (
+            ["--target", "npu"],
+            "unknown target 'npu'; available targets: edge-int8, generic, gpu-fp16",
+        ),
+        (["--baseline", "missing.json"], "baseline missing.json: file not found"),
+        (["--config", "nope.yaml"], "config file not found: nope.yaml"),
+    ],
+)
+def test_cli_option_errors_exit_2(work: Path, args: list[str], expected: str) -> None:
+    result = CliRunner().invoke(main, ["lint", "bad.py", *args])
+    assert result.exit_code == 2
+    assert expected in result.stderr
+
+
+def test_malformed_baseline_exit_2(work: Path) -> None:
+    (work / "base.json").write_text('{"version": 1, "findings": [{"model": 1}]}')
+    result = CliRunner().invoke(main, ["lint", "bad.py", "--baseline", "base.json"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: baseline base.json: findings[0].model: expected a string"
+    )
+
+
+def test_pyproject_config_error_names_the_table(work: Path) -> None:
+    (work / "pyproject.toml").write_text('[tool.convscope]\nseverity = {DW001 = "loud"}\n')
+    result = CliRunner().invoke(main, ["lint", "bad.py"])
+    assert result.exit_code == 2
+    assert "pyproject.toml: tool.convscope.severity.DW001: expected one of" in result.stderr
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def test_write_baseline_then_only_new_findings_fail(work: Path) -> None:
+    wrote = run("lint", "bad.py", "--select", "DW001", "--write-baseline", "base.json")
+    assert wrote.exit_code == 0
+    assert "wrote 2 finding(s) to baseline base.json" in wrote.stderr
+    doc = json.loads((work / "base.json").read_text())
+    assert {f["layer"] for f in doc["findings"]} == {"dw1", "dw2"}
+    again = run("lint", "bad.py", "--select", "DW001", "--baseline", "base.json")
+    assert again.exit_code == 0
+    assert "0 findings (0 errors, 0 warnings, 0 info); 2 suppressed by the baseline" in again.stdout
+    # a new finding (another rule) still fails
+    more = run(
+        "lint",
+        "bad.py",
+        "--select",
+        "DW001,PF002",
+        "--baseline",
+        "base.json",
+        "--fail-on",
+        "info",
+        "--format",
+        "json",
+    )
+    assert more.exit_code == 1
+    summary = json.loads(more.stdout)["summary"]
+    assert summary["suppressed"] == 2 and summary["info"] >= 1
+
+
+# --------------------------------------------------------------------------- rule, config
+
+
+def test_rule_command() -> None:
+    listing = run("rule")
+    assert listing.exit_code == 0
+    assert "DW001  narrow-depthwise" in listing.stdout and "AR003" in listing.stdout
+    doc = run("rule", "DW001")
+    assert doc.exit_code == 0 and doc.stdout.startswith("# DW001 narrow-depthwise\n")
+    assert "## References" in doc.stdout
+    assert run("rule", "separable-candidate").stdout.startswith("# DW003 separable-candidate")
+    unknown = CliRunner().invoke(main, ["rule", "DW01"])
+    assert unknown.exit_code == 2
+    assert "unknown rule code 'DW01' (did you mean DW001" in unknown.stderr
+
+
+def test_config_show(work: Path) -> None:
+    (work / "convscope.yaml").write_text("select: [DW]\nrules: {DW001: {min_channels: 8}}\n")
+    shown = run("config", "--show", "--target", "edge-int8")
+    assert shown.exit_code == 0
+    doc = yaml.safe_load(shown.stdout)
+    assert doc["config"] == "convscope.yaml" and doc["target"]["name"] == "edge-int8"
+    assert doc["rules"]["DW001"] == {
+        "name": "narrow-depthwise",
+        "severity": "warning",
+        "enabled": True,
+        "options": {"min_channels": 8, "expansion_below": 64},
+    }
+    assert doc["rules"]["QF004"]["enabled"] is False
+    targets = run("config", "--targets")
+    assert targets.stdout.splitlines()[0].startswith("edge-int8: ")
+
+
+def test_rule_and_help_do_not_import_torch() -> None:
+    code = textwrap.dedent("""
+        import sys
+        from convscope.cli.app import main
+        for args in (["--help"], ["rule"], ["rule", "DW001"], ["rule", "RF002"],
+                     ["config", "--show"]):
+            try:
+                main(args, standalone_mode=False)
+            except SystemExit:
+                pass
+            except Exception as exc:
+                print("raised", type(exc).__name__, exc, file=sys.stderr)
+        print("TORCH" if "torch" in sys.modules else "NO-TORCH")
+    """)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "NO-TORCH", proc.stderr
+
+
+# --------------------------------------------------------------------------- torchvision
+
+
+def test_torchvision_mobilenet_v2_edge_int8() -> None:
+    result = run("lint", "torchvision:mobilenet_v2", "--target", "edge-int8", "--format", "json")
+    assert result.exit_code == 1
+    counts = json_findings(result)
+    assert counts == {"DW001": 1, "HW001": 9, "QF004": 17}
+    doc = json.loads(result.stdout)["models"][0]
+    by_code: dict[str, list[dict[str, object]]] = {}
+    for f in doc["findings"]:
+        by_code.setdefault(str(f["code"]), []).append(f)
+    assert by_code["DW001"][0]["layer"] == "features.1.conv.0.0"  # the t=1 block
+    assert all(
+        str(f["layer"]).endswith("conv.1.2") or f["layer"] == "features.1.conv.0.2"
+        for f in by_code["QF004"]
+    )  # the ReLU6 after each depthwise conv + BN
+    assert {f["values"]["alignment"] for f in by_code["HW001"]} == {32}  # type: ignore[index]
+    assert all(f["location"] is not None for f in doc["findings"])
+
+
+def test_torchvision_resnet50_generic_is_clean() -> None:
+    # apart from RF005 on the three 1×1 stride-2 shortcut convs (tests/linting/rules/test_rf.py)
+    result = run("lint", "torchvision:resnet50", "--ignore", "RF005")
+    assert result.exit_code == 0
+    assert "0 findings (0 errors, 0 warnings, 0 info)" in result.stdout

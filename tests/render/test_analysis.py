@@ -1,0 +1,101 @@
+"""Golden outputs for the analyze reporters, plus invariants the renderings must keep.
+
+Regenerate the golden files after an intended change with
+``CONVSCOPE_UPDATE_GOLDEN=1 pytest tests/render/test_analysis.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import convscope
+from convscope.analysis.build import Analysis
+from convscope.render.analysis import (
+    json as json_report,
+)
+from convscope.render.analysis import (
+    markdown,
+)
+from convscope.render.analysis import (
+    notebook as html_table,
+)
+from convscope.render.analysis import (
+    table as terminal,
+)
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+class Small(nn.Module):
+    """A stem, a residual block and a classifier: every row kind a report shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()
+        )
+        self.block = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.Conv2d(8, 8, 1))
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.stem(x)
+        y = y + self.block(y)
+        return self.head(y.mean((2, 3)))
+
+
+@pytest.fixture(scope="module")
+def analysis() -> Analysis:
+    return convscope.analyze(Small(), (1, 3, 32, 32), name="tests/Small")
+
+
+def _check(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("CONVSCOPE_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"golden file {path} missing: run with CONVSCOPE_UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_golden_json(analysis: Analysis) -> None:
+    _check("small.json", json_report.render(analysis))
+
+
+def test_golden_markdown(analysis: Analysis) -> None:
+    _check("small.md", markdown.render(analysis))
+
+
+def test_golden_markdown_folded(analysis: Analysis) -> None:
+    _check("small-depth1.md", markdown.render(analysis, depth=1))
+
+
+def test_golden_table(analysis: Analysis) -> None:
+    _check("small.txt", terminal.to_text(analysis, width=140))
+
+
+def test_table_totals_match_json(analysis: Analysis) -> None:
+    doc = json.loads(json_report.render(analysis))
+    text = terminal.to_text(analysis, width=140)
+    total_line = next(line for line in text.splitlines() if line.lstrip("│ ").startswith("Total"))
+    assert doc["totals"]["params"] == analysis.totals.params
+    assert f"{analysis.totals.params}" in total_line  # small enough to print unabbreviated
+    assert len([r for r in doc["layers"]]) == len(analysis.rows)
+
+
+def test_markdown_has_one_table_row_per_layer(analysis: Analysis) -> None:
+    md = markdown.render(analysis)
+    rows = [line for line in md.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(analysis.rows)
+    assert "<details>" in md and "</details>" in md
+
+
+def test_html_page_is_self_contained(analysis: Analysis) -> None:
+    page = html_table.render_page(analysis)
+    assert page.startswith("<!doctype html>")
+    assert "http://" not in page and "https://" not in page
+    assert page.count("<tr>") == len(analysis.rows) + 2

@@ -1,0 +1,97 @@
+"""The committed ``reports/`` gallery is up to date: regenerating each example's JSON gives
+the committed file, and every example has its HTML, Markdown and README line.
+
+When this fails after an intended change to convscope or an example, run ``make reports``
+and commit the result.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convscope.report import gallery
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORTS = ROOT / "reports"
+EXAMPLES = gallery.examples(ROOT)
+HINT = "reports/ is stale: run `make reports` and commit the result"
+
+
+def _split_erf(doc: dict[str, Any]) -> dict[str, Any]:
+    """The ERF section: measured from real float32 gradients, so another CPU may round a
+    boundary differently; it is compared with tolerances, the rest exactly."""
+    return doc.pop("erf", None) or {}
+
+
+def _assert_erf_close(fresh: dict[str, Any], committed: dict[str, Any]) -> None:
+    assert fresh.keys() == committed.keys(), HINT
+    for key in ("layer", "position", "input_size", "samples", "analytic_size", "map_stride"):
+        assert fresh.get(key) == committed.get(key), (key, HINT)
+    for key in ("center",):
+        for a, b in zip(fresh[key], committed[key], strict=True):
+            assert abs(a - b) <= 1, (key, HINT)
+    assert fresh["sides"].keys() == committed["sides"].keys(), HINT
+    for frac, side in fresh["sides"].items():
+        assert abs(side - committed["sides"][frac]) <= 2, (frac, HINT)
+    assert len(fresh["map"]) == len(committed["map"]), HINT
+    for a, b in zip(fresh["map"], committed["map"], strict=True):
+        assert a == pytest.approx(b, abs=2e-3), HINT
+
+
+def test_every_example_is_in_the_gallery() -> None:
+    assert len(EXAMPLES) >= 5
+    names = {p.stem for p in EXAMPLES}
+    for suffix in ("html", "json", "md"):
+        found = {p.stem for p in REPORTS.glob(f"*.{suffix}") if p.name != "README.md"}
+        assert found == names, f"{suffix}: {HINT}"
+    readme = (REPORTS / "README.md").read_text(encoding="utf-8")
+    for name in names:
+        assert f"[html]({name}.html)" in readme, HINT
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_committed_json_is_current(example: Path) -> None:
+    committed_text = (REPORTS / f"{example.stem}.json").read_text(encoding="utf-8")
+    fresh_text = gallery.render_json(example, ROOT)
+    committed, fresh = json.loads(committed_text), json.loads(fresh_text)
+    committed_erf, fresh_erf = _split_erf(committed), _split_erf(fresh)
+    assert fresh == committed, f"{example.stem}.json differs: {HINT}"
+    if fresh_erf or committed_erf:
+        _assert_erf_close(fresh_erf, committed_erf)
+    # deterministic and machine-independent: no absolute paths
+    assert str(ROOT) not in fresh_text and fresh["model"] == f"examples/{example.name}"
+
+
+def test_readme_matches_the_json() -> None:
+    docs = {
+        p.stem: json.loads((REPORTS / f"{p.stem}.json").read_text(encoding="utf-8"))
+        for p in EXAMPLES
+    }
+    assert (REPORTS / "README.md").read_text(encoding="utf-8") == gallery.readme(docs), HINT
+
+
+def test_html_and_markdown_carry_the_json_numbers() -> None:
+    for example in EXAMPLES:
+        doc = json.loads((REPORTS / f"{example.stem}.json").read_text(encoding="utf-8"))
+        html = (REPORTS / f"{example.stem}.html").read_text(encoding="utf-8")
+        md = (REPORTS / f"{example.stem}.md").read_text(encoding="utf-8")
+        t = doc["totals"]
+        assert f'data-v="{t["macs"]}"' in html and f'data-v="{t["params"]}"' in html, HINT
+        assert html.count("<tr data-index=") >= len(doc["layers"]), HINT
+        assert f"| MACs | {t['macs']:,} " in md, HINT
+
+
+def test_check_mode_reports_a_stale_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = min(EXAMPLES, key=lambda p: p.stat().st_size).stem
+    doc = json.loads((REPORTS / f"{name}.json").read_text(encoding="utf-8"))
+    doc["totals"]["macs"] += 1
+    (tmp_path / f"{name}.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    assert gallery.main(["--check", "--out", str(tmp_path), "--only", name]) == 1
+    assert f"stale: {tmp_path / name}.json" in capsys.readouterr().err
+    assert gallery.main(["--check", "--out", str(tmp_path), "--only", "no_such"]) == 2
