@@ -1,34 +1,104 @@
 """The public library API: every function the CLI calls, re-exported from the package that
-owns it. No logic lives here, and nothing here imports this module back."""
+owns it. No logic lives here, and nothing here imports this module back.
+
+Names resolve lazily (on first attribute access) so that ``convscope --help`` and
+``convscope rule`` never import torch; type checkers read the imports below.
+"""
 
 from __future__ import annotations
 
-from convscope.analysis.build import Analysis
-from convscope.analysis.rf import receptive_field, with_receptive_field
-from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
-from convscope.analysis.schema import to_dict as analysis_document
-from convscope.checks.rf_verify import effective_rf, verify_rf
-from convscope.linting.engine import lint
-from convscope.passes.quant.measure import quant_report, with_quant
-from convscope.profiling.run import profile, with_profile
-from convscope.rewriting.run import rewrite
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "Analysis",
-    "analysis_document",
-    "analyze",
-    "analyze_loaded",
-    "analyze_spec",
-    "as_inputs",
-    "effective_rf",
-    "lint",
-    "profile",
-    "quant_report",
-    "receptive_field",
-    "rewrite",
-    "verify_rf",
-    "with_extra",
-    "with_profile",
-    "with_quant",
-    "with_receptive_field",
-]
+if TYPE_CHECKING:
+    from convscope.analysis.build import Analysis
+    from convscope.analysis.rf import receptive_field, with_receptive_field
+    from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
+    from convscope.analysis.schema import to_dict as analysis_document
+    from convscope.checks.crosscheck import reconcile as crosscheck
+    from convscope.checks.rf_verify import effective_rf, verify_rf
+    from convscope.diff.compare import as_dict as diff_document
+    from convscope.diff.compare import check as check_diff
+    from convscope.diff.compare import diff_reports, is_report_path, parse_thresholds
+    from convscope.diff.compare import load_side as load_diff_side
+    from convscope.linting.baseline import apply as apply_baseline
+    from convscope.linting.baseline import load as load_baseline
+    from convscope.linting.baseline import render as render_baseline
+    from convscope.linting.catalog import rule_doc
+    from convscope.linting.config import ModelEntry, Settings, load_settings
+    from convscope.linting.engine import lint
+    from convscope.linting.finding import LintResult, Severity
+    from convscope.linting.registry import Registry, default_registry
+    from convscope.model.load import LoadedModel, load_model, parse_input_shapes
+    from convscope.passes.quant.measure import quant_report, with_quant
+    from convscope.profiling.calibrate import calibrate
+    from convscope.profiling.measure import check_device
+    from convscope.profiling.run import profile, with_profile
+    from convscope.report.build import build_report
+    from convscope.report.build import render as render_report
+    from convscope.rewriting.apply import export_program
+    from convscope.rewriting.run import rewrite
+    from convscope.targets.profiles import available_profiles, load_profile
+    from convscope.targets.roofline import RooflineParams
+    from convscope.validate import ConfigError, unknown_code_message
+
+#: public name → (owning module, name there)
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "Analysis": ("convscope.analysis.build", "Analysis"),
+    "receptive_field": ("convscope.analysis.rf", "receptive_field"),
+    "with_receptive_field": ("convscope.analysis.rf", "with_receptive_field"),
+    "analyze": ("convscope.analysis.run", "analyze"),
+    "analyze_loaded": ("convscope.analysis.run", "analyze_loaded"),
+    "analyze_spec": ("convscope.analysis.run", "analyze_spec"),
+    "as_inputs": ("convscope.analysis.run", "as_inputs"),
+    "with_extra": ("convscope.analysis.run", "with_extra"),
+    "analysis_document": ("convscope.analysis.schema", "to_dict"),
+    "crosscheck": ("convscope.checks.crosscheck", "reconcile"),
+    "effective_rf": ("convscope.checks.rf_verify", "effective_rf"),
+    "verify_rf": ("convscope.checks.rf_verify", "verify_rf"),
+    "diff_document": ("convscope.diff.compare", "as_dict"),
+    "check_diff": ("convscope.diff.compare", "check"),
+    "diff_reports": ("convscope.diff.compare", "diff_reports"),
+    "is_report_path": ("convscope.diff.compare", "is_report_path"),
+    "parse_thresholds": ("convscope.diff.compare", "parse_thresholds"),
+    "load_diff_side": ("convscope.diff.compare", "load_side"),
+    "apply_baseline": ("convscope.linting.baseline", "apply"),
+    "load_baseline": ("convscope.linting.baseline", "load"),
+    "render_baseline": ("convscope.linting.baseline", "render"),
+    "rule_doc": ("convscope.linting.catalog", "rule_doc"),
+    "ModelEntry": ("convscope.linting.config", "ModelEntry"),
+    "Settings": ("convscope.linting.config", "Settings"),
+    "load_settings": ("convscope.linting.config", "load_settings"),
+    "lint": ("convscope.linting.engine", "lint"),
+    "LintResult": ("convscope.linting.finding", "LintResult"),
+    "Severity": ("convscope.linting.finding", "Severity"),
+    "Registry": ("convscope.linting.registry", "Registry"),
+    "default_registry": ("convscope.linting.registry", "default_registry"),
+    "LoadedModel": ("convscope.model.load", "LoadedModel"),
+    "load_model": ("convscope.model.load", "load_model"),
+    "parse_input_shapes": ("convscope.model.load", "parse_input_shapes"),
+    "quant_report": ("convscope.passes.quant.measure", "quant_report"),
+    "with_quant": ("convscope.passes.quant.measure", "with_quant"),
+    "calibrate": ("convscope.profiling.calibrate", "calibrate"),
+    "check_device": ("convscope.profiling.measure", "check_device"),
+    "profile": ("convscope.profiling.run", "profile"),
+    "with_profile": ("convscope.profiling.run", "with_profile"),
+    "build_report": ("convscope.report.build", "build_report"),
+    "render_report": ("convscope.report.build", "render"),
+    "export_program": ("convscope.rewriting.apply", "export_program"),
+    "rewrite": ("convscope.rewriting.run", "rewrite"),
+    "available_profiles": ("convscope.targets.profiles", "available_profiles"),
+    "load_profile": ("convscope.targets.profiles", "load_profile"),
+    "RooflineParams": ("convscope.targets.roofline", "RooflineParams"),
+    "ConfigError": ("convscope.validate", "ConfigError"),
+    "unknown_code_message": ("convscope.validate", "unknown_code_message"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'convscope.api' has no attribute {name!r}")
+    return getattr(importlib.import_module(target[0]), target[1])

@@ -119,4 +119,34 @@ def test_cli_uses_only_the_public_api_and_renderers() -> None:
 def test_api_module_only_reexports() -> None:
     tree = ast.parse((PACKAGE / "api.py").read_text(encoding="utf-8"))
     kinds = {type(node).__name__ for node in tree.body}
-    assert kinds <= {"Expr", "ImportFrom", "Assign", "If"}, kinds
+    assert kinds <= {"Expr", "ImportFrom", "Import", "Assign", "AnnAssign", "If", "FunctionDef"}
+    functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert functions == ["__getattr__"]  # the lazy lookup, nothing else
+
+
+def _type_checking_imports() -> dict[str, tuple[str, str]]:
+    tree = ast.parse((PACKAGE / "api.py").read_text(encoding="utf-8"))
+    block = next(n for n in tree.body if isinstance(n, ast.If) and _is_type_checking(n))
+    return {
+        (a.asname or a.name): (node.module, a.name)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom) and node.module
+        for a in node.names
+    }
+
+
+def test_api_lazy_table_matches_its_typed_imports() -> None:
+    from convscope import api
+
+    assert _type_checking_imports() == api._EXPORTS
+    for name in api.__all__:
+        assert getattr(api, name) is not None
+
+
+def test_top_level_names_come_from_the_api() -> None:
+    import convscope
+    from convscope import api
+
+    for name in convscope.__all__:
+        if name != "__version__":
+            assert getattr(convscope, name) is getattr(api, name), name

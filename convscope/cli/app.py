@@ -98,9 +98,9 @@ def main(debug: bool) -> None:
 def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
     if not texts:
         return None
-    from convscope.model.load import parse_input_shapes
+    from convscope import api
 
-    return parse_input_shapes(texts)
+    return api.parse_input_shapes(texts)
 
 
 @main.command()
@@ -189,11 +189,10 @@ def analyze(
         raise click.UsageError("--calibration needs --quant")
     shapes = parse_inputs(inputs)
     from convscope import api
-    from convscope.model.load import load_model
 
     if calibration is not None:
         device = "cpu"  # calibration runs the model on real data
-    loaded = load_model(
+    loaded = api.load_model(
         model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device=device
     )
     result = api.analyze_loaded(loaded, device=device, dtype=dtype, strict=strict)
@@ -209,9 +208,7 @@ def analyze(
             result, "erf", api.effective_rf(loaded.module, loaded.inputs, analysis=result)
         )
     if crosscheck:
-        from convscope.checks import crosscheck as cc
-
-        checked = cc.reconcile(
+        checked = api.crosscheck(
             model, shapes, weights=weights, trust_pickle=trust_pickle, analysis=result
         )
         result = api.with_extra(result, "crosscheck", checked)
@@ -238,9 +235,9 @@ def _append_sections(text: str | None, result: Any) -> str | None:
             parts.append(section.render())
     checked = result.extras.get("crosscheck")
     if checked is not None:
-        from convscope.checks import crosscheck as cc
+        from convscope.render.analysis import crosscheck as crosscheck_text
 
-        parts.append(cc.render(checked))
+        parts.append(crosscheck_text.render(checked))
     if not parts:
         return text
     extra = "\n\n".join(p.rstrip("\n") for p in parts) + "\n"

@@ -82,25 +82,24 @@ def diff(
     BASE and HEAD are saved JSON reports (*.json) or model specs. Exit 1 when a
     --fail-on threshold is exceeded.
     """
-    from convscope import _io
-    from convscope.diff import compare as diff_mod
+    from convscope import _io, api
 
     if output:
         _io.check_output_path(output)
-    thresholds = diff_mod.parse_thresholds(fail_on)
-    if inputs and all(diff_mod.is_report_path(x) for x in (base, head)):
+    thresholds = api.parse_thresholds(fail_on)
+    if inputs and all(api.is_report_path(x) for x in (base, head)):
         raise DiffUsageError(
             "-i/--input applies to model specs; BASE and HEAD are both saved reports"
         )
     shapes = parse_inputs(inputs)
-    base_doc = diff_mod.load_side(base, input_shapes=shapes)
-    head_doc = diff_mod.load_side(head, input_shapes=shapes)
-    result = diff_mod.diff_reports(base_doc, head_doc, base_label=base, head_label=head)
-    gates = diff_mod.check(result, thresholds)
+    base_doc = api.load_diff_side(base, input_shapes=shapes)
+    head_doc = api.load_diff_side(head, input_shapes=shapes)
+    result = api.diff_reports(base_doc, head_doc, base_label=base, head_label=head)
+    gates = api.check_diff(result, thresholds)
 
     text: str | None
     if fmt == "json":
-        text = json.dumps(diff_mod.as_dict(result, gates), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(api.diff_document(result, gates), indent=2, ensure_ascii=False) + "\n"
     elif fmt == "markdown":
         from convscope.render.diff import markdown as diff_markdown
 

@@ -16,9 +16,7 @@ import click
 from convscope.cli.app import emit, handle_errors, main, parse_inputs
 
 if TYPE_CHECKING:
-    from convscope.linting.config import ModelEntry, Settings
-    from convscope.linting.finding import LintResult, Severity
-    from convscope.linting.registry import Registry
+    from convscope.api import LintResult, ModelEntry, Registry, Settings, Severity
 
 LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
 
@@ -111,13 +109,10 @@ def lint(
 
     Exit codes: 0 clean, 1 findings at or above --fail-on or a budget exceeded, 2 errors.
     """
-    from convscope import _io
-    from convscope.linting import baseline as baseline_mod
-    from convscope.linting.config import ModelEntry, load_settings
-    from convscope.linting.registry import default_registry
+    from convscope import _io, api
 
-    registry = default_registry()
-    settings = load_settings(registry, config).with_overrides(
+    registry = api.default_registry()
+    settings = api.load_settings(registry, config).with_overrides(
         registry,
         select=select,
         ignore=ignore,
@@ -129,10 +124,12 @@ def lint(
     for path in (output, write_baseline):
         if path:
             _io.check_output_path(path)
-    keys = baseline_mod.load(baseline) if baseline else None
+    keys = api.load_baseline(baseline) if baseline else None
     if models:
         shapes = parse_inputs(inputs)
-        entries = [ModelEntry(spec=m, load_spec=m, inputs=shapes, weights=weights) for m in models]
+        entries = [
+            api.ModelEntry(spec=m, load_spec=m, inputs=shapes, weights=weights) for m in models
+        ]
     else:
         if inputs or weights or calibration:
             raise click.UsageError(
@@ -145,13 +142,13 @@ def lint(
 
     results = [_lint_one(entry, settings, registry, device, calibration) for entry in entries]
     if write_baseline:
-        text = baseline_mod.render(results)
+        text = api.render_baseline(results)
         _io.write_atomic(write_baseline, text)
         n = text.count('"fingerprint"')
         click.echo(f"wrote {n} finding(s) to baseline {write_baseline}", err=True)
         return
     if keys is not None:
-        results = [baseline_mod.apply(r, keys) for r in results]
+        results = [api.apply_baseline(r, keys) for r in results]
     _render(results, fmt, output, settings.fail_on, registry)
     if not exit_zero and any(r.fails(settings.fail_on) for r in results):
         sys.exit(1)
@@ -165,12 +162,10 @@ def _lint_one(
     calibration: str | None = None,
 ) -> LintResult:
     from convscope import api
-    from convscope.linting.engine import lint as run_lint
-    from convscope.model.load import load_model
 
     if calibration is not None:
         device = "cpu"  # calibration runs the model on real data
-    loaded = load_model(
+    loaded = api.load_model(
         entry.load_spec, input_shapes=entry.inputs, weights=entry.weights, device=device
     )
     analysis = api.analyze(
@@ -181,7 +176,7 @@ def _lint_one(
         providers["weights"] = lambda _analysis: loaded.module
     if calibration is not None:
         providers["calibration"] = _calibration_provider(loaded.module, calibration)
-    return run_lint(
+    return api.lint(
         analysis,
         settings,
         module=loaded.module,
@@ -198,9 +193,9 @@ def _calibration_provider(module: Any, calibration: str) -> Any:
     """Activation statistics for rules that require ``calibration`` (QF005)."""
 
     def provide(analysis: Any) -> Any:
-        from convscope.passes.quant.measure import with_quant
+        from convscope import api
 
-        return with_quant(analysis, module, calibration)
+        return api.with_quant(analysis, module, calibration)
 
     return provide
 
@@ -245,11 +240,9 @@ def _render(
 @handle_errors
 def rule(code: str | None, debug: bool) -> None:
     """List the lint rules, or show the documentation of rule CODE (a code or a name)."""
-    from convscope.linting import catalog as data
-    from convscope.linting.registry import default_registry
-    from convscope.validate import ConfigError, unknown_code_message
+    from convscope import api
 
-    registry = default_registry()
+    registry = api.default_registry()
     if code is None:
         from convscope.render.lint import text as lint_text
 
@@ -260,8 +253,8 @@ def rule(code: str | None, debug: bool) -> None:
         return
     found = registry.lookup(code)
     if found is None:
-        raise ConfigError(unknown_code_message(code, registry))
-    doc = data.rule_doc(found.code, found.name)
+        raise api.ConfigError(api.unknown_code_message(code, registry))
+    doc = api.rule_doc(found.code, found.name)
     if doc.is_file():
         click.echo(doc.read_text(encoding="utf-8"), nl=False)
     else:
@@ -282,14 +275,12 @@ def config_cmd(
     show: bool, targets: bool, config: str | None, target: str | None, debug: bool
 ) -> None:
     """Show the configuration convscope lint would use (file, target, rules, options)."""
-    from convscope.linting.config import load_settings
-    from convscope.linting.registry import default_registry
-    from convscope.targets.profiles import available_profiles, load_profile
+    from convscope import api
 
-    registry = default_registry()
+    registry = api.default_registry()
     if targets:
-        for name in available_profiles():
-            click.echo(f"{name}: {load_profile(name, registry).description}")
+        for name in api.available_profiles():
+            click.echo(f"{name}: {api.load_profile(name, registry).description}")
         return
-    settings = load_settings(registry, config).with_overrides(registry, target=target)
+    settings = api.load_settings(registry, config).with_overrides(registry, target=target)
     click.echo(settings.to_yaml(registry), nl=False)

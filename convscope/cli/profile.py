@@ -44,18 +44,16 @@ def parse_batch_sizes(text: str | None) -> tuple[int, ...] | None:
 def load_roofline(target: str) -> Any:
     """The roofline figures of a target profile (name or ``.yaml`` path), via the lint
     profile loader; a one-line error when the profile has no figures."""
-    from convscope.linting.registry import default_registry
-    from convscope.targets.profiles import load_profile
-    from convscope.targets.roofline import RooflineParams
+    from convscope import api
 
-    prof = load_profile(target, default_registry())
+    prof = api.load_profile(target, api.default_registry())
     roof = prof.roofline
     if roof.peak_flops is None or roof.bandwidth is None:
         raise ProfileUsageError(
             f"target '{prof.name}' has no roofline figures (peak-flops / bandwidth are null); "
             "pass --calibrate to measure this machine, or a target such as gpu-fp16"
         )
-    return RooflineParams(roof.peak_flops, roof.bandwidth, name=prof.name, source=roof.source)
+    return api.RooflineParams(roof.peak_flops, roof.bandwidth, name=prof.name, source=roof.source)
 
 
 def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, ...]:
@@ -223,9 +221,9 @@ def profile(
         _io.check_output_path(output)
     sizes = parse_batch_sizes(batch_sizes)
     shapes = parse_inputs(inputs)
-    from convscope.profiling import measure
+    from convscope import api
 
-    measure.check_device(device)  # fail before loading anything
+    api.check_device(device)  # fail before loading anything
     from convscope.render.profile import text as profile_report
 
     progress_on = sys.stderr.isatty()
@@ -243,12 +241,9 @@ def profile(
     import torch
 
     from convscope import api
-    from convscope.model.load import load_model
-    from convscope.profiling.run import profile as run_profile
-    from convscope.profiling.run import with_profile
 
     torch.manual_seed(seed)
-    loaded = load_model(
+    loaded = api.load_model(
         model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
     )
     module = loaded.module
@@ -262,12 +257,10 @@ def profile(
     )
     with profile_report.progress_bar(progress_on) as progress:
         if calibrate:
-            from convscope.profiling.calibrate import calibrate as run_calibrate
-
-            params = run_calibrate(
+            params = api.calibrate(
                 device, threads=threads, budget_s=calibrate_time, progress=progress
             ).params()
-        result = run_profile(
+        result = api.profile(
             module,
             loaded.inputs,
             device=device,
@@ -283,7 +276,7 @@ def profile(
             progress=progress,
             quiet=not debug,
         )
-    report = with_profile(analysis, result, params)
+    report = api.with_profile(analysis, result, params)
     if fmt == "json":
         from convscope.render.analysis import json as json_report
 
@@ -297,11 +290,11 @@ def profile(
 def _calibrate_only(
     device: str, threads: int | None, budget: float, fmt: str, output: str | None, progress_on: bool
 ) -> None:
-    from convscope.profiling.calibrate import calibrate as run_calibrate
+    from convscope import api
     from convscope.render.profile import text as profile_report
 
     with profile_report.progress_bar(progress_on) as progress:
-        cal = run_calibrate(device, threads=threads, budget_s=budget, progress=progress)
+        cal = api.calibrate(device, threads=threads, budget_s=budget, progress=progress)
     if output is not None and Path(output).suffix in (".yaml", ".yml"):
         emit(cal.to_profile_yaml(), output)
         if fmt == "table":

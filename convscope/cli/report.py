@@ -111,9 +111,9 @@ def report(
     if output:
         _io.check_output_path(output)
     shapes = parse_inputs(inputs)
-    from convscope.report.build import build_report
+    from convscope import api
 
-    result = build_report(
+    result = api.build_report(
         model,
         input_shapes=shapes,
         weights=weights,
@@ -126,7 +126,5 @@ def report(
         rewrite=with_rewrite,
         seed=seed,
     )
-    from convscope.report.build import render
-
-    text = render(result, fmt)
+    text = api.render_report(result, fmt)
     emit(text, output)

@@ -151,12 +151,10 @@ def rewrite(
     shapes = parse_inputs(inputs)
     import torch
 
-    from convscope.model.load import load_model
-    from convscope.rewriting.apply import export_program
-    from convscope.rewriting.run import rewrite as run_rewrite
+    from convscope import api
 
     torch.manual_seed(seed)  # random weights (no --weights) are reproducible
-    loaded = load_model(
+    loaded = api.load_model(
         model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
     )
     module = loaded.module
@@ -169,7 +167,7 @@ def rewrite(
     else:
         label = "random init (no --weights)"
 
-    result = run_rewrite(
+    result = api.rewrite(
         module,
         loaded.inputs,
         only=only or None,
@@ -184,7 +182,7 @@ def rewrite(
     result = dataclasses.replace(result, weights=label)
     written: list[str] = []
     if out is not None:
-        program, state = export_program(result.model, result.inputs, out)
+        program, state = api.export_program(result.model, result.inputs, out)
         written = [str(program), str(state)]
 
     from convscope.render.rewrite import text as rewrite_report

@@ -20,6 +20,7 @@ from convscope.api import analyze, analyze_spec
 from convscope.checks import crosscheck as cc
 from convscope.errors import ConvscopeError
 from convscope.ir import graph as ir
+from convscope.render.analysis import crosscheck as crosscheck_text
 
 SPEC = "torchvision:resnet18"
 SHAPE = (1, 3, 64, 64)
@@ -96,7 +97,7 @@ def test_fvcore_totals_reconcile(resnet18: tuple[Analysis, cc.CrossCheck]) -> No
 
 def test_render_lists_every_row_and_the_totals(resnet18: tuple[Analysis, cc.CrossCheck]) -> None:
     _, result = resnet18
-    text = cc.render(result)
+    text = crosscheck_text.render(result)
     lines = text.splitlines()
     assert lines[0].startswith(f"Cross-check: {SPEC}")
     for r in result.rows:
@@ -156,7 +157,7 @@ def test_fvcore_failure_is_recorded_not_raised() -> None:
     assert result.totals["fvcore_flops"] is None
     assert all(r.fvcore_flops is None for r in result.rows)
     assert result.totals["flopcounter_flops"] == 2 * result.totals["convscope_macs"]  # type: ignore[operator]
-    assert "fvcore failed" in cc.render(result)
+    assert "fvcore failed" in crosscheck_text.render(result)
 
 
 def test_missing_fvcore_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
