@@ -200,6 +200,14 @@ class ViewAttrs:
 
 
 @dataclass(frozen=True)
+class SliceAttrs:
+    """``x[..., start:end:step]`` along ``dim`` (normalized, non-negative)."""
+
+    dim: int
+    step: int
+
+
+@dataclass(frozen=True)
 class NoAttrs:
     pass
 
@@ -215,6 +223,7 @@ Attrs = (
     | PadAttrs
     | ReduceAttrs
     | ViewAttrs
+    | SliceAttrs
     | NoAttrs
 )
 

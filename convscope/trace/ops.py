@@ -269,6 +269,18 @@ def _view(args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.T
     return ir.ViewAttrs(flattens_spatial=x.dim() >= 3 and y.dim() < x.dim())
 
 
+def _slice(
+    args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
+) -> ir.Attrs:
+    # aten.slice.Tensor(self, dim=0, start=None, end=None, step=1)
+    x = args[0] if args and isinstance(args[0], torch.Tensor) else None
+    dim = int(args[1]) if len(args) > 1 else int(kwargs.get("dim", 0))
+    step = args[4] if len(args) > 4 else kwargs.get("step", 1)
+    if x is not None and x.dim() > 0:
+        dim %= x.dim()
+    return ir.SliceAttrs(dim=dim, step=int(step) if isinstance(step, int) else 1)
+
+
 class _TableBuilder:
     """Collects entries once; a second entry for the same op is a bug, not an override."""
 
@@ -581,7 +593,6 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "expand",
             "unsqueeze",
             "squeeze",
-            "slice",
             "select",
             "split",
             "split_with_sizes",
@@ -620,6 +631,7 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
         ],
         _view,
     )
+    add(ir.OpKind.VIEW, ["slice"], _slice)
     add(
         ir.OpKind.COPY,
         [

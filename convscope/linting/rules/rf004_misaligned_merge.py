@@ -14,21 +14,7 @@ _AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 class MisalignedMerge(Rule):
-    """## What it does
-    Reports an add, multiply or concatenation whose branches disagree on the geometry of
-    their receptive fields: a different effective stride, or centre offsets (the input
-    position of output pixel 0's receptive-field centre) that differ by more than
-    ``min_offset_px`` input pixels. The message gives the offset in input pixels.
-
-    ## Why is this bad?
-    Feature ``(i, j)`` of one branch then describes a different image location than feature
-    ``(i, j)`` of the other; the merge adds features of shifted windows. Typical causes:
-    even kernels, asymmetric or missing padding in one branch, and ResNet-D shortcuts (a
-    2×2 average pool, stride 2, before the 1×1 conv) next to a 3×3 stride-2 main branch.
-
-    ## Options
-    - ``min_offset_px`` (float, default 0.0)
-    """
+    """Add or concat whose branches differ in stride or centre offset (docs: the README)."""
 
     code = "RF004"
     name = "misaligned-merge"
@@ -37,21 +23,29 @@ class MisalignedMerge(Rule):
     requires = frozenset({"receptive_field"})
     options = (
         Option(
-            "min_offset_px",
+            "min_offset_fraction",
             float,
-            0.0,
-            "Report centre offsets larger than this many input "
-            "pixels (stride mismatches are always reported).",
+            0.5,
+            "Report centre offsets larger than this fraction of one pixel of the merged map.",
             minimum=0.0,
+        ),
+        Option(
+            "max_stride_ratio",
+            float,
+            1.1,
+            "Report branch strides whose ratio exceeds this (a resize to a given size "
+            "gives strides that differ by a rounding, not a mistake).",
+            minimum=1.0,
         ),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         rf = receptive_field(ctx)
-        limit = ctx.option("min_offset_px")
+        fraction = ctx.option("min_offset_fraction")
+        ratio = ctx.option("max_stride_ratio")
         by_node: dict[int, list[Misalignment]] = {}
         for m in rf.misalignments:
-            if m.kind == "stride" or m.offset_px > limit + 1e-9:
+            if _reported(m, fraction, ratio):
                 by_node.setdefault(m.node, []).append(m)
         nodes = {n.id: n for n in ctx.graph.nodes}
         names = _AXIS_NAMES.get(len(rf.input_size), ())
@@ -75,6 +69,16 @@ class MisalignedMerge(Rule):
                 "their windows share a centre, or align the shortcut's "
                 "downsampling with the main branch",
             )
+
+
+def _reported(m: Misalignment, fraction: float, ratio: float) -> bool:
+    """A stride mismatch beyond ``ratio``, or a centre offset beyond ``fraction`` of one
+    pixel of the merged map (the coarsest branch stride)."""
+    strides = [s for s in m.strides if s > 0]
+    if m.kind == "stride":
+        return bool(strides) and max(strides) / min(strides) > ratio + 1e-9
+    pixel = max(strides) if strides else 1.0
+    return m.offset_px > fraction * pixel + 1e-9
 
 
 def _describe(m: Misalignment) -> str:

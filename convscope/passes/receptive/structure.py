@@ -263,6 +263,15 @@ class _T:
     layout: Layout | None  # None: spatial structure lost
     jitter: tuple[float, ...]  # tolerance per axis, input pixels
     approx: bool  # geometry guessed somewhere upstream
+    # Per axis, input pixels: where the centre of the tensor's *own* features lies,
+    # relative to the RF centre. After a merge the RF is the union of the branches, whose
+    # midpoint is no branch's centre; alignment is judged against the first branch's
+    # centre (the one the others are added to), so offsets do not compound merge to merge.
+    # Every op maps both centres by the same affine step, so the difference is carried.
+    anchor: tuple[float, ...] = ()
+
+    def centre(self, a: int) -> float:
+        return self.rf.center_offset(a) + (self.anchor[a] if self.anchor else 0.0)
 
 
 class _Acc:
@@ -276,6 +285,7 @@ class _Acc:
         self.jitter = list(t.jitter)
         self.is_global = t.rf.is_global
         self.approx = t.approx
+        self.anchor = t.anchor
 
     def step(self, a: int, m: float, q: float, lo0: float, jit: float = 0.0) -> None:
         """Output pixel j reads layer-input pixels ``[lo0 + j·q, lo0 + j·q + m]``."""
@@ -294,7 +304,9 @@ class _Acc:
             padding=tuple(self.padding),
             is_global=self.is_global,
         )
-        return _T(rf=rf, layout=layout, jitter=tuple(self.jitter), approx=self.approx)
+        return _T(
+            rf=rf, layout=layout, jitter=tuple(self.jitter), approx=self.approx, anchor=self.anchor
+        )
 
 
 def _with(
@@ -313,6 +325,7 @@ def _with(
         layout=t.layout if keep_layout else layout,
         jitter=t.jitter,
         approx=t.approx if approx is None else (t.approx or approx),
+        anchor=t.anchor,
     )
 
 
@@ -651,7 +664,13 @@ class _Pass:
             is_global=any(t.rf.is_global for t in ins),
         )
         jit = tuple(max(t.jitter[a] for t in ins) for a in range(nd))
-        return _T(rf=rf, layout=best.layout, jitter=jit, approx=any(t.approx for t in ins))
+        return _T(
+            rf=rf,
+            layout=best.layout,
+            jitter=jit,
+            approx=any(t.approx for t in ins),
+            anchor=best.anchor,
+        )
 
     # -- walk ----------------------------------------------------------------------------
     def run(self) -> ReceptiveField:
@@ -673,7 +692,9 @@ class _Pass:
                     if self.first_spatial == 2
                     else (((_OTHER, t.shape[0]),), *(((a, n),) for a, n in enumerate(t.shape[1:])))
                 )
-                self.states[t.id] = _T(rf=s.rf, layout=lay, jitter=s.jitter, approx=False)
+                self.states[t.id] = _T(
+                    rf=s.rf, layout=lay, jitter=s.jitter, approx=False, anchor=s.anchor
+                )
         per_node: dict[int, NodeRF] = {}
         per_layer: dict[str, _T] = {}
         for node in g.nodes:
@@ -990,13 +1011,20 @@ class _Pass:
         """Elementwise / concat merge; records misalignments (unless ``node`` is None)."""
         if len(ins) == 1:
             t = ins[0]
-            return _T(rf=t.rf, layout=out_layout, jitter=t.jitter, approx=t.approx or not exact)
+            return _T(
+                rf=t.rf,
+                layout=out_layout,
+                jitter=t.jitter,
+                approx=t.approx or not exact,
+                anchor=t.anchor,
+            )
         nd = self.nd
         out_pos = _axis_positions(out_layout, nd)
         skip = set(skip_axes)
         base = self.merge_plain(ins)
         size, mins = list(base.rf.size), list(base.rf.min_size)
         stride, pad = list(base.rf.stride), list(base.rf.padding)
+        centres = [base.centre(a) for a in range(nd)]
         for a in range(nd):
             if a not in out_pos:
                 continue
@@ -1016,11 +1044,12 @@ class _Pass:
                 lo = min(-t.rf.padding[a] for t in parts)
                 hi = max(-t.rf.padding[a] + t.rf.size[a] - 1 for t in parts)
                 size[a], pad[a], stride[a] = hi - lo + 1, -lo, strides[0]
+                centres[a] = parts[0].centre(a)
             else:
                 best = max(parts, key=lambda t: t.rf.size[a])
                 size[a], pad[a], stride[a] = best.rf.size[a], best.rf.padding[a], best.rf.stride[a]
             if len(parts) > 1 and a not in skip and node is not None:
-                offsets = [t.rf.center_offset(a) for t in parts]
+                offsets = [t.centre(a) for t in parts]
                 spread = max(offsets) - min(offsets)
                 if not same_stride or spread > _TOL * max(1.0, max(abs(o) for o in offsets)):
                     self.misalignments.append(
@@ -1047,6 +1076,7 @@ class _Pass:
             layout=out_layout,
             jitter=base.jitter,
             approx=base.approx or not exact or bool(skip),
+            anchor=tuple(c - rf.center_offset(a) for a, c in enumerate(centres)),
         )
 
     def pointwise(
