@@ -82,7 +82,7 @@ def test_json_and_html_come_from_one_document(report: Report, doc: dict[str, Any
     assert json.loads(render(report, "json", cwd=ROOT)) == doc
     severities = [f["severity"] for f in doc["lint"]["findings"]]
     assert doc["lint"]["counts"] == {s: severities.count(s) for s in ("error", "warning", "info")}
-    assert {"DW003", "RF005"} <= {f["code"] for f in doc["lint"]["findings"]}
+    assert {"DW003", "RF001"} <= {f["code"] for f in doc["lint"]["findings"]}
     assert sorted(doc["execution_order"]) == sorted(r["path"] for r in doc["layers"])
     assert doc["rewrite"]["layers"] and "erf" in doc and "receptive_field" in doc
 

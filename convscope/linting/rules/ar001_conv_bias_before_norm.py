@@ -11,24 +11,14 @@ from convscope.linting.rules._util import describe, layer
 
 
 class ConvBiasBeforeNorm(Rule):
-    """## What it does
-    Flags convolutions created with a bias whose output feeds only normalization layers that
-    subtract a per-channel mean over the same channels: BatchNorm, and GroupNorm with one
-    channel per group (instance-norm style).
+    """Conv with a bias feeding a norm over the same channels (the bias is cancelled).
 
-    ## Why is this bad?
-    The norm subtracts the mean of each channel, and a per-channel constant added by the
-    conv shifts that mean by exactly the same amount: the bias is cancelled. It still costs
-    parameters, a memory read and an add per output element. PyTorch's performance tuning
-    guide recommends ``bias=False`` for convs followed by BatchNorm.
-
-    ## Options
-    - ``norm_kinds`` (list, default batch, group)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "AR001"
     name = "conv-bias-before-norm"
-    default_severity = Severity.WARNING
+    default_severity = Severity.INFO  # wasted parameters, harmless to accuracy
     summary = "Conv with a bias feeding a norm over the same channels (the bias is cancelled)"
     options = (
         Option(

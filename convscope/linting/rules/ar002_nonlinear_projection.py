@@ -13,19 +13,9 @@ _THROUGH_NORM = frozenset({ir.OpKind.NORM, ir.OpKind.VIEW, ir.OpKind.DROPOUT})
 
 
 class NonlinearProjection(Rule):
-    """## What it does
-    In an inverted-residual block, finds the 1×1 *projection* conv that narrows channels by
-    at least ``min_ratio`` right after a depthwise conv (through norm/activation), and flags
-    it when its output goes through an activation (after an optional norm).
+    """Activation after the narrow 1×1 projection of an inverted residual.
 
-    ## Why is this bad?
-    MobileNetV2 showed that a non-linearity on the narrow bottleneck destroys information
-    that the low-dimensional representation cannot afford to lose; the projection must stay
-    linear (conv + BatchNorm, no activation). Removing the ReLU there improved accuracy in
-    the paper's ablation.
-
-    ## Options
-    - ``min_ratio`` (float, default 2.0)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "AR002"

@@ -23,19 +23,9 @@ _THROUGH = frozenset(
 
 
 class AliasedDownsample(Rule):
-    """## What it does
-    Off by default. Flags strided k×k convolutions and strided max-pools outside the stem
-    (after the first ``stem_layers`` spatial ops) that are not preceded by a low-pass filter:
-    an average pool or a fixed-weight (buffer) blur conv.
+    """Strided conv/pool without low-pass filtering outside the stem.
 
-    ## Why is this bad?
-    Subsampling without low-pass filtering aliases high frequencies, so shifting the input
-    by one pixel can change the output noticeably. Zhang (2019) showed that blurring before
-    the subsampling step (MaxPool stride 1 → BlurPool stride 2, Conv stride 1 → BlurPool)
-    improves shift-invariance and often accuracy.
-
-    ## Options
-    - ``stem_layers`` (int, default 2)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "AR003"

@@ -12,23 +12,7 @@ from convscope.linting.rules._util import describe, kernel, layer
 
 
 class NarrowDepthwise(Rule):
-    """## What it does
-    Flags depthwise convolutions (``groups == in_channels > 1``, kernel larger than 1) that
-    run over fewer than ``min_channels`` channels, or that run over fewer than
-    ``expansion_below`` channels without an expanding 1×1 conv (or linear layer) before
-    them.
-
-    ## Why is this bad?
-    A depthwise filter sees one channel only; all cross-channel learning happens in the
-    pointwise convs around it. On narrow tensors the depthwise layer has almost no
-    parameters to carry information, and its few per-channel weight ranges are what makes
-    depthwise layers fragile under INT8 quantization. MobileNetV2 therefore runs depthwise
-    convs on an expanded (typically 6×) representation.
-
-    ## Options
-    - ``min_channels`` (int, default 32; profile field ``min-depthwise-channels``)
-    - ``expansion_below`` (int, default 64; 0 turns the expansion check off)
-    """
+    """Depthwise conv over too few channels for the target (docs: the README)."""
 
     code = "DW001"
     name = "narrow-depthwise"
@@ -46,9 +30,9 @@ class NarrowDepthwise(Rule):
         Option(
             "expansion_below",
             int,
-            64,
-            "Depthwise convs narrower than this need an expanding 1×1 conv (out > in) as "
-            "their nearest channel-mixing producer; 0 turns the check off.",
+            0,
+            "Depthwise convs narrower than this need an expanding channel mixer (out > in) "
+            "as their nearest channel-mixing producer; 0 (default) turns the check off.",
             minimum=0,
         ),
     )
@@ -73,7 +57,7 @@ class NarrowDepthwise(Rule):
                 parts.append(f"below min_channels={minimum}")
             if mixer is not None and no_expansion:
                 parts.append(
-                    f"no expanding 1×1 conv before it (nearest channel mixing: "
+                    f"no expanding channel mixer before it (nearest channel mixing: "
                     f"`{layer(mixer)}`, {describe(mixer)}; an expansion is expected "
                     f"below expansion_below={ctx.option('expansion_below')} channels)"
                 )
@@ -111,9 +95,10 @@ def _nearest_mixer(flow: Flow, node: ir.Node) -> ir.Node | None:
 
 
 def _expands(flow: Flow, node: ir.Node) -> bool:
-    """A pointwise conv or linear layer with more outputs than inputs."""
+    """A channel mixer with more outputs than inputs: a conv of any kernel (a 3→32 stem
+    expands as much as a 1×1 does) or a linear layer."""
     conv = flow.conv(node)
     if conv is not None:
-        return conv.is_pointwise and conv.out_channels > conv.in_channels
+        return conv.out_channels > conv.in_channels
     lin = flow.linear(node)
     return lin is not None and lin.n > lin.k

@@ -11,23 +11,9 @@ from convscope.linting.rules._util import count, kernel, pct
 
 
 class SeparableCandidate(Rule):
-    """## What it does
-    Finds dense k×k convolutions (``groups == 1``, not transposed) that a depthwise k×k +
-    pointwise 1×1 pair would replace with at least ``min_savings`` fewer MACs, when the conv
-    holds at least ``min_macs_share`` of the model's MACs and has at least
-    ``min_in_channels`` input channels. The finding carries the ``convscope rewrite``
-    command that performs the factorization.
+    """Dense k×k conv that a depthwise + pointwise pair would replace with large savings.
 
-    ## Why is this bad?
-    A dense k×k conv mixes space and channels at once and costs ``k²·C_in·C_out`` MACs per
-    output pixel; the separable pair costs ``k²·C_in + C_in·C_out``, a ratio of
-    ``1/C_out + 1/k²`` (MobileNets). Where a large dense conv dominates the budget, the
-    separable version is usually the cheapest large win.
-
-    ## Options
-    - ``min_savings`` (float, default 0.5)
-    - ``min_in_channels`` (int, default 16)
-    - ``min_macs_share`` (float, default 0.05)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "DW003"

@@ -25,21 +25,7 @@ _TO_OUTPUT = frozenset(
 
 
 class ChannelAlignment(Rule):
-    """## What it does
-    Flags convolutions and linear layers whose input or output channel count is not a
-    multiple of the target's ``alignment`` (8 for fp16 GPU tensor cores, 32 for Qualcomm
-    HTP-class NPUs). The model's input channels (RGB) and the channels of the model's
-    outputs (class count, mask count) are skipped: they are fixed by the task.
-
-    ## Why is this bad?
-    Matrix engines process channels in fixed-size tiles. NVIDIA's guide asks for channel
-    counts divisible by 8 so fp16 convolutions can use tensor cores; Qualcomm's AIMET
-    architecture checker asks for multiples of 32 on its NPUs. Misaligned widths are padded
-    (wasted compute and memory) or fall back to slower kernels.
-
-    ## Options
-    - ``alignment`` (int, default 8; profile field ``channel-alignment``)
-    """
+    """Channel widths not a multiple of the target's alignment (docs: the README)."""
 
     code = "HW001"
     name = "channel-alignment"
@@ -62,6 +48,7 @@ class ChannelAlignment(Rule):
         if align <= 1:
             return
         target = ctx.profile.name
+        users: dict[int, list[ir.Node]] = {}
         for node in ctx.graph.nodes:
             conv, lin = flow.conv(node), flow.linear(node)
             if conv is not None:
@@ -76,17 +63,25 @@ class ChannelAlignment(Rule):
                 dims.pop("out_channels")  # classes / masks: fixed by the task
             if conv is not None and conv.is_depthwise and "in_channels" in dims:
                 dims.pop("out_channels", None)  # one channel count for a depthwise conv
-            bad = {k: v for k, v in dims.items() if v % align}
-            if not bad:
-                continue
-            listed = " and ".join(f"{k} {v}" for k, v in bad.items())
-            rounded = ", ".join(str(-(-v // align) * align) for v in bad.values())
-            plural = "are not multiples" if len(bad) > 1 else "is not a multiple"
+            for width in sorted({v for v in dims.values() if v % align}):
+                users.setdefault(width, []).append(node)
+        # One finding per misaligned width (a width multiplier's rounding repeats it in
+        # many layers: one cause, one fix), at the first layer that uses it.
+        for width, nodes in sorted(users.items(), key=lambda kv: kv[1][0].id):
+            layers = list(dict.fromkeys(n.module for n in nodes))
+            shown = ", ".join(f"`{name or '(root)'}`" for name in layers[:_SHOWN])
+            more = f" and {len(layers) - _SHOWN} more" if len(layers) > _SHOWN else ""
+            aligned = -(-width // align) * align
             yield ctx.finding(
-                node,
-                f"{describe(node)}: {listed} {plural} of {align} (target {target}); "
-                f"aligned: {rounded}",
-                values={**bad, "alignment": align},
+                nodes[0],
+                f"channel width {width} is not a multiple of {align} (target {target}): "
+                f"{len(layers)} layer{'s' if len(layers) != 1 else ''} use it "
+                f"({shown}{more}; first: {describe(nodes[0])}); aligned: {aligned}",
+                values={"width": width, "alignment": align, "layers": len(layers)},
                 suggestion=f"round channel counts to multiples of {align} (e.g. adjust the "
                 "width multiplier's rounding divisor)",
             )
+
+
+#: Layers named in one finding's message; the JSON has the count.
+_SHOWN = 4

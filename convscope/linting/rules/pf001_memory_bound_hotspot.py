@@ -11,21 +11,9 @@ from convscope.targets.roofline import RooflineParams, estimate
 
 
 class MemoryBoundHotspot(Rule):
-    """## What it does
-    Places every layer on the target's roofline (peak FLOP/s and memory bandwidth from the
-    target profile, or ``convscope profile --calibrate``) and reports a layer whose
-    arithmetic intensity is below the ridge point (memory-bound) and whose predicted time
-    is at least ``min_share`` of the model's predicted total. Skipped with a note when the
-    target has no roofline figures; models with fewer than ``min_rows`` layers are skipped.
+    """Memory-bound layer (below the roofline ridge point) dominating predicted latency.
 
-    ## Why is this bad?
-    A memory-bound layer runs at the speed of memory, not of the arithmetic units:
-    cutting its MACs does not make it faster, moving fewer bytes does. When such a layer
-    dominates latency, the MAC count of the model is the wrong thing to optimise.
-
-    ## Options
-    - ``min_share`` (float, default 0.1)
-    - ``min_rows`` (int, default 4)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "PF001"

@@ -10,19 +10,9 @@ from convscope.linting.rules._util import count, nbytes, pct
 
 
 class CostHotspot(Rule):
-    """## What it does
-    Reports a layer that holds at least ``max_share`` of the model's total MACs or of the
-    total activation memory written by all layers. Models with fewer than ``min_rows``
-    layers are skipped.
+    """One layer holding a large share of total MACs or activation memory.
 
-    ## Why is this bad?
-    When a single layer dominates the cost, it dominates latency, energy and memory too; it
-    is where an architecture change pays off first (and where a regression hides when the
-    total barely moves). It is information for the reviewer, not an error.
-
-    ## Options
-    - ``max_share`` (float, default 0.25)
-    - ``min_rows`` (int, default 4)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "PF002"

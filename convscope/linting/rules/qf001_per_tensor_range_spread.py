@@ -23,21 +23,9 @@ def _db(x: float | None) -> str:
 
 
 class PerTensorRangeSpread(Rule):
-    """## What it does
-    Folds each inference BatchNorm into the conv / linear layer before it and flags layers
-    whose per-output-channel weight ranges are so uneven that one per-tensor INT8 scale
-    starves most channels: ``spread = max_o r_o / median_o r_o > max_spread`` with
-    ``r_o = max |W_fold[o]|``. Needs the model's weights.
+    """Per-channel weight ranges (after BN folding) too uneven for per-tensor INT8.
 
-    ## Why is this bad?
-    A per-tensor scale ``s = R / 127`` is set by the largest channel; a channel of range
-    ``r`` then spans only ``log2(254 · r / R)`` bits. A spread of 10 leaves the median
-    channel 4.7 of 8 bits and costs it about 20 dB of SQNR. Nagel et al. (2019) trace
-    MobileNetV2's per-tensor INT8 collapse to exactly this spread after BatchNorm folding
-    in its depthwise layers.
-
-    ## Options
-    - ``max_spread`` (number, default 10)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "QF001"

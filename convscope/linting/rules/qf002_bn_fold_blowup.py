@@ -19,26 +19,9 @@ def _indices(idx: tuple[int, ...]) -> str:
 
 
 class BnFoldBlowup(Rule):
-    """## What it does
-    For each inference BatchNorm folded into the conv / linear layer before it, computes
-    the fold factors ``f_o = γ_o / sqrt(var_o + eps)`` and flags the BatchNorm when
-    ``max |f| / median |f| > max_fold_ratio``, or (with ``flag_dead_channels``) when some
-    channels are dead (``|γ| < gamma_eps``) or constant (``running_var < var_eps``). Needs
-    the model's weights.
+    """BatchNorm fold factors that blow up the folded weight ranges.
 
-    ## Why is this bad?
-    Folding multiplies each output channel's weights by its fold factor. A channel whose
-    statistics say it never varies gets ``f = γ / sqrt(eps)`` (≈ 316·γ): its folded weights
-    explode and set the per-tensor INT8 scale for every other channel, although the channel
-    only ever outputs a constant. Nagel et al. (2019) and Sheng et al. (2018) identify such
-    BatchNorm-induced range blow-ups in MobileNet depthwise layers as the cause of their
-    8-bit collapse.
-
-    ## Options
-    - ``max_fold_ratio`` (number, default 10)
-    - ``gamma_eps`` (number, default 1e-6)
-    - ``var_eps`` (number, default 1e-8)
-    - ``flag_dead_channels`` (bool, default true)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "QF002"

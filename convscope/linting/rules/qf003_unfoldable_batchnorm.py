@@ -5,28 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convscope.ir import graph as ir
+from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Rule, RuleContext
 from convscope.linting.rules._util import describe, layer
 
 
 class UnfoldableBatchNorm(Rule):
-    """## What it does
-    Flags inference BatchNorm layers (running statistics) whose input is not produced
-    directly by a conv or linear layer (views aside), or whose producing conv/linear output
-    is also read by another op.
-
-    ## Why is this bad?
-    Deployment tool chains fold an inference BatchNorm into the weights and bias of the
-    conv before it, so it costs nothing and is quantized together with the conv. A
-    BatchNorm after an activation, a pool or a merge (pre-activation blocks, DenseNet) cannot
-    fold: it stays a separate scale-and-shift op that needs its own quantization parameters
-    and memory pass. When the conv output feeds another branch as well, folding would
-    change what that branch sees.
-
-    ## Options
-    None.
-    """
+    """Inference BatchNorm that no deployment fold removes (docs: the README)."""
 
     code = "QF003"
     name = "unfoldable-batchnorm"
@@ -54,6 +40,8 @@ class UnfoldableBatchNorm(Rule):
                 )
                 continue
             if src.kind not in (ir.OpKind.CONV, ir.OpKind.LINEAR):
+                if _folds_otherwise(flow, node, src):
+                    continue
                 yield ctx.finding(
                     node,
                     f"BatchNorm input comes from `{layer(src)}` ({describe(src)}), not "
@@ -73,3 +61,61 @@ class UnfoldableBatchNorm(Rule):
                     suggestion="take the other branch from the BatchNorm output, or give it "
                     "its own conv",
                 )
+
+
+def _folds_otherwise(flow: Flow, bn: ir.Node, src: ir.Node) -> bool:
+    """BatchNorms that deployment removes although no conv directly precedes them:
+
+    * a concat whose every input comes from a conv or linear layer (through views): the
+      BatchNorm folds channel group by channel group (MixNet's mixed kernels);
+    * followed directly by a linear layer or an unpadded 1×1 conv that reads nothing else:
+      it folds forward into that layer's weights and bias (LeViT's head);
+    * the identity branch of a reparameterizable block (RepVGG, MobileOne, FastViT): it is
+      added to conv branches that read the same input, and reparameterization turns it
+      into a 1×1 conv folded into them.
+    """
+    if src.kind is ir.OpKind.CAT and src.inputs:
+        producers = [flow.graph.producer.get(t) for t in src.inputs]
+        if all(
+            p is not None and _through_views(flow, p).kind in (ir.OpKind.CONV, ir.OpKind.LINEAR)
+            for p in producers
+        ):
+            return True
+    after = flow.consumers(bn)
+    if len(after) == 1 and _folds_forward_into(flow, after[0]):
+        return True
+    return _identity_branch(flow, bn)
+
+
+def _through_views(flow: Flow, node: ir.Node) -> ir.Node:
+    return flow.source(node) or node if node.kind is ir.OpKind.VIEW else node
+
+
+def _folds_forward_into(flow: Flow, node: ir.Node) -> bool:
+    if flow.linear(node) is not None:
+        return True
+    conv = flow.conv(node)
+    return (
+        conv is not None
+        and conv.is_pointwise
+        and not any(conv.padding)
+        and conv.groups == 1
+        and not conv.transposed
+    )
+
+
+def _identity_branch(flow: Flow, bn: ir.Node) -> bool:
+    source = flow.main_input(bn)
+    for merge in flow.consumers(bn):
+        if not flow.is_merge(merge):
+            continue
+        for tensor in merge.inputs:
+            producer = flow.graph.producer.get(tensor)
+            if producer is None or producer.id == bn.id:
+                continue
+            conv = flow.source(producer, lambda n: n.kind in (ir.OpKind.VIEW, ir.OpKind.NORM))
+            if producer.kind is ir.OpKind.CONV:
+                conv = producer
+            if conv is not None and conv.kind is ir.OpKind.CONV and flow.main_input(conv) == source:
+                return True
+    return False

@@ -72,22 +72,7 @@ _REASONS: Mapping[str, str] = MappingProxyType(
 
 
 class QuantUnfriendlyActivation(Rule):
-    """## What it does
-    Reports activations that INT8 deployment pipelines handle badly, from the target's
-    ``unfriendly-activations`` list: SiLU, Hard-Swish, PReLU, GELU, Mish by default, and on
-    the ``edge-int8`` target also ReLU6 directly after a depthwise conv (+ BatchNorm).
-
-    ## Why is this bad?
-    INT8 runtimes fuse ReLU (and ReLU6) into the conv before it for free; smooth or learned
-    activations become separate ops with their own requantization, lookup tables or a float
-    fallback, and PReLU / SiLU are called out by Qualcomm AIMET's architecture checker.
-    ReLU6 after depthwise + BatchNorm is where MobileNetV1's 8-bit accuracy collapsed
-    (Sheng et al., 2018).
-
-    ## Options
-    - ``activations`` (list, default silu, hardswish, prelu, gelu, mish; profile field
-      ``unfriendly-activations``)
-    """
+    """Activations the target's INT8 pipeline handles badly (docs: the README)."""
 
     code = "QF004"
     name = "quant-unfriendly-activation"
@@ -124,15 +109,20 @@ class QuantUnfriendlyActivation(Rule):
             ):
                 name = RELU6_AFTER_DEPTHWISE
             if name is not None:
-                hits.setdefault((node.module, name), []).append(node)
-        for (_module, name), nodes in hits.items():
-            times = f" ({len(nodes)} calls)" if len(nodes) > 1 else ""
+                hits.setdefault((name, _site(ctx, node)), []).append(node)
+        # One finding per activation kind and site: the fix (swap the activation in that
+        # kind of block) is one change however many blocks repeat it.
+        for (name, site), nodes in sorted(hits.items(), key=lambda kv: kv[1][0].id):
+            layers = list(dict.fromkeys(n.module or "(root)" for n in nodes))
+            shown = ", ".join(f"`{x}`" for x in layers[:3])
+            more = f" and {len(layers) - 3} more" if len(layers) > 3 else ""
             label = _LABELS.get(name, name)
             yield ctx.finding(
                 nodes[0],
-                f"{label}{times}: {_REASONS.get(name, 'hard to quantize')} "
+                f"{label} after {site}, {len(nodes)} call{'s' if len(nodes) != 1 else ''} "
+                f"({shown}{more}): {_REASONS.get(name, 'hard to quantize')} "
                 f"(in unfriendly_activations of target {target})",
-                values={"activation": name, "calls": len(nodes)},
+                values={"activation": name, "site": site, "calls": len(nodes)},
                 suggestion=(
                     "use ReLU after the depthwise conv (or no activation), as in "
                     "Sheng et al.'s quantization-friendly separable conv"
@@ -147,3 +137,18 @@ class QuantUnfriendlyActivation(Rule):
         flow = ctx.flow
         src = flow.source(node, lambda n: n.kind in (ir.OpKind.NORM, ir.OpKind.VIEW))
         return src is not None and flow.is_depthwise(src)
+
+
+def _site(ctx: RuleContext, node: ir.Node) -> str:
+    """What the activation follows (norms and views skipped): the kind of block it is in."""
+    flow = ctx.flow
+    src = flow.source(node, lambda n: n.kind in (ir.OpKind.NORM, ir.OpKind.VIEW))
+    if src is None:
+        return "the model input"
+    if flow.is_depthwise(src):
+        return "a depthwise conv"
+    if flow.conv(src) is not None:
+        return "a 1×1 conv" if flow.conv(src).is_pointwise else "a conv"  # type: ignore[union-attr]
+    if flow.linear(src) is not None:
+        return "a linear layer"
+    return f"`{op_name(src)}`"

@@ -10,21 +10,9 @@ from convscope.passes.quant.structure import ActivationStats, QuantReport
 
 
 class ActivationOutliers(Rule):
-    """## What it does
-    Off by default; needs calibration data. For each conv / linear output measured during
-    calibration, computes per channel ``max |x| / P(|x|)`` with ``P`` the 97.5th
-    percentile (per batch, averaged over batches) and flags layers with at least
-    ``min_channels`` channels above ``max_ratio``.
+    """Activation channels whose max is far above their 97.5th percentile.
 
-    ## Why is this bad?
-    A min-max activation observer sets the INT8 scale from the largest value; when a few
-    values are far above the bulk, the bulk of the channel gets only a few levels. PyTorch's
-    ``torch.ao.quantization`` ModelReport ``OutlierDetector`` flags the same ratio above
-    3.5 at the 97.5th percentile.
-
-    ## Options
-    - ``max_ratio`` (number, default 3.5)
-    - ``min_channels`` (int, default 1)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "QF005"

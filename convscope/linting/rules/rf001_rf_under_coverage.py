@@ -14,23 +14,9 @@ from convscope.passes.receptive.structure import ReceptiveField
 
 
 class RFUnderCoverage(Rule):
-    """## What it does
-    Compares the local receptive field of the model output (largest over paths, in input
-    pixels, before any global pooling) with the input size: on an axis where it covers less
-    than ``min_coverage`` of the input side, no output can relate the two ends of the image.
-    Models that mix globally with learned weights (attention, a flatten + linear layer over
-    spatial positions, token-mixing matmuls) are skipped while ``global_mixing_covers`` is
-    true.
+    """Final receptive field (largest over paths) smaller than the input side.
 
-    ## Why is this bad?
-    Global average pooling sums local features; it does not let one feature see another.
-    When the last spatial layer sees only part of the image, context beyond that window is
-    invisible to the network (Araujo et al. 2019; Luo et al. 2016 on the effective RF being
-    even smaller than the theoretical one).
-
-    ## Options
-    - ``min_coverage`` (float, default 1.0)
-    - ``global_mixing_covers`` (bool, default true)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "RF001"
@@ -42,7 +28,7 @@ class RFUnderCoverage(Rule):
         Option(
             "min_coverage",
             float,
-            1.0,
+            0.8,
             "Fraction of each input side the output's local receptive field must reach.",
             minimum=0.0,
             maximum=1.0,

@@ -23,22 +23,9 @@ class _Early:
 
 
 class EarlyPointwise(Rule):
-    """## What it does
-    Flags 1×1 convs that stand in for spatial convs early in the network: a run of at least
-    ``min_run`` channel-mixing 1×1 convs in a row (only norms, activations and other
-    per-pixel ops between them), or a whole block (a module with a merge such as a residual
-    add) without any spatial op, while the receptive field is at most ``max_rf_fraction`` of
-    the input side and the feature map at least ``min_resolution_fraction`` of it.
+    """1×1 convs replacing spatial convs while the receptive field is small.
 
-    ## Why is this bad?
-    A 1×1 conv is a per-pixel fully connected layer: stacking them does not grow the
-    receptive field. Spent at full resolution, where activations are largest, they cannot
-    detect a single edge or texture; all spatial reasoning is postponed to coarse maps.
-
-    ## Options
-    - ``min_run`` (int, default 3)
-    - ``max_rf_fraction`` (float, default 0.1)
-    - ``min_resolution_fraction`` (float, default 0.25)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "RF002"

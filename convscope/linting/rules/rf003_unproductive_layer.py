@@ -19,24 +19,7 @@ from convscope.linting.rules._util import describe
 
 
 class UnproductiveLayer(Rule):
-    """## What it does
-    Reports convs and windowed pools (1) whose input already sees the whole image: the
-    receptive field of their input (along the shortest path by default, option
-    ``rf_path``) is at least the input size on every axis; or (2, ``check_kernel``) whose
-    input feature map is no larger than their (dilated) kernel on every axis, for kernels
-    larger than 1×1. 1×1 convs on a 1×1 map (squeeze-excitation on pooled features) are
-    not reported.
-
-    ## Why is this bad?
-    Richter et al. (2021) show that layers after the "border layer", whose receptive field
-    exceeds the image, cannot extract new spatial context and barely change accuracy when
-    removed: they cost compute without being productive. A k×k kernel on a map no larger
-    than k mostly multiplies padding.
-
-    ## Options
-    - ``rf_path`` (``shortest`` or ``longest``, default ``shortest``)
-    - ``check_kernel`` (bool, default true)
-    """
+    """See the README (docs: the README in the rule catalog)."""
 
     code = "RF003"
     name = "unproductive-layer"
@@ -78,8 +61,8 @@ class UnproductiveLayer(Rule):
             kernel, _, dilation = win
             k_eff = effective_kernel(kernel, dilation)
             fmap = input_map(flow, node, len(kernel))
-            if fmap is not None and max(k_eff) == 1 and max(fmap) == 1:
-                continue  # a 1×1 op on a pooled vector (squeeze-excitation): not spatial
+            if max(k_eff) == 1:
+                continue  # a 1×1 conv mixes channels, not space: context is not its job
             parts: list[str] = []
             values: dict[str, Value] = {}
             before = input_rf(rf, flow, node)
@@ -112,13 +95,19 @@ class UnproductiveLayer(Rule):
                 node,
                 f"{describe(node)}: {'; and '.join(parts)}",
                 values=values,
-                suggestion=_suggestion(node),
+                suggestion=_suggestion(node, "input_rf" in values),
             )
 
 
-def _suggestion(node: ir.Node) -> str:
-    what = "pool" if node.kind is ir.OpKind.POOL else "layer"
+def _suggestion(node: ir.Node, sees_all: bool) -> str:
+    if node.kind is ir.OpKind.POOL:
+        return "drop the pool or move it before the receptive field covers the input"
+    if sees_all:
+        return (
+            "a spatial kernel adds no context here: a 1×1 conv (or a smaller kernel) does "
+            "the same channel work for less, or train at a larger input size"
+        )
     return (
-        f"remove the {what} or move it to a higher resolution (later downsampling), "
-        f"or train at a larger input size"
+        "most taps read zero padding at this resolution: a smaller kernel computes nearly "
+        "the same for less, or downsample later"
     )

@@ -14,21 +14,9 @@ from convscope.linting.rules._util import describe, kernel, pct
 
 
 class StrideSkipsInput(Rule):
-    """## What it does
-    Reports forward convs and windowed pools whose stride is larger than the span their
-    kernel taps cover, so that some input pixels are read by no output (a 1×1 conv with
-    stride 2 reads one pixel in four). The skipped fraction is exact for dilated kernels
-    too: per axis, the share of residues ``t·d mod s`` that no tap ``t`` reaches. Axes whose
-    input is a single pixel are ignored.
+    """Kernel smaller than its stride: part of the input is never read.
 
-    ## Why is this bad?
-    The skipped activations were computed (and paid for) by the layers before, then
-    thrown away; the layer also aliases, since it subsamples without any low-pass
-    filtering. ResNet-D (He et al., "Bag of Tricks", 2019) moves the stride of the
-    ResNet downsampling shortcut out of its 1×1 conv for this reason.
-
-    ## Options
-    - ``min_skipped_fraction`` (float, default 0.0)
+    Documented in its README in the rule catalog (``convscope rule CODE``).
     """
 
     code = "RF005"

@@ -82,8 +82,12 @@ def test_rf001_coverage_threshold_and_full_coverage() -> None:
     # strides 2, 2, 2 then a 3×3: RF 3, 7, 15, 31 — covers a 31×31 input exactly
     layers = [(3, 2, 1), (3, 2, 1), (3, 2, 1), (3, 1, 1)]
     assert not found(run(Plain(layers), (1, 3, 31, 31), "RF001"), "RF001")
-    [f] = found(run(Plain(layers), (1, 3, 32, 32), "RF001"), "RF001")
+    full = {"min_coverage": 1.0}
+    [f] = found(run(Plain(layers), (1, 3, 32, 32), "RF001", full), "RF001")
     assert f.values["rf"] == "31×31"
+    # 31 / 32 = 97% passes the default (80%); 31 / 40 = 78% does not
+    assert not found(run(Plain(layers), (1, 3, 32, 32), "RF001"), "RF001")
+    assert found(run(Plain(layers), (1, 3, 40, 40), "RF001"), "RF001")
     # 31 / 64 = 48%: reported at min_coverage 0.5, not at 0.45
     assert found(run(Plain(layers), (1, 3, 64, 64), "RF001", {"min_coverage": 0.5}), "RF001")
     assert not found(run(Plain(layers), (1, 3, 64, 64), "RF001", {"min_coverage": 0.45}), "RF001")

@@ -26,7 +26,7 @@ class MlpFreeConvNeXt(nn.Module):
         self.stem = nn.Conv2d(3, 96, 4, stride=4)
         self.stage1 = nn.Sequential(*[DepthwiseOnlyBlock(96) for _ in range(3)])
         self.down = nn.Conv2d(96, 192, 2, stride=2)
-        self.stage2 = nn.Sequential(*[DepthwiseOnlyBlock(192) for _ in range(3)])
+        self.stage2 = nn.Sequential(*[DepthwiseOnlyBlock(192) for _ in range(9)])
         self.head = nn.Linear(192, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

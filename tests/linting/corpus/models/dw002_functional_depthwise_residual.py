@@ -1,7 +1,6 @@
-"""Residual "local smoothing" step written as ``x + F.conv2d(x, w, groups=C)`` in ``forward``.
-
-The root module adds a depthwise-filtered copy of the features back to them with no
-pointwise conv: the merge receives an unmixed depthwise output.
+"""Two depthwise steps written with ``F.conv2d(x, w, groups=C)`` in ``forward``, one after
+the other with only a ReLU between: a separable block that lost its pointwise half (the
+pair is one larger depthwise filter).
 """
 
 import torch
@@ -39,5 +38,6 @@ class FunctionalDepthwiseResidual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
-        x = x + F.conv2d(x, self.smooth_weight, padding=1, groups=64)  # the mistake
+        x = F.relu(F.conv2d(x, self.smooth_weight, padding=1, groups=64))
+        x = F.conv2d(x, self.smooth_weight, padding=1, groups=64)  # the mistake: unmixed
         return self.fc(self.body(x).mean((2, 3)))

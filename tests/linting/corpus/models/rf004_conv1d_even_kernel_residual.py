@@ -1,11 +1,12 @@
-"""Audio residual block with an even 4-tap kernel padded as if it were odd.
+"""Audio residual block with a causal-style pad on a non-causal model.
 
-``Conv1d(k=4, padding=2)`` yields one extra frame, which is cropped off the end: the branch's
-output t is centred on input t + 0.5 (stride 1) while the identity is centred on t. Stacked
-blocks accumulate the shift between the residual stream and the branches.
+``Conv1d(k=5)`` without padding, then ``F.pad(y, (4, 0))`` to restore the length: every
+branch output t is centred on input t − 2 while the identity is centred on t, two frames
+off (a half-frame shift, as an even kernel gives, is tolerated).
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 INPUT_SHAPE = (1, 64, 256)
@@ -14,12 +15,12 @@ INPUT_SHAPE = (1, 64, 256)
 class EvenKernelBlock(nn.Module):
     def __init__(self, c: int) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(c, c, 4, padding=2, bias=False)
+        self.conv = nn.Conv1d(c, c, 5, bias=False)
         self.bn = nn.BatchNorm1d(c)
         self.act = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.bn(self.conv(x))[..., :-1]  # crop the extra frame at the end
+        y = F.pad(self.bn(self.conv(x)), (4, 0))  # both missing frames on one side
         return self.act(x + y)
 
 
