@@ -135,7 +135,7 @@ class BnFoldBlowup(Rule):
             if const:
                 setting = (
                     f"; {len(const_setters)} of them set the per-tensor range"
-                    if const_setters
+                    if const_setters and not per_channel
                     else ""
                 )
                 parts.append(
