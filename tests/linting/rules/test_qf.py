@@ -231,3 +231,24 @@ def test_readme_checkpoint_run_is_current(
     printed = [line.rstrip() for line in result.stdout.splitlines()]
     for line in expected:
         assert line.rstrip() in printed, f"{code}: stale README line: {line}"
+
+
+def test_the_weights_profile_key_is_validated(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from convscope.cli.app import main
+    from convscope.targets.profiles import load_profile
+    from convscope.validate import ConfigError
+
+    assert load_profile("edge-int8").fields["weights"] == "per-tensor"
+    assert load_profile("generic").fields["weights"] == "per-tensor"
+    assert load_profile("gpu-fp16").fields["weights"] == "per-channel"
+    bad = tmp_path / "npu.yaml"
+    bad.write_text("int8: true\nweights: per-row\n")
+    with pytest.raises(ConfigError, match="weights"):
+        load_profile(str(bad))
+    model = rule_folder("QF001", REG["QF001"].name) / "good.py"
+    result = CliRunner().invoke(main, ["lint", str(model), "--target", str(bad)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and "weights" in result.stderr
+    assert "Traceback" not in result.output
