@@ -133,11 +133,13 @@ class BnFoldBlowup(Rule):
                 )
             const_setters = tuple(i for i in lq.range_setters() if i in set(const))
             if const:
-                setting = (
-                    f"; {len(const_setters)} of them set the per-tensor range"
-                    if const_setters and not per_channel
-                    else ""
-                )
+                setting = ""
+                if const_setters and not per_channel:
+                    setting = (
+                        "; it sets the per-tensor range"
+                        if len(const) == 1
+                        else f"; {len(const_setters)} of them set the per-tensor range"
+                    )
                 parts.append(
                     f"{_plural(len(const), 'constant channel')} (running_var < {v_eps:g}: "
                     f"factor γ/√ε, ε = {fold.eps:g}; channels {_indices(const)}){setting}"
@@ -155,7 +157,8 @@ class BnFoldBlowup(Rule):
                 left = share(len(below(rest, mb)), n - len(const))
                 tips.append(
                     f"zero the folded weights of the {_plural(len(const), 'constant channel')} "
-                    f"and keep their folded bias (the channel outputs that constant anyway): "
+                    f"and keep {'its' if len(const) == 1 else 'their'} folded bias (the "
+                    "channel outputs that constant anyway): "
                     f"the other channels then set the per-tensor range and {_pct(left)} of "
                     f"them stay below {mb:g} bits"
                 )
