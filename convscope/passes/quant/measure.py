@@ -1,4 +1,4 @@
-"""Library entry points of the quantization-fragility analysis (issue 5).
+"""Library entry points of the quantization-fragility analysis.
 
 ``quant_report(model, inputs)`` measures a model with real weights;
 ``with_quant(analysis, model)`` attaches the result to an

@@ -1,9 +1,10 @@
-"""Quantization fragility from the weights alone (issue 5).
+"""Quantization fragility from the weights alone.
 
 Depthwise-heavy models collapse under per-tensor INT8 because the per-output-channel
 weight ranges *after BatchNorm folding* differ by orders of magnitude (Nagel et al. 2019,
 "Data-Free Quantization", §3.1; Sheng et al. 2018), not because of their small accumulation
-length. This pass measures that spread and what it costs, per conv / linear layer.
+length. This pass measures what that costs, per conv / linear layer: how many channels one
+per-tensor scale leaves with too few effective bits.
 
 Formulas (``o`` is an output channel, ``W[o]`` its weights, ``R = max_o r_o``):
 
@@ -462,11 +463,6 @@ def below(values: Sequence[float], limit: float) -> tuple[int, ...]:
 
 def share(count: int, total: int) -> float:
     return count / total if total else 0.0
-
-
-def _indices(idx: Sequence[int], limit: int = 6) -> str:
-    shown = ", ".join(str(i) for i in idx[:limit])
-    return shown + ("…" if len(idx) > limit else "")
 
 
 def _pct(x: float) -> str:
