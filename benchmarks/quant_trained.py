@@ -20,7 +20,7 @@ is the clean model with a function-preserving rescale *injected* (labelled so ev
 plus a sweep of how many channels it touches, to show where max/median tests go blind and
 what convscope's QF001 reports at each point.
 
-``python benchmarks/quant_trained.py [--threads 1] [--no-write] [--json FILE]``: about 80 s
+``python benchmarks/quant_trained.py [--threads 1] [--no-write] [--json FILE]``: a few minutes
 on one thread; rewrites the ``## Quantization findings on trained weights`` section of
 ``benchmarks/RESULTS.md``. Needs the ``bench`` extra (scikit-learn).
 """
