@@ -11,13 +11,16 @@ quantization (``torch.fake_quantize_per_tensor_affine`` / ``..._per_channel_affi
   share of channels rounding to zero, max/median range spread, BN fold-factor ratio);
 * cross-layer equalization (Nagel et al. 2019) over the whole ReLU chain, and per-tensor
   accuracy after it;
-* what ``convscope lint MODEL --weights CKPT --target edge-int8`` flags (QF001 / QF002).
+* what ``convscope lint MODEL --weights CKPT`` flags (QF001 / QF002) on ``--target
+  edge-int8`` (per-tensor weights) and on the same target with ``weights: per-channel``,
+  beside the max/median tests the rules used before (recomputed here: "before").
 
 Three recipes are trained (one clean, two that leave dead ReLU channels); a fourth variant
 is the clean model with a function-preserving rescale *injected* (labelled so everywhere),
-plus a sweep of how many channels it touches, to show where max/median tests go blind.
+plus a sweep of how many channels it touches, to show where max/median tests go blind and
+what convscope's QF001 reports at each point.
 
-``python benchmarks/quant_trained.py [--threads 1] [--no-write] [--json FILE]``: about 80 s
+``python benchmarks/quant_trained.py [--threads 1] [--no-write] [--json FILE]``: a few minutes
 on one thread; rewrites the ``## Quantization findings on trained weights`` section of
 ``benchmarks/RESULTS.md``. Needs the ``bench`` extra (scikit-learn).
 """
@@ -137,7 +140,8 @@ def _check_metric() -> None:
 
 
 def spread_max_over_median(ranges: Tensor) -> float:
-    """``max r / median r`` with convscope's median (mean of the two middle values)."""
+    """``max r / median r`` with the median QF001 / QF002 used before (mean of the two
+    middle values): the "before" tests."""
     med = float(torch.quantile(ranges.to(torch.float64), 0.5))
     top = float(ranges.max())
     return top / med if med > 0 else (math.inf if top > 0 else 1.0)
@@ -577,19 +581,30 @@ class LayerRow:
 
     @property
     def proposed(self) -> bool:
-        """The proposed per-tensor rule: ≥ PROPOSED_SHARE of the output or of the input
-        channels keep fewer than PROPOSED_BITS."""
-        return self.below4_share >= PROPOSED_SHARE or self.in_below4_pt >= PROPOSED_SHARE
+        """QF001's test recomputed from this file's metric (per-tensor target): more than
+        PROPOSED_SHARE of the output channels, or of the input channels under
+        per-output-channel scales, keep fewer than PROPOSED_BITS."""
+        return self.below4_share > PROPOSED_SHARE or self.in_below4_pc > PROPOSED_SHARE
 
     @property
     def proposed_pc(self) -> bool:
         """What stays of it on a per-channel target: the input-channel test."""
-        return self.in_below4_pc >= PROPOSED_SHARE
+        return self.in_below4_pc > PROPOSED_SHARE
+
+    @property
+    def before_qf001(self) -> bool:
+        """QF001 before: max/median range spread > 10."""
+        return self.spread > 10.0
+
+    @property
+    def before_qf002(self) -> bool:
+        """QF002 before: fold-factor max/median > 10, or constant channels."""
+        return (self.fold_ratio or 0.0) > 10.0 or self.constant > 0
 
 
 #: Logit error (%) that marks a layer as fragile: healthy layers stay below 2%.
 FRAGILE_ERROR = 5.0
-#: Proposed rule: flag when ≥ PROPOSED_SHARE of the channels keep < PROPOSED_BITS bits.
+#: QF001's defaults: flag when more than PROPOSED_SHARE of the channels keep < PROPOSED_BITS.
 PROPOSED_BITS = 4.0
 PROPOSED_SHARE = 0.05
 
@@ -659,13 +674,27 @@ def build_model():
 '''
 
 
-def lint_findings(model: DigitsNet, workdir: Path, tag: str) -> list[dict[str, Any]]:
-    """QF001 / QF002 findings of ``convscope lint MODEL --weights CKPT --target edge-int8
-    --format json``, run as a user would (a fresh process)."""
+#: edge-int8 with per-channel weight scales, for `--target FILE`.
+PER_CHANNEL_PROFILE = """description: edge-int8 with per-channel weight scales (benchmark)
+int8: true
+weights: per-channel
+"""
+
+
+def lint_findings(
+    model: DigitsNet, workdir: Path, tag: str, target: str = "edge-int8"
+) -> list[dict[str, Any]]:
+    """QF001 / QF002 findings of ``convscope lint MODEL --weights CKPT --target TARGET
+    --format json``, run as a user would (a fresh process). ``target="per-channel"``: a
+    profile file with ``weights: per-channel``."""
     model_py = workdir / "digits_model.py"
     model_py.write_text(MODEL_FILE.format(folder=str(Path(__file__).resolve().parent)))
     ckpt = workdir / f"{tag}.pt"
     torch.save(model.state_dict(), ckpt)
+    if target == "per-channel":
+        profile = workdir / "per-channel.yaml"
+        profile.write_text(PER_CHANNEL_PROFILE)
+        target = str(profile)
     cmd = [
         sys.executable,
         "-m",
@@ -675,7 +704,7 @@ def lint_findings(model: DigitsNet, workdir: Path, tag: str) -> list[dict[str, A
         "--weights",
         str(ckpt),
         "--target",
-        "edge-int8",
+        target,
         "--format",
         "json",
         "--exit-zero",
@@ -719,14 +748,29 @@ class Variant:
     cle_scales: dict[str, tuple[float, float]] = field(default_factory=dict)
     pair_below4: dict[str, float] = field(default_factory=dict)  # after one-pass pair CLE
     findings: list[dict[str, Any]] = field(default_factory=list)
+    findings_pc: list[dict[str, Any]] = field(default_factory=list)  # per-channel target
 
-    def flagged(self, code: str) -> list[str]:
+    def flagged(self, code: str, per_channel: bool = False) -> list[str]:
         """Layers a QF finding of ``code`` points at (QF002 names the BatchNorm's layer)."""
         out = []
-        for f in self.findings:
+        for f in self.findings_pc if per_channel else self.findings:
             if f.get("code") == code:
                 values = f.get("values") or {}
-                out.append(str(values.get("layer") if code == "QF002" else f.get("layer")))
+                layer = str(values.get("layer") if code == "QF002" else f.get("layer"))
+                out.append(layer + (" (info)" if f.get("severity") == "info" else ""))
+        return out
+
+    def disagreements(self) -> list[str]:
+        """Layers where convscope's QF001 (edge-int8) and this file's share metric differ,
+        or where the finding's starved-channel count is not the one measured here."""
+        rows = {r.name: r for r in self.rows}
+        lint = {str(f.get("layer")): f for f in self.findings if f.get("code") == "QF001"}
+        out = [n for n, r in rows.items() if r.proposed != (n in lint)]
+        for name, f in lint.items():
+            row = rows.get(name)
+            got = (f.get("values") or {}).get("starved_channels")
+            if row is not None and got != round(row.below4_share * row.channels):
+                out.append(f"{name} (starved {got} vs {row.below4_share * row.channels:.0f})")
         return out
 
 
@@ -769,6 +813,7 @@ def run_variant(
     v.rows = layer_rows(layers, data, ref, base)
     v.cle_rows = layer_rows(eq, data, ref, base)
     v.findings = lint_findings(model, workdir, name)
+    v.findings_pc = lint_findings(model, workdir, name, "per-channel")
     return v
 
 
@@ -801,18 +846,31 @@ class DoseRow:
     fold_ratio: float
     drop_pt: float
     logit_error_pt: float
+    qf001_now: bool  # convscope's QF001 (edge-int8) flags the depthwise conv
+    qf002_now: bool  # convscope's QF002 flags its BatchNorm
 
     @property
-    def qf001(self) -> bool:  # QF001's test, recomputed: spread > max_spread = 10
+    def qf001(self) -> bool:  # QF001 before, recomputed: spread > max_spread = 10
         return self.spread > 10.0
 
     @property
-    def qf002(self) -> bool:  # QF002's ratio test (no dead / constant channels here)
+    def qf002(self) -> bool:  # QF002's ratio test before (no dead / constant channels here)
         return self.fold_ratio > 10.0
 
-    @property
-    def proposed(self) -> bool:
-        return self.below4_share >= PROPOSED_SHARE
+
+def convscope_flags(model: DigitsNet, layer: str) -> tuple[bool, bool]:
+    """Whether convscope's QF001 / QF002 (``--target edge-int8``, run in process: the sweep
+    has too many points for a process each) flag ``layer``."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from convscope import api
+
+    analysis = api.analyze(model, torch.zeros(1, 1, 16, 16))
+    settings = api.Settings(select=("QF001", "QF002"), target="edge-int8")
+    found = api.lint(analysis, settings, providers={"weights": lambda _a: model}).findings
+    qf001 = any(f.code == "QF001" and f.layer == layer for f in found)
+    qf002 = any(f.code == "QF002" and f.values.get("layer") == layer for f in found)
+    return qf001, qf002
 
 
 #: Rescaled channels of the 128 in the sweep: 40–50 % is the reported blind spot.
@@ -821,8 +879,8 @@ SWEEP_CHANNELS = (1, 2, 4, 8, 16, 32, 51, 58, 64, 70, 96)
 
 def dose_response(model: DigitsNet, data: Data, spec: Injection) -> list[DoseRow]:
     """How the depthwise conv's per-tensor damage and the rules' verdicts change with the
-    share of injected small channels (QF001 / QF002 recomputed here from their formulas; the
-    ``share = 0.5`` point is also linted by convscope itself above)."""
+    share of injected small channels: the max/median tests of before (recomputed here) and
+    convscope's QF001 / QF002 now."""
     rows = []
     name = f"blocks.{spec.block}.dw"
     blk = model.blocks[spec.block]
@@ -836,6 +894,7 @@ def dose_response(model: DigitsNet, data: Data, spec: Injection) -> list[DoseRow
         hit = score(quantized(layers, "per-tensor", name), data, ref)
         dw = next(la for la in layers if la.name == name)
         assert dw.fold is not None
+        now = convscope_flags(rescaled, name)
         rows.append(
             DoseRow(
                 count,
@@ -845,6 +904,7 @@ def dose_response(model: DigitsNet, data: Data, spec: Injection) -> list[DoseRow
                 spread_max_over_median(dw.fold.abs()),
                 100 * (base - hit.accuracy),
                 100 * hit.logit_error,
+                *now,
             )
         )
     return rows
@@ -893,18 +953,22 @@ def _dose_text(dose: Sequence[DoseRow]) -> list[str]:
         "",
         f"The injection above with a varying share of the 128 depthwise channels divided by "
         f"{spec.factor:g}; only `blocks.{spec.block}.dw` is quantized (per tensor), so the "
-        "pointwise conv that absorbed the factor does not enter. QF001 / QF002 are their "
-        "tests recomputed (spread > 10, fold ratio > 10).",
+        "pointwise conv that absorbed the factor does not enter. *Before*: the max/median "
+        "tests QF001 / QF002 used (spread > 10, fold ratio > 10), recomputed; *now*: what "
+        "convscope's QF001 / QF002 report on `--target edge-int8` for this depthwise conv "
+        "(the rescale sits in the BatchNorm's γ, so it is folding that starves the "
+        "channels: QF002 reports that).",
         "",
         "| channels rescaled (of 128) | 0-bit ch | < 4-bit ch | spread | fold | drop pt | "
-        "logit err pt | QF001 | QF002 | proposed |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: | :---: |",
+        "logit err pt | QF001 before | QF002 before | QF001 now | QF002 now |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: | :---: | :---: |",
     ]
     yes = {True: "yes", False: "–"}
     out += [
         f"| {d.rescaled} | {100 * d.zero_share:.1f}% | {100 * d.below4_share:.0f}% "
         f"| {_f(d.spread)}× | {_f(d.fold_ratio)}× | {d.drop_pt:+.2f} | "
-        f"{d.logit_error_pt:.1f}% | {yes[d.qf001]} | {yes[d.qf002]} | {yes[d.proposed]} |"
+        f"{d.logit_error_pt:.1f}% | {yes[d.qf001]} | {yes[d.qf002]} | {yes[d.qf001_now]} | "
+        f"{yes[d.qf002_now]} |"
         for d in dose
     ]
     out.append("")
@@ -928,41 +992,66 @@ def _method_text() -> str:
         "scale s = max|W| / 127: `log2(2·m_o + 1)` with `m_o = max|round(W[o]/s)|` (0 bits: "
         "every weight of the channel rounds to zero; the largest channel has 7.99). "
         '"q25 / lower-median bits": the ⌈n/4⌉-th / ⌈n/2⌉-th smallest channel\'s bits (real '
-        'channels, no interpolation); "spread" is QF001\'s max/median of the folded '
-        'channel ranges (median of an even count = mean of the two middle ones), "raw" the '
-        'same before folding; "fold" is QF002\'s max/median of |γ|/√(var+ε); "const": '
+        'channels, no interpolation); "spread" is the max/median of the folded channel '
+        "ranges QF001 tested before (median of an even count = mean of the two middle "
+        'ones), "raw" the same before folding; "fold" is the max/median of |γ|/√(var+ε) '
+        'QF002 tested before; "const": '
         "channels with running_var < 1e-8. CLE: `s_i = sqrt(r1_i / r2_i)` swept over every "
         "consecutive pair of the ReLU chain (stem → dw → pw → … → fc) until the scales "
         f"settle. A layer is *fragile* when quantizing it alone per tensor moves the logits "
-        f"by ≥ {FRAGILE_ERROR:g}% (pt: per tensor, pc: per channel). *proposed (pt)* flags a "
-        f"layer when ≥ {100 * PROPOSED_SHARE:g}% of its output channels, or of its input "
-        f"channels, keep < {PROPOSED_BITS:g} bits under the per-tensor scale; *proposed (pc)* "
-        "is what is left of it on a per-channel target: the input-channel test under the "
+        f"by ≥ {FRAGILE_ERROR:g}% (pt: per tensor, pc: per channel). QF001 now flags a layer "
+        f"when more than {100 * PROPOSED_SHARE:g}% of its output channels keep "
+        f"< {PROPOSED_BITS:g} bits under the per-tensor scale (per-tensor targets only), or "
+        f"more than {100 * PROPOSED_SHARE:g}% of its input channels under the "
         "per-output-channel scales (an input channel's bits: `log2(2·m_i + 1)`, "
-        "`m_i = max_o |round(W[o, i] / s_o)|`)."
+        "`m_i = max_o |round(W[o, i] / s_o)|`); QF002 flags a BatchNorm whose folding "
+        "takes that output share above 5% (per-tensor targets), or that has constant / "
+        "dead channels (info on a per-channel target)."
     )
 
 
 def _summary_table(variants: Sequence[Variant]) -> list[str]:
     out = [
+        "Accuracy (the fixes the findings suggest: per-channel scales, CLE, zeroing the "
+        "folded weights of constant channels):",
+        "",
         "| variant | fp32 | W8 per-tensor | W8 per-channel | W8 per-tensor after CLE | "
-        "W8A8 per-tensor / per-channel / CLE | fragile layers (pt) | QF001 | QF002 | "
-        "proposed (pt) | fragile layers (pc) | proposed (pc) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- | --- |",
+        "W8 per-tensor, constant ch zeroed | W8A8 per-tensor / per-channel / CLE |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for v in variants:
         a = {k: f"{100 * s.accuracy:.1f}%" for k, s in v.accuracy.items()}
-        fragile = [r.name for r in v.rows if r.fragile]
-        proposed = [r.name for r in v.rows if r.proposed]
-        fragile_pc = [r.name for r in v.rows if r.logit_error_pc >= FRAGILE_ERROR]
-        proposed_pc = [r.name for r in v.rows if r.proposed_pc]
         out.append(
             f"| `{v.name}` | {a['fp32']} | {a['W8 per-tensor, A fp32']} | "
             f"{a['W8 per-channel, A fp32']} | {a['W8 per-tensor after CLE, A fp32']} | "
+            f"{a['W8 per-tensor, constant channels zeroed, A fp32']} | "
             f"{a['W8A8 per-tensor']} / {a['W8A8 per-channel']} / "
-            f"{a['W8A8 per-tensor after CLE']} | {_names(fragile)} | "
+            f"{a['W8A8 per-tensor after CLE']} |"
+        )
+    out += [
+        "",
+        "Findings before (the max/median tests, recomputed) and now (`convscope lint "
+        "--weights`, QF002 named by its layer) against the fragile layers; last column: "
+        "whether convscope's QF001 flags exactly the layers this file's own share metric "
+        "selects, with the same starved-channel counts:",
+        "",
+        "| variant | fragile (pt) | before QF001 | before QF002 | now QF001 (edge-int8) | "
+        "now QF002 (edge-int8) | fragile (pc) | now QF001 (per-channel) | "
+        "now QF002 (per-channel) | lint = metric |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | :---: |",
+    ]
+    for v in variants:
+        fragile = [r.name for r in v.rows if r.fragile]
+        fragile_pc = [r.name for r in v.rows if r.logit_error_pc >= FRAGILE_ERROR]
+        before1 = [r.name for r in v.rows if r.before_qf001]
+        before2 = [r.name for r in v.rows if r.before_qf002]
+        differ = v.disagreements()
+        out.append(
+            f"| `{v.name}` | {_names(fragile)} | {_names(before1)} | {_names(before2)} | "
             f"{_names(v.flagged('QF001'))} | {_names(v.flagged('QF002'))} | "
-            f"{_names(proposed)} | {_names(fragile_pc)} | {_names(proposed_pc)} |"
+            f"{_names(fragile_pc)} | {_names(v.flagged('QF001', True))} | "
+            f"{_names(v.flagged('QF002', True))} | "
+            f"{'yes' if not differ else 'no: ' + ', '.join(differ)} |"
         )
     return out
 
@@ -988,7 +1077,7 @@ def _variant_text(v: Variant) -> list[str]:
         "",
         "Per layer, only that layer's folded weights quantized (activations fp32); "
         "drops in accuracy points against fp32; QF: what `convscope lint --weights "
-        "--target edge-int8` reports there today.",
+        "--target edge-int8` reports there (pc: on the per-channel target).",
         "",
         "| layer | ch | drop pt | logit err pt | drop / logit err pc | 0-bit ch | "
         "< 4-bit ch | < 4-bit in-ch pt / pc | min / q25 / lower-median bits | "
@@ -1014,10 +1103,15 @@ def _variant_text(v: Variant) -> list[str]:
             f"{100 * row.zero_share:.0f}% | {100 * row.below4_share:.0f}% | "
             f"{_f(row.spread)}× | {scales} | {100 * v.pair_below4.get(row.name, 0.0):.0f}% |"
         )
-    out += ["", "convscope findings (QF001 / QF002):", ""]
+    out += ["", "convscope findings (QF001 / QF002, `--target edge-int8`):", ""]
     out += [
         f"- {f['code']} `{f.get('layer')}`: {f['message']} — fix: {f.get('suggestion')}"
         for f in v.findings
+    ] or ["- none"]
+    out += ["", "On the per-channel target (`weights: per-channel`):", ""]
+    out += [
+        f"- {f['code']} ({f.get('severity')}) `{f.get('layer')}`: {f['message']}"
+        for f in v.findings_pc
     ] or ["- none"]
     out.append("")
     return out
@@ -1025,6 +1119,11 @@ def _variant_text(v: Variant) -> list[str]:
 
 def _row_text(v: Variant, row: LayerRow) -> str:
     codes = [c for c in ("QF001", "QF002") if row.name in v.flagged(c)]
+    codes += [
+        f"pc: {c}" + (" (info)" if f"{row.name} (info)" in v.flagged(c, True) else "")
+        for c in ("QF001", "QF002")
+        if row.name in v.flagged(c, True) or f"{row.name} (info)" in v.flagged(c, True)
+    ]
     return (
         f"| `{row.name}` | {row.channels} | {row.drop_pt:+.2f} | {row.logit_error_pt:.2f}% "
         f"| {row.drop_pc:+.2f} / {row.logit_error_pc:.2f}% | {100 * row.zero_share:.0f}% | "
@@ -1048,6 +1147,7 @@ def _as_json(variants: Sequence[Variant]) -> list[dict[str, Any]]:
             "layers_after_cle": [vars(r) for r in v.cle_rows],
             "cle_scales": v.cle_scales,
             "findings": v.findings,
+            "findings_per_channel": v.findings_pc,
         }
         for v in variants
     ]

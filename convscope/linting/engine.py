@@ -47,6 +47,7 @@ Provider = Callable[[Analysis], Any]
 #: Why a requirement may be missing, shown when a rule is skipped.
 REQUIREMENT_HINTS: Mapping[str, str] = {
     "weights": "needs model weights (pass --weights CKPT)",
+    "quant": "needs model weights (pass --weights CKPT)",
     "receptive_field": "needs the receptive-field analysis, which is not available",
     "roofline": "needs roofline figures (peak-flops, bandwidth) in the target profile: use "
     "--target gpu-fp16 or a profile written by `convscope profile --calibrate`",
@@ -81,6 +82,8 @@ def lint(
     all_providers = dict(providers or {})
     if receptive_field is not None:
         all_providers.setdefault("receptive_field", receptive_field)
+    if "weights" in all_providers and "quant" not in all_providers:
+        all_providers["quant"] = _quant_provider(all_providers["weights"])
 
     findings, rules_run, skipped = _run_rules(analysis, resolved, all_providers, command_model)
     findings, ignored = _filter(findings, settings)
@@ -150,7 +153,11 @@ def _run_rules(
         try:
             for f in rule.check(ctx):
                 if f.code == rule.code:
-                    f = dataclasses.replace(f, severity=active.severity, model=analysis.model)
+                    # A rule may lower one finding (down to info) when the target makes it
+                    # harmless; it can never raise it above the configured severity.
+                    lowered = Severity.INFO.rank <= f.severity.rank < active.severity.rank
+                    severity = f.severity if lowered else active.severity
+                    f = dataclasses.replace(f, severity=severity, model=analysis.model)
                 findings.append(f)
         except Exception as exc:  # a broken rule must not stop the others
             findings.append(internal_error(analysis.model, rule.code, rule.name, exc))
@@ -176,6 +183,18 @@ def profile_roofline(profile: Profile) -> RooflineParams | None:
     if not (roof.peak_flops and roof.bandwidth):
         return None
     return RooflineParams(roof.peak_flops, roof.bandwidth, name=profile.name, source=roof.source)
+
+
+def _quant_provider(weights: Provider) -> Provider:
+    """The quantization report (``quant``) measured from what the ``weights`` provider
+    gives; the QF rules read only that report."""
+
+    def provide(analysis: Analysis) -> Any:
+        from convscope.passes.quant.measure import report_from_weights
+
+        return report_from_weights(analysis, weights(analysis))
+
+    return provide
 
 
 def _provide(

@@ -2,7 +2,8 @@
 
 A profile (``rules/profiles/<name>.yaml``) holds a description, the hardware facts rules
 read (channel alignment multiple, minimum depthwise width, activations an INT8 pipeline
-handles badly, an ``int8`` flag, roofline peak FLOP/s and bandwidth where a public figure
+handles badly, whether weights are quantized ``per-tensor`` or ``per-channel``, an ``int8``
+flag, roofline peak FLOP/s and bandwidth where a public figure
 exists), and overrides: rule options (``rules``) and severities (``severity``). Profiles
 are validated with the same code as user configs (:mod:`convscope.validate`).
 
@@ -37,6 +38,13 @@ PROFILE_FIELDS: Mapping[str, Option] = MappingProxyType(
             "min_depthwise_channels", int, 1, "minimum width", minimum=1
         ),
         "unfriendly-activations": Option("unfriendly_activations", list, [], "activations"),
+        "weights": Option(
+            "weights",
+            str,
+            "per-tensor",
+            "weight quantization scheme",
+            choices=("per-tensor", "per-channel"),
+        ),
     }
 )
 _TOP_KEYS = ("description", "int8", "roofline", "severity", "rules", *PROFILE_FIELDS)

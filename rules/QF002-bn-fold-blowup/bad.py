@@ -2,8 +2,9 @@
 
 Set on purpose in ``build_model`` (seeded): ``dw_bn`` has 6 channels whose running
 variance is 0 (their input channel was dead when the statistics were collected), so their
-fold factor is γ/√ε ≈ 316; ``expand_bn`` has γ spread log-uniformly over three decades
-(fold-factor max/median ≈ 30). The other BatchNorms hold ordinary statistics.
+fold factor is γ/√ε ≈ 316 and they set the per-tensor range (90 of 96 channels end below
+4 bits); ``expand_bn`` has γ spread log-uniformly over three decades, so folding starves 58
+of 96 channels the raw weights kept healthy. The other BatchNorms hold ordinary statistics.
 """
 
 import torch
@@ -19,7 +20,7 @@ class Net(nn.Module):
         self.stem = nn.Conv2d(3, 32, 3, padding=1, bias=False)
         self.stem_bn = nn.BatchNorm2d(32)
         self.expand = nn.Conv2d(32, 96, 1, bias=False)
-        self.expand_bn = nn.BatchNorm2d(96)  # QF002: fold factors spread over 1000×
+        self.expand_bn = nn.BatchNorm2d(96)  # QF002: folding starves 60% of channels
         self.dw = nn.Conv2d(96, 96, 3, padding=1, groups=96, bias=False)
         self.dw_bn = nn.BatchNorm2d(96)  # QF002: 6 constant channels (running_var = 0)
         self.project = nn.Conv2d(96, 32, 1, bias=False)

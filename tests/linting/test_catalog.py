@@ -71,11 +71,11 @@ def _lint_fixture(path: Path, code: str) -> tuple[Counter[str], dict[str, int]]:
     needs = REG[code].requires
     # Rules that read weights or activations get the fixture's own weights (set in
     # build_model) and, when it declares CALIBRATION, calibration data.
-    real = bool(needs & {"weights", "calibration"})
+    real = bool(needs & {"weights", "quant", "calibration"})
     loaded = load_model(str(path), device="cpu" if real else "meta")
     analysis = convscope.analyze(loaded.module, loaded.inputs, name=str(path))
     providers: dict[str, Any] = {}
-    if "weights" in needs:
+    if needs & {"weights", "quant"}:  # the engine measures `quant` from the weights
         providers["weights"] = lambda _a: loaded.module
     if "calibration" in needs and "CALIBRATION" in namespace:
         from convscope.passes.quant.measure import with_quant

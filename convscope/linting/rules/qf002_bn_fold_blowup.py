@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
+from convscope.linting.rules.qf001_per_tensor_range_spread import (
+    range_setters_text,
+    weights_option,
+)
+from convscope.passes.quant.structure import QuantReport, below, share
 
 
 def _num(x: float, digits: int = 3) -> Value:
+    if math.isnan(x):
+        return "n/a"
     return "inf" if math.isinf(x) else round(x, digits)
 
 
-def _indices(idx: tuple[int, ...]) -> str:
-    shown = ", ".join(str(i) for i in idx[:6])
-    return shown + ("…" if len(idx) > 6 else "")
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%" if x == 0 or x >= 0.01 else f"{100 * x:.1f}%"
+
+
+def _indices(idx: tuple[int, ...], limit: int = 6) -> str:
+    shown = ", ".join(str(i) for i in idx[:limit])
+    return shown + ("…" if len(idx) > limit else "")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 class BnFoldBlowup(Rule):
-    """BatchNorm fold factors that blow up the folded weight ranges.
+    """BatchNorm folding that starves channels of INT8 levels (or dead/constant channels).
 
     Documented in its README in the rule catalog (``convscope rule CODE``).
     """
@@ -27,15 +43,24 @@ class BnFoldBlowup(Rule):
     code = "QF002"
     name = "bn-fold-blowup"
     default_severity = Severity.WARNING
-    summary = "BatchNorm fold factors that blow up the folded weight ranges"
-    requires = frozenset({"weights"})
+    summary = "BatchNorm folding that starves channels of INT8 levels (or dead/constant channels)"
+    requires = frozenset({"quant"})
     options = (
         Option(
-            "max_fold_ratio",
+            "min_bits",
             float,
-            10.0,
-            "Largest acceptable max/median ratio of the fold factors γ/sqrt(var+eps).",
-            minimum=1.0,
+            4.0,
+            "A channel with fewer effective bits log2(2·m+1) than this is starved.",
+            minimum=0.0,
+            maximum=8.0,
+        ),
+        Option(
+            "max_starved_share",
+            float,
+            0.05,
+            "Largest acceptable share of output channels that folding starves.",
+            minimum=0.0,
+            maximum=1.0,
         ),
         Option("gamma_eps", float, 1e-6, "|γ| below this marks a dead channel.", minimum=0.0),
         Option(
@@ -45,61 +70,86 @@ class BnFoldBlowup(Rule):
             "flag_dead_channels",
             bool,
             True,
-            "Also report BatchNorms with dead or constant channels whatever the ratio.",
+            "Also report BatchNorms with dead or constant channels whatever they cost.",
         ),
+        weights_option(),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        from convscope.passes.quant.measure import report_for_lint
-
-        report = report_for_lint(ctx.analysis, ctx.extras)
-        if report is None or report.skipped:
+        report = ctx.extras.get("quant")
+        if not isinstance(report, QuantReport) or report.skipped:
             return
-        limit = ctx.option("max_fold_ratio")
+        mb, limit = ctx.option("min_bits"), ctx.option("max_starved_share")
         g_eps, v_eps = ctx.option("gamma_eps"), ctx.option("var_eps")
+        per_channel = ctx.option("weights") == "per-channel"
         for lq in report.layers:
-            fold = lq.fold
-            if fold is None:
+            fold, unfolded = lq.fold, lq.unfolded_bits
+            if fold is None or unfolded is None:
                 continue
             dead = fold.dead_channels(g_eps)
             const = fold.constant_channels(v_eps, g_eps)
-            ratio = fold.ratio
-            too_wide = ratio > limit
-            if not (too_wide or (ctx.option("flag_dead_channels") and (dead or const))):
+            n = lq.out_channels
+            after = lq.starved(mb)
+            before = below(unfolded, mb)
+            starves = share(len(after), n) > limit >= share(len(before), n)
+            flag_odd = ctx.option("flag_dead_channels") and bool(dead or const)
+            if per_channel:  # per-channel scales absorb the fold factors
+                starves = False
+            if not (starves or flag_odd):
                 continue
+            ratio = fold.ratio
             ratio_text = "∞" if math.isinf(ratio) else f"{ratio:.1f}"
             parts = [
                 f"fold factors γ/√(var+ε) into `{lq.name}` ({lq.description}) span "
-                f"{fold.factor_min:.3g}–{fold.factor_max:.3g}, max/median {ratio_text}"
-                + (f" > max_fold_ratio={limit:g}" if too_wide else "")
+                f"{fold.factor_min:.3g}–{fold.factor_max:.3g} (max/lower-median {ratio_text})"
             ]
-            if const:
+            if not per_channel:
                 parts.append(
-                    f"{len(const)} constant channel{'s' if len(const) != 1 else ''} "
-                    f"(running_var < {v_eps:g}: factor γ/√ε, ε = {fold.eps:g}; "
-                    f"channels {_indices(const)})"
+                    f"folding takes the output channels below {mb:g} bits under one "
+                    f"per-tensor INT{lq.bits} scale from {len(before)} to {len(after)} of {n} "
+                    f"({_pct(share(len(before), n))} → {_pct(share(len(after), n))}, "
+                    f"max_starved_share={limit:g}; {len(lq.zero_bit_channels)} at 0 bits)"
                 )
+            const_setters = tuple(i for i in lq.range_setters() if i in set(const))
+            if const:
+                setting = ""
+                if const_setters and not per_channel:
+                    setting = (
+                        "; it sets the per-tensor range"
+                        if len(const) == 1
+                        else f"; {len(const_setters)} of them set the per-tensor range"
+                    )
+                parts.append(
+                    f"{_plural(len(const), 'constant channel')} (running_var < {v_eps:g}: "
+                    f"factor γ/√ε, ε = {fold.eps:g}; channels {_indices(const)}){setting}"
+                )
+            if not const_setters and not per_channel:
+                parts.append(range_setters_text(report, lq))
             if dead:
                 parts.append(
-                    f"{len(dead)} dead channel{'s' if len(dead) != 1 else ''} "
-                    f"(|γ| < {g_eps:g}; channels {_indices(dead)})"
-                )
-            if lq.spread_unfolded is not None:
-                after = "∞" if math.isinf(lq.spread) else f"{lq.spread:.1f}×"
-                parts.append(
-                    f"folding takes the weight-range spread from "
-                    f"{lq.spread_unfolded:.1f}× to {after}"
+                    f"{_plural(len(dead), 'dead channel')} (|γ| < {g_eps:g}; "
+                    f"channels {_indices(dead)})"
                 )
             tips = []
-            if dead or const:
+            if const and not per_channel:
+                rest = lq.bits_without(const)
+                left = share(len(below(rest, mb)), n - len(const))
                 tips.append(
-                    f"remove the {len(dead) + len(const)} dead/constant channels "
-                    "(their output is the constant β: fold it into the next layer's "
-                    "bias)"
+                    f"zero the folded weights of the {_plural(len(const), 'constant channel')} "
+                    f"and keep {'its' if len(const) == 1 else 'their'} folded bias (the "
+                    "channel outputs that constant anyway): "
+                    f"the other channels then set the per-tensor range and {_pct(left)} of "
+                    f"them stay below {mb:g} bits"
                 )
-            tips.append(
-                "quantize the folded weights per output channel, which absorbs the fold factors"
-            )
+            elif const or dead:
+                tips.append(
+                    f"remove the {len(dead) + len(const)} dead/constant channels (their output "
+                    "is constant: fold it into the next layer's bias)"
+                )
+            if not per_channel:
+                tips.append(
+                    "quantize the folded weights per output channel, which absorbs the fold factors"
+                )
             tips.append(
                 "if the statistics are stale, re-estimate them on representative data "
                 "before folding"
@@ -107,11 +157,20 @@ class BnFoldBlowup(Rule):
             values: dict[str, Value] = {
                 "layer": lq.path,
                 "ratio": _num(ratio),
-                "max_fold_ratio": limit,
                 "factor_min": _num(fold.factor_min, 6),
                 "factor_max": _num(fold.factor_max, 6),
                 "dead_channels": len(dead),
                 "constant_channels": len(const),
-                "spread": _num(lq.spread),
+                "constant_range_setters": len(const_setters),
+                "starved_channels": len(after),
+                "starved_share": _num(share(len(after), n)),
+                "starved_share_unfolded": _num(share(len(before), n)),
+                "min_bits": mb,
+                "max_starved_share": limit,
+                "weights": ctx.option("weights"),
             }
-            yield ctx.finding(fold.bn, "; ".join(parts), values=values, suggestion="; ".join(tips))
+            f = ctx.finding(fold.bn, "; ".join(parts), values=values, suggestion="; ".join(tips))
+            if per_channel:
+                # Per-channel scales absorb the fold factors: visible, not blocking.
+                f = dataclasses.replace(f, severity=Severity.INFO)
+            yield f

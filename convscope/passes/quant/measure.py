@@ -1,4 +1,4 @@
-"""Library entry points of the quantization-fragility analysis (issue 5).
+"""Library entry points of the quantization-fragility analysis.
 
 ``quant_report(model, inputs)`` measures a model with real weights;
 ``with_quant(analysis, model)`` attaches the result to an
@@ -12,7 +12,7 @@ the meta device, as ``convscope analyze`` does without ``--weights``) gives a re
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ __all__ = [
     "QuantReport",
     "calibration_batches",
     "quant_report",
-    "report_for_lint",
+    "report_from_weights",
     "with_quant",
 ]
 
@@ -238,25 +238,14 @@ def with_quant(
 # --------------------------------------------------------------------------- lint support
 
 
-def report_for_lint(analysis: Analysis, extras: Mapping[str, Any]) -> QuantReport | None:
-    """The quantization report a QF rule reads: ``extras["quant"]`` or
-    ``analysis.extras["quant"]`` when present (and not skipped), else one computed from
-    ``extras["weights"]`` (a live module, or a mapping name → tensor) and cached for the
-    other rules of the same lint run. None when there are no weights."""
-    for source in (extras, analysis.extras):
-        found = source.get("quant")
-        if isinstance(found, QuantReport) and not found.skipped:
-            return found
-    weights = extras.get("weights")
-    if weights is None:
-        return None
+def report_from_weights(analysis: Analysis, weights: Any) -> QuantReport | None:
+    """The quantization report the QF rules read (the lint engine's ``quant`` provider):
+    measured on ``weights`` (a live module, or a mapping name → tensor). None when there
+    are no usable weights, so the rules are skipped with a note."""
     if isinstance(weights, torch.nn.Module):
         report = quant_report(weights, analysis=analysis)
     elif isinstance(weights, Mapping):
         report = quant_numeric.quant(analysis.graph, weights, model=analysis.model)
     else:
         return None
-    if isinstance(extras, MutableMapping):
-        # the engine's per-run extras: the other QF rules of this run reuse the report
-        extras["quant"] = report
-    return report
+    return None if report.skipped else report

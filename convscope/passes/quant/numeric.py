@@ -33,6 +33,7 @@ from convscope.passes.quant.structure import (
     QuantReport,
     find_layers,
     find_pairs,
+    per_tensor_bits,
     skipped,
 )
 
@@ -103,12 +104,13 @@ def input_channel_ranges(w: Tensor, groups: int) -> Tensor:
 
 
 def median(x: Tensor) -> float:
-    """The median, averaging the two middle values of an even count."""
-    return float(torch.quantile(x.to(torch.float64), 0.5))
+    """The lower median: the ``⌈n/2⌉``-th smallest value, always a real channel's."""
+    flat = x.detach().reshape(-1).to(torch.float64)
+    return float(flat.sort().values[(flat.numel() - 1) // 2])
 
 
 def spread(ranges: Tensor) -> float:
-    """``max r / median r`` (inf when the median is 0, nan-free)."""
+    """``max r / lower-median r`` (inf when the lower median is 0, nan-free)."""
     med = median(ranges)
     top = float(ranges.max())
     if med > 0:
@@ -117,13 +119,23 @@ def spread(ranges: Tensor) -> float:
 
 
 def effective_bits(ranges: Tensor, bits: int = 8) -> Tensor:
-    """``clamp(log2(2 · r_o / s), 0, bits)`` with the per-tensor scale ``s = R / qmax``."""
+    """``log2(2 · m_o + 1)``, ``m_o = min(qmax, round(r_o / s))``, under the per-tensor scale
+    ``s = R / qmax``: :func:`~convscope.passes.quant.structure.per_tensor_bits` on a tensor."""
+    return torch.tensor(per_tensor_bits(ranges.tolist(), bits), dtype=torch.float64)
+
+
+def input_channel_bits(w: Tensor, groups: int, bits: int = 8) -> tuple[float, ...]:
+    """Bits of each input channel of an out-major weight under per-output-channel scales
+    ``s_o = r_o / qmax``: ``log2(2 · m_i + 1)`` with ``m_i = max_o |round(W[o, i] / s_o)|``
+    over the output channels that read input channel ``i`` (those of its group)."""
     qmax = 2 ** (bits - 1) - 1
-    top = float(ranges.max())
-    if top <= 0:
-        return torch.zeros_like(ranges)
-    steps = 2.0 * ranges / (top / qmax)
-    return torch.log2(steps.clamp(min=1.0)).clamp(0.0, float(bits))
+    c_out, cig = w.shape[0], w.shape[1]
+    a = w.detach().to(torch.float64).abs().reshape(c_out, cig, -1).amax(dim=2)
+    r = a.amax(dim=1)
+    scale = torch.where(r > 0, r / qmax, torch.ones_like(r))
+    q = torch.round(a / scale[:, None]).clamp(max=qmax)
+    m = q.reshape(groups, c_out // groups, cig).amax(dim=1).reshape(-1)
+    return tuple(math.log2(2.0 * float(v) + 1.0) for v in m.tolist())
 
 
 def fake_quant_per_tensor(w: Tensor, bits: int = 8, top: float | None = None) -> Tensor:
@@ -287,13 +299,13 @@ def measure_layer(
             factors=_floats(f),
         )
     ranges = channel_ranges(w_fold)
+    unfolded: tuple[float, ...] | None = None
     if fold_stats is not None:
-        # max|W_fold[o]| = |f_o| · max|W[o]|: recover the raw ranges without another pass.
-        f = torch.tensor(fold_stats.factors, dtype=torch.float64)
-        raw = ranges / f.abs() if bool((f != 0).all()) else channel_ranges(w_om)
+        raw = channel_ranges(w_om)
         spread_unfolded = spread(raw)
+        unfolded = _floats(raw)
     top = float(ranges.max())
-    bits = effective_bits(ranges, options.bits)
+    depthwise = bool(site.conv is not None and site.conv.is_depthwise)
     # Per-channel energies once; whole-tensor figures are their sums.
     sig = row_energy(w_fold)
     noise_t = row_noise(w_fold, fake_quant_per_tensor(w_fold, options.bits, top))
@@ -304,7 +316,7 @@ def measure_layer(
         weight=site.weight,
         kind=site.kind,
         description=site.description,
-        depthwise=bool(site.conv is not None and site.conv.is_depthwise),
+        depthwise=depthwise,
         out_channels=site.out_channels,
         accumulation=site.accumulation,
         channel_ranges=_floats(ranges),
@@ -312,8 +324,6 @@ def measure_layer(
         median_range=median(ranges),
         spread=spread(ranges),
         spread_unfolded=spread_unfolded,
-        min_bits=float(bits.min()),
-        median_bits=median(bits),
         sqnr_per_tensor_db=_db_from(total, float(noise_t.sum())),
         sqnr_per_channel_db=_db_from(total, float(noise_c.sum())),
         median_channel_sqnr_per_tensor_db=median_finite_or_inf(
@@ -323,7 +333,10 @@ def measure_layer(
             channel_sqnr_db(w_fold, w_fold, sig, noise_c)
         ),
         fold=fold_stats,
+        bits=options.bits,
         bn_note=site.bn_note,
+        unfolded_ranges=unfolded,
+        input_bits=None if depthwise else input_channel_bits(w_fold, site.groups, options.bits),
     )
     return lq, w_fold
 
@@ -369,6 +382,14 @@ def equalize(pair: PairSite, w1: Tensor, w2: Tensor, options: QuantOptions) -> E
         first_sqnr_after_db=sqnr_db(w1_eq, fake_quant_per_tensor(w1_eq, bits)),
         second_sqnr_before_db=sqnr_db(w2, fake_quant_per_tensor(w2, bits)),
         second_sqnr_after_db=sqnr_db(w2_eq, fake_quant_per_tensor(w2_eq, bits)),
+        bits=bits,
+        first_ranges_after=_floats(channel_ranges(w1_eq)),
+        second_ranges_after=_floats(channel_ranges(w2_eq)),
+        second_input_bits_after=(
+            None
+            if pair.second.conv is not None and pair.second.conv.is_depthwise
+            else input_channel_bits(w2_eq, g2, bits)
+        ),
     )
 
 
@@ -667,14 +688,9 @@ def quant(
         layers.append(lq)
         folded[site.weight] = w_fold
     equalizations = []
-    spreads = {lq.weight: lq.spread for lq in layers}
     for pair in find_pairs(graph, sites):
-        # Equalization is only suggested for a layer above max_spread: skip the others.
-        if (
-            pair.first.weight in folded
-            and pair.second.weight in folded
-            and max(spreads[pair.first.weight], spreads[pair.second.weight]) > opts.max_spread
-        ):
+        # Every pair: the rules decide with their own thresholds whether to suggest it.
+        if pair.first.weight in folded and pair.second.weight in folded:
             equalizations.append(
                 equalize(pair, folded[pair.first.weight], folded[pair.second.weight], opts)
             )

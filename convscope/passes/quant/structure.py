@@ -1,9 +1,10 @@
-"""Quantization fragility from the weights alone (issue 5).
+"""Quantization fragility from the weights alone.
 
 Depthwise-heavy models collapse under per-tensor INT8 because the per-output-channel
 weight ranges *after BatchNorm folding* differ by orders of magnitude (Nagel et al. 2019,
 "Data-Free Quantization", §3.1; Sheng et al. 2018), not because of their small accumulation
-length. This pass measures that spread and what it costs, per conv / linear layer.
+length. This pass measures what that costs, per conv / linear layer: how many channels one
+per-tensor scale leaves with too few effective bits.
 
 Formulas (``o`` is an output channel, ``W[o]`` its weights, ``R = max_o r_o``):
 
@@ -12,13 +13,25 @@ Formulas (``o`` is an output channel, ``W[o]`` its weights, ``R = max_o r_o``):
   ``f_o = γ_o / sqrt(var_o + eps)``: ``W_fold[o] = f_o · W[o]`` and
   ``b_fold[o] = (b_o − mean_o) · f_o + β_o`` (``γ = 1, β = 0`` for a non-affine BN,
   ``b = 0`` for a conv without bias). Every figure below is taken on ``W_fold``.
-* **channel range** ``r_o = max |W_fold[o]|``; **range spread** ``R / median_o r_o`` (the
-  median of an even count is the mean of the two middle values).
+* **channel range** ``r_o = max |W_fold[o]|``; **range spread** ``R / lower-median_o r_o``.
+  Every median here is the *lower median*, the ``⌈n/2⌉``-th smallest value: a real
+  channel's, never the mean of the two middle ones.
 * **per-tensor symmetric INT8**: ``q(w) = s · clamp(round(w / s), −127, 127)`` with one
   scale ``s = R / 127`` (narrow range, zero point 0); **per-channel**: ``s_o = r_o / 127``.
-* **effective bits** of channel ``o`` under the per-tensor scale:
-  ``b_o = clamp(log2(2 · r_o / s), 0, 8)`` — the number of grid steps its values span
-  (``2 · r_o / s = 254 · r_o / R``), in bits. A channel with ``r_o = R / 10`` keeps 4.7 bits.
+* **effective bits** of output channel ``o`` under the per-tensor scale:
+  ``b_o = log2(2 · m_o + 1)`` with ``m_o = max |round(W_fold[o] / s)| = round(r_o / s)``
+  (clamped to ``qmax``; rounding half to even, as the fake quantizers do): the log of the
+  number of grid levels ``−m_o … m_o`` its weights can take. 0 bits when every weight of
+  the channel rounds to zero, ``log2(255) = 7.99`` for the channel that sets ``R``; a
+  channel with ``r_o = R / 10`` keeps ``log2(2 · 13 + 1) = 4.75`` bits.
+* **starved channels**: output channels with ``b_o < min_bits`` (default 4). Their share is
+  a count over real channels, so it sees damage a max/median ratio is blind to: with up to
+  half the channels starved the median channel is a healthy one.
+* **input-channel bits** of a non-depthwise conv / linear layer under per-output-channel
+  scales ``s_o = r_o / qmax``: ``log2(2 · m_i + 1)``, ``m_i = max_o |round(W[o, i] / s_o)|``.
+  An input channel whose every weight is small stays starved whatever the output-channel
+  scales are: per-channel quantization cannot fix it, cross-layer equalization with the
+  layer before can.
 * **weight SQNR** (dB) ``= 10 · log10(‖W_fold‖² / ‖W_fold − q(W_fold)‖²)``, with ``q`` the
   per-tensor or per-channel fake quantizer (``torch.fake_quantize_per_tensor_affine`` /
   ``torch.fake_quantize_per_channel_affine``); infinite when quantization is exact. The
@@ -26,7 +39,7 @@ Formulas (``o`` is an output channel, ``W[o]`` its weights, ``R = max_o r_o``):
   each channel's own SQNR (``‖W[o]‖² / ‖W[o] − q(W)[o]‖²``) is reported as well.
 * **accumulation length** ``prod(kernel) · C_in / groups`` (``K² · C_in / groups``) for a
   conv, the input features for a linear layer: context only.
-* **fold-factor ratio** ``max_o |f_o| / median_o |f_o|``: how much the BatchNorm alone
+* **fold-factor ratio** ``max_o |f_o| / lower-median_o |f_o|``: how much the BatchNorm alone
   inflates the largest channels relative to the typical one. Channels with
   ``|γ_o| < gamma_eps`` are *dead* (the BN outputs the constant ``β_o``); channels with
   ``var_o < var_eps`` are *constant* (the layer's output channel did not vary on the data
@@ -73,18 +86,20 @@ _EQUIVARIANT = frozenset({K.VIEW, K.DROPOUT, K.COPY, K.POOL, K.ADAPTIVE_POOL})
 
 @dataclass(frozen=True)
 class QuantOptions:
-    """Thresholds of the quantization pass (the lint rules carry their own copies).
+    """Thresholds of the quantization pass (the lint rules carry their own copies, with the
+    same defaults, so ``analyze --quant`` and ``lint`` agree unless a config moves them).
 
-    ``max_spread`` 10: a range spread of 10 leaves the median channel
-    ``log2(254 / 10) = 4.7`` of 8 bits under a per-tensor scale, i.e. about 20 dB
-    (``20 · log10(10)``) less SQNR than its own per-channel scale would give.
+    ``min_bits`` 4 and ``max_starved_share`` 0.05: on trained depthwise-separable CNNs the
+    layers whose per-tensor quantization alone moved the logits by 30–170 % had 97–99 % of
+    their channels below 4 bits, healthy layers at most 3 %, and 8 of 128 starved channels
+    (6 %) already cost 22 % logit error (``benchmarks/quant_trained.py``).
     ``outlier_ratio`` 3.5 at ``outlier_percentile`` 0.975 are the defaults of PyTorch's
     ``torch.ao.quantization`` ModelReport ``OutlierDetector``.
     """
 
     bits: int = 8
-    max_spread: float = 10.0
-    max_fold_ratio: float = 10.0
+    min_bits: float = 4.0
+    max_starved_share: float = 0.05
     gamma_eps: float = 1e-6
     var_eps: float = 1e-8
     outlier_ratio: float = 3.5
@@ -99,8 +114,8 @@ class QuantOptions:
         return {
             "bits": self.bits,
             "scheme": f"symmetric, levels [-{self.qmax}, {self.qmax}], zero point 0",
-            "max_spread": self.max_spread,
-            "max_fold_ratio": self.max_fold_ratio,
+            "min_bits": self.min_bits,
+            "max_starved_share": self.max_starved_share,
             "gamma_eps": self.gamma_eps,
             "var_eps": self.var_eps,
             "outlier_ratio": self.outlier_ratio,
@@ -415,6 +430,45 @@ def _num(x: float | None, digits: int = 4) -> float | None:
     return round(float(x), digits)
 
 
+def lower_median(values: Iterable[float]) -> float:
+    """The ``⌈n/2⌉``-th smallest value: always one of ``values`` (nan for none)."""
+    vals = sorted(values)
+    return vals[(len(vals) - 1) // 2] if vals else math.nan
+
+
+def level_bits(level: float) -> float:
+    """``log2(2 · m + 1)``: the bits of a channel whose weights reach integer level ``m``."""
+    return math.log2(2.0 * level + 1.0)
+
+
+def per_tensor_bits(
+    ranges: Sequence[float], bits: int = 8, top: float | None = None
+) -> tuple[float, ...]:
+    """Effective bits of each channel of range ``r_o`` under one symmetric per-tensor scale
+    ``s = R / qmax`` (``R = max r_o`` unless ``top`` is given):
+    ``log2(2 · min(qmax, round(r_o / s)) + 1)``. ``max_j |round(w_j / s)|`` equals
+    ``round(max_j |w_j| / s)`` because rounding is monotone, so the channel ranges suffice."""
+    qmax = 2 ** (bits - 1) - 1
+    big = max(ranges, default=0.0) if top is None else top
+    if big <= 0:
+        return tuple(0.0 for _ in ranges)
+    s = big / qmax
+    return tuple(level_bits(min(qmax, round(r / s))) for r in ranges)
+
+
+def below(values: Sequence[float], limit: float) -> tuple[int, ...]:
+    """Indices of ``values`` below ``limit``."""
+    return tuple(i for i, v in enumerate(values) if v < limit)
+
+
+def share(count: int, total: int) -> float:
+    return count / total if total else 0.0
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%" if x == 0 or x >= 0.01 else f"{100 * x:.1f}%"
+
+
 @dataclass(frozen=True)
 class FoldStats:
     """The BatchNorm folded into a layer: per-channel γ, var and fold factors."""
@@ -436,11 +490,12 @@ class FoldStats:
 
     @property
     def factor_median(self) -> float:
-        return float(statistics.median(abs(f) for f in self.factors))
+        """The lower median of ``|f|`` (a real channel's factor)."""
+        return lower_median(abs(f) for f in self.factors)
 
     @property
     def ratio(self) -> float:
-        """``max |f| / median |f|`` (infinite when more than half the factors are 0)."""
+        """``max |f| / lower-median |f|`` (infinite when half the factors are 0)."""
         med = self.factor_median
         return self.factor_max / med if med > 0 else math.inf
 
@@ -476,7 +531,11 @@ class FoldStats:
 
 @dataclass(frozen=True)
 class LayerQuant:
-    """Weight-quantization figures of one conv / linear layer (after BatchNorm folding)."""
+    """Weight-quantization figures of one conv / linear layer (after BatchNorm folding).
+
+    Channel bits are derived from the stored ranges by :func:`per_tensor_bits`, so the
+    ``analyze --quant`` table, the JSON report and the QF rules read one computation.
+    """
 
     path: str
     weight: str  # parameter name
@@ -487,19 +546,23 @@ class LayerQuant:
     accumulation: int  # prod(kernel) · C_in / groups, or the linear layer's input features
     channel_ranges: tuple[float, ...]  # r_o = max |W_fold[o]|
     tensor_range: float  # R = max_o r_o
-    median_range: float
-    spread: float  # R / median r_o (inf when the median is 0)
+    median_range: float  # lower median of r_o
+    spread: float  # R / lower-median r_o (inf when it is 0)
     spread_unfolded: float | None  # the same before folding (None when nothing folds)
-    min_bits: float  # min_o clamp(log2(2 · r_o / s), 0, bits), s = R / qmax
-    median_bits: float
     sqnr_per_tensor_db: float | None  # None for an all-zero weight
     sqnr_per_channel_db: float | None
     fold: FoldStats | None
+    bits: int = 8
     bn_note: str | None = None  # why a following BatchNorm was not folded
     # Median over channels of each channel's own SQNR (the whole-tensor figure is dominated
     # by the largest channels; this one shows what the typical channel keeps).
     median_channel_sqnr_per_tensor_db: float | None = None
     median_channel_sqnr_per_channel_db: float | None = None
+    # max |W[o]| before folding (None when nothing folds)
+    unfolded_ranges: tuple[float, ...] | None = None
+    # Bits of each input channel under per-output-channel scales; None for a depthwise conv
+    # (its input channel is its output channel) and a transposed conv.
+    input_bits: tuple[float, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -514,10 +577,67 @@ class LayerQuant:
             return math.inf
         return self.sqnr_per_channel_db - self.sqnr_per_tensor_db
 
-    def starved(self, max_spread: float) -> bool:
-        return self.spread > max_spread
+    # ---------------------------------------------------------------- channel bits
+
+    @property
+    def channel_bits(self) -> tuple[float, ...]:
+        """Effective bits of each output channel under the per-tensor scale."""
+        return per_tensor_bits(self.channel_ranges, self.bits)
+
+    @property
+    def unfolded_bits(self) -> tuple[float, ...] | None:
+        """The same for the weights before BatchNorm folding."""
+        if self.unfolded_ranges is None:
+            return None
+        return per_tensor_bits(self.unfolded_ranges, self.bits)
+
+    @property
+    def min_bits(self) -> float:
+        return min(self.channel_bits, default=0.0)
+
+    @property
+    def lower_median_bits(self) -> float:
+        """Bits of the ``⌈n/2⌉``-th weakest output channel."""
+        return lower_median(self.channel_bits)
+
+    def starved(self, min_bits: float) -> tuple[int, ...]:
+        """Output channels below ``min_bits`` under the per-tensor scale."""
+        return below(self.channel_bits, min_bits)
+
+    def starved_share(self, min_bits: float) -> float:
+        return share(len(self.starved(min_bits)), self.out_channels)
+
+    @property
+    def zero_bit_channels(self) -> tuple[int, ...]:
+        """Output channels whose every weight rounds to zero per tensor."""
+        return below(self.channel_bits, 1e-9)
+
+    def input_starved(self, min_bits: float) -> tuple[int, ...]:
+        """Input channels below ``min_bits`` even with per-output-channel scales."""
+        return below(self.input_bits, min_bits) if self.input_bits is not None else ()
+
+    def input_starved_share(self, min_bits: float) -> float:
+        n = len(self.input_bits) if self.input_bits is not None else 0
+        return share(len(self.input_starved(min_bits)), n)
+
+    def range_setters(self) -> tuple[int, ...]:
+        """Output channels within 2× of the largest range: the ones that set the scale."""
+        top = self.tensor_range
+        return tuple(i for i, r in enumerate(self.channel_ranges) if top > 0 and r >= top / 2)
+
+    def bits_without(self, channels: Iterable[int]) -> tuple[float, ...]:
+        """Output-channel bits when ``channels`` have their folded weights zeroed (their
+        output then is the folded bias alone): the scale is set by the others."""
+        drop = set(channels)
+        kept = [r for i, r in enumerate(self.channel_ranges) if i not in drop]
+        top = max(kept, default=0.0)
+        return per_tensor_bits(
+            [0.0 if i in drop else r for i, r in enumerate(self.channel_ranges)], self.bits, top
+        )
 
     def as_dict(self, options: QuantOptions) -> dict[str, Any]:
+        mb = options.min_bits
+        unfolded = self.unfolded_bits
         return {
             "weight": self.weight,
             "kind": self.kind,
@@ -531,15 +651,47 @@ class LayerQuant:
             "spread": _num(self.spread),
             "spread_unfolded": _num(self.spread_unfolded),
             "min_bits": _num(self.min_bits),
-            "median_bits": _num(self.median_bits),
+            "lower_median_bits": _num(self.lower_median_bits),
+            "starved_channels": len(self.starved(mb)),
+            "starved_share": _num(self.starved_share(mb)),
+            "zero_bit_channels": len(self.zero_bit_channels),
+            "starved_share_unfolded": (
+                _num(share(len(below(unfolded, mb)), len(unfolded))) if unfolded else None
+            ),
+            "input_starved_channels": (
+                len(self.input_starved(mb)) if self.input_bits is not None else None
+            ),
+            "input_starved_share": (
+                _num(self.input_starved_share(mb)) if self.input_bits is not None else None
+            ),
             "sqnr_per_tensor_db": _num(self.sqnr_per_tensor_db),
             "sqnr_per_channel_db": _num(self.sqnr_per_channel_db),
             "median_channel_sqnr_per_tensor_db": _num(self.median_channel_sqnr_per_tensor_db),
             "median_channel_sqnr_per_channel_db": _num(self.median_channel_sqnr_per_channel_db),
-            "spread_flagged": self.starved(options.max_spread),
+            "starved_flagged": starved_layer(self, options),
             "fold": self.fold.as_dict(options) if self.fold is not None else None,
             "bn_note": self.bn_note,
         }
+
+
+def starved_layer(lq: LayerQuant, options: QuantOptions, *, per_channel: bool = False) -> bool:
+    """QF001's test with the pass options: more than ``max_starved_share`` of the output
+    channels (per-tensor targets only) or of the input channels below ``min_bits``."""
+    limit, mb = options.max_starved_share, options.min_bits
+    if not per_channel and lq.starved_share(mb) > limit:
+        return True
+    return lq.input_starved_share(mb) > limit
+
+
+def fold_starves(lq: LayerQuant, options: QuantOptions) -> bool:
+    """QF002's test: folding takes the starved share above ``max_starved_share`` from at or
+    below it."""
+    unfolded = lq.unfolded_bits
+    if lq.fold is None or unfolded is None:
+        return False
+    limit, mb = options.max_starved_share, options.min_bits
+    before = share(len(below(unfolded, mb)), len(unfolded))
+    return lq.starved_share(mb) > limit >= before
 
 
 @dataclass(frozen=True)
@@ -564,10 +716,26 @@ class Equalization:
     first_sqnr_after_db: float | None
     second_sqnr_before_db: float | None
     second_sqnr_after_db: float | None
+    bits: int = 8
+    # Output-channel ranges of both layers after the rescaling (bits from per_tensor_bits),
+    # and the second layer's input-channel bits under per-output-channel scales after it.
+    first_ranges_after: tuple[float, ...] = ()
+    second_ranges_after: tuple[float, ...] = ()
+    second_input_bits_after: tuple[float, ...] | None = None
 
     @property
     def needs_relu(self) -> bool:
         return self.activation == "relu6"
+
+    def starved_share_after(self, path: str, min_bits: float) -> float:
+        """Share of ``path``'s output channels below ``min_bits`` per tensor after CLE."""
+        ranges = self.first_ranges_after if path == self.first else self.second_ranges_after
+        return share(len(below(per_tensor_bits(ranges, self.bits), min_bits)), len(ranges))
+
+    def input_starved_share_after(self, min_bits: float) -> float | None:
+        """The second layer's input channels below ``min_bits`` per channel after CLE."""
+        b = self.second_input_bits_after
+        return None if b is None else share(len(below(b, min_bits)), len(b))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -586,6 +754,14 @@ class Equalization:
             "second_sqnr_before_db": _num(self.second_sqnr_before_db),
             "second_sqnr_after_db": _num(self.second_sqnr_after_db),
         }
+
+    def as_dict_at(self, min_bits: float) -> dict[str, Any]:
+        d = self.as_dict()
+        d["first_starved_share_after"] = _num(self.starved_share_after(self.first, min_bits))
+        d["second_starved_share_after"] = _num(self.starved_share_after(self.second, min_bits))
+        after = self.input_starved_share_after(min_bits)
+        d["second_input_starved_share_after"] = _num(after) if after is not None else None
+        return d
 
 
 @dataclass(frozen=True)
@@ -711,47 +887,57 @@ class QuantReport:
                 return lq
         return None
 
-    def spread_flagged(self, max_spread: float | None = None) -> tuple[LayerQuant, ...]:
-        limit = self.options.max_spread if max_spread is None else max_spread
-        return tuple(lq for lq in self.layers if lq.spread > limit)
+    def starved_flagged(self, *, per_channel: bool = False) -> tuple[LayerQuant, ...]:
+        """Layers that fail QF001's test at the pass options (see :func:`starved_layer`)."""
+        return tuple(
+            lq for lq in self.layers if starved_layer(lq, self.options, per_channel=per_channel)
+        )
 
-    def fold_flagged(self, max_fold_ratio: float | None = None) -> tuple[LayerQuant, ...]:
-        limit = self.options.max_fold_ratio if max_fold_ratio is None else max_fold_ratio
+    def fold_flagged(self) -> tuple[LayerQuant, ...]:
+        """Layers whose BatchNorm has dead / constant channels or whose folding starves
+        channels (QF002's tests at the pass options)."""
         o = self.options
         return tuple(
             lq
             for lq in self.layers
             if lq.fold is not None
             and (
-                lq.fold.ratio > limit
+                fold_starves(lq, o)
                 or lq.fold.dead_channels(o.gamma_eps)
                 or lq.fold.constant_channels(o.var_eps, o.gamma_eps)
             )
         )
 
-    def equalization_for(self, path: str) -> Equalization | None:
-        """The pair in which ``path`` is the first layer, else the one where it is second."""
-        first = [e for e in self.equalizations if e.first == path]
-        if first:
-            return first[0]
-        return next((e for e in self.equalizations if e.second == path), None)
+    def equalization_for(self, path: str, *, as_second: bool = False) -> Equalization | None:
+        """The pair in which ``path`` is the first layer, else the one where it is second
+        (the other way round with ``as_second``: an input-channel problem is fixed with
+        the layer before)."""
+        order = ("second", "first") if as_second else ("first", "second")
+        for side in order:
+            found = next((e for e in self.equalizations if getattr(e, side) == path), None)
+            if found is not None:
+                return found
+        return None
 
-    def suggestions(self, lq: LayerQuant, max_spread: float | None = None) -> tuple[str, ...]:
+    def suggestions(self, lq: LayerQuant) -> tuple[str, ...]:
         """Concrete fixes for one layer, most effective first; empty when nothing is wrong."""
         o = self.options
-        limit = o.max_spread if max_spread is None else max_spread
+        mb, limit = o.min_bits, o.max_starved_share
         out: list[str] = []
-        if lq.spread > limit:
+        out_bad = lq.starved_share(mb) > limit
+        in_bad = lq.input_starved_share(mb) > limit
+        if out_bad:
             pt, pc = lq.sqnr_per_tensor_db, lq.sqnr_per_channel_db
             gain = f" (weight SQNR {_db(pt)} → {_db(pc)})" if pt is not None else ""
             out.append(f"quantize the weights per output channel{gain}")
-            eq = self.equalization_for(lq.path)
+        if out_bad or in_bad:
+            eq = self.equalization_for(lq.path, as_second=in_bad and not out_bad)
             if eq is not None:
-                out.extend(equalization_text(eq, lq.path))
+                out.extend(equalization_text(eq, lq.path, mb))
             else:
                 out.append(
-                    "no cross-layer equalization partner (the layer does not feed a "
-                    "single conv/linear through a ReLU-like activation)"
+                    "no cross-layer equalization partner (the layer does not feed, or is not "
+                    "fed by, a single conv/linear through a ReLU-like activation)"
                 )
         if lq.fold is not None:
             dead = lq.fold.dead_channels(o.gamma_eps)
@@ -761,9 +947,9 @@ class QuantReport:
                 idx = ", ".join(str(i) for i in sorted(dead + const)[:8])
                 more = "…" if n > 8 else ""
                 out.append(
-                    f"remove {n} dead/constant channel{'s' if n != 1 else ''} "
-                    f"({idx}{more}): their output is the constant β (fold it into the "
-                    f"next layer's bias) and their folded weights only widen the range"
+                    f"zero the folded weights of {n} dead/constant channel"
+                    f"{'s' if n != 1 else ''} ({idx}{more}) and keep their folded bias: "
+                    "their output is constant, and their folded weights only widen the range"
                 )
         return tuple(out)
 
@@ -784,12 +970,12 @@ class QuantReport:
         d.update(
             {
                 "layers": len(self.layers),
-                "spread_flagged": [lq.path for lq in self.spread_flagged()],
+                "starved_flagged": [lq.path for lq in self.starved_flagged()],
                 "fold_flagged": [lq.path for lq in self.fold_flagged()],
                 "sqnr_per_tensor_db": _stats(pt),
                 "sqnr_per_channel_db": _stats(pc),
-                "worst": _worst(self.layers),
-                "equalization": [e.as_dict() for e in self.equalizations],
+                "worst": _worst(self.layers, o.min_bits),
+                "equalization": [e.as_dict_at(o.min_bits) for e in self.equalizations],
                 "unsupported": [{"layer": p, "reason": r} for p, r in self.unsupported],
                 "calibration": (
                     self.activations.summary_dict() if self.activations is not None else None
@@ -826,7 +1012,7 @@ class QuantReport:
             return f"quantization analysis skipped: {self.skipped_reason}"
         o = self.options
         n = len(self.layers)
-        flagged = self.spread_flagged()
+        flagged = self.starved_flagged()
         dw = [lq for lq in self.layers if lq.depthwise]
         dw_flagged = [lq for lq in flagged if lq.depthwise]
         pt = [
@@ -840,8 +1026,9 @@ class QuantReport:
             if v is not None and not math.isinf(v)
         ]
         lines = [
-            f"INT{o.bits} weights ({n} layers, BatchNorm folded): {len(flagged)} with per-tensor "
-            f"range spread > {o.max_spread:g}"
+            f"INT{o.bits} weights ({n} layers, BatchNorm folded): {len(flagged)} with more "
+            f"than {_pct(o.max_starved_share)} of their channels below {o.min_bits:g} bits "
+            "(output channels per tensor, input channels per channel)"
             + (f" ({len(dw_flagged)} of {len(dw)} depthwise)" if dw else ""),
         ]
         if pt and pc:
@@ -855,8 +1042,7 @@ class QuantReport:
             verb = "blows" if len(folds) == 1 else "blow"
             lines.append(
                 f"{len(folds)} BatchNorm fold{'s' if len(folds) != 1 else ''} {verb} "
-                f"up weight ranges (fold-factor max/median > {o.max_fold_ratio:g} or "
-                "dead/constant channels)"
+                "up weight ranges (folding starves channels, or dead/constant channels)"
             )
         if self.unsupported:
             lines.append(
@@ -876,24 +1062,23 @@ class QuantReport:
         return "\n".join(lines)
 
 
-def equalization_text(eq: Equalization, path: str) -> list[str]:
-    """Suggestion lines for a cross-layer-equalization pair, seen from layer ``path``."""
+def equalization_text(eq: Equalization, path: str, min_bits: float = 4.0) -> list[str]:
+    """Suggestion lines for a cross-layer-equalization pair, seen from layer ``path``: the
+    range of the scales and the share of ``path``'s channels below ``min_bits`` after it."""
     out: list[str] = []
     if eq.needs_relu:
         out.append(
             f"replace the ReLU6 between `{eq.first}` and `{eq.second}` by ReLU before "
             "equalizing (rescaling a channel moves ReLU6's clip point)"
         )
-    is_first = eq.first == path
-    before = eq.first_spread_before if is_first else eq.second_spread_before
-    after = eq.first_spread_after if is_first else eq.second_spread_after
-    sq_b = eq.first_sqnr_before_db if is_first else eq.second_sqnr_before_db
-    sq_a = eq.first_sqnr_after_db if is_first else eq.second_sqnr_after_db
+    after = f"{_pct(eq.starved_share_after(path, min_bits))} of this layer's output channels"
+    in_after = eq.input_starved_share_after(min_bits) if path == eq.second else None
+    if in_after is not None:
+        after += f" and {_pct(in_after)} of its input channels"
     out.append(
         f"cross-layer equalization of `{eq.first}` → `{eq.second}` with "
-        f"s_i = sqrt(r1_i / r2_i) in [{eq.scale_min:.3g}, {eq.scale_max:.3g}]: this "
-        f"layer's spread {_x(before)} → {_x(after)}, per-tensor SQNR "
-        f"{_db(sq_b)} → {_db(sq_a)}"
+        f"s_i = sqrt(r1_i / r2_i) in [{eq.scale_min:.3g}, {eq.scale_max:.3g}] leaves "
+        f"{after} below {min_bits:g} bits"
     )
     return out
 
@@ -919,12 +1104,13 @@ def _stats(values: Sequence[float]) -> dict[str, float | None] | None:
     }
 
 
-def _worst(layers: Iterable[LayerQuant]) -> dict[str, Any] | None:
-    worst = max(layers, key=lambda lq: lq.spread, default=None)
+def _worst(layers: Iterable[LayerQuant], min_bits: float) -> dict[str, Any] | None:
+    worst = max(layers, key=lambda lq: (lq.starved_share(min_bits), lq.spread), default=None)
     if worst is None:
         return None
     return {
         "layer": worst.path,
+        "starved_share": _num(worst.starved_share(min_bits)),
         "spread": _num(worst.spread),
         "sqnr_per_tensor_db": _num(worst.sqnr_per_tensor_db),
         "sqnr_per_channel_db": _num(worst.sqnr_per_channel_db),

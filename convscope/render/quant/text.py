@@ -1,9 +1,11 @@
 """Terminal rendering of the quantization section (``convscope analyze --quant``).
 
-One row per conv / linear layer: output channels, per-tensor range spread after BatchNorm
-folding, the fewest effective bits any channel keeps under a per-tensor INT8 scale, weight
-SQNR per tensor and per channel, the BatchNorm fold-factor ratio (max / median), dead or
-constant channels and the first suggested fix. A calibration table follows when
+One row per conv / linear layer: output channels, how many of them keep fewer than
+``min_bits`` effective bits under one per-tensor INT8 scale after BatchNorm folding (the
+number QF001 tests, read from the same report), those at 0 bits, the lower-median
+channel's bits, input channels below ``min_bits`` even per channel, weight SQNR per tensor
+and per channel, the BatchNorm fold-factor ratio (max / lower median), dead or constant
+channels and the first suggested fix. A calibration table follows when
 calibration ran.
 """
 
@@ -17,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from convscope.passes.quant.structure import LayerQuant, QuantReport
+from convscope.passes.quant.structure import LayerQuant, QuantReport, fold_starves, share
 
 
 def _db(v: float | None) -> str:
@@ -42,6 +44,11 @@ def _dead(report: QuantReport, lq: LayerQuant) -> str:
     return str(n) if n else "·"
 
 
+def _count(n: int, total: int) -> str:
+    """``n (share)``, or ``·`` for none."""
+    return f"{n} ({100 * share(n, total):.0f}%)" if n else "·"
+
+
 def layer_table(report: QuantReport, *, all_layers: bool = True) -> Table:
     """The per-layer table; ``all_layers=False`` keeps only layers with a suggestion."""
     o = report.options
@@ -54,25 +61,37 @@ def layer_table(report: QuantReport, *, all_layers: bool = True) -> Table:
     t.add_column("Layer", no_wrap=True)
     t.add_column("Op", style="cyan", no_wrap=True)
     t.add_column("Ch", justify="right")
-    t.add_column("Spread", justify="right")
-    t.add_column("Min bits", justify="right")
+    t.add_column(f"< {o.min_bits:g} bits", justify="right")
+    t.add_column("0 bits", justify="right")
+    t.add_column("Med bits", justify="right")
+    t.add_column(f"In < {o.min_bits:g} (per-ch)", justify="right")
     t.add_column("SQNR/T dB", justify="right")
     t.add_column("SQNR/C dB", justify="right")
     t.add_column("Fold ratio", justify="right")
     t.add_column("Dead", justify="right")
     t.add_column("Suggestion")
+    mb, limit = o.min_bits, o.max_starved_share
     for lq in report.layers:
         tips = report.suggestions(lq)
         if not all_layers and not tips:
             continue
-        flagged = lq.spread > o.max_spread
-        fold_bad = lq.fold is not None and lq.fold.ratio > o.max_fold_ratio
+        starved = lq.starved(mb)
+        flagged = share(len(starved), lq.out_channels) > limit
+        in_flagged = lq.input_starved_share(mb) > limit
+        fold_bad = fold_starves(lq, o)
         t.add_row(
             lq.name,
             lq.description,
             str(lq.out_channels),
-            Text(_x(lq.spread), style="bold red" if flagged else ""),
-            f"{lq.min_bits:.1f}",
+            Text(_count(len(starved), lq.out_channels), style="bold red" if flagged else ""),
+            _count(len(lq.zero_bit_channels), lq.out_channels),
+            f"{lq.lower_median_bits:.1f}",
+            Text(
+                _count(len(lq.input_starved(mb)), len(lq.input_bits))
+                if lq.input_bits is not None
+                else "—",
+                style="bold red" if in_flagged else "",
+            ),
             Text(_db(lq.sqnr_per_tensor_db), style="red" if flagged else ""),
             _db(lq.sqnr_per_channel_db),
             Text(
@@ -132,8 +151,9 @@ def render(report: QuantReport, *, all_layers: bool = True) -> RenderableType:
     lines = report.summary_text().splitlines()
     o = report.options
     lines.append(
-        f"per-tensor scale s = R/{o.qmax} (R = largest channel range after BN "
-        f"folding); min bits = min over channels of clamp(log2(2·r/s), 0, {o.bits})"
+        f"per-tensor scale s = R/{o.qmax} (R = largest channel range after BN folding); a "
+        f"channel's bits = log2(2·m+1), m = max|round(W/s)|; Med bits: the ⌈n/2⌉-th "
+        f"weakest channel; In: input channels under per-output-channel scales"
     )
     parts.append(Panel("\n".join(lines), title="Quantization", title_align="left", expand=False))
     return Group(*parts)

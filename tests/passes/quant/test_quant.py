@@ -59,6 +59,10 @@ class ConvBN(nn.Module):
         return self.conv2(self.act(self.bn(self.conv(x))))
 
 
+def _lower_median(t: torch.Tensor) -> float:
+    return float(t.sort().values[(t.numel() - 1) // 2])
+
+
 def _conv_bn(act: nn.Module | None = None) -> ConvBN:
     torch.manual_seed(0)
     m = ConvBN(act).eval()
@@ -107,7 +111,7 @@ def test_fold_factors_and_folded_weights_are_exact() -> None:
     assert torch.allclose(w_fold, fused.weight.detach(), rtol=1e-6, atol=1e-7)
     assert torch.allclose(b_fold.float(), fused.bias.detach(), rtol=1e-5, atol=1e-6)
     raw = m.conv.weight.detach().abs().reshape(4, -1).amax(1)
-    assert lq.spread_unfolded == pytest.approx(float(raw.max() / torch.quantile(raw, 0.5)))
+    assert lq.spread_unfolded == pytest.approx(float(raw.max()) / _lower_median(raw))
     assert lq.accumulation == 3 * 3 * 3
     assert report.layer("conv2") is not None and report.layer("conv2").fold is None
 
@@ -127,17 +131,48 @@ def test_sqnr_matches_torch_fake_quantize_directly() -> None:
     w2 = m.conv2.weight.detach()
     assert lq2.sqnr_per_tensor_db == pytest.approx(_direct_sqnr(w2, _per_tensor(w2)), abs=1e-3)
     assert lq2.sqnr_per_channel_db == pytest.approx(_direct_sqnr(w2, _per_channel(w2)), abs=1e-3)
-    # Range spread and effective bits follow their stated formulas.
+    # Range spread (lower median) and effective bits follow their stated formulas; the
+    # levels come from torch's own per-tensor fake quantizer.
     r = torch.tensor(lq.channel_ranges, dtype=torch.float64)
-    assert lq.spread == pytest.approx(float(r.max() / torch.quantile(r, 0.5)))
-    bits = torch.log2(2 * r / (r.max() / 127)).clamp(0, 8)
-    assert lq.min_bits == pytest.approx(float(bits.min()))
+    assert lq.spread == pytest.approx(float(r.max()) / _lower_median(r))
+    s = w.abs().max() / 127
+    levels = (_per_tensor(w) / s).abs().reshape(w.shape[0], -1).amax(1).round()
+    bits = torch.log2(2 * levels.double() + 1)
+    assert lq.channel_bits == pytest.approx(bits.tolist(), abs=1e-6)
+    assert lq.min_bits == pytest.approx(float(bits.min()), abs=1e-6)
+    assert lq.lower_median_bits == pytest.approx(_lower_median(bits), abs=1e-6)
 
 
 def test_effective_bits_of_a_tenth_of_the_range() -> None:
-    ranges = torch.tensor([1.0, 0.1, 0.0], dtype=torch.float64)
+    ranges = torch.tensor([1.0, 0.1, 0.003, 0.0], dtype=torch.float64)
     bits = qn.effective_bits(ranges)
-    assert bits.tolist() == pytest.approx([math.log2(254), math.log2(25.4), 0.0])
+    # levels 127, round(12.7) = 13, round(0.381) = 0, 0
+    assert bits.tolist() == pytest.approx([math.log2(255), math.log2(27), 0.0, 0.0])
+
+
+def test_lower_median_is_a_real_channel() -> None:
+    assert quant_pass.lower_median([4.0, 1.0, 3.0, 2.0]) == 2.0  # not 2.5
+    assert quant_pass.lower_median([5.0]) == 5.0
+    assert qn.median(torch.tensor([0.0, 0.0, 9.0, 9.0])) == 0.0
+    assert qn.spread(torch.tensor([0.0, 0.0, 9.0, 9.0])) == math.inf
+
+
+def test_starved_shares_count_real_channels() -> None:
+    """Half the channels 500× smaller: 50% starved, 50% at 0 bits; the input-channel bits
+    under per-output-channel scales see columns that no output scale can rescue."""
+    w = torch.ones(8, 4, 1, 1)
+    w[:4] /= 500.0
+    bits = quant_pass.per_tensor_bits(qn.channel_ranges(w).tolist())
+    assert quant_pass.below(bits, 4.0) == (0, 1, 2, 3)
+    assert bits[4:] == pytest.approx((math.log2(255),) * 4)
+    cols = torch.ones(8, 4, 1, 1)
+    cols[:, 1] /= 500.0
+    in_bits = qn.input_channel_bits(cols, groups=1)
+    assert in_bits == pytest.approx((math.log2(255), 0.0, math.log2(255), math.log2(255)))
+    # Grouped: input channel i = g · (C_in / groups) + j is read by its group's outputs only.
+    grouped = torch.ones(4, 2, 1, 1)
+    grouped[2:, 0] /= 500.0  # group 1, position 0 → input channel 2
+    assert quant_pass.below(qn.input_channel_bits(grouped, groups=2), 4.0) == (2,)
 
 
 @settings(max_examples=25, deadline=None)
@@ -181,7 +216,7 @@ def test_equalization_scales_preserve_the_function_and_equalize_ranges() -> None
     m = _conv_bn()
     with torch.no_grad():
         m.bn.running_var[3] = 0.5  # no constant channel here
-    report = quant_report(m, SHAPE, options=quant_pass.QuantOptions(max_spread=1.0))
+    report = quant_report(m, SHAPE)
     eq = report.equalization_for("conv")
     assert eq is not None and eq.second == "conv2" and eq.activation == "relu"
     w1, b1 = qn.fold(
@@ -204,6 +239,10 @@ def test_equalization_scales_preserve_the_function_and_equalize_ranges() -> None
     assert torch.allclose(qn.channel_ranges(w1_eq), both, rtol=1e-5)
     assert torch.allclose(qn.input_channel_ranges(w2_eq, 1), both, rtol=1e-5)
     assert eq.first_spread_after == pytest.approx(qn.spread(both), rel=1e-5)
+    after = quant_pass.per_tensor_bits(qn.channel_ranges(w1_eq).tolist())
+    assert eq.starved_share_after("conv", 7.0) == quant_pass.share(
+        len(quant_pass.below(after, 7.0)), len(after)
+    )
     x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         ref = m(x)
@@ -216,7 +255,8 @@ def test_relu6_pairs_ask_for_relu_first_and_residual_adds_end_pairs() -> None:
     m = _conv_bn(nn.ReLU6())
     with torch.no_grad():
         m.bn.running_var[3] = 0.5
-    report = quant_report(m, SHAPE, options=quant_pass.QuantOptions(max_spread=1.0))
+    # min_bits 8: every channel but the largest counts as starved, so fixes are suggested.
+    report = quant_report(m, SHAPE, options=quant_pass.QuantOptions(min_bits=8.0))
     eq = report.equalization_for("conv")
     assert eq is not None and eq.needs_relu
     lq = report.layer("conv")
@@ -407,19 +447,26 @@ def test_mobilenet_v2_depthwise_layers_are_flagged_and_resnet18_far_less(
     mb, rn = zoo["mobilenet_v2"], zoo["resnet18"]
     dw = [lq for lq in mb.layers if lq.depthwise]
     assert len(dw) == 17
-    flagged_dw = [lq for lq in dw if lq.spread > mb.options.max_spread]
+    flagged = mb.starved_flagged()
+    flagged_dw = [lq for lq in flagged if lq.depthwise]
     assert len(flagged_dw) >= 0.8 * len(dw)
-    # The flags sit in the depthwise layers, not in MobileNetV2's dense 1×1 convs.
-    assert len(mb.spread_flagged()) - len(flagged_dw) <= 2
+    # The damage sits in the depthwise layers: a few dense 1×1 convs are flagged too, but
+    # each with fewer starved channels than the typical flagged depthwise conv.
+    dense = [lq for lq in flagged if not lq.depthwise]
+    assert len(dense) <= len(flagged_dw) // 3
+    typical = quant_pass.lower_median(lq.starved_share(4.0) for lq in flagged_dw)
+    assert all(lq.starved_share(4.0) < typical for lq in dense)
     # Per-tensor INT8 is measurably worse than per-channel on those layers.
     for lq in flagged_dw:
+        if lq.starved_share(4.0) < 0.5:
+            continue
         assert lq.sqnr_per_tensor_db is not None and lq.sqnr_per_channel_db is not None
         assert lq.sqnr_per_channel_db - lq.sqnr_per_tensor_db > 3
         pc, pt = lq.median_channel_sqnr_per_channel_db, lq.median_channel_sqnr_per_tensor_db
         assert pc is not None and pt is not None and pc - pt > 10
     # Same treatment, ResNet-18: far fewer layers flagged.
-    assert len(mb.spread_flagged()) >= 5 * max(1, len(rn.spread_flagged()))
-    assert len(rn.spread_flagged()) <= 2
+    assert len(flagged) >= 5 * max(1, len(rn.starved_flagged()))
+    assert len(rn.starved_flagged()) <= len(rn.layers) // 5
 
 
 @pytest.mark.slow
@@ -428,12 +475,38 @@ def test_report_serializes_and_renders(zoo: dict[str, quant_pass.QuantReport]) -
     summary = mb.summary_dict()
     text = json.dumps(summary, allow_nan=False)
     assert summary["status"] == "ok" and "features.2.conv.1.0" in text
-    worst = mb.spread_flagged()[0]
+    worst = mb.starved_flagged()[0]
     d = mb.layer_dict(worst.path)
-    assert d is not None and d["spread_flagged"] and d["suggestions"]
+    assert d is not None and d["starved_flagged"] and d["suggestions"]
+    assert d["starved_channels"] == len(worst.starved(mb.options.min_bits)) > 0
     json.dumps(d, allow_nan=False)
     assert mb.layer_dict(worst.fold.bn if worst.fold else "") == {"folded_into": worst.path}
     assert any("cross-layer equalization" in s for s in d["suggestions"])
     rendered = quant_reporter.to_text(mb)
     assert "SQNR/T dB" in rendered and worst.path in rendered
     assert "depthwise" in mb.summary_text()
+
+
+def test_one_constant_channel_starves_the_others_and_zeroing_it_restores_them() -> None:
+    """A BatchNorm channel with running_var 0 gets fold factor γ/√ε ≈ 316: it sets the
+    per-tensor range and the other channels fall below 4 bits; with its folded weights
+    zeroed the others set the range again."""
+    conv, bn = nn.Conv2d(4, 16, 3, bias=False), nn.BatchNorm2d(16)
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        conv.weight.copy_(0.5 + torch.rand(conv.weight.shape, generator=g))
+        bn.running_var.fill_(1.0)
+        bn.running_var[5] = 0.0
+    model = nn.Sequential(conv, bn).eval()
+    report = quant_report(model, (1, 4, 8, 8))
+    lq = report.layer("0")
+    assert lq is not None and lq.fold is not None
+    assert lq.fold.constant_channels(1e-8, 1e-6) == (5,) and lq.range_setters() == (5,)
+    assert len(lq.starved(4.0)) == 15 and lq.unfolded_bits is not None
+    assert quant_pass.below(lq.unfolded_bits, 4.0) == ()
+    assert quant_pass.fold_starves(lq, report.options)
+    assert report.fold_flagged() == (lq,) and report.starved_flagged() == (lq,)
+    rest = lq.bits_without((5,))
+    assert rest[5] == 0.0 and min(b for i, b in enumerate(rest) if i != 5) > 6.0
+    row = lq.as_dict(report.options)
+    assert row["starved_channels"] == 15 and row["starved_share_unfolded"] == 0.0
