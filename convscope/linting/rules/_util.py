@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from convscope.formulas import human
+from convscope.render.fmt import human
 from convscope.ir import graph as ir
 
 
