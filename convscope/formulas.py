@@ -15,7 +15,6 @@ No function here imports torch.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 
