@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 import convscope
+from convscope import api
 from convscope.analysis.build import Analysis
 from convscope.render.analysis import (
     json as json_report,
@@ -28,6 +29,8 @@ from convscope.render.analysis import (
 from convscope.render.analysis import (
     table as terminal,
 )
+
+from convscope.render import fmt
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -76,6 +79,38 @@ def test_golden_markdown_folded(analysis: Analysis) -> None:
 
 def test_golden_table(analysis: Analysis) -> None:
     _check("small.txt", terminal.to_text(analysis, width=140))
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_golden_table_at_terminal_widths(analysis: Analysis, width: int) -> None:
+    """With RF columns the full table is about 110 wide: 160 shows it as is, 100 in the
+    compact style, 80 hides the least needed columns and says which."""
+    with_rf = api.with_receptive_field(analysis)
+    text = terminal.to_text(with_rf, width=width, show_rf=True)
+    _check(f"small-{width}.txt", text)
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "…" not in text  # no number, header or name is cut
+
+
+def test_narrow_table_keeps_every_number_readable(analysis: Analysis) -> None:
+    text = terminal.to_text(analysis, width=60)
+    total = next(line for line in text.splitlines() if line.startswith("Total"))
+    assert fmt.count(analysis.totals.params) in total
+    assert fmt.count(analysis.totals.macs) in total
+    assert "hidden at 60 columns" in text
+    assert max(len(line) for line in text.splitlines()) <= 60
+
+
+def test_long_layer_names_are_cut_before_numbers() -> None:
+    deep = nn.Sequential()
+    deep.add_module(
+        "a_really_long_module_name_that_will_not_fit_in_a_narrow_terminal", nn.Conv2d(3, 4, 3)
+    )
+    a = convscope.analyze(deep, (1, 3, 8, 8), name="deep")
+    text = terminal.to_text(a, width=40)
+    assert max(len(line) for line in text.splitlines()) <= 40
+    row = next(line for line in text.splitlines() if "…" in line)
+    assert fmt.count(a.totals.params) in row
 
 
 def test_table_totals_match_json(analysis: Analysis) -> None:
