@@ -18,6 +18,7 @@ from rich.text import Text
 from convscope.analysis.build import Analysis, LayerRow, fold
 from convscope.ir import graph as ir
 from convscope.render import fmt
+from convscope.render.analysis import tree
 
 
 def _rf_cell(a: Analysis, path: str) -> str:
@@ -30,19 +31,6 @@ def _rf_cell(a: Analysis, path: str) -> str:
     size = "×".join(str(s) for s in d["size"])
     stride = "×".join(str(s) for s in d["stride"])
     return f"{size} /{stride}"
-
-
-def _missing_ancestors(path: str, shown: set[str]) -> list[str]:
-    """Parent paths not yet printed, outermost first, so the tree reads like print(model).
-    They are shown as headers without numbers: the numbered rows alone sum to the total."""
-    parts = path.split(".") if path else []
-    out = []
-    for i in range(1, len(parts)):
-        prefix = ".".join(parts[:i])
-        if prefix not in shown:
-            shown.add(prefix)
-            out.append(prefix)
-    return out
 
 
 @dataclass(frozen=True)
@@ -129,17 +117,16 @@ def layer_table(
         )
     shown: set[str] = {""}
     for r in rows:
-        for header in _missing_ancestors(r.path, shown):
-            label = "  " * (header.count(".")) + header.rsplit(".", 1)[-1]
+        for header in tree.missing_ancestors(r.path, shown):
             module = a.graph.module.get(header)
-            cells: list[Text | str] = [Text(label, style="dim")]
+            cells: list[Text | str] = [
+                Text("  " * tree.indent(header) + tree.label(header), style="dim")
+            ]
             if "Type" in names:
                 cells.append(Text(module.type_name if module else "", style="dim"))
             t.add_row(*cells)
         shown.add(r.path)
-        name = Text(
-            "  " * max(r.depth - 1, 0) + (r.path.rsplit(".", 1)[-1] if r.path else "(root)")
-        )
+        name = Text("  " * tree.indent(r.path) + tree.label(r.path))
         if r.unknown_ops:
             name.append(" ?", style="bold yellow")
         t.add_row(name, *(_COLUMNS[k].cell(a, r) for k in names))
@@ -226,7 +213,7 @@ def summary_panel(a: Analysis) -> Panel:
         lines.append(f"[bold]RF[/]\t{escape(section.summary_text())}")
     if a.unknown:
         lines.append(
-            "[bold yellow]Unknown[/]\tops with no cost formula (not counted; --strict fails on them): "
+            "[bold yellow]Unknown[/]\tops with no cost formula, not counted (--strict fails): "
             + "; ".join(
                 f"{u.op} ×{u.count} in {', '.join(u.layers[:3])}"
                 + ("…" if len(u.layers) > 3 else "")
