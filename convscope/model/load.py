@@ -514,12 +514,8 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
     if len(names) == 1:
         return _named(module, names[0], origin, source)
     if not names and needs_args and not failures:
-        top_level = [
-            (a, m)
-            for a, m in needs_args
-            if not any(a in _nested_classes(ns, b) for b, _ in needs_args)
-        ] or needs_args
-        attr, missing = top_level[0]
+        # Files define the parts before the model, so the last such class is the likely one.
+        attr, missing = needs_args[-1]
         raise ModelLoadError(_constructor_hint(attr, missing, origin))
     if not names:
         hint = f"; could not build: {'; '.join(failures)}" if failures else ""
@@ -541,15 +537,6 @@ def _constructor_hint(name: str, missing: Sequence[str], origin: str, cls: bool 
         f"`model = {name}({args})` to the model file, or a factory taking no arguments "
         f"(`def build_model(): return {name}(...)`)"
     )
-
-
-def _nested_classes(ns: Mapping[str, Any], attr: str) -> set[str]:
-    """Names of this file's module classes that ``attr``'s source mentions (its parts)."""
-    try:
-        source = inspect.getsource(ns[attr])
-    except (OSError, TypeError):
-        return set()
-    return {a for a in ns if a != attr and _is_module_class(ns[a]) and a in source}
 
 
 def _is_inside_another(candidate: nn.Module, others: Sequence[nn.Module], file_module: str) -> bool:
