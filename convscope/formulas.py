@@ -15,7 +15,6 @@ No function here imports torch.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 
@@ -160,16 +159,3 @@ def rf_step(
 def intensity(flops: int, nbytes: int) -> float:
     """Arithmetic intensity in FLOPs per byte (``inf`` is never returned: 0 bytes → 0.0)."""
     return flops / nbytes if nbytes else 0.0
-
-
-def human(n: float, unit: str = "", base: int = 1000) -> str:
-    """``1234567 → '1.23M'``. Used by reporters; kept here so every renderer agrees."""
-    if n == 0:
-        return f"0{unit}"
-    suffixes = ["", "K", "M", "G", "T", "P"]
-    mag = min(int(math.log(abs(n), base)), len(suffixes) - 1) if abs(n) >= 1 else 0
-    value = n / base**mag
-    text = f"{value:.3g}" if mag else (f"{value:.3g}" if value != int(value) else str(int(value)))
-    if base == 1024:
-        return f"{text} {suffixes[mag]}i{unit}" if mag else f"{text} {unit}".rstrip()
-    return f"{text}{suffixes[mag]}{unit}"

@@ -86,15 +86,6 @@ def test_rf_step() -> None:
     assert fm.rf_step(1, 1, 3, 1, dilation=2) == (5, 1)
 
 
-def test_human() -> None:
-    assert fm.human(0) == "0"
-    assert fm.human(999) == "999"
-    assert fm.human(73_856) == "73.9K"
-    assert fm.human(4_089_184_256) == "4.09G"
-    assert fm.human(2048, "B", 1024) == "2 KiB"
-    assert fm.human(512, "B", 1024) == "512 B"
-
-
 def test_intensity_zero_bytes() -> None:
     assert fm.intensity(10, 0) == 0.0
     assert fm.intensity(10, 5) == 2.0

@@ -8,6 +8,7 @@ modules and tied weights count once), so the totals equal the sum of the rows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,7 +107,7 @@ class Totals(_Derived):
     fused_traffic_bytes: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Analysis:
     """Everything ``convscope analyze`` computes for one model. Immutable."""
 
@@ -137,10 +138,40 @@ class Analysis:
                 return r
         raise KeyError(path)
 
-    def _repr_html_(self) -> str:  # notebooks: a plain HTML table, no rich needed
+    def folded(self, depth: int | None) -> tuple[LayerRow, ...]:
+        """The rows with everything deeper than ``depth`` summed into its ancestor at
+        ``depth`` (``--depth N``); all rows for None."""
+        return self.rows if depth is None else fold(self.rows, depth, self.graph)
+
+    def _with_rf(self) -> Analysis:
+        if "receptive_field" in self.extras:
+            return self
+        from convscope.passes.receptive import structure as receptive_pass
+
+        rf = receptive_pass.receptive_field(self.graph)
+        return dataclasses.replace(self, extras={**self.extras, "receptive_field": rf})
+
+    def view(self, depth: int | str | None = "auto") -> Any:
+        """The notebook view folded at ``depth``: None shows every row, ``"auto"`` (what a
+        bare ``a`` shows) the deepest fold under 60 rows."""
+        from convscope.render.analysis.notebook import View
+
+        return View(self._with_rf(), depth)
+
+    def _repr_html_(self) -> str:  # notebooks: summary, folded tree, totals; no rich needed
         from convscope.render.analysis.notebook import render_table
 
-        return render_table(self)
+        return render_table(self._with_rf())
+
+    def __repr__(self) -> str:  # the dataclass repr would print the whole graph
+        from convscope.render import fmt
+
+        return (
+            f"<Analysis {self.model}: {fmt.count(self.totals.params)} params, "
+            f"{fmt.count(self.totals.macs)} MACs, {len(self.rows)} layers>"
+        )
+
+    __str__ = __repr__
 
 
 def _depth(path: str) -> int:

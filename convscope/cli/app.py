@@ -180,7 +180,15 @@ def analyze(
     debug: bool,
 ) -> None:
     """Per-layer parameters, MACs, memory traffic, receptive fields and mixing profile of
-    MODEL. Exit 1 when --verify-rf finds a disagreement."""
+    MODEL. Exit 1 when --verify-rf finds a disagreement.
+
+    \b
+    convscope analyze torchvision:resnet50
+    convscope analyze model.py -i 1,3,512,512 --depth 2
+    convscope analyze model.py:Net -i 1,3,224,224 -i 1,1,224,224   (two inputs)
+    convscope analyze model.py --weights ckpt.pt --rf --format json -o resnet.json
+    convscope analyze timm:resnet50 --dtype float16 --format markdown
+    """
     from convscope import _io
 
     if output:

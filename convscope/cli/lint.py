@@ -30,7 +30,11 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
     help="Config file (default: convscope.yaml, .convscope.yaml or pyproject.toml "
     "[tool.convscope] in this directory or a parent).",
 )
-@click.option("--target", help="Target profile (generic, gpu-fp16, edge-int8 or a .yaml file).")
+@click.option(
+    "--target",
+    metavar="PROFILE",
+    help="Target profile (generic, gpu-fp16, edge-int8 or a .yaml file).",
+)
 @click.option("--select", help="Comma-separated code prefixes to enable (replaces the config).")
 @click.option("--ignore", help="Comma-separated code prefixes to disable (replaces the config).")
 @click.option("--extend-select", help="Comma-separated code prefixes to add to the selection.")
@@ -268,7 +272,7 @@ def rule(code: str | None, debug: bool) -> None:
 @click.option("--show", is_flag=True, help="Print the resolved settings as YAML (the default).")
 @click.option("--targets", is_flag=True, help="List the available target profiles.")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config file to read.")
-@click.option("--target", help="Resolve with this target profile.")
+@click.option("--target", metavar="PROFILE", help="Resolve with this target profile.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def config_cmd(

@@ -255,6 +255,7 @@ def profile(
             module, _analysis_inputs(loaded.inputs, first), name=model, rebuild=loaded.rebuild
         )
     )
+    _warn_if_large(analysis, sizes, device)
     with profile_report.progress_bar(progress_on) as progress:
         if calibrate:
             params = api.calibrate(
@@ -285,6 +286,32 @@ def profile(
         profile_report.print_rich(report, top=top)
     else:
         emit(profile_report.to_text(report, top=top), output)
+
+
+# Above this static estimate of peak activation memory a run is likely to swap or be killed
+# on a laptop or a 16 GiB CI runner, while ordinary inputs stay far below it (an ImageNet
+# ResNet-50 peaks near 10 MiB per image, so 4 GiB is hundreds of images or a huge input).
+LARGE_RUN_BYTES = 4 * 2**30
+
+
+def _warn_if_large(analysis: Any, sizes: tuple[int, ...] | None, device: str) -> None:
+    """A warning on stderr, before anything is allocated, when the run will need a lot of
+    memory (8192×8192 inputs, large batches); the static analysis priced it on meta."""
+    from convscope.render import fmt
+
+    first = sizes[0] if sizes else None
+    scale = max(sizes) / first if sizes and first else 1.0
+    peak = analysis.totals.peak_activation_bytes * scale
+    if peak <= LARGE_RUN_BYTES:
+        return
+    shapes = ", ".join(fmt.shape(s) for s in analysis.input_shapes)
+    batch = f" at batch {max(sizes)}" if sizes else ""
+    click.echo(
+        f"warning: inputs {shapes}{batch} need about {fmt.human(peak, 'B', 1024)} of "
+        f"activations (static estimate), allocated for real on {device}; use a smaller -i "
+        "or --batch-sizes if that is more than this machine has",
+        err=True,
+    )
 
 
 def _calibrate_only(

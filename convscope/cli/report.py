@@ -50,7 +50,11 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     type=click.Path(dir_okay=False),
     help="Lint config file (default: discovered as by `convscope lint`).",
 )
-@click.option("--target", help="Lint target profile (generic, gpu-fp16, edge-int8 or a .yaml).")
+@click.option(
+    "--target",
+    metavar="PROFILE",
+    help="Lint target profile (generic, gpu-fp16, edge-int8 or a .yaml).",
+)
 @click.option(
     "--profile",
     "profile_device",

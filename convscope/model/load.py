@@ -168,6 +168,50 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+# Exception types that mean "tried to reach the network" (urllib, requests/urllib3,
+# huggingface_hub, socket), matched by name so none of those packages must be installed.
+_NETWORK_ERRORS = frozenset(
+    {
+        "URLError",
+        "HTTPError",
+        "ConnectionError",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "MaxRetryError",
+        "NewConnectionError",
+        "LocalEntryNotFoundError",
+        "gaierror",
+    }
+)
+_DOWNLOAD_HINT = (
+    "convscope cannot download weights; pass a local checkpoint with --weights FILE, or "
+    "build the model without pretrained weights (e.g. pretrained=False or weights=None)"
+)
+
+
+def _is_download_error(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if any(c.__name__ in _NETWORK_ERRORS for c in type(cur).__mro__):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def _download_message(what: str, exc: BaseException) -> str:
+    return f"{what} tries to download weights ({_one_line(exc)}): {_DOWNLOAD_HINT}"
+
+
+@contextlib.contextmanager
+def _user_code() -> Iterator[None]:
+    """Run model-file code with its prints ("Downloading...") on stderr, so stdout holds
+    only the report (JSON, markdown) even when the model talks."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
 def _type_name(obj: Any) -> str:
     cls = type(obj)
     if cls.__module__ == "builtins":
@@ -229,10 +273,12 @@ def _import_file(path: Path) -> types.ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        with _sys_path_entry(str(path.parent.resolve())):
+        with _sys_path_entry(str(path.parent.resolve())), _user_code():
             spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:
         sys.modules.pop(name, None)
+        if isinstance(exc, Exception) and _is_download_error(exc):
+            raise ModelLoadError(_download_message(f"importing {path}", exc)) from exc
         raise ModelLoadError(
             f"could not import {path}: {_one_line(exc)}{_line_in(exc, path)}"
         ) from exc
@@ -267,7 +313,8 @@ def _line_in(exc: BaseException, path: Path) -> str:
 
 def _import_module_path(modpath: str) -> types.ModuleType:
     try:
-        return importlib.import_module(modpath)
+        with _user_code():
+            return importlib.import_module(modpath)
     except ModuleNotFoundError as exc:
         if exc.name and (modpath == exc.name or modpath.startswith(exc.name + ".")):
             raise ModelLoadError(
@@ -308,7 +355,13 @@ def _resolve(spec: str) -> _Target:
         module = _import_file(path)
         return _named(module, right, str(path), path)
     if sep and _is_dotted_name(left):
-        module = _import_module_path(left)
+        try:
+            module = _import_module_path(left)
+        except ModelLoadError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ModuleNotFoundError) and cause.name == left:
+                raise ModelLoadError(_unknown_prefix(left, right)) from cause
+            raise
         return _named(module, right, left, _module_file(module))
     if not sep and _is_dotted_name(text) and not Path(text).exists():
         try:
@@ -331,6 +384,19 @@ def _resolve(spec: str) -> _Target:
             "export, pkg.module:NAME, torchvision:NAME or timm:NAME"
         )
     raise ModelLoadError(f"model file not found: {text}")
+
+
+_ZOOS = ("torchvision", "timm")
+
+
+def _unknown_prefix(left: str, right: str) -> str:
+    """For ``torchvison:NAME`` or ``hf:NAME``: no such module, so name the zoo prefixes."""
+    close = difflib.get_close_matches(left, _ZOOS, n=1, cutoff=0.6)
+    guess = f"did you mean {close[0]}:{right}? " if close else ""
+    return (
+        f"unknown model prefix '{left}:' (no module named '{left}'); {guess}MODEL is "
+        "torchvision:NAME, timm:NAME, pkg.module:NAME, file.py[:NAME] or program.pt2"
+    )
 
 
 def _is_dotted_name(text: str) -> bool:
@@ -381,11 +447,8 @@ def _named(module: types.ModuleType, name: str, origin: str, source: Path | None
     if callable(obj):
         missing = _required_params(obj)
         if missing:
-            what = "constructor" if isinstance(obj, type) else "function"
             raise ModelLoadError(
-                f"{name} in {origin} cannot be called without arguments "
-                f"({what} needs {', '.join(missing)}); expose an instance "
-                "or a factory taking no arguments"
+                _constructor_hint(name, missing, origin, cls=isinstance(obj, type))
             )
         return _Target(name, origin, build=obj, namespace=module, source_file=source)
     raise ModelLoadError(
@@ -395,7 +458,8 @@ def _named(module: types.ModuleType, name: str, origin: str, source: Path | None
 
 
 def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Target:
-    """Auto-discovery for a spec without NAME; see DESIGN.md §1."""
+    """Auto-discovery for a spec without NAME: ``model``/``MODEL``, a factory, then the one
+    top-level module instance or class the file defines."""
     ns = vars(module)
     for attr in _MODEL_ATTRS:
         if attr in ns and (isinstance(ns[attr], nn.Module) or callable(ns[attr])):
@@ -413,6 +477,7 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
     instance_types = {type(v) for _, v in candidates.values()}
     built = list(candidates.values())
     failures: list[str] = []
+    needs_args: list[tuple[str, list[str]]] = []
     for attr, value in ns.items():
         if (
             attr.startswith("_")
@@ -420,12 +485,19 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
             or value.__module__ != module.__name__
             or value in instance_types
             or inspect.isabstract(value)
-            or _required_params(value)
         ):
+            continue
+        missing = _required_params(value)
+        if missing:
+            needs_args.append((attr, missing))
             continue
         try:
             probe = _build(value, _WITHOUT_WEIGHTS)
         except Exception as exc:  # a class we cannot build is not a candidate
+            if _is_download_error(exc):
+                raise ModelLoadError(
+                    _download_message(f"building {attr} in {origin}", exc)
+                ) from exc
             failures.append(f"{attr} ({_one_line(exc)})")
             continue
         built.append((attr, probe))
@@ -441,6 +513,10 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
     names = [attr for attr, _ in (with_params or top)]
     if len(names) == 1:
         return _named(module, names[0], origin, source)
+    if not names and needs_args and not failures:
+        # Files define the parts before the model, so the last such class is the likely one.
+        attr, missing = needs_args[-1]
+        raise ModelLoadError(_constructor_hint(attr, missing, origin))
     if not names:
         hint = f"; could not build: {'; '.join(failures)}" if failures else ""
         raise ModelLoadError(
@@ -450,6 +526,16 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
     raise ModelLoadError(
         f"several models found in {origin}: {', '.join(names)}; pick one "
         f"with {origin}:NAME (e.g. {origin}:{names[0]})"
+    )
+
+
+def _constructor_hint(name: str, missing: Sequence[str], origin: str, cls: bool = True) -> str:
+    args = ", ".join(f"{m}=..." for m in missing)
+    what = "constructor arguments" if cls else "arguments"
+    return (
+        f"{name} in {origin} needs {what} ({', '.join(missing)}): add "
+        f"`model = {name}({args})` to the model file, or a factory taking no arguments "
+        f"(`def build_model(): return {name}(...)`)"
     )
 
 
@@ -627,9 +713,11 @@ def _build(build: Callable[[], Any], modes: Sequence[str]) -> Any:
     for mode in modes:
         hooks = _meta_registration() if mode == "registration" else contextlib.nullcontext()
         try:
-            with torch.device("meta" if mode == "meta" else "cpu"), hooks:
+            with torch.device("meta" if mode == "meta" else "cpu"), hooks, _user_code():
                 return build()
         except Exception as exc:  # user code; the caller reports it as one line
+            if _is_download_error(exc):
+                raise  # another mode would only try (and print "Downloading...") again
             error = exc
     assert error is not None
     raise error
@@ -641,6 +729,10 @@ def _construct(target: _Target, modes: Sequence[str]) -> nn.Module:
     try:
         result = _build(target.build, modes)
     except Exception as exc:
+        if _is_download_error(exc):
+            raise ModelLoadError(
+                _download_message(f"building {target.name} from {target.origin}", exc)
+            ) from exc
         raise ModelLoadError(
             f"building {target.name} from {target.origin} failed: {_one_line(exc)}"
         ) from exc
@@ -889,6 +981,27 @@ def _choose_inputs(
     return _meta_inputs((DEFAULT_INPUT_SHAPE,)), "default"
 
 
+def _check_input_count(module: nn.Module, inputs: Sequence[torch.Tensor], source: str) -> None:
+    """Fail before tracing when ``forward`` needs more inputs than were given, saying how
+    to give them; a traced ``missing 1 required positional argument`` says neither."""
+    try:
+        params = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    needed = [p.name for p in params if p.kind in positional and p.default is p.empty]
+    if len(needed) <= len(inputs):
+        return
+    where = {"cli": "from -i", "default": "the default shape"}.get(source, source)
+    shown = " ".join(f"-i {','.join(map(str, t.shape))}" for t in inputs)
+    more = " -i SHAPE" * (len(needed) - len(inputs))
+    raise InputError(
+        f"{type(module).__name__}.forward takes {len(needed)} inputs ({', '.join(needed)}) "
+        f"but got {len(inputs)} ({where}): repeat -i once per input, in forward's order "
+        f"({shown}{more}), or define example_inputs() in the model file"
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -944,6 +1057,7 @@ def load_model(
             return apply_weights(_construct(target, _REAL))
 
     inputs, source = _choose_inputs(target, module, input_shapes)
+    _check_input_count(module, inputs, source)
     return LoadedModel(
         module=module,
         inputs=inputs,

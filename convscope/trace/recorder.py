@@ -16,6 +16,7 @@ restored afterwards. When the model cannot run on meta (data-dependent ops such 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -299,6 +300,20 @@ def _failing_layer(holder: Sequence[_Recorder]) -> str:
     return f" in layer '{path or '(root)'}' ({type_name})"
 
 
+def _batch_hint(inputs: Sequence[Any], exc: BaseException) -> str:
+    """A hint when a 3-D input (C×H×W) probably lacks its batch dimension: conv, norm and
+    pool layers then fail with "expected 4D input (got 3D input)" or a shape mismatch."""
+    flat = [t for t in tree_flatten(list(inputs))[0] if isinstance(t, torch.Tensor)]
+    short = [t for t in flat if t.dim() == 3]
+    if not short or not re.search(r"\b3D\b|dimension|dims|shape|size", str(exc)):
+        return ""
+    dims = ",".join(str(d) for d in short[0].shape)
+    return (
+        f" (the input {dims.replace(',', '×')} has no batch dimension? "
+        f"shapes include it: -i 1,{dims})"
+    )
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
@@ -358,6 +373,7 @@ def trace(
     except Exception as exc:
         raise TraceError(
             f"running the model failed{_failing_layer(holder)}: {_short(exc)}"
+            f"{_batch_hint(inputs, exc)}"
         ) from exc
     return _freeze(real, recorder, out, owners, "cpu", fallback_reason)
 

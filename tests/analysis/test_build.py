@@ -109,6 +109,14 @@ def test_analysis_repr_html_for_notebooks() -> None:
     assert "Conv2d" in html
 
 
+def test_analysis_repr_is_one_short_line() -> None:
+    a = convscope.analyze(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), (1, 3, 8, 8), name="m")
+    text = repr(a)
+    assert text == str(a)
+    assert "\n" not in text and len(text) < 120
+    assert text == "<Analysis m: 112 params, 3.89K MACs, 2 layers>"  # 4·27+4; 4·6·6·27
+
+
 def test_library_example_from_issue() -> None:
     a = convscope.analyze(torch.nn.Conv2d(3, 8, 3), torch.randn(1, 3, 32, 32))
     assert a.totals.params == 8 * 27 + 8

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ import torch
 from torch import nn
 
 import convscope
+from convscope import api
 from convscope.analysis.build import Analysis
+from convscope.render import fmt
 from convscope.render.analysis import (
     json as json_report,
 )
@@ -78,6 +81,38 @@ def test_golden_table(analysis: Analysis) -> None:
     _check("small.txt", terminal.to_text(analysis, width=140))
 
 
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_golden_table_at_terminal_widths(analysis: Analysis, width: int) -> None:
+    """With RF columns the full table is about 110 wide: 160 shows it as is, 100 in the
+    compact style, 80 hides the least needed columns and says which."""
+    with_rf = api.with_receptive_field(analysis)
+    text = terminal.to_text(with_rf, width=width, show_rf=True)
+    _check(f"small-{width}.txt", text)
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "…" not in text  # no number, header or name is cut
+
+
+def test_narrow_table_keeps_every_number_readable(analysis: Analysis) -> None:
+    text = terminal.to_text(analysis, width=60)
+    total = next(line for line in text.splitlines() if line.startswith("Total"))
+    assert fmt.count(analysis.totals.params) in total
+    assert fmt.count(analysis.totals.macs) in total
+    assert "hidden at 60 columns" in text
+    assert max(len(line) for line in text.splitlines()) <= 60
+
+
+def test_long_layer_names_are_cut_before_numbers() -> None:
+    deep = nn.Sequential()
+    deep.add_module(
+        "a_really_long_module_name_that_will_not_fit_in_a_narrow_terminal", nn.Conv2d(3, 4, 3)
+    )
+    a = convscope.analyze(deep, (1, 3, 8, 8), name="deep")
+    text = terminal.to_text(a, width=40)
+    assert max(len(line) for line in text.splitlines()) <= 40
+    row = next(line for line in text.splitlines() if "…" in line)
+    assert fmt.count(a.totals.params) in row
+
+
 def test_table_totals_match_json(analysis: Analysis) -> None:
     doc = json.loads(json_report.render(analysis))
     text = terminal.to_text(analysis, width=140)
@@ -98,4 +133,37 @@ def test_html_page_is_self_contained(analysis: Analysis) -> None:
     page = html_table.render_page(analysis)
     assert page.startswith("<!doctype html>")
     assert "http://" not in page and "https://" not in page
-    assert page.count("<tr>") == len(analysis.rows) + 2
+    headers = 2  # the stem and block Sequentials, shown as tree headers
+    assert page.count("<tr>") + page.count("<tr class=h>") == len(analysis.rows) + 2 + headers
+
+
+def _name_cells(html: str) -> list[tuple[float, str]]:
+    found = re.findall(r'<td style="text-align:left;padding-left:([0-9.]+)em">([^<]*)</td>', html)
+    return [(float(pad), name) for pad, name in found]
+
+
+def test_notebook_view_is_the_report_in_small(analysis: Analysis) -> None:
+    html = analysis._repr_html_()
+    for label in ("Params", "MACs", "Peak activations", "Receptive field", "Unknown ops"):
+        assert f"<b>{label}</b>" in html
+    assert fmt.nbytes(analysis.totals.peak_activation_bytes) in html
+    assert "output RF 7×7" in html
+    names = dict((name, pad) for pad, name in _name_cells(html))
+    # Left-aligned names, indented one level per tree level: the tree stays readable even
+    # where the notebook's stylesheet right-aligns cells.
+    assert names["stem"] < names["0"]
+    assert "<tfoot><tr><td>Total</td>" in html
+    assert "Folded" not in html  # small enough to show every row
+
+
+def test_notebook_view_folds_deep_models_under_sixty_rows() -> None:
+    stages = [nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()) for _ in range(40)]
+    a = convscope.analyze(nn.Sequential(*stages), (1, 4, 8, 8), name="deep")
+    assert len(a.rows) == 80
+    html = a._repr_html_()
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert body.count("<tr") <= html_table.MAX_ROWS
+    assert "Folded below depth 1: 40 of 80 layer rows" in html
+    assert fmt.count(a.totals.macs) in html[html.index("<tfoot>") :]
+    full = a.view(depth=None)._repr_html_()
+    assert full.count("<tr") > 80 and "Folded" not in full

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from convscope.formulas import human
 from convscope.ir import graph as ir
+from convscope.render.fmt import human
 
 
 def layer(node: ir.Node) -> str:

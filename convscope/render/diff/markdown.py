@@ -20,7 +20,7 @@ from convscope.diff.compare import (
     Number,
     Unit,
 )
-from convscope.formulas import human
+from convscope.render.fmt import human
 
 MAX_LAYERS = 200  # rows shown in the per-layer table; the rest are counted
 
