@@ -9,6 +9,7 @@ from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inp
 from convscope.analysis.schema import to_dict as analysis_document
 from convscope.checks.rf_verify import effective_rf, verify_rf
 from convscope.linting.engine import lint
+from convscope.linting.places import report_places
 from convscope.passes.quant.measure import quant_report, with_quant
 from convscope.profiling.run import profile, with_profile
 from convscope.rewriting.run import rewrite
@@ -25,6 +26,7 @@ __all__ = [
     "profile",
     "quant_report",
     "receptive_field",
+    "report_places",
     "rewrite",
     "verify_rf",
     "with_extra",

@@ -16,8 +16,11 @@ import click
 from convscope.cli.app import emit, handle_errors, main, parse_inputs
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from convscope.linting.config import ModelEntry, Settings
     from convscope.linting.finding import LintResult, Severity
+    from convscope.linting.places import Places
     from convscope.linting.registry import Registry
 
 LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
@@ -143,7 +146,8 @@ def lint(
             where = f" in {settings.path}" if settings.path else " (no config file found)"
             raise click.UsageError(f"no MODEL given and no `models` listed{where}")
 
-    results = [_lint_one(entry, settings, registry, device, calibration) for entry in entries]
+    runs = [_lint_one(entry, settings, registry, device, calibration) for entry in entries]
+    results = [result for result, _ in runs]
     if write_baseline:
         text = baseline_mod.render(results)
         _io.write_atomic(write_baseline, text)
@@ -152,7 +156,21 @@ def lint(
         return
     if keys is not None:
         results = [baseline_mod.apply(r, keys) for r in results]
-    _render(results, fmt, output, settings.fail_on, registry)
+    places = None
+    if fmt in ("sarif", "github", "junit"):
+        from pathlib import Path
+
+        from convscope import api
+
+        places = api.report_places(
+            [
+                (e.spec, source, dict(e.budgets.items()) if e.budgets else None)
+                for e, (_, source) in zip(entries, runs, strict=True)
+            ],
+            settings.path,
+            Path.cwd(),
+        )
+    _render(results, fmt, output, settings.fail_on, registry, places)
     if not exit_zero and any(r.fails(settings.fail_on) for r in results):
         sys.exit(1)
 
@@ -163,7 +181,8 @@ def _lint_one(
     registry: Registry,
     device: str,
     calibration: str | None = None,
-) -> LintResult:
+) -> tuple[LintResult, Path | None]:
+    """The lint result and the model's source file (``None`` for package models)."""
     from convscope import api
     from convscope.linting.engine import lint as run_lint
     from convscope.model.load import load_model
@@ -181,7 +200,7 @@ def _lint_one(
         providers["weights"] = lambda _analysis: loaded.module
     if calibration is not None:
         providers["calibration"] = _calibration_provider(loaded.module, calibration)
-    return run_lint(
+    result = run_lint(
         analysis,
         settings,
         module=loaded.module,
@@ -192,6 +211,7 @@ def _lint_one(
         budgets=entry.budgets,
         command_model=entry.load_spec if entry.load_spec != entry.spec else None,
     )
+    return result, loaded.source_file
 
 
 def _calibration_provider(module: Any, calibration: str) -> Any:
@@ -211,6 +231,7 @@ def _render(
     output: str | None,
     fail_on: Severity,
     registry: Registry,
+    places: Places | None = None,
 ) -> None:
     text: str | None
     if fmt == "json":
@@ -220,15 +241,17 @@ def _render(
     elif fmt == "sarif":
         from convscope.render.lint import sarif
 
-        text = sarif.render(results, registry)
+        text = sarif.render(results, registry, places)
     elif fmt == "github":
         from convscope.render.lint import github
 
-        text = github.render(results)
+        text = github.render(results, root=places.root if places else None)
     elif fmt == "junit":
         from convscope.render.lint import junit
 
-        text = junit.render(results, fail_on, registry=registry)
+        text = junit.render(
+            results, fail_on, registry=registry, root_dir=places.root if places else None
+        )
     else:
         from convscope.render.lint import text as lint_text
 
