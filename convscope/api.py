@@ -9,13 +9,14 @@ from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inp
 from convscope.analysis.schema import to_dict as analysis_document
 from convscope.checks.rf_verify import effective_rf, verify_rf
 from convscope.linting.engine import lint
-from convscope.linting.places import report_places
+from convscope.linting.places import Places, report_places
 from convscope.passes.quant.measure import quant_report, with_quant
 from convscope.profiling.run import profile, with_profile
 from convscope.rewriting.run import rewrite
 
 __all__ = [
     "Analysis",
+    "Places",
     "analysis_document",
     "analyze",
     "analyze_loaded",

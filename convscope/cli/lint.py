@@ -18,9 +18,9 @@ from convscope.cli.app import emit, handle_errors, main, parse_inputs
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from convscope.api import Places
     from convscope.linting.config import ModelEntry, Settings
     from convscope.linting.finding import LintResult, Severity
-    from convscope.linting.places import Places
     from convscope.linting.registry import Registry
 
 LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
