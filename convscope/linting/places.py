@@ -79,8 +79,17 @@ def relative_path(path: Path, root: Path) -> str | None:
         return None
 
 
-@lru_cache(maxsize=256)
 def _lines(path: Path) -> tuple[str, ...]:
+    try:
+        st = path.stat()
+    except OSError:
+        return ()
+    return _read(path, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=256)
+def _read(path: Path, _mtime_ns: int, _size: int) -> tuple[str, ...]:
+    """A file's lines, cached per version (the key includes modification time and size)."""
     try:
         return tuple(path.read_text(encoding="utf-8").splitlines())
     except (OSError, UnicodeDecodeError):
