@@ -1,16 +1,18 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 EXAMPLE ?= examples/resnet.py
+# Exact torch/torchvision versions; pyproject.toml only states the supported ranges.
+CONSTRAINTS := -c constraints.txt
 
 .PHONY: demo test venv dev lint typecheck reports bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[vision]"
+	$(PIP) install -q $(CONSTRAINTS) -e ".[vision]"
 	touch $@
 
 # Headless chromium for tests/render/test_report_browser.py (Debian's package; Playwright's own
@@ -19,8 +21,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo sudo
 CHROMIUM_INSTALL = command -v chromium >/dev/null || \
 	($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 
-$(VENV)/.dev-installed: pyproject.toml $(VENV)/.installed
-	$(PIP) install -q -e ".[dev]"
+$(VENV)/.dev-installed: pyproject.toml constraints.txt $(VENV)/.installed
+	$(PIP) install -q $(CONSTRAINTS) -e ".[dev]"
 	$(CHROMIUM_INSTALL)
 	touch $@
 

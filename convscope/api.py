@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from convscope.linting.config import ModelEntry, Settings, load_settings
     from convscope.linting.engine import lint
     from convscope.linting.finding import LintResult, Severity
+    from convscope.linting.places import Places, report_places
     from convscope.linting.registry import Registry, default_registry
     from convscope.model.load import LoadedModel, load_model, parse_input_shapes
     from convscope.passes.quant.measure import quant_report, with_quant
@@ -92,6 +93,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RooflineParams": ("convscope.targets.roofline", "RooflineParams"),
     "ConfigError": ("convscope.validate", "ConfigError"),
     "unknown_code_message": ("convscope.validate", "unknown_code_message"),
+    "Places": ("convscope.linting.places", "Places"),
+    "report_places": ("convscope.linting.places", "report_places"),
 }
 
 __all__ = sorted(_EXPORTS)

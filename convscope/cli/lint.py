@@ -16,7 +16,9 @@ import click
 from convscope.cli.app import emit, handle_errors, main, parse_inputs
 
 if TYPE_CHECKING:
-    from convscope.api import LintResult, ModelEntry, Registry, Settings, Severity
+    from pathlib import Path
+
+    from convscope.api import LintResult, ModelEntry, Places, Registry, Settings, Severity
 
 LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
 
@@ -144,7 +146,8 @@ def lint(
             where = f" in {settings.path}" if settings.path else " (no config file found)"
             raise click.UsageError(f"no MODEL given and no `models` listed{where}")
 
-    results = [_lint_one(entry, settings, registry, device, calibration) for entry in entries]
+    runs = [_lint_one(entry, settings, registry, device, calibration) for entry in entries]
+    results = [result for result, _ in runs]
     if write_baseline:
         text = api.render_baseline(results)
         _io.write_atomic(write_baseline, text)
@@ -153,7 +156,19 @@ def lint(
         return
     if keys is not None:
         results = [api.apply_baseline(r, keys) for r in results]
-    _render(results, fmt, output, settings.fail_on, registry)
+    places = None
+    if fmt in ("sarif", "github", "junit"):
+        from pathlib import Path
+
+        places = api.report_places(
+            [
+                (e.spec, source, dict(e.budgets.items()) if e.budgets else None)
+                for e, (_, source) in zip(entries, runs, strict=True)
+            ],
+            settings.path,
+            Path.cwd(),
+        )
+    _render(results, fmt, output, settings.fail_on, registry, places)
     if not exit_zero and any(r.fails(settings.fail_on) for r in results):
         sys.exit(1)
 
@@ -164,7 +179,8 @@ def _lint_one(
     registry: Registry,
     device: str,
     calibration: str | None = None,
-) -> LintResult:
+) -> tuple[LintResult, Path | None]:
+    """The lint result and the model's source file (``None`` for package models)."""
     from convscope import api
 
     if calibration is not None:
@@ -180,7 +196,7 @@ def _lint_one(
         providers["weights"] = lambda _analysis: loaded.module
     if calibration is not None:
         providers["calibration"] = _calibration_provider(loaded.module, calibration)
-    return api.lint(
+    result = api.lint(
         analysis,
         settings,
         module=loaded.module,
@@ -191,6 +207,7 @@ def _lint_one(
         budgets=entry.budgets,
         command_model=entry.load_spec if entry.load_spec != entry.spec else None,
     )
+    return result, loaded.source_file
 
 
 def _calibration_provider(module: Any, calibration: str) -> Any:
@@ -210,6 +227,7 @@ def _render(
     output: str | None,
     fail_on: Severity,
     registry: Registry,
+    places: Places | None = None,
 ) -> None:
     text: str | None
     if fmt == "json":
@@ -219,15 +237,17 @@ def _render(
     elif fmt == "sarif":
         from convscope.render.lint import sarif
 
-        text = sarif.render(results, registry)
+        text = sarif.render(results, registry, places)
     elif fmt == "github":
         from convscope.render.lint import github
 
-        text = github.render(results)
+        text = github.render(results, root=places.root if places else None)
     elif fmt == "junit":
         from convscope.render.lint import junit
 
-        text = junit.render(results, fail_on, registry=registry)
+        text = junit.render(
+            results, fail_on, registry=registry, root_dir=places.root if places else None
+        )
     else:
         from convscope.render.lint import text as lint_text
 

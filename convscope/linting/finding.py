@@ -172,7 +172,7 @@ class LintResult:
                         layer="",
                         message=f"{b.metric} budget exceeded: {b.actual:,} > {b.limit:,} "
                         f"({100 * b.share:.1f}% of the budget)",
-                        values={"actual": b.actual, "limit": b.limit},
+                        values={"metric": b.metric, "actual": b.actual, "limit": b.limit},
                         model=self.model,
                     )
                 )

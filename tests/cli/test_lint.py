@@ -346,3 +346,53 @@ def test_torchvision_resnet50_generic_is_clean() -> None:
     result = run("lint", "torchvision:resnet50", "--ignore", "RF005")
     assert result.exit_code == 0
     assert "0 findings (0 errors, 0 warnings, 0 info)" in result.stdout
+
+
+# --------------------------------------------------------------------------- CI locations
+
+CI_CONFIG = """\
+models:
+  - spec: models/my net#1%.py
+    budgets:
+      params: 10
+  - torchvision:resnet18
+budgets:
+  macs: 1G
+select: [DW001, DW003]
+target: edge-int8
+"""
+
+
+def test_ci_formats_use_repository_paths_from_a_subdirectory(tmp_path: Path) -> None:
+    """Linting from models/ of a repository: paths stay relative to the root; budgets and
+    the package model are anchored to the config lines that name them."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "models").mkdir()
+    shutil.copy(DW001_BAD, tmp_path / "models" / "my net#1%.py")
+    (tmp_path / "convscope.yaml").write_text(CI_CONFIG)
+    old = Path.cwd()
+    os.chdir(tmp_path / "models")
+    try:
+        out = {fmt: run("lint", "--format", fmt) for fmt in ("sarif", "github", "junit")}
+    finally:
+        os.chdir(old)
+    assert {r.exit_code for r in out.values()} == {1}, {k: r.output for k, r in out.items()}
+    doc = json.loads(out["sarif"].stdout)
+    run_ = doc["runs"][0]
+    assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
+    where = {}
+    for r in run_["results"]:
+        phys = r["locations"][0]["physicalLocation"]
+        assert phys["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        key = (r["ruleId"], r["properties"]["model"], r["properties"]["values"].get("metric"))
+        where.setdefault(key, set()).add(
+            (phys["artifactLocation"]["uri"], phys["region"]["startLine"])
+        )
+    model = "models/my net#1%.py"
+    assert where[("DW001", model, None)] == {("models/my%20net%231%25.py", 27)}
+    assert where[("DW003", "torchvision:resnet18", None)] == {("convscope.yaml", 5)}
+    assert where[("BUDGET", model, "params")] == {("convscope.yaml", 4)}
+    assert where[("BUDGET", "torchvision:resnet18", "macs")] == {("convscope.yaml", 7)}
+    # annotations: unchanged format, file relative to the root ('%' escaped)
+    assert "::warning file=models/my net#1%25.py,line=27," in out["github"].stdout
+    assert "models/my net#1%.py:27" in out["junit"].stdout

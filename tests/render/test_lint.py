@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,9 @@ def make_results(message: str = DW_MESSAGE) -> list[LintResult]:
 # --------------------------------------------------------------------------- SARIF
 
 
+# --------------------------------------------------------------------------- SARIF
+
+
 LEVELS = {"none", "note", "warning", "error"}
 
 
@@ -134,32 +138,48 @@ def validate_sarif(doc: dict[str, Any]) -> None:
             assert all(isinstance(k, str) and isinstance(v, str) and v for k, v in fp.items())
 
 
-def test_sarif_structure_and_content() -> None:
+def test_sarif_structure_and_content(sarif_check: Callable[[dict[str, Any]], None]) -> None:
     results = make_results()
     doc = json.loads(sarif.render(results, default_registry(), cwd=CWD))
-    validate_sarif(doc)
+    sarif_check(doc)
     run = doc["runs"][0]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": CWD.as_uri() + "/"}}
     ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
     assert ids == sorted(ids) and {"DW001", "CS000", "BUDGET", "QF003"} <= set(ids)
-    dw = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "DW001")
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    dw = rules["DW001"]
     assert dw["name"] == "narrow-depthwise" and dw["defaultConfiguration"]["level"] == "warning"
-    assert dw["helpUri"].endswith("rules/DW001-narrow-depthwise/README.md")
     assert "## What it does" in dw["help"]["markdown"]
+    # no link to an unpublished site; the pseudo-rules are documented too
+    assert all("helpUri" not in r for r in rules.values())
+    assert "--debug" in rules["CS000"]["help"]["text"]
+    assert "budgets" in rules["BUDGET"]["help"]["markdown"]
     by_rule = {r["ruleId"]: r for r in run["results"]}
     assert set(by_rule) == {"DW001", "DW003", "CS000", "HW001", "BUDGET"}
     assert by_rule["DW003"]["level"] == "note" and by_rule["CS000"]["level"] == "error"
     phys = by_rule["DW001"]["locations"][0]["physicalLocation"]
-    assert phys["artifactLocation"]["uri"] == "tests/render/test_lint.py"
-    assert phys["region"]["startLine"] == 12
-    # outside the working directory: an absolute file:// URI; installed packages: logical only
-    assert (
-        by_rule["DW003"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        == "file:///opt/elsewhere/model.py"
-    )
-    assert "physicalLocation" not in by_rule["HW001"]["locations"][0]
+    assert phys["artifactLocation"] == {
+        "uri": "tests/render/test_lint.py",
+        "uriBaseId": "%SRCROOT%",
+    }
+    line = (HERE / "render" / "test_lint.py").read_text().splitlines()[11]
+    indent = len(line) - len(line.lstrip())
+    assert phys["region"] == {
+        "startLine": 12,
+        "startColumn": indent + 1,
+        "endLine": 12,
+        "endColumn": len(line.rstrip()) + 1,
+    }
+    # Outside the repository, in an installed package, or no layer at all: without anchors
+    # for the model, the stable fallback at the repository root.
+    for code in ("DW003", "HW001", "CS000", "BUDGET"):
+        fallback = by_rule[code]["locations"][0]["physicalLocation"]
+        assert fallback["artifactLocation"]["uri"] == "pyproject.toml", code
+        assert fallback["region"]["startLine"] == 1
     logical = by_rule["CS000"]["locations"][0]["logicalLocations"][0]
     assert logical["fullyQualifiedName"] == "examples/mobilenet.py::(root)"
     assert "features.1.conv.0.0" in by_rule["DW001"]["message"]["text"]
+    assert by_rule["HW001"]["message"]["text"].startswith("examples/mobilenet.py: conv:")
     assert run["invocations"][0]["executionSuccessful"] is False
 
 
@@ -213,10 +233,10 @@ def test_github_property_escaping() -> None:
 # --------------------------------------------------------------------------- JUnit
 
 
-def test_junit_report() -> None:
-    root = ET.fromstring(
-        junit.render(make_results(), Severity.WARNING, cwd=CWD, registry=default_registry())
-    )
+def test_junit_report(junit_check: Callable[[str], None]) -> None:
+    text = junit.render(make_results(), Severity.WARNING, cwd=CWD, registry=default_registry())
+    junit_check(text)
+    root = ET.fromstring(text)
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == ["examples/mobilenet.py", "torchvision:resnet50"]
@@ -240,7 +260,7 @@ def test_junit_report() -> None:
     assert cases["budgets"].find("failure") is not None
     assert first.get("tests") == "7" and first.get("failures") == "3"
     assert first.get("errors") == "1" and first.get("skipped") == "1"
-    assert root.get("tests") == "8"
+    assert root.get("tests") == "8" and root.get("skipped") is None  # not in junit-10.xsd
     for case in first.findall("testcase"):
         assert len(case.findall("failure")) <= 1
 

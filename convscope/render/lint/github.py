@@ -4,9 +4,10 @@
 
 Error findings use ``::error``, warnings ``::warning`` and info ``::notice``. Values are
 escaped as the Actions runner expects: ``%``, CR and LF in the message; additionally ``:``
-and ``,`` in properties. Findings without a source location (or with one outside the
-working directory or in an installed package) are annotated without ``file``/``line``; the
-message always names the model and the layer.
+and ``,`` in properties. ``file`` is relative to the repository root (the git top level),
+which is what the runner maps onto the pull request's diff. Findings without a source
+location (or with one outside the repository or in an installed package) are annotated
+without ``file``/``line``; the message always names the model and the layer.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from convscope.linting.finding import Finding, LintResult, Severity
+from convscope.linting.places import relative_path, repository_root
 
 COMMANDS = {
     Severity.ERROR: "error",
@@ -32,18 +34,15 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _file(f: Finding, cwd: Path) -> str | None:
+def _file(f: Finding, root: Path) -> str | None:
     if f.location is None or f.location.third_party:
         return None
-    try:
-        return f.location.file.resolve().relative_to(cwd).as_posix()
-    except ValueError:
-        return None
+    return relative_path(f.location.file, root)
 
 
-def line(f: Finding, cwd: Path) -> str:
+def line(f: Finding, root: Path) -> str:
     props = []
-    file = _file(f, cwd)
+    file = _file(f, root)
     if file is not None and f.location is not None:
         props.append(f"file={escape_property(file)}")
         props.append(f"line={f.location.line}")
@@ -54,7 +53,10 @@ def line(f: Finding, cwd: Path) -> str:
     return f"::{COMMANDS[f.severity]} {','.join(props)}::{escape_data(message)}"
 
 
-def render(results: Sequence[LintResult], cwd: Path | None = None) -> str:
-    base = (cwd or Path.cwd()).resolve()
+def render(results: Sequence[LintResult], cwd: Path | None = None, root: Path | None = None) -> str:
+    """Annotations with paths relative to ``root`` (default: the repository around ``cwd``,
+    else ``cwd``)."""
+    here = (cwd or Path.cwd()).resolve()
+    base = root.resolve() if root else repository_root(here) or here
     lines = [line(f, base) for r in results for f in r.all_findings]
     return "".join(x + "\n" for x in lines)

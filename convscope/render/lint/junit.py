@@ -4,7 +4,10 @@ A ``<testsuite>`` per model, a ``<testcase>`` per rule that ran (``classname`` i
 ``name`` the rule code and name). A rule with findings at or above ``--fail-on`` gets one
 ``<failure>`` element whose text lists every finding (one failure per test case keeps the
 file valid for strict JUnit schemas); findings below the threshold go to ``<system-out>``.
-Skipped rules become ``<skipped>`` test cases, and budgets a ``budgets`` test case.
+Skipped rules become ``<skipped>`` test cases, and budgets a ``budgets`` test case. The file
+validates against the Jenkins xUnit plugin's ``junit-10.xsd``: ``skipped`` is counted on each
+``<testsuite>`` only (that schema has no such attribute on ``<testsuites>``), and source
+paths are relative to the repository root.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from convscope.linting.finding import (
     LintResult,
     Severity,
 )
+from convscope.linting.places import repository_root
 from convscope.linting.registry import Registry
 
 
@@ -65,8 +69,12 @@ def render(
     fail_on: Severity = Severity.WARNING,
     cwd: Path | None = None,
     registry: Registry | None = None,
+    root_dir: Path | None = None,
 ) -> str:
-    """The JUnit XML document; ``registry`` supplies rule names for rules without findings."""
+    """The JUnit XML document; ``registry`` supplies rule names for rules without findings,
+    paths are relative to ``root_dir`` (default: the repository around ``cwd``)."""
+    here = (cwd or Path.cwd()).resolve()
+    cwd = root_dir.resolve() if root_dir else repository_root(here) or here
     root = ET.Element("testsuites", name="convscope lint")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for r in results:
@@ -105,6 +113,7 @@ def render(
             suite.set(k, str(v))
             totals[k] += v
     for k, v in totals.items():
-        root.set(k, str(v))
+        if k != "skipped":
+            root.set(k, str(v))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
