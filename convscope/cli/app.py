@@ -135,7 +135,9 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
     help="Trace on meta tensors (no memory) or real CPU tensors.",
 )
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option(
+    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
+)
 @click.option(
     "--dtype",
     type=click.Choice(("float32", "float16", "bfloat16", "int8")),

@@ -64,6 +64,7 @@ class DiffUsageError(ConvscopeError):
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
 )
+@click.option("--trust-pickle", is_flag=True, help="Allow pickled code in .pt2 MODELs (unsafe).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def diff(
@@ -74,6 +75,7 @@ def diff(
     inputs: tuple[str, ...],
     fmt: str,
     output: str | None,
+    trust_pickle: bool,
     debug: bool,
 ) -> None:
     """Compare BASE with HEAD: total and per-layer deltas of params, MACs, FLOPs, memory
@@ -93,8 +95,8 @@ def diff(
             "-i/--input applies to model specs; BASE and HEAD are both saved reports"
         )
     shapes = parse_inputs(inputs)
-    base_doc = diff_mod.load_side(base, input_shapes=shapes)
-    head_doc = diff_mod.load_side(head, input_shapes=shapes)
+    base_doc = diff_mod.load_side(base, input_shapes=shapes, trust_pickle=trust_pickle)
+    head_doc = diff_mod.load_side(head, input_shapes=shapes, trust_pickle=trust_pickle)
     result = diff_mod.diff_reports(base_doc, head_doc, base_label=base, head_label=head)
     gates = diff_mod.check(result, thresholds)
 

@@ -80,6 +80,11 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
     help="Calibration batches for activation rules: 'random' or a saved tensor file.",
 )
 @click.option(
+    "--trust-pickle",
+    is_flag=True,
+    help="Allow arbitrary pickles in checkpoints and .pt2 models (unsafe).",
+)
+@click.option(
     "--device",
     type=click.Choice(("meta", "cpu")),
     default="meta",
@@ -104,6 +109,7 @@ def lint(
     inputs: tuple[str, ...],
     weights: str | None,
     calibration: str | None,
+    trust_pickle: bool,
     device: str,
     debug: bool,
 ) -> None:
@@ -143,7 +149,9 @@ def lint(
             where = f" in {settings.path}" if settings.path else " (no config file found)"
             raise click.UsageError(f"no MODEL given and no `models` listed{where}")
 
-    results = [_lint_one(entry, settings, registry, device, calibration) for entry in entries]
+    results = [
+        _lint_one(entry, settings, registry, device, calibration, trust_pickle) for entry in entries
+    ]
     if write_baseline:
         text = baseline_mod.render(results)
         _io.write_atomic(write_baseline, text)
@@ -163,6 +171,7 @@ def _lint_one(
     registry: Registry,
     device: str,
     calibration: str | None = None,
+    trust_pickle: bool = False,
 ) -> LintResult:
     from convscope import api
     from convscope.linting.engine import lint as run_lint
@@ -171,7 +180,11 @@ def _lint_one(
     if calibration is not None:
         device = "cpu"  # calibration runs the model on real data
     loaded = load_model(
-        entry.load_spec, input_shapes=entry.inputs, weights=entry.weights, device=device
+        entry.load_spec,
+        input_shapes=entry.inputs,
+        weights=entry.weights,
+        trust_pickle=trust_pickle,
+        device=device,
     )
     analysis = api.analyze(
         loaded.module, loaded.inputs, device=device, name=entry.spec, rebuild=loaded.rebuild

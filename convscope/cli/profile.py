@@ -179,7 +179,9 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     help="Write to FILE (with --calibrate alone, FILE.yaml is a target profile).",
 )
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option(
+    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
+)
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed for random weights and inputs."
 )

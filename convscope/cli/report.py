@@ -43,7 +43,9 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     help="Output format [default: from the -o suffix, else html].",
 )
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option(
+    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
+)
 @click.option(
     "--config",
     "config",

@@ -113,7 +113,9 @@ def _check_output(do_apply: bool, output: str | None) -> Path | None:
     help="Report format (printed to stdout).",
 )
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option(
+    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
+)
 @click.option(
     "--seed",
     type=int,
