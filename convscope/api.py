@@ -11,6 +11,7 @@ from convscope.checks.rf_verify import effective_rf, verify_rf
 from convscope.linting.engine import lint
 from convscope.passes.quant.measure import quant_report, with_quant
 from convscope.profiling.run import profile, with_profile
+from convscope.rewriting.apply import state_dict_path
 from convscope.rewriting.run import rewrite
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "quant_report",
     "receptive_field",
     "rewrite",
+    "state_dict_path",
     "verify_rf",
     "with_extra",
     "with_profile",

@@ -185,8 +185,9 @@ def analyze(
     MODEL. Exit 1 when --verify-rf finds a disagreement."""
     from convscope import _io
 
+    sources = model_inputs(model, weights, calibration)
     if output:
-        _io.check_output_path(output)
+        _io.check_output_path(output, sources)
     if calibration is not None and not quant:
         raise click.UsageError("--calibration needs --quant")
     shapes = parse_inputs(inputs)
@@ -220,7 +221,7 @@ def analyze(
     text = _render_analysis(result, fmt, depth, show_rf, output)
     if fmt in ("table", "markdown"):
         text = _append_sections(text, result)
-    emit(text, output)
+    emit(text, output, sources)
     if verified is not None and not verified.all_agree:
         sys.exit(1)
 
@@ -279,14 +280,25 @@ def _render_analysis(
     return terminal.to_text(result, depth=depth, show_rf=show_rf)
 
 
-def emit(text: str | None, output: str | None) -> None:
-    """Write ``text`` atomically to ``output``, or to stdout."""
+def model_inputs(
+    model: str | None, weights: str | None = None, calibration: str | None = None
+) -> list[tuple[str, str | None]]:
+    """The files a MODEL run reads, which no output may replace (see ``convscope._io``)."""
+    return [
+        ("model file", model),
+        ("checkpoint", weights),
+        ("calibration data", None if calibration == "random" else calibration),
+    ]
+
+
+def emit(text: str | None, output: str | None, inputs: Any = ()) -> None:
+    """Write ``text`` atomically to ``output`` (never one of ``inputs``), or to stdout."""
     if text is None:
         return
     if output:
         from convscope import _io
 
-        _io.write_atomic(output, text)
+        _io.write_atomic(output, text, inputs)
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)

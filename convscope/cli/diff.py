@@ -87,8 +87,9 @@ def diff(
     from convscope import _io
     from convscope.diff import compare as diff_mod
 
+    sources = [("BASE", base), ("HEAD", head)]
     if output:
-        _io.check_output_path(output)
+        _io.check_output_path(output, sources)
     thresholds = diff_mod.parse_thresholds(fail_on)
     if inputs and all(diff_mod.is_report_path(x) for x in (base, head)):
         raise DiffUsageError(
@@ -115,6 +116,6 @@ def diff(
             text = None
         else:
             text = diff_text.to_text(result, gates)
-    emit(text, output)
+    emit(text, output, sources)
     if any(g.exceeded for g in gates) and not exit_zero:
         sys.exit(1)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
 
 if TYPE_CHECKING:
     from convscope.linting.config import ModelEntry, Settings
@@ -132,10 +132,6 @@ def lint(
         fail_on=fail_on,
     )
     settings.resolve(registry)  # validates the target profile before any model is loaded
-    for path in (output, write_baseline):
-        if path:
-            _io.check_output_path(path)
-    keys = baseline_mod.load(baseline) if baseline else None
     if models:
         shapes = parse_inputs(inputs)
         entries = [ModelEntry(spec=m, load_spec=m, inputs=shapes, weights=weights) for m in models]
@@ -148,21 +144,42 @@ def lint(
         if not entries:
             where = f" in {settings.path}" if settings.path else " (no config file found)"
             raise click.UsageError(f"no MODEL given and no `models` listed{where}")
+    sources = _inputs(entries, settings, target, calibration)
+    # the report must not replace the baseline it is filtered by; --write-baseline may
+    # rewrite the baseline it read (that is how a baseline is updated)
+    if output:
+        _io.check_output_path(output, [*sources, ("baseline", baseline)])
+    if write_baseline:
+        _io.check_output_path(write_baseline, sources)
+    keys = baseline_mod.load(baseline) if baseline else None
 
     results = [
         _lint_one(entry, settings, registry, device, calibration, trust_pickle) for entry in entries
     ]
     if write_baseline:
         text = baseline_mod.render(results)
-        _io.write_atomic(write_baseline, text)
+        _io.write_atomic(write_baseline, text, sources)
         n = text.count('"fingerprint"')
         click.echo(f"wrote {n} finding(s) to baseline {write_baseline}", err=True)
         return
     if keys is not None:
         results = [baseline_mod.apply(r, keys) for r in results]
-    _render(results, fmt, output, settings.fail_on, registry)
+    _render(results, fmt, output, settings.fail_on, registry, [*sources, ("baseline", baseline)])
     if not exit_zero and any(r.fails(settings.fail_on) for r in results):
         sys.exit(1)
+
+
+def _inputs(
+    entries: Sequence[ModelEntry], settings: Settings, target: str | None, calibration: str | None
+) -> list[tuple[str, str | None]]:
+    """Every file this lint run reads (outputs may replace none of them)."""
+    sources: list[tuple[str, str | None]] = [
+        ("config", str(settings.path) if settings.path else None),
+        ("target profile", target),
+    ]
+    for entry in entries:
+        sources += model_inputs(entry.load_spec, entry.weights, calibration)
+    return sources
 
 
 def _lint_one(
@@ -224,6 +241,7 @@ def _render(
     output: str | None,
     fail_on: Severity,
     registry: Registry,
+    sources: Any = (),
 ) -> None:
     text: str | None
     if fmt == "json":
@@ -249,7 +267,7 @@ def _render(
             lint_text.print_rich(lint_text.render(results))
             return
         text = lint_text.to_text(results)
-    emit(text, output)
+    emit(text, output, sources)
 
 
 @main.command()

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
 from convscope.errors import ConvscopeError
 
 FORMATS_PROFILE = ("table", "json")
@@ -221,8 +221,11 @@ def profile(
     """
     from convscope import _io
 
+    sources = model_inputs(model, weights)
     if output:
-        _io.check_output_path(output)
+        _io.check_output_path(output, sources)
+    if trace_dir is not None:
+        _io.check_output_dir(trace_dir)
     sizes = parse_batch_sizes(batch_sizes)
     shapes = parse_inputs(inputs)
     from convscope.profiling import measure
@@ -289,11 +292,11 @@ def profile(
     if fmt == "json":
         from convscope.render.analysis import json as json_report
 
-        emit(json_report.render(report), output)
+        emit(json_report.render(report), output, sources)
     elif output is None and sys.stdout.isatty():
         profile_report.print_rich(report, top=top)
     else:
-        emit(profile_report.to_text(report, top=top), output)
+        emit(profile_report.to_text(report, top=top), output, sources)
 
 
 def _calibrate_only(

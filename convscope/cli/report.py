@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
 
 FORMATS_REPORT = ("html", "markdown", "json")  # convscope.report.build.FORMATS (imports torch)
 _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"}
@@ -110,8 +110,9 @@ def report(
 
     if fmt is None:
         fmt = _SUFFIXES.get(Path(output).suffix.lower(), "html") if output else "html"
+    sources = [*model_inputs(model, weights), ("config", config), ("target profile", target)]
     if output:
-        _io.check_output_path(output)
+        _io.check_output_path(output, sources)
     shapes = parse_inputs(inputs)
     from convscope.report.build import build_report
 
@@ -131,4 +132,4 @@ def report(
     from convscope.report.build import render
 
     text = render(result, fmt)
-    emit(text, output)
+    emit(text, output, sources)
