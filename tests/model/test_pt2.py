@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,7 @@ from convscope.model.load import load_model
 _FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "pt2_archives.py"
 
 
-def _archives():  # type: ignore[no-untyped-def]
+def _archives() -> Any:
     # the payload's class must stay importable by name for the trusted (unpickling) case
     if "pt2_archives" not in sys.modules:
         spec = importlib.util.spec_from_file_location("pt2_archives", _FIXTURE)
@@ -61,9 +63,42 @@ def test_trusted_fallback_logs_nothing(tmp_path: Path, capfd: pytest.CaptureFixt
     """torch logs a (broken, 79-line) traceback when it falls back to unsafe unpickling of
     the sample inputs; the load reports one error and prints nothing itself."""
     path = ARCHIVES.malicious(tmp_path / "s.pt2", "sample_inputs", tmp_path / "ran")
-    try:
-        load_model(str(path), trust_pickle=True)
-    except ModelLoadError:
-        pass
+    with pytest.raises(ModelLoadError, match="could not load exported program"):
+        load_model(str(path), trust_pickle=True)  # the payload's value is no tuple of inputs
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_raw_tensor_bytes_that_look_like_a_pickle_are_not_refused(tmp_path: Path) -> None:
+    """Weights stored raw (``use_pickle: false``) may start with the pickle opcode 0x80."""
+    import struct
+
+    import torch
+
+    model = ARCHIVES.Small().eval()
+    with torch.no_grad():
+        model.conv.bias.fill_(struct.unpack("<f", b"\x80\x00\x80\x3f")[0])
+    path = tmp_path / "raw.pt2"
+    torch.export.save(torch.export.export(model, (torch.randn(1, 3, 8, 8),)), path)
+    with zipfile.ZipFile(path) as archive:
+        assert any(archive.read(n)[:1] == b"\x80" for n in archive.namelist())
+    assert load_model(str(path)).module is not None
+
+
+def test_the_legacy_layout_pickles_are_checked_too(tmp_path: Path) -> None:
+    """torch.export.load falls back to the pre-2.8 layout, which unpickles top-level
+    ``serialized_*.pt`` members."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save((ARCHIVES.Payload(tmp_path / "ran"),), buffer)
+    path = tmp_path / "old.pt2"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("version", "8.0")
+        archive.writestr("serialized_exported_program.json", "{}")
+        archive.writestr("serialized_example_inputs.pt", buffer.getvalue())
+    with pytest.raises(ModelLoadError, match=r"serialized_example_inputs\.pt.*--trust-pickle"):
+        load_model(str(path))
+    assert not (tmp_path / "ran").exists()
