@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from convscope.profiling.run import profile, with_profile
     from convscope.report.build import build_report
     from convscope.report.build import render as render_report
-    from convscope.rewriting.apply import export_program
+    from convscope.rewriting.apply import export_program, state_dict_path
     from convscope.rewriting.run import rewrite
     from convscope.targets.profiles import available_profiles, load_profile
     from convscope.targets.roofline import RooflineParams
@@ -95,6 +95,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "unknown_code_message": ("convscope.validate", "unknown_code_message"),
     "Places": ("convscope.linting.places", "Places"),
     "report_places": ("convscope.linting.places", "report_places"),
+    "state_dict_path": ("convscope.rewriting.apply", "state_dict_path"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,15 +1,24 @@
-"""convscope._io: outputs are all-or-nothing, and devices stay devices."""
+"""convscope._io: outputs are all-or-nothing, never an input, and devices stay devices."""
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import stat
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from convscope._io import check_output_path, write_atomic
+from convscope import _io
+from convscope._io import check_output_dir, check_output_path, write_all, write_atomic
 from convscope.errors import ConvscopeError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_write_atomic_replaces_a_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -56,3 +65,141 @@ def test_new_files_get_the_umask_mode_and_replaced_files_keep_theirs(tmp_path: P
         assert stat.S_IMODE(os.stat(kept).st_mode) == 0o640
     finally:
         os.umask(mask)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _snapshot(path: Path) -> tuple[bytes, int]:
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+@pytest.mark.parametrize("how", ["same path", "other spelling", "symlink", "hard link"])
+def test_an_output_that_is_an_input_is_refused(how: str, tmp_path: Path) -> None:
+    model = tmp_path / "net.py"
+    model.write_text("model = None\n")
+    before = _snapshot(model)
+    if how == "same path":
+        out = model
+    elif how == "other spelling":
+        (tmp_path / "sub").mkdir()
+        out = tmp_path / "sub" / ".." / "net.py"
+    elif how == "symlink":
+        out = tmp_path / "link.json"
+        out.symlink_to(model)
+    else:
+        out = tmp_path / "hard.json"
+        os.link(model, out)
+    inputs = [("model file", f"{model}:Net")]  # a spec names its file
+    with pytest.raises(ConvscopeError, match=r"is the model file .*net\.py") as info:
+        check_output_path(out, inputs)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ConvscopeError, match="model file"):
+        write_atomic(out, "report", inputs)
+    assert _snapshot(model) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_inputs_that_name_no_file_are_ignored(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    write_atomic(out, "x", [("model file", "torchvision:resnet18"), ("checkpoint", None)])
+    assert out.read_text() == "x"
+
+
+def test_writing_to_a_symlink_writes_its_target_and_keeps_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real.name)
+    write_atomic(link, "new")
+    assert link.is_symlink() and os.readlink(link) == real.name
+    assert real.read_text() == "new"
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to("created.json")
+    write_atomic(dangling, "made")
+    assert dangling.is_symlink() and (tmp_path / "created.json").read_text() == "made"
+
+
+def test_write_all_stages_every_file_before_renaming(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while staging the second file leaves neither file (nor a temporary)."""
+    first, second = tmp_path / "a.pt2", tmp_path / "a.state_dict.pt"
+    first.write_bytes(b"old program")
+    before = _snapshot(first)
+    real_stage = _io._stage
+    calls: list[Path] = []
+
+    def stage(target: Path, raw: bytes) -> str:
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_stage(target, raw)
+
+    monkeypatch.setattr(_io, "_stage", stage)
+    with pytest.raises(ConvscopeError, match=r"cannot write .*a\.state_dict\.pt: No space left"):
+        write_all([(first, b"new"), (second, b"new")])
+    assert _snapshot(first) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pt2"]
+
+
+def test_output_dir_checks(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConvscopeError, match="output directory is a file"):
+        check_output_dir(tmp_path / "file")
+    with pytest.raises(ConvscopeError, match="cannot be created under a file"):
+        check_output_dir(tmp_path / "file" / "sub")
+    assert check_output_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+# --------------------------------------------------------------------------- SIGTERM
+
+
+def test_sigterm_while_writing_removes_the_temporary_and_restores_the_handler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "r.json"
+    target.write_text("old")
+    seen: list[int] = []
+
+    def previous(signum: int, frame: Any) -> None:
+        seen.append(signum)
+
+    def replace(src: str, dst: Any) -> None:  # the signal arrives with the temporary written
+        assert Path(src).exists()
+        signal.raise_signal(signal.SIGTERM)
+
+    old = signal.signal(signal.SIGTERM, previous)
+    try:
+        monkeypatch.setattr(_io.os, "replace", replace)
+        with pytest.raises(KeyboardInterrupt):
+            write_atomic(target, "new")
+        assert signal.getsignal(signal.SIGTERM) is previous  # no handler left behind
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert seen == [signal.SIGTERM]  # the signal still reached the previous handler
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_sigterm_while_writing_in_a_real_process(tmp_path: Path) -> None:
+    """Default SIGTERM disposition: the process dies of the signal, with nothing left."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from convscope import _io
+        def replace(src, dst):
+            signal.raise_signal(signal.SIGTERM)
+        _io.os.replace = replace
+        _io.write_atomic({str(tmp_path / "r.json")!r}, "new")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGTERM, proc.stderr
+    assert list(tmp_path.iterdir()) == []

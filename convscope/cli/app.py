@@ -135,7 +135,9 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
     help="Trace on meta tensors (no memory) or real CPU tensors.",
 )
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option(
+    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
+)
 @click.option(
     "--dtype",
     type=click.Choice(("float32", "float16", "bfloat16", "int8")),
@@ -191,8 +193,9 @@ def analyze(
     """
     from convscope import _io
 
+    sources = model_inputs(model, weights, calibration)
     if output:
-        _io.check_output_path(output)
+        _io.check_output_path(output, sources)
     if calibration is not None and not quant:
         raise click.UsageError("--calibration needs --quant")
     shapes = parse_inputs(inputs)
@@ -223,7 +226,7 @@ def analyze(
     text = _render_analysis(result, fmt, depth, show_rf, output)
     if fmt in ("table", "markdown"):
         text = _append_sections(text, result)
-    emit(text, output)
+    emit(text, output, sources)
     if verified is not None and not verified.all_agree:
         sys.exit(1)
 
@@ -282,14 +285,25 @@ def _render_analysis(
     return terminal.to_text(result, depth=depth, show_rf=show_rf)
 
 
-def emit(text: str | None, output: str | None) -> None:
-    """Write ``text`` atomically to ``output``, or to stdout."""
+def model_inputs(
+    model: str | None, weights: str | None = None, calibration: str | None = None
+) -> list[tuple[str, str | None]]:
+    """The files a MODEL run reads, which no output may replace (see ``convscope._io``)."""
+    return [
+        ("model file", model),
+        ("checkpoint", weights),
+        ("calibration data", None if calibration == "random" else calibration),
+    ]
+
+
+def emit(text: str | None, output: str | None, inputs: Any = ()) -> None:
+    """Write ``text`` atomically to ``output`` (never one of ``inputs``), or to stdout."""
     if text is None:
         return
     if output:
         from convscope import _io
 
-        _io.write_atomic(output, text)
+        _io.write_atomic(output, text, inputs)
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)

@@ -64,6 +64,7 @@ class DiffUsageError(ConvscopeError):
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
 )
+@click.option("--trust-pickle", is_flag=True, help="Allow pickled code in .pt2 MODELs (unsafe).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def diff(
@@ -74,6 +75,7 @@ def diff(
     inputs: tuple[str, ...],
     fmt: str,
     output: str | None,
+    trust_pickle: bool,
     debug: bool,
 ) -> None:
     """Compare BASE with HEAD: total and per-layer deltas of params, MACs, FLOPs, memory
@@ -84,16 +86,17 @@ def diff(
     """
     from convscope import _io, api
 
+    sources = [("BASE", base), ("HEAD", head)]
     if output:
-        _io.check_output_path(output)
+        _io.check_output_path(output, sources)
     thresholds = api.parse_thresholds(fail_on)
     if inputs and all(api.is_report_path(x) for x in (base, head)):
         raise DiffUsageError(
             "-i/--input applies to model specs; BASE and HEAD are both saved reports"
         )
     shapes = parse_inputs(inputs)
-    base_doc = api.load_diff_side(base, input_shapes=shapes)
-    head_doc = api.load_diff_side(head, input_shapes=shapes)
+    base_doc = api.load_diff_side(base, input_shapes=shapes, trust_pickle=trust_pickle)
+    head_doc = api.load_diff_side(head, input_shapes=shapes, trust_pickle=trust_pickle)
     result = api.diff_reports(base_doc, head_doc, base_label=base, head_label=head)
     gates = api.check_diff(result, thresholds)
 
@@ -112,6 +115,6 @@ def diff(
             text = None
         else:
             text = diff_text.to_text(result, gates)
-    emit(text, output)
+    emit(text, output, sources)
     if any(g.exceeded for g in gates) and not exit_zero:
         sys.exit(1)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -84,6 +84,11 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
     help="Calibration batches for activation rules: 'random' or a saved tensor file.",
 )
 @click.option(
+    "--trust-pickle",
+    is_flag=True,
+    help="Allow arbitrary pickles in checkpoints and .pt2 models (unsafe).",
+)
+@click.option(
     "--device",
     type=click.Choice(("meta", "cpu")),
     default="meta",
@@ -108,6 +113,7 @@ def lint(
     inputs: tuple[str, ...],
     weights: str | None,
     calibration: str | None,
+    trust_pickle: bool,
     device: str,
     debug: bool,
 ) -> None:
@@ -127,10 +133,6 @@ def lint(
         fail_on=fail_on,
     )
     settings.resolve(registry)  # validates the target profile before any model is loaded
-    for path in (output, write_baseline):
-        if path:
-            _io.check_output_path(path)
-    keys = api.load_baseline(baseline) if baseline else None
     if models:
         shapes = parse_inputs(inputs)
         entries = [
@@ -145,12 +147,22 @@ def lint(
         if not entries:
             where = f" in {settings.path}" if settings.path else " (no config file found)"
             raise click.UsageError(f"no MODEL given and no `models` listed{where}")
+    sources = _inputs(entries, settings, target, calibration)
+    # the report must not replace the baseline it is filtered by; --write-baseline may
+    # rewrite the baseline it read (that is how a baseline is updated)
+    if output:
+        _io.check_output_path(output, [*sources, ("baseline", baseline)])
+    if write_baseline:
+        _io.check_output_path(write_baseline, sources)
+    keys = api.load_baseline(baseline) if baseline else None
 
-    runs = [_lint_one(entry, settings, registry, device, calibration) for entry in entries]
+    runs = [
+        _lint_one(entry, settings, registry, device, calibration, trust_pickle) for entry in entries
+    ]
     results = [result for result, _ in runs]
     if write_baseline:
         text = api.render_baseline(results)
-        _io.write_atomic(write_baseline, text)
+        _io.write_atomic(write_baseline, text, sources)
         n = text.count('"fingerprint"')
         click.echo(f"wrote {n} finding(s) to baseline {write_baseline}", err=True)
         return
@@ -168,9 +180,24 @@ def lint(
             settings.path,
             Path.cwd(),
         )
-    _render(results, fmt, output, settings.fail_on, registry, places)
+    _render(
+        results, fmt, output, settings.fail_on, registry, places, [*sources, ("baseline", baseline)]
+    )
     if not exit_zero and any(r.fails(settings.fail_on) for r in results):
         sys.exit(1)
+
+
+def _inputs(
+    entries: Sequence[ModelEntry], settings: Settings, target: str | None, calibration: str | None
+) -> list[tuple[str, str | None]]:
+    """Every file this lint run reads (outputs may replace none of them)."""
+    sources: list[tuple[str, str | None]] = [
+        ("config", str(settings.path) if settings.path else None),
+        ("target profile", target),
+    ]
+    for entry in entries:
+        sources += model_inputs(entry.load_spec, entry.weights, calibration)
+    return sources
 
 
 def _lint_one(
@@ -179,6 +206,7 @@ def _lint_one(
     registry: Registry,
     device: str,
     calibration: str | None = None,
+    trust_pickle: bool = False,
 ) -> tuple[LintResult, Path | None]:
     """The lint result and the model's source file (``None`` for package models)."""
     from convscope import api
@@ -186,7 +214,11 @@ def _lint_one(
     if calibration is not None:
         device = "cpu"  # calibration runs the model on real data
     loaded = api.load_model(
-        entry.load_spec, input_shapes=entry.inputs, weights=entry.weights, device=device
+        entry.load_spec,
+        input_shapes=entry.inputs,
+        weights=entry.weights,
+        trust_pickle=trust_pickle,
+        device=device,
     )
     analysis = api.analyze(
         loaded.module, loaded.inputs, device=device, name=entry.spec, rebuild=loaded.rebuild
@@ -228,6 +260,7 @@ def _render(
     fail_on: Severity,
     registry: Registry,
     places: Places | None = None,
+    sources: Any = (),
 ) -> None:
     text: str | None
     if fmt == "json":
@@ -255,7 +288,7 @@ def _render(
             lint_text.print_rich(lint_text.render(results))
             return
         text = lint_text.to_text(results)
-    emit(text, output)
+    emit(text, output, sources)
 
 
 @main.command()

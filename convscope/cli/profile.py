@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
 from convscope.errors import ConvscopeError
 
 FORMATS_PROFILE = ("table", "json")
@@ -177,7 +177,9 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     help="Write to FILE (with --calibrate alone, FILE.yaml is a target profile).",
 )
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option(
+    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
+)
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed for random weights and inputs."
 )
@@ -217,8 +219,11 @@ def profile(
     """
     from convscope import _io
 
+    sources = model_inputs(model, weights)
     if output:
-        _io.check_output_path(output)
+        _io.check_output_path(output, sources)
+    if trace_dir is not None:
+        _io.check_output_dir(trace_dir)
     sizes = parse_batch_sizes(batch_sizes)
     shapes = parse_inputs(inputs)
     from convscope import api
@@ -281,11 +286,11 @@ def profile(
     if fmt == "json":
         from convscope.render.analysis import json as json_report
 
-        emit(json_report.render(report), output)
+        emit(json_report.render(report), output, sources)
     elif output is None and sys.stdout.isatty():
         profile_report.print_rich(report, top=top)
     else:
-        emit(profile_report.to_text(report, top=top), output)
+        emit(profile_report.to_text(report, top=top), output, sources)
 
 
 # Above this static estimate of peak activation memory a run is likely to swap or be killed

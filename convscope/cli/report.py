@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
 
 FORMATS_REPORT = ("html", "markdown", "json")  # convscope.report.build.FORMATS (imports torch)
 _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"}
@@ -43,7 +43,9 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     help="Output format [default: from the -o suffix, else html].",
 )
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option(
+    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
+)
 @click.option(
     "--config",
     "config",
@@ -112,8 +114,9 @@ def report(
 
     if fmt is None:
         fmt = _SUFFIXES.get(Path(output).suffix.lower(), "html") if output else "html"
+    sources = [*model_inputs(model, weights), ("config", config), ("target profile", target)]
     if output:
-        _io.check_output_path(output)
+        _io.check_output_path(output, sources)
     shapes = parse_inputs(inputs)
     from convscope import api
 
@@ -131,4 +134,4 @@ def report(
         seed=seed,
     )
     text = api.render_report(result, fmt)
-    emit(text, output)
+    emit(text, output, sources)

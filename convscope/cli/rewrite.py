@@ -11,10 +11,11 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from convscope.cli.app import handle_errors, main, parse_inputs
+from convscope.cli.app import handle_errors, main, model_inputs, parse_inputs
 from convscope.errors import ConvscopeError
 
 FORMATS_REWRITE = ("table", "json", "markdown")
@@ -24,7 +25,7 @@ class RewriteUsageError(ConvscopeError):
     """Options that do not fit together (``--apply`` without ``-o`` ...)."""
 
 
-def _check_output(do_apply: bool, output: str | None) -> Path | None:
+def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | None:
     if output is not None and not do_apply:
         raise RewriteUsageError(
             "-o/--output names the program written by --apply; "
@@ -40,8 +41,10 @@ def _check_output(do_apply: bool, output: str | None) -> Path | None:
             f"-o must name a .pt2 file (a torch.export program), got '{output}'"
         )
     from convscope import _io
+    from convscope.api import state_dict_path
 
-    _io.check_output_path(out)
+    for path in (out, state_dict_path(out)):  # the program and the state dict beside it
+        _io.check_output_path(path, sources)
     return out
 
 
@@ -113,7 +116,9 @@ def _check_output(do_apply: bool, output: str | None) -> Path | None:
     help="Report format (printed to stdout).",
 )
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
+@click.option(
+    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
+)
 @click.option(
     "--seed",
     type=int,
@@ -147,7 +152,8 @@ def rewrite(
     gain for spatialize). The rewritten model is always built and verified: it must trace,
     keep its output shapes, and measure exactly the predicted params and MACs.
     """
-    out = _check_output(do_apply, output)
+    sources = model_inputs(model, weights)
+    out = _check_output(do_apply, output, sources)
     shapes = parse_inputs(inputs)
     import torch
 
@@ -182,7 +188,7 @@ def rewrite(
     result = dataclasses.replace(result, weights=label)
     written: list[str] = []
     if out is not None:
-        program, state = api.export_program(result.model, result.inputs, out)
+        program, state = api.export_program(result.model, result.inputs, out, inputs_read=sources)
         written = [str(program), str(state)]
 
     from convscope.render.rewrite import text as rewrite_report

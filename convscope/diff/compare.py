@@ -496,7 +496,10 @@ def is_report_path(arg: str) -> bool:
 
 
 def load_side(
-    arg: str, *, input_shapes: Sequence[tuple[int, ...]] | None = None
+    arg: str,
+    *,
+    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    trust_pickle: bool = False,
 ) -> Mapping[str, Any]:
     """A report for ``arg``: a saved ``.json`` report, or a model spec analyzed now (with
     receptive fields, exactly as ``convscope analyze --format json`` writes it)."""
@@ -506,7 +509,9 @@ def load_side(
     from convscope.analysis.rf import with_receptive_field
     from convscope.analysis.run import analyze_spec
 
-    result = with_receptive_field(analyze_spec(arg, input_shapes=input_shapes))
+    result = with_receptive_field(
+        analyze_spec(arg, input_shapes=input_shapes, trust_pickle=trust_pickle)
+    )
     return validate_report(schema.to_dict(result), arg)
 
 

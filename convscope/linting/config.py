@@ -18,6 +18,12 @@ FILE`` names one explicitly). Keys (all optional)::
 
 Unknown keys, unknown codes and options, values of the wrong type and malformed globs are
 errors that name the file and the key path (exit code 2).
+
+A ``models[].spec`` imports code when linted, so a *discovered* config (one found by
+walking up from the current directory, which a checkout or a parent folder may plant) may
+only name files under its own folder, ``torchvision:`` / ``timm:`` models, or
+``pkg.module:NAME`` whose top-level package lives under that folder. A config given with
+``--config`` is the user's explicit choice and may name any spec.
 """
 
 from __future__ import annotations
@@ -349,10 +355,12 @@ def load_settings(
         if found is None:
             return Settings()
         path = found
-    return read_settings(path, registry, cwd=cwd)
+    return read_settings(path, registry, cwd=cwd, explicit=config is not None)
 
 
-def read_settings(path: Path, registry: Registry, *, cwd: Path | None = None) -> Settings:
+def read_settings(
+    path: Path, registry: Registry, *, cwd: Path | None = None, explicit: bool = True
+) -> Settings:
     label = relative_path(path, cwd)
     where = Where(label)
     try:
@@ -373,7 +381,7 @@ def read_settings(path: Path, registry: Registry, *, cwd: Path | None = None) ->
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise where.error("", f"malformed YAML: {yaml_problem(exc)}") from None
-    return parse_settings(raw, where, registry, path=path, root=root, cwd=cwd)
+    return parse_settings(raw, where, registry, path=path, root=root, cwd=cwd, explicit=explicit)
 
 
 def parse_settings(
@@ -384,8 +392,10 @@ def parse_settings(
     path: Path | None = None,
     root: str = "",
     cwd: Path | None = None,
+    explicit: bool = True,
 ) -> Settings:
-    """Validate a config document (already parsed from YAML or TOML)."""
+    """Validate a config document (already parsed from YAML or TOML). A config that was
+    not ``explicit`` (it was discovered) may only name models inside its own project."""
 
     def key(*parts: str) -> str:
         return ".".join(p for p in (root, *parts) if p)
@@ -441,6 +451,15 @@ def parse_settings(
         changes["models"] = _models(
             doc["models"], where, key("models"), path.parent if path else None, cwd
         )
+        if not explicit and path is not None:
+            for i, entry in enumerate(changes["models"]):
+                problem = _foreign_spec(entry.spec, path.parent)
+                if problem:
+                    raise where.error(
+                        f"{key('models')}[{i}].spec",
+                        f"{problem}; a discovered config may only name models inside "
+                        "its own folder (pass it with --config to allow this)",
+                    )
     return dataclasses.replace(Settings(), **changes)
 
 
@@ -480,6 +499,40 @@ def _models(
             )
         )
     return tuple(out)
+
+
+_ZOO = ("torchvision:", "timm:")
+
+
+def _foreign_spec(spec: str, project: Path) -> str | None:
+    """Why ``spec`` reaches outside ``project`` (None when it does not); imports nothing."""
+    from importlib.machinery import PathFinder
+
+    root = project.resolve()
+    file, _ = _split_spec(spec.strip())
+    if file:
+        full = Path(file).expanduser()
+        full = (full if full.is_absolute() else project / full).resolve()
+        if not full.is_relative_to(root):
+            return f"'{spec}' is a file outside {root}"
+        return None
+    if spec.strip().startswith(_ZOO):
+        return None
+    module = spec.strip().split(":", 1)[0]
+    top = module.split(".", 1)[0]
+    # where the loader's import of ``top`` would come from (already imported, or found on
+    # sys.path — located without running it); builtins have no file, so they are outside
+    origin: str | None = None
+    loaded = sys.modules.get(top)
+    if loaded is not None:
+        origin = getattr(loaded, "__file__", None)
+    elif top.isidentifier():
+        found = PathFinder.find_spec(top, sys.path)
+        if found is not None:
+            origin = found.origin or next(iter(found.submodule_search_locations or ()), None)
+    if not origin or not Path(origin).resolve().is_relative_to(root):
+        return f"'{spec}' imports {module}, which is not inside {root}"
+    return None
 
 
 def _shapes(value: Any, where: Where, path: str) -> tuple[tuple[int, ...], ...]:

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from convscope.errors import InputError, ModelLoadError
+from convscope.model import pt2
 
 __all__ = ["LoadedModel", "load_model", "load_state_dict", "parse_input_shapes"]
 
@@ -334,13 +335,13 @@ def _module_file(module: types.ModuleType) -> Path | None:
 # --------------------------------------------------------------------------- spec resolution
 
 
-def _resolve(spec: str) -> _Target:
+def _resolve(spec: str, trust_pickle: bool = False) -> _Target:
     """Parse the spec and find what it names, without building the model."""
     text = spec.strip()
     if not text:
         raise ModelLoadError("empty model spec")
     if text.endswith(".pt2"):
-        return _resolve_pt2(Path(text).expanduser())
+        return _resolve_pt2(Path(text).expanduser(), trust_pickle)
     if text.endswith(".py"):
         path = _existing_file(text)
         module = _import_file(path)
@@ -634,11 +635,14 @@ def _timm_input(module: nn.Module) -> tuple[tuple[int, ...], ...]:
     return (DEFAULT_INPUT_SHAPE,)
 
 
-def _resolve_pt2(path: Path) -> _Target:
-    """A saved ``torch.export`` program: its module is already built (real CPU weights)."""
+def _resolve_pt2(path: Path, trust_pickle: bool) -> _Target:
+    """A saved ``torch.export`` program: its module is already built (real CPU weights).
+
+    The archive is data: it is checked for pickled code before torch loads it (see
+    :mod:`convscope.model.pt2`)."""
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {path}")
-    program = _load_program(path)
+    program = _load_program(path, pt2.read_archive(path, trust_pickle=trust_pickle))
     try:
         module = program.module()
     except Exception as exc:  # a program we cannot unlift is unusable
@@ -646,13 +650,18 @@ def _resolve_pt2(path: Path) -> _Target:
     return _Target(path.name, str(path), instance=module, example_inputs=_program_inputs(program))
 
 
-def _load_program(path: Path) -> Any:
+def _load_program(path: Path, archive: Any) -> Any:
     # torch.export.load logs its own traceback (a warning on the ``torch.export`` logger)
-    # before trying an older format; the failure is reported once, as our one line, with
-    # the first cause torch logged.
-    with _captured_log("torch.export") as logged:
+    # before trying an older format, and the serializer logs one when it falls back to
+    # unrestricted unpickling; the failure is reported once, as our one line, with the
+    # first cause torch logged.
+    with (
+        _captured_log("torch.export") as logged,
+        _captured_log("torch._export.serde.serialize"),
+        _captured_log("torch.export.pt2_archive._package"),
+    ):
         try:
-            return torch.export.load(path)
+            return torch.export.load(archive)
         except Exception as exc:  # any failure means "not a usable export"
             cause = f" ({logged[0]})" if logged else ""
             raise ModelLoadError(
@@ -1023,7 +1032,7 @@ def load_model(
     _check_device(device)
     if input_shapes:
         _validate_shapes(input_shapes, "from the command line")
-    target = _resolve(spec)
+    target = _resolve(spec, trust_pickle)
     ckpt = Path(weights).expanduser() if weights is not None else None
 
     def apply_weights(

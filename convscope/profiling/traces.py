@@ -14,7 +14,13 @@ these files) expects — ``tensorboard --logdir DIR/tb``. The same file is copie
 
 The profiler's C++ side (kineto) prints status lines on stderr (``USDT: ... profiler_start``
 and, on a machine without a GPU, ``gpuGetDeviceCount failed``); they are filtered out while
-tracing unless ``quiet=False``; any other line is passed through.
+tracing unless ``quiet=False``; any other line is passed through, except kineto's
+``ERROR: ... Failed to write`` which becomes the one-line error of the run.
+
+Kineto writes ``NAME.tmp`` and renames it; on a full disk it leaves the ``.tmp`` behind. So
+the profiler writes into a private staging folder inside ``DIR``, and the traces are moved
+into place only once both are complete: a failure leaves no file (and no folder this run
+created) behind.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from convscope import _io
 from convscope.errors import ConvscopeError
 from convscope.model.modes import global_forward_hooks
 from convscope.profiling.layers import module_paths
@@ -75,8 +82,10 @@ class TraceFiles:
 
 
 @contextlib.contextmanager
-def _filtered_stderr(enabled: bool) -> Iterator[None]:
-    """Send file descriptor 2 to a temporary file; replay lines that are not kineto noise."""
+def _filtered_stderr(enabled: bool, errors: list[str] | None = None) -> Iterator[None]:
+    """Send file descriptor 2 to a temporary file; replay lines that are not kineto noise.
+
+    Kineto's ``ERROR:`` lines go to ``errors`` (when given) instead of stderr."""
     if not enabled:
         yield
         return
@@ -98,6 +107,9 @@ def _filtered_stderr(enabled: bool) -> Iterator[None]:
             tmp.seek(0)
             text = tmp.read().decode("utf-8", "replace")
             kept = [ln for ln in text.splitlines() if ln and not any(n in ln for n in _NOISE)]
+            if errors is not None:
+                errors.extend(ln for ln in kept if ln.startswith("ERROR:"))
+                kept = [ln for ln in kept if not ln.startswith("ERROR:")]
             if kept:
                 sys.stderr.write("\n".join(kept) + "\n")
 
@@ -140,6 +152,49 @@ def layer_event_names(trace: dict[str, Any]) -> set[str]:
     }
 
 
+def _record(
+    fn: Callable[[], Any],
+    labeller: _Labeller,
+    staging: Path,
+    *,
+    device: torch.device,
+    iters: int,
+    quiet: bool,
+) -> tuple[bytes, str]:
+    """Profile ``fn`` with kineto writing into ``staging``; the trace's bytes and name."""
+    from torch.profiler import ProfilerActivity, profile, tensorboard_trace_handler
+
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    errors: list[str] = []
+    with (
+        _filtered_stderr(quiet, errors),
+        profile(
+            activities=activities,
+            record_shapes=True,
+            on_trace_ready=tensorboard_trace_handler(str(staging), worker_name=WORKER_NAME),
+        ),
+        labeller.hooks(),
+    ):
+        for _ in range(max(1, iters)):
+            fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    written = sorted(staging.glob("*.pt.trace.json"))
+    partial = sorted(staging.glob("*.tmp"))
+    if errors or partial or not written:
+        folder = staging.parent
+        if partial or any("write" in e.lower() for e in errors):
+            free = shutil.disk_usage(folder).free
+            raise ConvscopeError(
+                f"cannot write the profiler trace into {folder}: writing it failed "
+                f"(is the disk full? {free} bytes free)"
+            )
+        raise ConvscopeError(f"the profiler wrote no trace into {folder}")
+    return written[-1].read_bytes(), written[-1].name
+
+
 def capture(
     fn: Callable[[], Any],
     model: nn.Module,
@@ -151,44 +206,31 @@ def capture(
 ) -> TraceFiles:
     """Run ``fn`` (one forward of ``model``) ``iters`` times under the profiler and write
     ``DIR/trace.json`` and ``DIR/tb/``. Call it after warm-up: first iterations are slow."""
-    from torch.profiler import ProfilerActivity, profile, tensorboard_trace_handler
-
     out = Path(directory)
     tb_dir = out / "tb"
+    created = [d for d in (tb_dir, *tb_dir.parents) if not d.exists()]
     try:
         tb_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".convscope-trace.", dir=out))
     except OSError as exc:
         raise ConvscopeError(f"cannot create trace directory {tb_dir}: {exc.strerror}") from exc
-    before = set(tb_dir.glob("*.pt.trace.json"))
-    activities = [ProfilerActivity.CPU]
-    if device.type == "cuda":
-        activities.append(ProfilerActivity.CUDA)
-    labeller = _Labeller(model)
-    with (
-        _filtered_stderr(quiet),
-        profile(
-            activities=activities,
-            record_shapes=True,
-            on_trace_ready=tensorboard_trace_handler(str(tb_dir), worker_name=WORKER_NAME),
-        ),
-        labeller.hooks(),
-    ):
-        for _ in range(max(1, iters)):
-            fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-    written = sorted(
-        set(tb_dir.glob("*.pt.trace.json")) - before, key=lambda p: p.stat().st_mtime_ns
-    )
-    if not written:
-        raise ConvscopeError(f"the profiler wrote no trace into {tb_dir}")
-    tb_file = written[-1]
-    chrome = out / "trace.json"
-    shutil.copyfile(tb_file, chrome)
     try:
-        doc = json.loads(chrome.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConvscopeError(f"the profiler wrote an unreadable trace {chrome}: {exc}") from exc
+        labeller = _Labeller(model)
+        data, name = _record(fn, labeller, staging, device=device, iters=iters, quiet=quiet)
+        try:
+            doc = json.loads(data)
+        except ValueError as exc:
+            raise ConvscopeError(f"the profiler wrote an unreadable trace: {exc}") from exc
+        chrome, tb_file = out / "trace.json", tb_dir / name
+        _io.write_all([(chrome, data), (tb_file, data)])
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # only folders this run made, innermost first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     labels = set(module_paths(model).values()) - {""} | {ROOT_LABEL}
     names = [str(e.get("name")) for e in doc.get("traceEvents", []) if isinstance(e, dict)]
     return TraceFiles(

@@ -25,8 +25,6 @@ from __future__ import annotations
 import copy
 import io
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from convscope import _io
 from convscope.model.modes import eval_mode
 from convscope.rewriting.plan import SPATIAL_KERNEL, ExportError, LayerPlan, Plan, RewriteError
 
@@ -290,21 +289,6 @@ def state_dict_path(out: str | Path) -> Path:
     return Path(out).with_suffix(".state_dict.pt")
 
 
-def _replace_atomically(target: Path, data: bytes) -> str:
-    """Write ``data`` to a temp file beside ``target``; returns its path (not yet renamed)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp
-
-
 def _export(model: nn.Module, inputs: tuple[Any, ...]) -> Any:
     """``torch.export`` with a dynamic batch dimension where the model allows one.
 
@@ -327,20 +311,24 @@ def _export(model: nn.Module, inputs: tuple[Any, ...]) -> Any:
     return program
 
 
-def export_program(model: nn.Module, inputs: Sequence[Any], out: str | Path) -> tuple[Path, Path]:
+def export_program(
+    model: nn.Module, inputs: Sequence[Any], out: str | Path, *, inputs_read: _io.Inputs = ()
+) -> tuple[Path, Path]:
     """Save ``model`` (in eval mode) as a ``torch.export`` program and its state dict.
 
     ``out`` must end with ``.pt2``; the state dict goes to :func:`state_dict_path`. Both are
-    written to temporary files in the target directory and renamed into place only once
-    export and serialization succeeded, so a failure leaves nothing behind. The module's
-    train/eval flags are restored.
+    checked first (neither may be a directory or one of ``inputs_read``, the files the run
+    read), then written to temporary files in the target directory and renamed into place
+    only once export and serialization succeeded, so a failure leaves nothing behind. The
+    module's train/eval flags are restored.
     """
     target = Path(out)
     if target.suffix != ".pt2":
         raise RewriteError(f"output must end with .pt2 (a torch.export program), got '{out}'")
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise RewriteError(f"output directory does not exist: {parent}")
+    sd_target = state_dict_path(target)
+    inputs_read = list(inputs_read)
+    for path in (target, sd_target):
+        _io.check_output_path(path, inputs_read)
     try:
         with eval_mode(model):
             program = _export(model, tuple(inputs))
@@ -353,14 +341,5 @@ def export_program(model: nn.Module, inputs: Sequence[Any], out: str | Path) -> 
         ) from exc
     sd_buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, sd_buf)
-    sd_target = state_dict_path(target)
-    temps: list[tuple[str, Path]] = []
-    try:
-        temps.append((_replace_atomically(target, buf.getvalue()), target))
-        temps.append((_replace_atomically(sd_target, sd_buf.getvalue()), sd_target))
-        for tmp, dest in temps:
-            os.replace(tmp, dest)
-    finally:
-        for tmp, _ in temps:
-            Path(tmp).unlink(missing_ok=True)
+    _io.write_all([(target, buf.getvalue()), (sd_target, sd_buf.getvalue())], inputs_read)
     return target, sd_target

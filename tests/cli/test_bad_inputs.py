@@ -9,7 +9,9 @@ runner's capture: logging from libraries, warnings, prints at import.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -116,6 +118,39 @@ def not_utf8_model(d: Path) -> Path:
     return path
 
 
+def _archives() -> Any:
+    """tests/fixtures/pt2_archives.py, importable by name (its payload pickles by it)."""
+    if "pt2_archives" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "pt2_archives", ROOT / "tests" / "fixtures" / "pt2_archives.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["pt2_archives"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["pt2_archives"]
+
+
+def pickled_program(d: Path) -> Path:
+    """A .pt2 whose sample inputs are a pickle that runs code when torch loads it."""
+    return Path(_archives().malicious(d / "evil.pt2", "sample_inputs", d / "ran"))
+
+
+def opaque_object_program(d: Path) -> Path:
+    return Path(_archives().malicious(d / "opaque.pt2", "opaque", d / "ran"))
+
+
+def model_copy(d: Path) -> Path:
+    """tests/fixtures/cli/tiny.py copied (a case may try to overwrite it)."""
+    return Path(shutil.copy(TINY, d / "net.py"))
+
+
+def state_dict_folder(d: Path) -> Path:
+    """``out.pt2`` whose sibling ``out.state_dict.pt`` is a folder."""
+    (d / "out.state_dict.pt").mkdir()
+    return d / "out.pt2"
+
+
 MAKERS: dict[str, Callable[[Path], Path]] = {
     f.__name__: f
     for f in (
@@ -129,6 +164,10 @@ MAKERS: dict[str, Callable[[Path], Path]] = {
         whole_module_checkpoint,
         tensor_checkpoint,
         strings_checkpoint,
+        pickled_program,
+        opaque_object_program,
+        model_copy,
+        state_dict_folder,
     )
 }
 
@@ -192,6 +231,7 @@ SUBPROCESS_CASES = [
     "truncated-zip-checkpoint",
     "lint-malformed-yaml",
     "export-program-garbage",
+    "export-program-pickled-sample-inputs",
 ]
 
 
