@@ -10,6 +10,7 @@ import torch
 
 from convscope.analysis import build as analysis_mod
 from convscope.errors import InputError, UnsupportedOpError
+from convscope.model.state import keeps_global_state
 from convscope.trace import recorder as trace_mod
 
 Analysis = analysis_mod.Analysis
@@ -54,6 +55,7 @@ def _shape_tensor(shape: tuple[int, ...]) -> torch.Tensor:
     return torch.empty(shape, device="meta")
 
 
+@keeps_global_state
 def analyze(
     model: torch.nn.Module,
     inputs: Any = None,
@@ -81,6 +83,7 @@ def analyze(
     return result
 
 
+@keeps_global_state
 def analyze_spec(
     spec: str,
     *,
@@ -100,6 +103,7 @@ def analyze_spec(
     return analyze_loaded(loaded, device=device, dtype=dtype, strict=strict)
 
 
+@keeps_global_state
 def analyze_loaded(
     loaded: Any, *, device: str = "meta", dtype: str | None = None, strict: bool = False
 ) -> Analysis:

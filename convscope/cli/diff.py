@@ -15,7 +15,8 @@ import sys
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.cli.app import emit, handle_errors, main, parse_inputs, stdout_isatty, to_stdout
+from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_DIFF = ("text", "markdown", "json")
@@ -64,6 +65,7 @@ class DiffUsageError(ConvscopeError):
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
 )
+@timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def diff(
@@ -108,8 +110,9 @@ def diff(
     else:
         from convscope.render.diff import text as diff_text
 
-        if output is None and sys.stdout.isatty():
-            diff_text.print_rich(result, gates)
+        if output is None and stdout_isatty():
+            with to_stdout():
+                diff_text.print_rich(result, gates)
             text = None
         else:
             text = diff_text.to_text(result, gates)

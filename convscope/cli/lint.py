@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.cli.app import emit, handle_errors, main, parse_inputs, stdout_isatty, to_stdout
+from convscope.cli.options import timeout_option
 
 if TYPE_CHECKING:
     from convscope.linting.config import ModelEntry, Settings
@@ -86,6 +87,7 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
     show_default=True,
     help="Trace on meta tensors (no memory) or real CPU tensors.",
 )
+@timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def lint(
@@ -232,8 +234,9 @@ def _render(
     else:
         from convscope.render.lint import text as lint_text
 
-        if output is None and sys.stdout.isatty():
-            lint_text.print_rich(lint_text.render(results))
+        if output is None and stdout_isatty():
+            with to_stdout():
+                lint_text.print_rich(lint_text.render(results))
             return
         text = lint_text.to_text(results)
     emit(text, output)
@@ -250,25 +253,26 @@ def rule(code: str | None, debug: bool) -> None:
     from convscope.validate import ConfigError, unknown_code_message
 
     registry = default_registry()
-    if code is None:
-        from convscope.render.lint import text as lint_text
+    with to_stdout():  # the command runs no model code: all of it is output
+        if code is None:
+            from convscope.render.lint import text as lint_text
 
-        if sys.stdout.isatty():
-            lint_text.print_rich(lint_text.rules_table(registry))
+            if stdout_isatty():
+                lint_text.print_rich(lint_text.rules_table(registry))
+            else:
+                click.echo(lint_text.rules_text(registry), nl=False)
+            return
+        found = registry.lookup(code)
+        if found is None:
+            raise ConfigError(unknown_code_message(code, registry))
+        doc = data.rule_doc(found.code, found.name)
+        if doc.is_file():
+            click.echo(doc.read_text(encoding="utf-8"), nl=False)
         else:
-            click.echo(lint_text.rules_text(registry), nl=False)
-        return
-    found = registry.lookup(code)
-    if found is None:
-        raise ConfigError(unknown_code_message(code, registry))
-    doc = data.rule_doc(found.code, found.name)
-    if doc.is_file():
-        click.echo(doc.read_text(encoding="utf-8"), nl=False)
-    else:
-        click.echo(
-            f"# {found.code} {found.name}\n\n{found.summary}\n\n"
-            f"{(type(found).__doc__ or '').strip()}\n"
-        )
+            click.echo(
+                f"# {found.code} {found.name}\n\n{found.summary}\n\n"
+                f"{(type(found).__doc__ or '').strip()}\n"
+            )
 
 
 @main.command("config")
@@ -287,9 +291,10 @@ def config_cmd(
     from convscope.targets.profiles import available_profiles, load_profile
 
     registry = default_registry()
-    if targets:
-        for name in available_profiles():
-            click.echo(f"{name}: {load_profile(name, registry).description}")
-        return
-    settings = load_settings(registry, config).with_overrides(registry, target=target)
-    click.echo(settings.to_yaml(registry), nl=False)
+    with to_stdout():
+        if targets:
+            for name in available_profiles():
+                click.echo(f"{name}: {load_profile(name, registry).description}")
+            return
+        settings = load_settings(registry, config).with_overrides(registry, target=target)
+        click.echo(settings.to_yaml(registry), nl=False)

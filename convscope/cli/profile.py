@@ -15,7 +15,9 @@ from typing import Any
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.cli import options
+from convscope.cli.app import emit, handle_errors, main, parse_inputs, stdout_isatty, to_stdout
+from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_PROFILE = ("table", "json")
@@ -98,7 +100,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 )
 @click.option(
     "--threads",
-    type=click.IntRange(min=1),
+    type=options.THREADS,
     help="CPU threads (torch.set_num_threads, restored after). Default: torch's.",
 )
 @click.option(
@@ -108,20 +110,22 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 )
 @click.option(
     "--warmup",
-    type=click.IntRange(min=0),
+    type=options.ITERATIONS,
     default=3,
     show_default=True,
     help="Untimed iterations per batch size.",
 )
 @click.option(
     "--min-time",
-    type=click.FloatRange(min=0.0),
+    type=options.SECONDS,
     default=1.0,
     show_default=True,
     help="Seconds of timed iterations per batch size.",
 )
 @click.option(
-    "--max-iters", type=click.IntRange(min=1), help="Stop after N timed iterations per batch size."
+    "--max-iters",
+    type=options.POSITIVE_ITERATIONS,
+    help="Stop after N timed iterations per batch size.",
 )
 @click.option(
     "--per-layer/--no-per-layer",
@@ -152,7 +156,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 )
 @click.option(
     "--calibrate-time",
-    type=click.FloatRange(min=0.0),
+    type=options.SECONDS,
     default=3.0,
     show_default=True,
     help="Seconds spent by --calibrate.",
@@ -181,8 +185,13 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
 @click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed for random weights and inputs."
+    "--seed",
+    type=options.SEED,
+    default=0,
+    show_default=True,
+    help="Seed for random weights and inputs.",
 )
+@timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def profile(
@@ -260,6 +269,7 @@ def profile(
             module, _analysis_inputs(loaded.inputs, first), name=model, rebuild=loaded.rebuild
         )
     )
+    api.check_memory(analysis, sizes or [None])  # before any real tensor of that size exists
     with profile_report.progress_bar(progress_on) as progress:
         if calibrate:
             from convscope.profiling.calibrate import calibrate as run_calibrate
@@ -288,8 +298,9 @@ def profile(
         from convscope.render.analysis import json as json_report
 
         emit(json_report.render(report), output)
-    elif output is None and sys.stdout.isatty():
-        profile_report.print_rich(report, top=top)
+    elif output is None and stdout_isatty():
+        with to_stdout():
+            profile_report.print_rich(report, top=top)
     else:
         emit(profile_report.to_text(report, top=top), output)
 
@@ -305,7 +316,8 @@ def _calibrate_only(
     if output is not None and Path(output).suffix in (".yaml", ".yml"):
         emit(cal.to_profile_yaml(), output)
         if fmt == "table":
-            click.echo(profile_report.calibration_text(cal), nl=False)
+            with to_stdout():
+                click.echo(profile_report.calibration_text(cal), nl=False)
         return
     if fmt == "json":
         emit(json.dumps({"calibration": cal.to_dict()}, indent=2) + "\n", output)

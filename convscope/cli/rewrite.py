@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from convscope.cli.app import handle_errors, main, parse_inputs
+from convscope.cli import options
+from convscope.cli.app import handle_errors, main, parse_inputs, stdout_isatty, to_stdout
+from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_REWRITE = ("table", "json", "markdown")
@@ -64,7 +65,7 @@ def _check_output(do_apply: bool, output: str | None) -> Path | None:
 )
 @click.option(
     "--min-savings",
-    type=click.FloatRange(0.0, 1.0, max_open=True),
+    type=options.FRACTION,
     default=0.0,
     show_default=True,
     help="Separable: skip layers saving less than this fraction of their MACs.",
@@ -84,7 +85,7 @@ def _check_output(do_apply: bool, output: str | None) -> Path | None:
 )
 @click.option(
     "--multiplier",
-    type=click.IntRange(min=1),
+    type=options.MULTIPLIER,
     default=1,
     show_default=True,
     help="Depth multiplier m of the depthwise conv (separable).",
@@ -116,11 +117,12 @@ def _check_output(do_apply: bool, output: str | None) -> Path | None:
 @click.option("--trust-pickle", is_flag=True, help="Allow arbitrary pickles in --weights (unsafe).")
 @click.option(
     "--seed",
-    type=int,
+    type=options.SEED,
     default=0,
     show_default=True,
     help="Seed for random weights, sample inputs and frozen filters.",
 )
+@timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def rewrite(
@@ -189,15 +191,18 @@ def rewrite(
 
     from convscope.render.rewrite import text as rewrite_report
 
-    if fmt == "json":
-        click.echo(
-            json.dumps(rewrite_report.as_json_ready(result, written), indent=2, ensure_ascii=False)
-        )
-    elif fmt == "markdown":
-        click.echo(rewrite_report.to_markdown(result, written), nl=False)
-    elif sys.stdout.isatty():
-        rewrite_report.print_rich(result, written)
-    else:
-        click.echo(rewrite_report.to_text(result, written), nl=False)
+    with to_stdout():
+        if fmt == "json":
+            click.echo(
+                json.dumps(
+                    rewrite_report.as_json_ready(result, written), indent=2, ensure_ascii=False
+                )
+            )
+        elif fmt == "markdown":
+            click.echo(rewrite_report.to_markdown(result, written), nl=False)
+        elif stdout_isatty():
+            rewrite_report.print_rich(result, written)
+        else:
+            click.echo(rewrite_report.to_text(result, written), nl=False)
     for path in written:
         click.echo(f"wrote {path}", err=True)

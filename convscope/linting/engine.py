@@ -39,6 +39,7 @@ from convscope.linting.finding import (
 from convscope.linting.registry import Registry, default_registry
 from convscope.linting.rule import RuleContext
 from convscope.linting.source import SourceLocator
+from convscope.model.state import keeps_global_state
 from convscope.targets.profiles import Profile
 from convscope.targets.roofline import RooflineParams
 
@@ -53,6 +54,7 @@ REQUIREMENT_HINTS: Mapping[str, str] = {
 }
 
 
+@keeps_global_state
 def lint(
     analysis: Analysis,
     settings: Settings | None = None,

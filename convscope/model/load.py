@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from convscope.errors import InputError, ModelLoadError
+from convscope.model.guard import ModelCodeError, model_code, safe_str
 
 __all__ = ["LoadedModel", "load_model", "load_state_dict", "parse_input_shapes"]
 
@@ -163,8 +164,8 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError):
         where = f" (line {exc.lineno})" if exc.lineno else ""
         return f"{type(exc).__name__}: {exc.msg}{where}"
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    first = safe_str(exc)  # a model's exception may have a __str__ that raises
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
 
 
@@ -229,9 +230,12 @@ def _import_file(path: Path) -> types.ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        with _sys_path_entry(str(path.parent.resolve())):
+        with _sys_path_entry(str(path.parent.resolve())), model_code("import", str(path)):
             spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:
+    except ModelCodeError:
+        sys.modules.pop(name, None)
+        raise
+    except Exception as exc:
         sys.modules.pop(name, None)
         raise ModelLoadError(
             f"could not import {path}: {_one_line(exc)}{_line_in(exc, path)}"
@@ -267,7 +271,8 @@ def _line_in(exc: BaseException, path: Path) -> str:
 
 def _import_module_path(modpath: str) -> types.ModuleType:
     try:
-        return importlib.import_module(modpath)
+        with model_code("import", modpath):
+            return importlib.import_module(modpath)
     except ModuleNotFoundError as exc:
         if exc.name and (modpath == exc.name or modpath.startswith(exc.name + ".")):
             raise ModelLoadError(
@@ -275,7 +280,9 @@ def _import_module_path(modpath: str) -> types.ModuleType:
                 f"'{exc.name}' (is it installed or on PYTHONPATH?)"
             ) from exc
         raise ModelLoadError(f"could not import {modpath}: {_one_line(exc)}") from exc
-    except (Exception, SystemExit) as exc:
+    except ModelCodeError:
+        raise
+    except Exception as exc:
         raise ModelLoadError(f"could not import {modpath}: {_one_line(exc)}") from exc
 
 
@@ -639,7 +646,10 @@ def _construct(target: _Target, modes: Sequence[str]) -> nn.Module:
     """Build the target and check it is a module; failures become one-line errors."""
     assert target.build is not None
     try:
-        result = _build(target.build, modes)
+        with model_code("build", f"{target.name} from {target.origin}"):
+            result = _build(target.build, modes)
+    except ModelCodeError:
+        raise
     except Exception as exc:
         raise ModelLoadError(
             f"building {target.name} from {target.origin} failed: {_one_line(exc)}"
@@ -844,7 +854,10 @@ def _file_inputs(target: _Target) -> tuple[tuple[torch.Tensor, ...], str] | None
     if "example_inputs" in ns:
         provider = ns["example_inputs"]
         try:
-            value = provider() if callable(provider) else provider
+            with model_code("example_inputs()", target.origin):
+                value = provider() if callable(provider) else provider
+        except ModelCodeError:
+            raise
         except Exception as exc:  # user code; reported as one line
             raise InputError(f"example_inputs() {where} failed: {_one_line(exc)}") from exc
         return _as_tensors(value, where), "example_inputs"

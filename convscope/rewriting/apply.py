@@ -250,6 +250,18 @@ def apply_plan_inplace(
     layers = plan.layers if isinstance(plan, Plan) else tuple(plan)
     generator = torch.Generator().manual_seed(seed)
     errors: dict[str, float | None] = {}
+    # New convs run their default init, which draws from the global RNG: every value we
+    # keep comes from ``generator``, so fork the global one and leave the caller's alone.
+    with torch.random.fork_rng(devices=[]):
+        return _apply_layers(model, layers, generator, errors)
+
+
+def _apply_layers(
+    model: nn.Module,
+    layers: Sequence[LayerPlan],
+    generator: torch.Generator,
+    errors: dict[str, float | None],
+) -> dict[str, float | None]:
     for p in layers:
         try:
             conv = model.get_submodule(p.path)

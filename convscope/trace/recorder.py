@@ -27,6 +27,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from convscope.errors import TraceError
 from convscope.ir import graph as ir
+from convscope.model.guard import model_code, module_label
 from convscope.model.modes import eval_mode, global_forward_hooks
 from convscope.trace import ops
 
@@ -255,7 +256,13 @@ def _run(
     holder.append(recorder)
     args = _to_device(inputs, device)
     recorder.input_ids = [recorder.new_tensor(a).id for a in _input_leaves(args)]
-    with _eval_mode(model), torch.no_grad(), _module_hooks(recorder), recorder:
+    with (
+        model_code("forward", module_label(model)),
+        _eval_mode(model),
+        torch.no_grad(),
+        _module_hooks(recorder),
+        recorder,
+    ):
         if stand_ins is not None:
             out = torch.func.functional_call(
                 model, dict(stand_ins), args, strict=False, tie_weights=True

@@ -21,6 +21,7 @@ import torch
 from convscope.analysis.build import Analysis
 from convscope.errors import InputError
 from convscope.ir import graph as ir
+from convscope.model.state import keeps_global_state
 from convscope.passes.quant import numeric as quant_numeric
 from convscope.passes.quant.structure import ActivationStats, QuantOptions, QuantReport
 
@@ -156,6 +157,7 @@ def _targets(graph: ir.Graph, report: QuantReport) -> list[Any]:
     return out
 
 
+@keeps_global_state
 def quant_report(
     model: torch.nn.Module,
     inputs: Any = None,
@@ -217,6 +219,7 @@ def _input_shape(inputs: Any, analysis: Analysis) -> tuple[int, ...] | None:
     return None
 
 
+@keeps_global_state
 def with_quant(
     analysis: Analysis,
     model: torch.nn.Module,
