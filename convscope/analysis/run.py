@@ -10,6 +10,7 @@ import torch
 
 from convscope.analysis import build as analysis_mod
 from convscope.errors import InputError, UnsupportedOpError
+from convscope.model.guard import check_module_tree
 from convscope.model.state import keeps_global_state
 from convscope.trace import recorder as trace_mod
 
@@ -75,6 +76,7 @@ def analyze(
     With ``strict=True`` ops that have no cost formula raise :class:`UnsupportedOpError`.
     The model is not modified.
     """
+    check_module_tree(model, name or type(model).__name__)
     graph = trace_mod.trace(model, as_inputs(inputs), device=device, rebuild=rebuild)
     result = analysis_mod.build(name or type(model).__name__, graph, dtype=dtype)
     if strict and result.unknown:

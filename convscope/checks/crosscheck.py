@@ -50,6 +50,7 @@ import torch
 from convscope.analysis.build import Analysis
 from convscope.errors import ConvscopeError
 from convscope.ir import graph as ir
+from convscope.model.guard import safe_str
 from convscope.model.modes import eval_mode
 
 # fvcore's handler names (the keys of ``by_module_and_operator()``) for contractions: fvcore
@@ -654,7 +655,7 @@ def _explain(
 
 def _one_line(exc: BaseException) -> str:
     """The exception as one line (messages spanning lines are joined), at most 300 chars."""
-    text = " ".join(str(exc).split())
+    text = " ".join(safe_str(exc).split())
     return f"{type(exc).__name__}: {text}"[:300]
 
 

@@ -39,6 +39,7 @@ from convscope.linting.finding import (
 from convscope.linting.registry import Registry, default_registry
 from convscope.linting.rule import RuleContext
 from convscope.linting.source import SourceLocator
+from convscope.model.guard import safe_str
 from convscope.model.state import keeps_global_state
 from convscope.targets.profiles import Profile
 from convscope.targets.roofline import RooflineParams
@@ -217,7 +218,7 @@ def internal_error(model: str, code: str, name: str, exc: BaseException) -> Find
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [""])[0]
+    return safe_str(exc)
 
 
 def _filter(findings: Iterable[Finding], settings: Settings) -> tuple[list[Finding], int]:

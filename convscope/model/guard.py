@@ -27,8 +27,10 @@ from pathlib import Path
 from convscope.errors import ConvscopeError
 
 __all__ = [
+    "MAX_MODULE_DEPTH",
     "ModelCodeError",
     "ModelTimeoutError",
+    "check_module_tree",
     "culprit",
     "describe",
     "interrupted_in",
@@ -188,3 +190,42 @@ def module_label(model: object) -> str:
         return f"{cls.__name__} ({inspect.getfile(cls)})"
     except (TypeError, OSError):
         return cls.__name__
+
+
+# torch walks the module tree recursively (named_modules, state_dict, to): far past this
+# depth Python's recursion limit ends the walk with a RecursionError. Real networks nest
+# a few dozen levels at most.
+MAX_MODULE_DEPTH = 256
+
+
+def check_module_tree(model: object, what: str) -> None:
+    """Refuse a module tree torch itself cannot walk: a module that contains itself (a
+    cycle) or one nested deeper than :data:`MAX_MODULE_DEPTH`. Iterative, so the check
+    cannot overflow the stack it protects."""
+    children = getattr(model, "_modules", None)
+    if children is None:
+        return
+    # (module, path, ids of the modules above it)
+    stack: list[tuple[object, str, frozenset[int]]] = [(model, "", frozenset())]
+    while stack:
+        module, path, above = stack.pop()
+        if len(above) > MAX_MODULE_DEPTH:
+            raise ConvscopeError(
+                f"{what}: modules nest more than {MAX_MODULE_DEPTH} levels deep "
+                f"(at '{_short_path(path)}'); torch walks the module tree recursively and cannot go that deep"
+            )
+        here = above | {id(module)}
+        for name, child in (getattr(module, "_modules", None) or {}).items():
+            if child is None:
+                continue
+            child_path = f"{path}.{name}" if path else name
+            if id(child) in here:
+                raise ConvscopeError(
+                    f"{what}: module '{child_path}' is one of its own ancestors "
+                    "(the module tree has a cycle)"
+                )
+            stack.append((child, child_path, here))
+
+
+def _short_path(path: str) -> str:
+    return path if len(path) <= 60 else f"{path[:28]}...{path[-28:]}"

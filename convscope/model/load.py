@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from convscope.errors import InputError, ModelLoadError
-from convscope.model.guard import ModelCodeError, model_code, safe_str
+from convscope.model.guard import ModelCodeError, check_module_tree, model_code, safe_str
 
 __all__ = ["LoadedModel", "load_model", "load_state_dict", "parse_input_shapes"]
 
@@ -347,6 +347,8 @@ def _is_dotted_name(text: str) -> bool:
 
 def _existing_file(text: str) -> Path:
     path = Path(text).expanduser()
+    if path.is_dir():
+        raise ModelLoadError(f"model file {text} is a directory, not a Python file")
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {text}")
     return path
@@ -431,7 +433,10 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
         ):
             continue
         try:
-            probe = _build(value, _WITHOUT_WEIGHTS)
+            with model_code("build", f"{attr} from {origin}"):
+                probe = _build(value, _WITHOUT_WEIGHTS)
+        except ModelCodeError:
+            raise
         except Exception as exc:  # a class we cannot build is not a candidate
             failures.append(f"{attr} ({_one_line(exc)})")
             continue
@@ -956,6 +961,7 @@ def load_model(
         def rebuild() -> nn.Module:
             return apply_weights(_construct(target, _REAL))
 
+    check_module_tree(module, spec)  # before anything walks the tree recursively
     inputs, source = _choose_inputs(target, module, input_shapes)
     return LoadedModel(
         module=module,

@@ -176,7 +176,7 @@ def check_memory(analysis: Analysis, batch_sizes: Sequence[int | None]) -> None:
     for bs, need in sorted(estimate_bytes(analysis, batch_sizes).items()):
         if need > available:
             raise InputError(
-                f"--batch-sizes {bs} needs at least {_gib(need)} (inputs, activations and "
+                f"batch size {bs} needs at least {_gib(need)} (inputs, activations and "
                 f"weights) but only {_gib(available)} of memory is available"
             )
 
@@ -222,7 +222,7 @@ def profile(
 
     from convscope.analysis.run import as_inputs
     from convscope.errors import InputError
-    from convscope.model.guard import model_code, module_label
+    from convscope.model.guard import model_code, module_label, safe_str
     from convscope.profiling import layers as layers_mod
     from convscope.profiling import measure, traces
 
@@ -265,7 +265,7 @@ def profile(
                     try:
                         conv_in, conv_w = _conv_layout(work, forward)
                     except Exception as exc:  # the user's model on the user's inputs
-                        first = (str(exc).strip().splitlines() or [""])[0][:200]
+                        first = safe_str(exc)[:200]
                         raise InputError(
                             f"running the model on inputs {list(shapes)} failed: "
                             f"{type(exc).__name__}: {first}"

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from convscope.model.guard import safe_str
 from convscope.model.modes import eval_mode
 from convscope.rewriting.plan import SPATIAL_KERNEL, ExportError, LayerPlan, Plan, RewriteError
 
@@ -359,7 +360,7 @@ def export_program(model: nn.Module, inputs: Sequence[Any], out: str | Path) -> 
         buf = io.BytesIO()
         torch.export.save(program, buf)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [""])[0]
+        first = safe_str(exc)
         raise ExportError(
             f"torch.export failed on the rewritten model: {type(exc).__name__}: {first}"
         ) from exc

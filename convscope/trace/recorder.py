@@ -27,7 +27,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from convscope.errors import TraceError
 from convscope.ir import graph as ir
-from convscope.model.guard import model_code, module_label
+from convscope.model.guard import ModelCodeError, model_code, module_label, safe_str
 from convscope.model.modes import eval_mode, global_forward_hooks
 from convscope.trace import ops
 
@@ -307,8 +307,7 @@ def _failing_layer(holder: Sequence[_Recorder]) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
+    first = safe_str(exc)  # the model's exception may have a __str__ that raises
     return f"{type(exc).__name__}: {first}"[:400]
 
 
@@ -336,6 +335,8 @@ def trace(
         try:
             recorder, out, owners = _run(model, inputs, "meta", stand_ins, holder)
             return _freeze(model, recorder, out, owners, "meta", None)
+        except ModelCodeError:  # exit, interrupt or timeout: running again would repeat it
+            raise
         except Exception as exc:
             fallback_reason = f"meta tracing failed{_failing_layer(holder)}: {_short(exc)}"
     real = model
@@ -349,6 +350,8 @@ def trace(
             )
         try:
             real = rebuild()
+        except ModelCodeError:
+            raise
         except Exception as exc:
             raise TraceError(
                 f"{fallback_reason or 'the model is on meta'}; building a real CPU copy "
@@ -362,6 +365,8 @@ def trace(
     holder = []
     try:
         recorder, out, owners = _run(real, inputs, "cpu", None, holder)
+    except ModelCodeError:
+        raise
     except Exception as exc:
         raise TraceError(
             f"running the model failed{_failing_layer(holder)}: {_short(exc)}"

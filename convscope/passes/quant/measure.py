@@ -21,6 +21,7 @@ import torch
 from convscope.analysis.build import Analysis
 from convscope.errors import InputError
 from convscope.ir import graph as ir
+from convscope.model.guard import safe_str
 from convscope.model.state import keeps_global_state
 from convscope.passes.quant import numeric as quant_numeric
 from convscope.passes.quant.structure import ActivationStats, QuantOptions, QuantReport
@@ -92,7 +93,7 @@ def calibration_batches(
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # any load failure becomes one user-facing line
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            first = safe_str(exc) or type(exc).__name__
             raise InputError(
                 f"cannot load calibration data {calibration} with weights_only=True: {first}"
             ) from None
