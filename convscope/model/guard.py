@@ -212,7 +212,8 @@ def check_module_tree(model: object, what: str) -> None:
         if len(above) > MAX_MODULE_DEPTH:
             raise ConvscopeError(
                 f"{what}: modules nest more than {MAX_MODULE_DEPTH} levels deep "
-                f"(at '{_short_path(path)}'); torch walks the module tree recursively and cannot go that deep"
+                f"(at '{_short_path(path)}'); torch walks the module tree recursively "
+                "and cannot go that deep"
             )
         here = above | {id(module)}
         for name, child in (getattr(module, "_modules", None) or {}).items():
