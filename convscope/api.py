@@ -11,7 +11,7 @@ from convscope.checks.rf_verify import effective_rf, verify_rf
 from convscope.linting.engine import lint
 from convscope.model.guard import ModelCodeError, culprit, describe, interrupted_in, time_limit
 from convscope.model.state import global_state, preserved_global_state
-from convscope.passes.quant.measure import quant_report, with_quant
+from convscope.passes.quant.measure import load_calibration_file, quant_report, with_quant
 from convscope.profiling.run import check_memory, max_threads, profile, with_profile
 from convscope.rewriting.run import rewrite
 
@@ -30,6 +30,7 @@ __all__ = [
     "global_state",
     "interrupted_in",
     "lint",
+    "load_calibration_file",
     "max_threads",
     "preserved_global_state",
     "profile",

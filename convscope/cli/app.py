@@ -9,6 +9,7 @@ stays fast.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import sys
 import traceback
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from convscope import __version__
+from convscope.cli import options
 from convscope.cli.options import BoundedInt, timeout_option
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,6 +94,27 @@ def _run_guarded(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> A
         _STDOUT.pop()
 
 
+# The file system refusing a path (a name too long, no permission, read-only, full) is a
+# problem of the input or the machine, not a bug: say which file, without "internal".
+_ENVIRONMENT_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        "ENAMETOOLONG",
+        "ENOSPC",
+        "EROFS",
+        "EACCES",
+        "EPERM",
+        "EDQUOT",
+        "EFBIG",
+        "ENOENT",
+        "ENOTDIR",
+        "EISDIR",
+        "ELOOP",
+    )
+    if hasattr(errno, name)
+)
+
+
 def handle_errors(fn: F) -> F:
     """Turn every failure into one line on stderr and exit code 2 (traceback with --debug)."""
 
@@ -120,6 +143,9 @@ def handle_errors(fn: F) -> F:
 
             if isinstance(exc, ConvscopeError):
                 _fail(_safe_str(exc), debug)
+            if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+                name = f"{exc.filename}: " if exc.filename else ""
+                _fail(f"{name}{exc.strerror or _safe_str(exc)}", debug)
             _fail(
                 f"internal error: {type(exc).__name__}: {_safe_str(exc)} "
                 "(rerun with --debug for the traceback)",
@@ -197,9 +223,7 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
     show_default=True,
     help="Output format.",
 )
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
-)
+@click.option("-o", "--output", type=options.OUTPUT, help="Write to FILE instead of stdout.")
 @click.option(
     "--depth", type=BoundedInt(0, 10**6), help="Fold rows deeper than N into their parent."
 )

@@ -15,6 +15,7 @@ import sys
 
 import click
 
+from convscope.cli import options
 from convscope.cli.app import emit, handle_errors, main, parse_inputs, stdout_isatty, to_stdout
 from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
@@ -62,9 +63,7 @@ class DiffUsageError(ConvscopeError):
     show_default=True,
     help="Output format.",
 )
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
-)
+@click.option("-o", "--output", type=options.OUTPUT, help="Write to FILE instead of stdout.")
 @timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from convscope.cli import options
 from convscope.cli.app import emit, handle_errors, main, parse_inputs, stdout_isatty, to_stdout
 from convscope.cli.options import timeout_option
 
@@ -45,7 +46,7 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
     show_default=True,
     help="Output format.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("-o", "--output", type=options.OUTPUT, help="Write to FILE.")
 @click.option(
     "--fail-on",
     type=click.Choice(("info", "warning", "error")),
@@ -59,7 +60,7 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
 )
 @click.option(
     "--write-baseline",
-    type=click.Path(dir_okay=False),
+    type=options.OUTPUT,
     help="Record the current findings in FILE and exit 0.",
 )
 @click.option(
@@ -132,6 +133,10 @@ def lint(
         if path:
             _io.check_output_path(path)
     keys = baseline_mod.load(baseline) if baseline else None
+    if calibration not in (None, "random"):
+        from convscope import api
+
+        api.load_calibration_file(calibration)  # a bad file is a usage error, before any work
     if models:
         shapes = parse_inputs(inputs)
         entries = [ModelEntry(spec=m, load_spec=m, inputs=shapes, weights=weights) for m in models]

@@ -104,3 +104,16 @@ def timeout_option(fn: F) -> F:
         help="Give up (exit 2) when the model's own code (import, build, one forward) "
         "runs longer than this.",
     )(fn)
+
+
+class OutputPath(click.Path):
+    """A file to write: like ``click.Path`` but an empty name is an error, not stdout."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty file name (omit the option to write to stdout)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+OUTPUT = OutputPath(dir_okay=False)
+OUTPUT_DIR = OutputPath(file_okay=False)

@@ -135,7 +135,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 )
 @click.option(
     "--trace-dir",
-    type=click.Path(file_okay=False),
+    type=options.OUTPUT_DIR,
     help="Write DIR/trace.json (Perfetto/Chrome) and DIR/tb (TensorBoard).",
 )
 @click.option(
@@ -179,7 +179,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=options.OUTPUT,
     help="Write to FILE (with --calibrate alone, FILE.yaml is a target profile).",
 )
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")

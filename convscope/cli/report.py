@@ -35,7 +35,7 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=options.OUTPUT,
     help="Write to FILE (the format follows its suffix unless --format is given); default stdout.",
 )
 @click.option(

@@ -101,7 +101,7 @@ def _check_output(do_apply: bool, output: str | None) -> Path | None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=options.OUTPUT,
     metavar="OUT.pt2",
     help="torch.export program to write with --apply (+ OUT.state_dict.pt).",
 )

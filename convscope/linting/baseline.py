@@ -62,7 +62,9 @@ def load(path: str | Path) -> frozenset[Key]:
     unknown = sorted(set(doc) - {"version", "findings"})
     if unknown:
         raise ConfigError(f"{label}: unknown key {unknown[0]!r}")
-    if doc.get("version") != BASELINE_VERSION:
+    version = doc.get("version")
+    # JSON true is Python True, and True == 1: only a real integer is a version
+    if type(version) is not int or version != BASELINE_VERSION:
         raise ConfigError(
             f"{label}: version: expected {BASELINE_VERSION}, got {doc.get('version')!r}"
         )

@@ -300,6 +300,11 @@ def _cli_prefixes(option: str, value: str | Sequence[str], registry: Registry) -
         if isinstance(value, str)
         else tuple(s for v in value for s in split_list(v))
     )
+    if not items and option == "--select":
+        raise ConfigError(
+            "--select: empty selection would run no rule and always pass; give code "
+            "prefixes such as DW,RF (or ALL)"
+        )
     for prefix in items:
         problem = prefix_problem(prefix, registry)
         if problem:

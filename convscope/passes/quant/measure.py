@@ -63,6 +63,36 @@ def bn_eps(model: torch.nn.Module) -> dict[str, float]:
     }
 
 
+def load_calibration_file(calibration: str | Path) -> Any:
+    """``torch.load(path, weights_only=True)`` of a calibration file; :class:`InputError`
+    naming the file when it is missing or refused. Callers validate the contents."""
+    path = Path(calibration)
+    if not path.is_file():
+        raise InputError(
+            f"calibration file {calibration} does not exist (give a saved tensor file or 'random')"
+        )
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any load failure becomes one user-facing line
+        first = (safe_str(exc) or type(exc).__name__).split(". ", 1)[0]  # torch adds advice
+        raise InputError(
+            f"cannot load calibration data {calibration} with weights_only=True: {first}"
+        ) from None
+    if not (
+        isinstance(data, torch.Tensor)
+        or (
+            isinstance(data, (list, tuple))
+            and data
+            and all(isinstance(t, torch.Tensor) for t in data)
+        )
+    ):
+        raise InputError(
+            f"calibration data {calibration} must be a tensor [N, ...] or a list of "
+            f"batch tensors, not {type(data).__name__}"
+        )
+    return data
+
+
 def calibration_batches(
     calibration: Calibration, input_shape: Sequence[int] | None
 ) -> tuple[list[torch.Tensor], str, bool]:
@@ -83,20 +113,8 @@ def calibration_batches(
     source = "given tensors"
     data: Any = calibration
     if isinstance(calibration, (str, Path)):
-        path = Path(calibration)
         source = str(calibration)
-        if not path.is_file():
-            raise InputError(
-                f"calibration file {calibration} does not exist "
-                "(give a saved tensor file or 'random')"
-            )
-        try:
-            data = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # any load failure becomes one user-facing line
-            first = safe_str(exc) or type(exc).__name__
-            raise InputError(
-                f"cannot load calibration data {calibration} with weights_only=True: {first}"
-            ) from None
+        data = load_calibration_file(calibration)
     if isinstance(data, torch.Tensor):
         _check_tensor(data, shape, source)
         batches = list(data.split(FILE_BATCH_SIZE, dim=0))
