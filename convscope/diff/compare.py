@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from convscope.errors import ConvscopeError
+from convscope.validate import TOO_DEEP
 
 __all__ = [
     "LATENCY",
@@ -514,6 +515,8 @@ def load_report(path: str | Path) -> Mapping[str, Any]:
         raise DiffError(
             f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise DiffError(f"{p}: {TOO_DEEP}") from None
     return validate_report(doc, str(p))
 
 

@@ -40,6 +40,7 @@ from convscope.linting.registry import Registry
 from convscope.linting.rule import Rule
 from convscope.targets.profiles import DEFAULT_TARGET, Profile, load_profile, profile_path
 from convscope.validate import (
+    TOO_DEEP,
     ConfigError,
     Where,
     glob_problem,
@@ -370,6 +371,8 @@ def read_settings(path: Path, registry: Registry, *, cwd: Path | None = None) ->
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise where.error("", f"malformed TOML: {exc}") from None
+        except RecursionError:
+            raise where.error("", TOO_DEEP) from None
         tool = doc.get("tool", {})
         raw = tool.get("convscope", {}) if isinstance(tool, dict) else {}
         root = "tool.convscope"
@@ -378,7 +381,12 @@ def read_settings(path: Path, registry: Registry, *, cwd: Path | None = None) ->
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise where.error("", f"malformed YAML: {yaml_problem(exc)}") from None
-    return parse_settings(raw, where, registry, path=path, root=root, cwd=cwd)
+        except RecursionError:
+            raise where.error("", TOO_DEEP) from None
+    try:
+        return parse_settings(raw, where, registry, path=path, root=root, cwd=cwd)
+    except RecursionError:  # parsed, but too deep to walk
+        raise where.error("", TOO_DEEP) from None
 
 
 def parse_settings(
