@@ -51,7 +51,7 @@ from torch.utils._pytree import tree_flatten
 from convscope import formulas as fm
 from convscope.analysis.build import Analysis
 from convscope.ir import graph as ir
-from convscope.model.guard import model_code, module_label
+from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.modes import set_eval
 from convscope.model.state import keeps_global_state
 from convscope.passes.receptive.structure import NodeRF, ReceptiveField, receptive_field
@@ -763,6 +763,7 @@ def _decades(graph: ir.Graph) -> float:
 
 
 @keeps_global_state
+@torch.enable_grad()  # gradients are the measurement, even under a caller's no_grad
 def verify_rf(
     model: nn.Module,
     inputs: Any,
@@ -806,6 +807,8 @@ def verify_rf(
     for dtype in order:
         try:
             checks, mode_replaced, missing = _run_verify(model, inputs, rf, ok_paths, dtype)
+        except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
+            raise
         except Exception as exc:  # retry in float32 (hard-coded dtypes)
             last_error = exc
             continue
@@ -953,6 +956,7 @@ def _square_sides(
 
 
 @keeps_global_state
+@torch.enable_grad()  # gradients are the measurement, even under a caller's no_grad
 def effective_rf(
     model: nn.Module,
     inputs: Any,

@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from convscope.model.guard import ModelCodeError
 from convscope.model.state import keeps_global_state
 
 if TYPE_CHECKING:
@@ -264,6 +265,8 @@ def profile(
                 if index == 0:
                     try:
                         conv_in, conv_w = _conv_layout(work, forward)
+                    except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
+                        raise
                     except Exception as exc:  # the user's model on the user's inputs
                         first = safe_str(exc)[:200]
                         raise InputError(

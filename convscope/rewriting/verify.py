@@ -25,7 +25,7 @@ import torch
 from torch.utils._pytree import tree_flatten
 
 from convscope.analysis.build import Analysis
-from convscope.model.guard import safe_str
+from convscope.model.guard import ModelCodeError, safe_str
 from convscope.rewriting.plan import Plan
 
 __all__ = ["IDENTITY_TOLERANCE", "Deviation", "Verification", "deviation", "verify"]
@@ -123,6 +123,8 @@ def verify(
     shapes_before = before.output_shapes
     try:
         after = analysis_run.analyze(new_model, tuple(inputs), name=f"{plan.model} (rewritten)")
+    except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
+        raise
     except Exception as exc:  # reported, not raised: the caller turns problems into an error
         first = safe_str(exc)
         problems.append(f"the rewritten model does not trace: {type(exc).__name__}: {first}")

@@ -267,6 +267,9 @@ SUBPROCESS_CASES = [
     "truncated-zip-checkpoint",
     "lint-malformed-yaml",
     "export-program-garbage",
+    "analyze-factory-sys-exit-3",
+    "analyze-spec-sys-exit",
+    "analyze-forward-never-returns",
 ]
 
 
