@@ -56,3 +56,21 @@ def test_new_files_get_the_umask_mode_and_replaced_files_keep_theirs(tmp_path: P
         assert stat.S_IMODE(os.stat(kept).st_mode) == 0o640
     finally:
         os.umask(mask)
+
+
+def test_a_full_device_names_the_file() -> None:
+    with pytest.raises(ConvscopeError, match="cannot write /dev/full: No space left on device"):
+        write_atomic("/dev/full", "x" * 10)
+
+
+def test_a_name_longer_than_the_file_system_allows_is_named_before_work(tmp_path: Path) -> None:
+    target = tmp_path / ("n" * 300)
+    with pytest.raises(ConvscopeError, match=r"cannot write .*nnnn: File name too long"):
+        check_output_path(target)
+
+
+def test_a_name_near_the_limit_still_gets_a_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / ("n" * 250 + ".json")  # the temporary name must not exceed 255
+    write_atomic(target, "ok")
+    assert target.read_text() == "ok"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]

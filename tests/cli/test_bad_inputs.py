@@ -143,8 +143,7 @@ def huge_total_report(d: Path) -> Path:
     """A total of 10**400: valid JSON, beyond any float (``float()`` overflows)."""
     path = d / "huge.json"
     path.write_text(
-        '{"schema_version": 1, "model": "m", "totals": {"macs": 1' + "0" * 400 + "}, "
-        '"layers": []}'
+        '{"schema_version": 1, "model": "m", "totals": {"macs": 1' + "0" * 400 + '}, "layers": []}'
     )
     return path
 

@@ -22,7 +22,7 @@ from convscope.model.state import global_state, preserved_global_state
 ROOT = Path(__file__).resolve().parents[2]
 TINY = str(ROOT / "tests" / "fixtures" / "cli" / "tiny.py")
 
-CHATTY = '''
+CHATTY = """
 import torch
 from torch import nn
 
@@ -42,7 +42,7 @@ class Net(nn.Module):
 
 
 INPUT_SHAPE = (1, 3, 16, 16)
-'''
+"""
 
 QUICK_PROFILE = ["--min-time", "0", "--max-iters", "1", "--warmup", "0", "--no-per-layer"]
 

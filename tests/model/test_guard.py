@@ -3,6 +3,7 @@ bound, or leave signal handlers changed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -64,13 +65,16 @@ def test_timeout_names_the_phase_and_restores_handlers() -> None:
     previous = signal.signal(signal.SIGALRM, mine)
     int_before = signal.getsignal(signal.SIGINT)
     try:
-        with pytest.raises(ModelTimeoutError, match=r"Net: forward did not finish within --timeout 0.05 s"):
-            with time_limit(0.05), model_code("forward", "Net"):
-                while True:
-                    try:
-                        pass
-                    except Exception:  # a model swallowing exceptions cannot stop it
-                        pass
+        with (
+            pytest.raises(
+                ModelTimeoutError, match=r"Net: forward did not finish within --timeout 0.05 s"
+            ),
+            time_limit(0.05),
+            model_code("forward", "Net"),
+        ):
+            while True:
+                with contextlib.suppress(Exception):  # swallowing exceptions cannot stop it
+                    pass
         assert signal.getsignal(signal.SIGALRM) is mine
         assert signal.getsignal(signal.SIGINT) is int_before
         assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

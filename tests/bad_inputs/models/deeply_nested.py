@@ -1,6 +1,5 @@
 """2,000 nested containers around one conv."""
 
-import torch
 from torch import nn
 
 
