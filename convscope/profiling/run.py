@@ -182,6 +182,33 @@ def check_memory(analysis: Analysis, batch_sizes: Sequence[int | None]) -> None:
             )
 
 
+def _check_input_memory(
+    model: nn.Module, inputs: Sequence[Any], sizes: Sequence[int | None]
+) -> None:
+    """The library's own floor, for callers without an analysis: the inputs of each batch
+    size plus the weights must fit before ``torch.randn`` allocates them."""
+    import torch
+
+    from convscope.errors import InputError
+
+    available = available_memory()
+    if available is None:
+        return
+    weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
+    for size in sizes:
+        need = weights
+        for t in inputs:
+            if isinstance(t, torch.Tensor):
+                per_sample = t[0].numel() if t.dim() and t.shape[0] else t.numel()
+                rows = size if size is not None and t.dim() else (t.shape[0] if t.dim() else 1)
+                need += per_sample * rows * t.element_size()
+        if need > available:
+            raise InputError(
+                f"batch size {size} needs at least {_gib(need)} for its inputs and weights "
+                f"but only {_gib(available)} of memory is available"
+            )
+
+
 def _gib(n: int) -> str:
     return f"{n / 2**30:.1f} GiB"
 
@@ -236,6 +263,7 @@ def profile(
     if any(b is not None and b < 1 for b in sizes):
         raise InputError(f"batch sizes must be positive, got {list(batch_sizes or ())}")
     base_inputs = as_inputs(inputs)
+    _check_input_memory(model, base_inputs, sizes)
     work, copied = measure.prepare_model(model, dev, channels_last)
     label_of_model = module_label(model)
     clock = measure.Clock(dev)

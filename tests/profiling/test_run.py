@@ -436,3 +436,8 @@ def test_profile_refuses_more_threads_than_the_machine_can_start() -> None:
     assert max_threads() == THREADS_PER_CPU * (os.cpu_count() or 1)
     with pytest.raises(ConvscopeError, match=f"threads must be between 1 and {max_threads()}"):
         profile(_small_net(), (1, 3, 8, 8), threads=max_threads() + 1)
+
+
+def test_library_profile_refuses_inputs_that_cannot_fit_before_allocating() -> None:
+    with pytest.raises(ConvscopeError, match=r"batch size 100000000 needs at least .* available"):
+        profile(_small_net(), (1, 3, 224, 224), batch_sizes=[100_000_000], min_time=0.0)
