@@ -128,8 +128,11 @@ def describe(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def model_code(phase: str, what: str) -> Iterator[None]:
-    """Run the user's code for ``phase`` (import, build, forward...) of ``what``."""
+def model_code(phase: str, what: str, *, timed: bool = True) -> Iterator[None]:
+    """Run the user's code for ``phase`` (import, build, forward...) of ``what``.
+
+    ``timed=False``: an outer block that converts exceptions and handles SIGINT once for a
+    loop of timed inner blocks (profiling: the handlers are not swapped per forward)."""
     outer = _state.depth == 0
     _state.depth += 1
     _state.last = (phase, what)
@@ -143,7 +146,7 @@ def model_code(phase: str, what: str) -> Iterator[None]:
             raise KeyboardInterrupt
 
         old_int = signal.signal(signal.SIGINT, on_sigint)
-    arm = _state.limit is not None and not _state.armed and _main_thread()
+    arm = timed and _state.limit is not None and not _state.armed and _main_thread()
     if arm:
         assert _state.limit is not None
 

@@ -277,7 +277,12 @@ def profile(
     conv_w: bool | None = None
     try:
         used_threads = torch.get_num_threads()
-        with measure.device_context(dev), measure.eval_mode(work), torch.inference_mode():
+        with (
+            model_code("forward", label_of_model, timed=False),
+            measure.device_context(dev),
+            measure.eval_mode(work),
+            torch.inference_mode(),
+        ):
             for index, size in enumerate(sizes):
                 xs = measure.make_inputs(base_inputs, size, dev, channels_last)
                 shapes = measure.input_shapes(xs)

@@ -127,3 +127,12 @@ class _Exits(nn.Module):
 def test_library_callers_get_an_error_not_an_exit() -> None:
     with pytest.raises(ModelCodeError, match=r"model code raised SystemExit\(4\) during forward"):
         api.analyze(_Exits(), (1, 3, 8, 8))
+
+
+def test_an_untimed_outer_block_lets_each_inner_block_have_the_full_limit() -> None:
+    with time_limit(30), model_code("forward", "Net", timed=False):
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        for _ in range(2):
+            with model_code("forward", "Net"):
+                assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
+            assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
