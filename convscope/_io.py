@@ -12,6 +12,7 @@ Ctrl-C does, and then terminates the process as the signal would have.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import tempfile
@@ -31,20 +32,43 @@ Inputs = Iterable[tuple[str, "str | Path | None"]]
 def check_output_path(path: str | Path, inputs: Inputs = ()) -> Path:
     """Fail early (before any work) when the output cannot, or must not, be written."""
     p = Path(path)
+    try:
+        target = _writable_target(p)
+    except OSError as exc:  # a name too long, a read-only or full file system...
+        raise ConvscopeError(f"cannot write {p}: {exc.strerror or exc}") from None
+    if target is None:  # /dev/null, a FIFO: written in place, never an input
+        return p
+    for what, source in _input_files(inputs):
+        if _same_file(target, source):
+            raise ConvscopeError(f"output {p} is the {what} {source}; choose another output path")
+    return p
+
+
+def _writable_target(p: Path) -> Path | None:
+    """The file a write to ``p`` replaces (through a symlink), checked writable; None for a
+    device or FIFO, which is written in place."""
     if p.is_dir():
         raise ConvscopeError(f"output path is a directory: {p}")
-    if _is_special(p):  # /dev/null, a FIFO: written in place, never an input
-        return p
+    if _is_special(p):
+        return None
     target = _target(p)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise ConvscopeError(f"output directory does not exist: {parent}")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ConvscopeError(f"output directory is not writable: {parent}")
-    for what, source in _input_files(inputs):
-        if _same_file(target, source):
-            raise ConvscopeError(f"output {p} is the {what} {source}; choose another output path")
-    return p
+    _probe_writable(target, parent)
+    return target
+
+
+def _probe_writable(p: Path, parent: Path) -> None:
+    """Create and remove a file beside ``p``, so a read-only file system fails now (root
+    passes ``os.access`` there), not after all the work."""
+    if len(os.fsencode(p.name)) > os.pathconf(parent, "PC_NAME_MAX"):
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+    fd, probe = tempfile.mkstemp(prefix=".convscope-", suffix=".probe", dir=parent)
+    os.close(fd)
+    os.unlink(probe)
 
 
 def write_atomic(path: str | Path, data: str | bytes, inputs: Inputs = ()) -> None:
@@ -81,7 +105,8 @@ def write_all(files: Sequence[tuple[str | Path, str | bytes]], inputs: Inputs = 
 
 
 def _stage(target: Path, raw: bytes) -> str:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # the temporary name must fit NAME_MAX even when the target's name nearly fills it
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".tmp", dir=target.parent)
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would
         os.fchmod(fd, _existing_mode(target) or (0o666 & ~_umask()))

@@ -30,11 +30,13 @@ if TYPE_CHECKING:
     from convscope.linting.finding import LintResult, Severity
     from convscope.linting.places import Places, report_places
     from convscope.linting.registry import Registry, default_registry
+    from convscope.model.guard import ModelCodeError, culprit, describe, interrupted_in, time_limit
     from convscope.model.load import LoadedModel, load_model, parse_input_shapes
-    from convscope.passes.quant.measure import quant_report, with_quant
+    from convscope.model.state import global_state, preserved_global_state
+    from convscope.passes.quant.measure import load_calibration_file, quant_report, with_quant
     from convscope.profiling.calibrate import calibrate
     from convscope.profiling.measure import check_device
-    from convscope.profiling.run import profile, with_profile
+    from convscope.profiling.run import check_memory, max_threads, profile, with_profile
     from convscope.report.build import build_report
     from convscope.report.build import render as render_report
     from convscope.rewriting.apply import export_program, state_dict_path
@@ -96,6 +98,16 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Places": ("convscope.linting.places", "Places"),
     "report_places": ("convscope.linting.places", "report_places"),
     "state_dict_path": ("convscope.rewriting.apply", "state_dict_path"),
+    "ModelCodeError": ("convscope.model.guard", "ModelCodeError"),
+    "culprit": ("convscope.model.guard", "culprit"),
+    "describe": ("convscope.model.guard", "describe"),
+    "interrupted_in": ("convscope.model.guard", "interrupted_in"),
+    "time_limit": ("convscope.model.guard", "time_limit"),
+    "global_state": ("convscope.model.state", "global_state"),
+    "preserved_global_state": ("convscope.model.state", "preserved_global_state"),
+    "load_calibration_file": ("convscope.passes.quant.measure", "load_calibration_file"),
+    "check_memory": ("convscope.profiling.run", "check_memory"),
+    "max_threads": ("convscope.profiling.run", "max_threads"),
 }
 
 __all__ = sorted(_EXPORTS)

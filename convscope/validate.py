@@ -8,6 +8,7 @@ Every error names the file and the key path, e.g.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -207,8 +208,8 @@ def parse_size(value: Any) -> int:
             raise ValueError(f"expected a non-negative size, got {value}")
         return value
     if isinstance(value, float):
-        if value < 0 or value != value:
-            raise ValueError(f"expected a non-negative size, got {value}")
+        if value < 0 or not math.isfinite(value):
+            raise ValueError(f"expected a finite, non-negative size, got {value}")
         return round(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a size such as 25M or 64MiB, got {_describe(value)}")
@@ -219,7 +220,10 @@ def parse_size(value: Any) -> int:
     if binary and not unit:
         raise ValueError(f"expected a size such as 25M, 4.1G or 64MiB, got {value!r}")
     base = 1024 if binary else 1000
-    return round(float(number) * base ** _SCALE[unit])
+    scaled = float(number) * base ** _SCALE[unit]
+    if not math.isfinite(scaled):  # "1e999" parses as a float infinity
+        raise ValueError(f"size {value!r} is too large (beyond a float's range)")
+    return round(scaled)
 
 
 def format_size(n: int, binary: bool = False) -> str:
@@ -233,6 +237,9 @@ def format_size(n: int, binary: bool = False) -> str:
         i += 1
     text = f"{value:.4g}"
     return f"{text}{units[i]}{'B' if binary else ''}"
+
+
+TOO_DEEP = "nested too deeply to read (deeper than Python's recursion limit)"
 
 
 def yaml_problem(exc: Exception) -> str:

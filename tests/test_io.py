@@ -203,3 +203,21 @@ def test_sigterm_while_writing_in_a_real_process(tmp_path: Path) -> None:
     )
     assert proc.returncode == -signal.SIGTERM, proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_device_names_the_file() -> None:
+    with pytest.raises(ConvscopeError, match="cannot write /dev/full: No space left on device"):
+        write_atomic("/dev/full", "x" * 10)
+
+
+def test_a_name_longer_than_the_file_system_allows_is_named_before_work(tmp_path: Path) -> None:
+    target = tmp_path / ("n" * 300)
+    with pytest.raises(ConvscopeError, match=r"cannot write .*nnnn: File name too long"):
+        check_output_path(target)
+
+
+def test_a_name_near_the_limit_still_gets_a_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / ("n" * 250 + ".json")  # the temporary name must not exceed 255
+    write_atomic(target, "ok")
+    assert target.read_text() == "ok"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]

@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any
 
 from convscope.analysis.build import Analysis
+from convscope.model.state import keeps_global_state
 from convscope.passes.receptive import structure as receptive_pass
 from convscope.passes.receptive.structure import ReceptiveField
 
@@ -26,6 +27,7 @@ def with_receptive_field(a: Analysis) -> Analysis:
     return dataclasses.replace(a, extras={**a.extras, EXTRAS_KEY: rf})
 
 
+@keeps_global_state
 def receptive_field(model: Any, inputs: Any = None, **analyze_kwargs: Any) -> ReceptiveField:
     """Trace ``model`` on ``inputs`` (a tensor, tensors or a shape; default 1×3×224×224, on
     meta tensors) and compute its receptive fields. The model is not modified.

@@ -10,6 +10,8 @@ import torch
 
 from convscope.analysis import build as analysis_mod
 from convscope.errors import InputError, UnsupportedOpError
+from convscope.model.guard import check_module_tree
+from convscope.model.state import keeps_global_state
 from convscope.trace import recorder as trace_mod
 
 Analysis = analysis_mod.Analysis
@@ -54,6 +56,7 @@ def _shape_tensor(shape: tuple[int, ...]) -> torch.Tensor:
     return torch.empty(shape, device="meta")
 
 
+@keeps_global_state
 def analyze(
     model: torch.nn.Module,
     inputs: Any = None,
@@ -73,6 +76,7 @@ def analyze(
     With ``strict=True`` ops that have no cost formula raise :class:`UnsupportedOpError`.
     The model is not modified.
     """
+    check_module_tree(model, name or type(model).__name__)
     graph = trace_mod.trace(model, as_inputs(inputs), device=device, rebuild=rebuild)
     result = analysis_mod.build(name or type(model).__name__, graph, dtype=dtype)
     if strict and result.unknown:
@@ -81,6 +85,7 @@ def analyze(
     return result
 
 
+@keeps_global_state
 def analyze_spec(
     spec: str,
     *,
@@ -100,6 +105,7 @@ def analyze_spec(
     return analyze_loaded(loaded, device=device, dtype=dtype, strict=strict)
 
 
+@keeps_global_state
 def analyze_loaded(
     loaded: Any, *, device: str = "meta", dtype: str | None = None, strict: bool = False
 ) -> Analysis:

@@ -50,6 +50,7 @@ import torch
 from convscope.analysis.build import Analysis
 from convscope.errors import ConvscopeError
 from convscope.ir import graph as ir
+from convscope.model.guard import ModelCodeError, safe_str
 from convscope.model.modes import eval_mode
 
 # fvcore's handler names (the keys of ``by_module_and_operator()``) for contractions: fvcore
@@ -215,6 +216,8 @@ def reconcile_module(
         fvcore_error: str | None = None
         try:
             fv_counts, fv_unsupported, fv_total = _fvcore(flop_count_analysis, model, real_inputs)
+        except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
+            raise
         except Exception as exc:  # fvcore failing is reported, not fatal
             fvcore_error = _one_line(exc)
 
@@ -333,6 +336,8 @@ def _flopcounter(
                 )
             )
             return counts, "meta tensors, the execution path convscope traced"
+        except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
+            raise
         except Exception as exc:  # fall back to real tensors, and say so
             reason = _one_line(exc)
             return run(lambda: model(*inputs)), f"real CPU tensors (meta failed: {reason})"
@@ -654,5 +659,5 @@ def _explain(
 
 def _one_line(exc: BaseException) -> str:
     """The exception as one line (messages spanning lines are joined), at most 300 chars."""
-    text = " ".join(str(exc).split())
+    text = " ".join(safe_str(exc).split())
     return f"{type(exc).__name__}: {text}"[:300]

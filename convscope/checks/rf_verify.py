@@ -51,7 +51,9 @@ from torch.utils._pytree import tree_flatten
 from convscope import formulas as fm
 from convscope.analysis.build import Analysis
 from convscope.ir import graph as ir
+from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.modes import set_eval
+from convscope.model.state import keeps_global_state
 from convscope.passes.receptive.structure import NodeRF, ReceptiveField, receptive_field
 
 __all__ = ["ERFResult", "LayerCheck", "VerifyResult", "effective_rf", "verify_rf"]
@@ -760,6 +762,8 @@ def _decades(graph: ir.Graph) -> float:
     return total
 
 
+@keeps_global_state
+@torch.enable_grad()  # gradients are the measurement, even under a caller's no_grad
 def verify_rf(
     model: nn.Module,
     inputs: Any,
@@ -803,6 +807,8 @@ def verify_rf(
     for dtype in order:
         try:
             checks, mode_replaced, missing = _run_verify(model, inputs, rf, ok_paths, dtype)
+        except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
+            raise
         except Exception as exc:  # retry in float32 (hard-coded dtypes)
             last_error = exc
             continue
@@ -836,7 +842,12 @@ def _run_verify(
     x = next(a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point())
     x.requires_grad_(True)
     mode = _PositiveMode()
-    with _capture(net, paths) as found, torch.enable_grad(), mode:
+    with (
+        _capture(net, paths) as found,
+        torch.enable_grad(),
+        mode,
+        model_code("forward", module_label(model)),
+    ):
         net(*args)
     checks: list[LayerCheck] = []
     missing: list[str] = []
@@ -888,7 +899,7 @@ def _record_outputs(net: nn.Module, args: Sequence[Any]) -> list[tuple[str, torc
 
     hooks = [mod.register_forward_hook(make(p)) for p, mod in net.named_modules()]
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), model_code("forward", module_label(net)):
             net(*args)
     finally:
         for h in hooks:
@@ -944,6 +955,8 @@ def _square_sides(
     return tuple(centre), tuple(sides)
 
 
+@keeps_global_state
+@torch.enable_grad()  # gradients are the measurement, even under a caller's no_grad
 def effective_rf(
     model: nn.Module,
     inputs: Any,

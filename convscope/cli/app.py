@@ -8,15 +8,20 @@ stays fast.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from convscope import __version__
+from convscope.cli import options
+from convscope.cli.options import BoundedInt, timeout_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +35,86 @@ def _fail(message: str, debug: bool) -> None:
     sys.exit(2)
 
 
+# The real stdout of each running command: model code runs with stdout sent to stderr, so
+# a model's print() can never mix into a report on stdout; the report goes here.
+_STDOUT: list[Any] = []
+_PACKAGE_CLI = Path(__file__).resolve().parent
+
+
+@contextlib.contextmanager
+def to_stdout() -> Iterator[None]:
+    """Write the command's own output: restores the real stdout while active."""
+    with contextlib.redirect_stdout(_STDOUT[-1]) if _STDOUT else contextlib.nullcontext():
+        yield
+
+
+def stdout_isatty() -> bool:
+    """Whether the command's real stdout is a terminal (``sys.stdout`` is stderr here)."""
+    stream = _STDOUT[-1] if _STDOUT else sys.stdout
+    return bool(stream.isatty())
+
+
+def _raised_by_cli(exc: BaseException) -> bool:
+    """True when the innermost frame of ``exc`` is in convscope's own CLI code."""
+    tb = exc.__traceback__
+    if tb is None:
+        return True
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    with contextlib.suppress(OSError, ValueError):
+        return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PACKAGE_CLI)
+    return False
+
+
+def _model_raised(exc: BaseException) -> str:
+    from convscope import api
+
+    return f"model code raised {api.describe(exc)}{api.culprit(exc)}"
+
+
+def _run_guarded(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+    timeout = kwargs.pop("timeout", None)
+    limit: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if timeout is not None:
+        from convscope import api
+
+        limit = api.time_limit(timeout)
+    # A caller that imported torch (CliRunner, a notebook) keeps its global settings; a
+    # fresh process has none to protect and need not import torch for `convscope rule`.
+    state: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if "torch" in sys.modules:
+        from convscope import api
+
+        state = api.preserved_global_state()
+    _STDOUT.append(sys.stdout)
+    try:
+        with contextlib.redirect_stdout(sys.stderr), limit, state:
+            return fn(*args, **kwargs)
+    finally:
+        _STDOUT.pop()
+
+
+# The file system refusing a path (a name too long, no permission, read-only, full) is a
+# problem of the input or the machine, not a bug: say which file, without "internal".
+_ENVIRONMENT_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        "ENAMETOOLONG",
+        "ENOSPC",
+        "EROFS",
+        "EACCES",
+        "EPERM",
+        "EDQUOT",
+        "EFBIG",
+        "ENOENT",
+        "ENOTDIR",
+        "EISDIR",
+        "ELOOP",
+    )
+    if hasattr(errno, name)
+)
+
+
 def handle_errors(fn: F) -> F:
     """Turn every failure into one line on stderr and exit code 2 (traceback with --debug)."""
 
@@ -39,28 +124,45 @@ def handle_errors(fn: F) -> F:
             click.get_current_context().find_root().params.get("debug")
         )
         try:
-            return fn(*args, **kwargs)
+            return _run_guarded(fn, args, kwargs)
         except click.exceptions.Exit:
             raise
         except click.ClickException:
             raise
-        except SystemExit:
-            raise
+        except SystemExit as exc:
+            if _raised_by_cli(exc):
+                raise
+            _fail(_model_raised(exc), debug)  # model code outside a guarded phase
         except KeyboardInterrupt:
-            _fail("interrupted", debug)
+            from convscope import api
+
+            where = api.interrupted_in() if "torch" in sys.modules else None
+            _fail(f"interrupted during {where[0]} of {where[1]}" if where else "interrupted", debug)
         except Exception as exc:
             from convscope.errors import ConvscopeError
 
             if isinstance(exc, ConvscopeError):
-                _fail(str(exc), debug)
-            first = (str(exc).strip().splitlines() or [""])[0]
+                _fail(_safe_str(exc), debug)
+            if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+                name = f"{exc.filename}: " if exc.filename else ""
+                _fail(f"{name}{exc.strerror or _safe_str(exc)}", debug)
             _fail(
-                f"internal error: {type(exc).__name__}: {first} "
+                f"internal error: {type(exc).__name__}: {_safe_str(exc)} "
                 "(rerun with --debug for the traceback)",
                 debug,
             )
+        except BaseException as exc:  # GeneratorExit or a custom BaseException
+            _fail(_model_raised(exc), debug)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # a __str__ that raises must not turn one error into two
+        return f"<{type(exc).__name__} whose message cannot be shown>"
+    return (text.strip().splitlines() or [""])[0]
 
 
 class _Group(click.Group):
@@ -121,11 +223,9 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
     show_default=True,
     help="Output format.",
 )
+@click.option("-o", "--output", type=options.OUTPUT, help="Write to FILE instead of stdout.")
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
-)
-@click.option(
-    "--depth", type=click.IntRange(min=0), help="Fold rows deeper than N into their parent."
+    "--depth", type=BoundedInt(0, 10**6), help="Fold rows deeper than N into their parent."
 )
 @click.option(
     "--device",
@@ -160,6 +260,7 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
 @click.option(
     "--crosscheck", is_flag=True, help="Reconcile counts with fvcore and FlopCounterMode."
 )
+@timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def analyze(
@@ -253,7 +354,8 @@ def _append_sections(text: str | None, result: Any) -> str | None:
         return text
     extra = "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
     if text is None:
-        click.echo("\n" + extra, nl=False)
+        with to_stdout():
+            click.echo("\n" + extra, nl=False)
         return None
     return text.rstrip("\n") + "\n\n" + extra
 
@@ -277,10 +379,11 @@ def _render_analysis(
         return html_report.render(api.analysis_document(result))
     from convscope.render.analysis import table as terminal
 
-    if output is None and sys.stdout.isatty():
+    if output is None and stdout_isatty():
         from rich.console import Console
 
-        Console().print(terminal.render(result, depth=depth, show_rf=show_rf))
+        with to_stdout():
+            Console().print(terminal.render(result, depth=depth, show_rf=show_rf))
         return None
     return terminal.to_text(result, depth=depth, show_rf=show_rf)
 
@@ -306,7 +409,8 @@ def emit(text: str | None, output: str | None, inputs: Any = ()) -> None:
         _io.write_atomic(output, text, inputs)
         click.echo(f"wrote {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        with to_stdout():
+            click.echo(text, nl=False)
 
 
 def _register_subcommands() -> None:

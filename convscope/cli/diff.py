@@ -15,7 +15,9 @@ import sys
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, parse_inputs
+from convscope.cli import options
+from convscope.cli.app import emit, handle_errors, main, parse_inputs, stdout_isatty, to_stdout
+from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_DIFF = ("text", "markdown", "json")
@@ -61,10 +63,9 @@ class DiffUsageError(ConvscopeError):
     show_default=True,
     help="Output format.",
 )
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
-)
+@click.option("-o", "--output", type=options.OUTPUT, help="Write to FILE instead of stdout.")
 @click.option("--trust-pickle", is_flag=True, help="Allow pickled code in .pt2 MODELs (unsafe).")
+@timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def diff(
@@ -110,8 +111,9 @@ def diff(
     else:
         from convscope.render.diff import text as diff_text
 
-        if output is None and sys.stdout.isatty():
-            diff_text.print_rich(result, gates)
+        if output is None and stdout_isatty():
+            with to_stdout():
+                diff_text.print_rich(result, gates)
             text = None
         else:
             text = diff_text.to_text(result, gates)

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
+from convscope.cli import options
+from convscope.cli.app import (
+    emit,
+    handle_errors,
+    main,
+    model_inputs,
+    parse_inputs,
+    stdout_isatty,
+    to_stdout,
+)
+from convscope.cli.options import timeout_option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,7 +58,7 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
     show_default=True,
     help="Output format.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("-o", "--output", type=options.OUTPUT, help="Write to FILE.")
 @click.option(
     "--fail-on",
     type=click.Choice(("info", "warning", "error")),
@@ -62,7 +72,7 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
 )
 @click.option(
     "--write-baseline",
-    type=click.Path(dir_okay=False),
+    type=options.OUTPUT,
     help="Record the current findings in FILE and exit 0.",
 )
 @click.option(
@@ -95,6 +105,7 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
     show_default=True,
     help="Trace on meta tensors (no memory) or real CPU tensors.",
 )
+@timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def lint(
@@ -133,6 +144,8 @@ def lint(
         fail_on=fail_on,
     )
     settings.resolve(registry)  # validates the target profile before any model is loaded
+    if calibration not in (None, "random"):
+        api.load_calibration_file(calibration)  # a bad file is a usage error, before any work
     if models:
         shapes = parse_inputs(inputs)
         entries = [
@@ -284,8 +297,9 @@ def _render(
     else:
         from convscope.render.lint import text as lint_text
 
-        if output is None and sys.stdout.isatty():
-            lint_text.print_rich(lint_text.render(results))
+        if output is None and stdout_isatty():
+            with to_stdout():
+                lint_text.print_rich(lint_text.render(results))
             return
         text = lint_text.to_text(results)
     emit(text, output, sources)
@@ -300,25 +314,26 @@ def rule(code: str | None, debug: bool) -> None:
     from convscope import api
 
     registry = api.default_registry()
-    if code is None:
-        from convscope.render.lint import text as lint_text
+    with to_stdout():  # the command runs no model code: all of it is output
+        if code is None:
+            from convscope.render.lint import text as lint_text
 
-        if sys.stdout.isatty():
-            lint_text.print_rich(lint_text.rules_table(registry))
+            if stdout_isatty():
+                lint_text.print_rich(lint_text.rules_table(registry))
+            else:
+                click.echo(lint_text.rules_text(registry), nl=False)
+            return
+        found = registry.lookup(code)
+        if found is None:
+            raise api.ConfigError(api.unknown_code_message(code, registry))
+        doc = api.rule_doc(found.code, found.name)
+        if doc.is_file():
+            click.echo(doc.read_text(encoding="utf-8"), nl=False)
         else:
-            click.echo(lint_text.rules_text(registry), nl=False)
-        return
-    found = registry.lookup(code)
-    if found is None:
-        raise api.ConfigError(api.unknown_code_message(code, registry))
-    doc = api.rule_doc(found.code, found.name)
-    if doc.is_file():
-        click.echo(doc.read_text(encoding="utf-8"), nl=False)
-    else:
-        click.echo(
-            f"# {found.code} {found.name}\n\n{found.summary}\n\n"
-            f"{(type(found).__doc__ or '').strip()}\n"
-        )
+            click.echo(
+                f"# {found.code} {found.name}\n\n{found.summary}\n\n"
+                f"{(type(found).__doc__ or '').strip()}\n"
+            )
 
 
 @main.command("config")
@@ -335,9 +350,10 @@ def config_cmd(
     from convscope import api
 
     registry = api.default_registry()
-    if targets:
-        for name in api.available_profiles():
-            click.echo(f"{name}: {api.load_profile(name, registry).description}")
-        return
-    settings = api.load_settings(registry, config).with_overrides(registry, target=target)
-    click.echo(settings.to_yaml(registry), nl=False)
+    with to_stdout():
+        if targets:
+            for name in api.available_profiles():
+                click.echo(f"{name}: {api.load_profile(name, registry).description}")
+            return
+        settings = api.load_settings(registry, config).with_overrides(registry, target=target)
+        click.echo(settings.to_yaml(registry), nl=False)

@@ -15,7 +15,17 @@ from typing import Any
 
 import click
 
-from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
+from convscope.cli import options
+from convscope.cli.app import (
+    emit,
+    handle_errors,
+    main,
+    model_inputs,
+    parse_inputs,
+    stdout_isatty,
+    to_stdout,
+)
+from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_PROFILE = ("table", "json")
@@ -96,7 +106,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 )
 @click.option(
     "--threads",
-    type=click.IntRange(min=1),
+    type=options.THREADS,
     help="CPU threads (torch.set_num_threads, restored after). Default: torch's.",
 )
 @click.option(
@@ -106,20 +116,22 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 )
 @click.option(
     "--warmup",
-    type=click.IntRange(min=0),
+    type=options.ITERATIONS,
     default=3,
     show_default=True,
     help="Untimed iterations per batch size.",
 )
 @click.option(
     "--min-time",
-    type=click.FloatRange(min=0.0),
+    type=options.SECONDS,
     default=1.0,
     show_default=True,
     help="Seconds of timed iterations per batch size.",
 )
 @click.option(
-    "--max-iters", type=click.IntRange(min=1), help="Stop after N timed iterations per batch size."
+    "--max-iters",
+    type=options.POSITIVE_ITERATIONS,
+    help="Stop after N timed iterations per batch size.",
 )
 @click.option(
     "--per-layer/--no-per-layer",
@@ -129,7 +141,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 )
 @click.option(
     "--trace-dir",
-    type=click.Path(file_okay=False),
+    type=options.OUTPUT_DIR,
     help="Write DIR/trace.json (Perfetto/Chrome) and DIR/tb (TensorBoard).",
 )
 @click.option(
@@ -150,7 +162,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 )
 @click.option(
     "--calibrate-time",
-    type=click.FloatRange(min=0.0),
+    type=options.SECONDS,
     default=3.0,
     show_default=True,
     help="Seconds spent by --calibrate.",
@@ -173,7 +185,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=options.OUTPUT,
     help="Write to FILE (with --calibrate alone, FILE.yaml is a target profile).",
 )
 @click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
@@ -181,8 +193,13 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed for random weights and inputs."
+    "--seed",
+    type=options.SEED,
+    default=0,
+    show_default=True,
+    help="Seed for random weights and inputs.",
 )
+@timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def profile(
@@ -260,7 +277,8 @@ def profile(
             module, _analysis_inputs(loaded.inputs, first), name=model, rebuild=loaded.rebuild
         )
     )
-    _warn_if_large(analysis, sizes, device)
+    api.check_memory(analysis, sizes or [None])  # before any real tensor of that size exists
+    _warn_if_large(analysis, sizes, device)  # fits, but large enough to say so
     with profile_report.progress_bar(progress_on) as progress:
         if calibrate:
             params = api.calibrate(
@@ -287,8 +305,9 @@ def profile(
         from convscope.render.analysis import json as json_report
 
         emit(json_report.render(report), output, sources)
-    elif output is None and sys.stdout.isatty():
-        profile_report.print_rich(report, top=top)
+    elif output is None and stdout_isatty():
+        with to_stdout():
+            profile_report.print_rich(report, top=top)
     else:
         emit(profile_report.to_text(report, top=top), output, sources)
 
@@ -330,7 +349,8 @@ def _calibrate_only(
     if output is not None and Path(output).suffix in (".yaml", ".yml"):
         emit(cal.to_profile_yaml(), output)
         if fmt == "table":
-            click.echo(profile_report.calibration_text(cal), nl=False)
+            with to_stdout():
+                click.echo(profile_report.calibration_text(cal), nl=False)
         return
     if fmt == "json":
         emit(json.dumps({"calibration": cal.to_dict()}, indent=2) + "\n", output)

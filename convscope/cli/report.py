@@ -14,7 +14,9 @@ from pathlib import Path
 
 import click
 
+from convscope.cli import options
 from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
+from convscope.cli.options import timeout_option
 
 FORMATS_REPORT = ("html", "markdown", "json")  # convscope.report.build.FORMATS (imports torch)
 _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"}
@@ -33,7 +35,7 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=options.OUTPUT,
     help="Write to FILE (the format follows its suffix unless --format is given); default stdout.",
 )
 @click.option(
@@ -65,7 +67,7 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
 )
 @click.option(
     "--min-time",
-    type=click.FloatRange(min=0.0),
+    type=options.SECONDS,
     default=1.0,
     show_default=True,
     help="Seconds of timed iterations for --profile.",
@@ -79,11 +81,12 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
 )
 @click.option(
     "--seed",
-    type=int,
+    type=options.SEED,
     default=0,
     show_default=True,
     help="Seed for random weights and inputs (ERF, profile).",
 )
+@timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def report(

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from convscope.cli.app import handle_errors, main, model_inputs, parse_inputs
+from convscope.cli import options
+from convscope.cli.app import (
+    handle_errors,
+    main,
+    model_inputs,
+    parse_inputs,
+    stdout_isatty,
+    to_stdout,
+)
+from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_REWRITE = ("table", "json", "markdown")
@@ -67,7 +75,7 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
 )
 @click.option(
     "--min-savings",
-    type=click.FloatRange(0.0, 1.0, max_open=True),
+    type=options.FRACTION,
     default=0.0,
     show_default=True,
     help="Separable: skip layers saving less than this fraction of their MACs.",
@@ -87,7 +95,7 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
 )
 @click.option(
     "--multiplier",
-    type=click.IntRange(min=1),
+    type=options.MULTIPLIER,
     default=1,
     show_default=True,
     help="Depth multiplier m of the depthwise conv (separable).",
@@ -103,7 +111,7 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=options.OUTPUT,
     metavar="OUT.pt2",
     help="torch.export program to write with --apply (+ OUT.state_dict.pt).",
 )
@@ -121,11 +129,12 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
 )
 @click.option(
     "--seed",
-    type=int,
+    type=options.SEED,
     default=0,
     show_default=True,
     help="Seed for random weights, sample inputs and frozen filters.",
 )
+@timeout_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def rewrite(
@@ -193,15 +202,18 @@ def rewrite(
 
     from convscope.render.rewrite import text as rewrite_report
 
-    if fmt == "json":
-        click.echo(
-            json.dumps(rewrite_report.as_json_ready(result, written), indent=2, ensure_ascii=False)
-        )
-    elif fmt == "markdown":
-        click.echo(rewrite_report.to_markdown(result, written), nl=False)
-    elif sys.stdout.isatty():
-        rewrite_report.print_rich(result, written)
-    else:
-        click.echo(rewrite_report.to_text(result, written), nl=False)
+    with to_stdout():
+        if fmt == "json":
+            click.echo(
+                json.dumps(
+                    rewrite_report.as_json_ready(result, written), indent=2, ensure_ascii=False
+                )
+            )
+        elif fmt == "markdown":
+            click.echo(rewrite_report.to_markdown(result, written), nl=False)
+        elif stdout_isatty():
+            rewrite_report.print_rich(result, written)
+        else:
+            click.echo(rewrite_report.to_text(result, written), nl=False)
     for path in written:
         click.echo(f"wrote {path}", err=True)

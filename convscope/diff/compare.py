@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from convscope.errors import ConvscopeError
+from convscope.validate import TOO_DEEP
 
 __all__ = [
     "LATENCY",
@@ -441,7 +442,7 @@ def validate_report(doc: Any, label: str) -> Mapping[str, Any]:
             "with `convscope analyze MODEL --format json -o FILE`)"
         )
     version = doc["schema_version"]
-    if version != SCHEMA_VERSION:
+    if type(version) is not int or version != SCHEMA_VERSION:  # JSON true == 1 in Python
         raise DiffError(
             f"{label} has schema_version {version!r}; this convscope compares "
             f"version {SCHEMA_VERSION} reports (re-run `convscope analyze`)"
@@ -452,7 +453,18 @@ def validate_report(doc: Any, label: str) -> Mapping[str, Any]:
     for metric in _TOTALS:
         value = totals.get(metric.name)
         if value is not None and not _is_number(value):
-            raise DiffError(f"{label}: totals.{metric.name} is not a number: {value!r}")
+            raise DiffError(
+                f"{label}: totals.{metric.name} is not a number in range: {_shown(value)}"
+            )
+    inputs = doc.get("inputs")
+    if inputs is not None and not (
+        isinstance(inputs, list)
+        and all(
+            isinstance(s, list) and all(_is_number(d) and isinstance(d, int) for d in s)
+            for s in inputs
+        )
+    ):
+        raise DiffError(f"{label}: 'inputs' must be a list of shapes, got {_shown(inputs)}")
     layers = doc.get("layers")
     if not isinstance(layers, list):
         raise DiffError(f"{label}: 'layers' is missing or not a list")
@@ -462,12 +474,28 @@ def validate_report(doc: Any, label: str) -> Mapping[str, Any]:
         for key in ("params", "macs", "flops", "activation_bytes", "bytes_read", "bytes_written"):
             value = layer.get(key)
             if value is not None and not _is_number(value):
-                raise DiffError(f"{label}: layers[{i}].{key} is not a number: {value!r}")
+                raise DiffError(
+                    f"{label}: layers[{i}].{key} is not a number in range: {_shown(value)}"
+                )
     return doc
 
 
+# Counts beyond a signed 64-bit integer come from no real model, and a float() of an
+# integer past ~1e308 raises OverflowError.
+_MAX_COUNT = 2**63
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, int):
+        return abs(x) < _MAX_COUNT
+    return isinstance(x, float) and math.isfinite(x) and abs(x) < _MAX_COUNT
 
 
 def load_report(path: str | Path) -> Mapping[str, Any]:
@@ -487,6 +515,8 @@ def load_report(path: str | Path) -> Mapping[str, Any]:
         raise DiffError(
             f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise DiffError(f"{p}: {TOO_DEEP}") from None
     return validate_report(doc, str(p))
 
 

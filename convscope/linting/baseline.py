@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from convscope.linting.finding import INTERNAL_ERROR_CODE, Finding, LintResult, fingerprint
-from convscope.validate import ConfigError
+from convscope.validate import TOO_DEEP, ConfigError
 
 BASELINE_VERSION = 1
 
@@ -57,12 +57,16 @@ def load(path: str | Path) -> frozenset[Key]:
         raise ConfigError(
             f"{label}: malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise ConfigError(f"{label}: {TOO_DEEP}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{label}: expected a JSON object with 'version' and 'findings'")
     unknown = sorted(set(doc) - {"version", "findings"})
     if unknown:
         raise ConfigError(f"{label}: unknown key {unknown[0]!r}")
-    if doc.get("version") != BASELINE_VERSION:
+    version = doc.get("version")
+    # JSON true is Python True, and True == 1: only a real integer is a version
+    if type(version) is not int or version != BASELINE_VERSION:
         raise ConfigError(
             f"{label}: version: expected {BASELINE_VERSION}, got {doc.get('version')!r}"
         )

@@ -46,6 +46,7 @@ from convscope.linting.registry import Registry
 from convscope.linting.rule import Rule
 from convscope.targets.profiles import DEFAULT_TARGET, Profile, load_profile, profile_path
 from convscope.validate import (
+    TOO_DEEP,
     ConfigError,
     Where,
     glob_problem,
@@ -306,6 +307,11 @@ def _cli_prefixes(option: str, value: str | Sequence[str], registry: Registry) -
         if isinstance(value, str)
         else tuple(s for v in value for s in split_list(v))
     )
+    if not items and option == "--select":
+        raise ConfigError(
+            "--select: empty selection would run no rule and always pass; give code "
+            "prefixes such as DW,RF (or ALL)"
+        )
     for prefix in items:
         problem = prefix_problem(prefix, registry)
         if problem:
@@ -373,6 +379,8 @@ def read_settings(
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise where.error("", f"malformed TOML: {exc}") from None
+        except RecursionError:
+            raise where.error("", TOO_DEEP) from None
         tool = doc.get("tool", {})
         raw = tool.get("convscope", {}) if isinstance(tool, dict) else {}
         root = "tool.convscope"
@@ -381,7 +389,14 @@ def read_settings(
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise where.error("", f"malformed YAML: {yaml_problem(exc)}") from None
-    return parse_settings(raw, where, registry, path=path, root=root, cwd=cwd, explicit=explicit)
+        except RecursionError:
+            raise where.error("", TOO_DEEP) from None
+    try:
+        return parse_settings(
+            raw, where, registry, path=path, root=root, cwd=cwd, explicit=explicit
+        )
+    except RecursionError:  # parsed, but too deep to walk
+        raise where.error("", TOO_DEEP) from None
 
 
 def parse_settings(

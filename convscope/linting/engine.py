@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from convscope.analysis.build import Analysis
+from convscope.errors import ConvscopeError
 from convscope.ir.flow import Flow
 from convscope.linting.config import Budgets, Resolved, Settings
 from convscope.linting.finding import (
@@ -39,6 +40,8 @@ from convscope.linting.finding import (
 from convscope.linting.registry import Registry, default_registry
 from convscope.linting.rule import RuleContext
 from convscope.linting.source import SourceLocator
+from convscope.model.guard import ModelCodeError, safe_str
+from convscope.model.state import keeps_global_state
 from convscope.targets.profiles import Profile
 from convscope.targets.roofline import RooflineParams
 
@@ -54,6 +57,7 @@ REQUIREMENT_HINTS: Mapping[str, str] = {
 }
 
 
+@keeps_global_state
 def lint(
     analysis: Analysis,
     settings: Settings | None = None,
@@ -159,6 +163,8 @@ def _run_rules(
                     severity = f.severity if lowered else active.severity
                     f = dataclasses.replace(f, severity=severity, model=analysis.model)
                 findings.append(f)
+        except ModelCodeError:  # the model's code exited or timed out: stop, say so
+            raise
         except Exception as exc:  # a broken rule must not stop the others
             findings.append(internal_error(analysis.model, rule.code, rule.name, exc))
     for need, reason in sorted(failed.items()):
@@ -209,6 +215,8 @@ def _provide(
         return
     try:
         value = provider(analysis)
+    except ConvscopeError:  # bad input (a calibration file that cannot load): a usage error
+        raise
     except Exception as exc:  # reported as an internal error finding
         failed[need] = f"computing {need} failed: {type(exc).__name__}: {_first_line(exc)}"
         return
@@ -234,7 +242,7 @@ def internal_error(model: str, code: str, name: str, exc: BaseException) -> Find
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [""])[0]
+    return safe_str(exc)
 
 
 def _filter(findings: Iterable[Finding], settings: Settings) -> tuple[list[Finding], int]:

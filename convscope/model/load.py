@@ -36,6 +36,7 @@ from torch import nn
 
 from convscope.errors import InputError, ModelLoadError
 from convscope.model import pt2
+from convscope.model.guard import ModelCodeError, check_module_tree, model_code, safe_str
 
 __all__ = ["LoadedModel", "load_model", "load_state_dict", "parse_input_shapes"]
 
@@ -164,8 +165,8 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError):
         where = f" (line {exc.lineno})" if exc.lineno else ""
         return f"{type(exc).__name__}: {exc.msg}{where}"
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    first = safe_str(exc)  # a model's exception may have a __str__ that raises
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
 
 
@@ -274,9 +275,16 @@ def _import_file(path: Path) -> types.ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        with _sys_path_entry(str(path.parent.resolve())), _user_code():
+        with (
+            _sys_path_entry(str(path.parent.resolve())),
+            _user_code(),
+            model_code("import", str(path)),
+        ):
             spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:
+    except ModelCodeError:
+        sys.modules.pop(name, None)
+        raise
+    except Exception as exc:
         sys.modules.pop(name, None)
         if isinstance(exc, Exception) and _is_download_error(exc):
             raise ModelLoadError(_download_message(f"importing {path}", exc)) from exc
@@ -314,7 +322,7 @@ def _line_in(exc: BaseException, path: Path) -> str:
 
 def _import_module_path(modpath: str) -> types.ModuleType:
     try:
-        with _user_code():
+        with _user_code(), model_code("import", modpath):
             return importlib.import_module(modpath)
     except ModuleNotFoundError as exc:
         if exc.name and (modpath == exc.name or modpath.startswith(exc.name + ".")):
@@ -323,7 +331,9 @@ def _import_module_path(modpath: str) -> types.ModuleType:
                 f"'{exc.name}' (is it installed or on PYTHONPATH?)"
             ) from exc
         raise ModelLoadError(f"could not import {modpath}: {_one_line(exc)}") from exc
-    except (Exception, SystemExit) as exc:
+    except ModelCodeError:
+        raise
+    except Exception as exc:
         raise ModelLoadError(f"could not import {modpath}: {_one_line(exc)}") from exc
 
 
@@ -407,6 +417,8 @@ def _is_dotted_name(text: str) -> bool:
 
 def _existing_file(text: str) -> Path:
     path = Path(text).expanduser()
+    if path.is_dir():
+        raise ModelLoadError(f"model file {text} is a directory, not a Python file")
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {text}")
     return path
@@ -493,7 +505,10 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
             needs_args.append((attr, missing))
             continue
         try:
-            probe = _build(value, _WITHOUT_WEIGHTS)
+            with model_code("build", f"{attr} from {origin}"):
+                probe = _build(value, _WITHOUT_WEIGHTS)
+        except ModelCodeError:
+            raise
         except Exception as exc:  # a class we cannot build is not a candidate
             if _is_download_error(exc):
                 raise ModelLoadError(
@@ -736,7 +751,10 @@ def _construct(target: _Target, modes: Sequence[str]) -> nn.Module:
     """Build the target and check it is a module; failures become one-line errors."""
     assert target.build is not None
     try:
-        result = _build(target.build, modes)
+        with model_code("build", f"{target.name} from {target.origin}"):
+            result = _build(target.build, modes)
+    except ModelCodeError:
+        raise
     except Exception as exc:
         if _is_download_error(exc):
             raise ModelLoadError(
@@ -945,7 +963,10 @@ def _file_inputs(target: _Target) -> tuple[tuple[torch.Tensor, ...], str] | None
     if "example_inputs" in ns:
         provider = ns["example_inputs"]
         try:
-            value = provider() if callable(provider) else provider
+            with model_code("example_inputs()", target.origin):
+                value = provider() if callable(provider) else provider
+        except ModelCodeError:
+            raise
         except Exception as exc:  # user code; reported as one line
             raise InputError(f"example_inputs() {where} failed: {_one_line(exc)}") from exc
         return _as_tensors(value, where), "example_inputs"
@@ -1065,6 +1086,7 @@ def load_model(
         def rebuild() -> nn.Module:
             return apply_weights(_construct(target, _REAL))
 
+    check_module_tree(module, spec)  # before anything walks the tree recursively
     inputs, source = _choose_inputs(target, module, input_shapes)
     _check_input_count(module, inputs, source)
     return LoadedModel(

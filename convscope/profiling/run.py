@@ -26,9 +26,14 @@ resolves to the package or to the :func:`profile` function).
 from __future__ import annotations
 
 import functools
+import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
+
+from convscope.model.guard import ModelCodeError
+from convscope.model.state import keeps_global_state
 
 if TYPE_CHECKING:
     from torch import nn
@@ -42,9 +47,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_GATE_PCT",
     "EXTRAS_KEY",
+    "THREADS_PER_CPU",
     "ProfileResult",
     "ProfileSection",
+    "available_memory",
+    "check_memory",
+    "estimate_bytes",
     "latency_verdict",
+    "max_threads",
     "profile",
     "with_profile",
 ]
@@ -105,6 +115,105 @@ def latency_verdict(
 # --------------------------------------------------------------------------- measuring
 
 
+# More threads than cores only oversubscribe; far more cannot even start (libgomp aborts
+# near 20,000 and torch crashes at 100,000 on a 2-core machine). Four per core leaves room
+# for hyper-threads and for measuring oversubscription itself.
+THREADS_PER_CPU = 4
+
+
+def max_threads() -> int:
+    """The largest ``threads`` a run accepts: :data:`THREADS_PER_CPU` per CPU."""
+    return THREADS_PER_CPU * (os.cpu_count() or 1)
+
+
+def estimate_bytes(analysis: Analysis, batch_sizes: Sequence[int | None]) -> dict[int, int]:
+    """Bytes a forward at each batch size needs at least: inputs and every activation
+    (scaled from the analysed batch) plus the weights once. A lower bound, so a run it
+    rejects could never fit."""
+    import torch
+
+    base = _analysed_batch(analysis)
+    inputs = 0
+    for spec in analysis.graph.inputs:
+        dtype = getattr(torch, spec.dtype.removeprefix("torch."), torch.float32)
+        inputs += spec.numel * torch.empty((), dtype=dtype).element_size()
+    # the peak of live activations already counts the inputs while they are alive
+    per_batch = max(int(analysis.totals.peak_activation_bytes), inputs)
+    out: dict[int, int] = {}
+    for size in batch_sizes:
+        bs = base if size is None else size
+        out[bs] = int(analysis.totals.param_bytes) + per_batch * bs // max(base, 1)
+    return out
+
+
+def _analysed_batch(analysis: Analysis) -> int:
+    shapes = [s for s in analysis.input_shapes if s]
+    return int(shapes[0][0]) if shapes else 1
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel says can be allocated without swapping (MemAvailable), else the
+    free physical pages; None where neither is known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(analysis: Analysis, batch_sizes: Sequence[int | None]) -> None:
+    """Refuse, before anything is allocated, batch sizes whose forward cannot fit in RAM."""
+    from convscope.errors import InputError
+
+    available = available_memory()
+    if available is None:
+        return
+    for bs, need in sorted(estimate_bytes(analysis, batch_sizes).items()):
+        if need > available:
+            raise InputError(
+                f"batch size {bs} needs at least {_gib(need)} (inputs, activations and "
+                f"weights) but only {_gib(available)} of memory is available"
+            )
+
+
+def _check_input_memory(
+    model: nn.Module, inputs: Sequence[Any], sizes: Sequence[int | None]
+) -> None:
+    """The library's own floor, for callers without an analysis: the inputs of each batch
+    size plus the weights must fit before ``torch.randn`` allocates them."""
+    import torch
+
+    from convscope.errors import InputError
+
+    available = available_memory()
+    if available is None:
+        return
+    weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
+    for size in sizes:
+        need = weights
+        for t in inputs:
+            if isinstance(t, torch.Tensor):
+                per_sample = t[0].numel() if t.dim() and t.shape[0] else t.numel()
+                rows = size if size is not None and t.dim() else (t.shape[0] if t.dim() else 1)
+                need += per_sample * rows * t.element_size()
+        if need > available:
+            raise InputError(
+                f"batch size {size} needs at least {_gib(need)} for its inputs and weights "
+                f"but only {_gib(available)} of memory is available"
+            )
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+@keeps_global_state
 def profile(
     model: nn.Module,
     inputs: Any = None,
@@ -141,19 +250,22 @@ def profile(
 
     from convscope.analysis.run import as_inputs
     from convscope.errors import InputError
+    from convscope.model.guard import model_code, module_label, safe_str
     from convscope.profiling import layers as layers_mod
     from convscope.profiling import measure, traces
 
     dev = measure.check_device(device)
-    if min_time < 0:
-        raise InputError("min_time must be non-negative")
-    if threads is not None and threads < 1:
-        raise InputError("threads must be at least 1")
+    if not math.isfinite(min_time) or min_time < 0:
+        raise InputError(f"min_time must be a finite, non-negative number, got {min_time!r}")
+    if threads is not None and not 1 <= threads <= max_threads():
+        raise InputError(f"threads must be between 1 and {max_threads()}, got {threads}")
     sizes: list[int | None] = list(batch_sizes) if batch_sizes else [None]
     if any(b is not None and b < 1 for b in sizes):
         raise InputError(f"batch sizes must be positive, got {list(batch_sizes or ())}")
     base_inputs = as_inputs(inputs)
+    _check_input_memory(model, base_inputs, sizes)
     work, copied = measure.prepare_model(model, dev, channels_last)
+    label_of_model = module_label(model)
     clock = measure.Clock(dev)
     old_threads = torch.get_num_threads()
     if threads is not None:
@@ -165,7 +277,12 @@ def profile(
     conv_w: bool | None = None
     try:
         used_threads = torch.get_num_threads()
-        with measure.device_context(dev), measure.eval_mode(work), torch.inference_mode():
+        with (
+            model_code("forward", label_of_model, timed=False),
+            measure.device_context(dev),
+            measure.eval_mode(work),
+            torch.inference_mode(),
+        ):
             for index, size in enumerate(sizes):
                 xs = measure.make_inputs(base_inputs, size, dev, channels_last)
                 shapes = measure.input_shapes(xs)
@@ -173,15 +290,18 @@ def profile(
                 label = f"batch {bs}"
 
                 def forward(xs: tuple[Any, ...] = xs) -> Any:
-                    return work(*xs)
+                    with model_code("forward", label_of_model):
+                        return work(*xs)
 
                 probe = measure.MemoryProbe(dev)
                 probe.start()  # before the first forward at this size: its peak counts
                 if index == 0:
                     try:
                         conv_in, conv_w = _conv_layout(work, forward)
+                    except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
+                        raise
                     except Exception as exc:  # the user's model on the user's inputs
-                        first = (str(exc).strip().splitlines() or [""])[0][:200]
+                        first = safe_str(exc)[:200]
                         raise InputError(
                             f"running the model on inputs {list(shapes)} failed: "
                             f"{type(exc).__name__}: {first}"

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convscope.analysis.build import Analysis
+from convscope.model.state import keeps_global_state
 
 if TYPE_CHECKING:
     from convscope.linting.finding import LintResult
@@ -103,6 +104,7 @@ def rule_docs(codes: Iterable[str]) -> dict[str, str]:
     return out
 
 
+@keeps_global_state  # it seeds torch for reproducible random weights
 def build_report(
     spec: str,
     *,

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from convscope import _io
+from convscope.model.guard import safe_str
 from convscope.model.modes import eval_mode
 from convscope.rewriting.plan import SPATIAL_KERNEL, ExportError, LayerPlan, Plan, RewriteError
 
@@ -249,6 +250,18 @@ def apply_plan_inplace(
     layers = plan.layers if isinstance(plan, Plan) else tuple(plan)
     generator = torch.Generator().manual_seed(seed)
     errors: dict[str, float | None] = {}
+    # New convs run their default init, which draws from the global RNG: every value we
+    # keep comes from ``generator``, so fork the global one and leave the caller's alone.
+    with torch.random.fork_rng(devices=[]):
+        return _apply_layers(model, layers, generator, errors)
+
+
+def _apply_layers(
+    model: nn.Module,
+    layers: Sequence[LayerPlan],
+    generator: torch.Generator,
+    errors: dict[str, float | None],
+) -> dict[str, float | None]:
     for p in layers:
         try:
             conv = model.get_submodule(p.path)
@@ -335,7 +348,7 @@ def export_program(
         buf = io.BytesIO()
         torch.export.save(program, buf)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [""])[0]
+        first = safe_str(exc)
         raise ExportError(
             f"torch.export failed on the rewritten model: {type(exc).__name__}: {first}"
         ) from exc

@@ -23,6 +23,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+from convscope.model.state import keeps_global_state
 from convscope.rewriting.plan import (
     ExportError,
     LayerPlan,
@@ -135,9 +136,10 @@ def sample_inputs(inputs: Sequence[Any], *, seed: int = 0) -> tuple[Any, ...]:
 def _run(model: Any, inputs: Sequence[Any]) -> Any:
     import torch
 
+    from convscope.model.guard import model_code, module_label
     from convscope.model.modes import eval_mode
 
-    with eval_mode(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad(), model_code("forward", module_label(model)):
         return model(*inputs)
 
 
@@ -159,6 +161,7 @@ def _layers_from_lint(analysis: Any) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- entry point
 
 
+@keeps_global_state
 def rewrite(
     model: Any,
     inputs: Any = None,

@@ -25,6 +25,7 @@ import torch
 from torch.utils._pytree import tree_flatten
 
 from convscope.analysis.build import Analysis
+from convscope.model.guard import ModelCodeError, safe_str
 from convscope.rewriting.plan import Plan
 
 __all__ = ["IDENTITY_TOLERANCE", "Deviation", "Verification", "deviation", "verify"]
@@ -122,8 +123,10 @@ def verify(
     shapes_before = before.output_shapes
     try:
         after = analysis_run.analyze(new_model, tuple(inputs), name=f"{plan.model} (rewritten)")
+    except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
+        raise
     except Exception as exc:  # reported, not raised: the caller turns problems into an error
-        first = (str(exc).strip().splitlines() or [""])[0]
+        first = safe_str(exc)
         problems.append(f"the rewritten model does not trace: {type(exc).__name__}: {first}")
         dev = deviation(outputs_before, outputs_after)
         return Verification(

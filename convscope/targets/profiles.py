@@ -25,7 +25,7 @@ from convscope.linting import catalog as data
 from convscope.linting.finding import Severity
 from convscope.linting.registry import Registry, default_registry
 from convscope.linting.rule import Option
-from convscope.validate import ConfigError, Where, yaml_problem
+from convscope.validate import TOO_DEEP, ConfigError, Where, yaml_problem
 
 DEFAULT_TARGET = "generic"
 
@@ -113,7 +113,12 @@ def load_profile(name: str, registry: Registry | None = None) -> Profile:
         raise where.error("", f"malformed YAML: {yaml_problem(exc)}") from None
     except OSError as exc:
         raise where.error("", f"cannot read: {exc.strerror}") from None
-    return parse_profile(raw, path.stem, where, registry, path)
+    except RecursionError:
+        raise where.error("", TOO_DEEP) from None
+    try:
+        return parse_profile(raw, path.stem, where, registry, path)
+    except RecursionError:
+        raise where.error("", TOO_DEEP) from None
 
 
 def parse_profile(

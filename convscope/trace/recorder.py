@@ -28,6 +28,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from convscope.errors import TraceError
 from convscope.ir import graph as ir
+from convscope.model.guard import ModelCodeError, model_code, module_label, safe_str
 from convscope.model.modes import eval_mode, global_forward_hooks
 from convscope.trace import ops
 
@@ -256,7 +257,13 @@ def _run(
     holder.append(recorder)
     args = _to_device(inputs, device)
     recorder.input_ids = [recorder.new_tensor(a).id for a in _input_leaves(args)]
-    with _eval_mode(model), torch.no_grad(), _module_hooks(recorder), recorder:
+    with (
+        model_code("forward", module_label(model)),
+        _eval_mode(model),
+        torch.no_grad(),
+        _module_hooks(recorder),
+        recorder,
+    ):
         if stand_ins is not None:
             out = torch.func.functional_call(
                 model, dict(stand_ins), args, strict=False, tie_weights=True
@@ -315,8 +322,7 @@ def _batch_hint(inputs: Sequence[Any], exc: BaseException) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
+    first = safe_str(exc)  # the model's exception may have a __str__ that raises
     return f"{type(exc).__name__}: {first}"[:400]
 
 
@@ -344,6 +350,8 @@ def trace(
         try:
             recorder, out, owners = _run(model, inputs, "meta", stand_ins, holder)
             return _freeze(model, recorder, out, owners, "meta", None)
+        except ModelCodeError:  # exit, interrupt or timeout: running again would repeat it
+            raise
         except Exception as exc:
             fallback_reason = f"meta tracing failed{_failing_layer(holder)}: {_short(exc)}"
     real = model
@@ -357,6 +365,8 @@ def trace(
             )
         try:
             real = rebuild()
+        except ModelCodeError:
+            raise
         except Exception as exc:
             raise TraceError(
                 f"{fallback_reason or 'the model is on meta'}; building a real CPU copy "
@@ -370,6 +380,8 @@ def trace(
     holder = []
     try:
         recorder, out, owners = _run(real, inputs, "cpu", None, holder)
+    except ModelCodeError:
+        raise
     except Exception as exc:
         raise TraceError(
             f"running the model failed{_failing_layer(holder)}: {_short(exc)}"

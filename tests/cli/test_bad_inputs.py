@@ -151,6 +151,68 @@ def state_dict_folder(d: Path) -> Path:
     return d / "out.pt2"
 
 
+# Deep nesting and long names are built here: as committed files they would be megabytes
+# of brackets, or names some file systems cannot even check out.
+DEEP = 30_000
+
+
+def deep_yaml_config(d: Path) -> Path:
+    path = d / "deep.yaml"
+    path.write_text("select: " + "[" * DEEP + "]" * DEEP + "\n")
+    return path
+
+
+def deep_json_baseline(d: Path) -> Path:
+    path = d / "deep_baseline.json"
+    path.write_text('{"version": 1, "findings": ' + "[" * DEEP + "]" * DEEP + "}")
+    return path
+
+
+def deep_json_report(d: Path) -> Path:
+    path = d / "deep_report.json"
+    path.write_text('{"schema_version": 1, "totals": ' + "[" * DEEP + "]" * DEEP + "}")
+    return path
+
+
+def huge_total_report(d: Path) -> Path:
+    """A total of 10**400: valid JSON, beyond any float (``float()`` overflows)."""
+    path = d / "huge.json"
+    path.write_text(
+        '{"schema_version": 1, "model": "m", "totals": {"macs": 1' + "0" * 400 + '}, "layers": []}'
+    )
+    return path
+
+
+def long_name(d: Path) -> Path:
+    """A path whose last component (300 characters) is longer than NAME_MAX (255)."""
+    return d / ("n" * 300 + ".json")
+
+
+def long_model_name(d: Path) -> Path:
+    return d / ("m" * 300 + ".py")
+
+
+def long_checkpoint_name(d: Path) -> Path:
+    return d / ("w" * 300 + ".pt")
+
+
+def long_config_name(d: Path) -> Path:
+    return d / ("c" * 300 + ".yaml")
+
+
+def directory_named_py(d: Path) -> Path:
+    path = d / "model.py"
+    path.mkdir()
+    return path
+
+
+def pickled_calibration(d: Path) -> Path:
+    """Calibration data that references ``os.system``: weights_only loading refuses it."""
+    path = d / "evil.pt"
+    torch.save({"data": torch.zeros(2, 3, 16, 16), "hook": os.system}, path)
+    return path
+
+
 MAKERS: dict[str, Callable[[Path], Path]] = {
     f.__name__: f
     for f in (
@@ -168,6 +230,16 @@ MAKERS: dict[str, Callable[[Path], Path]] = {
         opaque_object_program,
         model_copy,
         state_dict_folder,
+        deep_yaml_config,
+        deep_json_baseline,
+        deep_json_report,
+        huge_total_report,
+        long_name,
+        long_model_name,
+        long_checkpoint_name,
+        long_config_name,
+        directory_named_py,
+        pickled_calibration,
     )
 }
 
@@ -196,7 +268,8 @@ def _params() -> list[Any]:
 def test_corpus_is_well_formed() -> None:
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids)), "duplicate case ids"
-    assert len(CASES) >= 30
+    assert len(CASES) >= 150
+    assert {c["argv"][0] for c in CASES} >= set(main.commands), "a command has no bad input"
     for case in CASES:
         assert set(case) <= {"id", "argv", "words", "make", "output", "xfail"}, case["id"]
         assert case["words"], case["id"]
@@ -217,6 +290,7 @@ def test_bad_input(case: dict[str, Any], tmp_path: Path) -> None:
     assert result.exit_code == 2, (result.exit_code, result.stderr, result.stdout)
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: "), lines[0]
+    assert "internal error" not in lines[0], lines[0]  # the cause is known: name it
     assert "Traceback" not in result.stderr + result.stdout
     for word in case["words"]:
         assert word.lower() in lines[0].lower(), (word, lines[0])
@@ -232,6 +306,9 @@ SUBPROCESS_CASES = [
     "lint-malformed-yaml",
     "export-program-garbage",
     "export-program-pickled-sample-inputs",
+    "analyze-factory-sys-exit-3",
+    "analyze-spec-sys-exit",
+    "analyze-forward-never-returns",
 ]
 
 

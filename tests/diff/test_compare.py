@@ -350,7 +350,22 @@ def test_validate_report(doc: Any, expected: str) -> None:
 def test_validate_rejects_non_numbers() -> None:
     doc = report()
     doc["totals"]["macs"] = "many"
-    with pytest.raises(DiffError, match=r"x\.json: totals\.macs is not a number: 'many'"):
+    with pytest.raises(DiffError, match=r"x\.json: totals\.macs is not a number in range: 'many'"):
+        validate_report(doc, "x.json")
+
+
+def test_validate_rejects_counts_no_float_can_hold_and_boolean_versions() -> None:
+    doc = report()
+    doc["totals"]["macs"] = 10**400
+    with pytest.raises(DiffError, match=r"totals\.macs is not a number in range: 1000.*\.\.\."):
+        validate_report(doc, "x.json")
+    doc = report()
+    doc["schema_version"] = True  # True == 1 in Python, but it is not a version
+    with pytest.raises(DiffError, match="schema_version True"):
+        validate_report(doc, "x.json")
+    doc = report()
+    doc["inputs"] = 5
+    with pytest.raises(DiffError, match="'inputs' must be a list of shapes, got 5"):
         validate_report(doc, "x.json")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -381,3 +382,62 @@ def test_cuda_path(tmp_path: Path) -> None:
 
     cal = calibrate("cuda", budget_s=0.5)
     assert cal.peak_flops > 1e12 and cal.bandwidth > 1e11
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def _small_net() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1))
+
+
+def test_memory_estimate_is_weights_once_plus_activations_per_sample() -> None:
+    from convscope.profiling.run import estimate_bytes
+
+    a = analyze(_small_net(), (2, 3, 16, 16))
+    est = estimate_bytes(a, [2, 4, 400])
+    weights = a.totals.param_bytes
+    per_two = est[2] - weights
+    assert per_two >= 2 * 3 * 16 * 16 * 4  # at least the input itself
+    assert est[4] - weights == 2 * per_two
+    assert est[400] - weights == 200 * per_two
+    assert estimate_bytes(a, [None]) == {2: est[2]}  # None: the analysed batch
+
+
+def test_batch_sizes_past_available_memory_are_refused_before_allocating(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from convscope.profiling import run as run_mod
+
+    a = analyze(_small_net(), (1, 3, 16, 16))
+    need = run_mod.estimate_bytes(a, [1000])[1000]
+    monkeypatch.setattr(run_mod, "available_memory", lambda: need - 1)
+    with pytest.raises(ConvscopeError, match=r"batch size 1000 needs at least .* available"):
+        run_mod.check_memory(a, [1, 1000])
+    run_mod.check_memory(a, [1, 999])  # fits: nothing raised
+
+
+def test_available_memory_reads_the_kernels_figure() -> None:
+    from convscope.profiling.run import available_memory
+
+    free = available_memory()
+    assert free is None or free > 0
+
+
+@pytest.mark.parametrize("min_time", [float("nan"), float("inf"), -1.0])
+def test_profile_refuses_a_min_time_that_never_ends(min_time: float) -> None:
+    with pytest.raises(ConvscopeError, match="min_time must be a finite"):
+        profile(_small_net(), (1, 3, 8, 8), min_time=min_time)
+
+
+def test_profile_refuses_more_threads_than_the_machine_can_start() -> None:
+    from convscope.profiling.run import THREADS_PER_CPU, max_threads
+
+    assert max_threads() == THREADS_PER_CPU * (os.cpu_count() or 1)
+    with pytest.raises(ConvscopeError, match=f"threads must be between 1 and {max_threads()}"):
+        profile(_small_net(), (1, 3, 8, 8), threads=max_threads() + 1)
+
+
+def test_library_profile_refuses_inputs_that_cannot_fit_before_allocating() -> None:
+    with pytest.raises(ConvscopeError, match=r"batch size 100000000 needs at least .* available"):
+        profile(_small_net(), (1, 3, 224, 224), batch_sizes=[100_000_000], min_time=0.0)

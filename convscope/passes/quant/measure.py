@@ -21,6 +21,8 @@ import torch
 from convscope.analysis.build import Analysis
 from convscope.errors import InputError
 from convscope.ir import graph as ir
+from convscope.model.guard import safe_str
+from convscope.model.state import keeps_global_state
 from convscope.passes.quant import numeric as quant_numeric
 from convscope.passes.quant.structure import ActivationStats, QuantOptions, QuantReport
 
@@ -61,6 +63,36 @@ def bn_eps(model: torch.nn.Module) -> dict[str, float]:
     }
 
 
+def load_calibration_file(calibration: str | Path) -> Any:
+    """``torch.load(path, weights_only=True)`` of a calibration file; :class:`InputError`
+    naming the file when it is missing or refused. Callers validate the contents."""
+    path = Path(calibration)
+    if not path.is_file():
+        raise InputError(
+            f"calibration file {calibration} does not exist (give a saved tensor file or 'random')"
+        )
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any load failure becomes one user-facing line
+        first = (safe_str(exc) or type(exc).__name__).split(". ", 1)[0]  # torch adds advice
+        raise InputError(
+            f"cannot load calibration data {calibration} with weights_only=True: {first}"
+        ) from None
+    if not (
+        isinstance(data, torch.Tensor)
+        or (
+            isinstance(data, (list, tuple))
+            and data
+            and all(isinstance(t, torch.Tensor) for t in data)
+        )
+    ):
+        raise InputError(
+            f"calibration data {calibration} must be a tensor [N, ...] or a list of "
+            f"batch tensors, not {type(data).__name__}"
+        )
+    return data
+
+
 def calibration_batches(
     calibration: Calibration, input_shape: Sequence[int] | None
 ) -> tuple[list[torch.Tensor], str, bool]:
@@ -81,20 +113,8 @@ def calibration_batches(
     source = "given tensors"
     data: Any = calibration
     if isinstance(calibration, (str, Path)):
-        path = Path(calibration)
         source = str(calibration)
-        if not path.is_file():
-            raise InputError(
-                f"calibration file {calibration} does not exist "
-                "(give a saved tensor file or 'random')"
-            )
-        try:
-            data = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # any load failure becomes one user-facing line
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise InputError(
-                f"cannot load calibration data {calibration} with weights_only=True: {first}"
-            ) from None
+        data = load_calibration_file(calibration)
     if isinstance(data, torch.Tensor):
         _check_tensor(data, shape, source)
         batches = list(data.split(FILE_BATCH_SIZE, dim=0))
@@ -156,6 +176,7 @@ def _targets(graph: ir.Graph, report: QuantReport) -> list[Any]:
     return out
 
 
+@keeps_global_state
 def quant_report(
     model: torch.nn.Module,
     inputs: Any = None,
@@ -217,6 +238,7 @@ def _input_shape(inputs: Any, analysis: Analysis) -> tuple[int, ...] | None:
     return None
 
 
+@keeps_global_state
 def with_quant(
     analysis: Analysis,
     model: torch.nn.Module,

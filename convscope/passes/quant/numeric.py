@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from convscope.ir import graph as ir
+from convscope.model.guard import model_code, module_label
 from convscope.model.modes import set_eval
 from convscope.passes.quant.structure import (
     DEFAULT_BN_EPS,
@@ -426,10 +427,11 @@ def _first_tensor(out: object) -> Tensor | None:
 
 
 def _run(model: torch.nn.Module, batch: object) -> None:
-    if isinstance(batch, (tuple, list)):
-        model(*batch)
-    else:
-        model(batch)
+    with model_code("forward", module_label(model)):
+        if isinstance(batch, (tuple, list)):
+            model(*batch)
+        else:
+            model(batch)
 
 
 def _per_channel(x: Tensor, dim: int) -> Tensor:

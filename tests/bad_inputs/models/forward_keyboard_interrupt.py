@@ -1,0 +1,16 @@
+"""forward raises KeyboardInterrupt itself (no Ctrl-C was pressed)."""
+
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise KeyboardInterrupt
+
+
+INPUT_SHAPE = (1, 3, 16, 16)

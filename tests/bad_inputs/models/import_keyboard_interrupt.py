@@ -1,0 +1,3 @@
+"""A model file that raises KeyboardInterrupt while being imported."""
+
+raise KeyboardInterrupt
