@@ -42,20 +42,18 @@ def parse_batch_sizes(text: str | None) -> tuple[int, ...] | None:
 
 
 def load_roofline(target: str) -> Any:
-    """The roofline figures of a target profile (name or ``.yaml`` path), via the lint
-    profile loader; a one-line error when the profile has no figures."""
-    from convscope.linting.registry import default_registry
-    from convscope.targets.profiles import load_profile
-    from convscope.targets.roofline import RooflineParams
+    """The roofline figures of a target profile (name or ``.yaml`` path), resolved as
+    ``lint`` and ``report`` resolve it; a one-line error when the profile has no figures."""
+    from convscope import api
 
-    prof = load_profile(target, default_registry())
-    roof = prof.roofline
-    if roof.peak_flops is None or roof.bandwidth is None:
+    prof = api.resolve_target(target)
+    params = api.roofline_params(prof)
+    if params is None:
         raise ProfileUsageError(
             f"target '{prof.name}' has no roofline figures (peak-flops / bandwidth are null); "
             "pass --calibrate to measure this machine, or a target such as gpu-fp16"
         )
-    return RooflineParams(roof.peak_flops, roof.bandwidth, name=prof.name, source=roof.source)
+    return params
 
 
 def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, ...]:
@@ -223,51 +221,56 @@ def profile(
         _io.check_output_path(output)
     sizes = parse_batch_sizes(batch_sizes)
     shapes = parse_inputs(inputs)
-    from convscope.profiling import measure
-
-    measure.check_device(device)  # fail before loading anything
+    if model is None and not calibrate:
+        raise ProfileUsageError("missing MODEL (or pass --calibrate to measure this machine only)")
     from convscope.render.profile import text as profile_report
 
-    progress_on = sys.stderr.isatty()
-    if model is None:
-        if not calibrate:
-            raise ProfileUsageError(
-                "missing MODEL (or pass --calibrate to measure this machine only)"
-            )
-        _calibrate_only(device, threads, calibrate_time, fmt, output, progress_on)
-        return
-    params = load_roofline(target) if target is not None and not calibrate else None
-    if show_roofline and target is None and not calibrate:
-        params = load_roofline("generic")  # fails with a hint unless generic has figures
+    # The bar is up before torch is imported: the user sees work from the first second.
+    with profile_report.progress_bar(sys.stderr.isatty()) as progress:
+        profile_report.stage(progress, "starting torch")
+        from convscope.profiling import measure
 
-    import torch
+        measure.check_device(device)  # fail before loading anything
+        if model is None:
+            profile_report.stage(progress, "calibrating")
+            from convscope import api
 
-    from convscope import api
-    from convscope.model.load import load_model
-    from convscope.profiling.run import profile as run_profile
-    from convscope.profiling.run import with_profile
-
-    torch.manual_seed(seed)
-    loaded = load_model(
-        model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
-    )
-    module = loaded.module
-    if loaded.on_meta and loaded.rebuild is not None:
-        module = loaded.rebuild()
-    first = sizes[0] if sizes else None
-    analysis = api.with_receptive_field(
-        api.analyze(
-            module, _analysis_inputs(loaded.inputs, first), name=model, rebuild=loaded.rebuild
-        )
-    )
-    with profile_report.progress_bar(progress_on) as progress:
-        if calibrate:
-            from convscope.profiling.calibrate import calibrate as run_calibrate
-
-            params = run_calibrate(
+            alone = api.calibrate(
                 device, threads=threads, budget_s=calibrate_time, progress=progress
-            ).params()
-        result = run_profile(
+            )
+    if model is None:
+        _emit_calibration(alone, fmt, output)
+        return
+    with profile_report.progress_bar(sys.stderr.isatty()) as progress:
+        profile_report.stage(progress, f"loading {model}")
+        params = load_roofline(target) if target is not None and not calibrate else None
+        if show_roofline and target is None and not calibrate:
+            params = load_roofline("generic")  # fails with a hint unless generic has figures
+
+        import torch
+
+        from convscope import api
+        from convscope.model.load import load_model
+
+        torch.manual_seed(seed)
+        loaded = load_model(
+            model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
+        )
+        module = loaded.module
+        if loaded.on_meta and loaded.rebuild is not None:
+            module = loaded.rebuild()
+        first = sizes[0] if sizes else None
+        profile_report.stage(progress, "analysing")
+        analysis = api.with_receptive_field(
+            api.analyze(
+                module, _analysis_inputs(loaded.inputs, first), name=model, rebuild=loaded.rebuild
+            )
+        )
+        cal = None
+        if calibrate:
+            cal = api.calibrate(device, threads=threads, budget_s=calibrate_time, progress=progress)
+            params = cal.params()
+        result = api.profile(
             module,
             loaded.inputs,
             device=device,
@@ -283,7 +286,8 @@ def profile(
             progress=progress,
             quiet=not debug,
         )
-    report = with_profile(analysis, result, params)
+    report = api.with_profile(analysis, result, params, calibration=cal)
+    warn_unreliable(report.extras["profile"].reliability)
     if fmt == "json":
         from convscope.render.analysis import json as json_report
 
@@ -294,14 +298,24 @@ def profile(
         emit(profile_report.to_text(report, top=top), output)
 
 
-def _calibrate_only(
-    device: str, threads: int | None, budget: float, fmt: str, output: str | None, progress_on: bool
-) -> None:
-    from convscope.profiling.calibrate import calibrate as run_calibrate
+def warn_unreliable(reliability: Any) -> None:
+    """The verdict on stderr too, so a pipe or ``-o FILE`` run does not hide it."""
+    lines = ([reliability.headline] if reliability.headline else []) + list(
+        reliability.roofline_warnings
+    )
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
+
+
+def _emit_calibration(cal: Any, fmt: str, output: str | None) -> None:
     from convscope.render.profile import text as profile_report
 
-    with profile_report.progress_bar(progress_on) as progress:
-        cal = run_calibrate(device, threads=threads, budget_s=budget, progress=progress)
+    if not cal.stable:
+        click.echo(
+            "warning: calibration rounds never agreed within tolerance; the figures are "
+            "unreliable — rerun on a quiet machine / with --threads 1",
+            err=True,
+        )
     if output is not None and Path(output).suffix in (".yaml", ".yml"):
         emit(cal.to_profile_yaml(), output)
         if fmt == "table":

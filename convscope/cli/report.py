@@ -50,7 +50,11 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     type=click.Path(dir_okay=False),
     help="Lint config file (default: discovered as by `convscope lint`).",
 )
-@click.option("--target", help="Lint target profile (generic, gpu-fp16, edge-int8 or a .yaml).")
+@click.option(
+    "--target",
+    help="Target profile (generic, gpu-fp16, edge-int8 or a .yaml), as for lint and profile: "
+    "lint settings and, with --profile, the roofline figures.",
+)
 @click.option(
     "--profile",
     "profile_device",
@@ -63,6 +67,19 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     default=1.0,
     show_default=True,
     help="Seconds of timed iterations for --profile.",
+)
+@click.option(
+    "--calibrate/--no-calibrate",
+    default=None,
+    help="With --profile: measure this machine's roofline [default: only when the target "
+    "has no roofline figures].",
+)
+@click.option(
+    "--calibrate-time",
+    type=click.FloatRange(min=0.0),
+    default=2.0,
+    show_default=True,
+    help="Seconds per pair of --calibrate rounds (repeated until stable, at most twice).",
 )
 @click.option("--erf", is_flag=True, help="Add the effective receptive field heat-map.")
 @click.option(
@@ -91,6 +108,8 @@ def report(
     target: str | None,
     profile_device: str | None,
     min_time: float,
+    calibrate: bool | None,
+    calibrate_time: float,
     erf: bool,
     with_rewrite: bool,
     seed: int,
@@ -111,22 +130,38 @@ def report(
     if output:
         _io.check_output_path(output)
     shapes = parse_inputs(inputs)
-    from convscope.report.build import build_report
+    import sys
 
-    result = build_report(
-        model,
-        input_shapes=shapes,
-        weights=weights,
-        trust_pickle=trust_pickle,
-        config=config,
-        target=target,
-        profile_device=profile_device,
-        min_time=min_time,
-        erf=erf,
-        rewrite=with_rewrite,
-        seed=seed,
-    )
+    from convscope.render.profile import text as progress_view
+
+    # Up before torch is imported, so a long report shows what it is doing from the start.
+    with progress_view.progress_bar(sys.stderr.isatty()) as progress:
+        progress_view.stage(progress, "starting torch")
+        from convscope.report.build import build_report
+
+        result = build_report(
+            model,
+            input_shapes=shapes,
+            weights=weights,
+            trust_pickle=trust_pickle,
+            config=config,
+            target=target,
+            profile_device=profile_device,
+            min_time=min_time,
+            erf=erf,
+            rewrite=with_rewrite,
+            seed=seed,
+            calibrate=calibrate,
+            calibrate_time=calibrate_time,
+            progress=progress,
+        )
     from convscope.report.build import render
+
+    section = result.analysis.extras.get("profile")
+    if section is not None:
+        rel = section.reliability
+        for line in ([rel.headline] if rel.headline else []) + list(rel.roofline_warnings):
+            click.echo(f"warning: {line}", err=True)
 
     text = render(result, fmt)
     emit(text, output)

@@ -31,6 +31,7 @@ from convscope.analysis.build import Analysis
 if TYPE_CHECKING:
     from convscope.linting.finding import LintResult
     from convscope.rewriting.plan import Plan
+    from convscope.targets.profiles import Profile
 
 __all__ = ["FORMATS", "Report", "build_report", "render", "rule_docs"]
 
@@ -116,13 +117,20 @@ def build_report(
     erf: bool = False,
     rewrite: bool = False,
     seed: int = 0,
+    calibrate: bool | None = None,
+    calibrate_time: float = 2.0,
+    progress: Any = None,
 ) -> Report:
     """Load the MODEL ``spec`` and compute its report.
 
     Always: the analysis (traced on meta tensors unless ``weights`` are given), receptive
     fields and lint (settings from ``config`` or the discovered config file, with
     ``target`` as the target profile). ``profile_device`` (``"cpu"``/``"cuda"``) measures
-    latency with per-layer times (roofline figures come from the target when it has them);
+    latency with per-layer times; the roofline is the target's (resolved as ``lint``
+    resolves it, so a ``.yaml`` target works) when it has figures, else this machine
+    measured by ``--calibrate`` (``calibrate=None``: calibrate exactly when the target has
+    no figures; True: always; False: never, so no roofline without figures). ``progress``
+    is a ``progress(label, fraction)`` callback (see ``render.profile.text.stage``);
     ``erf`` adds the effective receptive field; ``rewrite`` the separable-rewrite plan of
     the layers rule DW003 flags (every conv when DW003 flags none). Errors are
     :class:`~convscope.errors.ConvscopeError` with a one-line message.
@@ -133,6 +141,8 @@ def build_report(
     registry = default_registry()
     settings = load_settings(registry, config).with_overrides(registry, target=target)
     resolved = settings.resolve(registry)  # a bad target fails before the model loads
+    from convscope.render.profile.text import stage
+
     if profile_device is not None:
         from convscope.profiling import measure
 
@@ -145,12 +155,15 @@ def build_report(
     from convscope.model.load import load_model
 
     torch.manual_seed(seed)  # random weights (ERF, profile) are reproducible
+    stage(progress, f"loading {spec}")
     loaded = load_model(
         spec, input_shapes=input_shapes, weights=weights, trust_pickle=trust_pickle, device="meta"
     )
+    stage(progress, "analysing")
     analysis = api.analyze_loaded(loaded)
     analysis = api.with_receptive_field(analysis)
     if erf:
+        stage(progress, "effective receptive field")
         analysis = api.with_extra(
             analysis,
             "erf",
@@ -158,11 +171,20 @@ def build_report(
         )
     if profile_device is not None:
         analysis = _with_profile(
-            analysis, loaded, profile_device, resolved.profile.name, min_time, spec
+            analysis,
+            loaded,
+            profile_device,
+            resolved.profile,
+            min_time,
+            spec,
+            calibrate=calibrate,
+            calibrate_time=calibrate_time,
+            progress=progress,
         )
     providers: dict[str, Any] = {}
     if weights:
         providers["weights"] = lambda _analysis: loaded.module
+    stage(progress, "linting")
     result = run_lint(
         analysis,
         settings,
@@ -175,6 +197,7 @@ def build_report(
     plan: Plan | None = None
     note: str | None = None
     if rewrite:
+        stage(progress, "rewrite plan")
         plan, note = _rewrite_plan(analysis, result)
     return Report(
         analysis=analysis, lint=result, rewrite=plan, rewrite_requested=rewrite, rewrite_note=note
@@ -182,26 +205,41 @@ def build_report(
 
 
 def _with_profile(
-    analysis: Analysis, loaded: Any, device: str, target: str, min_time: float, spec: str
+    analysis: Analysis,
+    loaded: Any,
+    device: str,
+    target: Profile,
+    min_time: float,
+    spec: str,
+    *,
+    calibrate: bool | None,
+    calibrate_time: float,
+    progress: Any,
 ) -> Analysis:
-    from convscope.linting.registry import default_registry
+    from convscope.profiling.calibrate import calibrate as run_calibrate
     from convscope.profiling.run import profile, with_profile
-    from convscope.targets.profiles import load_profile
-    from convscope.targets.roofline import RooflineParams
+    from convscope.render.profile.text import stage
+    from convscope.targets.profiles import roofline_params
 
     module = loaded.module
     if loaded.on_meta and loaded.rebuild is not None:
         module = loaded.rebuild()
-    roof = load_profile(target, default_registry()).roofline
-    params = (
-        RooflineParams(roof.peak_flops, roof.bandwidth, name=target, source=roof.source)
-        if roof.peak_flops is not None and roof.bandwidth is not None
-        else None
-    )
+    params = roofline_params(target)
+    cal = None
+    if calibrate or (calibrate is None and params is None):
+        stage(progress, "calibrating")
+        cal = run_calibrate(device, budget_s=calibrate_time, progress=progress)
+        params = cal.params()
     measured = profile(
-        module, loaded.inputs, device=device, batch_sizes=None, min_time=min_time, name=spec
+        module,
+        loaded.inputs,
+        device=device,
+        batch_sizes=None,
+        min_time=min_time,
+        name=spec,
+        progress=progress,
     )
-    return with_profile(analysis, measured, params)
+    return with_profile(analysis, measured, params, calibration=cal)
 
 
 def _rewrite_plan(analysis: Analysis, result: LintResult) -> tuple[Plan | None, str | None]:

@@ -107,7 +107,10 @@ def render(doc: Mapping[str, Any], *, rule_docs: Mapping[str, str] | None = None
         "erf": doc.get("erf"),
         "rewrite": doc.get("rewrite"),
         "profile": profile,
-        "profiled": any("profile" in r and r["profile"].get("ms") is not None for r in layers),
+        "profiled": any(
+            "profile" in r and r["profile"].get("median_ms") is not None for r in layers
+        ),
+        "roofed": any("profile" in r and "achieved" in r["profile"] for r in layers),
         "has_rf": any("rf" in r for r in layers),
         "figures": figs,
         "figures_json": Markup(_script_json(figs)),
@@ -308,7 +311,7 @@ def _roofline_figure(
     points = []
     for r in layers:
         p = r.get("profile") or {}
-        ms = p.get("ms")
+        ms = p.get("median_ms")
         work = 2 * r["macs"] + r["other_flops"]
         if ms and ms > 0 and work > 0 and r["intensity"] > 0:
             points.append((r["intensity"], work / (ms / 1e3), _label(r), ms))
