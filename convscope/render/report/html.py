@@ -62,8 +62,18 @@ def _environment() -> Any:
         grouped=lambda n: f"{int(n):,}",
         ms=_ms,
         rfsize=_rf_text,
+        layer_profile=_layer_profile,
     )
     return env
+
+
+_LAYER_PROFILE_KEYS = ("median_ms", "p10_ms", "p90_ms", "achieved", "over_roof")
+
+
+def _layer_profile(p: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A layer's ``profile`` object with every key the table reads (None when absent: a
+    layer with a roofline bound but no measured time, or none at all)."""
+    return {**dict.fromkeys(_LAYER_PROFILE_KEYS), **(p or {})}
 
 
 def _ms(x: float | None) -> str:
