@@ -3,7 +3,7 @@ owns it. No logic lives here, and nothing here imports this module back."""
 
 from __future__ import annotations
 
-from convscope.analysis.build import Analysis
+from convscope.analysis.build import Analysis, folded
 from convscope.analysis.rf import receptive_field, with_receptive_field
 from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
 from convscope.analysis.schema import to_dict as analysis_document
@@ -26,6 +26,7 @@ __all__ = [
     "assess_reliability",
     "calibrate",
     "effective_rf",
+    "folded",
     "lint",
     "profile",
     "quant_report",

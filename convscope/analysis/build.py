@@ -8,6 +8,7 @@ modules and tied weights count once), so the totals equal the sum of the rows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -258,6 +259,12 @@ def _mixing_profile(
         if not p.is_buffer:
             params[first_reader.get(p.name, ir.MixingClass.OTHER).value] += p.numel
     return MixingProfile(params=params, macs=macs)
+
+
+def folded(analysis: Analysis, depth: int) -> Analysis:
+    """A copy of ``analysis`` with its rows folded at ``depth`` (:func:`fold`), for renderers
+    that read rows from the analysis (the HTML report of ``--depth N``)."""
+    return dataclasses.replace(analysis, rows=fold(analysis.rows, depth, analysis.graph))
 
 
 def fold(rows: Sequence[LayerRow], depth: int, graph: ir.Graph) -> tuple[LayerRow, ...]:

@@ -95,6 +95,11 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     show_default=True,
     help="Seed for random weights and inputs (ERF, profile).",
 )
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    help="Fold layer rows deeper than N into their parent (table and charts; HTML, Markdown).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def report(
@@ -113,6 +118,7 @@ def report(
     erf: bool,
     with_rewrite: bool,
     seed: int,
+    depth: int | None,
     debug: bool,
 ) -> None:
     """One report of MODEL: analysis, receptive field and lint, plus the ERF, a rewrite
@@ -163,5 +169,5 @@ def report(
         for line in ([rel.headline] if rel.headline else []) + list(rel.roofline_warnings):
             click.echo(f"warning: {line}", err=True)
 
-    text = render(result, fmt)
+    text = render(result, fmt, depth=depth)
     emit(text, output)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convscope.analysis.build import Analysis
+from convscope.analysis.build import Analysis, folded
 
 if TYPE_CHECKING:
     from convscope.linting.finding import LintResult
@@ -51,15 +51,20 @@ class Report:
     rewrite_requested: bool = False
     rewrite_note: str | None = None
 
-    def to_dict(self, cwd: Path | None = None) -> dict[str, Any]:
-        """The report document (see the module docstring); ``cwd`` anchors file paths."""
+    def to_dict(self, cwd: Path | None = None, depth: int | None = None) -> dict[str, Any]:
+        """The report document (see the module docstring); ``cwd`` anchors file paths;
+        ``depth`` folds the layer rows deeper than N into their parent (``--depth``)."""
         from convscope.analysis.schema import to_dict
         from convscope.render.lint.json import finding_dict
 
-        a = self.analysis
+        a = self.analysis if depth is None else folded(self.analysis, depth)
         doc = to_dict(a)
+        _add_conv_geometry(a, doc)
         first = {row.path: (row.nodes[0] if row.nodes else len(a.graph.nodes)) for row in a.rows}
         doc["execution_order"] = sorted(first, key=lambda path: first[path])
+        timeline = _rf_timeline(a)
+        if timeline:
+            doc["rf_timeline"] = timeline
         r = self.lint
         doc["lint"] = {
             "target": r.target,
@@ -82,6 +87,78 @@ class Report:
         elif self.rewrite_requested:
             doc["rewrite"] = {"layers": [], "note": self.rewrite_note or NO_REWRITE}
         return doc
+
+
+def _add_conv_geometry(a: Analysis, doc: dict[str, Any]) -> None:
+    """``layers[i].conv`` {kernel, stride, padding, dilation, groups, depthwise} for every
+    row that runs a convolution itself (its first one), so depthwise convs can be found."""
+    from convscope.ir.graph import ConvAttrs
+
+    by_path = {layer["path"]: layer for layer in doc["layers"]}
+    for row in a.rows:
+        layer = by_path.get(row.path)
+        if layer is None:
+            continue
+        for nid in row.nodes:
+            node = a.graph.nodes[nid]
+            if node.module == row.path and isinstance(node.attrs, ConvAttrs):
+                c = node.attrs
+                layer["conv"] = {
+                    "kernel": list(c.kernel),
+                    "stride": list(c.stride),
+                    "padding": list(c.padding),
+                    "dilation": list(c.dilation),
+                    "groups": c.groups,
+                    "depthwise": c.groups > 1 and c.groups == c.in_channels,
+                    "transposed": c.transposed,
+                }
+                break
+
+
+def _rf_timeline(a: Analysis) -> list[dict[str, Any]]:
+    """One entry per *call* of every layer with a receptive field, in execution order.
+
+    A shared module (U-Net's one ``pool`` run after every stage) has one row whose RF is
+    its last call's; drawn at its first call that is a spike. Here each call carries the RF
+    of its own last output, placed where that output was produced (a block or the root at
+    its last op, since its RF is its last output's).
+    """
+    rf = a.extras.get("receptive_field")
+    if rf is None:
+        return []
+    events: list[tuple[int, dict[str, Any]]] = []
+    for row in a.rows:
+        if row.path not in rf.per_layer or not row.nodes:
+            continue
+        calls: dict[int, list[int]] = {}
+        if row.calls > 1:
+            for nid in row.nodes:
+                node = a.graph.nodes[nid]
+                if node.module == row.path:
+                    calls.setdefault(node.call_index, []).append(nid)
+        if len(calls) < 2:  # one call, or a shared block whose calls are its children's
+            whole = rf.per_layer[row.path]
+            events.append((row.nodes[-1], _timeline_entry(row.path, 0, 1, whole)))
+            continue
+        for index, nids in sorted(calls.items()):
+            node_rf = rf.per_node.get(nids[-1])
+            if node_rf is not None:
+                events.append((nids[0], _timeline_entry(row.path, index, len(calls), node_rf)))
+    return [entry for _, entry in sorted(events, key=lambda e: e[0])]
+
+
+def _timeline_entry(path: str, call: int, calls: int, rf: Any) -> dict[str, Any]:
+    def num(x: float) -> float | int:
+        return int(x) if float(x).is_integer() else round(float(x), 4)
+
+    return {
+        "path": path,
+        "call": call,
+        "calls": calls,
+        "size": [num(v) for v in rf.size],
+        "min_size": [num(v) for v in rf.min_size],
+        "global": rf.is_global,
+    }
 
 
 def rule_docs(codes: Iterable[str]) -> dict[str, str]:
@@ -252,18 +329,21 @@ def _rewrite_plan(analysis: Analysis, result: LintResult) -> tuple[Plan | None, 
         return None, str(exc)
 
 
-def render(report: Report, fmt: str = "html", *, cwd: Path | None = None) -> str:
+def render(
+    report: Report, fmt: str = "html", *, cwd: Path | None = None, depth: int | None = None
+) -> str:
     """``report`` as ``html`` (self-contained page), ``markdown`` or ``json`` — all three
-    from the one document of :meth:`Report.to_dict`."""
+    from the one document of :meth:`Report.to_dict` (``depth`` folds its layer rows)."""
     import json
 
-    doc = report.to_dict(cwd)
+    doc = report.to_dict(cwd, depth)
     if fmt == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
         from convscope.render.analysis import markdown
 
-        return markdown.render_report(report.analysis, doc)
+        a = report.analysis if depth is None else folded(report.analysis, depth)
+        return markdown.render_report(a, doc)
     if fmt == "html":
         from convscope.render.report import html as html_report
 

@@ -157,3 +157,17 @@ def test_help_lists_the_options() -> None:
     assert code == 0
     for option in ("--profile", "--erf", "--rewrite", "--target", "--weights", "--format"):
         assert option in out
+
+
+@pytest.mark.parametrize("command", ["report", "analyze"])
+def test_depth_is_honoured_by_html(tmp_path: Path, command: str) -> None:
+    pages = {}
+    for depth in (None, 1):
+        out = tmp_path / f"{command}-{depth}.html"
+        extra = ("--format", "html") if command == "analyze" else ()
+        code, _, err = run(
+            command, SMALL, *extra, *(("--depth", str(depth)) if depth else ()), "-o", str(out)
+        )
+        assert code == 0, err
+        pages[depth] = out.read_text(encoding="utf-8").count('" data-path="')
+    assert 0 < pages[1] < pages[None]
