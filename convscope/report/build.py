@@ -10,7 +10,10 @@ Library use::
 :meth:`Report.to_dict` is the analysis document of :mod:`convscope.analysis.schema` (with the
 ``receptive_field``, ``erf`` and ``profile`` sections when computed) plus
 ``execution_order`` (layer paths in the order their first op ran: the x axis of the
-per-layer charts), ``lint`` {target, findings: [...as ``convscope lint --format json``],
+per-layer charts), ``rf_timeline`` (one entry per *call* of every layer with a receptive
+field, in execution order: {path, call, calls, size, min_size, global}), per-layer
+``conv`` {kernel, stride, padding, dilation, groups, depthwise, transposed} for rows that
+run a convolution, ``lint`` {target, findings: [...as ``convscope lint --format json``],
 counts {error, warning, info}, skipped, rules_run, budgets} and ``rewrite`` (the
 separable plan of :func:`convscope.rewriting.make_plan`, or ``{"layers": [], "note": ...}``
 when no layer qualifies). The document is deterministic for a deterministic model (no
@@ -84,6 +87,10 @@ class Report:
             from convscope.rewriting.run import _json_safe
 
             doc["rewrite"] = _json_safe(self.rewrite.to_dict())
+            for layer in doc["rewrite"].get("layers", []):
+                # float32 SVD: the last digits vary between CPUs; the gallery is compared exactly
+                if isinstance(layer.get("weight_error"), float):
+                    layer["weight_error"] = round(layer["weight_error"], 4)
         elif self.rewrite_requested:
             doc["rewrite"] = {"layers": [], "note": self.rewrite_note or NO_REWRITE}
         return doc
@@ -275,7 +282,7 @@ def build_report(
     note: str | None = None
     if rewrite:
         stage(progress, "rewrite plan")
-        plan, note = _rewrite_plan(analysis, result)
+        plan, note = _rewrite_plan(analysis, result, loaded.module, seed)
     return Report(
         analysis=analysis, lint=result, rewrite=plan, rewrite_requested=rewrite, rewrite_note=note
     )
@@ -319,14 +326,23 @@ def _with_profile(
     return with_profile(analysis, measured, params, calibration=cal)
 
 
-def _rewrite_plan(analysis: Analysis, result: LintResult) -> tuple[Plan | None, str | None]:
+def _rewrite_plan(
+    analysis: Analysis, result: LintResult, module: Any, seed: int
+) -> tuple[Plan | None, str | None]:
+    """The separable plan with each layer's weight error measured as ``convscope rewrite``
+    measures it: the SVD factorization applied to a copy (seeded random weights when the
+    model is on meta, as ``rewrite`` does), never to ``module`` itself."""
+    from convscope.rewriting.apply import apply_plan_inplace
     from convscope.rewriting.plan import RewriteError, make_plan
+    from convscope.rewriting.run import materialize
 
     flagged = list(dict.fromkeys(f.layer for f in result.findings if f.code == "DW003"))
     try:
-        return make_plan(analysis, mode="separable", layers=flagged or None), None
+        plan = make_plan(analysis, mode="separable", layers=flagged or None)
     except RewriteError as exc:
         return None, str(exc)
+    real, _random = materialize(module, seed=seed)
+    return plan.with_errors(apply_plan_inplace(real, plan, seed=seed)), None
 
 
 def render(

@@ -34,3 +34,16 @@ def test_profile_steps_report_progress(tmp_path: Path) -> None:
     assert section.roofline is not None and section.roofline.params.name == "box"
     assert section.calibration is None and "calibrating" not in seen
     assert any(label.startswith("batch") for label in seen)  # the timing loop's own bar
+
+
+def test_rewrite_plan_carries_the_weight_error_rewrite_measures() -> None:
+    from convscope.api import rewrite
+    from convscope.model.load import load_model
+
+    spec = str(ROOT / "tests" / "fixtures" / "report" / "small_net.py")
+    doc = build_report(spec, rewrite=True).to_dict()
+    planned = {x["path"]: x["weight_error"] for x in doc["rewrite"]["layers"]}
+    loaded = load_model(spec, device="meta")
+    measured = rewrite(loaded.module, loaded.inputs, layers=list(planned), seed=0)
+    assert planned and all(isinstance(v, float) for v in planned.values())
+    assert planned == {p.path: round(p.weight_error or 0.0, 4) for p in measured.plan}
