@@ -153,7 +153,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     type=click.FloatRange(min=0.0),
     default=3.0,
     show_default=True,
-    help="Seconds spent by --calibrate.",
+    help="Seconds for two --calibrate rounds (more rounds, up to twice that, until stable).",
 )
 @click.option(
     "--top",
