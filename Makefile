@@ -45,7 +45,8 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy
 
 # The reports/ gallery: HTML + JSON + Markdown for every model in examples/
-# (tests/report/test_gallery.py fails when the committed JSON is stale).
+# (JSON and Markdown are committed; the HTML is git-ignored and only made here;
+# tests/report/test_gallery.py fails when the committed JSON is stale).
 reports: $(VENV)/.installed
 	$(PY) -m convscope.report.gallery
 

@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from convscope.analysis.build import Analysis
+    from convscope.analysis.build import Analysis, folded
     from convscope.analysis.rf import receptive_field, with_receptive_field
     from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
     from convscope.analysis.schema import to_dict as analysis_document
@@ -36,12 +36,18 @@ if TYPE_CHECKING:
     from convscope.passes.quant.measure import load_calibration_file, quant_report, with_quant
     from convscope.profiling.calibrate import calibrate
     from convscope.profiling.measure import check_device
+    from convscope.profiling.reliability import assess as assess_reliability
     from convscope.profiling.run import check_memory, max_threads, profile, with_profile
     from convscope.report.build import build_report
     from convscope.report.build import render as render_report
     from convscope.rewriting.apply import export_program, state_dict_path
     from convscope.rewriting.run import rewrite
-    from convscope.targets.profiles import available_profiles, load_profile
+    from convscope.targets.profiles import (
+        available_profiles,
+        load_profile,
+        resolve_target,
+        roofline_params,
+    )
     from convscope.targets.roofline import RooflineParams
     from convscope.validate import ConfigError, unknown_code_message
 
@@ -108,6 +114,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "load_calibration_file": ("convscope.passes.quant.measure", "load_calibration_file"),
     "check_memory": ("convscope.profiling.run", "check_memory"),
     "max_threads": ("convscope.profiling.run", "max_threads"),
+    "assess_reliability": ("convscope.profiling.reliability", "assess"),
+    "resolve_target": ("convscope.targets.profiles", "resolve_target"),
+    "roofline_params": ("convscope.targets.profiles", "roofline_params"),
+    "folded": ("convscope.analysis.build", "folded"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -291,6 +291,12 @@ def _mixing_profile(
     return MixingProfile(params=params, macs=macs)
 
 
+def folded(analysis: Analysis, depth: int) -> Analysis:
+    """A copy of ``analysis`` with its rows folded at ``depth`` (:func:`fold`), for renderers
+    that read rows from the analysis (the HTML report of ``--depth N``)."""
+    return dataclasses.replace(analysis, rows=fold(analysis.rows, depth, analysis.graph))
+
+
 def fold(rows: Sequence[LayerRow], depth: int, graph: ir.Graph) -> tuple[LayerRow, ...]:
     """Fold rows deeper than ``depth`` into their ancestor at ``depth`` (``--depth N``).
 

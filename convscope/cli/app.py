@@ -376,7 +376,8 @@ def _render_analysis(
         from convscope import api
         from convscope.render.report import html as html_report
 
-        return html_report.render(api.analysis_document(result))
+        folded = api.folded(result, depth) if depth is not None else result
+        return html_report.render(api.analysis_document(folded))
     from convscope.render.analysis import table as terminal
 
     if output is None and stdout_isatty():

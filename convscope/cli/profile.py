@@ -52,18 +52,18 @@ def parse_batch_sizes(text: str | None) -> tuple[int, ...] | None:
 
 
 def load_roofline(target: str) -> Any:
-    """The roofline figures of a target profile (name or ``.yaml`` path), via the lint
-    profile loader; a one-line error when the profile has no figures."""
+    """The roofline figures of a target profile (name or ``.yaml`` path), resolved as
+    ``lint`` and ``report`` resolve it; a one-line error when the profile has no figures."""
     from convscope import api
 
-    prof = api.load_profile(target, api.default_registry())
-    roof = prof.roofline
-    if roof.peak_flops is None or roof.bandwidth is None:
+    prof = api.resolve_target(target)
+    params = api.roofline_params(prof)
+    if params is None:
         raise ProfileUsageError(
             f"target '{prof.name}' has no roofline figures (peak-flops / bandwidth are null); "
             "pass --calibrate to measure this machine, or a target such as gpu-fp16"
         )
-    return api.RooflineParams(roof.peak_flops, roof.bandwidth, name=prof.name, source=roof.source)
+    return params
 
 
 def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, ...]:
@@ -165,7 +165,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     type=options.SECONDS,
     default=3.0,
     show_default=True,
-    help="Seconds spent by --calibrate.",
+    help="Seconds for two --calibrate rounds (more rounds, up to twice that, until stable).",
 )
 @click.option(
     "--top",
@@ -243,47 +243,56 @@ def profile(
         _io.check_output_dir(trace_dir)
     sizes = parse_batch_sizes(batch_sizes)
     shapes = parse_inputs(inputs)
-    from convscope import api
-
-    api.check_device(device)  # fail before loading anything
+    if model is None and not calibrate:
+        raise ProfileUsageError("missing MODEL (or pass --calibrate to measure this machine only)")
     from convscope.render.profile import text as profile_report
 
-    progress_on = sys.stderr.isatty()
-    if model is None:
-        if not calibrate:
-            raise ProfileUsageError(
-                "missing MODEL (or pass --calibrate to measure this machine only)"
-            )
-        _calibrate_only(device, threads, calibrate_time, fmt, output, progress_on)
-        return
-    params = load_roofline(target) if target is not None and not calibrate else None
-    if show_roofline and target is None and not calibrate:
-        params = load_roofline("generic")  # fails with a hint unless generic has figures
+    # The bar is up before torch is imported: the user sees work from the first second.
+    with profile_report.progress_bar(sys.stderr.isatty()) as progress:
+        profile_report.stage(progress, "starting torch")
+        from convscope import api
 
-    import torch
+        api.check_device(device)  # fail before loading anything
+        if model is None:
+            profile_report.stage(progress, "calibrating")
+            from convscope import api
 
-    from convscope import api
-
-    torch.manual_seed(seed)
-    loaded = api.load_model(
-        model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
-    )
-    module = loaded.module
-    if loaded.on_meta and loaded.rebuild is not None:
-        module = loaded.rebuild()
-    first = sizes[0] if sizes else None
-    analysis = api.with_receptive_field(
-        api.analyze(
-            module, _analysis_inputs(loaded.inputs, first), name=model, rebuild=loaded.rebuild
-        )
-    )
-    api.check_memory(analysis, sizes or [None])  # before any real tensor of that size exists
-    _warn_if_large(analysis, sizes, device)  # fits, but large enough to say so
-    with profile_report.progress_bar(progress_on) as progress:
-        if calibrate:
-            params = api.calibrate(
+            alone = api.calibrate(
                 device, threads=threads, budget_s=calibrate_time, progress=progress
-            ).params()
+            )
+    if model is None:
+        _emit_calibration(alone, fmt, output)
+        return
+    with profile_report.progress_bar(sys.stderr.isatty()) as progress:
+        profile_report.stage(progress, f"loading {model}")
+        params = load_roofline(target) if target is not None and not calibrate else None
+        if show_roofline and target is None and not calibrate:
+            params = load_roofline("generic")  # fails with a hint unless generic has figures
+
+        import torch
+
+        from convscope import api
+
+        torch.manual_seed(seed)
+        loaded = api.load_model(
+            model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
+        )
+        module = loaded.module
+        if loaded.on_meta and loaded.rebuild is not None:
+            module = loaded.rebuild()
+        first = sizes[0] if sizes else None
+        profile_report.stage(progress, "analysing")
+        analysis = api.with_receptive_field(
+            api.analyze(
+                module, _analysis_inputs(loaded.inputs, first), name=model, rebuild=loaded.rebuild
+            )
+        )
+        api.check_memory(analysis, sizes or [None])  # before any real tensor of that size exists
+        _warn_if_large(analysis, sizes, device)  # fits, but large enough to say so
+        cal = None
+        if calibrate:
+            cal = api.calibrate(device, threads=threads, budget_s=calibrate_time, progress=progress)
+            params = cal.params()
         result = api.profile(
             module,
             loaded.inputs,
@@ -300,7 +309,8 @@ def profile(
             progress=progress,
             quiet=not debug,
         )
-    report = api.with_profile(analysis, result, params)
+    report = api.with_profile(analysis, result, params, calibration=cal)
+    warn_unreliable(report.extras["profile"].reliability)
     if fmt == "json":
         from convscope.render.analysis import json as json_report
 
@@ -338,14 +348,24 @@ def _warn_if_large(analysis: Any, sizes: tuple[int, ...] | None, device: str) ->
     )
 
 
-def _calibrate_only(
-    device: str, threads: int | None, budget: float, fmt: str, output: str | None, progress_on: bool
-) -> None:
-    from convscope import api
+def warn_unreliable(reliability: Any) -> None:
+    """The verdict on stderr too, so a pipe or ``-o FILE`` run does not hide it."""
+    lines = ([reliability.headline] if reliability.headline else []) + list(
+        reliability.roofline_warnings
+    )
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
+
+
+def _emit_calibration(cal: Any, fmt: str, output: str | None) -> None:
     from convscope.render.profile import text as profile_report
 
-    with profile_report.progress_bar(progress_on) as progress:
-        cal = api.calibrate(device, threads=threads, budget_s=budget, progress=progress)
+    if not cal.stable:
+        click.echo(
+            "warning: calibration rounds never agreed within tolerance; the figures are "
+            "unreliable — rerun on a quiet machine / with --threads 1",
+            err=True,
+        )
     if output is not None and Path(output).suffix in (".yaml", ".yml"):
         emit(cal.to_profile_yaml(), output)
         if fmt == "table":

@@ -57,7 +57,8 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
 @click.option(
     "--target",
     metavar="PROFILE",
-    help="Lint target profile (generic, gpu-fp16, edge-int8 or a .yaml).",
+    help="Target profile (generic, gpu-fp16, edge-int8 or a .yaml), as for lint and profile: "
+    "lint settings and, with --profile, the roofline figures.",
 )
 @click.option(
     "--profile",
@@ -71,6 +72,19 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     default=1.0,
     show_default=True,
     help="Seconds of timed iterations for --profile.",
+)
+@click.option(
+    "--calibrate/--no-calibrate",
+    default=None,
+    help="With --profile: measure this machine's roofline [default: only when the target "
+    "has no roofline figures].",
+)
+@click.option(
+    "--calibrate-time",
+    type=click.FloatRange(min=0.0),
+    default=2.0,
+    show_default=True,
+    help="Seconds per pair of --calibrate rounds (repeated until stable, at most twice).",
 )
 @click.option("--erf", is_flag=True, help="Add the effective receptive field heat-map.")
 @click.option(
@@ -87,6 +101,11 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     help="Seed for random weights and inputs (ERF, profile).",
 )
 @timeout_option
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    help="Fold layer rows deeper than N into their parent (table and charts; HTML, Markdown).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def report(
@@ -100,9 +119,12 @@ def report(
     target: str | None,
     profile_device: str | None,
     min_time: float,
+    calibrate: bool | None,
+    calibrate_time: float,
     erf: bool,
     with_rewrite: bool,
     seed: int,
+    depth: int | None,
     debug: bool,
 ) -> None:
     """One report of MODEL: analysis, receptive field and lint, plus the ERF, a rewrite
@@ -121,20 +143,36 @@ def report(
     if output:
         _io.check_output_path(output, sources)
     shapes = parse_inputs(inputs)
-    from convscope import api
+    import sys
 
-    result = api.build_report(
-        model,
-        input_shapes=shapes,
-        weights=weights,
-        trust_pickle=trust_pickle,
-        config=config,
-        target=target,
-        profile_device=profile_device,
-        min_time=min_time,
-        erf=erf,
-        rewrite=with_rewrite,
-        seed=seed,
-    )
-    text = api.render_report(result, fmt)
+    from convscope.render.profile import text as progress_view
+
+    # Up before torch is imported, so a long report shows what it is doing from the start.
+    with progress_view.progress_bar(sys.stderr.isatty()) as progress:
+        progress_view.stage(progress, "starting torch")
+        from convscope import api
+
+        result = api.build_report(
+            model,
+            input_shapes=shapes,
+            weights=weights,
+            trust_pickle=trust_pickle,
+            config=config,
+            target=target,
+            profile_device=profile_device,
+            min_time=min_time,
+            erf=erf,
+            rewrite=with_rewrite,
+            seed=seed,
+            calibrate=calibrate,
+            calibrate_time=calibrate_time,
+            progress=progress,
+        )
+    section = result.analysis.extras.get("profile")
+    if section is not None:
+        rel = section.reliability
+        for line in ([rel.headline] if rel.headline else []) + list(rel.roofline_warnings):
+            click.echo(f"warning: {line}", err=True)
+
+    text = api.render_report(result, fmt, depth=depth)
     emit(text, output, sources)

@@ -184,11 +184,12 @@ def _run_rules(
 
 
 def profile_roofline(profile: Profile) -> RooflineParams | None:
-    """The target profile's roofline figures, or None when it has none."""
-    roof = profile.roofline
-    if not (roof.peak_flops and roof.bandwidth):
-        return None
-    return RooflineParams(roof.peak_flops, roof.bandwidth, name=profile.name, source=roof.source)
+    """The target profile's roofline figures, or None when it has none (the one conversion
+    ``profile`` and ``report`` use too)."""
+    from convscope.targets.profiles import roofline_params
+
+    params: RooflineParams | None = roofline_params(profile)
+    return params
 
 
 def _quant_provider(weights: Provider) -> Provider:

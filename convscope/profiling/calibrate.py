@@ -11,6 +11,12 @@
   less than a STREAM triad on some CPUs; it is what convolution layers do (read
   activations, write activations), which is the point of the figure.
 
+Stability: the pair of measurements is one *round*. Rounds repeat until the last two agree
+within :data:`STABLE_TOLERANCE` on both figures (at least two rounds, at most
+:data:`MAX_ROUNDS`, so up to twice the budget); the best of all rounds is kept, and a
+calibration whose rounds never agreed says so (``stable: false``) instead of passing one
+lucky or unlucky round off as the machine's roofline.
+
 CPU uses ``torch.get_num_threads()`` threads (settable); CUDA is timed with events after a
 synchronize. :meth:`Calibration.to_profile_yaml` writes the numbers as a target profile
 that ``--target machine.yaml`` reads back.
@@ -19,7 +25,7 @@ that ``--target machine.yaml`` reads back.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +40,11 @@ from convscope.profiling.measure import (
 )
 from convscope.targets.roofline import RooflineParams
 
-__all__ = ["Calibration", "calibrate"]
+__all__ = ["MAX_ROUNDS", "STABLE_TOLERANCE", "Calibration", "calibrate", "rounds_agree"]
+
+#: Two rounds agree when each figure differs by at most this share of the larger one.
+STABLE_TOLERANCE = 0.10
+MAX_ROUNDS = 4
 
 _MIN_GEMM_S = 0.05
 _MAX_N = {"cpu": 4096, "cuda": 8192}
@@ -57,6 +67,8 @@ class Calibration:
     copy_runs: int
     seconds: float
     torch_version: str
+    rounds: tuple[tuple[float, float], ...] = ()  # (FLOP/s, bytes/s) of every round
+    stable: bool = True  # the last two rounds agreed within STABLE_TOLERANCE
 
     @property
     def ridge_point(self) -> float:
@@ -68,12 +80,17 @@ class Calibration:
             f"convscope profile --calibrate on {self.device_name}, {self.threads} "
             f"thread(s), torch {self.torch_version}: best {self.dtype} GEMM "
             f"{self.gemm_n}^3 of {self.gemm_runs}, best copy of "
-            f"{self.copy_bytes // 2**20} MiB of {self.copy_runs}"
+            f"{self.copy_bytes // 2**20} MiB of {self.copy_runs}, "
+            f"{len(self.rounds)} round(s), {'stable' if self.stable else 'NOT stable'}"
         )
 
     def params(self) -> RooflineParams:
         return RooflineParams(
-            self.peak_flops, self.bandwidth, name="calibrated", source=self.source
+            self.peak_flops,
+            self.bandwidth,
+            name="calibrated",
+            source=self.source,
+            device=self.device.split(":")[0],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,6 +107,9 @@ class Calibration:
             "copy_bytes": self.copy_bytes,
             "copy_runs": self.copy_runs,
             "seconds": round(self.seconds, 3),
+            "rounds": [{"peak_flops": f, "bandwidth": b} for f, b in self.rounds],
+            "stable": self.stable,
+            "tolerance": STABLE_TOLERANCE,
             "torch": self.torch_version,
             "source": self.source,
         }
@@ -102,6 +122,7 @@ class Calibration:
             "# Use it with --target FILE.yaml (profile --roofline, lint PF001).\n"
             f'description: "Measured roofline of {self.device_name} '
             f'({self.device}, {self.threads} thread(s), {self.dtype})."\n'
+            f"device: {self.device.split(':')[0]}\n"
             "int8: false\n"
             "roofline:\n"
             f"  peak-flops: {self.peak_flops:.4e}  # FLOP/s\n"
@@ -125,6 +146,16 @@ def _best_rate(
     return best, runs
 
 
+def rounds_agree(
+    rounds: Sequence[tuple[float, float]], tolerance: float = STABLE_TOLERANCE
+) -> bool:
+    """Whether the last two rounds agree within ``tolerance`` on every figure."""
+    if len(rounds) < 2:
+        return False
+    a, b = rounds[-2], rounds[-1]
+    return all(abs(x - y) <= tolerance * max(x, y) for x, y in zip(a, b, strict=True))
+
+
 def calibrate(
     device: str = "cpu",
     *,
@@ -133,7 +164,8 @@ def calibrate(
     threads: int | None = None,
     progress: ProgressFn | None = None,
 ) -> Calibration:
-    """Measure peak GEMM FLOP/s and copy bandwidth in about ``budget_s`` seconds."""
+    """Measure peak GEMM FLOP/s and copy bandwidth: rounds of ``budget_s / 2`` seconds,
+    repeated until two consecutive rounds agree (see the module docstring)."""
     dev = check_device(device)
     clock = Clock(dev)
     old_threads = torch.get_num_threads()
@@ -146,10 +178,10 @@ def calibrate(
             n = 256
             while True:
                 a = torch.randn(n, n, device=dev, dtype=dtype)
-                b = torch.randn(n, n, device=dev, dtype=dtype)
+                b_ = torch.randn(n, n, device=dev, dtype=dtype)
                 c = torch.empty(n, n, device=dev, dtype=dtype)
 
-                def gemm(a: torch.Tensor = a, b: torch.Tensor = b, c: torch.Tensor = c) -> None:
+                def gemm(a: torch.Tensor = a, b: torch.Tensor = b_, c: torch.Tensor = c) -> None:
                     torch.matmul(a, b, out=c)
 
                 gemm()  # warm-up (first call picks the kernel)
@@ -157,13 +189,6 @@ def calibrate(
                 if dt >= _MIN_GEMM_S or n >= _MAX_N[dev.type]:
                     break
                 n *= 2
-            if progress is not None:
-                progress("calibrate · GEMM", 0.1)
-            flops, gemm_runs = _best_rate(gemm, clock, 2.0 * n**3, budget_s / 2)
-            del a, b, c
-            if progress is not None:
-                progress("calibrate · GEMM", 1.0)
-
             nbytes = _COPY_BYTES[dev.type]
             elems = nbytes // 4
             src = torch.ones(elems, device=dev, dtype=torch.float32)
@@ -173,10 +198,22 @@ def calibrate(
                 dst.copy_(src)
 
             copy()
-            bandwidth, copy_runs = _best_rate(copy, clock, 2.0 * elems * 4, budget_s / 2)
-            del src, dst
-            if progress is not None:
-                progress("calibrate · bandwidth", 1.0)
+            rounds: list[tuple[float, float]] = []
+            gemm_runs = copy_runs = 0
+            # Each round splits budget/2 between GEMM and copy: two rounds take the budget.
+            while len(rounds) < MAX_ROUNDS and not rounds_agree(rounds):
+                if progress is not None:
+                    progress(f"calibrate · round {len(rounds) + 1}", 0.0)
+                f, runs = _best_rate(gemm, clock, 2.0 * n**3, budget_s / 4)
+                gemm_runs += runs
+                if progress is not None:
+                    progress(f"calibrate · round {len(rounds) + 1}", 0.5)
+                b, runs = _best_rate(copy, clock, 2.0 * elems * 4, budget_s / 4)
+                copy_runs += runs
+                rounds.append((f, b))
+                if progress is not None:
+                    progress(f"calibrate · round {len(rounds)}", 1.0)
+            del a, b_, c, src, dst
         used = torch.get_num_threads()
     finally:
         torch.set_num_threads(old_threads)
@@ -185,12 +222,14 @@ def calibrate(
         device_name=device_name(dev),
         threads=used,
         dtype=str(dtype).removeprefix("torch."),
-        peak_flops=flops,
-        bandwidth=bandwidth,
+        peak_flops=max(f for f, _ in rounds),
+        bandwidth=max(b for _, b in rounds),
         gemm_n=n,
         gemm_runs=gemm_runs,
         copy_bytes=elems * 4,
         copy_runs=copy_runs,
         seconds=time.monotonic() - started,
         torch_version=torch.__version__,
+        rounds=tuple(rounds),
+        stable=rounds_agree(rounds),
     )

@@ -135,6 +135,15 @@ class MemoryResult:
     def growth_bytes(self) -> int:
         return max(0, self.peak_bytes - self.before_bytes)
 
+    @property
+    def label(self) -> str:
+        """What ``growth_bytes`` is, in the words every output uses for "peak memory"."""
+        if self.method.startswith("cuda"):
+            return "peak CUDA allocation growth during the timed runs"
+        if self.method == "rss-maxrss":
+            return "peak RSS growth during the timed runs (lifetime peak: an upper bound)"
+        return "peak RSS growth during the timed runs"
+
 
 @dataclass(frozen=True)
 class BatchResult:

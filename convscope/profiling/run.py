@@ -39,8 +39,10 @@ if TYPE_CHECKING:
     from torch import nn
 
     from convscope.analysis.build import Analysis
+    from convscope.profiling.calibrate import Calibration
     from convscope.profiling.layers import LayerTimes
     from convscope.profiling.measure import BatchResult, ProgressFn
+    from convscope.profiling.reliability import Reliability
     from convscope.profiling.traces import TraceFiles
     from convscope.targets.roofline import RooflineParams, RooflineReport
 
@@ -417,6 +419,26 @@ class ProfileSection:
     roofline: RooflineReport | None = None
     analytic_peak_bytes: int | None = None
     analytic_batch: int | None = None
+    calibration: Calibration | None = None  # when the roofline was measured here
+
+    @functools.cached_property
+    def reliability(self) -> Reliability:
+        """The profiler's verdict on its own numbers (:mod:`convscope.profiling.reliability`)."""
+        from convscope.profiling.reliability import assess
+
+        r = self.result
+        remainder = self.remainder_s
+        e2e = r.e2e_median_s
+        roof = self.roofline
+        return assess(
+            spreads={b.batch_size: b.stats.spread for b in r.batches},
+            unattributed_share=remainder / e2e if remainder is not None and e2e else None,
+            achieved={x.path: x.achieved for x in roof.layers} if roof is not None else None,
+            measured_device=r.device,
+            roof_device=roof.params.device if roof is not None else None,
+            roof_name=roof.params.name if roof is not None else None,
+            calibration_stable=self.calibration.stable if self.calibration else None,
+        )
 
     # -- reconciliation -----------------------------------------------------------------
     @property
@@ -471,8 +493,10 @@ class ProfileSection:
                 "measured_ms": _ms(self.roofline.measured_s),
                 "achieved": _r(self.roofline.achieved),
                 "memory_bound_share": _r(self.roofline.bound_share("memory")),
+                "device": p.device,
             }
         return {
+            "reliability": self.reliability.to_dict(),
             "device": r.device,
             "device_name": r.device_name,
             "torch": r.torch_version,
@@ -496,6 +520,7 @@ class ProfileSection:
                     if b.memory is None
                     else {
                         "method": b.memory.method,
+                        "label": b.memory.label,
                         "before_bytes": b.memory.before_bytes,
                         "peak_bytes": b.memory.peak_bytes,
                         "growth_bytes": b.memory.growth_bytes,
@@ -509,6 +534,7 @@ class ProfileSection:
                 "analytic_batch_size": self.analytic_batch,
             },
             "roofline": roof,
+            "calibration": self.calibration.to_dict() if self.calibration else None,
             "latency_gate": {"rule": GATE_RULE, "default_pct": DEFAULT_GATE_PCT},
             "trace": r.trace.to_dict() if r.trace is not None else None,
             "channels_last_observed": {
@@ -518,6 +544,8 @@ class ProfileSection:
         }
 
     def layer_dict(self, path: str) -> dict[str, Any] | None:
+        from convscope.profiling.reliability import ACHIEVED_LIMIT
+
         times = self.result.layers
         measured = times.get(path) if times is not None and path in self.paths else None
         roof = self.roofline.layer(path) if self.roofline is not None else None
@@ -542,6 +570,7 @@ class ProfileSection:
                     "predicted_ms": _ms(roof.predicted_s),
                     "bound": roof.bound,
                     "achieved": _r(roof.achieved),
+                    "over_roof": roof.achieved is not None and roof.achieved > ACHIEVED_LIMIT,
                 }
             )
         return d
@@ -551,6 +580,7 @@ def with_profile(
     analysis: Analysis,
     result: ProfileResult,
     roofline: RooflineParams | None = None,
+    calibration: Calibration | None = None,
 ) -> Analysis:
     """A copy of ``analysis`` with ``extras["profile"]`` set (``analysis`` is unchanged).
 
@@ -568,6 +598,7 @@ def with_profile(
         analytic_batch=analysis.input_shapes[0][0]
         if analysis.input_shapes and analysis.input_shapes[0]
         else None,
+        calibration=calibration,
     )
     if roofline is not None:
         section = replace(

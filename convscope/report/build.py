@@ -10,7 +10,10 @@ Library use::
 :meth:`Report.to_dict` is the analysis document of :mod:`convscope.analysis.schema` (with the
 ``receptive_field``, ``erf`` and ``profile`` sections when computed) plus
 ``execution_order`` (layer paths in the order their first op ran: the x axis of the
-per-layer charts), ``lint`` {target, findings: [...as ``convscope lint --format json``],
+per-layer charts), ``rf_timeline`` (one entry per *call* of every layer with a receptive
+field, in execution order: {path, call, calls, size, min_size, global}), per-layer
+``conv`` {kernel, stride, padding, dilation, groups, depthwise, transposed} for rows that
+run a convolution, ``lint`` {target, findings: [...as ``convscope lint --format json``],
 counts {error, warning, info}, skipped, rules_run, budgets} and ``rewrite`` (the
 separable plan of :func:`convscope.rewriting.make_plan`, or ``{"layers": [], "note": ...}``
 when no layer qualifies). The document is deterministic for a deterministic model (no
@@ -26,12 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convscope.analysis.build import Analysis
+from convscope.analysis.build import Analysis, folded
 from convscope.model.state import keeps_global_state
 
 if TYPE_CHECKING:
     from convscope.linting.finding import LintResult
     from convscope.rewriting.plan import Plan
+    from convscope.targets.profiles import Profile
 
 __all__ = ["FORMATS", "Report", "build_report", "render", "rule_docs"]
 
@@ -51,15 +55,20 @@ class Report:
     rewrite_requested: bool = False
     rewrite_note: str | None = None
 
-    def to_dict(self, cwd: Path | None = None) -> dict[str, Any]:
-        """The report document (see the module docstring); ``cwd`` anchors file paths."""
+    def to_dict(self, cwd: Path | None = None, depth: int | None = None) -> dict[str, Any]:
+        """The report document (see the module docstring); ``cwd`` anchors file paths;
+        ``depth`` folds the layer rows deeper than N into their parent (``--depth``)."""
         from convscope.analysis.schema import to_dict
         from convscope.render.lint.json import finding_dict
 
-        a = self.analysis
+        a = self.analysis if depth is None else folded(self.analysis, depth)
         doc = to_dict(a)
+        _add_conv_geometry(a, doc)
         first = {row.path: (row.nodes[0] if row.nodes else len(a.graph.nodes)) for row in a.rows}
         doc["execution_order"] = sorted(first, key=lambda path: first[path])
+        timeline = _rf_timeline(a)
+        if timeline:
+            doc["rf_timeline"] = timeline
         r = self.lint
         doc["lint"] = {
             "target": r.target,
@@ -79,9 +88,85 @@ class Report:
             from convscope.rewriting.run import _json_safe
 
             doc["rewrite"] = _json_safe(self.rewrite.to_dict())
+            for layer in doc["rewrite"].get("layers", []):
+                # float32 SVD: the last digits vary between CPUs; the gallery is compared exactly
+                if isinstance(layer.get("weight_error"), float):
+                    layer["weight_error"] = round(layer["weight_error"], 4)
         elif self.rewrite_requested:
             doc["rewrite"] = {"layers": [], "note": self.rewrite_note or NO_REWRITE}
         return doc
+
+
+def _add_conv_geometry(a: Analysis, doc: dict[str, Any]) -> None:
+    """``layers[i].conv`` {kernel, stride, padding, dilation, groups, depthwise} for every
+    row that runs a convolution itself (its first one), so depthwise convs can be found."""
+    from convscope.ir.graph import ConvAttrs
+
+    by_path = {layer["path"]: layer for layer in doc["layers"]}
+    for row in a.rows:
+        layer = by_path.get(row.path)
+        if layer is None:
+            continue
+        for nid in row.nodes:
+            node = a.graph.nodes[nid]
+            if node.module == row.path and isinstance(node.attrs, ConvAttrs):
+                c = node.attrs
+                layer["conv"] = {
+                    "kernel": list(c.kernel),
+                    "stride": list(c.stride),
+                    "padding": list(c.padding),
+                    "dilation": list(c.dilation),
+                    "groups": c.groups,
+                    "depthwise": c.groups > 1 and c.groups == c.in_channels,
+                    "transposed": c.transposed,
+                }
+                break
+
+
+def _rf_timeline(a: Analysis) -> list[dict[str, Any]]:
+    """One entry per *call* of every layer with a receptive field, in execution order.
+
+    A shared module (U-Net's one ``pool`` run after every stage) has one row whose RF is
+    its last call's; drawn at its first call that is a spike. Here each call carries the RF
+    of its own last output, placed where that output was produced (a block or the root at
+    its last op, since its RF is its last output's).
+    """
+    rf = a.extras.get("receptive_field")
+    if rf is None:
+        return []
+    events: list[tuple[int, dict[str, Any]]] = []
+    for row in a.rows:
+        if row.path not in rf.per_layer or not row.nodes:
+            continue
+        calls: dict[int, list[int]] = {}
+        if row.calls > 1:
+            for nid in row.nodes:
+                node = a.graph.nodes[nid]
+                if node.module == row.path:
+                    calls.setdefault(node.call_index, []).append(nid)
+        if len(calls) < 2:  # one call, or a shared block whose calls are its children's
+            whole = rf.per_layer[row.path]
+            events.append((row.nodes[-1], _timeline_entry(row.path, 0, 1, whole)))
+            continue
+        for index, nids in sorted(calls.items()):
+            node_rf = rf.per_node.get(nids[-1])
+            if node_rf is not None:
+                events.append((nids[0], _timeline_entry(row.path, index, len(calls), node_rf)))
+    return [entry for _, entry in sorted(events, key=lambda e: e[0])]
+
+
+def _timeline_entry(path: str, call: int, calls: int, rf: Any) -> dict[str, Any]:
+    def num(x: float) -> float | int:
+        return int(x) if float(x).is_integer() else round(float(x), 4)
+
+    return {
+        "path": path,
+        "call": call,
+        "calls": calls,
+        "size": [num(v) for v in rf.size],
+        "min_size": [num(v) for v in rf.min_size],
+        "global": rf.is_global,
+    }
 
 
 def rule_docs(codes: Iterable[str]) -> dict[str, str]:
@@ -118,13 +203,20 @@ def build_report(
     erf: bool = False,
     rewrite: bool = False,
     seed: int = 0,
+    calibrate: bool | None = None,
+    calibrate_time: float = 2.0,
+    progress: Any = None,
 ) -> Report:
     """Load the MODEL ``spec`` and compute its report.
 
     Always: the analysis (traced on meta tensors unless ``weights`` are given), receptive
     fields and lint (settings from ``config`` or the discovered config file, with
     ``target`` as the target profile). ``profile_device`` (``"cpu"``/``"cuda"``) measures
-    latency with per-layer times (roofline figures come from the target when it has them);
+    latency with per-layer times; the roofline is the target's (resolved as ``lint``
+    resolves it, so a ``.yaml`` target works) when it has figures, else this machine
+    measured by ``--calibrate`` (``calibrate=None``: calibrate exactly when the target has
+    no figures; True: always; False: never, so no roofline without figures). ``progress``
+    is a ``progress(label, fraction)`` callback (see ``render.profile.text.stage``);
     ``erf`` adds the effective receptive field; ``rewrite`` the separable-rewrite plan of
     the layers rule DW003 flags (every conv when DW003 flags none). Errors are
     :class:`~convscope.errors.ConvscopeError` with a one-line message.
@@ -135,6 +227,8 @@ def build_report(
     registry = default_registry()
     settings = load_settings(registry, config).with_overrides(registry, target=target)
     resolved = settings.resolve(registry)  # a bad target fails before the model loads
+    from convscope.render.profile.text import stage
+
     if profile_device is not None:
         from convscope.profiling import measure
 
@@ -147,12 +241,15 @@ def build_report(
     from convscope.model.load import load_model
 
     torch.manual_seed(seed)  # random weights (ERF, profile) are reproducible
+    stage(progress, f"loading {spec}")
     loaded = load_model(
         spec, input_shapes=input_shapes, weights=weights, trust_pickle=trust_pickle, device="meta"
     )
+    stage(progress, "analysing")
     analysis = api.analyze_loaded(loaded)
     analysis = api.with_receptive_field(analysis)
     if erf:
+        stage(progress, "effective receptive field")
         analysis = api.with_extra(
             analysis,
             "erf",
@@ -160,11 +257,20 @@ def build_report(
         )
     if profile_device is not None:
         analysis = _with_profile(
-            analysis, loaded, profile_device, resolved.profile.name, min_time, spec
+            analysis,
+            loaded,
+            profile_device,
+            resolved.profile,
+            min_time,
+            spec,
+            calibrate=calibrate,
+            calibrate_time=calibrate_time,
+            progress=progress,
         )
     providers: dict[str, Any] = {}
     if weights:
         providers["weights"] = lambda _analysis: loaded.module
+    stage(progress, "linting")
     result = run_lint(
         analysis,
         settings,
@@ -177,57 +283,85 @@ def build_report(
     plan: Plan | None = None
     note: str | None = None
     if rewrite:
-        plan, note = _rewrite_plan(analysis, result)
+        stage(progress, "rewrite plan")
+        plan, note = _rewrite_plan(analysis, result, loaded.module, seed)
     return Report(
         analysis=analysis, lint=result, rewrite=plan, rewrite_requested=rewrite, rewrite_note=note
     )
 
 
 def _with_profile(
-    analysis: Analysis, loaded: Any, device: str, target: str, min_time: float, spec: str
+    analysis: Analysis,
+    loaded: Any,
+    device: str,
+    target: Profile,
+    min_time: float,
+    spec: str,
+    *,
+    calibrate: bool | None,
+    calibrate_time: float,
+    progress: Any,
 ) -> Analysis:
-    from convscope.linting.registry import default_registry
+    from convscope.profiling.calibrate import calibrate as run_calibrate
     from convscope.profiling.run import profile, with_profile
-    from convscope.targets.profiles import load_profile
-    from convscope.targets.roofline import RooflineParams
+    from convscope.render.profile.text import stage
+    from convscope.targets.profiles import roofline_params
 
     module = loaded.module
     if loaded.on_meta and loaded.rebuild is not None:
         module = loaded.rebuild()
-    roof = load_profile(target, default_registry()).roofline
-    params = (
-        RooflineParams(roof.peak_flops, roof.bandwidth, name=target, source=roof.source)
-        if roof.peak_flops is not None and roof.bandwidth is not None
-        else None
-    )
+    params = roofline_params(target)
+    cal = None
+    if calibrate or (calibrate is None and params is None):
+        stage(progress, "calibrating")
+        cal = run_calibrate(device, budget_s=calibrate_time, progress=progress)
+        params = cal.params()
     measured = profile(
-        module, loaded.inputs, device=device, batch_sizes=None, min_time=min_time, name=spec
+        module,
+        loaded.inputs,
+        device=device,
+        batch_sizes=None,
+        min_time=min_time,
+        name=spec,
+        progress=progress,
     )
-    return with_profile(analysis, measured, params)
+    return with_profile(analysis, measured, params, calibration=cal)
 
 
-def _rewrite_plan(analysis: Analysis, result: LintResult) -> tuple[Plan | None, str | None]:
+def _rewrite_plan(
+    analysis: Analysis, result: LintResult, module: Any, seed: int
+) -> tuple[Plan | None, str | None]:
+    """The separable plan with each layer's weight error measured as ``convscope rewrite``
+    measures it: the SVD factorization applied to a copy (seeded random weights when the
+    model is on meta, as ``rewrite`` does), never to ``module`` itself."""
+    from convscope.rewriting.apply import apply_plan_inplace
     from convscope.rewriting.plan import RewriteError, make_plan
+    from convscope.rewriting.run import materialize
 
     flagged = list(dict.fromkeys(f.layer for f in result.findings if f.code == "DW003"))
     try:
-        return make_plan(analysis, mode="separable", layers=flagged or None), None
+        plan = make_plan(analysis, mode="separable", layers=flagged or None)
     except RewriteError as exc:
         return None, str(exc)
+    real, _random = materialize(module, seed=seed)
+    return plan.with_errors(apply_plan_inplace(real, plan, seed=seed)), None
 
 
-def render(report: Report, fmt: str = "html", *, cwd: Path | None = None) -> str:
+def render(
+    report: Report, fmt: str = "html", *, cwd: Path | None = None, depth: int | None = None
+) -> str:
     """``report`` as ``html`` (self-contained page), ``markdown`` or ``json`` — all three
-    from the one document of :meth:`Report.to_dict`."""
+    from the one document of :meth:`Report.to_dict` (``depth`` folds its layer rows)."""
     import json
 
-    doc = report.to_dict(cwd)
+    doc = report.to_dict(cwd, depth)
     if fmt == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
         from convscope.render.analysis import markdown
 
-        return markdown.render_report(report.analysis, doc)
+        a = report.analysis if depth is None else folded(report.analysis, depth)
+        return markdown.render_report(a, doc)
     if fmt == "html":
         from convscope.render.report import html as html_report
 

@@ -47,7 +47,10 @@ PROFILE_FIELDS: Mapping[str, Option] = MappingProxyType(
         ),
     }
 )
-_TOP_KEYS = ("description", "int8", "roofline", "severity", "rules", *PROFILE_FIELDS)
+_TOP_KEYS = ("description", "device", "int8", "roofline", "severity", "rules", *PROFILE_FIELDS)
+#: Device kinds a profile can describe (``device:``); the roofline warns when a measurement
+#: ran on another kind.
+DEVICES = ("cpu", "cuda")
 _ROOFLINE_KEYS = ("peak-flops", "bandwidth", "source")
 
 
@@ -71,6 +74,7 @@ class Roofline:
 class Profile:
     name: str
     description: str = ""
+    device: str | None = None  # "cpu" / "cuda": what the roofline figures describe
     int8: bool = False
     fields: Mapping[str, Any] = field(default_factory=dict)  # PROFILE_FIELDS values it sets
     roofline: Roofline = Roofline()
@@ -94,6 +98,33 @@ def profile_path(name: str) -> Path:
         names = ", ".join(available_profiles())
         raise ConfigError(f"unknown target {name!r}; available targets: {names}")
     return path
+
+
+def resolve_target(target: str | Profile | None, registry: Registry | None = None) -> Profile:
+    """The one way every command turns ``--target`` into a :class:`Profile`: a profile
+    passes through, None is :data:`DEFAULT_TARGET`, anything else is a shipped name or a
+    path to a ``.yaml`` profile (:func:`load_profile`). Use the resolved profile itself
+    afterwards, never its ``name``: a file's name is not a shipped target."""
+    if isinstance(target, Profile):
+        return target
+    return load_profile(target or DEFAULT_TARGET, registry)
+
+
+def roofline_params(profile: Profile) -> Any:
+    """The profile's :class:`~convscope.targets.roofline.RooflineParams`, or None when it
+    has no figures (``peak-flops`` / ``bandwidth`` null)."""
+    from convscope.targets.roofline import RooflineParams
+
+    roof = profile.roofline
+    if roof.peak_flops is None or roof.bandwidth is None:
+        return None
+    return RooflineParams(
+        roof.peak_flops,
+        roof.bandwidth,
+        name=profile.name,
+        source=roof.source,
+        device=profile.device,
+    )
 
 
 def load_profile(name: str, registry: Registry | None = None) -> Profile:
@@ -129,6 +160,9 @@ def parse_profile(
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise where.error("description", "expected a string")
+    device = doc.get("device")
+    if device is not None and device not in DEVICES:
+        raise where.error("device", f"expected one of {', '.join(DEVICES)}, got {device!r}")
     int8 = doc.get("int8", False)
     if not isinstance(int8, bool):
         raise where.error("int8", f"expected bool, got {int8!r}")
@@ -158,6 +192,7 @@ def parse_profile(
     return Profile(
         name=name,
         description=description,
+        device=device,
         int8=int8,
         fields=MappingProxyType(fields),
         roofline=Roofline(numbers["peak-flops"], numbers["bandwidth"], source),

@@ -45,6 +45,7 @@ class RooflineParams:
     bandwidth: float
     name: str = "custom"  # the target profile or "calibrated"
     source: str | None = None  # where the figures come from
+    device: str | None = None  # "cpu" / "cuda" when known: measurements elsewhere are flagged
 
     def __post_init__(self) -> None:
         for label, value in (("peak_flops", self.peak_flops), ("bandwidth", self.bandwidth)):

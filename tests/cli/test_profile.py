@@ -61,11 +61,15 @@ def test_table_with_target_roofline_to_file(tmp_path: Path) -> None:
         "profile", TINY, "--target", "gpu-fp16", "--top", "0", "-o", str(target), *FAST
     )
     assert code == 0, err
+    # a GPU roof under CPU timings is flagged, on stderr and in the report
+    assert "describes a cuda device but the timings were measured on cpu" in err
     text = target.read_text()
+    assert "describes a cuda device" in text
     for needle in (
         "Median ms",
         "Images/s",
-        "Self ms",
+        "p10–p90 ms",
+        "Peak mem. growth",
         "Pred. ms",
         "Bound",
         "Reconcile",

@@ -99,12 +99,57 @@ def test_profile_cuda_without_cuda_exit_2(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_profile_cpu(tmp_path: Path) -> None:
+PROFILE_FAST = ("--profile", "cpu", "--min-time", "0.02", "--calibrate-time", "0.1")
+MACHINE = """\
+description: measured box
+device: cpu
+roofline:
+  peak-flops: 1.0e+11
+  bandwidth: 2.0e+10
+  source: a test
+"""
+
+
+def test_profile_cpu_calibrates_when_the_target_has_no_roof(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    code, _, err = run("report", TINY, "--profile", "cpu", "--min-time", "0.02", "-o", str(out))
+    code, _, err = run("report", TINY, *PROFILE_FAST, "-o", str(out))
     assert code == 0, err
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert doc["profile"]["device"] == "cpu" and doc["profile"]["batches"][0]["median_ms"] > 0
+    prof = doc["profile"]
+    assert prof["device"] == "cpu" and prof["batches"][0]["median_ms"] > 0
+    # generic has no figures: the roof is this machine, measured, and says so
+    assert prof["roofline"]["target"] == "calibrated" and prof["roofline"]["device"] == "cpu"
+    assert prof["calibration"]["rounds"] and "stable" in prof["calibration"]
+    assert prof["reliability"]["verdict"] in ("ok", "noisy")
+    memory = prof["batches"][0]["memory"]
+    assert memory["label"].startswith("peak RSS growth during the timed runs")
+
+
+@pytest.mark.parametrize("fmt", ["html", "markdown", "json"])
+def test_profile_with_a_target_file_as_profile_and_lint_accept(tmp_path: Path, fmt: str) -> None:
+    machine = tmp_path / "machine_t1.yaml"
+    machine.write_text(MACHINE)
+    out = tmp_path / f"r.{ {'markdown': 'md'}.get(fmt, fmt) }"
+    code, _, err = run("report", TINY, *PROFILE_FAST, "--target", str(machine), "-o", str(out))
+    assert code == 0, err
+    text = out.read_text(encoding="utf-8")
+    assert "machine_t1" in text and "unknown target" not in err
+    if fmt == "json":
+        doc = json.loads(text)
+        assert doc["profile"]["roofline"]["peak_flops"] == 1e11
+        assert doc["profile"]["calibration"] is None and doc["lint"]["target"] == "machine_t1"
+    else:  # the verdict and the memory definition reach the rendered pages
+        assert "peak RSS growth during the timed runs" in text
+        assert ("noisy" in text.lower()) or ("reliable" in text.lower())
+
+
+def test_profile_against_a_gpu_roof_on_cpu_warns(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    code, _, err = run("report", TINY, *PROFILE_FAST, "--target", "gpu-fp16", "-o", str(out))
+    assert code == 0, err
+    assert "warning: roofline 'gpu-fp16' describes a cuda device" in err
+    warnings = json.loads(out.read_text())["profile"]["reliability"]["roofline_warnings"]
+    assert any("measured on cpu" in w for w in warnings)
 
 
 def test_help_lists_the_options() -> None:
@@ -112,3 +157,17 @@ def test_help_lists_the_options() -> None:
     assert code == 0
     for option in ("--profile", "--erf", "--rewrite", "--target", "--weights", "--format"):
         assert option in out
+
+
+@pytest.mark.parametrize("command", ["report", "analyze"])
+def test_depth_is_honoured_by_html(tmp_path: Path, command: str) -> None:
+    pages = {}
+    for depth in (None, 1):
+        out = tmp_path / f"{command}-{depth}.html"
+        extra = ("--format", "html") if command == "analyze" else ()
+        code, _, err = run(
+            command, SMALL, *extra, *(("--depth", str(depth)) if depth else ()), "-o", str(out)
+        )
+        assert code == 0, err
+        pages[depth] = out.read_text(encoding="utf-8").count('" data-path="')
+    assert 0 < pages[1] < pages[None]

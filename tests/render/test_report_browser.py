@@ -1,8 +1,10 @@
 """The HTML report in a real browser: headless Debian chromium driven by Playwright.
 
 Checks what a reviewer does with the page: it loads from ``file://`` without console
-errors, shows one row per layer, sorts when a header is clicked, filters by search text,
-and draws every chart. A screenshot is kept in ``test-artifacts/report.png``.
+errors, shows one row per layer, sorts when a header is clicked (numbers largest first,
+shapes by size), filters by search text and to depthwise convs, exports CSV, draws every
+chart, and keeps chart boxes and plots the same height when the window is resized.
+Screenshots of each view are kept in ``test-artifacts/report*.png``.
 
 Set ``CONVSCOPE_NO_BROWSER=1`` to skip; otherwise a missing chromium fails (``make test``
 installs it).
@@ -10,10 +12,14 @@ installs it).
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import json
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "tests" / "fixtures" / "report" / "small_net.py"
+SHARED = ROOT / "tests" / "fixtures" / "report" / "shared_dw_net.py"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -61,30 +68,73 @@ def report_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
 
 
 @pytest.fixture(scope="module")
-def page(report_files: tuple[Path, dict[str, Any]]) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
+    """One chromium for the module (Playwright's sync API allows one session at a time)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     executable = _chromium()
-    errors: list[str] = []
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        instance = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            tab.on("pageerror", lambda e: errors.append(str(e)))
-            tab.on(
-                "request",
-                lambda r: (
-                    errors.append(f"network request: {r.url}")
-                    if not r.url.startswith(("file:", "data:", "blob:", "about:"))
-                    else None
-                ),
-            )
-            tab.goto(report_files[0].as_uri())
-            tab.wait_for_load_state("load")
-            tab.errors = errors
-            yield tab
+            yield instance
         finally:
-            browser.close()
+            instance.close()
+
+
+@contextmanager
+def _open(browser: Any, path: Path) -> Iterator[Any]:
+    errors: list[str] = []
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    try:
+        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.on(
+            "request",
+            lambda r: (
+                errors.append(f"network request: {r.url}")
+                if not r.url.startswith(("file:", "data:", "blob:", "about:"))
+                else None
+            ),
+        )
+        tab.goto(path.as_uri())
+        tab.wait_for_load_state("load")
+        tab.errors = errors
+        yield tab
+    finally:
+        tab.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, report_files: tuple[Path, dict[str, Any]]) -> Iterator[Any]:
+    with _open(browser, report_files[0]) as tab:
+        yield tab
+
+
+@pytest.fixture(scope="module")
+def shared_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A profiled report of a model with a shared module and a depthwise conv."""
+    from convscope.report.build import build_report, render
+
+    report = build_report(
+        str(SHARED), profile_device="cpu", min_time=0.05, calibrate_time=0.2, rewrite=True
+    )
+    out = tmp_path_factory.mktemp("browser-shared")
+    page = out / "shared.html"
+    page.write_text(render(report, "html"), encoding="utf-8")
+    return page, json.loads(render(report, "json"))
+
+
+@pytest.fixture(scope="module")
+def shared_page(browser: Any, shared_files: tuple[Path, dict[str, Any]]) -> Iterator[Any]:
+    with _open(browser, shared_files[0]) as tab:
+        yield tab
+
+
+def _shot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / name
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000
+    return target
 
 
 def _column(page: Any, index: int) -> list[str]:
@@ -123,14 +173,19 @@ def test_sorts_when_a_header_is_clicked(
     doc = report_files[1]
     col = _header_index(page, "macs")
     header = page.locator("#layer-table thead th").nth(col)
+    header.click()  # numbers: largest first
+    descending = [int(v) for v in _column(page, col)]
+    assert descending == sorted((layer["macs"] for layer in doc["layers"]), reverse=True)
+    assert header.get_attribute("aria-sort") == "descending"
+    assert descending[0] == max(layer["macs"] for layer in doc["layers"]) > descending[-1]
     header.click()
     ascending = [int(v) for v in _column(page, col)]
-    assert ascending == sorted(layer["macs"] for layer in doc["layers"])
-    assert header.get_attribute("aria-sort") == "ascending"
-    header.click()
-    descending = [int(v) for v in _column(page, col)]
-    assert descending == sorted(ascending, reverse=True)
-    assert descending[0] == max(layer["macs"] for layer in doc["layers"]) > descending[-1]
+    assert ascending == sorted(descending) and header.get_attribute("aria-sort") == "ascending"
+    # shapes sort by size (elements), not as text ("1x10" after "1x16x32x32")
+    shape_col = _header_index(page, "output_shape")
+    page.locator("#layer-table thead th").nth(shape_col).click()
+    sizes = [int(v) if v else -1 for v in _column(page, shape_col)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]
     name_col = _header_index(page, "path")
     page.locator("#layer-table thead th").nth(name_col).click()
     names = _column(page, name_col)
@@ -173,9 +228,134 @@ def test_every_chart_is_rendered(page: Any) -> None:
 
 
 def test_screenshot_is_kept(page: Any) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    target = ARTIFACTS / "report.png"
     page.locator("#layer-filter").fill("")
-    page.screenshot(path=str(target), full_page=True)
-    assert target.stat().st_size > 10_000
+    _shot(page, "report.png")
     assert page.errors == []
+
+
+def _chart_boxes(page: Any) -> list[dict[str, float]]:
+    return page.eval_on_selector_all(
+        "div.chart",
+        """ds => ds.map(d => {
+            const box = d.getBoundingClientRect();
+            const svg = d.querySelector('svg.main-svg').getBoundingClientRect();
+            return {id: d.id, top: box.top, bottom: box.bottom, height: d.clientHeight,
+                    width: d.clientWidth, svgTop: svg.top, svgBottom: svg.bottom,
+                    svgHeight: svg.height, svgWidth: svg.width};
+        })""",
+    )
+
+
+def test_charts_keep_their_size_when_the_window_is_resized(page: Any) -> None:
+    heights = {
+        f["id"]: f["layout"]["height"]
+        for f in json.loads(page.locator("#cs-figures").text_content())
+    }
+    for width in (900, 1400, 700):
+        page.set_viewport_size({"width": width, "height": 900})
+        # plotly resizes on the window's resize event; wait until every plot fits its box
+        page.wait_for_function(
+            """() => Array.from(document.querySelectorAll('div.chart')).every(d => {
+                const svg = d.querySelector('svg.main-svg');
+                return svg && Math.abs(svg.getBoundingClientRect().width - d.clientWidth) < 2;
+            })"""
+        )
+        boxes = _chart_boxes(page)
+        for box in boxes:
+            assert box["height"] == heights[box["id"]], (width, box)  # not shrunk to 300 px
+            assert abs(box["svgHeight"] - box["height"]) < 1, (width, box)
+            assert box["svgTop"] >= box["top"] and box["svgBottom"] <= box["bottom"], box
+        for above, below in itertools.pairwise(boxes):
+            assert above["bottom"] <= below["top"], (width, above["id"], below["id"])
+        if width == 700:
+            _shot(page, "report-resized-700.png")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    assert page.errors == []
+
+
+def test_no_cloud_button_or_plotly_link(page: Any) -> None:
+    page.hover("#fig-cost")
+    titles = page.eval_on_selector_all(
+        "#fig-cost .modebar-btn", "bs => bs.map(b => b.getAttribute('data-title') || '')"
+    )
+    assert titles and not [t for t in titles if "cloud" in t.lower() or "studio" in t.lower()]
+    assert page.locator(".modebar-btn--logo").count() == 0
+    config = json.loads(page.locator("#cs-plotly-config").text_content())
+    assert config["displaylogo"] is False and config["showSendToCloud"] is False
+
+
+def test_shared_module_has_a_calls_column_and_one_rf_point_per_call(
+    shared_page: Any, shared_files: tuple[Path, dict[str, Any]]
+) -> None:
+    doc = shared_files[1]
+    calls_col = _header_index(shared_page, "calls")
+    calls = dict(
+        zip(
+            shared_page.eval_on_selector_all(
+                "#layer-table tbody tr", "rows => rows.map(r => r.getAttribute('data-path'))"
+            ),
+            _column(shared_page, calls_col),
+            strict=True,
+        )
+    )
+    assert calls["pool"] == "3" and calls["stem"] == "1"
+    rf = shared_page.evaluate("document.getElementById('fig-rf').data[0]")
+    pool = [(t, y) for t, y in zip(rf["text"], rf["y"], strict=True) if t.startswith("pool")]
+    assert [t.rsplit("·", 1)[1].strip() for t, _ in pool] == ["call 1/3", "call 2/3", "call 3/3"]
+    assert [y for _, y in pool] == sorted(y for _, y in pool) and pool[0][1] < pool[-1][1]
+    # no spike: the largest RF never drops along the execution order of leaf layers
+    assert rf["y"] == sorted(rf["y"])
+    assert "~g} px" in rf["hovertemplate"]  # 36 px, not 36.0000 px
+    assert len(rf["x"]) == len(doc["rf_timeline"])
+
+
+def test_depthwise_marker_filter_and_conv_columns(
+    shared_page: Any, shared_files: tuple[Path, dict[str, Any]]
+) -> None:
+    doc = shared_files[1]
+    keys = shared_page.eval_on_selector_all(
+        "#layer-table thead th", "hs => hs.map(h => h.getAttribute('data-key'))"
+    )
+    assert {"kernel", "stride", "dilation", "groups"} <= set(keys)
+    assert shared_page.locator("#layer-table tr[data-path='dw'] .dw").inner_text() == "DW"
+    dilation = _column(shared_page, _header_index(shared_page, "dilation"))
+    assert "2" in dilation
+    shared_page.check("#depthwise-only")
+    visible = shared_page.eval_on_selector_all(
+        "#layer-table tbody tr:not([hidden])", "rows => rows.map(r => r.getAttribute('data-path'))"
+    )
+    expected = [x["path"] for x in doc["layers"] if (x.get("conv") or {}).get("depthwise")]
+    assert visible == expected == ["dw"]
+    _shot(shared_page, "report-depthwise-filter.png")
+    shared_page.uncheck("#depthwise-only")
+    assert shared_page.locator("#layer-table tbody tr:not([hidden])").count() == len(doc["layers"])
+
+
+def test_csv_export_of_the_visible_rows(
+    shared_page: Any, shared_files: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    doc = shared_files[1]
+    with shared_page.expect_download() as info:
+        shared_page.click("#csv-export")
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    assert target.name == "shared_dw_net-layers.csv"
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert rows[0][:4] == ["#", "Layer", "Type", "Calls"] and len(rows) == len(doc["layers"]) + 1
+    macs = rows[0].index("MACs")
+    assert [int(r[macs]) for r in rows[1:]] == [x["macs"] for x in doc["layers"]]  # raw numbers
+
+
+def test_profiled_page_shows_latency_and_the_verdict(
+    shared_page: Any, shared_files: tuple[Path, dict[str, Any]]
+) -> None:
+    doc = shared_files[1]
+    names = shared_page.evaluate("document.getElementById('fig-cost').data.map(t => t.name)")
+    assert names[-1] == "median self ms"
+    assert shared_page.locator("#profile-verdict").count() == 1
+    roof = shared_page.evaluate("document.getElementById('fig-roofline').data.map(t => t.name)")
+    assert any(n.startswith("roofline (") for n in roof)  # calibrated: the chart has a roof
+    assert doc["profile"]["roofline"]["target"] == "calibrated"
+    shared_page.locator("#profile").scroll_into_view_if_needed()
+    _shot(shared_page, "report-profile.png")
+    assert shared_page.errors == []

@@ -9,7 +9,9 @@ Regenerate the golden file after an intended change with
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,6 +25,8 @@ from convscope.report.build import Report, build_report, render
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = "tests/fixtures/report/small_net.py"
 GOLDEN = ROOT / "tests" / "golden" / "report-small_net.md"
+MODEL = ROOT / SPEC
+SHARED = ROOT / "tests" / "fixtures" / "report" / "shared_dw_net.py"
 
 
 class _Page(HTMLParser):
@@ -105,7 +109,8 @@ def test_plotly_embedded_exactly_once(page_text: str) -> None:
     assert page_text.count(js[:300]) == 1
     assert page_text.count(js[-300:]) == 1
     scripts = [a for t, a in _parse(page_text).tags if t == "script"]
-    assert len(scripts) == 3  # the figures (JSON), plotly.js, our table script
+    # the figures and the plotly config (JSON), plotly.js, our table script
+    assert len(scripts) == 4
 
 
 def test_layer_table_numbers_equal_json(page_text: str, doc: dict[str, Any]) -> None:
@@ -125,14 +130,18 @@ def test_layer_table_numbers_equal_json(page_text: str, doc: dict[str, Any]) -> 
             assert values["rf"] == str(max(layer["rf"]["size"]))
         codes = [f["code"] for f in doc["lint"]["findings"] if f["layer"] == layer["path"]]
         assert values["findings"] == str(len(codes))
-    foot = page.rows["layer-table/tfoot"][0][1:]
+        assert values["calls"] == str(layer["calls"])
+        conv = layer.get("conv")
+        if conv is not None:
+            assert values["groups"] == str(conv["groups"])
+            assert values["kernel"] == str(conv["kernel"][0] * conv["kernel"][1])
+        shape = layer["output_shape"]
+        if shape:  # shapes sort by their number of elements
+            assert values["output_shape"] == str(math.prod(shape))
+    foot = dict(zip(heads, page.rows["layer-table/tfoot"][0][1:], strict=True))
     t = doc["totals"]
-    assert [c.get("data-v") for c in foot[4:8]] == [
-        str(t["params"]),
-        str(t["macs"]),
-        str(t["activation_bytes"]),
-        str(t["traffic_bytes"]),
-    ]
+    for key in ("params", "macs", "activation_bytes", "traffic_bytes"):
+        assert foot[key].get("data-v") == str(t[key]), key
 
 
 def test_summary_cards_equal_json(page_text: str, doc: dict[str, Any]) -> None:
@@ -180,6 +189,7 @@ def test_sections_only_when_their_data_exists(doc: dict[str, Any]) -> None:
     bare = {k: v for k, v in doc.items() if k not in ("erf", "rewrite", "lint", "profile")}
     bare["layers"] = [{k: v for k, v in r.items() if k != "rf"} for r in doc["layers"]]
     bare.pop("receptive_field")
+    bare.pop("rf_timeline", None)
     ids = _parse(html_report.render(bare)).ids()
     assert {"summary", "charts", "layers", "fig-cost", "fig-mixing"} <= ids
     assert not ids & {
@@ -253,3 +263,82 @@ def test_golden_markdown(report: Report) -> None:
     assert text == GOLDEN.read_text(encoding="utf-8")
     assert "<details><summary>Per-layer table" in text
     assert text.count("<details>") == text.count("</details>") >= 2
+
+
+def test_plotly_config_offers_nothing_online(page_text: str) -> None:
+    config = html_report.PLOTLY_CONFIG
+    assert config["displaylogo"] is False and config["showSendToCloud"] is False
+    assert "sendChartToCloud" in config["modeBarButtonsToRemove"]
+    # the keys exist in the embedded plotly.js (unknown keys would be silently ignored)
+    js = html_report.plotly_js()
+    assert "showSendToCloud" in js and "sendChartToCloud" in js
+    assert json.dumps(config, separators=(",", ":")) in page_text
+
+
+def test_lint_where_is_short_with_the_full_path_in_a_title() -> None:
+    short = html_report._short_file
+    assert short("examples/unet.py") == "examples/unet.py"
+    assert (
+        short("/usr/lib/python3/site-packages/torchvision/models/resnet.py") == "…/models/resnet.py"
+    )
+    doc = {
+        "lint": {
+            "target": "generic",
+            "counts": {"error": 0, "warning": 1, "info": 0},
+            "findings": [
+                {
+                    "code": "DW001",
+                    "name": "narrow-depthwise",
+                    "severity": "warning",
+                    "layer": "dw",
+                    "message": "m",
+                    "suggestion": None,
+                    "rewrite": None,
+                    "location": {"file": "/opt/venv/site-packages/pkg/net.py", "line": 7},
+                }
+            ],
+            "budgets": [],
+            "skipped": [],
+            "rules_run": [],
+        }
+    }
+    page = html_report.render({**_minimal_doc(), **doc})
+    assert 'title="/opt/venv/site-packages/pkg/net.py:7"' in page
+    assert "…/pkg/net.py:7" in page
+
+
+def _minimal_doc() -> dict[str, Any]:
+    from convscope.report.build import build_report
+
+    return build_report(str(SHARED)).to_dict()
+
+
+def test_shared_module_calls_rf_per_call_and_conv_geometry() -> None:
+    doc = _minimal_doc()
+    pool = next(x for x in doc["layers"] if x["path"] == "pool")
+    assert pool["calls"] == 3
+    calls = [e for e in doc["rf_timeline"] if e["path"] == "pool"]
+    assert [e["call"] for e in calls] == [0, 1, 2]
+    assert [max(e["size"]) for e in calls] == sorted(max(e["size"]) for e in calls)
+    assert max(calls[-1]["size"]) == max(pool["rf"]["size"])  # the row keeps the last call's
+    rf = {f["id"]: f for f in html_report.figures(doc)}["fig-rf"]["data"][0]
+    assert rf["y"] == sorted(rf["y"])  # no spike at the shared module's first call
+    assert rf["hovertemplate"] == "%{text}<br>RF %{y:,.6~g} px<extra></extra>"
+    dw = next(x for x in doc["layers"] if x["path"] == "dw")
+    assert dw["conv"]["depthwise"] is True and dw["conv"]["groups"] == 16
+    dilated = next(x for x in doc["layers"] if x["path"] == "dilated")
+    assert dilated["conv"]["dilation"] == [2, 2] and dilated["conv"]["depthwise"] is False
+    assert 'data-depthwise="1"' in html_report.render(doc)
+
+
+def test_depth_folds_the_html_rows() -> None:
+    from convscope.report.build import build_report, render
+
+    report = build_report(str(MODEL))
+    full = json.loads(render(report, "json"))
+    folded = json.loads(render(report, "json", depth=1))
+    assert max(x["depth"] for x in folded["layers"]) <= 1 < max(x["depth"] for x in full["layers"])
+    # folding keeps the sums
+    assert sum(x["macs"] for x in folded["layers"]) == sum(x["macs"] for x in full["layers"])
+    page = render(report, "html", depth=1)
+    assert len(re.findall(r'<tr data-index="\d+" data-path=', page)) == len(folded["layers"])

@@ -184,13 +184,30 @@ def _profile_section(profile: Mapping[str, Any]) -> list[str]:
         f"### Latency · {profile['device_name']} ({profile['device']}, {profile['threads']} "
         f"threads, torch {profile['torch']})",
         "",
-        "| batch | median ms | p10 ms | p90 ms | images/s |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    rel = profile.get("reliability") or {}
+    if rel.get("noisy"):
+        lines += [f"> **Noisy — {rel['advice']}:** " + "; ".join(rel["reasons"]), ""]
+    elif rel:
+        lines += ["Timings look reliable (spread and unattributed time within limits).", ""]
+    for w in rel.get("roofline_warnings", []):
+        lines += [f"> **Roofline figures are suspect:** {w}", ""]
+    lines += [
+        "| batch | median ms | p10 ms | p90 ms | spread | images/s | peak memory growth |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for b in profile["batches"]:
         ips = b.get("throughput_ips")
+        mem = b.get("memory")
+        grown = mem["growth_bytes"] if mem else 0
+        growth = "—" if not mem else "+" + (fmt.nbytes(grown) if grown else "0 B")
         lines.append(
             f"| {b['batch_size']} | {b['median_ms']:.3f} | {b['p10_ms']:.3f} "
-            f"| {b['p90_ms']:.3f} | {'—' if ips is None else f'{ips:.1f}'} |"
+            f"| {b['p90_ms']:.3f} | {fmt.percent(b.get('spread') or 0.0)} "
+            f"| {'—' if ips is None else f'{ips:.1f}'} "
+            f"| {growth} |"
         )
+    first = profile["batches"][0].get("memory") if profile["batches"] else None
+    if first:
+        lines += ["", f"Peak memory growth: {first['label']} ({first['method']})."]
     return lines

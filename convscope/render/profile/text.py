@@ -23,9 +23,17 @@ from rich.table import Table
 from rich.text import Text
 
 from convscope.analysis.build import Analysis
+from convscope.profiling.reliability import ACHIEVED_LIMIT
 from convscope.render import fmt
 
-__all__ = ["calibration_table", "calibration_text", "progress_bar", "render", "to_text"]
+__all__ = [
+    "calibration_table",
+    "calibration_text",
+    "progress_bar",
+    "render",
+    "stage",
+    "to_text",
+]
 
 DEFAULT_TOP = 20
 
@@ -72,8 +80,9 @@ def batch_table(section: Any) -> Table:
         header_style="bold",
         pad_edge=False,
     )
-    for name in ("Batch", "Iters", "Median ms", "p10 ms", "p90 ms", "Spread", "Images/s", "Memory"):
-        t.add_column(name, justify="left" if name == "Memory" else "right", no_wrap=True)
+    mem = "Peak mem. growth"
+    for name in ("Batch", "Iters", "Median ms", "p10 ms", "p90 ms", "Spread", "Images/s", mem):
+        t.add_column(name, justify="left" if name == mem else "right", no_wrap=True)
     for b in r.batches:
         s = b.stats
         t.add_row(
@@ -94,11 +103,11 @@ def layer_table(a: Analysis, section: Any, top: int) -> Table | None:
     roof = section.roofline
     if times is None and roof is None:
         return None
-    measured = section.layer_seconds()
     e2e = section.result.e2e_median_s
     rows = list(a.rows)
-    if measured:
-        rows.sort(key=lambda r: (-measured.get(r.path, 0.0), r.path))
+    medians = {r.path: lt.median_s for r in rows if times is not None and (lt := times.get(r.path))}
+    if medians:
+        rows.sort(key=lambda r: (-medians.get(r.path, 0.0), r.path))
     elif roof is not None:
         rows.sort(key=lambda r: -(roof.layer(r.path).predicted_s if roof.layer(r.path) else 0))
     shown = rows[:top] if top > 0 else rows
@@ -117,7 +126,7 @@ def layer_table(a: Analysis, section: Any, top: int) -> Table | None:
     t.add_column("MACs", justify="right")
     t.add_column("FLOP/B", justify="right")
     if times is not None:
-        t.add_column("Self ms", justify="right")
+        t.add_column("Median ms", justify="right")
         t.add_column("Share", justify="right")
         t.add_column("p10–p90 ms", justify="right", no_wrap=True)
     if roof is not None:
@@ -129,35 +138,54 @@ def layer_table(a: Analysis, section: Any, top: int) -> Table | None:
         if times is not None:
             lt = times.get(r.path)
             cells += [
-                _ms(lt.time_s) if lt else "—",
-                fmt.percent(lt.time_s / e2e) if lt and e2e else "—",
+                _ms(lt.median_s) if lt else "—",
+                fmt.percent(lt.median_s / e2e) if lt and e2e else "—",
                 f"{_ms(lt.p10_s)}–{_ms(lt.p90_s)}" if lt else "—",
             ]
         if roof is not None:
             lr = roof.layer(r.path)
             style = {"memory": "yellow", "compute": "green"}.get(lr.bound if lr else "", "")
+            over = lr is not None and lr.achieved is not None and lr.achieved > ACHIEVED_LIMIT
             cells += [
                 _ms(lr.predicted_s) if lr else "—",
                 f"[{style}]{lr.bound}[/]" if lr and style else (lr.bound if lr else "—"),
-                _frac(lr.achieved) if lr else "—",
+                (f"[red]{_frac(lr.achieved)} ![/]" if over else _frac(lr.achieved)) if lr else "—",
             ]
         t.add_row(*cells)
+    notes = ["median self time per forward, p10–p90 over the instrumented iterations"]
+    if roof is not None and any(
+        x.achieved is not None and x.achieved > ACHIEVED_LIMIT for x in roof.layers
+    ):
+        notes.append("! achieved > 100 %: the roofline figures are too low (calibration problem)")
     if len(rows) > len(shown):
-        t.caption = f"… {len(rows) - len(shown)} more layers (--top 0 shows all)"
-        t.caption_justify = "left"
+        notes.append(f"… {len(rows) - len(shown)} more layers (--top 0 shows all)")
+    t.caption = "\n".join(notes)
+    t.caption_justify = "left"
     return t
+
+
+def reliability_lines(section: Any) -> list[str]:
+    """The profiler's verdict (noisy timings, suspect roofline), rich markup."""
+    rel = section.reliability
+    lines = []
+    if rel.headline:
+        lines.append(f"[bold red]NOISY[/]     {rel.headline.removeprefix('noisy — ')}")
+    for w in rel.roofline_warnings:
+        lines.append(f"[bold yellow]Roofline?[/] {w}")
+    return lines
 
 
 def summary_panel(a: Analysis, section: Any) -> Panel:
     r = section.result
-    lines = []
+    lines = reliability_lines(section)
     times = r.layers
     if times is not None:
         e2e = r.e2e_median_s
         total = section.layers_sum_s or 0.0
         rem = section.remainder_s or 0.0
         lines.append(
-            f"[bold]Reconcile[/] Σ layers {_ms(total)} ms + unattributed {_ms(rem)} ms "
+            f"[bold]Reconcile[/] Σ layers (means of the central iterations) {_ms(total)} ms "
+            f"+ unattributed {_ms(rem)} ms "
             f"({fmt.percent(rem / e2e) if e2e else '—'}) = end-to-end median {_ms(e2e)} ms "
             f"(batch {times.batch_size}); instrumented run {_ms(times.instrumented.median_s)} "
             f"ms ({times.method})"
@@ -168,16 +196,7 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
     if section.analytic_batch is not None:
         mem += f" (batch {section.analytic_batch})"
     if first is not None:
-        if first.method.startswith("cuda"):
-            mem += (
-                f"; CUDA max allocated {fmt.nbytes(first.peak_bytes)} "
-                f"(+{_nbytes0(first.growth_bytes)} during the run)"
-            )
-        else:
-            mem += (
-                f"; measured RSS growth +{_nbytes0(first.growth_bytes)} "
-                f"(peak {fmt.nbytes(first.peak_bytes)}, {first.method})"
-            )
+        mem += f"; {first.label} +{_nbytes0(first.growth_bytes)} ({first.method})"
     lines.append(mem)
     roof = section.roofline
     if roof is not None:
@@ -229,7 +248,10 @@ def render(a: Analysis, *, top: int = DEFAULT_TOP) -> Group:
         f" · {r.model} · {r.device} ({r.device_name}) · "
         f"{r.threads} thread(s) · {r.dtype}" + (" · channels_last" if r.channels_last else ""),
     )
-    parts: list[RenderableType] = [header, batch_table(section)]
+    parts: list[RenderableType] = [header]
+    if section.reliability.noisy:
+        parts.append(Text.from_markup(reliability_lines(section)[0]))
+    parts.append(batch_table(section))
     lt = layer_table(a, section, top)
     if lt is not None:
         parts.append(lt)
@@ -284,6 +306,13 @@ def calibration_table(cal: Any) -> Table:
         "layers below it are memory-bound",
     )
     t.add_row("Threads", str(cal.threads), f"{cal.device}, torch {cal.torch_version}")
+    if cal.rounds:
+        figures = " · ".join(f"{_rate(f, 'FLOP/s')} / {_rate(b, 'B/s')}" for f, b in cal.rounds)
+        t.add_row(
+            "Stability",
+            "stable" if cal.stable else "[red]NOT stable[/]",
+            f"{len(cal.rounds)} round(s): {figures}",
+        )
     t.caption = f"measured in {cal.seconds:.1f} s; -o FILE.yaml writes a target profile"
     t.caption_justify = "left"
     return t
@@ -296,11 +325,52 @@ def calibration_text(cal: Any, width: int = 120) -> str:
 # --------------------------------------------------------------------------- progress
 
 
+class _Bar:
+    """The ``progress(label, fraction)`` callback of :func:`progress_bar`, plus stages."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.tasks: dict[str, Any] = {}
+        self.current_stage: str | None = None
+
+    def _end_stage(self) -> None:
+        if self.current_stage is not None:
+            self.bar.update(self.tasks[self.current_stage], completed=1.0)
+            self.current_stage = None
+
+    def __call__(self, label: str, fraction: float) -> None:
+        self._end_stage()
+        if label not in self.tasks:
+            self.tasks[label] = self.bar.add_task(label, total=1.0)
+        self.bar.update(self.tasks[label], completed=max(0.0, min(1.0, fraction)))
+        self.bar.refresh()
+
+    def stage(self, label: str) -> None:
+        """A step without a known length (loading, analysing): shown at once, marked done
+        when the next step starts."""
+        self._end_stage()
+        self.tasks[label] = self.bar.add_task(label, total=1.0)
+        self.current_stage = label
+        self.bar.refresh()
+
+
+def stage(progress: Any, label: str) -> None:
+    """Announce a step of unknown length on ``progress`` (a :func:`progress_bar` callback,
+    any ``progress(label, fraction)`` function, or None)."""
+    if progress is None:
+        return
+    if isinstance(progress, _Bar):
+        progress.stage(label)
+    else:
+        progress(label, 0.0)
+
+
 @contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[Any]:
     """A rich progress bar on stderr; yields a ``progress(label, fraction)`` callback, or
     None when disabled (stderr not a terminal). Refreshed only from the callback (no
-    background thread writing to the terminal while a trace filters stderr)."""
+    background thread writing to the terminal while a trace filters stderr); every step of
+    a command, loading included, announces itself so the bar is up from the first second."""
     if not enabled:
         yield None
         return
@@ -314,13 +384,5 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
         transient=True,
         auto_refresh=False,
     )
-    tasks: dict[str, Any] = {}
-
-    def update(label: str, fraction: float) -> None:
-        if label not in tasks:
-            tasks[label] = bar.add_task(label, total=1.0)
-        bar.update(tasks[label], completed=max(0.0, min(1.0, fraction)))
-        bar.refresh()
-
     with bar:
-        yield update
+        yield _Bar(bar)

@@ -26,6 +26,16 @@ from convscope.render import fmt
 __all__ = ["figures", "markdown_to_html", "plotly_js", "render"]
 
 SEVERITIES = ("error", "warning", "info")
+
+#: plotly.js config of every chart. The page is offline: no plotly logo link and no
+#: "send to cloud" button (``showSendToCloud`` and the ``sendChartToCloud`` button of the
+#: bundled plotly.js 4; ``showEditInChartStudio`` is not a config key of that version).
+PLOTLY_CONFIG: Mapping[str, Any] = {
+    "displaylogo": False,
+    "responsive": True,
+    "showSendToCloud": False,
+    "modeBarButtonsToRemove": ["sendChartToCloud", "lasso2d", "select2d"],
+}
 MIXING_CLASSES = ("spatial", "channel", "both", "other")
 
 
@@ -62,8 +72,30 @@ def _environment() -> Any:
         grouped=lambda n: f"{int(n):,}",
         ms=_ms,
         rfsize=_rf_text,
+        layer_profile=_layer_profile,
+        shortfile=_short_file,
+        numel=_numel,
     )
     return env
+
+
+_LAYER_PROFILE_KEYS = ("median_ms", "p10_ms", "p90_ms", "achieved", "over_roof")
+
+
+def _layer_profile(p: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A layer's ``profile`` object with every key the table reads (None when absent: a
+    layer with a roofline bound but no measured time, or none at all)."""
+    return {**dict.fromkeys(_LAYER_PROFILE_KEYS), **(p or {})}
+
+
+def _numel(shape: Sequence[int] | None) -> int | str:
+    """Elements of a shape, the sort key of the shape columns ('' when unknown)."""
+    if not shape:
+        return ""
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
 
 
 def _ms(x: float | None) -> str:
@@ -107,10 +139,16 @@ def render(doc: Mapping[str, Any], *, rule_docs: Mapping[str, str] | None = None
         "erf": doc.get("erf"),
         "rewrite": doc.get("rewrite"),
         "profile": profile,
-        "profiled": any("profile" in r and r["profile"].get("ms") is not None for r in layers),
+        "profiled": any(
+            "profile" in r and r["profile"].get("median_ms") is not None for r in layers
+        ),
+        "roofed": any("profile" in r and "achieved" in r["profile"] for r in layers),
         "has_rf": any("rf" in r for r in layers),
+        "has_conv": any("conv" in r for r in layers),
+        "csv_name": _csv_name(str(doc.get("model", "report"))),
         "figures": figs,
         "figures_json": Markup(_script_json(figs)),
+        "plotly_config_json": Markup(_script_json(PLOTLY_CONFIG)),
         "plotly_js": Markup(plotly_js()),
         "style": Markup(_environment().get_template("report.css").render()),
         "script": Markup(_environment().get_template("report.js").render()),
@@ -119,6 +157,21 @@ def render(doc: Mapping[str, Any], *, rule_docs: Mapping[str, str] | None = None
         "io": _io_text(doc),
     }
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def _csv_name(model: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", model.rsplit("/", 1)[-1]).strip("_.") or "report"
+    return f"{stem.removesuffix('.py')}-layers.csv"
+
+
+def _short_file(path: str) -> str:
+    """A finding's file as the lint table shows it: repository-relative paths stay, an
+    absolute path (site-packages) becomes its last two parts; the full path is the cell's
+    title."""
+    if not path.startswith("/") and ":" not in path[:3]:
+        return path
+    parts = path.replace("\\", "/").rstrip("/").split("/")
+    return "…/" + "/".join(parts[-2:]) if len(parts) > 2 else path
 
 
 def _io_text(doc: Mapping[str, Any]) -> str:
@@ -183,18 +236,30 @@ def _base_layout(title: str, **extra: Any) -> dict[str, Any]:
 def _cost_figure(layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     x = list(range(len(layers)))
     names = [_label(r) for r in layers]
-    metrics = (
-        ("MACs", [r["macs"] for r in layers], "#4c78a8"),
-        ("params", [r["params"] for r in layers], "#f58518"),
-        ("traffic (bytes)", [r["bytes_read"] + r["bytes_written"] for r in layers], "#54a24b"),
-    )
+    metrics: list[tuple[str, list[Any], str, str]] = [
+        ("MACs", [r["macs"] for r in layers], "#4c78a8", "%{y:,}"),
+        ("params", [r["params"] for r in layers], "#f58518", "%{y:,}"),
+        (
+            "traffic (bytes)",
+            [r["bytes_read"] + r["bytes_written"] for r in layers],
+            "#54a24b",
+            "%{y:,}",
+        ),
+    ]
+    latency = [(r.get("profile") or {}).get("median_ms") for r in layers]
+    if any(v is not None for v in latency):
+        metrics.append(("median self ms", latency, "#b279a2", "%{y:.3f} ms"))
     data = []
     gap = 0.06
-    height = (1.0 - 2 * gap) / 3
+    n = len(metrics)
+    height = (1.0 - (n - 1) * gap) / n
     layout = _base_layout(
-        "MACs, parameters and memory traffic per layer", height=560, showlegend=False, bargap=0.1
+        "MACs, parameters, memory traffic" + (" and latency" if n == 4 else "") + " per layer",
+        height=560 if n == 3 else 700,
+        showlegend=False,
+        bargap=0.1,
     )
-    for i, (label, values, color) in enumerate(metrics):
+    for i, (label, values, color, number) in enumerate(metrics):
         axis = "" if i == 0 else str(i + 1)
         data.append(
             {
@@ -206,29 +271,47 @@ def _cost_figure(layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 "marker": {"color": color},
                 "xaxis": "x",
                 "yaxis": f"y{axis}",
-                "hovertemplate": f"%{{hovertext}}<br>{label}: %{{y:,}}<extra></extra>",
+                "hovertemplate": f"%{{hovertext}}<br>{label}: {number}<extra></extra>",
             }
         )
         top = 1.0 - i * (height + gap)
         layout[f"yaxis{axis}"] = {
-            "domain": [top - height, top],
+            "domain": [max(0.0, top - height), top],
             "title": {"text": label},
             "rangemode": "tozero",
         }
-    layout["xaxis"] = {"title": {"text": "layer (execution order)"}, "anchor": "y3"}
+    layout["xaxis"] = {"title": {"text": "layer (execution order)"}, "anchor": f"y{n}"}
     return {"id": "fig-cost", "title": "Cost per layer", "data": data, "layout": layout}
 
 
 def _rf_figure(
     layers: Sequence[Mapping[str, Any]], doc: Mapping[str, Any]
 ) -> dict[str, Any] | None:
-    with_rf = [(i, r) for i, r in enumerate(layers) if r.get("rf")]
-    if not with_rf:
+    timeline = doc.get("rf_timeline")
+    if timeline:
+        # One point per call: a shared module (U-Net's pool) shows each call's own RF.
+        types = {r["path"]: r["type"] for r in layers}
+        points = [
+            (
+                f"{e['path'] or '(root)'} ({types.get(e['path'], '?')})"
+                + (f" · call {e['call'] + 1}/{e['calls']}" if e["calls"] > 1 else ""),
+                max(e["size"]),
+                max(e["min_size"]),
+            )
+            for e in timeline
+        ]
+    else:
+        points = [
+            (_label(r), max(r["rf"]["size"]), max(r["rf"]["min_size"]))
+            for r in layers
+            if r.get("rf")
+        ]
+    if not points:
         return None
-    x = [i for i, _ in with_rf]
-    names = [_label(r) for _, r in with_rf]
-    size = [max(r["rf"]["size"]) for _, r in with_rf]
-    smallest = [max(r["rf"]["min_size"]) for _, r in with_rf]
+    x = list(range(len(points)))
+    names = [p[0] for p in points]
+    size = [p[1] for p in points]
+    smallest = [p[2] for p in points]
     data: list[dict[str, Any]] = [
         {
             "type": "scatter",
@@ -238,7 +321,7 @@ def _rf_figure(
             "y": size,
             "text": names,
             "line": {"shape": "hv", "color": "#4c78a8"},
-            "hovertemplate": "%{text}<br>RF %{y:g} px<extra></extra>",
+            "hovertemplate": "%{text}<br>RF %{y:,.6~g} px<extra></extra>",
         },
         {
             "type": "scatter",
@@ -248,7 +331,7 @@ def _rf_figure(
             "y": smallest,
             "text": names,
             "line": {"shape": "hv", "dash": "dot", "color": "#72b7b2"},
-            "hovertemplate": "%{text}<br>smallest RF %{y:g} px<extra></extra>",
+            "hovertemplate": "%{text}<br>smallest RF %{y:,.6~g} px<extra></extra>",
         },
     ]
     summary = doc.get("receptive_field") or {}
@@ -266,7 +349,7 @@ def _rf_figure(
             }
         )
     layout = _base_layout(
-        "Receptive field growth with depth",
+        "Receptive field growth with depth (one point per call)",
         height=380,
         xaxis={"title": {"text": "layer (execution order)"}},
         yaxis={"title": {"text": "receptive field (px, largest axis)"}, "rangemode": "tozero"},
@@ -308,7 +391,7 @@ def _roofline_figure(
     points = []
     for r in layers:
         p = r.get("profile") or {}
-        ms = p.get("ms")
+        ms = p.get("median_ms")
         work = 2 * r["macs"] + r["other_flops"]
         if ms and ms > 0 and work > 0 and r["intensity"] > 0:
             points.append((r["intensity"], work / (ms / 1e3), _label(r), ms))
@@ -325,7 +408,7 @@ def _roofline_figure(
             "customdata": [p[3] for p in points],
             "marker": {"size": 8, "color": "#4c78a8", "opacity": 0.8},
             "hovertemplate": "%{text}<br>%{x:.2f} FLOP/B<br>%{y:.3s}FLOP/s<br>"
-            "%{customdata:.3f} ms<extra></extra>",
+            "median %{customdata:.3f} ms<extra></extra>",
         }
     ]
     roof = profile.get("roofline")

@@ -1,15 +1,22 @@
-/* convscope report: draw the charts, sort the tables, filter the layer table. */
+/* convscope report: draw the charts, sort the tables, filter and export the layer table. */
 (function () {
   "use strict";
+  function readJson(id, fallback) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : fallback;
+  }
+
   function drawCharts() {
-    var node = document.getElementById("cs-figures");
-    if (!node || typeof Plotly === "undefined") { return; }
-    var figures = JSON.parse(node.textContent);
-    figures.forEach(function (fig) {
+    if (typeof Plotly === "undefined") { return; }
+    var config = readJson("cs-plotly-config", {displaylogo: false, responsive: true});
+    readJson("cs-figures", []).forEach(function (fig) {
       var div = document.getElementById(fig.id);
-      if (div) {
-        Plotly.newPlot(div, fig.data, fig.layout, {displaylogo: false, responsive: true});
-      }
+      if (!div) { return; }
+      // The box has the figure's height (set on the page); plotly fills it and follows
+      // its width on every resize, so plot and box never disagree.
+      var layout = Object.assign({}, fig.layout, {autosize: true});
+      delete layout.height;
+      Plotly.newPlot(div, fig.data, layout, config);
     });
   }
 
@@ -26,18 +33,22 @@
     Array.prototype.forEach.call(heads, function (th, index) {
       th.addEventListener("click", function () {
         var numeric = th.getAttribute("data-type") === "num";
-        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        var current = th.getAttribute("aria-sort");
+        // Numbers go largest first (the question is "what is biggest?"), text A to Z;
+        // the # column is the module order, so it starts ascending.
+        var first = numeric && th.getAttribute("data-key") !== "index" ? "descending" : "ascending";
+        var next = current === null ? first : (current === "ascending" ? "descending" : "ascending");
         Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        th.setAttribute("aria-sort", next);
+        var ascending = next === "ascending";
         var body = table.tBodies[0];
         var rows = Array.prototype.slice.call(body.rows);
         rows.sort(function (a, b) {
           var x = cellValue(a, index, numeric), y = cellValue(b, index, numeric);
           var order = x < y ? -1 : (x > y ? 1 : 0);
           if (order === 0) {
-            order = parseInt(a.getAttribute("data-index"), 10) -
-                    parseInt(b.getAttribute("data-index"), 10);
-            return order;
+            return parseInt(a.getAttribute("data-index"), 10) -
+                   parseInt(b.getAttribute("data-index"), 10);
           }
           return ascending ? order : -order;
         });
@@ -49,25 +60,67 @@
   function makeFilter(input) {
     var table = document.getElementById(input.getAttribute("data-table"));
     var counter = document.getElementById(input.getAttribute("data-count"));
+    var depthwise = document.getElementById("depthwise-only");
     var rows = table.tBodies[0].rows;
     function apply() {
       var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var dwOnly = depthwise !== null && depthwise.checked;
       var shown = 0;
       Array.prototype.forEach.call(rows, function (row) {
         var text = row.getAttribute("data-search");
-        var ok = words.every(function (w) { return text.indexOf(w) !== -1; });
+        var ok = words.every(function (w) { return text.indexOf(w) !== -1; }) &&
+                 (!dwOnly || row.getAttribute("data-depthwise") === "1");
         row.hidden = !ok;
         if (ok) { shown += 1; }
       });
       if (counter) { counter.textContent = shown + " of " + rows.length + " layers"; }
     }
     input.addEventListener("input", apply);
+    if (depthwise !== null) { depthwise.addEventListener("change", apply); }
     apply();
   }
 
+  function csvField(text) {
+    return /[",\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  /* The visible rows in their current order; raw numbers (data-v) where a cell has them,
+     so a spreadsheet gets 1234567 rather than "1.23M". */
+  function tableCsv(table) {
+    var lines = [];
+    var heads = Array.prototype.map.call(table.tHead.rows[0].cells, function (th) {
+      return csvField(th.textContent.trim());
+    });
+    lines.push(heads.join(","));
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+      if (row.hidden) { return; }
+      lines.push(Array.prototype.map.call(row.cells, function (cell) {
+        var raw = cell.getAttribute("data-v");
+        var numeric = raw !== null && raw !== "" && !isNaN(Number(raw));
+        return csvField(numeric ? raw : cell.textContent.trim());
+      }).join(","));
+    });
+    return lines.join("\n") + "\n";
+  }
+
+  function makeExport(button) {
+    var table = document.getElementById(button.getAttribute("data-table"));
+    button.addEventListener("click", function () {
+      var blob = new Blob([tableCsv(table)], {type: "text/csv"});
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = button.getAttribute("data-file") || "layers.csv";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    });
+  }
+
+  window.convscopeTableCsv = tableCsv;
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts();
     document.querySelectorAll("table.sortable").forEach(makeSortable);
-    document.querySelectorAll("input[data-table]").forEach(makeFilter);
+    document.querySelectorAll("input[type=search][data-table]").forEach(makeFilter);
+    document.querySelectorAll("button#csv-export").forEach(makeExport);
   });
 })();
