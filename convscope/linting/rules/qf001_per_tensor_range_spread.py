@@ -44,6 +44,7 @@ class PerTensorRangeSpread(Rule):
     name = "per-tensor-range-spread"
     default_severity = Severity.WARNING
     summary = "Per-channel weight ranges (after BN folding) too uneven for per-tensor INT8"
+    measure = ("spread", "higher")
     requires = frozenset({"weights"})
     options = (
         Option(

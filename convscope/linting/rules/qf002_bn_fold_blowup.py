@@ -45,6 +45,7 @@ class BnFoldBlowup(Rule):
     name = "bn-fold-blowup"
     default_severity = Severity.WARNING
     summary = "BatchNorm fold factors that blow up the folded weight ranges"
+    measure = ("ratio", "higher")
     requires = frozenset({"weights"})
     options = (
         Option(
