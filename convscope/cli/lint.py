@@ -7,8 +7,10 @@ configuration mistakes fail fast with exit code 2.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from convscope.linting.finding import LintResult, Severity
     from convscope.linting.registry import Registry
 
-LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
+LINT_FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
 
 
 @main.command()
@@ -62,6 +64,16 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
     help="Record the current findings in FILE and exit 0.",
 )
 @click.option(
+    "--fail-on-stale",
+    is_flag=True,
+    help="With --baseline: also fail when baseline entries match no finding any more.",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print how often each rule fired instead of the findings (JSON with --format json).",
+)
+@click.option(
     "-i",
     "--input",
     "inputs",
@@ -101,6 +113,8 @@ def lint(
     exit_zero: bool,
     baseline: str | None,
     write_baseline: str | None,
+    fail_on_stale: bool,
+    statistics: bool,
     inputs: tuple[str, ...],
     weights: str | None,
     calibration: str | None,
@@ -111,8 +125,7 @@ def lint(
 
     Exit codes: 0 clean, 1 findings at or above --fail-on or a budget exceeded, 2 errors.
     """
-    from convscope import _io
-    from convscope.linting import baseline as baseline_mod
+    from convscope import _io, api
     from convscope.linting.config import ModelEntry, load_settings
     from convscope.linting.registry import default_registry
 
@@ -129,7 +142,11 @@ def lint(
     for path in (output, write_baseline):
         if path:
             _io.check_output_path(path)
-    keys = baseline_mod.load(baseline) if baseline else None
+    if fail_on_stale and not baseline:
+        raise click.UsageError("--fail-on-stale needs --baseline")
+    if statistics and fmt not in ("text", "json"):
+        raise click.UsageError("--statistics prints text or JSON (--format text|json)")
+    accepted = api.load_baseline(baseline) if baseline else None
     if models:
         shapes = parse_inputs(inputs)
         entries = [ModelEntry(spec=m, load_spec=m, inputs=shapes, weights=weights) for m in models]
@@ -143,17 +160,29 @@ def lint(
             where = f" in {settings.path}" if settings.path else " (no config file found)"
             raise click.UsageError(f"no MODEL given and no `models` listed{where}")
 
-    results = [_lint_one(entry, settings, registry, device, calibration) for entry in entries]
+    root = api.baseline_root(settings.path)
+    results = [
+        _lint_one(entry, settings.for_model(entry), registry, device, calibration, root)
+        for entry in entries
+    ]
     if write_baseline:
-        text = baseline_mod.render(results)
+        text = api.render_baseline(results)
         _io.write_atomic(write_baseline, text)
-        n = text.count('"fingerprint"')
-        click.echo(f"wrote {n} finding(s) to baseline {write_baseline}", err=True)
+        n = text.count('"code"')
+        click.echo(
+            f"wrote {n} entr{'y' if n == 1 else 'ies'} to baseline {write_baseline}", err=True
+        )
         return
-    if keys is not None:
-        results = [baseline_mod.apply(r, keys) for r in results]
-    _render(results, fmt, output, settings.fail_on, registry)
-    if not exit_zero and any(r.fails(settings.fail_on) for r in results):
+    if accepted is not None:
+        results = [api.apply_baseline(r, accepted) for r in results]
+    if statistics:
+        _render_statistics(results, fmt, output)
+    else:
+        _render(results, fmt, output, settings.fail_on, registry)
+    failed = any(r.fails(settings.fail_on) for r in results)
+    if fail_on_stale and any(r.stale_baseline for r in results):
+        failed = True
+    if not exit_zero and failed:
         sys.exit(1)
 
 
@@ -163,6 +192,7 @@ def _lint_one(
     registry: Registry,
     device: str,
     calibration: str | None = None,
+    root: Path | None = None,
 ) -> LintResult:
     from convscope import api
     from convscope.linting.engine import lint as run_lint
@@ -181,7 +211,7 @@ def _lint_one(
         providers["weights"] = lambda _analysis: loaded.module
     if calibration is not None:
         providers["calibration"] = _calibration_provider(loaded.module, calibration)
-    return run_lint(
+    result = run_lint(
         analysis,
         settings,
         module=loaded.module,
@@ -192,6 +222,8 @@ def _lint_one(
         budgets=entry.budgets,
         command_model=entry.load_spec if entry.load_spec != entry.spec else None,
     )
+    identity = api.model_identity(entry.load_spec, root or api.baseline_root())
+    return dataclasses.replace(result, identity=identity)
 
 
 def _calibration_provider(module: Any, calibration: str) -> Any:
@@ -229,6 +261,10 @@ def _render(
         from convscope.render.lint import junit
 
         text = junit.render(results, fail_on, registry=registry)
+    elif fmt == "markdown":
+        from convscope.render.lint import markdown
+
+        text = markdown.render(results, fail_on)
     else:
         from convscope.render.lint import text as lint_text
 
@@ -236,6 +272,15 @@ def _render(
             lint_text.print_rich(lint_text.render(results))
             return
         text = lint_text.to_text(results)
+    emit(text, output)
+
+
+def _render_statistics(results: Sequence[LintResult], fmt: str, output: str | None) -> None:
+    from convscope import api
+    from convscope.render.lint import statistics as stats_render
+
+    stats = api.lint_statistics(results)
+    text = stats_render.to_json(stats) if fmt == "json" else stats_render.to_text(stats)
     emit(text, output)
 
 

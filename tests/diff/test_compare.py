@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -460,6 +461,18 @@ def test_markdown_caps_layer_rows() -> None:
     text = diff_markdown.render(diff_reports(report(), head), max_layers=2)
     assert "| `l1` | added |" in text and "`l2`" not in text
     assert "… 3 more layers not shown (`--format json` has every row)" in text
+
+
+def test_markdown_of_many_changed_layers_fits_a_comment() -> None:
+    name = "features.denseblock4.denselayer{}.conv2"
+    head = report(layers=[layer(name.format(i), params=i) for i in range(2000)])
+    text = diff_markdown.render(diff_reports(report(), head), max_layers=2000)
+    assert len(text) < 60_000
+    m = re.search(r"… ([0-9,]+) more layers not shown \(`--format json` has every row\)", text)
+    assert m is not None
+    shown = text.count("| added |")
+    assert shown + int(m.group(1).replace(",", "")) == 2000
+    assert text.rstrip().endswith("</details>")
 
 
 def test_text_report() -> None:

@@ -29,7 +29,6 @@ class CostHotspot(Rule):
     name = "cost-hotspot"
     default_severity = Severity.INFO
     summary = "One layer holding a large share of total MACs or activation memory"
-    measure = ("macs_share", "higher")
     options = (
         Option(
             "max_share",
