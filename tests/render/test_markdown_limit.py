@@ -3,13 +3,15 @@ left out; lint's Markdown and statistics renderers."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from pathlib import Path
 
 from torch import nn
 
 import convscope
-from convscope.linting.finding import Finding, LintResult, Severity, statistics
+from convscope.linting.finding import Finding, LintResult, Location, Severity, statistics
 from convscope.render.analysis import markdown as analysis_markdown
 from convscope.render.lint import markdown as lint_markdown
 from convscope.render.lint import statistics as lint_statistics
@@ -80,6 +82,12 @@ def test_lint_markdown_counts_and_groups() -> None:
     assert "narrow-depthwise · 4" in text and "stride-skips-input · 2" in text
     assert "\\| below" in text  # pipes in messages are escaped
     assert "not shown" not in text
+    site = Location(Path("/usr/lib/python3/site-packages/tv/models/m.py"), 40)
+    located = LintResult(
+        model="tv:m",
+        findings=(dataclasses.replace(many_findings(1)[0].findings[0], location=site),),
+    )
+    assert "| `tv/models/m.py:40` |" in lint_markdown.render([located], Severity.WARNING)
     clean = lint_markdown.render([LintResult(model="m.py", findings=())], Severity.WARNING)
     assert clean.startswith("### ✅") and "No findings." in clean
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from convscope.linting.catalog import rule_doc_url
-from convscope.linting.finding import Finding, LintResult, Severity, summary_counts
+from convscope.linting.finding import Finding, LintResult, Location, Severity, summary_counts
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
 
 _WHERE = "`--format json` has every finding"
@@ -82,7 +82,16 @@ def render(results: Sequence[LintResult], fail_on: Severity, cwd: Path | None = 
     return cap("\n".join(lines) + "\n")
 
 
+def _where(loc: Location, cwd: Path | None) -> str:
+    """``models/net.py:12``; installed packages from their package folder down."""
+    if loc.third_party:
+        parts = loc.file.parts
+        start = max(i for i, p in enumerate(parts) if p in ("site-packages", "dist-packages"))
+        return f"{'/'.join(parts[start + 1 :])}:{loc.line}"
+    return loc.display(cwd)
+
+
 def _row(r: LintResult, f: Finding, several: bool, cwd: Path | None) -> str:
-    loc = f"`{f.location.display(cwd)}`" if f.location else "—"
+    loc = f"`{_where(f.location, cwd)}`" if f.location else "—"
     model = f"| `{_esc(r.model)}` " if several else ""
     return f"{model}| {f.severity.value} | `{_esc(f.layer_display)}` | {loc} | {_esc(f.message)} |"
