@@ -22,12 +22,15 @@ if TYPE_CHECKING:
     from convscope.diff.compare import diff_reports, is_report_path, parse_thresholds
     from convscope.diff.compare import load_side as load_diff_side
     from convscope.linting.baseline import apply as apply_baseline
+    from convscope.linting.baseline import find_root as baseline_root
     from convscope.linting.baseline import load as load_baseline
+    from convscope.linting.baseline import model_identity
     from convscope.linting.baseline import render as render_baseline
     from convscope.linting.catalog import rule_doc
     from convscope.linting.config import ModelEntry, Settings, load_settings
     from convscope.linting.engine import lint
     from convscope.linting.finding import LintResult, Severity
+    from convscope.linting.finding import statistics as lint_statistics
     from convscope.linting.places import Places, report_places
     from convscope.linting.registry import Registry, default_registry
     from convscope.model.guard import ModelCodeError, culprit, describe, interrupted_in, time_limit
@@ -118,6 +121,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "resolve_target": ("convscope.targets.profiles", "resolve_target"),
     "roofline_params": ("convscope.targets.profiles", "roofline_params"),
     "folded": ("convscope.analysis.build", "folded"),
+    "baseline_root": ("convscope.linting.baseline", "find_root"),
+    "model_identity": ("convscope.linting.baseline", "model_identity"),
+    "lint_statistics": ("convscope.linting.finding", "statistics"),
 }
 
 __all__ = sorted(_EXPORTS)

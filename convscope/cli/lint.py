@@ -7,8 +7,10 @@ configuration mistakes fail fast with exit code 2.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 
     from convscope.api import LintResult, ModelEntry, Places, Registry, Settings, Severity
 
-LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
+LINT_FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
 
 
 @main.command()
@@ -74,6 +76,16 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit")
     "--write-baseline",
     type=options.OUTPUT,
     help="Record the current findings in FILE and exit 0.",
+)
+@click.option(
+    "--fail-on-stale",
+    is_flag=True,
+    help="With --baseline: also fail when baseline entries match no finding any more.",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print how often each rule fired instead of the findings (JSON with --format json).",
 )
 @click.option(
     "-i",
@@ -121,6 +133,8 @@ def lint(
     exit_zero: bool,
     baseline: str | None,
     write_baseline: str | None,
+    fail_on_stale: bool,
+    statistics: bool,
     inputs: tuple[str, ...],
     weights: str | None,
     calibration: str | None,
@@ -146,6 +160,10 @@ def lint(
     settings.resolve(registry)  # validates the target profile before any model is loaded
     if calibration not in (None, "random"):
         api.load_calibration_file(calibration)  # a bad file is a usage error, before any work
+    if fail_on_stale and not baseline:
+        raise click.UsageError("--fail-on-stale needs --baseline")
+    if statistics and fmt not in ("text", "json"):
+        raise click.UsageError("--statistics prints text or JSON (--format text|json)")
     if models:
         shapes = parse_inputs(inputs)
         entries = [
@@ -167,20 +185,26 @@ def lint(
         _io.check_output_path(output, [*sources, ("baseline", baseline)])
     if write_baseline:
         _io.check_output_path(write_baseline, sources)
-    keys = api.load_baseline(baseline) if baseline else None
+    accepted = api.load_baseline(baseline) if baseline else None
 
+    root = api.baseline_root(settings.path)
     runs = [
-        _lint_one(entry, settings, registry, device, calibration, trust_pickle) for entry in entries
+        _lint_one(
+            entry, settings.for_model(entry), registry, device, calibration, trust_pickle, root
+        )
+        for entry in entries
     ]
     results = [result for result, _ in runs]
     if write_baseline:
         text = api.render_baseline(results)
         _io.write_atomic(write_baseline, text, sources)
-        n = text.count('"fingerprint"')
-        click.echo(f"wrote {n} finding(s) to baseline {write_baseline}", err=True)
+        n = text.count('"code"')
+        click.echo(
+            f"wrote {n} entr{'y' if n == 1 else 'ies'} to baseline {write_baseline}", err=True
+        )
         return
-    if keys is not None:
-        results = [api.apply_baseline(r, keys) for r in results]
+    if accepted is not None:
+        results = [api.apply_baseline(r, accepted) for r in results]
     places = None
     if fmt in ("sarif", "github", "junit"):
         from pathlib import Path
@@ -193,10 +217,22 @@ def lint(
             settings.path,
             Path.cwd(),
         )
-    _render(
-        results, fmt, output, settings.fail_on, registry, places, [*sources, ("baseline", baseline)]
-    )
-    if not exit_zero and any(r.fails(settings.fail_on) for r in results):
+    if statistics:
+        _render_statistics(results, fmt, output)
+    else:
+        _render(
+            results,
+            fmt,
+            output,
+            settings.fail_on,
+            registry,
+            places,
+            [*sources, ("baseline", baseline)],
+        )
+    failed = any(r.fails(settings.fail_on) for r in results)
+    if fail_on_stale and any(r.stale_baseline for r in results):
+        failed = True
+    if not exit_zero and failed:
         sys.exit(1)
 
 
@@ -220,6 +256,7 @@ def _lint_one(
     device: str,
     calibration: str | None = None,
     trust_pickle: bool = False,
+    root: Path | None = None,
 ) -> tuple[LintResult, Path | None]:
     """The lint result and the model's source file (``None`` for package models)."""
     from convscope import api
@@ -252,7 +289,8 @@ def _lint_one(
         budgets=entry.budgets,
         command_model=entry.load_spec if entry.load_spec != entry.spec else None,
     )
-    return result, loaded.source_file
+    identity = api.model_identity(entry.load_spec, root or api.baseline_root())
+    return dataclasses.replace(result, identity=identity), loaded.source_file
 
 
 def _calibration_provider(module: Any, calibration: str) -> Any:
@@ -294,6 +332,10 @@ def _render(
         text = junit.render(
             results, fail_on, registry=registry, root_dir=places.root if places else None
         )
+    elif fmt == "markdown":
+        from convscope.render.lint import markdown
+
+        text = markdown.render(results, fail_on)
     else:
         from convscope.render.lint import text as lint_text
 
@@ -303,6 +345,15 @@ def _render(
             return
         text = lint_text.to_text(results)
     emit(text, output, sources)
+
+
+def _render_statistics(results: Sequence[LintResult], fmt: str, output: str | None) -> None:
+    from convscope import api
+    from convscope.render.lint import statistics as stats_render
+
+    stats = api.lint_statistics(results)
+    text = stats_render.to_json(stats) if fmt == "json" else stats_render.to_text(stats)
+    emit(text, output)
 
 
 @main.command()

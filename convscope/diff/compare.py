@@ -280,16 +280,33 @@ class Diff:
 
 @dataclass(frozen=True)
 class Threshold:
-    """``metric:+N%`` (``relative``, ``amount`` = N / 100) or ``metric:+N`` (absolute)."""
+    """One ``--fail-on`` gate. ``kind`` says what fails:
+
+    * ``increase`` (``macs:+5%``, ``params:+1M``): head − base above the allowance;
+    * ``decrease`` (``rf:-10%``, ``params:-1M``): base − head above the allowance;
+    * ``above`` (``macs:>4G``) / ``below`` (``rf:<200``): head beyond an absolute bound.
+
+    ``relative`` thresholds have ``amount`` = N / 100 of the base value.
+    """
 
     metric: str
     relative: bool
     amount: Fraction
     token: str  # as the user wrote it, for messages
+    kind: str = "increase"
 
     @property
     def limit_text(self) -> str:
         return self.token.split(":", 1)[1].strip()
+
+    def compare_text(self, exceeded: bool) -> str:
+        """``> +5%`` / ``≤ +5%``, ``< -10%`` / ``≥ -10%``, ``> 4G`` / ``≤ 4G``..."""
+        limit = self.limit_text
+        if self.kind in ("above", "below"):
+            limit = limit[1:].strip()
+        if self.kind in ("increase", "above"):
+            return f"{'>' if exceeded else '≤'} {limit}"
+        return f"{'<' if exceeded else '≥'} {limit}"
 
 
 _TOKEN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*?)\s*$")
@@ -297,10 +314,11 @@ _PERCENT = re.compile(r"^\+?\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%$")
 
 
 def parse_thresholds(text: str | Iterable[str] | None) -> tuple[Threshold, ...]:
-    """Parse ``"macs:+5%,params:+2%"`` (or several such strings) into thresholds.
+    """Parse ``"macs:+5%,rf:-10%,macs:>4G"`` (or several such strings) into thresholds
+    (see :class:`Threshold` for the forms).
 
     Raises :class:`DiffError` naming the bad token: unknown metric, missing ``:``, a
-    negative or malformed amount, or an absolute threshold on ``latency``.
+    malformed amount, a relative bound, or anything but ``+N%`` on ``latency``.
     """
     if text is None:
         return ()
@@ -318,8 +336,8 @@ def _parse_token(token: str) -> Threshold:
     m = _TOKEN.match(token)
     if m is None:
         raise DiffError(
-            f"bad --fail-on threshold '{token}': expected METRIC:+N% or "
-            "METRIC:+N, e.g. macs:+5% or params:+1M"
+            f"bad --fail-on threshold '{token}': expected METRIC:+N%, METRIC:-N%, "
+            "METRIC:+N, METRIC:-N, METRIC:>N or METRIC:<N, e.g. macs:+5% or rf:-10%"
         )
     name, amount = m.group(1), m.group(2)
     if name not in _BY_NAME:
@@ -329,13 +347,21 @@ def _parse_token(token: str) -> Threshold:
             f"unknown metric '{name}' in --fail-on threshold '{token}'{hint}; "
             f"metrics: {', '.join(_BY_NAME)}"
         )
-    if amount.startswith("-"):
+    kind = {"-": "decrease", ">": "above", "<": "below"}.get(amount[:1], "increase")
+    number = amount[1:].strip() if amount[:1] in "+-<>" and amount else amount
+    if name == LATENCY.name and kind != "increase":
         raise DiffError(
-            f"bad --fail-on threshold '{token}': thresholds are allowed increases, write +N% or +N"
+            f"bad --fail-on threshold '{token}': latency takes an allowed increase in "
+            "percent (e.g. latency:+5%), compared noise-aware on p10/p90"
         )
-    pct = _PERCENT.match(amount)
-    if pct is not None:
-        return Threshold(name, True, Fraction(pct.group(1)) / 100, token)
+    pct = _PERCENT.match(number)
+    if pct is not None and not number.startswith("+"):
+        if kind in ("above", "below"):
+            raise DiffError(
+                f"bad --fail-on threshold '{token}': a bound (>N or <N) is an absolute "
+                "value such as macs:>4G; write +N% or -N% for a relative change"
+            )
+        return Threshold(name, True, Fraction(pct.group(1)) / 100, token, kind)
     if name == LATENCY.name:
         raise DiffError(
             f"bad --fail-on threshold '{token}': latency takes a percentage "
@@ -344,13 +370,13 @@ def _parse_token(token: str) -> Threshold:
     from convscope.validate import parse_size
 
     try:
-        value = parse_size(amount.removeprefix("+").strip())
+        value = parse_size(number)
     except ValueError:
         raise DiffError(
-            f"bad --fail-on threshold '{token}': expected +N% or +N with an "
-            "optional K/M/G or KiB/MiB/GiB suffix"
+            f"bad --fail-on threshold '{token}': expected +N%, -N%, +N, -N, >N or <N with "
+            "an optional K/M/G or KiB/MiB/GiB suffix"
         ) from None
-    return Threshold(name, False, Fraction(value), token)
+    return Threshold(name, False, Fraction(value), token, kind)
 
 
 @dataclass(frozen=True)
@@ -388,14 +414,25 @@ def _check_one(diff: Diff, t: Threshold) -> GateResult:
         raise DiffError(f"cannot gate on '{t.metric}': {which} ({missing.label}) has no {section}")
     base, head = Fraction(md.base), Fraction(md.head)
     delta = head - base
+    if t.kind == "above":
+        exceeded = head > t.amount
+        return GateResult(t, exceeded, f"{_amount_text(head)} {t.compare_text(exceeded)}")
+    if t.kind == "below":
+        exceeded = head < t.amount
+        return GateResult(t, exceeded, f"{_amount_text(head)} {t.compare_text(exceeded)}")
+    sign = 1 if t.kind == "increase" else -1
     if t.relative:
-        exceeded = delta > 0 if base == 0 else delta > base * t.amount
+        grown = sign * delta
+        exceeded = grown > 0 if base == 0 else grown > base * t.amount
         rel = f"{float(delta / base) * 100:+.2f}%" if base else ("new" if delta else "0%")
-        op = ">" if exceeded else "≤"
-        return GateResult(t, exceeded, f"{rel} {op} +{_pct_text(t.amount)}")
-    exceeded = delta > t.amount
-    op = ">" if exceeded else "≤"
-    return GateResult(t, exceeded, f"{_signed(delta)} {op} +{_amount_text(t.amount)}")
+        limit = f"{'+' if sign > 0 else '-'}{_pct_text(t.amount)}"
+    else:
+        exceeded = sign * delta > t.amount
+        rel = _signed(delta)
+        limit = f"{'+' if sign > 0 else '-'}{_amount_text(t.amount)}"
+    if sign > 0:
+        return GateResult(t, exceeded, f"{rel} {'>' if exceeded else '≤'} {limit}")
+    return GateResult(t, exceeded, f"{rel} {'<' if exceeded else '≥'} {limit}")
 
 
 def _check_latency(diff: Diff, t: Threshold) -> GateResult:

@@ -6,6 +6,8 @@ FILE`` names one explicitly). Keys (all optional)::
     models:                      # what `convscope lint` with no MODEL lints
       - spec: examples/resnet.py # paths are relative to the config file
         input: [[1, 3, 224, 224]]
+        ignore: [RF005]          # added to `ignore` for this model only
+        per-module-ignores: {"fc": [HW001]}   # added to the top-level ones for this model
     target: edge-int8            # a profile in rules/profiles/ (default: generic)
     select: [ALL]                # code prefixes; ALL = every rule that is not off
     extend-select: [AR003]       # added to select; an exact code turns on an off rule
@@ -41,6 +43,7 @@ from typing import Any
 
 import yaml
 
+from convscope.linting.baseline import split_file_spec
 from convscope.linting.finding import Severity, relative_path
 from convscope.linting.registry import Registry
 from convscope.linting.rule import Rule
@@ -74,7 +77,7 @@ _TOP_KEYS = (
     "budgets",
     "fail-on",
 )
-_MODEL_KEYS = ("spec", "input", "weights", "budgets")
+_MODEL_KEYS = ("spec", "input", "weights", "budgets", "ignore", "per-module-ignores")
 BUDGET_METRICS = ("params", "macs", "peak_activation_bytes")
 _SHAPE_SPLIT = re.compile(r"[,x×X]")
 
@@ -111,6 +114,8 @@ class ModelEntry:
     inputs: tuple[tuple[int, ...], ...] | None = None
     weights: str | None = None
     budgets: Budgets | None = None
+    ignore: tuple[str, ...] = ()  # code prefixes silenced for this model only
+    per_module_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,16 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"--fail-on: {exc}") from None
         return dataclasses.replace(self, **changes)
+
+    def for_model(self, entry: ModelEntry) -> Settings:
+        """These settings with the model entry's ``ignore`` and ``per-module-ignores`` added."""
+        if not (entry.ignore or entry.per_module_ignores):
+            return self
+        return dataclasses.replace(
+            self,
+            ignore=self.ignore + entry.ignore,
+            per_module_ignores=self.per_module_ignores + entry.per_module_ignores,
+        )
 
     # ------------------------------------------------------------------ selection
 
@@ -287,6 +302,10 @@ def _model_dict(m: ModelEntry) -> dict[str, Any]:
         d["weights"] = m.weights
     if m.budgets:
         d["budgets"] = dict(m.budgets.items())
+    if m.ignore:
+        d["ignore"] = list(m.ignore)
+    if m.per_module_ignores:
+        d["per-module-ignores"] = {g: list(c) for g, c in m.per_module_ignores}
     return d
 
 
@@ -438,15 +457,9 @@ def parse_settings(
     if "ignore" in doc:
         changes["ignore"] = where.prefixes(doc["ignore"], registry, key("ignore"))
     if "per-module-ignores" in doc:
-        pmi = where.mapping(doc["per-module-ignores"], key("per-module-ignores"))
-        entries = []
-        for glob, codes in pmi.items():
-            k = key("per-module-ignores", glob)
-            problem = glob_problem(glob)
-            if problem:
-                raise where.error(k, problem)
-            entries.append((glob, where.prefixes(codes, registry, k)))
-        changes["per_module_ignores"] = tuple(entries)
+        changes["per_module_ignores"] = _module_ignores(
+            doc["per-module-ignores"], where, registry, key("per-module-ignores")
+        )
     if "severity" in doc:
         changes["severity"] = MappingProxyType(
             where.severity_section(doc["severity"], registry, key("severity"))
@@ -464,7 +477,7 @@ def parse_settings(
         changes["fail_on"] = level
     if "models" in doc:
         changes["models"] = _models(
-            doc["models"], where, key("models"), path.parent if path else None, cwd
+            doc["models"], where, key("models"), path.parent if path else None, cwd, registry
         )
         if not explicit and path is not None:
             for i, entry in enumerate(changes["models"]):
@@ -478,6 +491,20 @@ def parse_settings(
     return dataclasses.replace(Settings(), **changes)
 
 
+def _module_ignores(
+    value: Any, where: Where, registry: Registry, path: str
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    pmi = where.mapping(value, path)
+    entries = []
+    for glob, codes in pmi.items():
+        k = f"{path}.{glob}"
+        problem = glob_problem(glob)
+        if problem:
+            raise where.error(k, problem)
+        entries.append((glob, where.prefixes(codes, registry, k)))
+    return tuple(entries)
+
+
 def _budgets(value: Any, where: Where, path: str) -> Budgets:
     doc = where.mapping(value, path)
     where.keys(doc, BUDGET_METRICS, path)
@@ -485,7 +512,7 @@ def _budgets(value: Any, where: Where, path: str) -> Budgets:
 
 
 def _models(
-    value: Any, where: Where, path: str, base: Path | None, cwd: Path | None
+    value: Any, where: Where, path: str, base: Path | None, cwd: Path | None, registry: Registry
 ) -> tuple[ModelEntry, ...]:
     if not isinstance(value, list):
         raise where.error(path, "expected a list of models")
@@ -504,6 +531,14 @@ def _models(
             raise where.error(f"{k}.weights", "expected a file path")
         inputs = _shapes(entry["input"], where, f"{k}.input") if "input" in entry else None
         budgets = _budgets(entry["budgets"], where, f"{k}.budgets") if "budgets" in entry else None
+        ignore = (
+            where.prefixes(entry["ignore"], registry, f"{k}.ignore") if "ignore" in entry else ()
+        )
+        module_ignores = (
+            _module_ignores(entry["per-module-ignores"], where, registry, f"{k}.per-module-ignores")
+            if "per-module-ignores" in entry
+            else ()
+        )
         out.append(
             ModelEntry(
                 spec=spec,
@@ -511,6 +546,8 @@ def _models(
                 inputs=inputs,
                 weights=resolve_file(weights, base, cwd) if weights else None,
                 budgets=budgets,
+                ignore=ignore,
+                per_module_ignores=module_ignores,
             )
         )
     return tuple(out)
@@ -578,17 +615,6 @@ def _shapes(value: Any, where: Where, path: str) -> tuple[tuple[int, ...], ...]:
     return tuple(shapes)
 
 
-def _split_spec(spec: str) -> tuple[str, str]:
-    """``"dir/m.py:Net"`` → ``("dir/m.py", ":Net")``; non-file specs → ``("", spec)``."""
-    for suffix in (".py", ".pt2"):
-        idx = spec.find(suffix + ":")
-        if idx >= 0:
-            return spec[: idx + len(suffix)], spec[idx + len(suffix) :]
-        if spec.endswith(suffix):
-            return spec, ""
-    return "", spec
-
-
 def resolve_file(file: str, base: Path | None, cwd: Path | None) -> str:
     """A config-relative file path as a path usable from ``cwd``."""
     p = Path(file).expanduser()
@@ -604,7 +630,18 @@ def resolve_file(file: str, base: Path | None, cwd: Path | None) -> str:
 
 def resolve_spec(spec: str, base: Path | None, cwd: Path | None) -> str:
     """Resolve the file part of a MODEL spec relative to the config file's folder."""
-    file, rest = _split_spec(spec)
+    file, rest = split_file_spec(spec)
     if not file:
         return spec
     return resolve_file(file, base, cwd) + rest
+
+
+def _split_spec(spec: str) -> tuple[str, str]:
+    """``"dir/m.py:Net"`` → ``("dir/m.py", ":Net")``; non-file specs → ``("", spec)``."""
+    for suffix in (".py", ".pt2"):
+        idx = spec.find(suffix + ":")
+        if idx >= 0:
+            return spec[: idx + len(suffix)], spec[idx + len(suffix) :]
+        if spec.endswith(suffix):
+            return spec, ""
+    return "", spec

@@ -12,8 +12,10 @@ Steps for one model:
 3. ``rule.check(ctx)`` runs; an exception becomes one error finding ``CS000
    internal-error`` naming the rule, and the other rules still run.
 4. Findings are de-duplicated (a shared module runs more than once), filtered by
-   ``per-module-ignores``, given source locations when the live module is available, and
-   sorted by layer order, code and message.
+   ``per-module-ignores``, given source locations when the live module is available,
+   filtered by inline ``# convscope: ignore[...]`` comments on those lines (unused ones
+   become ``CS100`` findings, see :mod:`convscope.linting.suppress`), and sorted by layer
+   order, code and message.
 5. Budgets are compared with the model totals.
 """
 
@@ -27,10 +29,12 @@ from typing import Any
 from convscope.analysis.build import Analysis
 from convscope.errors import ConvscopeError
 from convscope.ir.flow import Flow
+from convscope.linting import suppress
 from convscope.linting.config import Budgets, Resolved, Settings
 from convscope.linting.finding import (
     INTERNAL_ERROR_CODE,
     INTERNAL_ERROR_NAME,
+    UNUSED_SUPPRESSION_CODE,
     BudgetResult,
     Finding,
     LintResult,
@@ -91,6 +95,7 @@ def lint(
 
     findings, rules_run, skipped = _run_rules(analysis, resolved, all_providers, command_model)
     findings, ignored = _filter(findings, settings)
+    noqa = 0
     if module is not None:
         locator = SourceLocator(module, source_file)
         findings = [
@@ -99,6 +104,30 @@ def lint(
             else f
             for f in findings
         ]
+        unused_severity = next(
+            (a.severity for a in resolved.active if a.rule.code == UNUSED_SUPPRESSION_CODE),
+            None,
+        )
+        user_file = locator.user_file
+
+        def layers_by_line() -> dict[int, str]:
+            lines: dict[int, str] = {}
+            for row in analysis.rows:
+                loc = locator.locate(row.path) if row.path else None
+                if loc is not None and loc.file == user_file:
+                    lines.setdefault(loc.line, row.path)
+            return lines
+
+        findings, noqa, unused = suppress.apply(
+            findings,
+            user_file=user_file,
+            rules_run=rules_run,
+            known_codes=registry.keys(),
+            unused_severity=unused_severity,
+            locate_layers=layers_by_line,
+            model=analysis.model,
+        )
+        findings.extend(unused)
     limits = settings.budgets.merged(budgets)
     return LintResult(
         model=analysis.model,
@@ -108,6 +137,7 @@ def lint(
         budgets=check_budgets(analysis, limits),
         ignored=ignored,
         target=resolved.profile.name,
+        noqa=noqa,
     )
 
 

@@ -18,6 +18,9 @@ INTERNAL_ERROR_NAME = "internal-error"
 #: Code of the pseudo-rule that reports an exceeded budget.
 BUDGET_CODE = "BUDGET"
 BUDGET_NAME = "budget-exceeded"
+#: Code of the rule that reports ``# convscope: ignore[...]`` comments that silence nothing
+#: (CS1xx is reserved for meta-rules about convscope's own configuration and comments).
+UNUSED_SUPPRESSION_CODE = "CS100"
 
 
 class Severity(str, enum.Enum):
@@ -103,6 +106,13 @@ class Finding:
     rewrite: str | None = None  # a command that applies the fix, e.g. ``convscope rewrite ...``
     location: Location | None = None
     model: str = ""
+    #: The rule's headline measurement (RF001 coverage, DW001 channels...), which baselines
+    #: store so a finding that gets worse is reported again; None when the rule has none.
+    value: float | None = None
+    worse_if: str = "higher"  # "higher" or "lower": which direction of ``value`` is worse
+    #: "layer" for findings about one layer, "model" for findings about the whole network
+    #: (RF001): a model-level finding keeps its identity when layers are appended.
+    scope: str = "layer"
 
     @property
     def layer_display(self) -> str:
@@ -114,8 +124,24 @@ class Finding:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """What baselines match on: model spec, layer path and rule code."""
+        """Model spec, layer path and rule code (what de-duplicates findings)."""
         return (self.model, self.layer, self.code)
+
+    @property
+    def anchor(self) -> str:
+        """The layer a baseline keys this finding on: "" for model-level findings."""
+        return "" if self.scope == "model" else self.layer
+
+    def worse_than(self, accepted: float) -> bool:
+        """True when ``value`` is measurably worse than the ``accepted`` (baselined) one."""
+        if self.value is None:
+            return False
+        tol = 1e-9 * max(1.0, abs(accepted))
+        return (
+            self.value > accepted + tol
+            if self.worse_if == "higher"
+            else self.value < accepted - tol
+        )
 
 
 @dataclass(frozen=True)
@@ -157,6 +183,14 @@ class LintResult:
     suppressed: int = 0  # findings hidden by the baseline
     ignored: int = 0  # findings dropped by per-module-ignores
     target: str = "generic"
+    noqa: int = 0  # findings silenced by ``# convscope: ignore`` comments
+    identity: str = ""  # normalized model identity (baselines); "" means ``model``
+    #: Baseline entries (anchor layer, code) of this model that no finding matched.
+    stale_baseline: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def model_id(self) -> str:
+        return self.identity or self.model
 
     @property
     def budget_findings(self) -> tuple[Finding, ...]:
@@ -196,7 +230,8 @@ class LintResult:
 
 
 def summary_counts(results: Sequence[LintResult]) -> dict[str, int]:
-    """Totals over several models: findings, errors, warnings, info, suppressed, budgets."""
+    """Totals over several models: findings by severity, suppressed (baseline), noqa
+    (inline comments), stale baseline entries, exceeded budgets."""
     findings = [f for r in results for f in r.findings]
     return {
         "findings": len(findings),
@@ -204,6 +239,8 @@ def summary_counts(results: Sequence[LintResult]) -> dict[str, int]:
         "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
         "info": sum(1 for f in findings if f.severity is Severity.INFO),
         "suppressed": sum(r.suppressed for r in results),
+        "noqa": sum(r.noqa for r in results),
+        "stale_baseline": sum(len(r.stale_baseline) for r in results),
         "budgets_exceeded": sum(1 for r in results for b in r.budgets if b.exceeded),
     }
 
@@ -218,6 +255,34 @@ def summary_line(results: Sequence[LintResult]) -> str:
     )
     if c["suppressed"]:
         text += f"; {c['suppressed']} suppressed by the baseline"
+    if c["noqa"]:
+        text += f"; {c['noqa']} silenced by inline comments"
+    if c["stale_baseline"]:
+        n = c["stale_baseline"]
+        text += f"; {n} stale baseline entr{'ies' if n != 1 else 'y'}"
     if c["budgets_exceeded"]:
         text += f"; {c['budgets_exceeded']} budget{'s' * (c['budgets_exceeded'] != 1)} exceeded"
     return text
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """How often one rule fired over a lint run (``convscope lint --statistics``)."""
+
+    code: str
+    name: str
+    count: int
+    severity: Severity  # the highest severity among its findings
+
+
+def statistics(results: Sequence[LintResult]) -> tuple[Statistic, ...]:
+    """Findings counted per rule code (exceeded budgets included), most frequent first."""
+    per: dict[str, list[Finding]] = {}
+    for r in results:
+        for f in r.all_findings:
+            per.setdefault(f.code, []).append(f)
+    stats = [
+        Statistic(code, fs[0].name, len(fs), max((f.severity for f in fs), key=lambda s: s.rank))
+        for code, fs in per.items()
+    ]
+    return tuple(sorted(stats, key=lambda s: (-s.count, s.code)))

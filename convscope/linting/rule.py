@@ -134,6 +134,11 @@ class Rule:
     requires: ClassVar[frozenset[str]] = frozenset()
     #: The severity an off-by-default rule gets when it is selected by its exact code.
     enabled_severity: ClassVar[Severity] = Severity.WARNING
+    #: ``(values key, "higher" | "lower")``: the measurement that becomes
+    #: :attr:`Finding.value` and which direction of it is worse (baselines compare it).
+    measure: ClassVar[tuple[str, str] | None] = None
+    #: "model" when a finding is about the whole network rather than the layer it names.
+    scope: ClassVar[str] = "layer"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         """Yield findings for ``ctx.analysis`` (built with :meth:`RuleContext.finding`)."""
@@ -165,6 +170,10 @@ class Rule:
             raise ValueError(f"rule {cls.code}: default_severity must be a Severity")
         if not cls.summary or "\n" in cls.summary:
             raise ValueError(f"rule {cls.code}: summary must be one non-empty line")
+        if cls.measure is not None and cls.measure[1] not in ("higher", "lower"):
+            raise ValueError(f"rule {cls.code}: measure direction must be 'higher' or 'lower'")
+        if cls.scope not in ("layer", "model"):
+            raise ValueError(f"rule {cls.code}: scope must be 'layer' or 'model'")
         names = [o.name for o in cls.options]
         if len(set(names)) != len(names):
             raise ValueError(f"rule {cls.code}: duplicate option names {names}")
@@ -208,16 +217,24 @@ class RuleContext:
     ) -> Finding:
         """A finding of this rule for a node (its owning layer) or a layer path."""
         layer = where.module if isinstance(where, ir.Node) else where
+        values = dict(values or {})
+        measure = self.rule.measure
+        value = values.get(measure[0]) if measure else None
         return Finding(
             code=self.rule.code,
             name=self.rule.name,
             severity=self.severity,
             layer=layer,
             message=message,
-            values=dict(values or {}),
+            values=values,
             suggestion=suggestion,
             rewrite=rewrite,
             model=self.model,
+            value=float(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else None,
+            worse_if=measure[1] if measure else "higher",
+            scope=self.rule.scope,
         )
 
     def rewrite_command(self, layers: Sequence[str], mode: str = "separable") -> str:

@@ -26,6 +26,24 @@ DW001_GOOD = RULES / "DW001-narrow-depthwise" / "good.py"
 QF004_BAD = RULES / "QF004-quant-unfriendly-activation" / "bad.py"
 
 
+NARROW = Path(__file__).resolve().parents[1] / "fixtures" / "lint" / "narrow_dw.py"
+STRICT_CONFIG = "rules: {DW001: {min_channels: 32, expansion_below: 64}}\n"
+
+
+@pytest.fixture
+def narrow_work(tmp_path: Path) -> Iterator[Path]:
+    """Like ``work``, with a fixture and config whose DW001 flags ``dw1`` and ``dw2``."""
+    old = Path.cwd()
+    shutil.copy(NARROW, tmp_path / "bad.py")
+    shutil.copy(DW001_GOOD, tmp_path / "good.py")
+    (tmp_path / "convscope.yaml").write_text(STRICT_CONFIG)
+    os.chdir(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        os.chdir(old)
+
+
 @pytest.fixture
 def work(tmp_path: Path) -> Iterator[Path]:
     """A working directory with copies of two fixture models."""
@@ -206,7 +224,7 @@ def test_cli_option_errors_exit_2(work: Path, args: list[str], expected: str) ->
 
 
 def test_malformed_baseline_exit_2(work: Path) -> None:
-    (work / "base.json").write_text('{"version": 1, "findings": [{"model": 1}]}')
+    (work / "base.json").write_text('{"version": 2, "findings": [{"model": 1}]}')
     result = CliRunner().invoke(main, ["lint", "bad.py", "--baseline", "base.json"])
     assert result.exit_code == 2
     assert result.stderr.strip() == (
@@ -236,7 +254,7 @@ def test_write_baseline_then_only_new_findings_fail(work: Path) -> None:
         "base.json",
     )
     assert wrote.exit_code == 0
-    assert "wrote 2 finding(s) to baseline base.json" in wrote.stderr
+    assert "wrote 2 entries to baseline base.json" in wrote.stderr
     doc = json.loads((work / "base.json").read_text())
     assert {f["layer"] for f in doc["findings"]} == {"blocks.0.0", "blocks.1.0"}
     again = run(
@@ -262,6 +280,111 @@ def test_write_baseline_then_only_new_findings_fail(work: Path) -> None:
     assert more.exit_code == 1
     summary = json.loads(more.stdout)["summary"]
     assert summary["suppressed"] == 2 and summary["info"] >= 1
+
+
+def test_baseline_keys_on_the_resolved_model_not_the_spelling(narrow_work: Path) -> None:
+    work = narrow_work
+    (work / ".git").mkdir()  # the repository root: model paths are relative to it
+    (work / "sub").mkdir()
+    assert (
+        run("lint", "./bad.py", "--select", "DW001", "--write-baseline", "base.json").exit_code == 0
+    )
+    assert json.loads((work / "base.json").read_text())["findings"][0]["model"] == "bad.py"
+    assert run("lint", "bad.py", "--select", "DW001", "--baseline", "base.json").exit_code == 0
+    os.chdir(work / "sub")
+    again = run("lint", "../bad.py", "--select", "DW001", "--baseline", "../base.json")
+    assert again.exit_code == 0 and "2 suppressed by the baseline" in again.stdout
+
+
+def test_write_baseline_is_deterministic(narrow_work: Path) -> None:
+    work = narrow_work
+    for name in ("one.json", "two.json"):
+        run("lint", "bad.py", "--select", "DW001,RF001", "--write-baseline", name)
+    text = (work / "one.json").read_text()
+    assert text == (work / "two.json").read_text()
+    doc = json.loads(text)
+    assert [(f["layer"], f["code"]) for f in doc["findings"]] == [
+        ("", "RF001"),  # model-level: keyed on the model, not the layer it is shown at
+        ("dw1", "DW001"),
+        ("dw2", "DW001"),
+    ]
+    assert [f.get("value") for f in doc["findings"]][1:] == [16.0, 48.0]
+
+
+def test_stale_and_worse_baseline_entries(narrow_work: Path) -> None:
+    work = narrow_work
+    run("lint", "bad.py", "--select", "DW001", "--write-baseline", "base.json")
+    text = (work / "bad.py").read_text()
+    text = text.replace("nn.Conv2d(48, 48, 3, padding=1, groups=48)", "nn.Identity()")
+    text = text.replace("nn.Conv2d(3, 16, 3, padding=1)", "nn.Conv2d(3, 8, 3, padding=1)")
+    text = text.replace(
+        "nn.Conv2d(16, 16, 3, padding=1, groups=16)", "nn.Conv2d(8, 8, 3, 1, 1, groups=8)"
+    )
+    (work / "bad.py").write_text(text.replace("nn.Conv2d(16, 48, 1)", "nn.Conv2d(8, 48, 1)"))
+    out = run("lint", "bad.py", "--select", "DW001", "--baseline", "base.json")
+    assert out.exit_code == 1  # dw1 got narrower: 16 → 8 channels
+    assert "(worse than the baseline: 16 → 8)" in out.stdout
+    assert "1 stale baseline entry (no longer found" in out.stdout and "DW001 dw2" in out.stdout
+    doc = json.loads(
+        run(
+            "lint", "bad.py", "--select", "DW001", "--baseline", "base.json", "--format", "json"
+        ).stdout
+    )
+    assert doc["models"][0]["stale_baseline"] == [{"layer": "dw2", "code": "DW001"}]
+    assert doc["summary"]["stale_baseline"] == 1
+    # stale entries alone do not fail unless asked to
+    run("lint", "bad.py", "--select", "DW001", "--write-baseline", "base.json")
+    (work / "bad.py").write_text((work / "good.py").read_text())
+    fixed = ["lint", "bad.py", "--select", "DW001", "--baseline", "base.json"]
+    assert run(*fixed).exit_code == 0
+    assert run(*fixed, "--fail-on-stale").exit_code == 1
+
+
+def test_version_1_baseline_asks_to_regenerate(work: Path) -> None:
+    (work / "base.json").write_text('{"version": 1, "findings": []}')
+    result = CliRunner().invoke(main, ["lint", "bad.py", "--baseline", "base.json"])
+    assert result.exit_code == 2
+    assert "regenerate it with `convscope lint --write-baseline base.json`" in result.stderr
+
+
+@pytest.mark.usefixtures("narrow_work")
+def test_statistics() -> None:
+    text = run("lint", "bad.py", "--select", "DW001,RF001", "--statistics")
+    assert text.exit_code == 1
+    assert (
+        text.stdout
+        == "2  DW001  narrow-depthwise (warning)\n1  RF001  rf-under-coverage (warning)\n"
+    )
+    doc = json.loads(
+        run("lint", "bad.py", "--select", "DW001", "--statistics", "--format", "json").stdout
+    )
+    assert doc == [{"code": "DW001", "name": "narrow-depthwise", "count": 2, "severity": "warning"}]
+    bad = CliRunner().invoke(main, ["lint", "bad.py", "--statistics", "--format", "sarif"])
+    assert bad.exit_code == 2 and "--statistics prints text or JSON" in bad.stderr
+
+
+@pytest.mark.usefixtures("narrow_work")
+def test_markdown_format() -> None:
+    result = run("lint", "bad.py", "good.py", "--select", "DW001", "--format", "markdown")
+    assert result.exit_code == 1
+    text = result.stdout
+    assert text.startswith("### ❌ convscope lint: 2 findings\n")
+    assert "**fails** the gate (--fail-on warning)" in text
+    assert "| warning | 2 |" in text
+    assert "narrow-depthwise · 2" in text
+    assert "| `bad.py` | warning | `dw1` | `bad.py:13` |" in text
+
+
+def test_per_model_ignore_in_config(narrow_work: Path) -> None:
+    work = narrow_work
+    (work / "convscope.yaml").write_text(
+        STRICT_CONFIG
+        + "select: [DW001, RF001]\nmodels:\n  - {spec: bad.py, ignore: [RF001]}\n  - good.py\n"
+    )
+    doc = json.loads(run("lint", "--format", "json").stdout)
+    bad, good = doc["models"]
+    assert {f["code"] for f in bad["findings"]} == {"DW001"}
+    assert "RF001" not in bad["rules_run"] and "RF001" in good["rules_run"]
 
 
 # --------------------------------------------------------------------------- rule, config

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,10 @@ def test_parse_thresholds() -> None:
         ("wattage:+5%", "unknown metric 'wattage'"),
         ("macs", "bad --fail-on threshold 'macs': expected METRIC:+N%"),
         ("macs:+5%,params:lots", "bad --fail-on threshold 'params:lots'"),
-        ("macs:-5%", "bad --fail-on threshold 'macs:-5%': thresholds are allowed increases"),
+        ("macs:>5%", "bad --fail-on threshold 'macs:>5%': a bound (>N or <N) is an absolute"),
+        ("rf:<", "bad --fail-on threshold 'rf:<': expected +N%, -N%"),
+        ("latency:-5%", "bad --fail-on threshold 'latency:-5%': latency takes an allowed increase"),
+        ("macs:-+5%", "bad --fail-on threshold 'macs:-+5%'"),
         ("macs:+5%%", "bad --fail-on threshold 'macs:+5%%'"),
         ("params:+1Xi", "bad --fail-on threshold 'params:+1Xi'"),
         ("latency:+3", "bad --fail-on threshold 'latency:+3': latency takes a percentage"),
@@ -205,6 +209,44 @@ def test_absolute_threshold_with_binary_suffix() -> None:
     assert check(over, t)[0].detail == "+1048577 > +1048576"
     decrease = diff_reports(report(params=1000), report(params=10))
     assert not check(decrease, parse_thresholds("params:+0"))[0].exceeded
+
+
+def test_decrease_thresholds_gate_a_shrinking_metric() -> None:
+    ts = parse_thresholds("rf:-10%,params:-50%,params:-100")
+    assert [(t.metric, t.kind, t.relative, t.amount) for t in ts] == [
+        ("rf", "decrease", True, Fraction(1, 10)),
+        ("params", "decrease", True, Fraction(1, 2)),
+        ("params", "decrease", False, Fraction(100)),
+    ]
+    shrunk = diff_reports(report(params=1000, rf=[100, 100]), report(params=880, rf=[89, 89]))
+    rf, half, hundred = check(shrunk, ts)
+    assert rf.exceeded and rf.detail == "-11.00% < -10%"
+    assert not half.exceeded and half.detail == "-12.00% ≥ -50%"
+    assert hundred.exceeded and hundred.detail == "-120 < -100"
+    # growth never trips a decrease gate, and exactly -10% passes
+    grown = diff_reports(report(rf=[100, 100]), report(rf=[150, 150]))
+    assert not check(grown, parse_thresholds("rf:-0%"))[0].exceeded
+    edge = diff_reports(report(rf=[100, 100]), report(rf=[90, 90]))
+    assert not check(edge, parse_thresholds("rf:-10%"))[0].exceeded
+
+
+def test_absolute_bounds_compare_the_head_value() -> None:
+    ts = parse_thresholds("macs:>4G,rf:<200,params:>1000")
+    assert [(t.kind, t.amount) for t in ts] == [
+        ("above", Fraction(4_000_000_000)),
+        ("below", Fraction(200)),
+        ("above", Fraction(1000)),
+    ]
+    d = diff_reports(
+        report(macs=5, params=1000, rf=[300, 300]),
+        report(macs=4_000_000_001, params=1000, rf=[199, 199]),
+    )
+    macs, rf, params = check(d, ts)
+    assert macs.exceeded and macs.detail == "4000000001 > 4G"
+    assert rf.exceeded and rf.detail == "199 < 200"
+    assert not params.exceeded and params.detail == "1000 ≤ 1000"  # the bound is inclusive
+    text = diff_markdown.render(d, (macs, rf, params))
+    assert "❌ > 4G" in text and "❌ < 200" in text and "✅ ≤ 1000" in text
 
 
 def test_gate_on_missing_rf_names_the_side() -> None:
@@ -433,7 +475,19 @@ def test_markdown_caps_layer_rows() -> None:
     head = report(layers=[layer(f"l{i}") for i in range(5)])
     text = diff_markdown.render(diff_reports(report(), head), max_layers=2)
     assert "| `l1` | added |" in text and "`l2`" not in text
-    assert "… and 3 more (see `--format json`)" in text
+    assert "… 3 more layers not shown (`--format json` has every row)" in text
+
+
+def test_markdown_of_many_changed_layers_fits_a_comment() -> None:
+    name = "features.denseblock4.denselayer{}.conv2"
+    head = report(layers=[layer(name.format(i), params=i) for i in range(2000)])
+    text = diff_markdown.render(diff_reports(report(), head), max_layers=2000)
+    assert len(text) < 60_000
+    m = re.search(r"… ([0-9,]+) more layers not shown \(`--format json` has every row\)", text)
+    assert m is not None
+    shown = text.count("| added |")
+    assert shown + int(m.group(1).replace(",", "")) == 2000
+    assert text.rstrip().endswith("</details>")
 
 
 def test_text_report() -> None:

@@ -189,6 +189,19 @@ fail-on: error
             "convscope.yaml: models[0].input[0]: expected a shape",
         ),
         ("models: [{spec: m.py, inputs: [1]}]\n", "convscope.yaml: models[0].inputs: unknown key"),
+        (
+            "models: [{spec: m.py, ignore: [RF9]}]\n",
+            "convscope.yaml: models[0].ignore[0]: unknown rule code 'RF9'",
+        ),
+        ("models: [{spec: m.py, ignore: 3}]\n", "convscope.yaml: models[0].ignore: expected"),
+        (
+            "models: [{spec: m.py, per-module-ignores: {'fc[': [HW001]}}]\n",
+            "convscope.yaml: models[0].per-module-ignores.fc[:",
+        ),
+        (
+            "models: [{spec: m.py, per-module-ignores: {fc: [XX001]}}]\n",
+            "convscope.yaml: models[0].per-module-ignores.fc[0]:",
+        ),
         ("select: [DW\n", "convscope.yaml: malformed YAML"),
         ("- just\n- a list\n", "convscope.yaml: expected a mapping, got a list"),
         ("CS000: 1\n", "convscope.yaml: CS000: unknown key"),
@@ -243,6 +256,26 @@ def test_discovery_prefers_convscope_yaml_and_walks_up(in_tmp: Path) -> None:
 def test_missing_explicit_config(in_tmp: Path) -> None:
     with pytest.raises(ConfigError, match=r"config file not found: nope\.yaml"):
         load_settings(REG, "nope.yaml")
+
+
+def test_per_model_ignores_add_to_the_top_level(in_tmp: Path) -> None:
+    write(
+        in_tmp,
+        "convscope.yaml",
+        "ignore: [DW003]\nper-module-ignores: {'stem': [HW]}\nmodels:\n"
+        "  - spec: a.py\n    ignore: [RF005]\n    per-module-ignores: {'fc': [HW001]}\n"
+        "  - b.py\n",
+    )
+    s = load_settings(REG)
+    a, b = s.models
+    assert a.ignore == ("RF005",) and a.per_module_ignores == (("fc", ("HW001",)),)
+    for_a = s.for_model(a)
+    assert for_a.ignore == ("DW003", "RF005")
+    assert for_a.module_ignored("fc", "HW001") and for_a.module_ignored("stem", "HW001")
+    assert "RF005" in for_a.resolve(REG).inactive and "RF005" not in s.resolve(REG).inactive
+    assert s.for_model(b) is s
+    shown = s.to_dict(REG)["models"][0]
+    assert shown["ignore"] == ["RF005"] and shown["per-module-ignores"] == {"fc": ["HW001"]}
 
 
 def test_model_specs_resolve_relative_to_the_config(in_tmp: Path) -> None:

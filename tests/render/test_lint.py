@@ -284,6 +284,8 @@ def test_json_report() -> None:
         "warnings": 2,
         "info": 1,
         "suppressed": 2,
+        "noqa": 0,
+        "stale_baseline": 0,
         "budgets_exceeded": 1,
     }
 

@@ -18,6 +18,7 @@ class NarrowDepthwise(Rule):
     name = "narrow-depthwise"
     default_severity = Severity.WARNING
     summary = "Depthwise conv with too few channels or without an expansion before it"
+    measure = ("channels", "lower")
     options = (
         Option(
             "min_channels",

@@ -20,6 +20,7 @@ class MemoryBoundHotspot(Rule):
     name = "memory-bound-hotspot"
     default_severity = Severity.INFO
     summary = "Memory-bound layer (below the roofline ridge point) dominating predicted latency"
+    measure = ("predicted_share", "higher")
     requires = frozenset({"roofline"})
     options = (
         Option(

@@ -20,6 +20,7 @@ class ActivationOutliers(Rule):
     default_severity = Severity.OFF
     enabled_severity = Severity.WARNING
     summary = "Activation channels whose max is far above their 97.5th percentile"
+    measure = ("worst_ratio", "higher")
     requires = frozenset({"calibration"})
     options = (
         Option(

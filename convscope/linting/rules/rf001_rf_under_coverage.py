@@ -23,6 +23,8 @@ class RFUnderCoverage(Rule):
     name = "rf-under-coverage"
     default_severity = Severity.WARNING
     summary = "Final receptive field (largest over paths) smaller than the input side"
+    measure = ("coverage", "lower")
+    scope = "model"  # about the whole network, reported at its widest spatial layer
     requires = frozenset({"receptive_field"})
     options = (
         Option(

@@ -23,6 +23,7 @@ class StrideSkipsInput(Rule):
     name = "stride-skips-input"
     default_severity = Severity.WARNING
     summary = "Kernel smaller than its stride: part of the input is never read"
+    measure = ("skipped_fraction", "higher")
     options = (
         Option(
             "min_skipped_fraction",

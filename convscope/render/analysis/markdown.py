@@ -8,6 +8,7 @@ from typing import Any
 from convscope.analysis.build import Analysis, LayerRow, fold
 from convscope.ir import graph as ir
 from convscope.render import fmt
+from convscope.render.markdown_limit import BUDGET, cap, fit_rows
 
 
 def _esc(text: str) -> str:
@@ -19,7 +20,9 @@ def _fallback(a: Analysis) -> str:
     return f" ({_esc(reason)})" if reason else ""
 
 
-def render(a: Analysis, *, depth: int | None = None) -> str:
+def render(a: Analysis, *, depth: int | None = None, budget: int = BUDGET) -> str:
+    """The summary and per-layer table in at most ``budget`` characters (the table is cut,
+    with a line that says how many layers it leaves out)."""
     t = a.totals
     out = [
         f"## convscope · `{a.model}`",
@@ -54,23 +57,27 @@ def render(a: Analysis, *, depth: int | None = None) -> str:
             + ", ".join(f"`{u.op}` ×{u.count}" for u in a.unknown),
         ]
     rows = fold(a.rows, depth, a.graph) if depth is not None else a.rows
+    head = "\n".join(out)
+    # The per-layer table gets what is left of a GitHub comment; the rest is counted.
+    room = budget - len(head) - 200
     out += [
         "",
         f"<details><summary>Per-layer table ({len(rows)} rows)</summary>",
         "",
-        _table(rows),
+        *_table(rows, room),
         "",
         "</details>",
         "",
     ]
-    return "\n".join(out)
+    return cap("\n".join(out), budget)
 
 
-def _table(rows: Sequence[LayerRow]) -> str:
-    lines = [
+def _table(rows: Sequence[LayerRow], budget: int | None = None) -> list[str]:
+    header = [
         "| layer | type | output | params | MACs | act. | traffic | FLOP/B |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
+    lines = []
     for r in rows:
         lines.append(
             f"| `{_esc(r.name)}` | {r.type_name} | {fmt.shape(r.output_shape)} "
@@ -78,7 +85,12 @@ def _table(rows: Sequence[LayerRow]) -> str:
             f"| {fmt.count(r.macs)} | {fmt.nbytes(r.activation_bytes)} | {fmt.nbytes(r.traffic)} "
             f"| {fmt.ratio(r.intensity)} |"
         )
-    return "\n".join(lines)
+    if budget is not None:
+        lines = fit_rows(lines, budget - sum(len(h) + 1 for h in header), "layers", _WHERE)
+    return header + lines
+
+
+_WHERE = "the JSON has every row; --depth N folds the table"
 
 
 # --------------------------------------------------------------------------- convscope report
@@ -92,7 +104,7 @@ def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
     lint findings, the rewrite plan, the effective RF and latency — the sections of the
     report document ``doc`` (:meth:`convscope.report.build.Report.to_dict`) that exist. Long
     parts are collapsible so the whole report fits a pull-request comment."""
-    out = [render(a).rstrip("\n")]
+    out: list[str] = []
     lint = doc.get("lint")
     if lint is not None:
         out += ["", *_lint_section(lint)]
@@ -112,7 +124,10 @@ def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
     profile = doc.get("profile")
     if profile:
         out += ["", *_profile_section(profile)]
-    return "\n".join(out) + "\n"
+    tail = "\n".join(out)
+    # The per-layer table gets what the other sections leave of a GitHub comment.
+    head = render(a, budget=max(BUDGET - len(tail) - 100, BUDGET // 4)).rstrip("\n")
+    return cap(head + "\n" + tail + "\n")
 
 
 def _lint_section(lint: Mapping[str, Any]) -> list[str]:
@@ -131,13 +146,18 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
         lines += ["", f"**Budget exceeded:** {b['metric']} {b['actual']:,} > {b['limit']:,}"]
     if not findings:
         return [*lines, "", "No findings."]
-    table = ["| severity | rule | layer | message |", "| --- | --- | --- | --- |"]
+    rows = []
     for f in findings:
         rule = f"[{f['code']}]({rule_doc_url(f['code'], f['name'])}) {f['name']}"
-        table.append(
+        rows.append(
             f"| {f['severity']} | {rule} | `{_esc(f['layer'] or '(root)')}` "
             f"| {_esc(f['message'])} |"
         )
+    table = [
+        "| severity | rule | layer | message |",
+        "| --- | --- | --- | --- |",
+        *fit_rows(rows, BUDGET // 3, "findings", "the JSON report has every finding"),
+    ]
     if len(findings) <= FINDINGS_INLINE:
         return [*lines, "", *table]
     return [

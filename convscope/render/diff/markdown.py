@@ -21,6 +21,7 @@ from convscope.diff.compare import (
     Unit,
 )
 from convscope.render.fmt import human
+from convscope.render.markdown_limit import BUDGET, cap, fit_rows, more_line
 
 MAX_LAYERS = 200  # rows shown in the per-layer table; the rest are counted
 
@@ -81,9 +82,8 @@ def gate_text(results: Sequence[GateResult], passed: str, failed: str) -> str:
     parts = []
     for r in results:
         mark = failed if r.exceeded else passed
-        op = ">" if r.exceeded else "≤"
         note = f" ({_VERDICTS.get(r.verdict, r.verdict)})" if r.verdict else ""
-        parts.append(f"{mark} {op} {r.threshold.limit_text}{note}")
+        parts.append(f"{mark} {r.threshold.compare_text(r.exceeded)}{note}")
     return ", ".join(parts)
 
 
@@ -258,16 +258,25 @@ def render(diff: Diff, results: Sequence[GateResult] = (), *, max_layers: int = 
             "| Layer | Change | Type | " + " | ".join(h for h, _ in LAYER_COLUMNS) + " |",
             "| --- | --- | --- | ---: | ---: | ---: | --- |",
         ]
+        rows = []
         for layer in diff.layers[:max_layers]:
             cells = [
                 _code(layer_name(layer.path)),
                 change_cell(layer),
                 *(_esc(c) for c in layer_row(layer)),
             ]
-            lines.append("| " + " | ".join(cells) + " |")
+            rows.append("| " + " | ".join(cells) + " |")
+        room = BUDGET - sum(len(line) + 1 for line in lines) - 300
+        fitted = fit_rows(rows, room, "layers", _WHERE)
+        lines += fitted
         hidden = len(diff.layers) - max_layers
-        if hidden > 0:
-            lines += ["", f"… and {hidden} more (see `--format json`)"]
+        if hidden > 0 and len(fitted) == len(rows):
+            lines += ["", more_line(hidden, "layers", _WHERE)]
+        elif hidden > 0:  # fit_rows already counted the rows it cut
+            lines[-1] = more_line(len(diff.layers) - len(fitted) + 2, "layers", _WHERE)
         lines.append("")
     lines += [f"{layer_summary(diff)}.", "", "</details>"]
-    return "\n".join(lines) + "\n"
+    return cap("\n".join(lines) + "\n")
+
+
+_WHERE = "`--format json` has every row"

@@ -4,10 +4,16 @@ Document (``version`` 1)::
 
     {"version": 1, "tool": {"name", "version"},
      "models": [{"model", "target", "findings": [{code, name, severity, layer, message,
-                 values, suggestion, rewrite, location: {file, line} | null, fingerprint}],
+                 values, value, suggestion, rewrite, location: {file, line} | null,
+                 fingerprint}],
                  "budgets": [{metric, limit, actual, exceeded}], "skipped": [{code, name,
-                 reason}], "rules_run": [...], "suppressed", "ignored"}],
-     "summary": {findings, errors, warnings, info, suppressed, budgets_exceeded}}
+                 reason}], "rules_run": [...], "suppressed", "ignored", "noqa",
+                 "identity", "stale_baseline": [{layer, code}]}],
+     "summary": {findings, errors, warnings, info, suppressed, noqa, stale_baseline,
+                 budgets_exceeded}}
+
+``value`` is the rule's headline measurement (what baselines compare) or null;
+``identity`` is the normalized model name baselines key on.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ def finding_dict(f: Finding, cwd: Path | None = None) -> dict[str, Any]:
         "layer": f.layer,
         "message": f.message,
         "values": dict(f.values),
+        "value": f.value,
         "suggestion": f.suggestion,
         "rewrite": f.rewrite,
         "location": (
@@ -66,6 +73,11 @@ def to_dict(results: Sequence[LintResult], cwd: Path | None = None) -> dict[str,
                 "rules_run": list(r.rules_run),
                 "suppressed": r.suppressed,
                 "ignored": r.ignored,
+                "noqa": r.noqa,
+                "identity": r.model_id,
+                "stale_baseline": [
+                    {"layer": layer, "code": code} for layer, code in r.stale_baseline
+                ],
             }
             for r in results
         ],

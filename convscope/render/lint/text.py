@@ -91,6 +91,21 @@ def render(results: Sequence[LintResult], cwd: Path | None = None) -> Group:
             parts.append(
                 Text(f"  {result.ignored} finding(s) silenced by per-module-ignores", style="dim")
             )
+        if result.noqa:
+            parts.append(
+                Text(f"  {result.noqa} finding(s) silenced by `# convscope: ignore`", style="dim")
+            )
+        if result.stale_baseline:
+            n = len(result.stale_baseline)
+            parts.append(
+                Text(
+                    f"  {n} stale baseline entr{'ies' if n != 1 else 'y'} (no longer found; "
+                    "rewrite the baseline with --write-baseline):",
+                    style="yellow",
+                )
+            )
+            for layer, code in result.stale_baseline:
+                parts.append(Text(f"    {code} {layer or '(model)'}", style="yellow"))
     parts.append(Text(summary_line(results), style="bold"))
     return Group(*parts)
 
