@@ -131,6 +131,11 @@ def summary_panel(a: Analysis) -> Panel:
                 for u in a.unknown
             )
         )
+    if a.data_dependent:
+        lines.append(
+            "[bold]Data-dependent ops[/] (priced from this run's sizes): "
+            + "; ".join(f"{u.op} ×{u.count}" for u in a.data_dependent)
+        )
     return Panel("\n".join(lines), title="Summary", title_align="left", expand=False)
 
 
