@@ -21,7 +21,7 @@ analytic interval of that pixel, clipped to ``[0, I − 1]``: the pass's exact p
 interval where it has one, else ``[i·S − P, i·S − P + r − 1]``:
 
 * exact layers (exact intervals, no guessed geometry upstream) whose interval lies inside
-  the image: the box must match exactly. When the extent leaves the image the pixel also reads padding, and then
+  the image and reads no padding: the box must match exactly. When a path reads padding,
   the box only has to lie inside the clipped extent: with dilation or stride > kernel
   the support has holes, so the first reachable pixel may sit after the edge, and a
   branch whose window on one axis holds only padding drops out on every axis;
