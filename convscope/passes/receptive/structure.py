@@ -1,10 +1,10 @@
 """Receptive fields on the traced graph (Araujo, Norris & Sim, Distill 2019).
 
-Conventions (DESIGN.md §3). Every tensor gets, per spatial axis of the model input
-(1, 2 or 3 axes, in axis order: H then W for images):
+Conventions. Every tensor gets, per spatial axis of the model input (1, 2 or 3 axes, in
+axis order: H then W for images):
 
 * ``size`` r — the extent, in input pixels, of the input region that can influence one
-  output pixel (largest over paths and, after resampling, over output positions);
+  output pixel (largest over paths and over output positions);
   ``min_size`` — the same along the shortest path (grown with the tracked stride);
 * ``stride`` S — the effective stride ("jump"): moving one pixel in this tensor moves
   the receptive field by S input pixels (fractional after upsampling / transposed conv);
@@ -25,7 +25,15 @@ conv, upsampling, adaptive pooling with a non-dividing size, pixel shuffle) are 
 exactly affine: the pass enumerates the true input interval of each output pixel, takes
 ``m`` as the largest one (the brief's "an output pixel depends on ceil(k_eff/s) inputs"),
 fits ``q``/``lo0`` and records the largest distance (``tolerance``, in input pixels) by
-which a true interval sticks out of the affine one; ``rf_verify`` uses it. Resampling a
+which a true interval sticks out of the affine one. Beside that fit the pass carries the
+exact input interval of every output position (``NodeRF.positions``): each op maps output
+j to layer-input positions ``[l_j, h_j]`` and, intervals being monotone, the composite is
+``[lo(l_j), hi(h_j)]`` of the layer input's intervals; positions in a later op's padding
+continue the stride pattern (one period of ``1/S`` positions further is one input pixel
+further) and are marked as reading padding. Merges take the elementwise hull. Where they
+are known, the reported ``size`` is their largest, ``size_range`` and ``phases`` give the
+smallest and the per-phase pattern, and ``rf_verify`` compares with them strictly (the
+affine fit and its tolerance remain for what the pass cannot follow). Resampling a
 single pixel (a 1 × 1 map upsampled, as in ASPP image pooling) is a broadcast: stride 0.
 Adaptive pooling with a size that does not divide the input gets the fractional stride
 ``I/O`` (pooling with stride ⌊I/O⌋ and kernel ⌈I/O⌉ would drift along the axis).
@@ -267,6 +275,10 @@ class ReceptiveField:
         if out is None:
             return "no output depends on the input" + tail
         size = "×".join(_fmt(s) for s in out.size)
+        ranges = [out.size_range(a) for a in range(len(out.size))]
+        if any(lo != hi for lo, hi in ranges):
+            size += " (" + "×".join(f"{_fmt(lo)}–{_fmt(hi)}" for lo, hi in ranges)
+            size += " over positions)"
         stride = "×".join(_fmt(s) for s in dict.fromkeys(out.stride))
         local_covers = all(s >= i for s, i in zip(out.size, self.input_size, strict=False))
         if local_covers:
