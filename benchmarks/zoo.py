@@ -894,6 +894,8 @@ def render_coverage(before: list[dict[str, Any]], after: list[dict[str, Any]]) -
         f"{sum(bool(r.get('unknown')) for r in after)} after; crashes after: "
         f"{sum(r['status'] != 'ok' for r in after)}.",
         "",
+        "Models: " + ", ".join(f"`{r['spec']}`" for r in after) + ".",
+        "",
         "| op | models before | models after | which (before) |",
         "| --- | ---: | ---: | --- |",
     ]
