@@ -1,6 +1,6 @@
 """Pure integer formulas: output sizes, parameter counts, MACs, bytes.
 
-Conventions (DESIGN.md §3):
+Conventions:
 
 * **MAC** = one multiply-accumulate. Convolution, linear layers, matmuls and attention are
   counted in MACs; ``flops = 2 × macs`` for them. Bias additions are *not* counted in
@@ -15,7 +15,9 @@ No function here imports torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from fractions import Fraction
 
 
 def prod(values: Sequence[int]) -> int:
@@ -100,6 +102,123 @@ def conv_transpose_macs(
     forward conv over the output is the classic "4× too high" bug for stride 2 in 2-d.
     """
     return batch * in_channels * prod(in_spatial) * (out_channels // groups) * prod(kernel)
+
+
+def _in_bounds_taps(n_in: int, n_out: int, kernel: int, stride: int, pad: int, dil: int) -> int:
+    """Pairs (input i, tap t) whose scatter target ``i·s − p + t·d`` lies in ``[0, n_out)``."""
+    count = 0
+    for t in range(kernel):
+        shift = t * dil - pad
+        # i·s + shift in [0, n_out)  ⇔  i in [ceil(−shift/s), ceil((n_out − shift)/s))
+        lo = max(0, -(shift // stride))
+        hi = min(n_in, -((shift - n_out) // stride))
+        count += max(0, hi - lo)
+    return count
+
+
+def conv_transpose_useful_macs(
+    batch: int,
+    in_channels: int,
+    out_channels: int,
+    kernel: Sequence[int],
+    in_spatial: Sequence[int],
+    out_spatial: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    groups: int = 1,
+) -> int:
+    """MACs of a transposed convolution whose scatter target survives the ``padding`` crop.
+
+    :func:`conv_transpose_macs` counts every tap (the convention of fvcore and
+    ``FlopCounterMode``); with ``padding > 0`` the taps landing in the cropped border are
+    computed and thrown away. Equal to it when nothing is cropped.
+    """
+    per_axis = [
+        _in_bounds_taps(i, o, k, s, p, d)
+        for i, o, k, s, p, d in zip(
+            in_spatial, out_spatial, kernel, stride, padding, dilation, strict=True
+        )
+    ]
+    return batch * in_channels * (out_channels // groups) * prod(per_axis)
+
+
+def fold_scatter_adds(
+    channels: int,
+    kernel: Sequence[int],
+    output_size: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+) -> int:
+    """Additions of ``col2im`` (``nn.Fold``) per batch item: one per block tap that lands
+    inside ``output_size`` (taps in the padding are dropped, not added).
+
+    The blocks per axis are ``conv_output_size(out, k, s, p, d)``, as for the ``Unfold``
+    that would produce them.
+    """
+    per_axis = []
+    for o, k, s, p, d in zip(output_size, kernel, stride, padding, dilation, strict=True):
+        blocks = conv_output_size(o, k, s, p, d)
+        per_axis.append(_in_bounds_taps(blocks, o, k, s, p, d))
+    return channels * prod(per_axis)
+
+
+def antialias_taps(n_in: int, n_out: int, interp_size: int) -> int:
+    """Filter taps summed over the ``n_out`` outputs of one antialiased resampling axis.
+
+    PyTorch's rule (``align_corners=False``): scale ``σ = n_in/n_out``, support
+    ``interp/2 · max(σ, 1)``; output j reads inputs ``[⌊c − sup + ½⌋, ⌊c + sup + ½⌋)``
+    around ``c = σ(j + ½)``, clipped to the input. Bilinear: interp 2, bicubic: 4.
+    """
+    scale = Fraction(n_in, n_out)
+    support = Fraction(interp_size, 2) * max(scale, Fraction(1))
+    total = 0
+    for j in range(n_out):
+        centre = scale * (2 * j + 1) / 2
+        lo = max(math.floor(centre - support + Fraction(1, 2)), 0)
+        hi = min(math.floor(centre + support + Fraction(1, 2)), n_in)
+        total += max(0, hi - lo)
+    return total
+
+
+def antialias_flops(
+    lead: int, in_spatial: Sequence[int], out_spatial: Sequence[int], interp_size: int
+) -> int:
+    """Antialiased interpolation: separable passes, last axis first, skipping axes whose
+    size is unchanged; 2 FLOPs (multiply, add) per filter tap."""
+    cur = list(in_spatial)
+    flops = 0
+    for a in reversed(range(len(cur))):
+        if in_spatial[a] == out_spatial[a]:
+            continue
+        others = prod(cur[:a] + cur[a + 1 :])
+        flops += 2 * lead * others * antialias_taps(in_spatial[a], out_spatial[a], interp_size)
+        cur[a] = out_spatial[a]
+    return flops
+
+
+#: FLOPs of one IoU: 4 min/max, 2 clamped widths (2 each), 1 product, union (2), divide, compare.
+IOU_FLOPS = 13
+
+
+def nms_flops(boxes: int, kept: int) -> int:
+    """Greedy NMS over ``boxes`` boxes of which ``kept`` survive: areas (3 per box), the score
+    sort (``N·⌈log₂N⌉`` comparisons), and one IoU of every kept box against every box ranked
+    after it. Which ranks survive is data-dependent; the count takes the kept boxes as the
+    best-ranked ones, the most pairs these sizes allow: ``K(N − 1) − K(K − 1)/2``."""
+    if boxes <= 0:
+        return 0
+    sort = boxes * max(1, math.ceil(math.log2(boxes))) if boxes > 1 else 0
+    pairs = kept * (boxes - 1) - kept * (kept - 1) // 2
+    return 3 * boxes + sort + IOU_FLOPS * pairs
+
+
+def roi_align_flops(channels: int, bins: int, samples: int, rois: int) -> int:
+    """``roi_align``: each bilinear sample is 4 taps (multiply + add: 8 FLOPs) per channel,
+    plus one division per output element for the average. ``samples`` is summed over the
+    regions (per bin), ``bins = ph·pw``."""
+    return channels * bins * (8 * samples + rois)
 
 
 def separable_params(

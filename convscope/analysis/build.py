@@ -9,7 +9,7 @@ modules and tied weights count once), so the totals equal the sum of the rows.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +82,18 @@ class UnknownOp:
 
 
 @dataclass(frozen=True)
+class UsefulWork:
+    """A layer whose counted MACs follow a convention that includes discarded work
+    (transposed-conv taps in the cropped border); ``useful_macs`` leaves it out."""
+
+    layer: str
+    op: str
+    macs: int
+    useful_macs: int
+    convention: str
+
+
+@dataclass(frozen=True)
 class MixingProfile:
     params: Mapping[str, int]  # mixing class value → parameters
     macs: Mapping[str, int]
@@ -121,6 +133,10 @@ class Analysis:
     node_cost: Mapping[int, cost_pass.NodeCost]
     node_memory: Mapping[int, memory_pass.NodeMemory]
     dtype: str | None = None
+    # Ops priced from the sizes this run produced (NMS survivors, RoI counts).
+    data_dependent: tuple[UnknownOp, ...] = ()
+    # Layers whose counted MACs include work a kernel computes and throws away.
+    useful_work: tuple[UsefulWork, ...] = ()
     # Filled by later passes (receptive field...) through dataclasses.replace.
     extras: Mapping[str, Any] = field(default_factory=dict)
 
@@ -258,13 +274,36 @@ def build(model: str, graph: ir.Graph, dtype: str | None = None) -> Analysis:
         node_cost=costs,
         node_memory=mems,
         dtype=dtype,
+        data_dependent=_ops_where(graph, lambda n: costs[n.id].data_dependent),
+        useful_work=_useful_work(graph, costs),
     )
 
 
+_TRANSPOSED_BORDER = "transposed conv: taps landing in the border cropped by padding are counted"
+
+
+def _useful_work(
+    graph: ir.Graph, costs: Mapping[int, cost_pass.NodeCost]
+) -> tuple[UsefulWork, ...]:
+    out: list[UsefulWork] = []
+    for n in graph.nodes:
+        c = costs[n.id]
+        if c.useful_macs is not None:
+            out.append(
+                UsefulWork(n.module or "(root)", n.op, c.macs, c.useful_macs, _TRANSPOSED_BORDER)
+            )
+    return tuple(out)
+
+
 def _unknown(graph: ir.Graph, costs: Mapping[int, cost_pass.NodeCost]) -> tuple[UnknownOp, ...]:
+    return _ops_where(graph, lambda n: not costs[n.id].known)
+
+
+def _ops_where(graph: ir.Graph, pred: Callable[[ir.Node], bool]) -> tuple[UnknownOp, ...]:
+    """Op name → count and owning layers, for the nodes that satisfy ``pred``."""
     seen: dict[str, list[str]] = {}
     for n in graph.nodes:
-        if not costs[n.id].known:
+        if pred(n):
             seen.setdefault(n.op, []).append(n.module or "(root)")
     return tuple(
         UnknownOp(op, len(layers), tuple(dict.fromkeys(layers)))

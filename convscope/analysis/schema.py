@@ -13,8 +13,23 @@ peak_activation_bytes, fused_traffic_bytes},
 ``unknown_ops`` [{op, count, layers}],
 ``layers`` [{path, type, depth, calls, output_shape, params, trainable_params, buffers,
 param_bytes, macs, flops, other_flops, activation_bytes, bytes_read, bytes_written,
-intensity, mixing, unknown_ops}] — plus optional sections added by other passes
-(``receptive_field`` at top level and ``rf`` per layer).
+intensity, mixing, unknown_ops}] — plus optional sections, present only when they have
+content: ``data_dependent_ops`` [{op, count, layers}], ``useful_work`` [{layer, op, macs,
+useful_macs, convention}], and those added by other passes (``receptive_field`` at top
+level and ``rf`` per layer).
+
+Counting conventions that differ from "useful work":
+
+* ``data_dependent_ops``: ops whose work depends on the data (``torchvision::nms``: boxes
+  kept; ``roi_align``: regions and, for an adaptive sampling ratio, their sizes). They are
+  priced from the sizes this run produced; another input or trained weights change them.
+* transposed convolutions count every kernel tap, also those that land in the border that
+  ``padding`` crops (as fvcore and ``FlopCounterMode`` do, so totals agree with them);
+  ``useful_work`` gives the count without those taps for each such layer.
+* ``nn.Fold`` (``col2im``) counts one addition per block tap that lands inside the output,
+  not one per output element; taps in the padding are dropped, not counted.
+* antialiased interpolation counts the taps of its widened filter (support
+  ``interp/2 · scale`` per separable pass), not the 4 or 16 of plain bilinear / bicubic.
 """
 
 from __future__ import annotations
@@ -109,6 +124,21 @@ def to_dict(a: Analysis) -> dict[str, Any]:
         ],
         "layers": [layer_dict(r, a.extras) for r in a.rows],
     }
+    if a.data_dependent:
+        doc["data_dependent_ops"] = [
+            {"op": u.op, "count": u.count, "layers": list(u.layers)} for u in a.data_dependent
+        ]
+    if a.useful_work:
+        doc["useful_work"] = [
+            {
+                "layer": w.layer,
+                "op": w.op,
+                "macs": w.macs,
+                "useful_macs": w.useful_macs,
+                "convention": w.convention,
+            }
+            for w in a.useful_work
+        ]
     for key, section in sorted(a.extras.items()):
         summary = getattr(section, "summary_dict", None)
         if summary is not None:

@@ -9,7 +9,7 @@ counter             what it counts
 ==================  ==========================================================================
 convscope           MACs of conv, linear/matmul and attention; ``flops = 2 × macs``. Norms,
                     pooling, activations, elementwise ops and upsampling are *other-op FLOPs*,
-                    reported separately and never mixed into MACs (DESIGN.md §3).
+                    reported separately and never mixed into MACs.
 FlopCounterMode     FLOPs ``= 2 × MACs`` of convolution, ``mm``/``addmm``/``bmm``/``baddbmm``
                     and the fused attention kernels it has formulas for; nothing else.
 fvcore              one "flop" per MAC for conv/linear/matmul/einsum, *plus* its own handlers
@@ -30,6 +30,12 @@ same ATen ops — on real CPU tensors PyTorch may pick fused inference kernels (
 ``_native_multi_head_attention``) that FlopCounterMode has no formula for. fvcore traces
 with TorchScript and cannot run on meta, so it always runs the real CPU model on random
 inputs of the same shapes. Both run in eval mode.
+
+Conventions that differ from "useful work" are listed among the explanations with the
+useful figure beside the counted one: transposed convs count the taps that land in the
+border ``padding`` crops (as both peers do), ``nn.Fold`` counts only in-bounds
+scatter-adds, antialiased resampling its widened filter, and data-dependent ops (NMS,
+RoI align) are priced from the sizes of this run.
 
 Per-module counts: each counter attributes an op to every enclosing module; a module's
 *own* count is its total minus the totals of its nearest descendants that have a count,
@@ -605,6 +611,7 @@ def _explain(
             + (" ..." if len(bad) > 6 else "")
             + "."
         )
+    out += conventions(a)
     if fvcore_error is not None:
         out.append(
             f"fvcore failed on this model ({fvcore_error}); only FlopCounterMode was compared."
@@ -653,6 +660,51 @@ def _explain(
             f"convscope other-op FLOPs total {a.totals.other_flops:,}; {rest:,} of them "
             "(activations, elementwise, pooling fvcore ignores or does not support) "
             "have no counterpart in fvcore."
+        )
+    return out
+
+
+_PLAIN_TAPS = {"bilinear": 4, "bicubic": 16}
+
+
+def conventions(a: Analysis) -> list[str]:
+    """Where the counted number follows a convention that differs from the useful work,
+    one sentence per layer with both figures (empty when there is nothing to say)."""
+    out: list[str] = []
+    for w in a.useful_work:
+        out.append(
+            f"{w.layer} ({w.op}): {w.macs:,} MACs counted, every kernel tap, as fvcore and "
+            f"FlopCounterMode count them; {w.useful_macs:,} useful: the other "
+            f"{w.macs - w.useful_macs:,} land in the border that padding crops."
+        )
+    g = a.graph
+    for n in g.nodes:
+        c = a.node_cost[n.id]
+        first = g.tensor.get(n.inputs[0]) if n.inputs else None
+        where = n.module or "(root)"
+        if isinstance(n.attrs, ir.FoldAttrs) and first is not None:
+            out.append(
+                f"{where} ({n.op}): {c.other_flops:,} FLOPs counted, one addition per block "
+                f"tap that lands inside the output; {first.numel:,} taps in all, the rest "
+                "fall in the padding and are dropped."
+            )
+        elif (
+            isinstance(n.attrs, ir.UpsampleAttrs)
+            and n.attrs.antialias
+            and n.outputs
+            and n.attrs.mode in _PLAIN_TAPS
+        ):
+            plain = 2 * _PLAIN_TAPS[n.attrs.mode] * n.outputs[0].numel
+            out.append(
+                f"{where} ({n.op}): {c.other_flops:,} FLOPs counted for the antialiasing "
+                f"filter's taps (separable, widened by the downscale factor); plain "
+                f"{n.attrs.mode} would be {plain:,}. Neither peer counts interpolation."
+            )
+    for u in a.data_dependent:
+        out.append(
+            f"{u.op} ×{u.count}: data-dependent, priced from the sizes this run produced "
+            "(boxes kept, regions); another input or trained weights change it. Neither "
+            "peer counts it."
         )
     return out
 

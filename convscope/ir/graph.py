@@ -177,6 +177,7 @@ class UpsampleAttrs:
     mode: str  # "nearest", "bilinear", "bicubic", "trilinear", "linear"
     scale: tuple[float, ...]  # output size / input size, per spatial axis
     align_corners: bool
+    antialias: bool = False  # ``_upsample_*_aa``: the filter widens with the downscale factor
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,40 @@ class SliceAttrs:
 
 
 @dataclass(frozen=True)
+class FoldAttrs:
+    """``col2im`` (``nn.Fold``): blocks of ``kernel`` taps scatter-added into ``output_size``."""
+
+    output_size: tuple[int, ...]
+    kernel: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[int, ...]
+    stride: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class NmsAttrs:
+    """Non-maximum suppression over ``boxes`` boxes of which ``kept`` survived this run.
+
+    Data-dependent: the work depends on which boxes overlap, not only on shapes."""
+
+    boxes: int
+    kept: int
+
+
+@dataclass(frozen=True)
+class RoiAlignAttrs:
+    """``roi_align``: ``rois`` regions, each pooled to ``pooled`` bins of ``channels`` maps.
+
+    ``samples``: bilinear samples per bin summed over the regions (``rois · ratio²``, or,
+    for an adaptive ratio, what this run's boxes asked for); data-dependent."""
+
+    rois: int
+    channels: int
+    pooled: tuple[int, ...]
+    samples: int
+
+
+@dataclass(frozen=True)
 class NoAttrs:
     pass
 
@@ -224,6 +259,9 @@ Attrs = (
     | ReduceAttrs
     | ViewAttrs
     | SliceAttrs
+    | FoldAttrs
+    | NmsAttrs
+    | RoiAlignAttrs
     | NoAttrs
 )
 

@@ -6,7 +6,8 @@ and the passes. The registry is built once at import, refuses duplicate entries,
 read-only afterwards (a ``MappingProxyType``).
 
 Ops are keyed by their ATen *packet* name (``"convolution"``, ``"addmm"``), so every
-overload of an op shares a handler. An op that is not registered becomes
+overload of an op shares a handler; ops of other namespaces by ``"namespace.name"``
+(``"torchvision.nms"``). An op that is not registered becomes
 ``OpKind.UNKNOWN``: listed in the report with its count and owning layers, never zero.
 """
 
@@ -98,6 +99,102 @@ def _addmm(
     return _mm_attrs(args[1], args[2], has_bias=True)
 
 
+def _mv(args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]) -> ir.Attrs:
+    """``mv(mat, vec)`` / ``addmv(bias, mat, vec)``: ``[m, k] @ [k]``, a matmul with n = 1."""
+    mat = args[1] if len(args) > 2 else args[0]
+    return ir.LinearAttrs(
+        batch=1,
+        m=int(mat.shape[0]),
+        k=int(mat.shape[1]),
+        n=1,
+        has_bias=len(args) > 2,
+        weight=isinstance(mat, torch.nn.Parameter),
+    )
+
+
+def _dot(args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]) -> ir.Attrs:
+    """``dot`` / ``vdot``: ``[k] · [k]``, one MAC per element."""
+    return ir.LinearAttrs(batch=1, m=1, k=int(args[0].numel()), n=1, has_bias=False, weight=False)
+
+
+def _trilinear(
+    args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
+) -> ir.Attrs:
+    """``_trilinear(i1, i2, i3, expand1, expand2, expand3, sumdim)`` (``nn.Bilinear``): each
+    input is unsqueezed at its ``expand`` dims, the three are multiplied over the broadcast
+    space and ``sumdim`` is summed out. One MAC per point of that space: for ``Bilinear``
+    ``batch·out·in1·in2``, the count of ``x1ᵀ W x2`` done as nested dot products."""
+    operands = args[:3]
+    full: list[int] = []
+    for t, expand in zip(operands, args[3:6], strict=True):
+        shape = list(int(s) for s in t.shape)
+        for d in sorted(int(e) for e in expand):
+            shape.insert(d, 1)
+        full = shape if not full else [max(a, b) for a, b in zip(full, shape, strict=True)]
+    summed = sorted({int(d) for d in _arg(args, kwargs, 6, "sumdim", ())})
+    k = 1
+    for d in summed:
+        k *= full[d]
+    rest = 1
+    for d, n in enumerate(full):
+        if d not in summed:
+            rest *= n
+    return ir.LinearAttrs(
+        batch=rest,
+        m=1,
+        k=k,
+        n=1,
+        has_bias=False,
+        weight=any(isinstance(t, torch.nn.Parameter) for t in operands),
+    )
+
+
+def _col2im(
+    args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
+) -> ir.Attrs:
+    out_size = tuple(int(s) for s in _arg(args, kwargs, 1, "output_size"))
+    nd = len(out_size)
+    return ir.FoldAttrs(
+        output_size=out_size,
+        kernel=_tuple(_arg(args, kwargs, 2, "kernel_size"), nd, 1),
+        dilation=_tuple(_arg(args, kwargs, 3, "dilation"), nd, 1),
+        padding=_tuple(_arg(args, kwargs, 4, "padding"), nd, 0),
+        stride=_tuple(_arg(args, kwargs, 5, "stride"), nd, 1),
+    )
+
+
+def _nms(args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]) -> ir.Attrs:
+    """``torchvision::nms(boxes [N, 4], scores [N], iou)`` → kept indices ``[K]``."""
+    return ir.NmsAttrs(boxes=int(args[0].shape[0]), kept=int(outs[0].shape[0]) if outs else 0)
+
+
+def _roi_align(
+    args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
+) -> ir.Attrs:
+    """``torchvision::roi_align(input, rois [K, 5], scale, ph, pw, sampling_ratio, aligned)``.
+
+    A positive ``sampling_ratio`` r takes r × r samples per bin. A non-positive one is
+    adaptive, ``⌈roi_h/ph⌉ × ⌈roi_w/pw⌉`` per region: read from the boxes when they hold
+    real values (the CPU trace), else 1 per bin (the least the kernel does)."""
+    x, rois = args[0], args[1]
+    ph, pw = int(args[3]), int(args[4])
+    ratio = int(_arg(args, kwargs, 5, "sampling_ratio", -1))
+    n = int(rois.shape[0])
+    if ratio > 0:
+        samples = n * ratio * ratio
+    elif n and rois.device.type != "meta":
+        aligned = bool(_arg(args, kwargs, 6, "aligned", False))
+        boxes = rois[:, 1:5].detach().double() * float(args[2])
+        low = 0.0 if aligned else 1.0  # unaligned regions are at least 1 × 1
+        h = (boxes[:, 3] - boxes[:, 1]).clamp(min=low)
+        w = (boxes[:, 2] - boxes[:, 0]).clamp(min=low)
+        per = torch.ceil(h / ph).clamp(min=1) * torch.ceil(w / pw).clamp(min=1)
+        samples = int(per.sum())
+    else:
+        samples = n
+    return ir.RoiAlignAttrs(rois=n, channels=int(x.shape[1]), pooled=(ph, pw), samples=samples)
+
+
 def _attention(
     args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
 ) -> ir.Attrs:
@@ -168,14 +265,14 @@ def _adaptive(kind: str) -> Handler:
     return handler
 
 
-def _upsample(mode: str) -> Handler:
+def _upsample(mode: str, antialias: bool = False) -> Handler:
     def handler(
         args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
     ) -> ir.Attrs:
         x, y = args[0], outs[0]
         scale = tuple(int(o) / int(i) for i, o in zip(x.shape[2:], y.shape[2:], strict=True))
         align = any(a is True for a in args[2:4]) or bool(kwargs.get("align_corners", False))
-        return ir.UpsampleAttrs(mode=mode, scale=scale, align_corners=align)
+        return ir.UpsampleAttrs(mode=mode, scale=scale, align_corners=align, antialias=antialias)
 
     return handler
 
@@ -317,6 +414,9 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
     )
     add(ir.OpKind.LINEAR, ["mm", "bmm"], _mm)
     add(ir.OpKind.LINEAR, ["addmm", "baddbmm"], _addmm)
+    add(ir.OpKind.LINEAR, ["mv", "addmv"], _mv)
+    add(ir.OpKind.LINEAR, ["dot", "vdot"], _dot)
+    add(ir.OpKind.LINEAR, ["_trilinear"], _trilinear)
     add(
         ir.OpKind.ATTENTION,
         [
@@ -535,9 +635,9 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
             "scatter_reduce",
             "index_add",
             "index_add_",
-            "col2im",
         ],
     )
+    add(ir.OpKind.ELEMENTWISE, ["col2im"], _col2im)
     add(
         ir.OpKind.UPSAMPLE,
         [
@@ -551,12 +651,10 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
         _upsample("nearest"),
     )
     add(ir.OpKind.UPSAMPLE, ["upsample_linear1d"], _upsample("linear"))
-    add(
-        ir.OpKind.UPSAMPLE,
-        ["upsample_bilinear2d", "_upsample_bilinear2d_aa"],
-        _upsample("bilinear"),
-    )
-    add(ir.OpKind.UPSAMPLE, ["upsample_bicubic2d", "_upsample_bicubic2d_aa"], _upsample("bicubic"))
+    add(ir.OpKind.UPSAMPLE, ["upsample_bilinear2d"], _upsample("bilinear"))
+    add(ir.OpKind.UPSAMPLE, ["_upsample_bilinear2d_aa"], _upsample("bilinear", antialias=True))
+    add(ir.OpKind.UPSAMPLE, ["upsample_bicubic2d"], _upsample("bicubic"))
+    add(ir.OpKind.UPSAMPLE, ["_upsample_bicubic2d_aa"], _upsample("bicubic", antialias=True))
     add(ir.OpKind.UPSAMPLE, ["upsample_trilinear3d"], _upsample("trilinear"))
     add(
         ir.OpKind.UPSAMPLE,
@@ -714,6 +812,10 @@ def _build() -> Mapping[str, tuple[ir.OpKind, Handler]]:
     )
     add(ir.OpKind.EMBEDDING, ["embedding"])
     add(ir.OpKind.DROPOUT, ["native_dropout", "dropout", "feature_dropout"])
+    # torchvision's detection ops, keyed "namespace.name" (aten ops are keyed by bare name).
+    # Both are data-dependent: priced from the sizes this run produced.
+    add(ir.OpKind.REDUCE, ["torchvision.nms"], _nms)
+    add(ir.OpKind.POOL, ["torchvision.roi_align"], _roi_align)
     return builder.freeze()
 
 
@@ -731,6 +833,13 @@ def _bind(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str
     return named
 
 
+def key(func: Any) -> str:
+    """Registry key of an op: its packet name for ``aten``, ``namespace.name`` otherwise."""
+    packet = func._overloadpacket.__name__
+    namespace = getattr(func, "namespace", "aten")
+    return packet if namespace == "aten" else f"{namespace}.{packet}"
+
+
 def classify(
     func: Any, args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]
 ) -> tuple[ir.OpKind, ir.Attrs]:
@@ -740,8 +849,7 @@ def classify(
     that cannot make sense of an unusual overload must not abort the trace: the op is then
     reported as ``UNKNOWN`` (listed, never silently zero).
     """
-    packet = func._overloadpacket.__name__
-    entry = REGISTRY.get(packet)
+    entry = REGISTRY.get(key(func))
     if entry is None:
         return ir.OpKind.UNKNOWN, ir.NoAttrs()
     kind, handler = entry

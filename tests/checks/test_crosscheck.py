@@ -166,3 +166,29 @@ def test_missing_fvcore_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
     x = torch.randn(1, 3, 8, 8)
     with pytest.raises(ConvscopeError, match=r"convscope\[crosscheck\]"):
         cc.reconcile_module(model, (x,), analysis=analyze(model, x))
+
+
+def test_conventions_state_the_useful_work_beside_the_counted() -> None:
+    from torch import nn
+
+    class Decoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.up = nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1)
+            self.fold = nn.Fold((8, 8), 3, padding=1)
+
+        def forward(self, x: torch.Tensor, cols: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            y = self.up(x)  # [1, 2, 7, 7]
+            small = nn.functional.interpolate(y, size=(3, 3), mode="bilinear", antialias=True)
+            return small, self.fold(cols)
+
+    model, x, cols = Decoder(), torch.randn(1, 4, 4, 4), torch.randn(1, 2 * 9, 64)
+    a = analyze(model, (x, cols))
+    result = cc.reconcile_module(model, (x, cols), analysis=a)
+    (w,) = a.useful_work
+    text = crosscheck_text.render(result)
+    # transposed: 4·2·9 taps per input pixel, 16 pixels; per axis 4 × 3 pairs, 2 cropped
+    assert (w.macs, w.useful_macs) == (4 * 16 * 2 * 9, 4 * 2 * 10 * 10)
+    assert f"{w.macs:,} MACs counted" in text and f"{w.useful_macs:,} useful" in text
+    assert any("block tap that lands inside the output" in e for e in result.explanations)
+    assert any("antialiasing filter" in e for e in result.explanations)

@@ -279,3 +279,28 @@ def test_crosscheck_json_stays_valid() -> None:
     doc = json.loads(out)
     assert doc["crosscheck"]["totals"]["convscope_macs"] == doc["totals"]["macs"]
     assert doc["crosscheck"]["totals"]["flopcounter_flops"] == 2 * doc["totals"]["macs"]
+
+
+def test_lazy_model_is_analyzed_from_its_example_input(tmp_path: Path) -> None:
+    src = tmp_path / "lazy.py"
+    src.write_text(
+        "import torch.nn as nn\n"
+        "model = nn.Sequential(nn.LazyConv2d(8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))\n"
+    )
+    target = tmp_path / "lazy.json"
+    code, _, err = run(
+        "analyze", str(src), "-i", "1,3,16,16", "--format", "json", "-o", str(target)
+    )
+    assert code == 0, err
+    doc = json.loads(target.read_text())
+    assert doc["totals"]["params"] == 3 * 8 * 9 + 8 + 8 * 14 * 14 * 10 + 10
+    # a forward that cannot initialize the lazy layers: one error line, exit 2, no file
+    src.write_text(
+        "import torch.nn as nn\nmodel = nn.Sequential(nn.LazyConv2d(4, 3), nn.Linear(5, 2))\n"
+    )
+    target.unlink()
+    code, _, err = run(
+        "analyze", str(src), "-i", "1,3,16,16", "--format", "json", "-o", str(target)
+    )
+    assert code == 2 and not target.exists()
+    assert err.startswith("error: ") and "LazyConv2d" in err and "Traceback" not in err

@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import convscope
+from convscope.analysis.schema import to_dict as analysis_document
 from convscope.ir import graph as ir
 
 
@@ -197,3 +198,137 @@ def test_node_kinds_for_common_layers() -> None:
     assert kinds["1"] == {ir.OpKind.NORM}
     assert kinds["3"] == {ir.OpKind.POOL}
     assert kinds["6"] == {ir.OpKind.LINEAR}
+
+
+# --------------------------------------------------------------------- vector contractions
+
+
+@pytest.mark.parametrize(
+    ("name", "module", "shapes", "macs"),
+    [
+        # [2, 5, 7] @ [7]: matmul folds the batch into rows and runs mv on [10, 7]
+        ("3d @ vector", Fn(lambda m, x: x @ m.v, v=torch.randn(7)), ((2, 5, 7),), 2 * 5 * 7),
+        ("mv", Fn(lambda m, x: torch.mv(m.w, x), w=torch.randn(5, 7)), ((7,),), 5 * 7),
+        (
+            "addmv",
+            Fn(lambda m, x: torch.addmv(m.b, m.w, x), w=torch.randn(5, 7), b=torch.randn(5)),
+            ((7,),),
+            5 * 7,
+        ),
+        ("dot", Fn(lambda m, x: torch.dot(x, m.v), v=torch.randn(7)), ((7,),), 7),
+        ("vdot", Fn(lambda m, x: torch.vdot(x, m.v), v=torch.randn(7)), ((7,),), 7),
+        # x1ᵀ W x2 per output feature and batch item: 4·7·5·6
+        ("bilinear", nn.Bilinear(5, 6, 7), ((4, 5), (4, 6)), 4 * 7 * 5 * 6),
+    ],
+)
+def test_vector_contractions_hand_count(
+    name: str, module: nn.Module, shapes: tuple[tuple[int, ...], ...], macs: int
+) -> None:
+    a = convscope.analyze(module, tuple(torch.randn(s) for s in shapes))
+    assert not a.unknown
+    assert a.totals.macs == macs
+
+
+def test_spectral_norm_power_iteration_is_counted() -> None:
+    # Eval-mode spectral_norm on Linear(7, 5): sigma = u · (W v): mv 5·7 + vdot 5, then the
+    # linear layer itself 4·7·5.
+    m = nn.utils.parametrizations.spectral_norm(nn.Linear(7, 5)).eval()
+    a = convscope.analyze(m, (torch.randn(4, 7),))
+    assert not a.unknown
+    assert a.totals.macs == 5 * 7 + 5 + 4 * 7 * 5
+
+
+# --------------------------------------------------------------------- scatter and resampling
+
+
+def test_fold_counts_in_bounds_scatter_adds() -> None:
+    # Folding ones counts, per output pixel, the block taps that land on it: their sum is
+    # the number of additions col2im performs (padding taps are dropped).
+    fold = nn.Fold((8, 8), 3, padding=1, stride=1)
+    x = torch.ones(2, 4 * 9, 64)
+    a = convscope.analyze(fold, (x,))
+    assert not a.unknown
+    assert a.totals.other_flops == int(fold(x).sum())
+    # by hand: per axis 8 blocks × 3 taps, minus the 2 that fall off the ends
+    assert a.totals.other_flops == 2 * 4 * (8 * 3 - 2) ** 2
+
+
+def test_antialiased_downsampling_prices_the_filter_width() -> None:
+    # 32 → 8 bilinear, antialias: scale 4, support 4, so output j reads ⌊4j + 2 ± 4 + ½⌋,
+    # clipped: 6 taps at each end and 8 in the middle, 60 per axis. Separable, width first:
+    # 3·32 rows × 60 taps, then 3·8 columns × 60 taps, 2 FLOPs per tap.
+    m = Fn(lambda m, x: F.interpolate(x, size=(8, 8), mode="bilinear", antialias=True))
+    a = convscope.analyze(m, (1, 3, 32, 32))
+    assert not a.unknown
+    taps = 6 + 6 * 8 + 6
+    assert a.totals.other_flops == 2 * (3 * 32 * taps + 3 * 8 * taps)
+    plain = convscope.analyze(
+        Fn(lambda m, x: F.interpolate(x, size=(8, 8), mode="bilinear")), (1, 3, 32, 32)
+    )
+    assert plain.totals.other_flops == 2 * 4 * 3 * 64  # no filter: 4 taps per output
+
+
+def test_transposed_conv_useful_macs_leave_out_cropped_taps() -> None:
+    # 1-d, k=3, s=2, p=1 on 4 inputs → 7 outputs: taps land at 2i − 1 + t; of the 12
+    # (input, tap) pairs, (0, 0) lands at −1 and (3, 2) at 7, both cropped: 10 useful.
+    m = nn.ConvTranspose1d(2, 3, 3, stride=2, padding=1)
+    a = convscope.analyze(m, (1, 2, 4))
+    assert a.totals.macs == 2 * 4 * 3 * 3  # every tap, as FlopCounterMode counts
+    assert flopcounter(m, torch.randn(1, 2, 4)) == 2 * a.totals.macs
+    (w,) = a.useful_work
+    assert (w.macs, w.useful_macs) == (2 * 4 * 3 * 3, 2 * 3 * 10)
+    doc = analysis_document(a)
+    assert doc["useful_work"][0]["useful_macs"] == 2 * 3 * 10
+    # no padding: nothing is cropped, no useful-work entry
+    assert not convscope.analyze(nn.ConvTranspose2d(8, 4, 2, stride=2), (1, 8, 8, 8)).useful_work
+
+
+# --------------------------------------------------------------------- detection ops
+
+
+class _Nms(nn.Module):
+    def forward(self, boxes: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        import torchvision
+
+        return torchvision.ops.nms(boxes, scores, 0.5)
+
+
+class _RoiAlign(nn.Module):
+    def __init__(self, ratio: int) -> None:
+        super().__init__()
+        self.ratio = ratio
+
+    def forward(self, x: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
+        import torchvision
+
+        return torchvision.ops.roi_align(x, rois, (7, 7), 0.25, sampling_ratio=self.ratio)
+
+
+def test_nms_is_priced_from_the_boxes_it_ran_with() -> None:
+    pytest.importorskip("torchvision")
+    # Two far-apart clusters of three identical boxes: 6 in, 2 kept.
+    boxes = torch.tensor([[0, 0, 10, 10.0]] * 3 + [[50, 50, 60, 60.0]] * 3)
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    a = convscope.analyze(_Nms(), (boxes, scores), device="cpu")
+    assert not a.unknown
+    # areas 3·6, sort 6·⌈log₂6⌉, IoUs of the 2 kept boxes with the boxes after them
+    # (at most 5 + 4), 13 FLOPs each
+    assert a.totals.other_flops == 3 * 6 + 6 * 3 + 13 * (5 + 4)
+    assert [u.op for u in a.data_dependent] == ["torchvision.nms.default"]
+    doc = analysis_document(a)
+    assert doc["data_dependent_ops"][0]["op"] == "torchvision.nms.default"
+
+
+def test_roi_align_is_priced_from_its_regions() -> None:
+    pytest.importorskip("torchvision")
+    rois = torch.tensor([[0, 0, 0, 64, 32.0], [0, 10, 10, 20, 20.0]])
+    x = torch.randn(1, 8, 32, 32)
+    fixed = convscope.analyze(_RoiAlign(2), (x, rois), device="cpu")
+    # 2 regions × 8 channels × 49 bins × (4 samples × 8 FLOPs) + one divide per output
+    assert fixed.totals.other_flops == 8 * 49 * (8 * 2 * 4 + 2)
+    # adaptive ratio: ⌈8/7⌉·⌈16/7⌉ = 6 samples for the first region (64×32 at scale ¼), 1
+    # for the 2.5×2.5 one
+    adaptive = convscope.analyze(_RoiAlign(-1), (x, rois), device="cpu")
+    assert adaptive.totals.other_flops == 8 * 49 * (8 * 7 + 2)
+    assert not adaptive.unknown and adaptive.data_dependent
+    assert not convscope.analyze(nn.Conv2d(1, 1, 1), (1, 1, 2, 2)).data_dependent

@@ -23,8 +23,27 @@ def test_duplicate_entries_are_refused() -> None:
 
 def test_every_registered_name_is_an_aten_op() -> None:
     # A typo would silently turn a known op into "unknown"; torch knows the real names.
-    missing = [name for name in ops.REGISTRY if not hasattr(torch.ops.aten, name)]
+    pytest.importorskip("torchvision")  # registers the torchvision:: ops
+
+    def exists(key: str) -> bool:
+        namespace, _, name = key.rpartition(".")
+        return hasattr(getattr(torch.ops, namespace or "aten"), name)
+
+    missing = [key for key in ops.REGISTRY if not exists(key)]
     assert missing == []
+
+
+def test_ops_of_other_namespaces_are_keyed_with_it() -> None:
+    pytest.importorskip("torchvision")
+    assert ops.key(torch.ops.torchvision.nms.default) == "torchvision.nms"
+    assert ops.key(torch.ops.aten.mv.default) == "mv"
+    kind, attrs = ops.classify(
+        torch.ops.torchvision.nms.default,
+        (torch.zeros(5, 4), torch.zeros(5), 0.5),
+        {},
+        [torch.zeros(2, dtype=torch.long)],
+    )
+    assert kind is ir.OpKind.REDUCE and attrs == ir.NmsAttrs(boxes=5, kept=2)
 
 
 def test_unregistered_op_is_unknown() -> None:

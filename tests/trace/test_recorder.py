@@ -305,3 +305,29 @@ def test_rebuild_that_returns_meta_is_refused() -> None:
         m = DataDependent()
     with pytest.raises(TraceError, match="still has meta"):
         trace(m, (torch.empty(1, 3, 8, 8),), rebuild=still_meta)
+
+
+def _lazy() -> nn.Module:
+    return nn.Sequential(nn.LazyConv2d(8, 3), nn.LazyBatchNorm2d(), nn.Flatten(), nn.LazyLinear(10))
+
+
+def test_lazy_modules_are_materialized_on_a_copy() -> None:
+    model = _lazy()
+    rng = torch.get_rng_state()
+    grad = torch.is_grad_enabled()
+    g = trace(model, (torch.empty(2, 3, 16, 16, device="meta"),))
+    shapes = {p.name: p.shape for p in g.params}
+    assert shapes["0.weight"] == (8, 3, 3, 3) and shapes["3.weight"] == (10, 8 * 14 * 14)
+    assert shapes["1.running_mean"] == (8,)
+    # the user's model is still lazy; torch's RNG and grad mode are untouched
+    assert isinstance(model[0].weight, nn.parameter.UninitializedParameter)
+    assert isinstance(model[1].running_mean, nn.parameter.UninitializedBuffer)
+    assert torch.equal(torch.get_rng_state(), rng) and torch.is_grad_enabled() == grad
+    assert model.training
+
+
+def test_lazy_module_whose_forward_fails_is_refused_clearly() -> None:
+    model = nn.Sequential(nn.LazyConv2d(4, 3), nn.Linear(5, 2))  # 14 features reach Linear(5)
+    with pytest.raises(TraceError, match=r"lazy module '0' \(LazyConv2d\) has uninitialized"):
+        trace(model, (torch.empty(1, 3, 16, 16),))
+    assert isinstance(model[0].weight, nn.parameter.UninitializedParameter)

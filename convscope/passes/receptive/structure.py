@@ -1,10 +1,10 @@
 """Receptive fields on the traced graph (Araujo, Norris & Sim, Distill 2019).
 
-Conventions (DESIGN.md §3). Every tensor gets, per spatial axis of the model input
-(1, 2 or 3 axes, in axis order: H then W for images):
+Conventions. Every tensor gets, per spatial axis of the model input (1, 2 or 3 axes, in
+axis order: H then W for images):
 
 * ``size`` r — the extent, in input pixels, of the input region that can influence one
-  output pixel (largest over paths and, after resampling, over output positions);
+  output pixel (largest over paths and over output positions);
   ``min_size`` — the same along the shortest path (grown with the tracked stride);
 * ``stride`` S — the effective stride ("jump"): moving one pixel in this tensor moves
   the receptive field by S input pixels (fractional after upsampling / transposed conv);
@@ -25,7 +25,15 @@ conv, upsampling, adaptive pooling with a non-dividing size, pixel shuffle) are 
 exactly affine: the pass enumerates the true input interval of each output pixel, takes
 ``m`` as the largest one (the brief's "an output pixel depends on ceil(k_eff/s) inputs"),
 fits ``q``/``lo0`` and records the largest distance (``tolerance``, in input pixels) by
-which a true interval sticks out of the affine one; ``rf_verify`` uses it. Resampling a
+which a true interval sticks out of the affine one. Beside that fit the pass carries the
+exact input interval of every output position (``NodeRF.positions``): each op maps output
+j to layer-input positions ``[l_j, h_j]`` and, intervals being monotone, the composite is
+``[lo(l_j), hi(h_j)]`` of the layer input's intervals; positions in a later op's padding
+continue the stride pattern (one period of ``1/S`` positions further is one input pixel
+further) and are marked as reading padding. Merges take the elementwise hull. Where they
+are known, the reported ``size`` is their largest, ``size_range`` and ``phases`` give the
+smallest and the per-phase pattern, and ``rf_verify`` compares with them strictly (the
+affine fit and its tolerance remain for what the pass cannot follow). Resampling a
 single pixel (a 1 × 1 map upsampled, as in ASPP image pooling) is a broadcast: stride 0.
 Adaptive pooling with a size that does not divide the input gets the fractional stride
 ``I/O`` (pooling with stride ⌊I/O⌋ and kernel ⌈I/O⌉ would drift along the axis).
@@ -63,6 +71,7 @@ Pure: no torch import; returns new objects and never mutates the IR.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +87,12 @@ _TOL = 1e-9
 _OTHER = -1  # atom label of a non-spatial part of a dimension (batch, channels, features)
 _MERGED = -2  # _dim_axis result: a dimension holding a spatial axis merged with others
 _MAX_SAMPLES = 4096  # output positions enumerated to fit a resampling op
+_MAX_PERIOD = 64  # longest stride pattern (output positions) reported per phase
+
+# One axis of a tensor: the exact input interval of each output position (los, his), and
+# whether some path of that position reads padding (then the interval, continued into the
+# padding by the stride pattern, bounds the true support instead of equalling it).
+AxisPositions = tuple[tuple[float, ...], tuple[float, ...], tuple[bool, ...]]
 
 Atom = tuple[int, int]  # (label, size): label >= 0 is a spatial axis of the model input
 Dim = tuple[Atom, ...]
@@ -97,6 +112,54 @@ class NodeRF:
     stride: tuple[float, ...]  # effective stride (jump) in input pixels; 0: broadcast of one pixel
     padding: tuple[float, ...]  # effective padding P: pixel i sees [i·S − P, i·S − P + r − 1]
     is_global: bool  # sees the whole input (global pooling, flatten + linear, attention)
+    # Per axis, the exact input interval (lo, hi), unclipped, of every output position:
+    # ``(los, his)``; None where the pass could not follow it exactly.
+    positions: tuple[AxisPositions | None, ...] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def interval(self, axis: int, index: int) -> tuple[float, float]:
+        """Input interval of output pixel ``index``: exact when positions are known, else
+        the affine ``[i·S − P, i·S − P + r − 1]``."""
+        pos = self.positions[axis] if self.positions else None
+        if pos is not None and 0 <= index < len(pos[0]):
+            return float(pos[0][index]), float(pos[1][index])
+        return self.extent(axis, index)
+
+    def reads_padding(self, axis: int, index: int) -> bool:
+        """Whether output pixel ``index`` reads padding on some path along ``axis``
+        (unknown positions: whether its affine extent leaves the image)."""
+        pos = self.positions[axis] if self.positions else None
+        if pos is not None and 0 <= index < len(pos[2]):
+            return pos[2][index]
+        return True
+
+    def size_range(self, axis: int) -> tuple[float, float]:
+        """(smallest, largest) RF size over the output positions along ``axis``."""
+        pos = self.positions[axis] if self.positions else None
+        if not pos or not pos[0]:
+            return self.size[axis], self.size[axis]
+        sizes = [hi - lo + 1 for lo, hi in zip(pos[0], pos[1], strict=True)]
+        return float(min(sizes)), float(max(sizes))
+
+    def period(self, axis: int) -> int:
+        """Output positions after which the stride pattern repeats (1 for integer strides)."""
+        return _period(self.stride[axis])
+
+    def phases(self, axis: int) -> tuple[tuple[float, float], ...] | None:
+        """(size, padding) of each phase of one period, read at the middle of the map
+        (padding as in ``[i·S − P, …]``); None when the period is 1 or positions unknown."""
+        pos = self.positions[axis] if self.positions else None
+        per = self.period(axis)
+        if pos is None or per <= 1 or per > _MAX_PERIOD or len(pos[0]) < per:
+            return None
+        n = len(pos[0])
+        start = min(max(0, (n // 2 // per) * per), n - per)
+        s = self.stride[axis]
+        return tuple(
+            (float(pos[1][j] - pos[0][j] + 1), float(j * s - pos[0][j]))
+            for j in range(start, start + per)
+        )
 
     def center_offset(self, axis: int) -> float:
         """Centre of output pixel 0 in input coordinates: ``(size − 1)/2 − padding``."""
@@ -212,6 +275,10 @@ class ReceptiveField:
         if out is None:
             return "no output depends on the input" + tail
         size = "×".join(_fmt(s) for s in out.size)
+        ranges = [out.size_range(a) for a in range(len(out.size))]
+        if any(lo != hi for lo, hi in ranges):
+            size += " (" + "×".join(f"{_fmt(lo)}–{_fmt(hi)}" for lo, hi in ranges)
+            size += " over positions)"
         stride = "×".join(_fmt(s) for s in dict.fromkeys(out.stride))
         local_covers = all(s >= i for s, i in zip(out.size, self.input_size, strict=False))
         if local_covers:
@@ -241,7 +308,7 @@ def _fmt(x: float) -> str:
 
 def _rf_dict(rf: NodeRF) -> dict[str, Any]:
     n = len(rf.size)
-    return {
+    d: dict[str, Any] = {
         "size": [_num(s) for s in rf.size],
         "min_size": [_num(s) for s in rf.min_size],
         "stride": [_num(s) for s in rf.stride],
@@ -249,6 +316,18 @@ def _rf_dict(rf: NodeRF) -> dict[str, Any]:
         "center_offset": [_num(rf.center_offset(a)) for a in range(n)],
         "global": rf.is_global,
     }
+    # Only where the RF varies over positions (resampling), so other documents keep
+    # their form: the range over positions, and one period of (size, padding) per axis.
+    ranges = [rf.size_range(a) for a in range(n)]
+    if any(lo != hi for lo, hi in ranges):
+        d["size_range"] = [[_num(lo), _num(hi)] for lo, hi in ranges]
+    phases = [rf.phases(a) for a in range(n)]
+    if any(p is not None for p in phases):
+        d["phases"] = [
+            [{"size": _num(s), "padding": _num(p)} for s, p in ph] if ph is not None else None
+            for ph in phases
+        ]
+    return d
 
 
 # ---------------------------------------------------------------------------------------
@@ -273,6 +352,8 @@ class _T:
     def centre(self, a: int) -> float:
         return self.rf.center_offset(a) + (self.anchor[a] if self.anchor else 0.0)
 
+    pos: tuple[AxisPositions | None, ...] | None = None  # exact intervals per axis
+
 
 class _Acc:
     """Mutable per-axis copy of a state, for applying steps."""
@@ -286,10 +367,28 @@ class _Acc:
         self.is_global = t.rf.is_global
         self.approx = t.approx
         self.anchor = t.anchor
+        self.pos: list[AxisPositions | None] = list(t.pos) if t.pos else [None] * len(self.size)
 
-    def step(self, a: int, m: float, q: float, lo0: float, jit: float = 0.0) -> None:
-        """Output pixel j reads layer-input pixels ``[lo0 + j·q, lo0 + j·q + m]``."""
+    def step(
+        self,
+        a: int,
+        m: float,
+        q: float,
+        lo0: float,
+        jit: float = 0.0,
+        *,
+        n_in: int | None = None,
+        n_out: int | None = None,
+        intervals: Sequence[tuple[int, int]] | None = None,
+    ) -> None:
+        """Output pixel j reads layer-input pixels ``[lo0 + j·q, lo0 + j·q + m]``.
+
+        ``intervals`` (the true ``(lo_j, hi_j)`` of every output position) or, for an
+        exactly affine step, ``n_out`` keep the per-position intervals exact; without them
+        the axis falls back to the affine description.
+        """
         s = self.stride[a]
+        self.pos[a] = _compose(self.pos[a], s, m, q, lo0, jit, n_in, n_out, intervals)
         self.size[a] += m * s
         self.min_size[a] += m * s
         self.padding[a] -= lo0 * s
@@ -305,7 +404,12 @@ class _Acc:
             is_global=self.is_global,
         )
         return _T(
-            rf=rf, layout=layout, jitter=tuple(self.jitter), approx=self.approx, anchor=self.anchor
+            rf=rf,
+            layout=layout,
+            jitter=tuple(self.jitter),
+            approx=self.approx,
+            anchor=self.anchor,
+            pos=tuple(self.pos),
         )
 
 
@@ -326,6 +430,7 @@ def _with(
         jitter=t.jitter,
         approx=t.approx if approx is None else (t.approx or approx),
         anchor=t.anchor,
+        pos=t.pos,
     )
 
 
@@ -492,6 +597,85 @@ def _centre_crop_step(n_in: int, n_out: int) -> tuple[float, float, float]:
 
 
 # ---------------------------------------------------------------------------------------
+# exact per-position intervals
+
+
+def _period(stride: float) -> int:
+    """Output positions per repeat of a stride pattern: the denominator of the stride."""
+    if stride <= _TOL:
+        return 1
+    return Fraction(stride).limit_denominator(4 * _MAX_PERIOD).denominator
+
+
+def _extended(vals: Sequence[float], i: int, per: int, shift: float, stride: float) -> float:
+    """``vals[i]``, continued outside the tensor (positions in a later op's padding) by the
+    stride pattern: one period further is ``shift`` = period · stride input pixels further."""
+    n = len(vals)
+    if 0 <= i < n:
+        return vals[i]
+    if per <= n:
+        if i < 0:
+            k = -(i // per)
+            return vals[i + k * per] - k * shift
+        k = -(-(i - n + 1) // per)
+        return vals[i - k * per] + k * shift
+    return vals[0] + i * stride if i < 0 else vals[-1] + (i - n + 1) * stride
+
+
+def _compose(
+    up: AxisPositions | None,
+    stride: float,
+    m: float,
+    q: float,
+    lo0: float,
+    jit: float,
+    n_in: int | None,
+    n_out: int | None,
+    intervals: Sequence[tuple[int, int]] | None,
+) -> AxisPositions | None:
+    """Exact intervals after a step: output j reads layer-input positions ``[l_j, h_j]``,
+    which reach the model input from ``up.lo[l_j]`` to ``up.hi[h_j]`` (both monotone)."""
+    if up is None or (n_in is not None and len(up[0]) != n_in):
+        return None
+    if intervals is None:
+        integral = all(abs(v - round(v)) < _TOL for v in (m, q, lo0))
+        if n_out is None or jit > _TOL or not integral or n_out > _MAX_SAMPLES:
+            return None
+        mi, qi, li = round(m), round(q), round(lo0)
+        intervals = [(li + j * qi, li + j * qi + mi) for j in range(n_out)]
+    per = _period(stride)
+    shift = per * stride
+    los, his, pads = up
+    n = len(los)
+    seen = [0]  # prefix counts of upstream positions that read padding
+    for flag in pads:
+        seen.append(seen[-1] + flag)
+
+    def padded(lo: int, hi: int) -> bool:
+        if lo < 0 or hi >= n:
+            return True
+        return seen[hi + 1] - seen[lo] > 0
+
+    return (
+        tuple(_extended(los, lo, per, shift, stride) for lo, _ in intervals),
+        tuple(_extended(his, hi, per, shift, stride) for _, hi in intervals),
+        tuple(padded(int(lo), int(hi)) for lo, hi in intervals),
+    )
+
+
+def _hull(parts: Sequence[AxisPositions | None], n: int) -> AxisPositions | None:
+    """Elementwise hull of merged branches' intervals (None unless all are known)."""
+    if not parts or any(p is None or len(p[0]) != n for p in parts):
+        return None
+    known = [p for p in parts if p is not None]
+    return (
+        tuple(min(p[0][j] for p in known) for j in range(n)),
+        tuple(max(p[1][j] for p in known) for j in range(n)),
+        tuple(any(p[2][j] for p in known) for j in range(n)),
+    )
+
+
+# ---------------------------------------------------------------------------------------
 # resampling: enumerate true intervals, fit an affine step
 
 
@@ -520,15 +704,24 @@ def _floor(x: Fraction) -> int:
     return math.floor(x)
 
 
-def _resample_step(
-    mode: str, n_in: int, n_out: int, align: bool, antialias: bool
-) -> tuple[float, float, float, float]:
-    """(m, q, lo0, tolerance) of an interpolation along one axis (PyTorch index rules).
+Step = tuple[float, float, float, float] | tuple[float, float, float, float, Any]
+
+
+def _exact(taps: Sequence[tuple[int, float, float]], n_out: int) -> tuple[tuple[int, int], ...]:
+    """The enumerated intervals as ints, when they cover every output position."""
+    if len(taps) != n_out:
+        return ()
+    return tuple((int(lo), int(hi)) for _, lo, hi in taps)
+
+
+def _resample_step(mode: str, n_in: int, n_out: int, align: bool, antialias: bool) -> Step:
+    """(m, q, lo0, tolerance, intervals) of an interpolation along one axis (PyTorch
+    index rules); ``intervals`` are the true ones of every output position.
 
     From a single pixel every output pixel reads that pixel: a broadcast, stride 0.
     """
     if n_in == 1:
-        return 0.0, 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0.0, tuple((0, 0) for _ in range(min(n_out, _MAX_SAMPLES)))
     if n_in == n_out:
         return 0.0, 1.0, 0.0, 0.0
     taps_of: list[tuple[int, float, float]] = []
@@ -559,18 +752,18 @@ def _resample_step(
         taps_of.append((j, float(lo), float(hi)))
     q = float(scale)
     m, lo0, jit = _fit(taps_of, q)
-    return m, q, lo0, jit
+    return m, q, lo0, jit, _exact(taps_of, n_out)
 
 
-def _adaptive_step(n_in: int, n_out: int) -> tuple[float, float, float, float]:
+def _adaptive_step(n_in: int, n_out: int) -> Step:
     """Adaptive pooling windows ``[⌊j·I/O⌋, ⌈(j+1)·I/O⌉ − 1]`` as an affine step.
 
     Exact (kernel = stride = I/O) when O divides I; otherwise the fitted stride is the
     fractional ``I/O`` and the tolerance says how far windows drift from it (a pool with
     stride ⌊I/O⌋ and kernel ⌈I/O⌉ would drift by up to O·(I/O − ⌊I/O⌋) pixels).
     """
-    if n_in == 1:
-        return 0.0, 0.0, 0.0, 0.0  # broadcast of one pixel
+    if n_in == 1:  # broadcast of one pixel
+        return 0.0, 0.0, 0.0, 0.0, tuple((0, 0) for _ in range(min(n_out, _MAX_SAMPLES)))
     if n_in == n_out:
         return 0.0, 1.0, 0.0, 0.0
     taps = []
@@ -580,10 +773,10 @@ def _adaptive_step(n_in: int, n_out: int) -> tuple[float, float, float, float]:
         taps.append((j, float(lo), float(hi)))
     q = n_in / n_out
     m, lo0, jit = _fit(taps, q)
-    return m, q, lo0, jit
+    return m, q, lo0, jit, _exact(taps, n_out)
 
 
-def _transposed_step(k: int, s: int, p: int, d: int) -> tuple[float, float, float, float]:
+def _transposed_step(k: int, s: int, p: int, d: int, n_out: int = 0) -> Step:
     """Transposed convolution along one axis.
 
     Derivation: a transposed conv scatters input pixel i to outputs ``i·s − p + t·d`` for
@@ -597,14 +790,20 @@ def _transposed_step(k: int, s: int, p: int, d: int) -> tuple[float, float, floa
     the true window around the affine one is the tolerance (S/4 for k = 4, s = 2).
     Example k = 4, s = 2, p = 1: every output reads 2 inputs, r' = r + S, S' = S/2.
     """
+
+    def reads(j: int) -> list[int]:
+        return [(j + p - t * d) // s for t in range(k) if (j + p - t * d) % s == 0]
+
     taps = []
     period = max(1, s) * max(1, d) * 2
     for j in range(period):
-        ins = [(j + p - t * d) // s for t in range(k) if (j + p - t * d) % s == 0]
+        ins = reads(j)
         if ins:
             taps.append((j, float(min(ins)), float(max(ins))))
     m, lo0, jit = _fit(taps, 1.0 / s)
-    return m, 1.0 / s, lo0, jit
+    every = [(j, reads(j)) for j in range(min(n_out, _MAX_SAMPLES))]
+    exact = tuple((min(r), max(r)) for _, r in every) if all(r for _, r in every) else ()
+    return m, 1.0 / s, lo0, jit, exact if len(exact) == n_out else ()
 
 
 # ---------------------------------------------------------------------------------------
@@ -634,6 +833,7 @@ class _Pass:
         # in-place writes: storage → (node id, tensor id written, its state)
         self.writes: dict[int, tuple[int, int, _T]] = {}
         self.seen_write: dict[int, int] = {}
+        self.reported: dict[int, tuple[_T, NodeRF]] = {}
 
     # -- helpers -------------------------------------------------------------------------
     def start(self) -> _T:
@@ -645,7 +845,8 @@ class _Pass:
             padding=(0.0,) * nd,
             is_global=False,
         )
-        return _T(rf=rf, layout=None, jitter=(0.0,) * nd, approx=False)
+        pos = tuple((tuple(range(n)), tuple(range(n)), (False,) * n) for n in self.input_size)
+        return _T(rf=rf, layout=None, jitter=(0.0,) * nd, approx=False, pos=pos)
 
     def lost(self, ins: Sequence[_T], *, approx: bool = False) -> _T:
         """Spatial structure lost: global, no layout; geometry of the largest input kept."""
@@ -670,6 +871,7 @@ class _Pass:
             jitter=jit,
             approx=any(t.approx for t in ins),
             anchor=best.anchor,
+            pos=best.pos,
         )
 
     # -- walk ----------------------------------------------------------------------------
@@ -693,7 +895,12 @@ class _Pass:
                     else (((_OTHER, t.shape[0]),), *(((a, n),) for a, n in enumerate(t.shape[1:])))
                 )
                 self.states[t.id] = _T(
-                    rf=s.rf, layout=lay, jitter=s.jitter, approx=False, anchor=s.anchor
+                    rf=s.rf,
+                    layout=lay,
+                    jitter=s.jitter,
+                    approx=False,
+                    anchor=s.anchor,
+                    pos=s.pos,
                 )
         per_node: dict[int, NodeRF] = {}
         per_layer: dict[str, _T] = {}
@@ -719,7 +926,7 @@ class _Pass:
                 if o.storage != o.id and node.kind is not ir.OpKind.VIEW:
                     self.writes[o.storage] = (node.id, o.id, st)  # in-place write
             first = self.states[node.outputs[0].id]
-            per_node[node.id] = first.rf
+            per_node[node.id] = self.report(first)
             for path in _ancestors(node.module):
                 per_layer[path] = first
         return self.result(per_node, per_layer)
@@ -742,11 +949,36 @@ class _Pass:
             return
         self.states[tid] = self.merge(None, [own, written], own.layout)
 
+    def report(self, t: _T) -> NodeRF:
+        """The RF of a state as reported: where the exact per-position intervals are known,
+        ``size`` is their largest (over positions, the module doc's promise), and they are
+        attached as ``positions``."""
+        done = self.reported.get(id(t))
+        if done is not None and done[0] is t:
+            return done[1]
+        rf = t.rf
+        # positions count only where they still describe the axis as this tensor holds it
+        where = _axis_positions(t.layout, self.nd) if t.layout is not None else {}
+        pos = tuple(
+            p if p is not None and a in where and where[a][1] == len(p[0]) > 0 else None
+            for a, p in enumerate(t.pos or ())
+        )
+        if any(p is not None for p in pos):
+            size = list(rf.size)
+            for a, p in enumerate(pos):
+                if p is not None:
+                    size[a] = max(hi - lo + 1 for lo, hi in zip(p[0], p[1], strict=True))
+            rf = dataclasses.replace(rf, size=tuple(size), positions=pos)
+        self.reported[id(t)] = (t, rf)
+        return rf
+
     def result(self, per_node: dict[int, NodeRF], per_layer: dict[str, _T]) -> ReceptiveField:
         outs = [self.states[t] for t in self.graph.outputs if t in self.states]
         output = None
         if outs:
-            output = max(outs, key=lambda t: (t.rf.is_global, _area(t.rf.size))).rf
+            output = max(
+                (self.report(t) for t in outs), key=lambda rf: (rf.is_global, _area(rf.size))
+            )
         dims: dict[str, tuple[int, ...]] = {}
         tol: dict[str, tuple[float, ...]] = {}
         approx: set[str] = set()
@@ -758,9 +990,9 @@ class _Pass:
             if st.approx:
                 approx.add(path)
         return ReceptiveField(
-            per_tensor=MappingProxyType({k: v.rf for k, v in self.states.items()}),
+            per_tensor=MappingProxyType({k: self.report(v) for k, v in self.states.items()}),
             per_node=MappingProxyType(per_node),
-            per_layer=MappingProxyType({k: v.rf for k, v in per_layer.items()}),
+            per_layer=MappingProxyType({k: self.report(v) for k, v in per_layer.items()}),
             output=output,
             input_size=self.input_size,
             misalignments=tuple(self.misalignments),
@@ -819,7 +1051,7 @@ class _Pass:
         t: _T,
         in_shape: Sequence[int],
         out_shape: Sequence[int],
-        steps: Sequence[tuple[float, float, float, float]],
+        steps: Sequence[Step],
         *,
         mixes_channels: bool,
         channel_out: int | None = None,
@@ -838,7 +1070,9 @@ class _Pass:
             out.append(((_OTHER, out_shape[1]),))
         else:
             out.append(layout[1])
-        for q, (m, stride, lo0, jit) in enumerate(steps):
+        for q, st in enumerate(steps):
+            m, stride, lo0, jit = st[:4]
+            ivals = (st[4] or None) if len(st) > 4 else None
             d = q + 2
             axis = _dim_axis(layout[d])
             if axis is None:
@@ -849,7 +1083,16 @@ class _Pass:
                 else:
                     return self.lost([t], approx=False)
             else:
-                acc.step(axis, m, stride, lo0, jit)
+                acc.step(
+                    axis,
+                    m,
+                    stride,
+                    lo0,
+                    jit,
+                    n_in=in_shape[d],
+                    n_out=out_shape[d],
+                    intervals=ivals,
+                )
                 out.append(((axis, out_shape[d]),))
         return acc.freeze(tuple(out))
 
@@ -861,11 +1104,11 @@ class _Pass:
         shapes: list[tuple[int, ...]],
         out_shape: Sequence[int],
     ) -> _T:
-        steps: list[tuple[float, float, float, float]] = []
+        steps: list[Step] = []
         for i, kk in enumerate(a.kernel):
             s, p, d = a.stride[i], a.padding[i], a.dilation[i]
             if a.transposed:
-                steps.append(_transposed_step(kk, s, p, d))
+                steps.append(_transposed_step(kk, s, p, d, out_shape[i + 2]))
             else:
                 steps.append((float(d * (kk - 1)), float(s), float(-p), 0.0))
         mixes = not (a.groups == a.in_channels and a.groups > 1)
@@ -950,7 +1193,7 @@ class _Pass:
             return _with(t, layout=out_layout, is_global=True)
         acc = _Acc(t)
         for ax, n in pooled:
-            acc.step(ax, float(n - 1), float(n), 0.0)
+            acc.step(ax, float(n - 1), float(n), 0.0, n_in=n, n_out=1)
         return acc.freeze(out_layout)
 
     def scan(self, dims: set[int], t: _T, in_shape: Sequence[int]) -> _T:
@@ -967,7 +1210,7 @@ class _Pass:
                 if ax is None or ax == _MERGED:
                     return _with(t, keep_layout=True, is_global=True, approx=True)
                 n = float(in_shape[d])
-                acc.step(ax, 2.0 * (n - 1.0), 1.0, -(n - 1.0))
+                acc.step(ax, 2.0 * (n - 1.0), 1.0, -(n - 1.0), n_in=in_shape[d], n_out=in_shape[d])
         return acc.freeze(layout)
 
     def linear(
@@ -1017,6 +1260,7 @@ class _Pass:
                 jitter=t.jitter,
                 approx=t.approx or not exact,
                 anchor=t.anchor,
+                pos=t.pos,
             )
         nd = self.nd
         out_pos = _axis_positions(out_layout, nd)
@@ -1025,6 +1269,7 @@ class _Pass:
         size, mins = list(base.rf.size), list(base.rf.min_size)
         stride, pad = list(base.rf.stride), list(base.rf.padding)
         centres = [base.centre(a) for a in range(nd)]
+        hulls: list[AxisPositions | None] = [None] * nd
         for a in range(nd):
             if a not in out_pos:
                 continue
@@ -1045,6 +1290,7 @@ class _Pass:
                 hi = max(-t.rf.padding[a] + t.rf.size[a] - 1 for t in parts)
                 size[a], pad[a], stride[a] = hi - lo + 1, -lo, strides[0]
                 centres[a] = parts[0].centre(a)
+                hulls[a] = _hull([t.pos[a] if t.pos else None for t in parts], n_out)
             else:
                 best = max(parts, key=lambda t: t.rf.size[a])
                 size[a], pad[a], stride[a] = best.rf.size[a], best.rf.padding[a], best.rf.stride[a]
@@ -1077,6 +1323,7 @@ class _Pass:
             jitter=base.jitter,
             approx=base.approx or not exact or bool(skip),
             anchor=tuple(c - rf.center_offset(a) for a, c in enumerate(centres)),
+            pos=tuple(hulls),
         )
 
     def pointwise(
@@ -1174,9 +1421,9 @@ class _Pass:
                     return self.lost([t])
                 else:
                     if start is not None:
-                        acc.step(ax, 0.0, 1.0, float(start))
+                        acc.step(ax, 0.0, 1.0, float(start), n_in=m, n_out=n)
                     else:
-                        acc.step(ax, *_centre_crop_step(m, n))
+                        acc.step(ax, *_centre_crop_step(m, n), n_in=m, n_out=n)
                         acc.approx = True
                     new.append(((ax, n),))
             return acc.freeze(tuple(new))
@@ -1202,7 +1449,7 @@ class _Pass:
             and len(out_shape) == len(in_shape)
         ):
             sp = len(in_shape) - 2
-            steps: list[tuple[float, float, float, float]] = []
+            steps: list[Step] = []
             for d in range(2, len(in_shape)):
                 if d < len(in_shape) - 2:
                     steps.append((0.0, 1.0, 0.0, 0.0))
@@ -1210,7 +1457,8 @@ class _Pass:
                     r = out_shape[d] // max(in_shape[d], 1)
                     taps = [(j, float(j // r), float(j // r)) for j in range(r * 2)]
                     m, lo0, jit = _fit(taps, 1.0 / r)
-                    steps.append((m, 1.0 / r, lo0, jit))
+                    every = tuple((j // r, j // r) for j in range(out_shape[d]))
+                    steps.append((m, 1.0 / r, lo0, jit, every))
                 else:
                     r = in_shape[d] // max(out_shape[d], 1)
                     steps.append((float(r - 1), float(r), 0.0, 0.0))

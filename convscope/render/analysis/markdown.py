@@ -56,6 +56,12 @@ def render(a: Analysis, *, depth: int | None = None, budget: int = BUDGET) -> st
             "**Unsupported ops (not counted):** "
             + ", ".join(f"`{u.op}` ×{u.count}" for u in a.unknown),
         ]
+    if a.data_dependent:
+        out += [
+            "",
+            "**Data-dependent ops (priced from this run's sizes):** "
+            + ", ".join(f"`{u.op}` ×{u.count}" for u in a.data_dependent),
+        ]
     rows = fold(a.rows, depth, a.graph) if depth is not None else a.rows
     head = "\n".join(out)
     # The per-layer table gets what is left of a GitHub comment; the rest is counted.

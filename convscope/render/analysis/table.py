@@ -220,6 +220,11 @@ def summary_panel(a: Analysis) -> Panel:
                 for u in a.unknown
             )
         )
+    if a.data_dependent:
+        lines.append(
+            "[bold]Data-dependent ops[/]\t(priced from this run's sizes) "
+            + "; ".join(f"{u.op} ×{u.count}" for u in a.data_dependent)
+        )
     # A grid, so a long value wraps under itself and the labels stay in their own column.
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
