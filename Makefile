@@ -38,10 +38,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.dev-installed
 	$(CHROMIUM_INSTALL)
+	$(VENV)/bin/ruff format --check -q convscope tests benchmarks examples
 	$(PY) -m pytest -n 2 -q
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check convscope tests benchmarks examples
+	$(VENV)/bin/ruff format --check convscope tests benchmarks examples
 	$(VENV)/bin/mypy
 
 # The reports/ gallery: HTML + JSON + Markdown for every model in examples/

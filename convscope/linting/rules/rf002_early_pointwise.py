@@ -62,7 +62,13 @@ class EarlyPointwise(Rule):
             return
         flow = ctx.flow
         early = _early_pointwise(ctx, flow, rf)
-        runs = [run for run in _runs(flow, early) if len(run) >= ctx.option("min_run")]
+        # A run of min_run 1×1 convs at high resolution and small RF is the trap wherever it
+        # sits; before the first spatial op (on the input itself) one is already too many.
+        runs = [
+            run
+            for run in _runs(flow, early)
+            if len(run) >= ctx.option("min_run") or _at_input(flow, run[0])
+        ]
         blocks = _bare_blocks(ctx, flow, early, runs)
         reported: set[int] = set()
         for block, members in blocks:
@@ -122,9 +128,84 @@ class EarlyPointwise(Rule):
 
 
 def _is_pointwise(flow: Flow, node: ir.Node) -> bool:
-    """A forward 1×1 conv that mixes channels."""
+    """A per-pixel channel mixer: a forward 1×1 conv, or a linear layer applied to a
+    channels-last feature map (``[N, H, W, C]``: a 1×1 conv in all but name, as in
+    ConvNeXt- and MLP-style blocks)."""
     a = flow.conv(node)
-    return a is not None and a.is_pointwise and not a.transposed and flow.is_channel_mixing(node)
+    if a is not None:
+        return a.is_pointwise and not a.transposed and flow.is_channel_mixing(node)
+    return _channels_last_map(flow, node) is not None
+
+
+def _channels_last_map(flow: Flow, node: ir.Node) -> tuple[int, ...] | None:
+    """The spatial size of a linear layer's channels-last feature-map input, else None."""
+    if flow.linear(node) is None:
+        return None
+    tensor = flow.main_input(node)
+    spec = flow.graph.tensor.get(tensor) if tensor is not None else None
+    if spec is None or len(spec.shape) < 4:  # [N, C] vectors and [N, L, C] tokens are not maps
+        return None
+    return tuple(spec.shape[1:-1])
+
+
+def _paired(flow: Flow, node: ir.Node) -> bool:
+    """The pointwise half of a depthwise-separable pair (right after a depthwise conv, or
+    after the branch sum of a reparameterizable depthwise block), or a 1×1 branch beside a
+    spatial branch that reads the same input (RepVGG / MobileOne / FastViT training-time
+    branches): exactly where a 1×1 belongs, so a block of such 1×1s is no bare block."""
+    src = flow.source_through_transparent(node)
+    if src is not None and flow.is_depthwise(src):
+        return True
+    if (
+        src is not None
+        and flow.is_merge(src)
+        and src.kind is not ir.OpKind.CAT  # a concat joins features, a sum joins branches
+        and any(_depthwise_branch(flow, t) for t in src.inputs)
+    ):
+        return True
+    return _beside_spatial_branch(flow, node)
+
+
+def _depthwise_branch(flow: Flow, tensor: int) -> bool:
+    producer = flow.graph.producer.get(tensor)
+    if producer is None:
+        return False
+    if not flow.is_depthwise(producer):
+        producer = flow.source(producer, _through_norms)
+    return producer is not None and flow.is_depthwise(producer)
+
+
+def _at_input(flow: Flow, node: ir.Node) -> bool:
+    """A 1×1 that reads the model input through per-pixel ops only, and is no branch of a
+    reparameterizable block."""
+    return flow.source_through_transparent(node) is None and not _beside_spatial_branch(flow, node)
+
+
+def _through_norms(n: ir.Node) -> bool:
+    return n.kind in (ir.OpKind.NORM, ir.OpKind.VIEW, ir.OpKind.ACTIVATION)
+
+
+def _beside_spatial_branch(flow: Flow, node: ir.Node) -> bool:
+    source = flow.main_input(node)
+    # ``0 + branch`` (a branch sum that starts from zero) is a gate, not a merge: look past it
+    for merge in flow.forward(node, lambda n: _through_norms(n) or flow.is_gate(n)):
+        if not flow.is_merge(merge):
+            continue
+        for tensor in merge.inputs:
+            producer = flow.graph.producer.get(tensor)
+            if producer is None:
+                continue
+            spatial = (
+                producer if flow.is_spatial(producer) else flow.source(producer, _through_norms)
+            )
+            if (
+                spatial is not None
+                and spatial.id != node.id
+                and flow.is_spatial(spatial)
+                and flow.main_input(spatial) == source
+            ):
+                return True
+    return False
 
 
 def _early_pointwise(ctx: RuleContext, flow: Flow, rf: ReceptiveField) -> dict[int, _Early]:
@@ -137,13 +218,16 @@ def _early_pointwise(ctx: RuleContext, flow: Flow, rf: ReceptiveField) -> dict[i
         if not _is_pointwise(flow, node):
             continue
         before = input_rf(rf, flow, node)
-        fmap = input_map(flow, node, len(sides))
-        if before is None or before.is_global or fmap is None:
+        fmap = _channels_last_map(flow, node) or input_map(flow, node, len(sides))
+        if before is None or before.is_global or fmap is None or len(fmap) != len(sides):
             continue
-        small = all(r <= max_rf * s for r, s in zip(before.size, sides, strict=False))
+        # The smallest receptive field over paths: a U-Net skip (5 px) feeding 1×1 convs
+        # is what the decoder sees at fine detail, however large the deep path's RF is.
+        seen = before.min_size
+        small = all(r <= max_rf * s for r, s in zip(seen, sides, strict=False))
         high = all(m >= min_res * s for m, s in zip(fmap, sides, strict=False))
         if small and high:
-            out[node.id] = _Early(rf=before.size, fmap=fmap)
+            out[node.id] = _Early(rf=seen, fmap=fmap)
     return out
 
 
@@ -190,10 +274,13 @@ def _bare_blocks(
         if any(flow.is_spatial(n) for n in inside):
             continue
         pointwise = [n for n in inside if _is_pointwise(flow, n)]
-        if not pointwise or pointwise[0].id not in early:
+        if not pointwise or pointwise[0].id not in early or _paired(flow, pointwise[0]):
             continue
         has_run = any(all(n.id in ids for n in run) for run in runs)
-        if has_run or any(flow.is_merge(n) for n in inside):
+        # a residual add makes a module a block; a concat of 1×1 groups (MixNet's mixed
+        # pointwise conv) is one layer
+        residual = any(flow.is_merge(n) and n.kind is not ir.OpKind.CAT for n in inside)
+        if has_run or residual:
             good[path] = frozenset(ids)
     outermost = [p for p in good if not any(p.startswith(q + ".") for q in good if q != p)]
     order = {n.id: i for i, n in enumerate(flow.graph.nodes)}

@@ -1,0 +1,1 @@
+"""Depthwise-separable and spatialize rewrites: plans (pure), application, verification, export."""
