@@ -446,7 +446,7 @@ def skips_pixels(a: Any) -> bool:
     last rows are never read, or a transposed conv's pixel reads only inserted zeros),
     while the analytic RF is the Distill bounding interval, which includes them. The
     bounding box of the gradient and the interval differ by construction, so such
-    networks are not compared here (see the issue #9 report)."""
+    networks are not compared here."""
     for n in a.graph.nodes:
         at = n.attrs
         if isinstance(at, (ir.ConvAttrs, ir.PoolAttrs)):

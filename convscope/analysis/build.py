@@ -19,8 +19,6 @@ from convscope.passes import cost as cost_pass
 from convscope.passes import memory as memory_pass
 from convscope.passes import mixing as mixing_pass
 
-SCHEMA_VERSION = 1
-
 
 class _Derived:
     """Quantities derived the same way for a layer row and for the totals."""

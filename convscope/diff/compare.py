@@ -38,6 +38,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
+from convscope.analysis.schema import SCHEMA_VERSION  # the version this module reads
 from convscope.errors import ConvscopeError
 from convscope.validate import TOO_DEEP
 
@@ -66,7 +67,6 @@ __all__ = [
     "validate_report",
 ]
 
-SCHEMA_VERSION = 1  # the analysis report version this module reads (convscope.analysis.schema)
 DIFF_VERSION = 1  # version of the document :func:`as_dict` returns
 
 Unit = Literal["count", "bytes", "px", "ms"]

@@ -1,5 +1,5 @@
 """Whole-model oracles: convscope's counts against torchvision's published metadata and
-torch's ``FlopCounterMode`` (DESIGN.md §3 and §5).
+torch's ``FlopCounterMode``.
 
 For each model, the first entry of its weights enum gives the crop size and the published
 numbers, read at run time (no number is written here):

@@ -96,10 +96,39 @@ def _skipping(flow: Flow, node: ir.Node) -> Skip | None:
         if producer is None or not _strided_slice(flow, producer):
             break
         chain = producer
+    if not _slices_width(flow, node):
+        return None  # a channels-last map, or token rows: not a subsampled NCHW map
+    if any(_phases_cover(flow, n) for n in (node, chain)):
+        return None  # x[..., 0::2] beside x[..., 1::2]: space-to-depth or an interleave
     read = Fraction(1)
     for step in steps:
         read /= step
     return flow.main_input(chain), read, tuple(reversed(steps)), None
+
+
+def _phases_cover(flow: Flow, node: ir.Node) -> bool:
+    """Whether the slice's input is also sliced by as many other slices of the same step
+    along the same axis as there are phases, so that together they read every pixel."""
+    a = node.attrs
+    tensor = flow.main_input(node)
+    if not isinstance(a, ir.SliceAttrs) or tensor is None:
+        return False
+    same = [
+        c
+        for c in flow.graph.consumers.get(tensor, ())
+        if isinstance(c.attrs, ir.SliceAttrs) and c.attrs.dim == a.dim and c.attrs.step == a.step
+    ]
+    return len(same) >= a.step
+
+
+def _slices_width(flow: Flow, node: ir.Node) -> bool:
+    """A chain ending in a slice of the last axis: the width of an ``[N, C, H, W]`` map. A
+    channels-last map (Swin's patch merging, LeViT's subsampled queries) keeps its channels
+    last and is sliced on other axes."""
+    a = node.attrs
+    tensor = flow.main_input(node)
+    spec = flow.graph.tensor.get(tensor) if tensor is not None else None
+    return isinstance(a, ir.SliceAttrs) and spec is not None and a.dim == len(spec.shape) - 1
 
 
 def _strided_slice(flow: Flow, node: ir.Node) -> bool:
@@ -118,7 +147,8 @@ def _parallel_branch_reads_all(flow: Flow, node: ir.Node, source: int) -> bool:
     not lost to the model, as in a ResNet-B shortcut beside its 3×3 stride-2 branch."""
     memo: dict[int, bool] = {}
     own = {t.id for t in node.outputs}
-    for merge in flow.forward(node, lambda n: n.kind in _THROUGH):
+    # ``0 + branch`` (a branch sum that starts from zero) is a gate: look past it too
+    for merge in flow.forward(node, lambda n: n.kind in _THROUGH or flow.is_gate(n)):
         if not flow.is_merge(merge):
             continue
         for tensor in dict.fromkeys(merge.inputs):
@@ -132,36 +162,43 @@ def _parallel_branch_reads_all(flow: Flow, node: ir.Node, source: int) -> bool:
 _THROUGH = frozenset(
     {ir.OpKind.NORM, ir.OpKind.ACTIVATION, ir.OpKind.VIEW, ir.OpKind.COPY, ir.OpKind.DROPOUT}
 )
-_MAX_DEPTH = 400  # branches are short; a bound keeps a pathological graph cheap
+_MAX_NODES = 20_000  # a bound keeps a pathological graph cheap
 
 
 def _fed_by(flow: Flow, tensor: int, node: ir.Node, seen: set[int]) -> bool:
     """Whether ``tensor`` is computed from ``node``'s output (the same branch)."""
-    producer = flow.graph.producer.get(tensor)
-    if producer is None or producer.id in seen or len(seen) > _MAX_DEPTH:
-        return False
-    if producer.id == node.id:
-        return True
-    seen.add(producer.id)
-    return any(_fed_by(flow, t, node, seen) for t in producer.inputs)
+    stack = [tensor]
+    while stack and len(seen) <= _MAX_NODES:
+        producer = flow.graph.producer.get(stack.pop())
+        if producer is None or producer.id in seen:
+            continue
+        if producer.id == node.id:
+            return True
+        seen.add(producer.id)
+        stack.extend(producer.inputs)
+    return False
 
 
 def _reads_all(flow: Flow, tensor: int, source: int, memo: dict[int, bool], depth: int) -> bool:
-    """Whether some path from ``source`` to ``tensor`` reads every pixel of ``source``."""
-    if tensor == source:
-        return True
-    if tensor in memo or depth > _MAX_DEPTH:
-        return memo.get(tensor, False)
-    memo[tensor] = False  # cycles cannot occur, but shared sub-paths are walked once
-    producer = flow.graph.producer.get(tensor)
-    if producer is None:
-        return False
-    skip = _skipping(flow, producer)
-    if skip is not None and skip[1] < 1:
-        return False
-    result = any(_reads_all(flow, t, source, memo, depth + 1) for t in producer.inputs)
-    memo[tensor] = result
-    return result
+    """Whether some path from ``source`` to ``tensor`` reads every pixel of ``source``: a
+    walk back from ``tensor`` through producers that skip nothing reaches ``source``."""
+    seen: set[int] = set()
+    stack = [tensor]
+    while stack and len(seen) <= _MAX_NODES:
+        t = stack.pop()
+        if t == source:
+            return True
+        if t in seen:
+            continue
+        seen.add(t)
+        producer = flow.graph.producer.get(t)
+        if producer is None:
+            continue
+        skip = _skipping(flow, producer)
+        if skip is not None and skip[1] < 1:
+            continue
+        stack.extend(producer.inputs)
+    return False
 
 
 def _dil(node: ir.Node) -> tuple[int, ...]:

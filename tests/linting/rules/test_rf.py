@@ -508,3 +508,16 @@ def test_rf005_strided_slicing() -> None:
 
     [f] = found(run(Sliced(), (1, 3, 32, 32), "RF005"), "RF005")
     assert f.values["skipped_fraction"] == 0.75 and "strided slice 2×2" in f.message
+
+
+def test_rf005_space_to_depth_slices_read_every_pixel() -> None:
+    class SpaceToDepth(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(12, 8, 3, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            phases = [x[..., i::2, j::2] for i in (0, 1) for j in (0, 1)]
+            return self.conv(torch.cat(phases, 1)).mean((2, 3))
+
+    assert not found(run(SpaceToDepth(), (1, 3, 32, 32), "RF005"), "RF005")

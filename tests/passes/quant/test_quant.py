@@ -1,4 +1,4 @@
-"""Quantization fragility (issue 5): BN folding, ranges, SQNR, equalization, calibration.
+"""Quantization fragility: BN folding, ranges, SQNR, equalization, calibration.
 
 Numbers are checked against independent computations: torch's own fake quantizers applied
 directly, ``torch.nn.utils.fusion.fuse_conv_bn_eval`` for folding, and running the model
