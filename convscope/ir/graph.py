@@ -286,6 +286,8 @@ class Node:
     call_index: int = (
         0  # which call of ``module`` this op belongs to (shared modules run more than once)
     )
+    # (file, line) of the user's call for layer-less ops (``F.conv2d`` in a forward), else None
+    call_site: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)

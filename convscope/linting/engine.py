@@ -99,7 +99,7 @@ def lint(
     if module is not None:
         locator = SourceLocator(module, source_file)
         findings = [
-            dataclasses.replace(f, location=locator.locate(f.layer))
+            dataclasses.replace(f, location=f.location or locator.locate(f.layer))
             if f.code != INTERNAL_ERROR_CODE
             else f
             for f in findings

@@ -26,12 +26,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convscope.analysis.build import Analysis
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
-from convscope.linting.finding import Finding, Severity, Value
+from convscope.linting.finding import Finding, Location, Severity, Value
 
 if TYPE_CHECKING:
     from convscope.targets.profiles import Profile
@@ -217,6 +218,11 @@ class RuleContext:
     ) -> Finding:
         """A finding of this rule for a node (its owning layer) or a layer path."""
         layer = where.module if isinstance(where, ir.Node) else where
+        location = None
+        if isinstance(where, ir.Node) and where.call_site is not None:
+            info = self.graph.module.get(where.module)
+            if info is None or not info.is_leaf:  # a functional call in a forward
+                location = Location(Path(where.call_site[0]), where.call_site[1])
         values = dict(values or {})
         measure = self.rule.measure
         value = values.get(measure[0]) if measure else None
@@ -235,10 +241,14 @@ class RuleContext:
             else None,
             worse_if=measure[1] if measure else "higher",
             scope=self.rule.scope,
+            location=location,
         )
 
-    def rewrite_command(self, layers: Sequence[str], mode: str = "separable") -> str:
-        """The ``convscope rewrite`` command that applies a rewrite to ``layers``."""
+    def rewrite_command(self, layers: Sequence[str], mode: str = "separable") -> str | None:
+        """The ``convscope rewrite`` command that applies a rewrite to ``layers``; None when
+        a layer is no module (a functional call, which a rewrite cannot replace)."""
+        if any(not layer or layer not in self.graph.module for layer in layers):
+            return None
         model = self.command_model or self.model
         only = " ".join(f"--only {_quote(layer)}" for layer in layers)
         return f"convscope rewrite {_quote(model)} {only} --mode {mode}"

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -146,6 +148,7 @@ class _Recorder(TorchDispatchMode):
                 module=path,
                 module_type=type_name,
                 call_index=index,
+                call_site=_call_site() if kind in _LAYER_KINDS else None,
             )
         )
         return out
@@ -498,3 +501,24 @@ def _freeze(
         fallback_reason=fallback_reason,
         model_type=type(model).__name__,
     )
+
+
+#: Ops that make a finding's layer: for these the user's call line is kept, so a finding on
+#: a functional call (``F.conv2d`` in a forward) can point at it.
+_LAYER_KINDS = frozenset({ir.OpKind.CONV, ir.OpKind.LINEAR, ir.OpKind.POOL, ir.OpKind.VIEW})
+# torch's and convscope's own package folders (a checkout named "convscope" is user code)
+_OWN_DIRS = (
+    os.path.dirname(torch.__file__) + os.sep,
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+)
+
+
+def _call_site() -> tuple[str, int] | None:
+    """The innermost frame outside torch and convscope: the model code that made the call."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith("<") and not name.startswith(_OWN_DIRS):
+            return name, frame.f_lineno
+        frame = frame.f_back  # type: ignore[assignment]
+    return None

@@ -76,7 +76,7 @@ class EarlyPointwise(Rule):
             pointwise = [n for n in flow.graph.nodes if n.id in members and n.id in early]
             if run is not None:
                 reported.update(n.id for n in run)
-                what = f"block `{block}` has no spatial op: its {_run_text(run)}"
+                what = f"block `{block}` has no spatial op: its {_run_text(flow, run)}"
             else:
                 n = len(pointwise)
                 merge = next(
@@ -95,13 +95,13 @@ class EarlyPointwise(Rule):
                 continue
             layers = list(dict.fromkeys(n.module for n in run))
             yield self._finding(
-                ctx, run[0].module, run[0], early[run[0].id], sides, _run_text(run), layers
+                ctx, run[0], run[0], early[run[0].id], sides, _run_text(flow, run), layers
             )
 
     def _finding(
         self,
         ctx: RuleContext,
-        where: str,
+        where: str | ir.Node,
         first: ir.Node,
         at: _Early,
         sides: tuple[int, ...],
@@ -287,6 +287,15 @@ def _bare_blocks(
     return sorted(((p, good[p]) for p in outermost), key=lambda pg: min(order[i] for i in pg[1]))
 
 
-def _run_text(run: list[ir.Node]) -> str:
-    first, last = run[0].module or "(root)", run[-1].module or "(root)"
+def _run_text(flow: Flow, run: list[ir.Node]) -> str:
+    first, last = _name(flow, run[0]), _name(flow, run[-1])
     return f"{len(run)} 1×1 convs in a row (`{first}` … `{last}`) run"
+
+
+def _name(flow: Flow, node: ir.Node) -> str:
+    """The layer, or for a functional call the module whose forward made it and the line."""
+    name = node.module or "(root)"
+    info = flow.graph.module.get(node.module)
+    if node.call_site is not None and (info is None or not info.is_leaf):
+        return f"{name}, line {node.call_site[1]}"
+    return name

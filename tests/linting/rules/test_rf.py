@@ -521,3 +521,38 @@ def test_rf005_space_to_depth_slices_read_every_pixel() -> None:
             return self.conv(torch.cat(phases, 1)).mean((2, 3))
 
     assert not found(run(SpaceToDepth(), (1, 3, 32, 32), "RF005"), "RF005")
+
+
+class FunctionalStem(nn.Module):
+    """Two ``F.conv2d`` 1×1 calls on the input in the root module's own forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w1 = nn.Parameter(torch.zeros(8, 3, 1, 1))
+        self.w2 = nn.Parameter(torch.zeros(8, 8, 1, 1))
+        self.spatial = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.conv2d(x, self.w1)  # the first call: the line the finding must name
+        x = F.conv2d(x, self.w2)
+        return self.spatial(x).mean((2, 3))
+
+
+def test_rf002_functional_calls_name_their_line_and_offer_no_rewrite() -> None:
+    import inspect
+
+    model = FunctionalStem()
+    analysis = convscope.analyze(model, (1, 3, 32, 32), name="functional")
+    result = lint(
+        analysis,
+        Settings(select=("RF002",)),
+        receptive_field=with_receptive_field,
+        module=model,
+        source_file=__file__,
+    )
+    [f] = found(result, "RF002")
+    lines, start = inspect.getsourcelines(FunctionalStem.forward)
+    call = start + next(i for i, text in enumerate(lines) if "self.w1)" in text)
+    assert f.location is not None and f.location.line == call
+    assert f"(root), line {call}" in f.message
+    assert f.rewrite is None  # `convscope rewrite --only ''` would fail: none is offered
