@@ -166,13 +166,21 @@ def _paired(flow: Flow, node: ir.Node) -> bool:
     return _beside_spatial_branch(flow, node)
 
 
-def _depthwise_branch(flow: Flow, tensor: int) -> bool:
+def _depthwise_branch(flow: Flow, tensor: int, depth: int = 0) -> bool:
+    """Whether ``tensor`` is a depthwise conv's output (through norms), or a branch sum one
+    of whose terms is (``out += branch(x)`` chains of reparameterizable blocks)."""
     producer = flow.graph.producer.get(tensor)
-    if producer is None:
+    if producer is None or depth > 32:
         return False
-    if not flow.is_depthwise(producer):
-        producer = flow.source(producer, _through_norms)
-    return producer is not None and flow.is_depthwise(producer)
+    if not flow.is_depthwise(producer) and not flow.is_merge(producer):
+        producer = flow.source(producer, _through_norms) or producer
+    if flow.is_depthwise(producer):
+        return True
+    return (
+        flow.is_merge(producer)
+        and producer.kind is not ir.OpKind.CAT
+        and any(_depthwise_branch(flow, t, depth + 1) for t in producer.inputs)
+    )
 
 
 def _at_input(flow: Flow, node: ir.Node) -> bool:
