@@ -73,11 +73,14 @@ class MisalignedMerge(Rule):
 
 def _reported(m: Misalignment, fraction: float, ratio: float) -> bool:
     """A stride mismatch beyond ``ratio``, or a centre offset beyond ``fraction`` of one
-    pixel of the merged map (the coarsest branch stride)."""
+    pixel of the coarsest grid a branch carried (the merged map's, or for an upsampled
+    branch the map it was upsampled from)."""
     strides = [s for s in m.strides if s > 0]
     if m.kind == "stride":
         return bool(strides) and max(strides) / min(strides) > ratio + 1e-9
-    pixel = max(strides) if strides else 1.0
+    # one pixel of the coarsest grid a branch carried: an upsampled branch cannot be
+    # aligned more finely than the map it was upsampled from
+    pixel = max([*strides, m.coarse_px]) if strides else 1.0
     return m.offset_px > fraction * pixel + 1e-9
 
 

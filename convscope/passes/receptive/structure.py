@@ -183,6 +183,7 @@ class Misalignment:
     strides: tuple[float, ...]  # per merged branch
     offsets: tuple[float, ...]  # centre offset of pixel 0 per branch, input pixels
     offset_px: float  # max difference of centre offsets between branches, input pixels
+    coarse_px: float = 0.0  # the coarsest grid any branch carried on the way (see _T.coarse)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -348,6 +349,10 @@ class _T:
     # centre (the one the others are added to), so offsets do not compound merge to merge.
     # Every op maps both centres by the same affine step, so the difference is carried.
     anchor: tuple[float, ...] = ()
+    # Per axis, the coarsest effective stride on the way here: an upsampled branch carries
+    # information only on that grid, so shifts within half of its pixel are inherent to the
+    # upsampling (nearest ×4 is 1.5 fine pixels off), not a padding mistake.
+    coarse: tuple[float, ...] = ()
 
     def centre(self, a: int) -> float:
         return self.rf.center_offset(a) + (self.anchor[a] if self.anchor else 0.0)
@@ -367,6 +372,7 @@ class _Acc:
         self.is_global = t.rf.is_global
         self.approx = t.approx
         self.anchor = t.anchor
+        self.coarse = list(t.coarse) if t.coarse else list(t.rf.stride)
         self.pos: list[AxisPositions | None] = list(t.pos) if t.pos else [None] * len(self.size)
 
     def step(
@@ -394,6 +400,7 @@ class _Acc:
         self.padding[a] -= lo0 * s
         self.jitter[a] += jit * s
         self.stride[a] = q * s
+        self.coarse[a] = max(self.coarse[a], self.stride[a])
 
     def freeze(self, layout: Layout | None) -> _T:
         rf = NodeRF(
@@ -409,6 +416,7 @@ class _Acc:
             jitter=tuple(self.jitter),
             approx=self.approx,
             anchor=self.anchor,
+            coarse=tuple(self.coarse),
             pos=tuple(self.pos),
         )
 
@@ -430,6 +438,7 @@ def _with(
         jitter=t.jitter,
         approx=t.approx if approx is None else (t.approx or approx),
         anchor=t.anchor,
+        coarse=t.coarse,
         pos=t.pos,
     )
 
@@ -871,6 +880,7 @@ class _Pass:
             jitter=jit,
             approx=any(t.approx for t in ins),
             anchor=best.anchor,
+            coarse=best.coarse,
             pos=best.pos,
         )
 
@@ -900,6 +910,7 @@ class _Pass:
                     jitter=s.jitter,
                     approx=False,
                     anchor=s.anchor,
+                    coarse=s.coarse,
                     pos=s.pos,
                 )
         per_node: dict[int, NodeRF] = {}
@@ -1260,6 +1271,7 @@ class _Pass:
                 jitter=t.jitter,
                 approx=t.approx or not exact,
                 anchor=t.anchor,
+                coarse=t.coarse,
                 pos=t.pos,
             )
         nd = self.nd
@@ -1269,6 +1281,7 @@ class _Pass:
         size, mins = list(base.rf.size), list(base.rf.min_size)
         stride, pad = list(base.rf.stride), list(base.rf.padding)
         centres = [base.centre(a) for a in range(nd)]
+        coarse = list(base.coarse) if base.coarse else list(base.rf.stride)
         hulls: list[AxisPositions | None] = [None] * nd
         for a in range(nd):
             if a not in out_pos:
@@ -1290,6 +1303,8 @@ class _Pass:
                 hi = max(-t.rf.padding[a] + t.rf.size[a] - 1 for t in parts)
                 size[a], pad[a], stride[a] = hi - lo + 1, -lo, strides[0]
                 centres[a] = parts[0].centre(a)
+                if parts[0].coarse:
+                    coarse[a] = parts[0].coarse[a]
                 hulls[a] = _hull([t.pos[a] if t.pos else None for t in parts], n_out)
             else:
                 best = max(parts, key=lambda t: t.rf.size[a])
@@ -1308,6 +1323,9 @@ class _Pass:
                             strides=tuple(strides),
                             offsets=tuple(offsets),
                             offset_px=spread,
+                            coarse_px=max(
+                                (t.coarse[a] if t.coarse else t.rf.stride[a]) for t in parts
+                            ),
                         )
                     )
         rf = NodeRF(
@@ -1323,6 +1341,7 @@ class _Pass:
             jitter=base.jitter,
             approx=base.approx or not exact or bool(skip),
             anchor=tuple(c - rf.center_offset(a) for a, c in enumerate(centres)),
+            coarse=tuple(coarse),
             pos=tuple(hulls),
         )
 
