@@ -249,15 +249,7 @@ def build(model: str, graph: ir.Graph, dtype: str | None = None) -> Analysis:
         )
 
     totals = Totals(
-        params=sum(r.params for r in rows),
-        trainable_params=sum(r.trainable_params for r in rows),
-        buffers=sum(r.buffers for r in rows),
-        param_bytes=sum(r.param_bytes for r in rows),
-        macs=sum(r.macs for r in rows),
-        other_flops=sum(r.other_flops for r in rows),
-        activation_bytes=sum(r.activation_bytes for r in rows),
-        bytes_read=sum(r.bytes_read for r in rows),
-        bytes_written=sum(r.bytes_written for r in rows),
+        **_sums(rows),
         peak_activation_bytes=summary.peak_activation_bytes,
         fused_traffic_bytes=summary.fused_traffic_bytes,
     )
@@ -358,18 +350,28 @@ def fold(rows: Sequence[LayerRow], depth: int, graph: ir.Graph) -> tuple[LayerRo
                 depth=_depth(key),
                 calls=own.calls if own else last.calls,
                 output_shape=last.output_shape,
-                params=sum(m.params for m in members),
-                trainable_params=sum(m.trainable_params for m in members),
-                buffers=sum(m.buffers for m in members),
-                param_bytes=sum(m.param_bytes for m in members),
-                macs=sum(m.macs for m in members),
-                other_flops=sum(m.other_flops for m in members),
-                activation_bytes=sum(m.activation_bytes for m in members),
-                bytes_read=sum(m.bytes_read for m in members),
-                bytes_written=sum(m.bytes_written for m in members),
+                **_sums(members),
                 mixing=mixing_pass.combine(m.mixing for m in members),
                 unknown_ops=tuple(dict.fromkeys(op for m in members for op in m.unknown_ops)),
                 nodes=tuple(sorted(i for m in members for i in m.nodes)),
             )
         )
     return tuple(out)
+
+
+#: Layer quantities that add up: a total or a folded row is the sum of its rows.
+_ADDITIVE = (
+    "params",
+    "trainable_params",
+    "buffers",
+    "param_bytes",
+    "macs",
+    "other_flops",
+    "activation_bytes",
+    "bytes_read",
+    "bytes_written",
+)
+
+
+def _sums(rows: Sequence[LayerRow]) -> dict[str, int]:
+    return {name: sum(getattr(r, name) for r in rows) for name in _ADDITIVE}

@@ -234,10 +234,7 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
     show_default=True,
     help="Trace on meta tensors (no memory) or real CPU tensors.",
 )
-@click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option(
-    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
-)
+@options.weights_options
 @click.option(
     "--dtype",
     type=click.Choice(("float32", "float16", "bfloat16", "int8")),

@@ -106,6 +106,19 @@ def timeout_option(fn: F) -> F:
     )(fn)
 
 
+def weights_options(fn: F) -> F:
+    """``--weights CKPT`` and the ``--trust-pickle`` opt-in, for every command that loads a
+    MODEL (checkpoints and ``.pt2`` archives never unpickle code without it)."""
+    fn = click.option(
+        "--trust-pickle",
+        is_flag=True,
+        help="Allow pickled code in --weights and .pt2 models (unsafe).",
+    )(fn)
+    return click.option(
+        "--weights", type=click.Path(), help="State dict to load (weights_only=True)."
+    )(fn)
+
+
 class OutputPath(click.Path):
     """A file to write: like ``click.Path`` but an empty name is an error, not stdout."""
 

@@ -188,10 +188,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     type=options.OUTPUT,
     help="Write to FILE (with --calibrate alone, FILE.yaml is a target profile).",
 )
-@click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option(
-    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
-)
+@options.weights_options
 @click.option(
     "--seed",
     type=options.SEED,

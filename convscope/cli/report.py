@@ -44,10 +44,7 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     type=click.Choice(FORMATS_REPORT),
     help="Output format [default: from the -o suffix, else html].",
 )
-@click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option(
-    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
-)
+@options.weights_options
 @click.option(
     "--config",
     "config",

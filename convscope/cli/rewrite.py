@@ -123,10 +123,7 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
     show_default=True,
     help="Report format (printed to stdout).",
 )
-@click.option("--weights", type=click.Path(), help="State dict to load (weights_only=True).")
-@click.option(
-    "--trust-pickle", is_flag=True, help="Allow pickled code in --weights and .pt2 models (unsafe)."
-)
+@options.weights_options
 @click.option(
     "--seed",
     type=options.SEED,
