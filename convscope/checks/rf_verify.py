@@ -37,8 +37,6 @@ centred square holding 50 / 90 / 99 % of the gradient mass and keeps a ≤ 64 ×
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -55,6 +53,7 @@ from convscope import formulas as fm
 from convscope.analysis.build import Analysis
 from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label
+from convscope.model.materialize import materialize
 from convscope.model.modes import set_eval
 from convscope.model.state import keeps_global_state
 from convscope.passes.receptive.structure import NodeRF, ReceptiveField, receptive_field
@@ -501,30 +500,9 @@ class _PositiveMode(TorchFunctionMode):
         return y
 
 
-def _on_meta(model: nn.Module) -> bool:
-    return any(t.is_meta for t in list(model.parameters()) + list(model.buffers()))
-
-
-def _real_copy(model: nn.Module) -> nn.Module:
-    """A CPU copy with real storage; meta models are materialised and re-initialised."""
-    m = copy.deepcopy(model)
-    if _on_meta(m):
-        m = m.to_empty(device="cpu")
-        with torch.no_grad():
-            for p in m.parameters():
-                if p.is_floating_point():
-                    p.normal_(0.0, 0.02)
-            for b in m.buffers():
-                b.zero_()
-            for mod in m.modules():
-                for name in ("reset_parameters", "reset_running_stats"):
-                    fn = getattr(mod, name, None)
-                    if callable(fn):
-                        with contextlib.suppress(Exception):  # best-effort initialisation
-                            fn()
-    else:
-        m = m.to("cpu")
-    return set_eval(m)
+def _real_copy(model: nn.Module, seed: int = 0) -> nn.Module:
+    """A CPU copy in eval mode with real storage (seeded random weights for a meta model)."""
+    return set_eval(materialize(model, seed=seed).module)
 
 
 def _replace(root: nn.Module, path: str, new: nn.Module) -> None:
@@ -1019,7 +997,7 @@ def effective_rf(
     weights (random ones for a model on meta); the mean ``|∂y/∂x|`` of the centre position
     summed over channels is the map. ``analysis`` adds the theoretical RF for comparison.
     """
-    net = _real_copy(model)
+    net = _real_copy(model, seed)
     args = _as_inputs(inputs)
     gen = torch.Generator().manual_seed(seed)
 

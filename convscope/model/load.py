@@ -15,7 +15,6 @@ a real CPU copy for the rare model that cannot run on meta.
 from __future__ import annotations
 
 import contextlib
-import copy
 import difflib
 import importlib
 import importlib.util
@@ -37,6 +36,7 @@ from torch import nn
 from convscope.errors import InputError, ModelLoadError
 from convscope.model import pt2
 from convscope.model.guard import ModelCodeError, check_module_tree, model_code, safe_str
+from convscope.model.materialize import materialize
 
 __all__ = ["LoadedModel", "load_model", "load_state_dict", "parse_input_shapes"]
 
@@ -800,22 +800,6 @@ def _meta_registration() -> Iterator[None]:
             handle.remove()
 
 
-def _real_copy(instance: nn.Module) -> nn.Module:
-    """A CPU copy of an already-built module; meta tensors get fresh random values.
-
-    The user's object is never touched: we copy first, then materialize the copy.
-    """
-    clone = copy.deepcopy(instance)
-    if any(t.is_meta for t in _tensors(clone)):
-        clone = clone.to_empty(device="cpu")
-        for sub in clone.modules():
-            reset = getattr(sub, "reset_parameters", None)
-            if callable(reset):
-                with contextlib.suppress(Exception):
-                    reset()
-    return clone
-
-
 def _check_device(device: str) -> None:
     try:
         torch.device(device)
@@ -1070,10 +1054,10 @@ def load_model(
     instance = target.instance
     if instance is not None:
         # Weights go into a copy: the user's (possibly shared) instance is never modified.
-        module = apply_weights(_real_copy(instance)) if ckpt is not None else instance
+        module = apply_weights(materialize(instance).module) if ckpt is not None else instance
 
         def rebuild() -> nn.Module:
-            return apply_weights(_real_copy(instance))
+            return apply_weights(materialize(instance).module)
     else:
         if ckpt is None and device == "meta":
             module = _construct(target, _ANY_WAY)

@@ -334,16 +334,16 @@ def _rewrite_plan(
     """The separable plan with each layer's weight error measured as ``convscope rewrite``
     measures it: the SVD factorization applied to a copy (seeded random weights when the
     model is on meta, as ``rewrite`` does), never to ``module`` itself."""
+    from convscope.model.materialize import materialize
     from convscope.rewriting.apply import apply_plan_inplace
     from convscope.rewriting.plan import RewriteError, make_plan
-    from convscope.rewriting.run import materialize
 
     flagged = list(dict.fromkeys(f.layer for f in result.findings if f.code == "DW003"))
     try:
         plan = make_plan(analysis, mode="separable", layers=flagged or None)
     except RewriteError as exc:
         return None, str(exc)
-    real, _random = materialize(module, seed=seed)
+    real = materialize(module, seed=seed, device=None).module
     return plan.with_errors(apply_plan_inplace(real, plan, seed=seed)), None
 
 

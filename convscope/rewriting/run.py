@@ -9,20 +9,16 @@
 * :mod:`convscope.rewriting.plan` selects layers and predicts costs (no torch);
 * :mod:`convscope.rewriting.apply` builds the new model and factorizes the trained kernels;
 * :mod:`convscope.rewriting.verify` traces the result and compares it with the prediction.
-
-The package module is itself callable (``convscope.rewriting(model, inputs, ...)`` works
-whether ``convscope.rewriting`` resolves to this package or to the function).
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+from convscope.model.materialize import materialize, real_inputs
 from convscope.model.state import keeps_global_state
 from convscope.rewriting.plan import (
     ExportError,
@@ -43,9 +39,7 @@ __all__ = [
     "Skipped",
     "VerificationError",
     "make_plan",
-    "materialize",
     "rewrite",
-    "sample_inputs",
 ]
 
 SCHEMA_VERSION = 1
@@ -89,48 +83,6 @@ def _json_safe(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def materialize(model: Any, *, seed: int = 0) -> tuple[Any, bool]:
-    """A deep copy of ``model`` with real CPU weights; ``(copy, was_random)``.
-
-    Meta parameters and buffers get fresh values from each submodule's
-    ``reset_parameters`` (seeded), so the copy runs; ``model`` is never modified.
-    """
-    import torch
-
-    clone = copy.deepcopy(model)
-    tensors = [*clone.parameters(), *clone.buffers()]
-    if not any(t.is_meta for t in tensors):
-        return clone, False
-    clone = clone.to_empty(device="cpu")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for sub in clone.modules():
-            reset = getattr(sub, "reset_parameters", None)
-            if callable(reset):
-                with suppress(Exception):
-                    reset()
-            if isinstance(sub, torch.nn.modules.batchnorm._NormBase):
-                sub.reset_running_stats()
-    return clone, True
-
-
-def sample_inputs(inputs: Sequence[Any], *, seed: int = 0) -> tuple[Any, ...]:
-    """Real CPU stand-ins for meta inputs (normal noise for floats, zeros otherwise)."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    out: list[Any] = []
-    for x in inputs:
-        if isinstance(x, torch.Tensor) and x.is_meta:
-            if x.dtype.is_floating_point:
-                out.append(torch.randn(x.shape, dtype=x.dtype, generator=gen))
-            else:
-                out.append(torch.zeros(x.shape, dtype=x.dtype))
-        else:
-            out.append(x)
-    return tuple(out)
 
 
 def _run(model: Any, inputs: Sequence[Any]) -> Any:
@@ -196,7 +148,8 @@ def rewrite(
     from convscope.rewriting.verify import verify
 
     args = analysis_run.as_inputs(inputs)
-    real, random_weights = materialize(model, seed=seed)
+    copied = materialize(model, seed=seed, device=None)
+    real, random_weights = copied.module, copied.random
     before = analysis_run.analyze(real, args, name=name)
     if from_lint:
         found = _layers_from_lint(before)
@@ -210,7 +163,7 @@ def rewrite(
         frozen_spatial=frozen_spatial,
         layers=layers,
     )
-    sample = sample_inputs(args, seed=seed)
+    sample = real_inputs(args, seed=seed)
     reference = _run(real, sample)
     errors = apply_plan_inplace(real, plan, seed=seed)
     plan = plan.with_errors(errors)

@@ -34,6 +34,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 from convscope.errors import TraceError
 from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label, safe_str
+from convscope.model.materialize import real_inputs
 from convscope.model.modes import eval_mode, global_forward_hooks
 from convscope.trace import ops
 
@@ -223,18 +224,15 @@ def _to_device(inputs: Sequence[Any], device: str) -> tuple[Any, ...]:
     images): every tensor leaf is converted, the structure is kept.
     """
 
-    def convert(x: Any) -> Any:
+    if device != "meta":
+        return real_inputs(inputs)  # seeded, so a fallback run is reproducible
+
+    def on_meta(x: Any) -> Any:
         if not isinstance(x, torch.Tensor):
             return x
-        if device == "meta":
-            return torch.empty(x.shape, dtype=x.dtype, device="meta")
-        if x.is_meta:
-            if x.dtype.is_floating_point:
-                return torch.randn(x.shape, dtype=x.dtype)
-            return torch.zeros(x.shape, dtype=x.dtype)
-        return x
+        return torch.empty(x.shape, dtype=x.dtype, device="meta")
 
-    return tuple(tree_map(convert, list(inputs)))
+    return tuple(tree_map(on_meta, list(inputs)))
 
 
 def _input_leaves(args: Sequence[Any]) -> list[torch.Tensor]:
