@@ -264,17 +264,6 @@ def pool_flops(out_elements: int, window: int) -> int:
     return out_elements * window
 
 
-def rf_step(
-    rf: int, stride_product: int, kernel: int, stride: int, dilation: int = 1
-) -> tuple[int, int]:
-    """One receptive-field recurrence step (Araujo et al., 2019).
-
-    ``r_out = r_in + (D·(K − 1))·S_in`` and ``S_out = S_in · s``, where ``S_in`` is the
-    product of all earlier strides. Returns ``(r_out, S_out)``.
-    """
-    return rf + dilation * (kernel - 1) * stride_product, stride_product * stride
-
-
 def intensity(flops: int, nbytes: int) -> float:
     """Arithmetic intensity in FLOPs per byte (``inf`` is never returned: 0 bytes → 0.0)."""
     return flops / nbytes if nbytes else 0.0

@@ -75,17 +75,6 @@ def test_matmul_and_attention_macs() -> None:
     assert fm.attention_macs(1, 12, 197, 197, 64, 64) == 12 * 197 * 197 * 128
 
 
-def test_rf_step() -> None:
-    # Two 3×3 stride-1 convs: RF 5; then a 2×2/2 pool: 6, stride 2; then 3×3: 6 + 2·2 = 10.
-    r, s = fm.rf_step(1, 1, 3, 1)
-    r, s = fm.rf_step(r, s, 3, 1)
-    assert (r, s) == (5, 1)
-    r, s = fm.rf_step(r, s, 2, 2)
-    assert (r, s) == (6, 2)
-    assert fm.rf_step(r, s, 3, 1) == (10, 2)
-    assert fm.rf_step(1, 1, 3, 1, dilation=2) == (5, 1)
-
-
 def test_intensity_zero_bytes() -> None:
     assert fm.intensity(10, 0) == 0.0
     assert fm.intensity(10, 5) == 2.0

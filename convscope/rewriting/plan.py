@@ -27,13 +27,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from typing import Any
 
 from convscope import formulas as fm
 from convscope.analysis.build import Analysis, LayerRow
 from convscope.errors import ConvscopeError
 from convscope.ir import graph as ir
+from convscope.passes.receptive.structure import NodeRF, receptive_field
 
 __all__ = [
     "CONV_TYPES",
@@ -203,7 +203,6 @@ class Plan:
     params_before: int  # whole model, as analyze measured it
     macs_before: int
     trainable_before: int
-    rf_source: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -259,7 +258,6 @@ class Plan:
                 "rewritten_macs_before": sum(p.macs_before for p in self.layers),
                 "rewritten_macs_after": sum(p.macs_after for p in self.layers),
             },
-            "rf_source": self.rf_source,
             "notes": list(self.notes),
         }
 
@@ -466,122 +464,55 @@ def _before_first_spatial(analysis: Analysis, layers: Sequence[_ConvLayer]) -> s
 # --------------------------------------------------------------------------- receptive field
 
 
-@dataclass(frozen=True)
-class _RF:
-    size: tuple[Fraction, ...]
-    stride: tuple[Fraction, ...]
-    whole: bool = False
+def _grown(graph: ir.Graph, nodes: Iterable[int], side: int) -> ir.Graph:
+    """``graph`` with the given 1×1 convs widened to ``side``×``side`` (same padding).
 
-
-def local_receptive_fields(
-    graph: ir.Graph, extra: Mapping[int, int] | None = None
-) -> dict[int, _RF]:
-    """Receptive field of every tensor (Araujo et al. 2019 recurrence, largest over paths).
-
-    A small stand-in for :mod:`convscope.passes.receptive.structure`: ``r += D·(K − 1)·S_in`` and
-    ``S *= s`` for convs and windowed pools, ``S /= scale`` for upsampling, the whole input
-    after global pooling / flatten / linear layers. ``extra`` maps a conv node id to the
-    side of a stride-1 depthwise kernel inserted in front of it (what spatialize adds).
+    For the receptive field, a stride-1 depthwise k×k in front of a 1×1 conv, or one that
+    takes over the 1×1's stride, is exactly the 1×1 grown to k×k: both add ``(k − 1)·S_in``
+    and then multiply the stride by ``s``; output sizes are unchanged for odd k. So the
+    rewritten model's RF comes from the one receptive-field pass, run on this graph.
     """
-    extra = extra or {}
-    state: dict[int, _RF] = {}
-    for t in graph.inputs:
-        d = max(len(t.shape) - 2, 0)
-        state[t.id] = _RF((Fraction(1),) * d, (Fraction(1),) * d)
+    chosen = set(nodes)
+    new_nodes = []
     for n in graph.nodes:
-        ins = [state[i] for i in n.inputs if i in state]
-        if not ins:
-            continue
-        dims = len(ins[0].size)
-        same = [s for s in ins if len(s.size) == dims]
-        whole = any(s.whole for s in ins) or len(same) != len(ins)
-        size = tuple(max(s.size[i] for s in same) for i in range(dims))
-        stride = tuple(max(s.stride[i] for s in same) for i in range(dims))
         a = n.attrs
-        if isinstance(a, (ir.ConvAttrs, ir.PoolAttrs)) and len(a.kernel) == dims:
-            if n.id in extra:
-                size = tuple(r + (extra[n.id] - 1) * s for r, s in zip(size, stride, strict=True))
-            if isinstance(a, ir.ConvAttrs) and a.transposed:
-                stride = tuple(s / st for s, st in zip(stride, a.stride, strict=True))
-                size = tuple(
-                    r + d * (k - 1) * s
-                    for r, s, k, d in zip(size, stride, a.kernel, a.dilation, strict=True)
-                )
-            else:
-                size = tuple(
-                    r + d * (k - 1) * s
-                    for r, s, k, d in zip(size, stride, a.kernel, a.dilation, strict=True)
-                )
-                stride = tuple(s * st for s, st in zip(stride, a.stride, strict=True))
-        elif isinstance(a, ir.UpsampleAttrs) and len(a.scale) == dims:
-            stride = tuple(
-                s / Fraction(sc).limit_denominator(1000)
-                for s, sc in zip(stride, a.scale, strict=True)
+        if n.id in chosen and isinstance(a, ir.ConvAttrs):
+            grown = replace(
+                a,
+                kernel=(side,) * len(a.kernel),
+                padding=tuple(p + side // 2 for p in a.padding),
             )
-        elif (
-            n.kind in (ir.OpKind.ADAPTIVE_POOL, ir.OpKind.LINEAR, ir.OpKind.ATTENTION)
-            or (isinstance(a, ir.ViewAttrs) and a.flattens_spatial)
-            or (isinstance(a, ir.ReduceAttrs) and any(d >= 2 for d in a.dims))
-        ):
-            whole = True
-        for o in n.outputs:
-            state[o.id] = _RF(size, stride, whole)
-    return state
+            n = replace(n, attrs=grown)
+        new_nodes.append(n)
+    return replace(graph, nodes=tuple(new_nodes))
 
 
-def _whole(graph: ir.Graph) -> tuple[int, ...]:
-    return tuple(graph.input_spatial)
-
-
-def _rf_size(rf: _RF | None, graph: ir.Graph) -> tuple[int, ...] | None:
-    if rf is None:
-        return None
-    if rf.whole:
-        return _whole(graph)
-    return tuple(int(s) for s in rf.size)
-
-
-def _receptive_pass(graph: ir.Graph) -> Mapping[str, tuple[int, ...]] | None:
-    """Per-layer RF sizes from :mod:`convscope.passes.receptive.structure` when it is installed."""
-    try:
-        from convscope.passes.receptive import structure as receptive  # type: ignore[attr-defined,unused-ignore]
-
-        result: Any = receptive.receptive_field(graph)
-        per_layer = result.per_layer
-        return {path: tuple(round(s) for s in per_layer[path].size) for path in per_layer}
-    except Exception:  # not written yet, or a different API: use the local estimate
-        return None
+def _sizes(rf: NodeRF) -> tuple[int, ...]:
+    return tuple(round(s) for s in rf.size)
 
 
 def _with_rf(
     analysis: Analysis, layers: list[LayerPlan], convs: Mapping[str, _ConvLayer]
-) -> tuple[list[LayerPlan], str]:
+) -> list[LayerPlan]:
+    """``layers`` with the RF of each layer's output before and after spatialize."""
     graph = analysis.graph
-    extra = {convs[p.path].nodes[0].id: SPATIAL_KERNEL for p in layers}
-    for p in layers:
-        for n in convs[p.path].nodes[1:]:
-            extra[n.id] = SPATIAL_KERNEL
-    before = local_receptive_fields(graph)
-    after = local_receptive_fields(graph, extra)
-    official = _receptive_pass(graph)
+    calls = [n.id for p in layers for n in convs[p.path].nodes]
+    before = receptive_field(graph)
+    after = receptive_field(_grown(graph, calls, SPATIAL_KERNEL))
     out = []
     for p in layers:
         node = convs[p.path].nodes[0]
-        tid = node.outputs[0].id
-        rb, ra = _rf_size(before.get(tid), graph), _rf_size(after.get(tid), graph)
-        in_rf = before.get(node.inputs[0]) if node.inputs else None
-        stride = tuple(float(s) for s in in_rf.stride) if in_rf else None
-        if official is not None and p.path in official and rb is not None and ra is not None:
-            base = official[p.path]
-            ra = tuple(o + (x - y) for o, x, y in zip(base, ra, rb, strict=True))
-            rb = base
-        out.append(replace(p, rf_before=rb, rf_after=ra, rf_stride=stride))
-    source = (
-        "convscope.passes.receptive.structure"
-        if official is not None
-        else "local estimate (convscope.passes.receptive.structure unavailable)"
-    )
-    return out, source
+        rb, ra = before.per_layer.get(p.path), after.per_layer.get(p.path)
+        at_input = before.per_tensor.get(node.inputs[0]) if node.inputs else None
+        out.append(
+            replace(
+                p,
+                rf_before=_sizes(rb) if rb is not None else None,
+                rf_after=_sizes(ra) if ra is not None else None,
+                rf_stride=tuple(float(s) for s in at_input.stride) if at_input else None,
+            )
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- entry point
@@ -673,10 +604,8 @@ def make_plan(
     if not planned:
         raise RewriteError(_nothing_message(analysis, mode, globs, reached, skipped))
 
-    rf_source = ""
     if mode == "spatialize":
-        by_path = {c.row.path: c for c in reached}
-        planned, rf_source = _with_rf(analysis, planned, by_path)
+        planned = _with_rf(analysis, planned, {c.row.path: c for c in reached})
 
     notes: list[str] = []
     if frozen_spatial:
@@ -703,7 +632,6 @@ def make_plan(
         params_before=t.params,
         macs_before=t.macs,
         trainable_before=t.trainable_params,
-        rf_source=rf_source,
         notes=tuple(notes),
     )
 

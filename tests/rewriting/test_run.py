@@ -25,7 +25,6 @@ from convscope.rewriting.apply import (
 from convscope.rewriting.plan import (
     RewriteError,
     VerificationError,
-    local_receptive_fields,
     make_plan,
     split_globs,
 )
@@ -259,12 +258,17 @@ def test_spatialize_selection_by_glob_and_rf_gain_at_stride() -> None:
     assert result.verification.max_abs_deviation <= 1e-6
 
 
-def test_local_receptive_fields_agree_with_hand_values() -> None:
-    graph = api.analyze(Trap().to("meta"), (1, 3, 16, 16)).graph
-    rf = local_receptive_fields(graph)
-    out = graph.outputs[0]
-    assert tuple(int(s) for s in rf[out].size) == (5, 5)
-    assert tuple(int(s) for s in rf[out].stride) == (2, 2)
+def test_spatialize_rf_comes_from_the_receptive_pass_on_the_grown_graph() -> None:
+    # Trap: a (1×1), b (1×1, stride 2), c (3×3), d (1×1). Hand values: growing b to 3×3
+    # at stride 1 adds 2 px; d then runs at stride 2 after c, so its 3×3 adds 2·2 px.
+    analysis = api.analyze(Trap().to("meta"), (1, 3, 16, 16))
+    plan = make_plan(analysis, mode="spatialize", only="b,d")
+    rf = {p.path: (p.rf_before, p.rf_after) for p in plan.layers}
+    whole = api.receptive_field(Trap().to("meta"), (1, 3, 16, 16))
+    assert rf["b"][0] == tuple(round(s) for s in whole.per_layer["b"].size) == (1, 1)
+    assert rf["b"][1] == (3, 3)
+    assert rf["d"][0] == tuple(round(s) for s in whole.per_layer["d"].size)
+    assert rf["d"][1][0] - rf["d"][0][0] == 2 + 2 * 2  # b's gain plus d's own at stride 2
 
 
 def test_frozen_spatial() -> None:

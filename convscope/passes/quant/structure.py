@@ -69,6 +69,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from convscope.ir import graph as ir
+from convscope.ir.flow import Flow
 
 if TYPE_CHECKING:
     pass
@@ -202,66 +203,6 @@ def _describe(a: ir.ConvAttrs | ir.LinearAttrs) -> str:
     return f"{k} {what} {a.in_channels}→{a.out_channels}{grouped}"
 
 
-class _Walker:
-    """Producer / consumer walks over the graph (views only), kept local to the pass."""
-
-    def __init__(self, graph: ir.Graph) -> None:
-        self.graph = graph
-        self.outputs = frozenset(graph.outputs)
-
-    def main_input(self, node: ir.Node) -> int | None:
-        for t in node.inputs:
-            if t in self.graph.producer or any(t == g.id for g in self.graph.inputs):
-                return t
-        return None
-
-    def source(self, node: ir.Node) -> ir.Node | None:
-        """The producer of ``node``'s main input, walking back through views."""
-        tensor = self.main_input(node)
-        seen: set[int] = set()
-        while tensor is not None:
-            producer = self.graph.producer.get(tensor)
-            if producer is None or producer.id in seen:
-                return None
-            seen.add(producer.id)
-            if producer.kind is not K.VIEW:
-                return producer
-            tensor = self.main_input(producer)
-        return None
-
-    def readers(self, tensor: int) -> list[ir.Node]:
-        """Non-view nodes reading ``tensor`` (through views), in execution order. Whether
-        the tensor is also a model output is :meth:`escapes`'s question."""
-        out: dict[int, ir.Node] = {}
-        stack = [tensor]
-        seen: set[int] = set()
-        while stack:
-            t = stack.pop()
-            for c in self.graph.consumers.get(t, ()):
-                if c.id in seen:
-                    continue
-                seen.add(c.id)
-                if c.kind is K.VIEW:
-                    stack.extend(o.id for o in c.outputs)
-                else:
-                    out[c.id] = c
-        return [out[k] for k in sorted(out)]
-
-    def escapes(self, tensor: int) -> bool:
-        """True when ``tensor`` (or a view of it) is a model output."""
-        stack = [tensor]
-        seen: set[int] = set()
-        while stack:
-            t = stack.pop()
-            if t in self.outputs:
-                return True
-            for c in self.graph.consumers.get(t, ()):
-                if c.id not in seen and c.kind is K.VIEW:
-                    seen.add(c.id)
-                    stack.extend(o.id for o in c.outputs)
-        return False
-
-
 def _weight_and_bias(
     graph: ir.Graph, node: ir.Node, out_channels: int
 ) -> tuple[str | None, str | None]:
@@ -308,22 +249,22 @@ def find_layers(graph: ir.Graph) -> tuple[tuple[LayerSite, ...], tuple[tuple[str
     Returns the sites (first use of each weight, in execution order) and the layers that
     were left out, with the reason.
     """
-    walker = _Walker(graph)
+    flow = Flow(graph)
     bn_for: dict[int, BatchNormSite | str] = {}
     for node in graph.nodes:
         if node.kind is not K.NORM or not isinstance(node.attrs, ir.NormAttrs):
             continue
         if node.attrs.kind != "batch":
             continue
-        src = walker.source(node)
+        src = flow.source(node)
         if src is None or src.kind not in (K.CONV, K.LINEAR):
             continue
         site = _bn_site(graph, node)
         if not src.outputs:
             continue
-        readers = walker.readers(src.outputs[0].id)
+        readers = flow.consumers(src)
         if isinstance(site, BatchNormSite) and (
-            [r.id for r in readers] != [node.id] or walker.escapes(src.outputs[0].id)
+            [r.id for r in readers] != [node.id] or flow.reaches_output(src)
         ):
             site = "the layer's output is also read by another op, so the BatchNorm cannot fold"
         bn_for.setdefault(src.id, site)
@@ -378,22 +319,21 @@ def find_pairs(graph: ir.Graph, sites: Sequence[LayerSite]) -> tuple[PairSite, .
     channel-wise ops (views, dropout, pooling), a single conv / linear ``second`` whose
     input channels are ``first``'s output channels. No intermediate tensor may have a second
     reader or be a model output."""
-    walker = _Walker(graph)
+    flow = Flow(graph)
     by_node = {s.node.id: s for s in sites}
     pairs: list[PairSite] = []
     for first in sites:
         if first.conv is not None and first.conv.transposed:
             continue
-        start = first.bn.node if first.bn is not None else first.node
-        if not start.outputs:
+        at = first.bn.node if first.bn is not None else first.node
+        if not at.outputs:
             continue
-        tensor = start.outputs[0].id
         activation = "none"
         second: LayerSite | None = None
         for _ in range(len(graph.nodes)):
-            if walker.escapes(tensor):
+            if flow.reaches_output(at):
                 break
-            readers = walker.readers(tensor)
+            readers = flow.consumers(at)
             if len(readers) != 1:
                 break
             nxt = readers[0]
@@ -402,10 +342,10 @@ def find_pairs(graph: ir.Graph, sites: Sequence[LayerSite]) -> tuple[PairSite, .
                 if kind is None or activation != "none" or not nxt.outputs:
                     break
                 activation = kind
-                tensor = nxt.outputs[0].id
+                at = nxt
                 continue
             if nxt.kind in _EQUIVARIANT and nxt.outputs:
-                tensor = nxt.outputs[0].id
+                at = nxt
                 continue
             candidate = by_node.get(nxt.id)
             if (

@@ -110,8 +110,6 @@ def summary_lines(result: RewriteResult, written: Sequence[str] = ()) -> list[tu
     )
     lines.append(("Deviation", _deviation(result)))
     lines.append(("Verified", _verdict(result)))
-    if plan.mode == "spatialize" and plan.rf_source:
-        lines.append(("RF", f"from {plan.rf_source}"))
     if plan.skipped:
         shown = "; ".join(f"{s.path}: {s.reason}" for s in plan.skipped[:6])
         more = f"; … {len(plan.skipped) - 6} more" if len(plan.skipped) > 6 else ""
