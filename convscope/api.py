@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from convscope.diff.compare import check as check_diff
     from convscope.diff.compare import diff_reports, is_report_path, parse_thresholds
     from convscope.diff.compare import load_side as load_diff_side
+    from convscope.errors import describe
     from convscope.linting.baseline import apply as apply_baseline
     from convscope.linting.baseline import find_root as baseline_root
     from convscope.linting.baseline import load as load_baseline
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from convscope.linting.finding import statistics as lint_statistics
     from convscope.linting.places import Places, report_places
     from convscope.linting.registry import Registry, default_registry
-    from convscope.model.guard import ModelCodeError, culprit, describe, interrupted_in, time_limit
+    from convscope.model.guard import ModelCodeError, culprit, interrupted_in, time_limit
     from convscope.model.load import LoadedModel, load_model, parse_input_shapes
     from convscope.model.state import global_state, preserved_global_state
     from convscope.passes.quant.measure import load_calibration_file, quant_report, with_quant
@@ -109,7 +110,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "state_dict_path": ("convscope.rewriting.apply", "state_dict_path"),
     "ModelCodeError": ("convscope.model.guard", "ModelCodeError"),
     "culprit": ("convscope.model.guard", "culprit"),
-    "describe": ("convscope.model.guard", "describe"),
+    "describe": ("convscope.errors", "describe"),
     "interrupted_in": ("convscope.model.guard", "interrupted_in"),
     "time_limit": ("convscope.model.guard", "time_limit"),
     "global_state": ("convscope.model.state", "global_state"),

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from convscope.errors import ConvscopeError
+from convscope.errors import ConvscopeError, first_line
 from convscope.linting.finding import Severity
 from convscope.linting.registry import RESERVED_CODES, Registry
 
@@ -245,7 +245,7 @@ TOO_DEEP = "nested too deeply to read (deeper than Python's recursion limit)"
 def yaml_problem(exc: Exception) -> str:
     """A one-line description of a YAML parse error with its line and column."""
     mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unknown problem"])[0]
+    problem = getattr(exc, "problem", None) or (first_line(exc) or "unknown problem")
     if mark is not None:
         return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
     return str(problem)

@@ -54,9 +54,9 @@ from typing import Any
 import torch
 
 from convscope.analysis.build import Analysis
-from convscope.errors import ConvscopeError
+from convscope.errors import ConvscopeError, describe
 from convscope.ir import graph as ir
-from convscope.model.guard import ModelCodeError, safe_str
+from convscope.model.guard import ModelCodeError
 from convscope.model.modes import eval_mode
 
 # fvcore's handler names (the keys of ``by_module_and_operator()``) for contractions: fvcore
@@ -225,7 +225,7 @@ def reconcile_module(
         except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
             raise
         except Exception as exc:  # fvcore failing is reported, not fatal
-            fvcore_error = _one_line(exc)
+            fvcore_error = describe(exc)
 
     fc_own = _resolve(_own(fc_counts), model, canonical)
     fv_own = _own(fv_counts) if fv_counts is not None else {}
@@ -345,7 +345,7 @@ def _flopcounter(
         except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
             raise
         except Exception as exc:  # fall back to real tensors, and say so
-            reason = _one_line(exc)
+            reason = describe(exc)
             return run(lambda: model(*inputs)), f"real CPU tensors (meta failed: {reason})"
     return run(lambda: model(*inputs)), "real CPU tensors, as convscope's CPU fallback trace"
 
@@ -707,9 +707,3 @@ def conventions(a: Analysis) -> list[str]:
             "peer counts it."
         )
     return out
-
-
-def _one_line(exc: BaseException) -> str:
-    """The exception as one line (messages spanning lines are joined), at most 300 chars."""
-    text = " ".join(safe_str(exc).split())
-    return f"{type(exc).__name__}: {text}"[:300]

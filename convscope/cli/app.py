@@ -22,6 +22,7 @@ import click
 from convscope import __version__
 from convscope.cli import options
 from convscope.cli.options import BoundedInt, timeout_option
+from convscope.errors import describe, first_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -142,27 +143,18 @@ def handle_errors(fn: F) -> F:
             from convscope.errors import ConvscopeError
 
             if isinstance(exc, ConvscopeError):
-                _fail(_safe_str(exc), debug)
+                _fail(first_line(exc), debug)
             if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
                 name = f"{exc.filename}: " if exc.filename else ""
-                _fail(f"{name}{exc.strerror or _safe_str(exc)}", debug)
+                _fail(f"{name}{exc.strerror or first_line(exc)}", debug)
             _fail(
-                f"internal error: {type(exc).__name__}: {_safe_str(exc)} "
-                "(rerun with --debug for the traceback)",
+                f"internal error: {describe(exc)} (rerun with --debug for the traceback)",
                 debug,
             )
         except BaseException as exc:  # GeneratorExit or a custom BaseException
             _fail(_model_raised(exc), debug)
 
     return wrapper  # type: ignore[return-value]
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:  # a __str__ that raises must not turn one error into two
-        return f"<{type(exc).__name__} whose message cannot be shown>"
-    return (text.strip().splitlines() or [""])[0]
 
 
 class _Group(click.Group):

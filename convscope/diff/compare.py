@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from convscope.analysis.schema import SCHEMA_VERSION  # the version this module reads
-from convscope.errors import ConvscopeError
+from convscope.errors import ConvscopeError, describe
 from convscope.validate import TOO_DEEP
 
 __all__ = [
@@ -545,7 +545,7 @@ def load_report(path: str | Path) -> Mapping[str, Any]:
     except IsADirectoryError:
         raise DiffError(f"{p} is a directory, not a JSON report") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DiffError(f"cannot read {p}: {type(exc).__name__}: {exc}") from None
+        raise DiffError(f"cannot read {p}: {describe(exc)}") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

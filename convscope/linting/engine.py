@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from convscope.analysis.build import Analysis
-from convscope.errors import ConvscopeError
+from convscope.errors import ConvscopeError, describe
 from convscope.ir.flow import Flow
 from convscope.linting import suppress
 from convscope.linting.config import Budgets, Resolved, Settings
@@ -44,7 +44,7 @@ from convscope.linting.finding import (
 from convscope.linting.registry import Registry, default_registry
 from convscope.linting.rule import RuleContext
 from convscope.linting.source import SourceLocator
-from convscope.model.guard import ModelCodeError, safe_str
+from convscope.model.guard import ModelCodeError
 from convscope.model.state import keeps_global_state
 from convscope.targets.profiles import Profile
 from convscope.targets.roofline import RooflineParams
@@ -249,7 +249,7 @@ def _provide(
     except ConvscopeError:  # bad input (a calibration file that cannot load): a usage error
         raise
     except Exception as exc:  # reported as an internal error finding
-        failed[need] = f"computing {need} failed: {type(exc).__name__}: {_first_line(exc)}"
+        failed[need] = f"computing {need} failed: {describe(exc)}"
         return
     if isinstance(value, Analysis):  # a provider may return an analysis with the section
         value = value.extras.get(need)
@@ -265,15 +265,11 @@ def internal_error(model: str, code: str, name: str, exc: BaseException) -> Find
         name=INTERNAL_ERROR_NAME,
         severity=Severity.ERROR,
         layer="",
-        message=f"rule {code} ({name}) crashed with {type(exc).__name__}: {_first_line(exc)}; "
+        message=f"rule {code} ({name}) crashed with {describe(exc)}; "
         f"its findings are incomplete (please report this bug)",
         values={"rule": code},
         model=model,
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    return safe_str(exc)
 
 
 def _filter(findings: Iterable[Finding], settings: Settings) -> tuple[list[Finding], int]:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from convscope.errors import ConvscopeError
+from convscope.errors import ConvscopeError, describe
 
 __all__ = [
     "MAX_MODULE_DEPTH",
@@ -32,11 +32,9 @@ __all__ = [
     "ModelTimeoutError",
     "check_module_tree",
     "culprit",
-    "describe",
     "interrupted_in",
     "model_code",
     "module_label",
-    "safe_str",
     "time_limit",
 ]
 
@@ -105,26 +103,6 @@ def culprit(exc: BaseException) -> str:
             continue
         found = f" ({frame.filename} line {frame.lineno})"
     return found
-
-
-def safe_str(exc: BaseException) -> str:
-    """The first line of ``str(exc)``; a placeholder when ``__str__`` itself fails."""
-    try:
-        text = str(exc)
-    except BaseException:
-        return f"<{type(exc).__name__} whose str() raised>"
-    lines = text.strip().splitlines()
-    first = lines[0] if lines else ""
-    return first if len(first) <= 200 else first[:197] + "..."
-
-
-def describe(exc: BaseException) -> str:
-    """``SystemExit: message`` / ``SystemExit(3)``: the exception as one short phrase."""
-    name = type(exc).__name__
-    if isinstance(exc, SystemExit) and not isinstance(exc.code, str):
-        return f"{name}({exc.code!r})"
-    text = safe_str(exc)
-    return f"{name}: {text}" if text else name
 
 
 @contextlib.contextmanager

@@ -33,9 +33,9 @@ from typing import Any, TypeGuard
 import torch
 from torch import nn
 
-from convscope.errors import InputError, ModelLoadError
+from convscope.errors import InputError, ModelLoadError, describe
 from convscope.model import pt2
-from convscope.model.guard import ModelCodeError, check_module_tree, model_code, safe_str
+from convscope.model.guard import ModelCodeError, check_module_tree, model_code
 from convscope.model.materialize import materialize
 
 __all__ = ["LoadedModel", "load_model", "load_state_dict", "parse_input_shapes"]
@@ -160,16 +160,6 @@ def _meta_inputs(shapes: Sequence[tuple[int, ...]]) -> tuple[torch.Tensor, ...]:
 # --------------------------------------------------------------------------- small helpers
 
 
-def _one_line(exc: BaseException) -> str:
-    """``ExcType: first line of the message`` — never a traceback."""
-    if isinstance(exc, SyntaxError):
-        where = f" (line {exc.lineno})" if exc.lineno else ""
-        return f"{type(exc).__name__}: {exc.msg}{where}"
-    first = safe_str(exc)  # a model's exception may have a __str__ that raises
-    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
 # Exception types that mean "tried to reach the network" (urllib, requests/urllib3,
 # huggingface_hub, socket), matched by name so none of those packages must be installed.
 _NETWORK_ERRORS = frozenset(
@@ -203,7 +193,7 @@ def _is_download_error(exc: BaseException) -> bool:
 
 
 def _download_message(what: str, exc: BaseException) -> str:
-    return f"{what} tries to download weights ({_one_line(exc)}): {_DOWNLOAD_HINT}"
+    return f"{what} tries to download weights ({describe(exc)}): {_DOWNLOAD_HINT}"
 
 
 @contextlib.contextmanager
@@ -289,7 +279,7 @@ def _import_file(path: Path) -> types.ModuleType:
         if isinstance(exc, Exception) and _is_download_error(exc):
             raise ModelLoadError(_download_message(f"importing {path}", exc)) from exc
         raise ModelLoadError(
-            f"could not import {path}: {_one_line(exc)}{_line_in(exc, path)}"
+            f"could not import {path}: {describe(exc)}{_line_in(exc, path)}"
         ) from exc
     return module
 
@@ -330,11 +320,11 @@ def _import_module_path(modpath: str) -> types.ModuleType:
                 f"cannot import module '{modpath}': no module named "
                 f"'{exc.name}' (is it installed or on PYTHONPATH?)"
             ) from exc
-        raise ModelLoadError(f"could not import {modpath}: {_one_line(exc)}") from exc
+        raise ModelLoadError(f"could not import {modpath}: {describe(exc)}") from exc
     except ModelCodeError:
         raise
     except Exception as exc:
-        raise ModelLoadError(f"could not import {modpath}: {_one_line(exc)}") from exc
+        raise ModelLoadError(f"could not import {modpath}: {describe(exc)}") from exc
 
 
 def _module_file(module: types.ModuleType) -> Path | None:
@@ -514,7 +504,7 @@ def _discover(module: types.ModuleType, origin: str, source: Path | None) -> _Ta
                 raise ModelLoadError(
                     _download_message(f"building {attr} in {origin}", exc)
                 ) from exc
-            failures.append(f"{attr} ({_one_line(exc)})")
+            failures.append(f"{attr} ({describe(exc)})")
             continue
         built.append((attr, probe))
 
@@ -661,7 +651,7 @@ def _resolve_pt2(path: Path, trust_pickle: bool) -> _Target:
     try:
         module = program.module()
     except Exception as exc:  # a program we cannot unlift is unusable
-        raise ModelLoadError(f"could not load exported program {path}: {_one_line(exc)}") from exc
+        raise ModelLoadError(f"could not load exported program {path}: {describe(exc)}") from exc
     return _Target(path.name, str(path), instance=module, example_inputs=_program_inputs(program))
 
 
@@ -680,7 +670,7 @@ def _load_program(path: Path, archive: Any) -> Any:
         except Exception as exc:  # any failure means "not a usable export"
             cause = f" ({logged[0]})" if logged else ""
             raise ModelLoadError(
-                f"could not load exported program {path}: {_one_line(exc)}{cause}"
+                f"could not load exported program {path}: {describe(exc)}{cause}"
             ) from exc
 
 
@@ -695,7 +685,7 @@ def _captured_log(name: str) -> Iterator[list[str]]:
     def swallow(record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if exc is not None:  # its first sentence: torch appends paragraphs of advice
-            causes.append(_one_line(exc).split(". ", 1)[0][:160])
+            causes.append(describe(exc).split(". ", 1)[0][:160])
         return False
 
     logger.addFilter(swallow)
@@ -761,7 +751,7 @@ def _construct(target: _Target, modes: Sequence[str]) -> nn.Module:
                 _download_message(f"building {target.name} from {target.origin}", exc)
             ) from exc
         raise ModelLoadError(
-            f"building {target.name} from {target.origin} failed: {_one_line(exc)}"
+            f"building {target.name} from {target.origin} failed: {describe(exc)}"
         ) from exc
     if not isinstance(result, nn.Module):
         raise ModelLoadError(
@@ -840,7 +830,7 @@ def _torch_load(ckpt: Path, trust_pickle: bool) -> Any:
                 "refuses; pass --trust-pickle only if you trust where the file came from"
             ) from exc
         raise ModelLoadError(
-            f"could not read checkpoint {ckpt}: not a PyTorch checkpoint ({_one_line(exc)})"
+            f"could not read checkpoint {ckpt}: not a PyTorch checkpoint ({describe(exc)})"
         ) from exc
 
 
@@ -854,7 +844,7 @@ def _load_safetensors(ckpt: Path) -> dict[str, torch.Tensor]:
     try:
         return dict(load_file(str(ckpt), device="cpu"))
     except Exception as exc:  # any failure means "not a readable file"
-        raise ModelLoadError(f"could not read checkpoint {ckpt}: {_one_line(exc)}") from exc
+        raise ModelLoadError(f"could not read checkpoint {ckpt}: {describe(exc)}") from exc
 
 
 def _is_tensor_dict(value: Any) -> TypeGuard[Mapping[str, torch.Tensor]]:
@@ -933,7 +923,7 @@ def _apply_state_dict(
         module.load_state_dict(state, strict=True, assign=meta)
     except Exception as exc:  # e.g. dtype casts a module refuses
         raise ModelLoadError(
-            f"loading checkpoint {ckpt} into {model_name} failed: {_one_line(exc)}"
+            f"loading checkpoint {ckpt} into {model_name} failed: {describe(exc)}"
         ) from exc
 
 
@@ -952,7 +942,7 @@ def _file_inputs(target: _Target) -> tuple[tuple[torch.Tensor, ...], str] | None
         except ModelCodeError:
             raise
         except Exception as exc:  # user code; reported as one line
-            raise InputError(f"example_inputs() {where} failed: {_one_line(exc)}") from exc
+            raise InputError(f"example_inputs() {where} failed: {describe(exc)}") from exc
         return _as_tensors(value, where), "example_inputs"
     if "INPUT_SHAPE" in ns:
         declared = ns["INPUT_SHAPE"]

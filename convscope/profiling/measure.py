@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convscope.errors import ConvscopeError, InputError
+from convscope.errors import ConvscopeError, InputError, describe
 from convscope.model.modes import eval_mode
 
 __all__ = [
@@ -232,8 +232,7 @@ def prepare_model(
         work = copy.deepcopy(model)
     except Exception as exc:  # user modules can hold anything
         raise ConvscopeError(
-            f"cannot copy the model to move it to {device} / channels_last: "
-            f"{type(exc).__name__}: {exc}"
+            f"cannot copy the model to move it to {device} / channels_last: {describe(exc)}"
         ) from exc
     work = work.to(device)
     if channels_last:

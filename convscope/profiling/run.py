@@ -251,8 +251,8 @@ def profile(
     import torch
 
     from convscope.analysis.run import as_inputs
-    from convscope.errors import InputError
-    from convscope.model.guard import model_code, module_label, safe_str
+    from convscope.errors import InputError, describe
+    from convscope.model.guard import model_code, module_label
     from convscope.profiling import layers as layers_mod
     from convscope.profiling import measure, traces
 
@@ -303,10 +303,9 @@ def profile(
                     except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
                         raise
                     except Exception as exc:  # the user's model on the user's inputs
-                        first = safe_str(exc)[:200]
                         raise InputError(
                             f"running the model on inputs {list(shapes)} failed: "
-                            f"{type(exc).__name__}: {first}"
+                            f"{describe(exc, 200)}"
                         ) from exc
                 recorder = layers_mod.LayerRecorder(work, dev) if per_layer and index == 0 else None
                 after_each = (

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from convscope import _io
-from convscope.model.guard import safe_str
+from convscope.errors import describe
 from convscope.model.modes import eval_mode
 from convscope.rewriting.plan import SPATIAL_KERNEL, ExportError, LayerPlan, Plan, RewriteError
 
@@ -348,10 +348,7 @@ def export_program(
         buf = io.BytesIO()
         torch.export.save(program, buf)
     except Exception as exc:
-        first = safe_str(exc)
-        raise ExportError(
-            f"torch.export failed on the rewritten model: {type(exc).__name__}: {first}"
-        ) from exc
+        raise ExportError(f"torch.export failed on the rewritten model: {describe(exc)}") from exc
     sd_buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, sd_buf)
     _io.write_all([(target, buf.getvalue()), (sd_target, sd_buf.getvalue())], inputs_read)

@@ -25,7 +25,8 @@ import torch
 from torch.utils._pytree import tree_flatten
 
 from convscope.analysis.build import Analysis
-from convscope.model.guard import ModelCodeError, safe_str
+from convscope.errors import describe
+from convscope.model.guard import ModelCodeError
 from convscope.rewriting.plan import Plan
 
 __all__ = ["IDENTITY_TOLERANCE", "Deviation", "Verification", "deviation", "verify"]
@@ -126,8 +127,7 @@ def verify(
     except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
         raise
     except Exception as exc:  # reported, not raised: the caller turns problems into an error
-        first = safe_str(exc)
-        problems.append(f"the rewritten model does not trace: {type(exc).__name__}: {first}")
+        problems.append(f"the rewritten model does not trace: {describe(exc)}")
         dev = deviation(outputs_before, outputs_after)
         return Verification(
             False,

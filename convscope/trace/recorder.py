@@ -31,9 +31,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 from torch.utils.weak import WeakIdKeyDictionary
 
-from convscope.errors import TraceError
+from convscope.errors import TraceError, describe
 from convscope.ir import graph as ir
-from convscope.model.guard import ModelCodeError, model_code, module_label, safe_str
+from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.materialize import real_inputs
 from convscope.model.modes import eval_mode, global_forward_hooks
 from convscope.trace import ops
@@ -349,7 +349,7 @@ def materialize_lazy(model: torch.nn.Module, inputs: Sequence[Any]) -> torch.nn.
     except Exception as exc:
         raise TraceError(
             f"{what} uninitialized parameters and the model cannot be copied to "
-            f"initialize them: {_short(exc)}; run one forward on the model first"
+            f"initialize them: {describe(exc)}; run one forward on the model first"
         ) from exc
 
     def real(x: Any) -> Any:
@@ -364,7 +364,7 @@ def materialize_lazy(model: torch.nn.Module, inputs: Sequence[Any]) -> torch.nn.
     except Exception as exc:
         raise TraceError(
             f"{what} uninitialized parameters, and the forward that would initialize them "
-            f"failed on the example input: {_short(exc)}"
+            f"failed on the example input: {describe(exc)}"
         ) from exc
     left = _lazy_modules(clone)
     if left:
@@ -397,11 +397,6 @@ def _batch_hint(inputs: Sequence[Any], exc: BaseException) -> str:
     )
 
 
-def _short(exc: BaseException) -> str:
-    first = safe_str(exc)  # the model's exception may have a __str__ that raises
-    return f"{type(exc).__name__}: {first}"[:400]
-
-
 def trace(
     model: torch.nn.Module,
     inputs: Sequence[Any],
@@ -430,7 +425,7 @@ def trace(
         except ModelCodeError:  # exit, interrupt or timeout: running again would repeat it
             raise
         except Exception as exc:
-            fallback_reason = f"meta tracing failed{_failing_layer(holder)}: {_short(exc)}"
+            fallback_reason = f"meta tracing failed{_failing_layer(holder)}: {describe(exc)}"
     real = model
     if _any_meta(model):
         # Even one meta parameter or buffer (a model partly built on meta) cannot run on
@@ -447,7 +442,7 @@ def trace(
         except Exception as exc:
             raise TraceError(
                 f"{fallback_reason or 'the model is on meta'}; building a real CPU copy "
-                f"for the fallback failed: {_short(exc)}"
+                f"for the fallback failed: {describe(exc)}"
             ) from exc
         if _any_meta(real):
             raise TraceError(
@@ -461,7 +456,7 @@ def trace(
         raise
     except Exception as exc:
         raise TraceError(
-            f"running the model failed{_failing_layer(holder)}: {_short(exc)}"
+            f"running the model failed{_failing_layer(holder)}: {describe(exc)}"
             f"{_batch_hint(inputs, exc)}"
         ) from exc
     return _freeze(real, recorder, out, owners, "cpu", fallback_reason)

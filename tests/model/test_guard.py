@@ -21,7 +21,6 @@ from convscope.model.guard import (
     ModelTimeoutError,
     check_module_tree,
     model_code,
-    safe_str,
     time_limit,
 )
 
@@ -92,14 +91,6 @@ def test_a_phase_that_finishes_leaves_no_timer_running() -> None:
 def test_time_limit_must_be_a_positive_finite_number(bad: float) -> None:
     with pytest.raises(ConvscopeError, match="time limit"), time_limit(bad):
         pass  # pragma: no cover
-
-
-def test_safe_str_survives_a_str_that_raises() -> None:
-    class Weird(Exception):
-        def __str__(self) -> str:
-            raise RuntimeError("no")
-
-    assert safe_str(Weird()) == "<Weird whose str() raised>"
 
 
 def test_module_tree_with_a_cycle_is_refused() -> None:

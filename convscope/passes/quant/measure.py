@@ -19,9 +19,8 @@ from typing import Any
 import torch
 
 from convscope.analysis.build import Analysis
-from convscope.errors import InputError
+from convscope.errors import InputError, first_line
 from convscope.ir import graph as ir
-from convscope.model.guard import safe_str
 from convscope.model.state import keeps_global_state
 from convscope.passes.quant import numeric as quant_numeric
 from convscope.passes.quant.structure import ActivationStats, QuantOptions, QuantReport
@@ -74,7 +73,7 @@ def load_calibration_file(calibration: str | Path) -> Any:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any load failure becomes one user-facing line
-        first = (safe_str(exc) or type(exc).__name__).split(". ", 1)[0]  # torch adds advice
+        first = (first_line(exc) or type(exc).__name__).split(". ", 1)[0]  # torch adds advice
         raise InputError(
             f"cannot load calibration data {calibration} with weights_only=True: {first}"
         ) from None
