@@ -159,7 +159,7 @@ def figures(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         data.append(
             {
                 "type": "bar",
-                "name": f"{label}: {doc[side]['label']}",
+                "name": label,  # the header's base / head tags name the sides in full
                 "legendgroup": side,
                 "x": x,
                 "y": macs,
