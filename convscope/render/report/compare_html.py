@@ -196,5 +196,6 @@ def figures(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         "type": "category",
         "title": {"text": "layer (aligned order; layers without MACs left out)"},
         "anchor": "y2",
+        "automargin": True,  # room for slanted layer names, within the box's fixed height
     }
     return [{"id": "fig-macs", "title": "MACs per layer", "data": data, "layout": layout}]
