@@ -51,8 +51,10 @@ __all__ = [
     "LintComparison",
     "build_comparison",
     "compare_documents",
+    "compare_lint",
     "load_comparison_side",
     "render",
+    "verdict",
 ]
 
 COMPARISON_VERSION = 1  # version of the document :meth:`Comparison.to_dict` returns
