@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from convscope.profiling.run import check_memory, max_threads, profile, with_profile
     from convscope.report.build import build_report
     from convscope.report.build import render as render_report
+    from convscope.report.compare import build_comparison, compare_documents
+    from convscope.report.compare import render as render_comparison
     from convscope.rewriting.apply import export_program, state_dict_path
     from convscope.rewriting.run import rewrite
     from convscope.targets.profiles import (
@@ -98,6 +100,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "with_profile": ("convscope.profiling.run", "with_profile"),
     "build_report": ("convscope.report.build", "build_report"),
     "render_report": ("convscope.report.build", "render"),
+    "build_comparison": ("convscope.report.compare", "build_comparison"),
+    "compare_documents": ("convscope.report.compare", "compare_documents"),
+    "render_comparison": ("convscope.report.compare", "render"),
     "export_program": ("convscope.rewriting.apply", "export_program"),
     "rewrite": ("convscope.rewriting.run", "rewrite"),
     "available_profiles": ("convscope.targets.profiles", "available_profiles"),

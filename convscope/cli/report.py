@@ -103,6 +103,12 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     type=click.IntRange(min=0),
     help="Fold layer rows deeper than N into their parent (table and charts; HTML, Markdown).",
 )
+@click.option(
+    "--compare",
+    metavar="HEAD",
+    help="Compare MODEL (the base) with HEAD side by side; each is a model spec or a saved "
+    "JSON report, as for `convscope diff`.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def report(
@@ -122,6 +128,7 @@ def report(
     with_rewrite: bool,
     seed: int,
     depth: int | None,
+    compare: str | None,
     debug: bool,
 ) -> None:
     """One report of MODEL: analysis, receptive field and lint, plus the ERF, a rewrite
@@ -131,11 +138,26 @@ def report(
     convscope report torchvision:resnet50 -o resnet50.html
     convscope report model.py --weights ckpt.pt --profile cpu -o r.html
     convscope report model.py --format markdown > comment.md
+    convscope report main.json --compare model.py -o review.html
     """
     from convscope import _io
 
     if fmt is None:
         fmt = _SUFFIXES.get(Path(output).suffix.lower(), "html") if output else "html"
+    if compare is not None:
+        from convscope.cli import compare as compare_view
+
+        compare_view.run(
+            model,
+            compare,
+            inputs=inputs,
+            output=output,
+            fmt=fmt,
+            trust_pickle=trust_pickle,
+            config=config,
+            target=target,
+        )
+        return
     sources = [*model_inputs(model, weights), ("config", config), ("target profile", target)]
     if output:
         _io.check_output_path(output, sources)

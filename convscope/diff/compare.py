@@ -56,6 +56,7 @@ __all__ = [
     "MetricDelta",
     "Side",
     "Threshold",
+    "align_layers",
     "as_dict",
     "check",
     "diff_reports",
@@ -231,10 +232,11 @@ LAYER_FIELDS = (
 
 @dataclass(frozen=True)
 class LayerDelta:
-    """A layer (matched by module path) that was added, removed or changed."""
+    """A layer matched by module path: added, removed, changed, or (only in the full
+    alignment of :func:`align_layers`, never in :attr:`Diff.layers`) the same."""
 
     path: str
-    status: Literal["added", "removed", "changed"]
+    status: Literal["added", "removed", "changed", "same"]
     fields: tuple[FieldDelta, ...]  # every field of LAYER_FIELDS, in that order
 
     def field(self, name: str) -> FieldDelta:
@@ -727,8 +729,20 @@ def _layer_values(layer: Mapping[str, Any] | None) -> dict[str, FieldValue]:
 def _layers(
     base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[str, Any]]
 ) -> tuple[tuple[LayerDelta, ...], int]:
-    """Match layers by path. Order: head's, with each removed layer placed after the base
-    layer that preceded it (so a removed block shows where it used to be)."""
+    """The added / removed / changed layers of :func:`align_layers`, and how many are the same."""
+    aligned = align_layers(base, head)
+    differing = tuple(layer for layer in aligned if layer.status != "same")
+    return differing, len(aligned) - len(differing)
+
+
+def align_layers(
+    base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[str, Any]]
+) -> tuple[LayerDelta, ...]:
+    """Every layer of either report's ``layers``, matched by path, with its status.
+
+    Order: head's, with each removed layer placed after the base layer that preceded it
+    (so a removed block shows where it used to be). ``diff`` lists the layers that differ;
+    the side-by-side comparison page shows them all."""
     base_by: dict[str, Mapping[str, Any]] = {}
     for layer in base:
         base_by.setdefault(layer["path"], layer)
@@ -750,7 +764,6 @@ def _layers(
         order.extend(removed_after.get(path, []))
 
     out: list[LayerDelta] = []
-    unchanged = 0
     for path in order:
         b, h = base_by.get(path), head_by.get(path)
         bv, hv = _layer_values(b), _layer_values(h)
@@ -762,8 +775,8 @@ def _layers(
         elif any(f.changed for f in fields):
             out.append(LayerDelta(path, "changed", fields))
         else:
-            unchanged += 1
-    return tuple(out), unchanged
+            out.append(LayerDelta(path, "same", fields))
+    return tuple(out)
 
 
 # ------------------------------------------------------------------------------ JSON

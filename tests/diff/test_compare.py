@@ -20,6 +20,7 @@ import pytest
 from convscope.diff.compare import (
     DiffError,
     Threshold,
+    align_layers,
     as_dict,
     check,
     diff_reports,
@@ -347,6 +348,22 @@ def test_layers_added_removed_changed() -> None:
     removed, added = d.layers[1], d.layers[2]
     assert removed.field("params").head is None and removed.field("params").delta == -50
     assert added.field("type").base is None and added.type_name == "ReLU"
+
+
+def test_full_alignment_keeps_the_same_layers_in_place() -> None:
+    base = [layer("stem", macs=1000), layer("block", macs=2000), layer("fc", macs=10)]
+    head = [layer("stem", macs=1000), layer("fc", macs=10), layer("extra", "ReLU")]
+    aligned = align_layers(base, head)
+    # block was removed after stem, so it shows right after stem, not at the end
+    assert [(x.path, x.status) for x in aligned] == [
+        ("stem", "same"),
+        ("block", "removed"),
+        ("fc", "same"),
+        ("extra", "added"),
+    ]
+    d = diff_reports(report(layers=base), report(layers=head))
+    assert d.layers == tuple(x for x in aligned if x.status != "same")
+    assert d.unchanged_layers == 2
 
 
 def test_layer_type_and_shape_changes() -> None:

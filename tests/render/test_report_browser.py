@@ -4,7 +4,9 @@ Checks what a reviewer does with the page: it loads from ``file://`` without con
 errors, shows one row per layer, sorts when a header is clicked (numbers largest first,
 shapes by size), filters by search text and to depthwise convs, exports CSV, draws every
 chart, and keeps chart boxes and plots the same height when the window is resized.
-Screenshots of each view are kept in ``test-artifacts/report*.png``.
+The comparison page (``report BASE --compare HEAD``) gets the same checks plus its
+changed-only filter. Screenshots of each view are kept in ``test-artifacts/report*.png``
+and ``test-artifacts/compare*.png``.
 
 Set ``CONVSCOPE_NO_BROWSER=1`` to skip; otherwise a missing chromium fails (``make test``
 installs it).
@@ -28,6 +30,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "tests" / "fixtures" / "report" / "small_net.py"
 SHARED = ROOT / "tests" / "fixtures" / "report" / "shared_dw_net.py"
+COMPARE_BASE = ROOT / "tests" / "fixtures" / "compare" / "base_net.py"
+COMPARE_HEAD = ROOT / "tests" / "fixtures" / "compare" / "head_net.py"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -359,3 +363,108 @@ def test_profiled_page_shows_latency_and_the_verdict(
     shared_page.locator("#profile").scroll_into_view_if_needed()
     _shot(shared_page, "report-profile.png")
     assert shared_page.errors == []
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@pytest.fixture(scope="module")
+def compare_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The comparison page of the hand-counted pair of tests/report/test_compare.py."""
+    from convscope.report.compare import build_comparison, render
+
+    comparison = build_comparison(str(COMPARE_BASE), str(COMPARE_HEAD))
+    out = tmp_path_factory.mktemp("browser-compare")
+    page = out / "compare.html"
+    page.write_text(render(comparison, "html"), encoding="utf-8")
+    return page, comparison.to_dict()
+
+
+@pytest.fixture(scope="module")
+def compare_page(browser: Any, compare_files: tuple[Path, dict[str, Any]]) -> Iterator[Any]:
+    with _open(browser, compare_files[0]) as tab:
+        yield tab
+
+
+def _visible_paths(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "#layer-table tbody tr:not([hidden])", "rows => rows.map(r => r.getAttribute('data-path'))"
+    )
+
+
+def test_compare_loads_without_console_errors(compare_page: Any) -> None:
+    compare_page.wait_for_selector("#fig-macs svg.main-svg")
+    assert compare_page.errors == []
+    assert compare_page.title() == (f"convscope · {COMPARE_BASE} → {COMPARE_HEAD}")
+    verdicts = compare_page.eval_on_selector_all(
+        "#totals-table tbody tr", "rows => rows.map(r => [r.dataset.metric, r.dataset.verdict])"
+    )
+    assert ["macs", "worse"] in verdicts and ["rf", "same"] in verdicts
+
+
+def test_compare_changed_only_filter(
+    compare_page: Any, compare_files: tuple[Path, dict[str, Any]]
+) -> None:
+    rows = compare_files[1]["layers"]["rows"]
+    changed = [r["path"] for r in rows if r["status"] != "same"]
+    assert len(changed) == 7 and len(rows) == 9
+    box = compare_page.locator("#changed-only")
+    assert box.is_checked()  # the default: a review starts at what changed
+    assert _visible_paths(compare_page) == changed
+    assert compare_page.locator("#layer-count").inner_text() == "7 of 9 layers"
+    _shot(compare_page, "compare.png")
+    box.uncheck()
+    assert _visible_paths(compare_page) == [r["path"] for r in rows]
+    assert compare_page.locator("#layer-count").inner_text() == "9 of 9 layers"
+    _shot(compare_page, "compare-all-rows.png")
+    compare_page.locator("#layer-filter").fill("conv")  # search and the box combine
+    assert _visible_paths(compare_page) == ["conv1", "conv2", "conv3"]
+    box.check()
+    assert _visible_paths(compare_page) == ["conv2", "conv3"]
+    compare_page.locator("#layer-filter").fill("")
+    assert _visible_paths(compare_page) == changed
+    assert compare_page.errors == []
+
+
+def test_compare_sorts_deltas_largest_first(compare_page: Any) -> None:
+    col = _header_index(compare_page, "macs_delta")
+    header = compare_page.locator("#layer-table thead th").nth(col)
+    header.click()
+    assert header.get_attribute("aria-sort") == "descending"
+    deltas = [int(v) for v in _column(compare_page, col)]
+    # conv2 widened (+147 456), conv3 added (+65 536), fc 8→16 inputs (+80), the rest 0
+    assert deltas == [147_456, 65_536, 80, 0, 0, 0, 0]
+    assert _visible_paths(compare_page)[:3] == ["conv2", "conv3", "fc"]
+    header.click()
+    assert [int(v) for v in _column(compare_page, col)] == sorted(deltas)
+    compare_page.locator("#layer-table thead th").nth(_header_index(compare_page, "index")).click()
+    assert _visible_paths(compare_page)[0] == ""  # the root, first in the aligned order
+
+
+def test_compare_chart_overlays_both_sides(
+    compare_page: Any, compare_files: tuple[Path, dict[str, Any]]
+) -> None:
+    totals = {t["name"]: t for t in compare_files[1]["totals"]}
+    traces = compare_page.evaluate(
+        "document.getElementById('fig-macs').data.map(t => [t.name, t.type, t.y])"
+    )
+    assert [t[1] for t in traces] == ["bar", "scatter", "bar", "scatter"]
+    assert traces[1][2][-1] == totals["macs"]["base"] == 202_832  # cumulative ends at the total
+    assert traces[3][2][-1] == totals["macs"]["head"] == 415_904
+
+
+def test_compare_chart_keeps_its_size_when_the_window_is_resized(compare_page: Any) -> None:
+    height = json.loads(compare_page.locator("#cs-figures").text_content())[0]["layout"]["height"]
+    for width in (800, 1400, 640):
+        compare_page.set_viewport_size({"width": width, "height": 900})
+        compare_page.wait_for_function(
+            """() => { const d = document.getElementById('fig-macs');
+                const svg = d.querySelector('svg.main-svg');
+                return svg && Math.abs(svg.getBoundingClientRect().width - d.clientWidth) < 2; }"""
+        )
+        (box,) = _chart_boxes(compare_page)
+        assert box["height"] == height, (width, box)
+        assert abs(box["svgHeight"] - box["height"]) < 1, (width, box)
+        assert box["svgTop"] >= box["top"] and box["svgBottom"] <= box["bottom"], box
+    compare_page.set_viewport_size({"width": 1400, "height": 1000})
+    assert compare_page.errors == []

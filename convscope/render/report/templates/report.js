@@ -58,25 +58,32 @@
   }
 
   function makeFilter(input) {
-    var table = document.getElementById(input.getAttribute("data-table"));
+    var tableId = input.getAttribute("data-table");
+    var table = document.getElementById(tableId);
     var counter = document.getElementById(input.getAttribute("data-count"));
-    var depthwise = document.getElementById("depthwise-only");
+    // A checked box with data-require="x" keeps only the rows marked data-x="1": the
+    // depthwise convs of a report, the changed layers of a comparison.
+    var toggles = Array.prototype.filter.call(
+      document.querySelectorAll("input[type=checkbox][data-require]"),
+      function (box) { return box.getAttribute("data-table") === tableId; });
     var rows = table.tBodies[0].rows;
     function apply() {
       var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
-      var dwOnly = depthwise !== null && depthwise.checked;
       var shown = 0;
       Array.prototype.forEach.call(rows, function (row) {
         var text = row.getAttribute("data-search");
         var ok = words.every(function (w) { return text.indexOf(w) !== -1; }) &&
-                 (!dwOnly || row.getAttribute("data-depthwise") === "1");
+                 toggles.every(function (box) {
+                   return !box.checked ||
+                          row.getAttribute("data-" + box.getAttribute("data-require")) === "1";
+                 });
         row.hidden = !ok;
         if (ok) { shown += 1; }
       });
       if (counter) { counter.textContent = shown + " of " + rows.length + " layers"; }
     }
     input.addEventListener("input", apply);
-    if (depthwise !== null) { depthwise.addEventListener("change", apply); }
+    toggles.forEach(function (box) { box.addEventListener("change", apply); });
     apply();
   }
 
