@@ -21,7 +21,7 @@ import click
 
 from convscope import __version__
 from convscope.cli import options
-from convscope.cli.options import BoundedInt, timeout_option
+from convscope.cli.options import BoundedInt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -234,7 +234,7 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
     show_default=True,
     help="Trace on meta tensors (no memory) or real CPU tensors.",
 )
-@options.weights_options
+@options.weights_options()
 @click.option(
     "--dtype",
     type=click.Choice(("float32", "float16", "bfloat16", "int8")),
@@ -257,7 +257,7 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
 @click.option(
     "--crosscheck", is_flag=True, help="Reconcile counts with fvcore and FlopCounterMode."
 )
-@timeout_option
+@options.timeout_option()
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def analyze(

@@ -17,7 +17,6 @@ import click
 
 from convscope.cli import options
 from convscope.cli.app import emit, handle_errors, main, parse_inputs, stdout_isatty, to_stdout
-from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_DIFF = ("text", "markdown", "json")
@@ -65,7 +64,7 @@ class DiffUsageError(ConvscopeError):
 )
 @click.option("-o", "--output", type=options.OUTPUT, help="Write to FILE instead of stdout.")
 @click.option("--trust-pickle", is_flag=True, help="Allow pickled code in .pt2 MODELs (unsafe).")
-@timeout_option
+@options.timeout_option()
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def diff(

@@ -25,7 +25,6 @@ from convscope.cli.app import (
     stdout_isatty,
     to_stdout,
 )
-from convscope.cli.options import timeout_option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -117,7 +116,7 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
     show_default=True,
     help="Trace on meta tensors (no memory) or real CPU tensors.",
 )
-@timeout_option
+@options.timeout_option()
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def lint(

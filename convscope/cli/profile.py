@@ -25,7 +25,6 @@ from convscope.cli.app import (
     stdout_isatty,
     to_stdout,
 )
-from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_PROFILE = ("table", "json")
@@ -188,7 +187,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     type=options.OUTPUT,
     help="Write to FILE (with --calibrate alone, FILE.yaml is a target profile).",
 )
-@options.weights_options
+@options.weights_options()
 @click.option(
     "--seed",
     type=options.SEED,
@@ -196,7 +195,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     show_default=True,
     help="Seed for random weights and inputs.",
 )
-@timeout_option
+@options.timeout_option()
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def profile(

@@ -16,7 +16,6 @@ import click
 
 from convscope.cli import options
 from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
-from convscope.cli.options import timeout_option
 
 FORMATS_REPORT = ("html", "markdown", "json")  # convscope.report.build.FORMATS (imports torch)
 _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"}
@@ -44,7 +43,7 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     type=click.Choice(FORMATS_REPORT),
     help="Output format [default: from the -o suffix, else html].",
 )
-@options.weights_options
+@options.weights_options()
 @click.option(
     "--config",
     "config",
@@ -97,7 +96,7 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
     show_default=True,
     help="Seed for random weights and inputs (ERF, profile).",
 )
-@timeout_option
+@options.timeout_option()
 @click.option(
     "--depth",
     type=click.IntRange(min=0),

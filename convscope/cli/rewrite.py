@@ -23,7 +23,6 @@ from convscope.cli.app import (
     stdout_isatty,
     to_stdout,
 )
-from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_REWRITE = ("table", "json", "markdown")
@@ -123,7 +122,7 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
     show_default=True,
     help="Report format (printed to stdout).",
 )
-@options.weights_options
+@options.weights_options()
 @click.option(
     "--seed",
     type=options.SEED,
@@ -131,7 +130,7 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
     show_default=True,
     help="Seed for random weights, sample inputs and frozen filters.",
 )
-@timeout_option
+@options.timeout_option()
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
 def rewrite(
