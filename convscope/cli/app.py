@@ -21,7 +21,6 @@ import click
 
 from convscope import __version__
 from convscope.cli import options
-from convscope.cli.options import BoundedInt, timeout_option
 from convscope.errors import describe, first_line
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -180,7 +179,7 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version=__version__, prog_name="convscope")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@options.debug_option()
 def main(debug: bool) -> None:
     """Static analysis and profiling for PyTorch CNN architectures.
 
@@ -199,34 +198,12 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
 
 @main.command()
 @click.argument("model")
-@click.option(
-    "-i",
-    "--input",
-    "inputs",
-    multiple=True,
-    metavar="SHAPE",
-    help="Input shape such as 1,3,224,224; repeat for several inputs.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS_ANALYZE),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("-o", "--output", type=options.OUTPUT, help="Write to FILE instead of stdout.")
-@click.option(
-    "--depth", type=BoundedInt(0, 10**6), help="Fold rows deeper than N into their parent."
-)
-@click.option(
-    "--device",
-    type=click.Choice(("meta", "cpu")),
-    default="meta",
-    show_default=True,
-    help="Trace on meta tensors (no memory) or real CPU tensors.",
-)
-@options.weights_options
+@options.input_option()
+@options.format_option(FORMATS_ANALYZE, "table")
+@options.output_option()
+@options.depth_option()
+@options.trace_device_option()
+@options.weights_options()
 @click.option(
     "--dtype",
     type=click.Choice(("float32", "float16", "bfloat16", "int8")),
@@ -239,18 +216,19 @@ def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
     is_flag=True,
     help="Check the analytic receptive fields against gradients (exit 1 on disagreement).",
 )
-@click.option("--erf", is_flag=True, help="Measure the effective receptive field (Luo et al.).")
-@click.option("--quant", is_flag=True, help="Quantization fragility per layer (needs --weights).")
+@options.erf_option()
 @click.option(
-    "--calibration",
-    metavar="DATA",
-    help="Calibration batches for --quant: a saved tensor file, or 'random'.",
+    "--quant",
+    is_flag=True,
+    help="Quantization fragility per layer (needs --weights; --calibration adds the "
+    "activation checks).",
 )
+@options.calibration_option()
 @click.option(
     "--crosscheck", is_flag=True, help="Reconcile counts with fvcore and FlopCounterMode."
 )
-@timeout_option
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@options.timeout_option()
+@options.debug_option()
 @handle_errors
 def analyze(
     model: str,

@@ -17,7 +17,6 @@ import click
 
 from convscope.cli import options
 from convscope.cli.app import emit, handle_errors, main, parse_inputs, stdout_isatty, to_stdout
-from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_DIFF = ("text", "markdown", "json")
@@ -45,28 +44,13 @@ class DiffUsageError(ConvscopeError):
     f"{_METRICS_HELP}. latency:+N% compares head p10 with base p90. "
     "Repeatable.",
 )
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when a threshold is exceeded.")
-@click.option(
-    "-i",
-    "--input",
-    "inputs",
-    multiple=True,
-    metavar="SHAPE",
-    help="Input shape for a BASE/HEAD that is a model spec, such as 1,3,224,224; "
-    "repeat for several inputs.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS_DIFF),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("-o", "--output", type=options.OUTPUT, help="Write to FILE instead of stdout.")
-@click.option("--trust-pickle", is_flag=True, help="Allow pickled code in .pt2 MODELs (unsafe).")
-@timeout_option
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@options.exit_zero_option()
+@options.input_option("Only for a BASE/HEAD that is a model spec.")
+@options.format_option(FORMATS_DIFF, "text")
+@options.output_option()
+@options.trust_pickle_option()
+@options.timeout_option()
+@options.debug_option()
 @handle_errors
 def diff(
     base: str,

@@ -25,7 +25,6 @@ from convscope.cli.app import (
     stdout_isatty,
     to_stdout,
 )
-from convscope.cli.options import timeout_option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,40 +32,25 @@ if TYPE_CHECKING:
     from convscope.api import LintResult, ModelEntry, Places, Registry, Settings, Severity
 
 LINT_FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
+# -i and --weights describe the MODELs given as arguments; config models carry their own.
+_ON_THE_COMMAND_LINE = "Only for the MODELs given on the command line."
 
 
 @main.command()
 @click.argument("models", nargs=-1, metavar="[MODEL]...")
-@click.option(
-    "--config",
-    "config",
-    type=click.Path(dir_okay=False),
-    help="Config file (default: convscope.yaml, .convscope.yaml or pyproject.toml "
-    "[tool.convscope] in this directory or a parent).",
-)
-@click.option(
-    "--target",
-    metavar="PROFILE",
-    help="Target profile (generic, gpu-fp16, edge-int8 or a .yaml file).",
-)
+@options.config_option()
+@options.target_option()
 @click.option("--select", help="Comma-separated code prefixes to enable (replaces the config).")
 @click.option("--ignore", help="Comma-separated code prefixes to disable (replaces the config).")
 @click.option("--extend-select", help="Comma-separated code prefixes to add to the selection.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(LINT_FORMATS),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("-o", "--output", type=options.OUTPUT, help="Write to FILE.")
+@options.format_option(LINT_FORMATS, "text")
+@options.output_option()
 @click.option(
     "--fail-on",
     type=click.Choice(("info", "warning", "error")),
     help="Lowest severity that fails the run (default: warning, or the config).",
 )
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the gate.")
+@options.exit_zero_option()
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False),
@@ -87,38 +71,12 @@ LINT_FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
     is_flag=True,
     help="Print how often each rule fired instead of the findings (JSON with --format json).",
 )
-@click.option(
-    "-i",
-    "--input",
-    "inputs",
-    multiple=True,
-    metavar="SHAPE",
-    help="Input shape for the MODELs given on the command line, e.g. 1,3,224,224.",
-)
-@click.option(
-    "--weights",
-    type=click.Path(),
-    help="State dict for the MODELs on the command line (enables weight rules).",
-)
-@click.option(
-    "--calibration",
-    metavar="DATA",
-    help="Calibration batches for activation rules: 'random' or a saved tensor file.",
-)
-@click.option(
-    "--trust-pickle",
-    is_flag=True,
-    help="Allow arbitrary pickles in checkpoints and .pt2 models (unsafe).",
-)
-@click.option(
-    "--device",
-    type=click.Choice(("meta", "cpu")),
-    default="meta",
-    show_default=True,
-    help="Trace on meta tensors (no memory) or real CPU tensors.",
-)
-@timeout_option
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@options.input_option(_ON_THE_COMMAND_LINE)
+@options.weights_options(_ON_THE_COMMAND_LINE)
+@options.calibration_option()
+@options.trace_device_option()
+@options.timeout_option()
+@options.debug_option()
 @handle_errors
 def lint(
     models: tuple[str, ...],
@@ -358,7 +316,7 @@ def _render_statistics(results: Sequence[LintResult], fmt: str, output: str | No
 
 @main.command()
 @click.argument("code", required=False)
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@options.debug_option()
 @handle_errors
 def rule(code: str | None, debug: bool) -> None:
     """List the lint rules, or show the documentation of rule CODE (a code or a name)."""
@@ -390,9 +348,9 @@ def rule(code: str | None, debug: bool) -> None:
 @main.command("config")
 @click.option("--show", is_flag=True, help="Print the resolved settings as YAML (the default).")
 @click.option("--targets", is_flag=True, help="List the available target profiles.")
-@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config file to read.")
-@click.option("--target", metavar="PROFILE", help="Resolve with this target profile.")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@options.config_option()
+@options.target_option()
+@options.debug_option()
 @handle_errors
 def config_cmd(
     show: bool, targets: bool, config: str | None, target: str | None, debug: bool

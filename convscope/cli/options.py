@@ -1,14 +1,19 @@
-"""Numeric option types shared by every command: finite, in range, checked before any work.
+"""What the commands share: option types and option declarations.
 
-``click.FloatRange`` lets ``nan`` through (every comparison with it is false) and accepts
-``inf``; ``int`` accepts a seed no generator can take. These types reject both with one
-line naming the flag, so a bad number never reaches a loop or an allocation.
+The types are finite, in range and checked before any work. ``click.FloatRange`` lets
+``nan`` through (every comparison with it is false) and accepts ``inf``; ``int`` accepts a
+seed no generator can take. These types reject both with one line naming the flag, so a
+bad number never reaches a loop or an allocation.
+
+The declarations: every option that more than one command takes is declared here once,
+as a decorator factory (``@options.input_option()``), so its name, type, default and help
+text are the same wherever it appears.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -92,31 +97,8 @@ POSITIVE_ITERATIONS = BoundedInt(1, 10**9)
 FRACTION = FiniteFloat(0.0, 1.0, hi_open=True)
 # A depthwise conv with m×C channels: past 64 it is no longer a cheaper layer.
 MULTIPLIER = BoundedInt(1, 64, why="a depth multiplier")
-
-
-def timeout_option(fn: F) -> F:
-    """``--timeout SECONDS``: bound each phase of the model's own code (import, build,
-    forward); :func:`convscope.cli.app.handle_errors` applies it."""
-    return click.option(
-        "--timeout",
-        type=POSITIVE_SECONDS,
-        metavar="SECONDS",
-        help="Give up (exit 2) when the model's own code (import, build, one forward) "
-        "runs longer than this.",
-    )(fn)
-
-
-def weights_options(fn: F) -> F:
-    """``--weights CKPT`` and the ``--trust-pickle`` opt-in, for every command that loads a
-    MODEL (checkpoints and ``.pt2`` archives never unpickle code without it)."""
-    fn = click.option(
-        "--trust-pickle",
-        is_flag=True,
-        help="Allow pickled code in --weights and .pt2 models (unsafe).",
-    )(fn)
-    return click.option(
-        "--weights", type=click.Path(), help="State dict to load (weights_only=True)."
-    )(fn)
+# Folding depth: module trees are never a million levels deep.
+DEPTH = BoundedInt(0, 10**6)
 
 
 class OutputPath(click.Path):
@@ -130,3 +112,188 @@ class OutputPath(click.Path):
 
 OUTPUT = OutputPath(dir_okay=False)
 OUTPUT_DIR = OutputPath(file_okay=False)
+
+
+# One declaration per option that several commands share, help text written once. A
+# command adds a nuance (a sentence appended to the shared help) through the factory's
+# parameter, never by declaring the option again; tests/cli/test_options.py checks that
+# every shared option reads the same in every command.
+
+
+def _help(text: str, nuance: str) -> str:
+    return f"{text} {nuance}" if nuance else text
+
+
+def debug_option() -> Callable[[F], F]:
+    """``--debug``: :func:`convscope.cli.app.handle_errors` prints the traceback too."""
+    return click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+
+
+def timeout_option() -> Callable[[F], F]:
+    """``--timeout SECONDS``: bound each phase of the model's own code (import, build,
+    forward); :func:`convscope.cli.app.handle_errors` applies it."""
+    return click.option(
+        "--timeout",
+        type=POSITIVE_SECONDS,
+        metavar="SECONDS",
+        help="Give up (exit 2) when the model's own code (import, build, one forward) "
+        "runs longer than this.",
+    )
+
+
+def input_option(nuance: str = "") -> Callable[[F], F]:
+    """``-i/--input SHAPE`` (repeatable) into the ``inputs`` parameter."""
+    return click.option(
+        "-i",
+        "--input",
+        "inputs",
+        multiple=True,
+        metavar="SHAPE",
+        help=_help("Input shape such as 1,3,224,224; repeat for several inputs.", nuance),
+    )
+
+
+def trust_pickle_option() -> Callable[[F], F]:
+    """``--trust-pickle``: checkpoints and ``.pt2`` archives never unpickle code without it."""
+    return click.option(
+        "--trust-pickle",
+        is_flag=True,
+        help="Allow pickled code in checkpoints and .pt2 models (unsafe).",
+    )
+
+
+def weights_options(nuance: str = "") -> Callable[[F], F]:
+    """``--weights`` and the :func:`trust_pickle_option` opt-in, for every command that
+    loads a MODEL."""
+    weights = click.option(
+        "--weights",
+        type=click.Path(),
+        help=_help("State dict to load (weights_only=True).", nuance),
+    )
+
+    def decorate(fn: F) -> F:
+        return weights(trust_pickle_option()(fn))
+
+    return decorate
+
+
+def format_option(
+    choices: Sequence[str], default: str | None, *, default_text: str | None = None
+) -> Callable[[F], F]:
+    """``--format`` into the ``fmt`` parameter, among the command's own formats;
+    ``default=None`` with ``default_text`` for a command that picks the format itself."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True if default_text is None else default_text,
+        help="Output format.",
+    )
+
+
+def output_option(nuance: str = "") -> Callable[[F], F]:
+    """``-o/--output FILE``: the report goes there (atomically) instead of stdout."""
+    return click.option(
+        "-o",
+        "--output",
+        type=OUTPUT,
+        help=_help("Write to FILE instead of stdout.", nuance),
+    )
+
+
+def config_option() -> Callable[[F], F]:
+    """``--config FILE``: the lint configuration, discovered when not given."""
+    return click.option(
+        "--config",
+        "config",
+        type=click.Path(dir_okay=False),
+        help="Config file (default: convscope.yaml, .convscope.yaml or pyproject.toml "
+        "[tool.convscope] in this directory or a parent).",
+    )
+
+
+def target_option() -> Callable[[F], F]:
+    """``--target PROFILE``: a hardware target profile, by name or ``.yaml`` file."""
+    return click.option(
+        "--target",
+        metavar="PROFILE",
+        help="Target profile: generic, gpu-fp16, edge-int8 or a .yaml file "
+        "(`convscope config --targets` lists them).",
+    )
+
+
+def trace_device_option() -> Callable[[F], F]:
+    """``--device meta|cpu``: the tensors a static analysis traces on."""
+    return click.option(
+        "--device",
+        type=click.Choice(("meta", "cpu")),
+        default="meta",
+        show_default=True,
+        help="Trace on meta tensors (no memory) or real CPU tensors.",
+    )
+
+
+def calibration_option() -> Callable[[F], F]:
+    """``--calibration DATA``: batches for activation statistics."""
+    return click.option(
+        "--calibration",
+        metavar="DATA",
+        help="Calibration batches for activation statistics: a saved tensor file, or 'random'.",
+    )
+
+
+def depth_option() -> Callable[[F], F]:
+    """``--depth N``: fold the layer rows of a rendered analysis."""
+    return click.option(
+        "--depth", type=DEPTH, help="Fold layer rows deeper than N into their parent."
+    )
+
+
+def erf_option() -> Callable[[F], F]:
+    """``--erf``: measure the effective receptive field."""
+    return click.option(
+        "--erf", is_flag=True, help="Measure the effective receptive field (Luo et al.)."
+    )
+
+
+def seed_option() -> Callable[[F], F]:
+    """``--seed``: every random draw of the command (weights, inputs, filters)."""
+    return click.option(
+        "--seed",
+        type=SEED,
+        default=0,
+        show_default=True,
+        help="Seed for random weights and inputs.",
+    )
+
+
+def exit_zero_option() -> Callable[[F], F]:
+    """``--exit-zero``: report a failed gate without failing the run."""
+    return click.option(
+        "--exit-zero",
+        is_flag=True,
+        help="Exit 0 even when the gate fails (an error still exits 2).",
+    )
+
+
+def min_time_option() -> Callable[[F], F]:
+    """``--min-time SECONDS`` of timed iterations."""
+    return click.option(
+        "--min-time",
+        type=SECONDS,
+        default=1.0,
+        show_default=True,
+        help="Seconds of timed iterations per batch size (when profiling).",
+    )
+
+
+def calibrate_time_option(default: float) -> Callable[[F], F]:
+    """``--calibrate-time SECONDS``: the budget of a roofline calibration."""
+    return click.option(
+        "--calibrate-time",
+        type=SECONDS,
+        default=default,
+        show_default=True,
+        help="Seconds for two --calibrate rounds (more rounds, up to twice that, until stable).",
+    )

@@ -25,7 +25,6 @@ from convscope.cli.app import (
     stdout_isatty,
     to_stdout,
 )
-from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_PROFILE = ("table", "json")
@@ -84,14 +83,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
 
 @main.command()
 @click.argument("model", required=False)
-@click.option(
-    "-i",
-    "--input",
-    "inputs",
-    multiple=True,
-    metavar="SHAPE",
-    help="Input shape such as 1,3,224,224; repeat for several inputs.",
-)
+@options.input_option()
 @click.option(
     "--device",
     default="cpu",
@@ -121,13 +113,7 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     show_default=True,
     help="Untimed iterations per batch size.",
 )
-@click.option(
-    "--min-time",
-    type=options.SECONDS,
-    default=1.0,
-    show_default=True,
-    help="Seconds of timed iterations per batch size.",
-)
+@options.min_time_option()
 @click.option(
     "--max-iters",
     type=options.POSITIVE_ITERATIONS,
@@ -144,29 +130,20 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     type=options.OUTPUT_DIR,
     help="Write DIR/trace.json (Perfetto/Chrome) and DIR/tb (TensorBoard).",
 )
-@click.option(
-    "--target",
-    metavar="PROFILE",
-    help="Target profile (name or .yaml) whose roofline figures to use.",
-)
+@options.target_option()
 @click.option(
     "--roofline",
     "show_roofline",
     is_flag=True,
-    help="Predicted lower-bound time, bound and achieved fraction per layer.",
+    help="Predicted lower-bound time, bound and achieved fraction per layer (roofline "
+    "figures measured by --calibrate, else those of --target, else generic's).",
 )
 @click.option(
     "--calibrate",
     is_flag=True,
     help="Measure this machine's peak GEMM FLOP/s and bandwidth (alone: only that).",
 )
-@click.option(
-    "--calibrate-time",
-    type=options.SECONDS,
-    default=3.0,
-    show_default=True,
-    help="Seconds for two --calibrate rounds (more rounds, up to twice that, until stable).",
-)
+@options.calibrate_time_option(3.0)
 @click.option(
     "--top",
     type=click.IntRange(min=0),
@@ -174,30 +151,12 @@ def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, .
     show_default=True,
     help="Layers shown in the table (0: all).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS_PROFILE),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=options.OUTPUT,
-    help="Write to FILE (with --calibrate alone, FILE.yaml is a target profile).",
-)
-@options.weights_options
-@click.option(
-    "--seed",
-    type=options.SEED,
-    default=0,
-    show_default=True,
-    help="Seed for random weights and inputs.",
-)
-@timeout_option
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@options.format_option(FORMATS_PROFILE, "table")
+@options.output_option("With --calibrate alone, FILE.yaml is a target profile.")
+@options.weights_options()
+@options.seed_option()
+@options.timeout_option()
+@options.debug_option()
 @handle_errors
 def profile(
     model: str | None,

@@ -16,7 +16,6 @@ import click
 
 from convscope.cli import options
 from convscope.cli.app import emit, handle_errors, main, model_inputs, parse_inputs
-from convscope.cli.options import timeout_option
 
 FORMATS_REPORT = ("html", "markdown", "json")  # convscope.report.build.FORMATS (imports torch)
 _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"}
@@ -24,92 +23,43 @@ _SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"
 
 @main.command()
 @click.argument("model")
-@click.option(
-    "-i",
-    "--input",
-    "inputs",
-    multiple=True,
-    metavar="SHAPE",
-    help="Input shape such as 1,3,224,224; repeat for several inputs.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=options.OUTPUT,
-    help="Write to FILE (the format follows its suffix unless --format is given); default stdout.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS_REPORT),
-    help="Output format [default: from the -o suffix, else html].",
-)
-@options.weights_options
-@click.option(
-    "--config",
-    "config",
-    type=click.Path(dir_okay=False),
-    help="Lint config file (default: discovered as by `convscope lint`).",
-)
-@click.option(
-    "--target",
-    metavar="PROFILE",
-    help="Target profile (generic, gpu-fp16, edge-int8 or a .yaml), as for lint and profile: "
-    "lint settings and, with --profile, the roofline figures.",
-)
+@options.input_option()
+@options.output_option()
+@options.format_option(FORMATS_REPORT, None, default_text="from the -o suffix, else html")
+@options.weights_options()
+@options.config_option()
+@options.target_option()
 @click.option(
     "--profile",
     "profile_device",
     type=click.Choice(("cpu", "cuda")),
     help="Also measure latency on this device (per-layer times, roofline).",
 )
-@click.option(
-    "--min-time",
-    type=options.SECONDS,
-    default=1.0,
-    show_default=True,
-    help="Seconds of timed iterations for --profile.",
-)
+@options.min_time_option()
 @click.option(
     "--calibrate/--no-calibrate",
     default=None,
     help="With --profile: measure this machine's roofline [default: only when the target "
     "has no roofline figures].",
 )
-@click.option(
-    "--calibrate-time",
-    type=click.FloatRange(min=0.0),
-    default=2.0,
-    show_default=True,
-    help="Seconds per pair of --calibrate rounds (repeated until stable, at most twice).",
-)
-@click.option("--erf", is_flag=True, help="Add the effective receptive field heat-map.")
+@options.calibrate_time_option(2.0)
+@options.erf_option()
 @click.option(
     "--rewrite",
     "with_rewrite",
     is_flag=True,
     help="Add the separable-rewrite plan (layers flagged by DW003, else every conv).",
 )
-@click.option(
-    "--seed",
-    type=options.SEED,
-    default=0,
-    show_default=True,
-    help="Seed for random weights and inputs (ERF, profile).",
-)
-@timeout_option
-@click.option(
-    "--depth",
-    type=click.IntRange(min=0),
-    help="Fold layer rows deeper than N into their parent (table and charts; HTML, Markdown).",
-)
+@options.seed_option()
+@options.timeout_option()
+@options.depth_option()
 @click.option(
     "--compare",
     metavar="HEAD",
     help="Compare MODEL (the base) with HEAD side by side; each is a model spec or a saved "
     "JSON report, as for `convscope diff`.",
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@options.debug_option()
 @handle_errors
 def report(
     model: str,

@@ -23,7 +23,6 @@ from convscope.cli.app import (
     stdout_isatty,
     to_stdout,
 )
-from convscope.cli.options import timeout_option
 from convscope.errors import ConvscopeError
 
 FORMATS_REWRITE = ("table", "json", "markdown")
@@ -58,14 +57,7 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
 
 @main.command()
 @click.argument("model")
-@click.option(
-    "-i",
-    "--input",
-    "inputs",
-    multiple=True,
-    metavar="SHAPE",
-    help="Input shape such as 1,3,224,224; repeat for several inputs.",
-)
+@options.input_option()
 @click.option(
     "--only",
     multiple=True,
@@ -103,7 +95,7 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
 @click.option(
     "--frozen-spatial",
     is_flag=True,
-    help="Random, frozen depthwise filters (the 'channels-only' recipe).",
+    help="Random, frozen depthwise filters, drawn with --seed (the 'channels-only' recipe).",
 )
 @click.option(
     "--apply", "do_apply", is_flag=True, help="Save the rewritten model (needs -o OUT.pt2)."
@@ -115,24 +107,11 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
     metavar="OUT.pt2",
     help="torch.export program to write with --apply (+ OUT.state_dict.pt).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS_REWRITE),
-    default="table",
-    show_default=True,
-    help="Report format (printed to stdout).",
-)
-@options.weights_options
-@click.option(
-    "--seed",
-    type=options.SEED,
-    default=0,
-    show_default=True,
-    help="Seed for random weights, sample inputs and frozen filters.",
-)
-@timeout_option
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@options.format_option(FORMATS_REWRITE, "table")
+@options.weights_options()
+@options.seed_option()
+@options.timeout_option()
+@options.debug_option()
 @handle_errors
 def rewrite(
     model: str,
