@@ -56,6 +56,7 @@ import torch
 from convscope.analysis.build import Analysis
 from convscope.errors import ConvscopeError, describe
 from convscope.ir import graph as ir
+from convscope.ir.text import packet
 from convscope.model.guard import ModelCodeError
 from convscope.model.modes import eval_mode
 
@@ -481,12 +482,6 @@ def _fmt_ops(ops: Mapping[str, int], sep: str = " ") -> str:
     return ", ".join(f"{op}{sep}{n:,}" for op, n in sorted(ops.items(), key=lambda kv: -kv[1]))
 
 
-def _aten_base(op: str) -> str:
-    """``aten.addmm.default`` → ``addmm``."""
-    parts = op.split(".")
-    return parts[1] if len(parts) > 1 else op
-
-
 def _missed_ops(fv_ops: Mapping[str, int], cs_ops: Mapping[str, int]) -> list[str] | None:
     """The convscope ATen ops (with MACs) that fvcore's contraction counts leave out.
 
@@ -499,7 +494,7 @@ def _missed_ops(fv_ops: Mapping[str, int], cs_ops: Mapping[str, int]) -> list[st
         if fv_op not in FVCORE_CONTRACTIONS or not count:
             continue
         allowed = _FVCORE_ATEN.get(fv_op, frozenset())
-        candidates = [op for op in remaining if _aten_base(op) in allowed]
+        candidates = [op for op in remaining if packet(op) in allowed]
         match = next(
             (
                 combo

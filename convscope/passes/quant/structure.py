@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING, Any
 
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
+from convscope.ir.text import describe, op_name
 
 if TYPE_CHECKING:
     pass
@@ -172,12 +173,6 @@ class PairSite:
         return self.activation == "relu6"
 
 
-def _op_name(node: ir.Node) -> str:
-    parts = node.op.split(".")
-    name = parts[1] if len(parts) >= 2 and parts[0] == "aten" else node.op
-    return name.rstrip("_")
-
-
 _HOMOGENEOUS = {
     "relu": "relu",
     "leaky_relu": "leaky_relu",
@@ -186,21 +181,6 @@ _HOMOGENEOUS = {
     "hardtanh": "relu6",
     "relu6": "relu6",
 }
-
-
-def _kernel(k: Sequence[int]) -> str:
-    return "×".join(str(v) for v in k)
-
-
-def _describe(a: ir.ConvAttrs | ir.LinearAttrs) -> str:
-    if isinstance(a, ir.LinearAttrs):
-        return f"linear {a.k}→{a.n}"
-    k = _kernel(a.kernel)
-    what = "transposed conv" if a.transposed else "conv"
-    if a.is_depthwise:
-        return f"depthwise {k} {what} ({a.in_channels} ch)"
-    grouped = f", {a.groups} groups" if a.groups > 1 else ""
-    return f"{k} {what} {a.in_channels}→{a.out_channels}{grouped}"
 
 
 def _weight_and_bias(
@@ -305,7 +285,7 @@ def find_layers(graph: ir.Graph) -> tuple[tuple[LayerSite, ...], tuple[tuple[str
                 in_channels=in_c,
                 groups=groups,
                 accumulation=acc,
-                description=_describe(a),
+                description=describe(node),
                 bn=bn if isinstance(bn, BatchNormSite) else None,
                 bn_note=bn if isinstance(bn, str) else None,
             )
@@ -338,7 +318,7 @@ def find_pairs(graph: ir.Graph, sites: Sequence[LayerSite]) -> tuple[PairSite, .
                 break
             nxt = readers[0]
             if nxt.kind is K.ACTIVATION:
-                kind = _HOMOGENEOUS.get(_op_name(nxt))
+                kind = _HOMOGENEOUS.get(op_name(nxt).rstrip("_"))
                 if kind is None or activation != "none" or not nxt.outputs:
                     break
                 activation = kind

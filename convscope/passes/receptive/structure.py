@@ -80,6 +80,7 @@ from types import MappingProxyType
 from typing import Any
 
 from convscope.ir import graph as ir
+from convscope.ir.text import op_name
 
 __all__ = ["Misalignment", "NodeRF", "ReceptiveField", "receptive_field"]
 
@@ -518,11 +519,6 @@ _SPLITS = frozenset(
         "unsafe_split_with_sizes",
     }
 )
-
-
-def _packet(op: str) -> str:
-    parts = op.split(".")
-    return parts[1] if len(parts) > 1 else op
 
 
 def _permute(layout: Layout, in_shape: Sequence[int], out_shape: Sequence[int]) -> Layout | None:
@@ -1154,7 +1150,7 @@ class _Pass:
         in_shape: Sequence[int],
         out_shape: Sequence[int],
     ) -> _T:
-        packet = _packet(node.op)
+        packet = op_name(node)
         mode = a.mode
         if mode == "nearest" and "exact" in packet:
             mode = "nearest-exact"
@@ -1395,7 +1391,7 @@ class _Pass:
     ) -> list[_T]:
         if t.layout is None:
             return [t]
-        packet = _packet(node.op)
+        packet = op_name(node)
         outs: list[_T] = []
         offset = 0
         for shape in out_shapes:
@@ -1457,7 +1453,7 @@ class _Pass:
         shapes: list[tuple[int, ...]],
         out_shape: tuple[int, ...],
     ) -> _T:
-        packet = _packet(node.op)
+        packet = op_name(node)
         if packet in ("copy_", "copy") and len(ins) > 1:
             ins, shapes = ins[-1:], shapes[-1:]
         t, in_shape = ins[0], shapes[0]
