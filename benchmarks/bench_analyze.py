@@ -389,11 +389,7 @@ def _verdict(
         parts.append(
             f"{model}: convscope {word} by median ({cs:.2f} s vs {fv:.2f} s, {cs / fv:.2f}×{noise})"
         )
-    text = (
-        "Target (DESIGN.md §5: full analyze faster than fvcore's count alone) — "
-        + "; ".join(parts)
-        + "."
-    )
+    text = "Target (a full analyze faster than fvcore's count alone) — " + "; ".join(parts) + "."
     if base is not None:
         text += (
             f" Every process pays about {base:.2f} s to import torch and torchvision "

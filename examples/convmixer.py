@@ -13,7 +13,7 @@ at constant resolution and width, followed by adaptive average pooling and a lin
 
 What convscope should show on it
 --------------------------------
-* The spatial-vs-channel mixing profile (background article 003, "Rethinking the Role of
+* The spatial-vs-channel mixing profile ("Rethinking the Role of
   Spatial Mixing"): the depthwise convs carry only ~28% of the layer parameters and the
   pointwise convs the rest, while MACs and memory traffic split differently.
 * Receptive-field growth without any downsampling after the stem: each depthwise 7×7 adds

@@ -1,4 +1,5 @@
-"""A CNN that falls into "the 1×1 convolution trap" (background article 000).
+"""A CNN that falls into "the 1×1 convolution trap" (the name of the write-up "Advanced
+Deep Learning Interview Questions #19 — The 1x1 Convolution Trap").
 
 What it illustrates
 -------------------

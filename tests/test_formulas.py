@@ -1,4 +1,5 @@
-"""Hand-computed values, mostly from the background articles (shared/background)."""
+"""Hand-computed values: worked examples of the textbook formulas (output size, parameter
+counts, separable savings) checked against the cost formulas."""
 
 from __future__ import annotations
 

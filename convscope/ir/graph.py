@@ -68,7 +68,7 @@ class OpKind(enum.Enum):
 
 
 class MixingClass(enum.Enum):
-    """How a layer mixes information (background article 003)."""
+    """How a layer mixes information ("Rethinking the Role of Spatial Mixing", arXiv 2503.16760)."""
 
     SPATIAL = "spatial"  # across positions only (depthwise conv, pooling, attention)
     CHANNEL = "channel"  # across channels only (1×1 conv, linear)

@@ -1,4 +1,4 @@
-"""Spatial vs channel mixing (background article 003, "Rethinking the Role of Spatial Mixing").
+"""Spatial vs channel mixing ("Rethinking the Role of Spatial Mixing", arXiv 2503.16760).
 
 Every op is classed by what it mixes:
 

@@ -1,6 +1,6 @@
 """Build the rewritten model and initialize its weights (torch).
 
-Separable factorization (per input channel ``c``, background article 001)
+Separable factorization (per input channel ``c``, as in "Depthwise and Pointwise Convolutions: A Practical Guide for Edge AI", 2026)
 -------------------------------------------------------------------------
 The dense kernel ``W`` has shape ``[C_out, C_in, *K]``; let ``k² = ∏K``. For each input
 channel ``c`` the slice ``M_c = W[:, c]`` reshaped to ``C_out × k²`` has the SVD

@@ -11,8 +11,8 @@ Conventions
   ``C_in → C_out`` and kernel ``K`` (``k² = ∏K``) becomes a depthwise conv ``C_in → m·C_in``
   (kernel ``K``, same stride / padding / dilation, no bias) followed by a pointwise conv
   ``m·C_in → C_out`` (that keeps the original bias). Weights ``k²·C_in·C_out`` become
-  ``m·k²·C_in + m·C_in·C_out`` (background article 001: ``k²·C_in + C_in·C_out`` for m = 1).
-* **spatialize** (the fix for the 1×1 trap, background article 000): a pointwise conv gets a
+  ``m·k²·C_in + m·C_in·C_out`` (the usual count, e.g. ``k²·C_in + C_in·C_out`` for m = 1).
+* **spatialize** (the fix for "the 1×1 convolution trap"): a pointwise conv gets a
   depthwise 3×3 (``padding 1``, ``groups = C_in``, no bias) in front of it. When the 1×1 conv
   has a stride, the stride moves to the depthwise conv (same output, a quarter of the cost
   at stride 2, and the depthwise filter sees every input pixel). Cost: ``3^d·C_in`` weights.

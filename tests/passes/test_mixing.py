@@ -1,4 +1,4 @@
-"""Spatial vs channel mixing classes and profile (background article 003)."""
+"""Spatial vs channel mixing classes and profile ("Rethinking the Role of Spatial Mixing", arXiv 2503.16760)."""
 
 from __future__ import annotations
 

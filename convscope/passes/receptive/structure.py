@@ -23,7 +23,7 @@ layer-input pixels ``[lo0 + j·q, lo0 + j·q + m]``, so ``r' = r + m·S``, ``S' 
 ``P' = P − lo0·S``. A forward conv is ``(d(k − 1), s, −p)``. Resampling ops (transposed
 conv, upsampling, adaptive pooling with a non-dividing size, pixel shuffle) are not
 exactly affine: the pass enumerates the true input interval of each output pixel, takes
-``m`` as the largest one (the brief's "an output pixel depends on ceil(k_eff/s) inputs"),
+``m`` as the largest one ("an output pixel depends on ceil(k_eff/s) inputs"),
 fits ``q``/``lo0`` and records the largest distance (``tolerance``, in input pixels) by
 which a true interval sticks out of the affine one. Beside that fit the pass carries the
 exact input interval of every output position (``NodeRF.positions``): each op maps output

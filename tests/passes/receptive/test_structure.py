@@ -479,7 +479,7 @@ def test_result_is_immutable_and_graph_untouched() -> None:
         rf.per_layer["x"] = rf.output  # type: ignore[index]
 
 
-# -- torchvision anchors (DESIGN §5) ------------------------------------------------------
+# -- torchvision anchors: published RFs (Araujo et al., Distill 2019; Richter et al. 2021) --
 
 
 def _tv(name: str) -> ReceptiveField:
