@@ -1,7 +1,7 @@
 """Build the rewritten model and initialize its weights (torch).
 
-Separable factorization (per input channel ``c``, as in "Depthwise and Pointwise Convolutions: A Practical Guide for Edge AI", 2026)
--------------------------------------------------------------------------
+Separable factorization (per input channel ``c``)
+-------------------------------------------------
 The dense kernel ``W`` has shape ``[C_out, C_in, *K]``; let ``k² = ∏K``. For each input
 channel ``c`` the slice ``M_c = W[:, c]`` reshaped to ``C_out × k²`` has the SVD
 ``M_c = U Σ Vᵀ``. Keeping the ``m`` largest singular values gives

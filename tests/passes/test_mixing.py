@@ -1,4 +1,5 @@
-"""Spatial vs channel mixing classes and profile ("Rethinking the Role of Spatial Mixing", arXiv 2503.16760)."""
+"""Spatial vs channel mixing classes and profile (after "Rethinking the Role of Spatial
+Mixing", arXiv 2503.16760)."""
 
 from __future__ import annotations
 
