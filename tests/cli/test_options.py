@@ -1,4 +1,4 @@
-"""Every option that several commands take reads the same in each of them (issue 12).
+"""Every option that several commands take reads the same in each of them.
 
 Such an option is declared once, in ``convscope/cli/options.py``; a command that needs a
 nuance passes it to the factory, which appends it to the shared help. These tests compare
