@@ -192,6 +192,18 @@ class LatencyDelta:
     def relative(self) -> float | None:
         return self.delta_ms / self.base.median_ms if self.base.median_ms else None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (``diff --format json`` and the comparison page share it)."""
+        return {
+            "batch_size": self.batch_size,
+            "base": self.base.as_mapping(),
+            "head": self.head.as_mapping(),
+            "base_device": self.base_device,
+            "head_device": self.head_device,
+            "delta_ms": round(self.delta_ms, 6),
+            "verdict": self.verdict,
+        }
+
 
 FieldValue = int | float | str | tuple[int, ...] | None
 
@@ -811,17 +823,7 @@ def as_dict(diff: Diff, results: Sequence[GateResult] = ()) -> dict[str, Any]:
             }
             for t in diff.totals
         },
-        "latency": None
-        if lat is None
-        else {
-            "batch_size": lat.batch_size,
-            "base": lat.base.as_mapping(),
-            "head": lat.head.as_mapping(),
-            "base_device": lat.base_device,
-            "head_device": lat.head_device,
-            "delta_ms": round(lat.delta_ms, 6),
-            "verdict": lat.verdict,
-        },
+        "latency": None if lat is None else lat.as_dict(),
         "gates": [
             {
                 "metric": r.metric,

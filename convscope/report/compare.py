@@ -251,12 +251,7 @@ class Comparison:
             "latency": None
             if lat is None
             else {
-                "batch_size": lat.batch_size,
-                "base": lat.base.as_mapping(),
-                "head": lat.head.as_mapping(),
-                "base_device": lat.base_device,
-                "head_device": lat.head_device,
-                "delta_ms": round(lat.delta_ms, 6),
+                **lat.as_dict(),
                 "delta_pct": None if lat.relative is None else round(100 * lat.relative, 4),
                 "verdict": {"regressed": "worse", "improved": "better"}.get(lat.verdict, "same"),
             },
