@@ -14,6 +14,9 @@ way and the same seed gives the same numbers:
    same seed, so standard layers get torch's own initialisation (BatchNorm variance 1).
 
 Seeding happens on a forked RNG: the caller's global torch RNG is left as it was.
+
+Lazy modules (``nn.LazyConv2d``...) are the other kind of tensor without values: torch
+shapes them on the first forward, so :func:`materialize_lazy` runs that forward on a copy.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from typing import Any
 import torch
 from torch.utils._pytree import tree_map
 
-__all__ = ["Materialized", "has_meta", "materialize", "real_inputs"]
+from convscope.errors import TraceError, describe
+from convscope.model.modes import eval_mode
+
+__all__ = ["Materialized", "has_meta", "materialize", "materialize_lazy", "real_inputs"]
 
 _RESETS = ("reset_parameters", "reset_running_stats")
 
@@ -93,3 +99,73 @@ def real_inputs(inputs: Sequence[Any], *, seed: int = 0) -> tuple[Any, ...]:
         return torch.zeros(x.shape, dtype=x.dtype)
 
     return tuple(tree_map(convert, list(inputs)))
+
+
+# --------------------------------------------------------------------------- lazy modules
+
+
+def _lazy_modules(model: torch.nn.Module) -> list[tuple[str, str]]:
+    """(path, class name) of each module whose parameters or buffers are uninitialized."""
+    from torch.nn.parameter import is_lazy
+
+    out = []
+    for path, m in model.named_modules():
+        own = list(m.parameters(recurse=False)) + list(m.buffers(recurse=False))
+        if any(is_lazy(t) for t in own):
+            out.append((path or "(root)", type(m).__name__))
+    return out
+
+
+def _fresh_uninitialized(model: torch.nn.Module) -> dict[int, Any]:
+    """A ``deepcopy`` memo mapping each uninitialized tensor to a new one: torch refuses
+    to copy them, and a new one is all a copy needs (it holds no data yet)."""
+    from torch.nn.parameter import UninitializedBuffer, UninitializedParameter, is_lazy
+
+    memo: dict[int, Any] = {}
+    for t in list(model.parameters()) + list(model.buffers()):
+        if is_lazy(t) and id(t) not in memo:
+            kind: Any = (  # the stubs omit the device / dtype arguments torch takes
+                UninitializedParameter if isinstance(t, torch.nn.Parameter) else UninitializedBuffer
+            )
+            memo[id(t)] = kind(requires_grad=t.requires_grad, device=t.device, dtype=t.dtype)
+    return memo
+
+
+def materialize_lazy(model: torch.nn.Module, inputs: Sequence[Any]) -> torch.nn.Module:
+    """``model`` itself when it has no lazy module, else a deep copy whose lazy modules
+    were materialized by one forward on real (CPU) versions of ``inputs``.
+
+    Torch shapes a lazy module's parameters on its first forward; doing that on the user's
+    model would change it, so it happens on the copy, with the RNG state (the parameters'
+    initialization draws from it), grad mode and train/eval flags restored. A copy that
+    cannot be made or run raises :class:`TraceError` naming the lazy layers.
+    """
+    lazy = _lazy_modules(model)
+    if not lazy:
+        return model
+    names = ", ".join(f"'{p}' ({t})" for p, t in lazy[:3]) + (" …" if len(lazy) > 3 else "")
+    what = f"lazy module{'s' if len(lazy) > 1 else ''} {names} ha{'ve' if len(lazy) > 1 else 's'}"
+    try:
+        clone = copy.deepcopy(model, _fresh_uninitialized(model))
+    except Exception as exc:
+        raise TraceError(
+            f"{what} uninitialized parameters and the model cannot be copied to "
+            f"initialize them: {describe(exc)}; run one forward on the model first"
+        ) from exc
+
+    args = real_inputs(inputs)
+    try:
+        with torch.random.fork_rng(devices=[]), eval_mode(clone), torch.no_grad():
+            clone(*args)
+    except Exception as exc:
+        raise TraceError(
+            f"{what} uninitialized parameters, and the forward that would initialize them "
+            f"failed on the example input: {describe(exc)}"
+        ) from exc
+    left = _lazy_modules(clone)
+    if left:
+        raise TraceError(
+            f"{what} uninitialized parameters; one forward on the example input left "
+            f"'{left[0][0]}' ({left[0][1]}) uninitialized"
+        )
+    return clone

@@ -11,13 +11,13 @@ The user's model is never changed: a model with real weights is run through
 originals are put back by torch even on error), and every module's train/eval flag is
 restored afterwards. Lazy modules (``nn.LazyConv2d``...) are materialized the way torch
 does it, by one forward on the example input, but on a deep copy (see
-:func:`materialize_lazy`). When the model cannot run on meta (data-dependent ops such as NMS or
-``.item()``), the trace falls back to real CPU tensors and the graph says why.
+:func:`convscope.model.materialize.materialize_lazy`). When the model cannot run on meta
+(data-dependent ops such as NMS or ``.item()``), the trace falls back to real CPU tensors
+and the graph says why.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 import re
@@ -34,7 +34,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 from convscope.errors import TraceError, describe
 from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label
-from convscope.model.materialize import real_inputs
+from convscope.model.materialize import has_meta, materialize_lazy, real_inputs
 from convscope.model.modes import eval_mode, global_forward_hooks
 from convscope.trace import ops
 
@@ -298,83 +298,6 @@ def _on_meta(model: torch.nn.Module) -> bool:
     return bool(tensors) and all(t.is_meta for t in tensors)
 
 
-def _any_meta(model: torch.nn.Module) -> bool:
-    """Whether some parameter or buffer has no data (a CPU run needs a real rebuild)."""
-    return any(t.is_meta for _, t, _ in _named_tensors(model))
-
-
-def _lazy_modules(model: torch.nn.Module) -> list[tuple[str, str]]:
-    """(path, class name) of each module whose parameters or buffers are uninitialized."""
-    from torch.nn.parameter import is_lazy
-
-    out = []
-    for path, m in model.named_modules():
-        own = list(m.parameters(recurse=False)) + list(m.buffers(recurse=False))
-        if any(is_lazy(t) for t in own):
-            out.append((path or "(root)", type(m).__name__))
-    return out
-
-
-def _fresh_uninitialized(model: torch.nn.Module) -> dict[int, Any]:
-    """A ``deepcopy`` memo mapping each uninitialized tensor to a new one: torch refuses
-    to copy them, and a new one is all a copy needs (it holds no data yet)."""
-    from torch.nn.parameter import UninitializedBuffer, UninitializedParameter, is_lazy
-
-    memo: dict[int, Any] = {}
-    for t in list(model.parameters()) + list(model.buffers()):
-        if is_lazy(t) and id(t) not in memo:
-            kind: Any = (  # the stubs omit the device / dtype arguments torch takes
-                UninitializedParameter if isinstance(t, torch.nn.Parameter) else UninitializedBuffer
-            )
-            memo[id(t)] = kind(requires_grad=t.requires_grad, device=t.device, dtype=t.dtype)
-    return memo
-
-
-def materialize_lazy(model: torch.nn.Module, inputs: Sequence[Any]) -> torch.nn.Module:
-    """``model`` itself when it has no lazy module, else a deep copy whose lazy modules
-    were materialized by one forward on real (CPU) versions of ``inputs``.
-
-    Torch shapes a lazy module's parameters on its first forward; doing that on the user's
-    model would change it, so it happens on the copy, with the RNG state (the parameters'
-    initialization draws from it), grad mode and train/eval flags restored. A copy that
-    cannot be made or run raises :class:`TraceError` naming the lazy layers.
-    """
-    lazy = _lazy_modules(model)
-    if not lazy:
-        return model
-    names = ", ".join(f"'{p}' ({t})" for p, t in lazy[:3]) + (" …" if len(lazy) > 3 else "")
-    what = f"lazy module{'s' if len(lazy) > 1 else ''} {names} ha{'ve' if len(lazy) > 1 else 's'}"
-    try:
-        clone = copy.deepcopy(model, _fresh_uninitialized(model))
-    except Exception as exc:
-        raise TraceError(
-            f"{what} uninitialized parameters and the model cannot be copied to "
-            f"initialize them: {describe(exc)}; run one forward on the model first"
-        ) from exc
-
-    def real(x: Any) -> Any:
-        if isinstance(x, torch.Tensor) and x.is_meta:
-            return torch.zeros(x.shape, dtype=x.dtype)
-        return x
-
-    args = tuple(tree_map(real, list(inputs)))
-    try:
-        with torch.random.fork_rng(devices=[]), _eval_mode(clone), torch.no_grad():
-            clone(*args)
-    except Exception as exc:
-        raise TraceError(
-            f"{what} uninitialized parameters, and the forward that would initialize them "
-            f"failed on the example input: {describe(exc)}"
-        ) from exc
-    left = _lazy_modules(clone)
-    if left:
-        raise TraceError(
-            f"{what} uninitialized parameters; one forward on the example input left "
-            f"'{left[0][0]}' ({left[0][1]}) uninitialized"
-        )
-    return clone
-
-
 def _failing_layer(holder: Sequence[_Recorder]) -> str:
     """The innermost module running when an exception escaped the forward."""
     if not holder or len(holder[0].stack) <= 1:
@@ -427,7 +350,7 @@ def trace(
         except Exception as exc:
             fallback_reason = f"meta tracing failed{_failing_layer(holder)}: {describe(exc)}"
     real = model
-    if _any_meta(model):
+    if has_meta(model):
         # Even one meta parameter or buffer (a model partly built on meta) cannot run on
         # real tensors: the CPU run needs a real copy, never the meta one.
         if rebuild is None:
@@ -444,7 +367,7 @@ def trace(
                 f"{fallback_reason or 'the model is on meta'}; building a real CPU copy "
                 f"for the fallback failed: {describe(exc)}"
             ) from exc
-        if _any_meta(real):
+        if has_meta(real):
             raise TraceError(
                 f"{fallback_reason or 'the model is on meta'}; the rebuilt copy for the CPU "
                 "fallback still has meta parameters or buffers"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from convscope.model.materialize import has_meta, materialize, real_inputs
+from convscope.model.materialize import has_meta, materialize, materialize_lazy, real_inputs
 from convscope.model.state import global_state
 
 
@@ -82,3 +82,17 @@ def test_real_inputs_seeded_nested_and_typed() -> None:
     assert n1 == 7
     real = torch.ones(2)
     assert real_inputs([real])[0] is real
+
+
+def test_lazy_modules_are_shaped_on_a_copy_by_one_forward() -> None:
+    from torch.nn.parameter import is_lazy
+
+    model = nn.Sequential(nn.LazyConv2d(4, 3), nn.LazyBatchNorm2d())
+    before = global_state()
+    copy = materialize_lazy(model, [torch.empty(1, 3, 8, 8, device="meta")])
+    assert before.same(global_state()) == []
+    assert is_lazy(model[0].weight)  # the user's model is still lazy
+    assert copy is not model and copy[0].weight.shape == (4, 3, 3, 3)
+    assert copy[1].running_var.shape == (4,)
+    plain = nn.Conv2d(3, 4, 3)
+    assert materialize_lazy(plain, [torch.empty(1, 3, 8, 8)]) is plain
