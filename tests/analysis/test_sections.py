@@ -2,14 +2,103 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+from torch import nn
 
+import convscope
 from convscope.analysis import sections
-from convscope.analysis.sections import ALL, ERF, QUANT, RECEPTIVE_FIELD, SectionKey, as_key, index
+from convscope.analysis.build import Analysis
+from convscope.analysis.rf import with_receptive_field
+from convscope.analysis.run import with_extra
+from convscope.analysis.schema import to_dict
+from convscope.analysis.sections import (
+    ALL,
+    ERF,
+    QUANT,
+    RECEPTIVE_FIELD,
+    SectionKey,
+    as_key,
+    index,
+)
 from convscope.passes.receptive.structure import ReceptiveField
+
+
+def small() -> Analysis:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2))
+    return convscope.analyze(net, (1, 3, 16, 16), name="small")
+
+
+class Custom:
+    """A section of a user's own, with a JSON form."""
+
+    def summary_dict(self) -> dict[str, Any]:
+        return {"answer": 42}
+
+    def layer_dict(self, path: str) -> dict[str, Any] | None:
+        return {"seen": True} if path == "0" else None
+
+
+def test_section_is_none_until_set_and_typed_after() -> None:
+    a = small()
+    assert a.section(RECEPTIVE_FIELD) is None
+    with pytest.raises(KeyError, match="the analysis of small has no 'receptive_field' section"):
+        a.need(RECEPTIVE_FIELD)
+    b = with_receptive_field(a)
+    rf = b.section(RECEPTIVE_FIELD)
+    assert isinstance(rf, ReceptiveField)
+    assert b.need(RECEPTIVE_FIELD) is rf
+    assert b.section(QUANT) is None
+
+
+def test_with_section_returns_a_new_analysis_and_leaves_the_original() -> None:
+    a = small()
+    rf = with_receptive_field(a).need(RECEPTIVE_FIELD)
+    b = a.with_section(RECEPTIVE_FIELD, rf)
+    assert b is not a and b.section(RECEPTIVE_FIELD) is rf
+    assert a.section(RECEPTIVE_FIELD) is None and dict(a.extras) == {}
+    assert b.graph is a.graph and b.rows == a.rows
+    other = dataclasses.replace(rf, input_size=(99, 99))
+    c = b.with_section(RECEPTIVE_FIELD, other)  # replaces, still without touching b
+    assert c.need(RECEPTIVE_FIELD) is other and b.need(RECEPTIVE_FIELD) is rf
+    assert list(c.extras) == [RECEPTIVE_FIELD]
+
+
+def test_a_value_of_the_wrong_type_is_refused() -> None:
+    a = small()
+    message = (
+        "section 'receptive_field' holds a "
+        "convscope.passes.receptive.structure.ReceptiveField, got str"
+    )
+    with pytest.raises(TypeError, match=re.escape(message)):
+        a.with_section(RECEPTIVE_FIELD, "43x43")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"section 'erf' holds a .*ERFResult, got dict"):
+        with_extra(a, ERF, {})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="got int"):
+        dataclasses.replace(a, extras={QUANT: 3})
+    assert a.section(RECEPTIVE_FIELD) is None
+
+
+def test_built_in_names_are_accepted_where_sections_come_in() -> None:
+    """``extras={"receptive_field": rf}`` and ``with_extra(a, "erf", ...)``, as before the
+    keys, reach the same key; an unknown name is refused, not stored unread."""
+    a = small()
+    rf = with_receptive_field(a).need(RECEPTIVE_FIELD)
+    b = dataclasses.replace(a, extras={"receptive_field": rf})
+    assert list(b.extras) == [RECEPTIVE_FIELD] and b.need(RECEPTIVE_FIELD) is rf
+    assert with_extra(a, "receptive_field", rf).need(RECEPTIVE_FIELD) is rf  # type: ignore[arg-type]
+    assert as_key("quant") is QUANT and as_key(QUANT) is QUANT
+    with pytest.raises(ValueError, match="unknown section 'receptive-field': the sections are"):
+        dataclasses.replace(a, extras={"receptive-field": rf})
+    with pytest.raises(TypeError, match="a section key is a SectionKey, got int"):
+        as_key(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"holds a .*ReceptiveField, got str"):
+        dataclasses.replace(a, extras={"receptive_field": "43x43"})
 
 
 def test_every_name_is_used_once() -> None:
@@ -18,16 +107,24 @@ def test_every_name_is_used_once() -> None:
     assert index([ERF, ERF]) == {"erf": ERF}  # the same key twice is one key
     with pytest.raises(ValueError, match="two sections are named 'x'"):
         index([SectionKey("x", int), SectionKey("x", str)])
+    # a key of your own may not take a built-in name: the JSON field would be ambiguous
+    a = small()
+    rf = with_receptive_field(a).need(RECEPTIVE_FIELD)
     with pytest.raises(ValueError, match="two sections are named 'receptive_field'"):
-        sections.checked({SectionKey("receptive_field", ReceptiveField): None})
+        a.with_section(SectionKey("receptive_field", ReceptiveField), rf)
 
 
-def test_names_of_built_in_keys() -> None:
-    assert as_key("quant") is QUANT and as_key(QUANT) is QUANT
-    with pytest.raises(ValueError, match="unknown section 'receptive-field': the sections are"):
-        as_key("receptive-field")
-    with pytest.raises(TypeError, match="a section key is a SectionKey, got int"):
-        as_key(3)  # type: ignore[arg-type]
+def test_a_key_of_your_own_and_its_json() -> None:
+    custom: SectionKey[Custom] = SectionKey("custom", Custom)
+    a = with_receptive_field(small()).with_section(custom, Custom())
+    assert isinstance(a.section(custom), Custom)
+    doc = to_dict(a)
+    assert doc["custom"] == {"answer": 42}
+    assert "receptive_field" in doc  # the JSON field is the key's name
+    layers = {row["path"]: row for row in doc["layers"]}
+    assert layers["0"]["custom"] == {"seen": True} and "custom" not in layers["2"]
+    assert "rf" in layers["0"] and "receptive_field" not in layers["0"]
+    assert list(doc)[-2:] == ["custom", "receptive_field"]  # sections in name order
 
 
 def test_key_definitions() -> None:
