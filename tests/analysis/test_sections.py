@@ -6,6 +6,7 @@ import dataclasses
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,8 @@ from convscope.analysis.sections import (
     index,
 )
 from convscope.passes.receptive.structure import ReceptiveField
+
+PACKAGE = Path(__file__).resolve().parents[2] / "convscope"
 
 
 def small() -> Analysis:
@@ -156,3 +159,40 @@ def test_the_keys_import_neither_torch_nor_the_passes() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "['convscope', 'convscope.analysis', 'convscope.analysis.sections']"
+
+
+#: A section named by a string literal: ``extras["x"]``, ``extras.get("x")``,
+#: ``"x" in ...extras``, ``requires = frozenset({"x"})``, ``with_extra(a, "x", ...)``,
+#: ``providers["x"]``.
+_STRING_KEYED = re.compile(
+    r"""extras\s*(\[|\.get\(|\.setdefault\()\s*["']"""
+    r"""|["']\w+["']\s+(not\s+)?in\s+[\w.]*extras\b"""
+    r"""|requires\s*=\s*frozenset\(\{\s*["']"""
+    r"""|with_extra\(\s*[\w.]+\s*,\s*["']"""
+    r"""|providers\s*(\[|\.get\(|\.setdefault\()\s*["']"""
+    r"""|providers\s*=\s*\{\s*["']"""
+)
+
+
+def test_the_string_finder_finds_a_planted_use() -> None:
+    planted = [
+        'rf = a.extras["receptive_field"]',
+        "q = ctx.extras.get('quant')",
+        'if "profile" in analysis.extras:',
+        'requires = frozenset({"roofline"})',
+        'api.with_extra(\n    result, "erf", x)',
+        'providers["weights"] = f',
+        'lint(a, providers={"weights": f})',
+    ]
+    assert all(_STRING_KEYED.search(p) for p in planted)
+    assert not _STRING_KEYED.search("rf = a.section(RECEPTIVE_FIELD)")
+
+
+def test_no_section_is_keyed_by_a_string_in_the_package() -> None:
+    found = [
+        f"{path.relative_to(PACKAGE.parent)}:{text.count(chr(10), 0, m.start()) + 1}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for text in [path.read_text(encoding="utf-8")]
+        for m in _STRING_KEYED.finditer(text)
+    ]
+    assert found == []
