@@ -65,6 +65,7 @@ def run(
     import torch
     import torchvision
 
+    from convscope.analysis.sections import PROFILE
     from convscope.api import analyze
     from convscope.profiling.calibrate import calibrate
     from convscope.profiling.run import profile, with_profile
@@ -83,7 +84,7 @@ def run(
                 model, shape, batch_sizes=(b,), threads=threads, min_time=min_time, name=name
             )
             report = with_profile(analyze(model, shape), result, params)
-            sec: Any = report.extras["profile"]
+            sec: Any = report.need(PROFILE)
             roof = sec.roofline
             s = result.batches[0].stats
             mem = result.batches[0].memory

@@ -867,7 +867,7 @@ def convscope_flags(model: DigitsNet, layer: str) -> tuple[bool, bool]:
 
     analysis = api.analyze(model, torch.zeros(1, 1, 16, 16))
     settings = api.Settings(select=("QF001", "QF002"), target="edge-int8")
-    found = api.lint(analysis, settings, providers={"weights": lambda _a: model}).findings
+    found = api.lint(analysis, settings, providers={api.WEIGHTS: lambda _a: model}).findings
     qf001 = any(f.code == "QF001" and f.layer == layer for f in found)
     qf002 = any(f.code == "QF002" and f.values.get("layer") == layer for f in found)
     return qf001, qf002

@@ -15,6 +15,18 @@ if TYPE_CHECKING:
     from convscope.analysis.rf import receptive_field, with_receptive_field
     from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
     from convscope.analysis.schema import to_dict as analysis_document
+    from convscope.analysis.sections import (
+        CALIBRATION,
+        CROSSCHECK,
+        ERF,
+        PROFILE,
+        QUANT,
+        RECEPTIVE_FIELD,
+        RF_VERIFY,
+        ROOFLINE,
+        WEIGHTS,
+        SectionKey,
+    )
     from convscope.checks.crosscheck import reconcile as crosscheck
     from convscope.checks.rf_verify import effective_rf, verify_rf
     from convscope.diff.compare import as_dict as diff_document
@@ -68,6 +80,16 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "as_inputs": ("convscope.analysis.run", "as_inputs"),
     "with_extra": ("convscope.analysis.run", "with_extra"),
     "analysis_document": ("convscope.analysis.schema", "to_dict"),
+    "CALIBRATION": ("convscope.analysis.sections", "CALIBRATION"),
+    "CROSSCHECK": ("convscope.analysis.sections", "CROSSCHECK"),
+    "ERF": ("convscope.analysis.sections", "ERF"),
+    "PROFILE": ("convscope.analysis.sections", "PROFILE"),
+    "QUANT": ("convscope.analysis.sections", "QUANT"),
+    "RECEPTIVE_FIELD": ("convscope.analysis.sections", "RECEPTIVE_FIELD"),
+    "RF_VERIFY": ("convscope.analysis.sections", "RF_VERIFY"),
+    "ROOFLINE": ("convscope.analysis.sections", "ROOFLINE"),
+    "WEIGHTS": ("convscope.analysis.sections", "WEIGHTS"),
+    "SectionKey": ("convscope.analysis.sections", "SectionKey"),
     "crosscheck": ("convscope.checks.crosscheck", "reconcile"),
     "effective_rf": ("convscope.checks.rf_verify", "effective_rf"),
     "verify_rf": ("convscope.checks.rf_verify", "verify_rf"),

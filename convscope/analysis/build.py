@@ -11,13 +11,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from convscope import formulas as fm
+from convscope.analysis.sections import RECEPTIVE_FIELD, SectionKey, checked
 from convscope.ir import graph as ir
 from convscope.passes import cost as cost_pass
 from convscope.passes import memory as memory_pass
 from convscope.passes import mixing as mixing_pass
+
+T = TypeVar("T")
 
 
 class _Derived:
@@ -135,8 +138,31 @@ class Analysis:
     data_dependent: tuple[UnknownOp, ...] = ()
     # Layers whose counted MACs include work a kernel computes and throws away.
     useful_work: tuple[UsefulWork, ...] = ()
-    # Filled by later passes (receptive field...) through dataclasses.replace.
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    # Optional sections filled by later passes (receptive field...) through
+    # :meth:`with_section`, keyed by :mod:`convscope.analysis.sections` keys; read with
+    # :meth:`section`. Checked on construction: each value is of its key's type, and a
+    # string key is accepted only as the name of a built-in key (converted to it).
+    extras: Mapping[SectionKey[Any], Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extras", checked(self.extras))
+
+    def section(self, key: SectionKey[T]) -> T | None:
+        """The ``key`` section, or None when this analysis has none."""
+        value: T | None = self.extras.get(key)
+        return value
+
+    def need(self, key: SectionKey[T]) -> T:
+        """The ``key`` section; KeyError when this analysis has none."""
+        value = self.section(key)
+        if value is None:
+            raise KeyError(f"the analysis of {self.model} has no {key.name!r} section")
+        return value
+
+    def with_section(self, key: SectionKey[T], value: T) -> Analysis:
+        """A copy with the ``key`` section set to ``value`` (replacing one there); this
+        analysis is unchanged. TypeError when ``value`` is not of the key's type."""
+        return dataclasses.replace(self, extras={**self.extras, key: value})
 
     @property
     def input_shapes(self) -> tuple[tuple[int, ...], ...]:
@@ -158,12 +184,11 @@ class Analysis:
         return self.rows if depth is None else fold(self.rows, depth, self.graph)
 
     def _with_rf(self) -> Analysis:
-        if "receptive_field" in self.extras:
+        if RECEPTIVE_FIELD in self.extras:
             return self
         from convscope.passes.receptive import structure as receptive_pass
 
-        rf = receptive_pass.receptive_field(self.graph)
-        return dataclasses.replace(self, extras={**self.extras, "receptive_field": rf})
+        return self.with_section(RECEPTIVE_FIELD, receptive_pass.receptive_field(self.graph))
 
     def view(self, depth: int | str | None = "auto") -> Any:
         """The notebook view folded at ``depth``: None shows every row, ``"auto"`` (what a

@@ -1,30 +1,27 @@
 """Receptive-field entry points of the library API (re-exported by :mod:`convscope.api`).
 
 ``with_receptive_field(analysis)`` attaches the receptive-field pass to an existing
-:class:`~convscope.analysis.build.Analysis` (``extras["receptive_field"]``, which the terminal,
-JSON, markdown and HTML reporters pick up); ``receptive_field(model, inputs)`` traces a
+:class:`~convscope.analysis.build.Analysis` (its ``RECEPTIVE_FIELD`` section, which the
+terminal, JSON, markdown and HTML reporters pick up); ``receptive_field(model, inputs)`` traces a
 model and returns the :class:`~convscope.passes.receptive.structure.ReceptiveField` directly.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from convscope.analysis.build import Analysis
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.model.state import keeps_global_state
 from convscope.passes.receptive import structure as receptive_pass
 from convscope.passes.receptive.structure import ReceptiveField
 
 __all__ = ["ReceptiveField", "receptive_field", "with_receptive_field"]
 
-EXTRAS_KEY = "receptive_field"
-
 
 def with_receptive_field(a: Analysis) -> Analysis:
-    """A copy of ``a`` with ``extras["receptive_field"]`` set; ``a`` is not changed."""
-    rf = receptive_pass.receptive_field(a.graph)
-    return dataclasses.replace(a, extras={**a.extras, EXTRAS_KEY: rf})
+    """A copy of ``a`` with the ``RECEPTIVE_FIELD`` section set; ``a`` is not changed."""
+    return a.with_section(RECEPTIVE_FIELD, receptive_pass.receptive_field(a.graph))
 
 
 @keeps_global_state

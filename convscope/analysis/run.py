@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from convscope.analysis import build as analysis_mod
+from convscope.analysis.sections import SectionKey, as_key
 from convscope.errors import InputError, UnsupportedOpError
 from convscope.model.guard import check_module_tree
 from convscope.model.state import keeps_global_state
@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 DEFAULT_SHAPE = (1, 3, 224, 224)
+T = TypeVar("T")
 
 
 def as_inputs(inputs: Any) -> tuple[Any, ...]:
@@ -122,7 +123,9 @@ def analyze_loaded(
     )
 
 
-def with_extra(a: Analysis, key: str, section: Any) -> Analysis:
-    """A copy of ``a`` with ``extras[key] = section`` (a result with ``summary_dict`` /
-    ``layer_dict``, which reporters render); ``a`` is not changed."""
-    return dataclasses.replace(a, extras={**a.extras, key: section})
+def with_extra(a: Analysis, key: SectionKey[T], section: T) -> Analysis:
+    """A copy of ``a`` with the ``key`` section set to ``section`` (a result with
+    ``summary_dict`` / ``layer_dict``, which reporters render); ``a`` is not changed.
+    :meth:`Analysis.with_section` as a function: TypeError when ``section`` is not of the
+    key's type. ``key`` may also be the name of a built-in key (``"erf"``)."""
+    return a.with_section(as_key(key), section)

@@ -39,12 +39,15 @@ from typing import Any, Protocol
 
 from convscope import __version__
 from convscope.analysis.build import Analysis, LayerRow, Totals
+from convscope.analysis.sections import RECEPTIVE_FIELD, SectionKey
 
 SCHEMA_VERSION = 1
 
 
 class Section(Protocol):
-    """An optional result attached to ``Analysis.extras`` that knows its JSON form."""
+    """An optional section of an analysis (:meth:`Analysis.with_section`) that knows its
+    JSON form: ``summary_dict()`` is the top-level field named by its key,
+    ``layer_dict(path)`` the per-layer one."""
 
     def summary_dict(self) -> dict[str, Any]: ...
 
@@ -75,7 +78,7 @@ def totals_dict(t: Totals) -> dict[str, Any]:
     }
 
 
-def layer_dict(r: LayerRow, extras: Mapping[str, Any]) -> dict[str, Any]:
+def layer_dict(r: LayerRow, extras: Mapping[SectionKey[Any], Any]) -> dict[str, Any]:
     d: dict[str, Any] = {
         "path": r.path,
         "type": r.type_name,
@@ -96,16 +99,22 @@ def layer_dict(r: LayerRow, extras: Mapping[str, Any]) -> dict[str, Any]:
         "mixing": r.mixing.value,
         "unknown_ops": list(r.unknown_ops),
     }
-    for key, section in sorted(extras.items()):
+    for key, section in _by_name(extras):
         per_layer = getattr(section, "layer_dict", None)
         if per_layer is not None:
             value = per_layer(r.path)
             if value is not None:
-                d[_LAYER_KEYS.get(key, key)] = value
+                d[_LAYER_FIELDS.get(key, key.name)] = value
     return d
 
 
-_LAYER_KEYS = {"receptive_field": "rf"}
+#: The per-layer JSON field of a section, where it is not the section's name.
+_LAYER_FIELDS: Mapping[SectionKey[Any], str] = {RECEPTIVE_FIELD: "rf"}
+
+
+def _by_name(extras: Mapping[SectionKey[Any], Any]) -> list[tuple[SectionKey[Any], Any]]:
+    """The sections in the document's order: by name."""
+    return sorted(extras.items(), key=lambda item: item[0].name)
 
 
 def to_dict(a: Analysis) -> dict[str, Any]:
@@ -139,8 +148,8 @@ def to_dict(a: Analysis) -> dict[str, Any]:
             }
             for w in a.useful_work
         ]
-    for key, section in sorted(a.extras.items()):
+    for key, section in _by_name(a.extras):
         summary = getattr(section, "summary_dict", None)
         if summary is not None:
-            doc[key] = summary()
+            doc[key.name] = summary()
     return doc

@@ -51,6 +51,7 @@ from torch.utils._pytree import tree_flatten
 
 from convscope import formulas as fm
 from convscope.analysis.build import Analysis
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.materialize import materialize
@@ -782,10 +783,10 @@ def verify_rf(
 
     ``inputs`` as for :func:`convscope.analyze` (tensors, meta tensors or shapes);
     ``analysis`` the :class:`Analysis` of the same model and input shapes (its
-    ``extras["receptive_field"]`` is used when present). ``model`` is not modified.
+    ``RECEPTIVE_FIELD`` section is used when present). ``model`` is not modified.
     """
-    rf = analysis.extras.get("receptive_field")
-    if not isinstance(rf, ReceptiveField):
+    rf = analysis.section(RECEPTIVE_FIELD)
+    if rf is None:
         rf = receptive_field(analysis.graph)
     size = rf.input_size
     nd = len(size)
@@ -1044,8 +1045,8 @@ def effective_rf(
     grid = [[float(v) / peak for v in row] for row in small.tolist()]
     analytic = None
     if analysis is not None:
-        rf = analysis.extras.get("receptive_field")
-        if not isinstance(rf, ReceptiveField):
+        rf = analysis.section(RECEPTIVE_FIELD)
+        if rf is None:
             rf = receptive_field(analysis.graph)
         node_rf = rf.per_layer.get(chosen[0])
         analytic = node_rf.size if node_rf is not None else None

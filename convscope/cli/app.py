@@ -281,16 +281,16 @@ def analyze(
     verified = None
     if verify_rf:
         verified = api.verify_rf(loaded.module, loaded.inputs, result)
-        result = api.with_extra(result, "rf_verify", verified)
+        result = api.with_extra(result, api.RF_VERIFY, verified)
     if erf:
         result = api.with_extra(
-            result, "erf", api.effective_rf(loaded.module, loaded.inputs, analysis=result)
+            result, api.ERF, api.effective_rf(loaded.module, loaded.inputs, analysis=result)
         )
     if crosscheck:
         checked = api.crosscheck(
             model, shapes, weights=weights, trust_pickle=trust_pickle, analysis=result
         )
-        result = api.with_extra(result, "crosscheck", checked)
+        result = api.with_extra(result, api.CROSSCHECK, checked)
     text = _render_analysis(result, fmt, depth, show_rf, output)
     if fmt in ("table", "markdown"):
         text = _append_sections(text, result)
@@ -302,17 +302,19 @@ def analyze(
 def _append_sections(text: str | None, result: Any) -> str | None:
     """Plain-text sections (quantization, RF verification, ERF, cross-check) after the
     table; printed directly when the table went to the terminal (``text`` is None)."""
+    from convscope import api
+
     parts: list[str] = []
-    quant = result.extras.get("quant")
+    quant = result.section(api.QUANT)
     if quant is not None:
         from convscope.render.quant import text as quant_report
 
         parts.append(quant_report.to_text(quant))
-    for key in ("rf_verify", "erf"):
-        section = result.extras.get(key)
+    for key in (api.RF_VERIFY, api.ERF):
+        section = result.section(key)
         if section is not None:
             parts.append(section.render())
-    checked = result.extras.get("crosscheck")
+    checked = result.section(api.CROSSCHECK)
     if checked is not None:
         from convscope.render.analysis import crosscheck as crosscheck_text
 

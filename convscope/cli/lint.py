@@ -231,11 +231,11 @@ def _lint_one(
     analysis = api.analyze(
         loaded.module, loaded.inputs, device=device, name=entry.spec, rebuild=loaded.rebuild
     )
-    providers: dict[str, Any] = {}
+    providers: dict[api.SectionKey[Any], Any] = {}
     if entry.weights:
-        providers["weights"] = lambda _analysis: loaded.module
+        providers[api.WEIGHTS] = lambda _analysis: loaded.module
     if calibration is not None:
-        providers["calibration"] = _calibration_provider(loaded.module, calibration)
+        providers[api.CALIBRATION] = _calibration_provider(loaded.module, calibration)
     result = api.lint(
         analysis,
         settings,
@@ -252,7 +252,7 @@ def _lint_one(
 
 
 def _calibration_provider(module: Any, calibration: str) -> Any:
-    """Activation statistics for rules that require ``calibration`` (QF005)."""
+    """Activation statistics for rules that require ``CALIBRATION`` (QF005)."""
 
     def provide(analysis: Any) -> Any:
         from convscope import api

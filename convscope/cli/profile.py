@@ -266,7 +266,7 @@ def profile(
             quiet=not debug,
         )
     report = api.with_profile(analysis, result, params, calibration=cal)
-    warn_unreliable(report.extras["profile"].reliability)
+    warn_unreliable(report.need(api.PROFILE).reliability)
     if fmt == "json":
         from convscope.render.analysis import json as json_report
 

@@ -137,7 +137,7 @@ def report(
             calibrate_time=calibrate_time,
             progress=progress,
         )
-    section = result.analysis.extras.get("profile")
+    section = result.analysis.section(api.PROFILE)
     if section is not None:
         rel = section.reliability
         for line in ([rel.headline] if rel.headline else []) + list(rel.roofline_warnings):

@@ -4,11 +4,12 @@ Steps for one model:
 
 1. :meth:`Settings.resolve` picks the rules, their severities and options (target profile
    and config applied).
-2. Each rule's ``requires`` is satisfied from ``analysis.extras`` or by calling an injected
-   provider once (``receptive_field=...`` or ``providers={"weights": ...}``); ``roofline``
+2. Each section key in a rule's ``requires`` is satisfied from the analysis's sections or
+   by calling an injected provider once (``receptive_field=...`` or
+   ``providers={WEIGHTS: ...}``); ``ROOFLINE``
    (:class:`~convscope.targets.roofline.RooflineParams`) comes from the target profile's
-   figures. A rule whose requirement cannot be met is skipped with a note, never run on
-   invented data.
+   figures. A provided value must be of its key's type. A rule whose requirement cannot be
+   met is skipped with a note, never run on invented data.
 3. ``rule.check(ctx)`` runs; an exception becomes one error finding ``CS000
    internal-error`` naming the rule, and the other rules still run.
 4. Findings are de-duplicated (a shared module runs more than once), filtered by
@@ -27,6 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from convscope.analysis.build import Analysis
+from convscope.analysis.sections import (
+    QUANT,
+    RECEPTIVE_FIELD,
+    ROOFLINE,
+    WEIGHTS,
+    SectionKey,
+    as_key,
+)
 from convscope.errors import ConvscopeError, describe
 from convscope.ir.flow import Flow
 from convscope.linting import suppress
@@ -52,11 +61,11 @@ from convscope.targets.roofline import RooflineParams
 Provider = Callable[[Analysis], Any]
 
 #: Why a requirement may be missing, shown when a rule is skipped.
-REQUIREMENT_HINTS: Mapping[str, str] = {
-    "weights": "needs model weights (pass --weights CKPT)",
-    "quant": "needs model weights (pass --weights CKPT)",
-    "receptive_field": "needs the receptive-field analysis, which is not available",
-    "roofline": "needs roofline figures (peak-flops, bandwidth) in the target profile: use "
+REQUIREMENT_HINTS: Mapping[SectionKey[Any], str] = {
+    WEIGHTS: "needs model weights (pass --weights CKPT)",
+    QUANT: "needs model weights (pass --weights CKPT)",
+    RECEPTIVE_FIELD: "needs the receptive-field analysis, which is not available",
+    ROOFLINE: "needs roofline figures (peak-flops, bandwidth) in the target profile: use "
     "--target gpu-fp16 or a profile written by `convscope profile --calibrate`",
 }
 
@@ -69,7 +78,7 @@ def lint(
     module: Any = None,
     source_file: str | Path | None = None,
     receptive_field: Provider | None = None,
-    providers: Mapping[str, Provider] | None = None,
+    providers: Mapping[SectionKey[Any], Provider] | None = None,
     registry: Registry | None = None,
     budgets: Budgets | None = None,
     command_model: str | None = None,
@@ -77,9 +86,10 @@ def lint(
     """Lint one analysed model.
 
     ``module`` (the live ``nn.Module``, optional) and ``source_file`` (the user's model file)
-    give findings a source location. ``receptive_field`` computes
-    ``analysis.extras["receptive_field"]`` on demand for rules that need it; ``providers``
-    does the same for any other requirement name. ``budgets`` replaces the settings' budgets
+    give findings a source location. ``receptive_field`` computes the
+    ``RECEPTIVE_FIELD`` section on demand for rules that need it; ``providers`` does the
+    same for any other section key (or the name of a built-in one: ``"weights"``), and
+    ``WEIGHTS`` also provides ``QUANT``. ``budgets`` replaces the settings' budgets
     limit by limit (per-model budgets from the config). ``command_model`` is how commands
     in findings name the model when ``analysis.model`` is not usable from the current
     directory (a spec relative to a config file).
@@ -87,11 +97,11 @@ def lint(
     registry = registry if registry is not None else default_registry()
     settings = settings if settings is not None else Settings()
     resolved = settings.resolve(registry)
-    all_providers = dict(providers or {})
+    all_providers = {as_key(k): p for k, p in (providers or {}).items()}
     if receptive_field is not None:
-        all_providers.setdefault("receptive_field", receptive_field)
-    if "weights" in all_providers and "quant" not in all_providers:
-        all_providers["quant"] = _quant_provider(all_providers["weights"])
+        all_providers.setdefault(RECEPTIVE_FIELD, receptive_field)
+    if WEIGHTS in all_providers and QUANT not in all_providers:
+        all_providers[QUANT] = _quant_provider(all_providers[WEIGHTS])
 
     findings, rules_run, skipped = _run_rules(analysis, resolved, all_providers, command_model)
     findings, ignored = _filter(findings, settings)
@@ -150,26 +160,26 @@ def check_budgets(analysis: Analysis, budgets: Budgets) -> tuple[BudgetResult, .
 def _run_rules(
     analysis: Analysis,
     resolved: Resolved,
-    providers: Mapping[str, Provider],
+    providers: Mapping[SectionKey[Any], Provider],
     command_model: str | None = None,
 ) -> tuple[list[Finding], list[str], list[SkippedRule]]:
     flow = Flow(analysis.graph)
-    extras: dict[str, Any] = dict(analysis.extras)
+    extras: dict[SectionKey[Any], Any] = dict(analysis.extras)
     roofline = profile_roofline(resolved.profile)
-    if roofline is not None:  # the target's figures, for rules that require "roofline"
-        extras.setdefault("roofline", roofline)
-    failed: dict[str, str] = {}
+    if roofline is not None:  # the target's figures, for rules that require ROOFLINE
+        extras.setdefault(ROOFLINE, roofline)
+    failed: dict[SectionKey[Any], str] = {}
     findings: list[Finding] = []
     rules_run: list[str] = []
     skipped: list[SkippedRule] = []
     for active in resolved.active:
         rule = active.rule
         missing: list[str] = []
-        for need in sorted(rule.requires):
+        for need in sorted(rule.requires, key=_name):
             if need not in extras and need not in failed:
                 _provide(need, analysis, providers, extras, failed)
             if need not in extras:
-                missing.append(failed.get(need) or REQUIREMENT_HINTS.get(need, f"needs {need}"))
+                missing.append(failed.get(need) or _hint(need))
         if missing:
             skipped.append(SkippedRule(rule.code, rule.name, "; ".join(missing)))
             continue
@@ -197,7 +207,7 @@ def _run_rules(
             raise
         except Exception as exc:  # a broken rule must not stop the others
             findings.append(internal_error(analysis.model, rule.code, rule.name, exc))
-    for need, reason in sorted(failed.items()):
+    for need, reason in sorted(failed.items(), key=lambda item: item[0].name):
         users = sorted(a.rule.code for a in resolved.active if need in a.rule.requires)
         if users and reason.startswith("computing"):
             findings.append(
@@ -234,27 +244,37 @@ def _quant_provider(weights: Provider) -> Provider:
     return provide
 
 
+def _name(key: SectionKey[Any]) -> str:
+    return key.name
+
+
+def _hint(key: SectionKey[Any]) -> str:
+    return REQUIREMENT_HINTS.get(key, f"needs {key.name}")
+
+
 def _provide(
-    need: str,
+    need: SectionKey[Any],
     analysis: Analysis,
-    providers: Mapping[str, Provider],
-    extras: dict[str, Any],
-    failed: dict[str, str],
+    providers: Mapping[SectionKey[Any], Provider],
+    extras: dict[SectionKey[Any], Any],
+    failed: dict[SectionKey[Any], str],
 ) -> None:
     provider = providers.get(need)
     if provider is None:
         return
     try:
         value = provider(analysis)
+        if isinstance(value, Analysis):  # a provider may return an analysis with the section
+            value = value.section(need)
+        if value is not None:
+            need.check(value)
     except ConvscopeError:  # bad input (a calibration file that cannot load): a usage error
         raise
     except Exception as exc:  # reported as an internal error finding
-        failed[need] = f"computing {need} failed: {describe(exc)}"
+        failed[need] = f"computing {need.name} failed: {describe(exc)}"
         return
-    if isinstance(value, Analysis):  # a provider may return an analysis with the section
-        value = value.extras.get(need)
     if value is None:
-        failed[need] = REQUIREMENT_HINTS.get(need, f"needs {need}")
+        failed[need] = _hint(need)
         return
     extras[need] = value
 

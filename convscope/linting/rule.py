@@ -27,15 +27,18 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from convscope.analysis.build import Analysis
+from convscope.analysis.sections import SectionKey
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Location, Severity, Value
 
 if TYPE_CHECKING:
     from convscope.targets.profiles import Profile
+
+T = TypeVar("T")
 
 _CODE = re.compile(r"^[A-Z]{2,3}[0-9]{3}$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -130,9 +133,10 @@ class Rule:
     default_severity: ClassVar[Severity]
     summary: ClassVar[str]
     options: ClassVar[tuple[Option, ...]] = ()
-    #: Extra analyses the rule reads from ``ctx.extras`` (e.g. ``"receptive_field"``,
-    #: ``"weights"``). The engine computes them on demand or skips the rule with a note.
-    requires: ClassVar[frozenset[str]] = frozenset()
+    #: Sections the rule reads with :meth:`RuleContext.need` (keys of
+    #: :mod:`convscope.analysis.sections`: ``frozenset({RECEPTIVE_FIELD})``). The engine
+    #: computes them on demand or skips the rule with a note.
+    requires: ClassVar[frozenset[SectionKey[Any]]] = frozenset()
     #: The severity an off-by-default rule gets when it is selected by its exact code.
     enabled_severity: ClassVar[Severity] = Severity.WARNING
     #: ``(values key, "higher" | "lower")``: the measurement that becomes
@@ -178,6 +182,12 @@ class Rule:
         names = [o.name for o in cls.options]
         if len(set(names)) != len(names):
             raise ValueError(f"rule {cls.code}: duplicate option names {names}")
+        for need in cls.requires:
+            if not isinstance(need, SectionKey):
+                raise ValueError(
+                    f"rule {cls.code}: requires holds {need!r}, not a SectionKey "
+                    f"(the keys are in convscope.analysis.sections)"
+                )
 
 
 @dataclass(frozen=True)
@@ -191,7 +201,8 @@ class RuleContext:
     options: Mapping[str, Any]
     profile: Profile
     flow: Flow
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    #: The sections provided for the rules, by key (read them with :meth:`need`).
+    extras: Mapping[SectionKey[Any], Any] = field(default_factory=dict)
     #: How commands in findings (``convscope rewrite ...``) name the model; defaults to the
     #: model spec. Differs when a config lists a spec relative to the config file.
     command_model: str | None = None
@@ -206,6 +217,14 @@ class RuleContext:
 
     def option(self, name: str) -> Any:
         return self.options[name]
+
+    def need(self, key: SectionKey[T]) -> T:
+        """The ``key`` section this rule declared in ``requires`` (the engine provides each
+        one before ``check`` runs, or skips the rule); LookupError for an undeclared one."""
+        if key not in self.rule.requires:
+            raise LookupError(f"rule {self.rule.code} reads {key.name!r} without requiring it")
+        value: T = self.extras[key]
+        return value
 
     def finding(
         self,

@@ -9,7 +9,7 @@ Library use::
 :func:`profile` measures (see :mod:`~convscope.profiling.measure` for the timing loop,
 :mod:`~convscope.profiling.layers` for per-layer self times, :mod:`~convscope.profiling.traces`
 for trace export); :func:`with_profile` attaches the result to an
-:class:`~convscope.analysis.build.Analysis` as ``extras["profile"]`` — a :class:`ProfileSection`
+:class:`~convscope.analysis.build.Analysis` as its ``PROFILE`` section — a :class:`ProfileSection`
 whose ``summary_dict()`` / ``layer_dict(path)`` become the ``profile`` section of the JSON
 report and the per-layer ``profile`` objects (median_ms, share, predicted_ms, bound,
 achieved). :mod:`~convscope.targets.roofline` is pure and importable without torch.
@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from convscope.analysis.sections import PROFILE
 from convscope.model.guard import ModelCodeError
 from convscope.model.state import keeps_global_state
 
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_GATE_PCT",
-    "EXTRAS_KEY",
     "THREADS_PER_CPU",
     "ProfileResult",
     "ProfileSection",
@@ -61,7 +61,6 @@ __all__ = [
     "with_profile",
 ]
 
-EXTRAS_KEY = "profile"
 DEFAULT_GATE_PCT = 0.05
 GATE_RULE = (
     "regressed iff head.p10_ms > base.p90_ms * (1 + pct); improved iff "
@@ -407,7 +406,7 @@ def _r(x: float | None, digits: int = 6) -> float | None:
 
 @dataclass(frozen=True)
 class ProfileSection:
-    """``Analysis.extras["profile"]``: measured latency beside the static analysis.
+    """The ``PROFILE`` section of an analysis: measured latency beside the static analysis.
 
     ``paths`` are the analysis rows the per-layer times are attributed to; the remainder
     (``e2e median − Σ row medians``) is reported, never folded into a layer.
@@ -581,7 +580,7 @@ def with_profile(
     roofline: RooflineParams | None = None,
     calibration: Calibration | None = None,
 ) -> Analysis:
-    """A copy of ``analysis`` with ``extras["profile"]`` set (``analysis`` is unchanged).
+    """A copy of ``analysis`` with the ``PROFILE`` section set (``analysis`` is unchanged).
 
     Per-layer times are attributed to the analysis rows (leaf modules and blocks that run
     functional ops); ``roofline`` adds predicted time, bound and achieved fraction per row.
@@ -606,7 +605,7 @@ def with_profile(
                 analysis.rows, roofline, section.layer_seconds() or None
             ),
         )
-    return replace(analysis, extras={**analysis.extras, EXTRAS_KEY: section})
+    return analysis.with_section(PROFILE, section)
 
 
 # --------------------------------------------------------------------------- callable module

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convscope.analysis.build import Analysis, folded
+from convscope.analysis.sections import ERF, RECEPTIVE_FIELD, WEIGHTS, SectionKey
 from convscope.model.state import keeps_global_state
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def _rf_timeline(a: Analysis) -> list[dict[str, Any]]:
     of its own last output, placed where that output was produced (a block or the root at
     its last op, since its RF is its last output's).
     """
-    rf = a.extras.get("receptive_field")
+    rf = a.section(RECEPTIVE_FIELD)
     if rf is None:
         return []
     events: list[tuple[int, dict[str, Any]]] = []
@@ -252,7 +253,7 @@ def build_report(
         stage(progress, "effective receptive field")
         analysis = api.with_extra(
             analysis,
-            "erf",
+            ERF,
             api.effective_rf(loaded.module, loaded.inputs, analysis=analysis, seed=seed),
         )
     if profile_device is not None:
@@ -267,9 +268,9 @@ def build_report(
             calibrate_time=calibrate_time,
             progress=progress,
         )
-    providers: dict[str, Any] = {}
+    providers: dict[SectionKey[Any], Any] = {}
     if weights:
-        providers["weights"] = lambda _analysis: loaded.module
+        providers[WEIGHTS] = lambda _analysis: loaded.module
     stage(progress, "linting")
     result = run_lint(
         analysis,

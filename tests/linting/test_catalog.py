@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import convscope
+from convscope.analysis.sections import CALIBRATION, QUANT, RECEPTIVE_FIELD, WEIGHTS, SectionKey
 from convscope.linting.catalog import rule_doc, rule_folder, rules_dir
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
@@ -71,21 +72,21 @@ def _lint_fixture(path: Path, code: str) -> tuple[Counter[str], dict[str, int]]:
     needs = REG[code].requires
     # Rules that read weights or activations get the fixture's own weights (set in
     # build_model) and, when it declares CALIBRATION, calibration data.
-    real = bool(needs & {"weights", "quant", "calibration"})
+    real = bool(needs & {WEIGHTS, QUANT, CALIBRATION})
     loaded = load_model(str(path), device="cpu" if real else "meta")
     analysis = convscope.analyze(loaded.module, loaded.inputs, name=str(path))
-    providers: dict[str, Any] = {}
-    if needs & {"weights", "quant"}:  # the engine measures `quant` from the weights
-        providers["weights"] = lambda _a: loaded.module
-    if "calibration" in needs and "CALIBRATION" in namespace:
+    providers: dict[SectionKey[Any], Any] = {}
+    if needs & {WEIGHTS, QUANT}:  # the engine measures QUANT from the weights
+        providers[WEIGHTS] = lambda _a: loaded.module
+    if CALIBRATION in needs and "CALIBRATION" in namespace:
         from convscope.passes.quant.measure import with_quant
 
-        providers["calibration"] = lambda a: with_quant(a, loaded.module, namespace["CALIBRATION"])
+        providers[CALIBRATION] = lambda a: with_quant(a, loaded.module, namespace["CALIBRATION"])
     settings = Settings(select=(code,), target=namespace.get("TARGET", "generic"))
-    if "receptive_field" in needs:  # what `convscope lint` provides
+    if RECEPTIVE_FIELD in needs:  # what `convscope lint` provides
         from convscope.analysis.rf import with_receptive_field
 
-        providers["receptive_field"] = with_receptive_field
+        providers[RECEPTIVE_FIELD] = with_receptive_field
     result = lint(
         analysis,
         settings,

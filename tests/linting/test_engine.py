@@ -18,6 +18,7 @@ from torch import nn
 
 import convscope
 from convscope.analysis.build import Analysis
+from convscope.analysis.sections import RECEPTIVE_FIELD, WEIGHTS
 from convscope.linting.catalog import rule_doc
 from convscope.linting.config import Budgets, Settings
 from convscope.linting.engine import lint
@@ -27,6 +28,7 @@ from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules.dw001_narrow_depthwise import NarrowDepthwise
 from convscope.linting.rules.hw001_channel_alignment import ChannelAlignment
 from convscope.linting.rules.qf004_quant_unfriendly_activation import QuantUnfriendlyActivation
+from convscope.passes.receptive.structure import ReceptiveField, receptive_field
 from convscope.targets.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -298,10 +300,15 @@ class NeedsRF(Rule):
     name = "needs-rf"
     default_severity = Severity.INFO
     summary = "Reads the receptive field"
-    requires = frozenset({"receptive_field"})
+    requires = frozenset({RECEPTIVE_FIELD})
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        yield ctx.finding("", f"rf={ctx.extras['receptive_field'].size}")
+        yield ctx.finding("", f"rf={ctx.need(RECEPTIVE_FIELD).input_size[0]}")
+
+
+def fake_rf(size: int) -> ReceptiveField:
+    """The narrow model's receptive field with a marker input size."""
+    return dataclasses.replace(receptive_field(narrow().graph), input_size=(size,))
 
 
 class NeedsRF2(NeedsRF):
@@ -314,7 +321,7 @@ class NeedsWeights(Rule):
     name = "needs-weights"
     default_severity = Severity.WARNING
     summary = "Reads weights"
-    requires = frozenset({"weights"})
+    requires = frozenset({WEIGHTS})
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         yield ctx.finding("", "never without weights")
@@ -326,7 +333,7 @@ def test_requirements_computed_once_or_skipped() -> None:
 
     def provider(a: Analysis) -> Any:
         calls.append(a.model)
-        return SimpleNamespace(size=427)
+        return fake_rf(427)
 
     result = lint(narrow(), Settings(), registry=reg, receptive_field=provider)
     assert calls == ["narrow"]
@@ -335,7 +342,7 @@ def test_requirements_computed_once_or_skipped() -> None:
 
     # a provider may return an Analysis carrying the section
     def as_analysis(a: Analysis) -> Analysis:
-        return dataclasses.replace(a, extras={"receptive_field": SimpleNamespace(size=1)})
+        return a.with_section(RECEPTIVE_FIELD, fake_rf(1))
 
     result = lint(narrow(), Settings(), registry=reg, receptive_field=as_analysis)
     assert result.findings[0].message == "rf=1"
@@ -346,7 +353,7 @@ def test_requirements_computed_once_or_skipped() -> None:
     assert {s.code for s in result.skipped} == {"ZZ002", "ZZ003", "ZZ004"}
 
     # an analysis that already has the section needs no provider
-    with_rf = dataclasses.replace(narrow(), extras={"receptive_field": SimpleNamespace(size=5)})
+    with_rf = narrow().with_section(RECEPTIVE_FIELD, fake_rf(5))
     assert lint(with_rf, Settings(), registry=reg).findings[0].message == "rf=5"
 
 
@@ -359,6 +366,57 @@ def test_failing_provider_is_an_internal_error() -> None:
     assert "no RF for you" in result.findings[0].message
     assert "ZZ002" in result.findings[0].message
     assert result.skipped[0].code == "ZZ002"
+
+
+def test_provided_value_of_the_wrong_type_is_an_internal_error() -> None:
+    result = lint(
+        narrow(),
+        Settings(),
+        registry=Registry([NeedsRF]),
+        receptive_field=lambda _a: SimpleNamespace(size=1),
+    )
+    assert codes(result) == {"CS000": 1}
+    message = result.findings[0].message
+    assert "computing receptive_field failed: TypeError" in message and "ZZ002" in message
+    assert "SimpleNamespace" in message
+
+
+def test_providers_by_the_name_of_a_built_in_section() -> None:
+    """``providers={"weights": ...}`` (the documented string form) is the WEIGHTS key."""
+    reg = Registry([NeedsWeights])
+    by_name = lint(narrow(), Settings(), registry=reg, providers={"weights": lambda _a: {}})
+    by_key = lint(narrow(), Settings(), registry=reg, providers={WEIGHTS: lambda _a: {}})
+    assert [f.message for f in by_name.findings] == ["never without weights"]
+    assert by_name.findings == by_key.findings
+    with pytest.raises(ValueError, match="unknown section 'weight'"):
+        lint(narrow(), Settings(), registry=reg, providers={"weight": lambda _a: {}})
+
+
+def test_rule_requirements_are_section_keys() -> None:
+    class ByName(NeedsRF):
+        code = "ZZ005"
+        name = "by-name"
+        requires = frozenset({"receptive_field"})
+
+    with pytest.raises(ValueError, match="requires holds 'receptive_field', not a SectionKey"):
+        Registry([ByName])
+
+
+def test_a_rule_reads_only_what_it_requires() -> None:
+    class Sneaky(NeedsWeights):
+        code = "ZZ006"
+        name = "sneaky"
+
+        def check(self, ctx: RuleContext) -> Iterator[Finding]:
+            yield ctx.finding("", f"rf={ctx.need(RECEPTIVE_FIELD).input_size}")
+
+    with_rf = narrow().with_section(RECEPTIVE_FIELD, fake_rf(5))
+    reg = Registry([Sneaky])
+    result = lint(with_rf, Settings(), registry=reg, providers={WEIGHTS: lambda _a: {}})
+    assert codes(result) == {"CS000": 1}
+    assert "LookupError: rule ZZ006 reads 'receptive_field' without requiring it" in (
+        result.findings[0].message
+    )
 
 
 # --------------------------------------------------------------------------- budgets

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from convscope.analysis.sections import PROFILE
 from convscope.profiling.calibrate import STABLE_TOLERANCE, rounds_agree
 from convscope.profiling.measure import Stats
 from convscope.profiling.reliability import (
@@ -144,7 +145,7 @@ def test_the_verdict_reaches_text_json_markdown_and_html() -> None:
         [1e-3, 1e-3, 1.9e-3, 1e-3, 1.8e-3, 1e-3, 1e-3, 2e-3, 1e-3, 1e-3],
         [3e-4] * 10,
     )
-    section = analysis.extras["profile"]
+    section = analysis.need(PROFILE)
     assert section.reliability.noisy and len(section.reliability.reasons) == 2
     doc = to_dict(analysis)
     rel = doc["profile"]["reliability"]
@@ -173,6 +174,6 @@ def test_a_quiet_synthetic_profile_says_it_is_reliable() -> None:
     from convscope.render.report import html
 
     analysis = _synthetic_profile([1e-3] * 10, [9.5e-4] * 10)
-    assert not analysis.extras["profile"].reliability.noisy
+    assert not analysis.need(PROFILE).reliability.noisy
     page = html.render(to_dict(analysis))
     assert "Timings look reliable" in page

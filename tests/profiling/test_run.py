@@ -21,6 +21,7 @@ import torchvision
 from torch import nn
 
 from convscope.analysis.schema import to_dict
+from convscope.analysis.sections import PROFILE
 from convscope.api import analyze
 from convscope.errors import ConvscopeError
 from convscope.profiling import layers as layers_mod
@@ -174,7 +175,7 @@ def test_layers_reconcile_with_end_to_end(name: str) -> None:
     params = [p.data_ptr() for p in model.parameters()]
     result = profile(model, SHAPE, threads=1, min_time=0.4, name=name)
     a = with_profile(analyze(model, SHAPE), result)
-    section = a.extras["profile"]
+    section = a.need(PROFILE)
     assert isinstance(section, ProfileSection)
     e2e = result.e2e_median_s
     layers_sum = section.layers_sum_s
@@ -375,7 +376,7 @@ def test_cuda_path(tmp_path: Path) -> None:
         assert b.memory is not None and b.memory.method == "cuda-max-allocated"
         assert b.memory.growth_bytes > 0
     a = with_profile(analyze(model, SHAPE), result)
-    section = a.extras["profile"]
+    section = a.need(PROFILE)
     assert section.layers_sum_s + section.remainder_s == pytest.approx(result.e2e_median_s)
     assert (tmp_path / "prof" / "trace.json").is_file()
     from convscope.profiling.calibrate import calibrate

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from convscope.analysis.sections import PROFILE
 from convscope.report.build import build_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ def test_profile_steps_report_progress(tmp_path: Path) -> None:
         min_time=0.01,
         progress=lambda label, frac: seen.append(label),
     )
-    section = report.analysis.extras["profile"]
+    section = report.analysis.need(PROFILE)
     assert section.roofline is not None and section.roofline.params.name == "box"
     assert section.calibration is None and "calibrating" not in seen
     assert any(label.startswith("batch") for label in seen)  # the timing loop's own bar

@@ -1,28 +1,24 @@
 """Receptive-field helpers shared by the RF rules (no torch).
 
-The rules read :class:`~convscope.passes.receptive.structure.ReceptiveField` from
-``ctx.extras["receptive_field"]`` (rules declare ``requires = {"receptive_field"}``) and
-the tensor shapes of the frozen graph.
+The rules read :class:`~convscope.passes.receptive.structure.ReceptiveField` with
+``ctx.need(RECEPTIVE_FIELD)`` (rules declare ``requires = frozenset({RECEPTIVE_FIELD})``)
+and the tensor shapes of the frozen graph.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.rule import RuleContext
 from convscope.passes.receptive.structure import NodeRF, ReceptiveField
 
-EXTRAS_KEY = "receptive_field"
-
 
 def receptive_field(ctx: RuleContext) -> ReceptiveField:
     """The receptive-field analysis the engine provided for this rule."""
-    rf = ctx.extras[EXTRAS_KEY]
-    if not isinstance(rf, ReceptiveField):
-        raise TypeError(f"extras[{EXTRAS_KEY!r}] is a {type(rf).__name__}, not a ReceptiveField")
-    return rf
+    return ctx.need(RECEPTIVE_FIELD)
 
 
 def input_rf(rf: ReceptiveField, flow: Flow, node: ir.Node) -> NodeRF | None:

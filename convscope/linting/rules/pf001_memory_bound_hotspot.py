@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from convscope.analysis.sections import ROOFLINE
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._util import nbytes, pct
-from convscope.targets.roofline import RooflineParams, estimate
+from convscope.targets.roofline import estimate
 
 
 class MemoryBoundHotspot(Rule):
@@ -21,7 +22,7 @@ class MemoryBoundHotspot(Rule):
     default_severity = Severity.INFO
     summary = "Memory-bound layer (below the roofline ridge point) dominating predicted latency"
     measure = ("predicted_share", "higher")
-    requires = frozenset({"roofline"})
+    requires = frozenset({ROOFLINE})
     options = (
         Option(
             "min_share",
@@ -36,9 +37,7 @@ class MemoryBoundHotspot(Rule):
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        params = ctx.extras["roofline"]
-        if not isinstance(params, RooflineParams):
-            raise TypeError(f"extras['roofline'] is a {type(params).__name__}, not RooflineParams")
+        params = ctx.need(ROOFLINE)
         rows = ctx.analysis.rows
         if len(rows) < ctx.option("min_rows"):
             return

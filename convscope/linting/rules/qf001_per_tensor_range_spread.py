@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+from convscope.analysis.sections import QUANT
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.passes.quant.structure import (
@@ -75,7 +76,7 @@ class PerTensorRangeSpread(Rule):
     name = "per-tensor-range-spread"
     default_severity = Severity.WARNING
     summary = "Channels starved of INT8 levels by a per-tensor weight scale (after BN folding)"
-    requires = frozenset({"quant"})
+    requires = frozenset({QUANT})
     options = (
         Option(
             "min_bits",
@@ -97,8 +98,8 @@ class PerTensorRangeSpread(Rule):
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        report = ctx.extras.get("quant")
-        if not isinstance(report, QuantReport) or report.skipped:
+        report = ctx.need(QUANT)
+        if report.skipped:
             return
         mb, limit = ctx.option("min_bits"), ctx.option("max_starved_share")
         per_channel = ctx.option("weights") == "per-channel"

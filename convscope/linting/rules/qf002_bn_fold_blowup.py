@@ -6,13 +6,14 @@ import dataclasses
 import math
 from collections.abc import Iterator
 
+from convscope.analysis.sections import QUANT
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules.qf001_per_tensor_range_spread import (
     range_setters_text,
     weights_option,
 )
-from convscope.passes.quant.structure import QuantReport, below, share
+from convscope.passes.quant.structure import below, share
 
 
 def _num(x: float, digits: int = 3) -> Value:
@@ -44,7 +45,7 @@ class BnFoldBlowup(Rule):
     name = "bn-fold-blowup"
     default_severity = Severity.WARNING
     summary = "BatchNorm folding that starves channels of INT8 levels (or dead/constant channels)"
-    requires = frozenset({"quant"})
+    requires = frozenset({QUANT})
     options = (
         Option(
             "min_bits",
@@ -76,8 +77,8 @@ class BnFoldBlowup(Rule):
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        report = ctx.extras.get("quant")
-        if not isinstance(report, QuantReport) or report.skipped:
+        report = ctx.need(QUANT)
+        if report.skipped:
             return
         mb, limit = ctx.option("min_bits"), ctx.option("max_starved_share")
         g_eps, v_eps = ctx.option("gamma_eps"), ctx.option("var_eps")

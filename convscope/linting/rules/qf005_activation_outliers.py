@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from convscope.analysis.sections import CALIBRATION
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
-from convscope.passes.quant.structure import ActivationStats, QuantReport
 
 
 class ActivationOutliers(Rule):
@@ -21,7 +21,7 @@ class ActivationOutliers(Rule):
     enabled_severity = Severity.WARNING
     summary = "Activation channels whose max is far above their 97.5th percentile"
     measure = ("worst_ratio", "higher")
-    requires = frozenset({"calibration"})
+    requires = frozenset({CALIBRATION})
     options = (
         Option(
             "max_ratio",
@@ -35,10 +35,7 @@ class ActivationOutliers(Rule):
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        data = ctx.extras.get("calibration")
-        stats = data.activations if isinstance(data, QuantReport) else data
-        if not isinstance(stats, ActivationStats):
-            return
+        stats = ctx.need(CALIBRATION)
         limit = ctx.option("max_ratio")
         pct = f"P{100 * stats.percentile:g}"
         note = " (random calibration data: this only tests the mechanics)" if stats.random else ""

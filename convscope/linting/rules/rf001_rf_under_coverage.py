@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Severity
@@ -25,7 +26,7 @@ class RFUnderCoverage(Rule):
     summary = "Final receptive field (largest over paths) smaller than the input side"
     measure = ("coverage", "lower")
     scope = "model"  # about the whole network, reported at its widest spatial layer
-    requires = frozenset({"receptive_field"})
+    requires = frozenset({RECEPTIVE_FIELD})
     options = (
         Option(
             "min_coverage",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Severity
@@ -32,7 +33,7 @@ class EarlyPointwise(Rule):
     name = "early-pointwise"
     default_severity = Severity.WARNING
     summary = "1×1 convs replacing spatial convs while the receptive field is small"
-    requires = frozenset({"receptive_field"})
+    requires = frozenset({RECEPTIVE_FIELD})
     options = (
         Option("min_run", int, 3, "Smallest number of consecutive 1×1 convs reported.", minimum=2),
         Option(

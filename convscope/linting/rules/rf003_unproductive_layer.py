@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
@@ -27,7 +28,7 @@ class UnproductiveLayer(Rule):
     summary = (
         "Layer whose input already sees the whole image or whose map is no larger than its kernel"
     )
-    requires = frozenset({"receptive_field"})
+    requires = frozenset({RECEPTIVE_FIELD})
     options = (
         Option(
             "rf_path",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._rf import axes, px, receptive_field
@@ -20,7 +21,7 @@ class MisalignedMerge(Rule):
     name = "misaligned-merge"
     default_severity = Severity.WARNING
     summary = "Add or concat whose branches differ in effective stride or centre offset"
-    requires = frozenset({"receptive_field"})
+    requires = frozenset({RECEPTIVE_FIELD})
     options = (
         Option(
             "min_offset_fraction",

@@ -3,7 +3,7 @@
 ``quant_report(model, inputs)`` measures a model with real weights;
 ``with_quant(analysis, model)`` attaches the result to an
 :class:`~convscope.analysis.build.Analysis`
-as ``extras["quant"]`` (and ``extras["calibration"]`` when calibration ran), which the JSON
+as its ``QUANT`` section (and ``CALIBRATION`` when calibration ran), which the JSON
 schema, the reporters and the QF lint rules read. A model without real weights (built on
 the meta device, as ``convscope analyze`` does without ``--weights``) gives a report whose
 ``skipped_reason`` says so and that holds no numbers.
@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from convscope.analysis.build import Analysis
+from convscope.analysis.sections import CALIBRATION, QUANT
 from convscope.errors import InputError, first_line
 from convscope.ir import graph as ir
 from convscope.model.state import keeps_global_state
@@ -245,15 +246,13 @@ def with_quant(
     *,
     options: QuantOptions | None = None,
 ) -> Analysis:
-    """A copy of ``analysis`` with ``extras["quant"]`` (a :class:`QuantReport`) and, when
-    calibration ran, ``extras["calibration"]`` (its :class:`ActivationStats`, read by rule
-    QF005)."""
+    """A copy of ``analysis`` with the ``QUANT`` section (a :class:`QuantReport`) and, when
+    calibration ran, ``CALIBRATION`` (its :class:`ActivationStats`, read by rule QF005)."""
     report = quant_report(model, calibration=calibration, analysis=analysis, options=options)
-    extras = dict(analysis.extras)
-    extras["quant"] = report
+    analysis = analysis.with_section(QUANT, report)
     if report.activations is not None:
-        extras["calibration"] = report.activations
-    return dataclasses.replace(analysis, extras=extras)
+        analysis = analysis.with_section(CALIBRATION, report.activations)
+    return analysis
 
 
 # --------------------------------------------------------------------------- lint support

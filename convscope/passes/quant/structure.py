@@ -785,7 +785,7 @@ class ActivationStats:
 
 @dataclass(frozen=True)
 class QuantReport:
-    """The ``quant`` section of an analysis (``Analysis.extras["quant"]``)."""
+    """The ``QUANT`` section of an analysis (``quant`` in the JSON document)."""
 
     model: str
     options: QuantOptions = field(default_factory=QuantOptions)

@@ -201,7 +201,7 @@ class Misalignment:
 
 @dataclass(frozen=True)
 class ReceptiveField:
-    """Result of :func:`receptive_field`; stored as ``Analysis.extras["receptive_field"]``.
+    """Result of :func:`receptive_field`; an analysis's ``RECEPTIVE_FIELD`` section.
 
     Beyond the per-tensor, per-node and per-layer RFs, three mappings describe how far the
     numbers can be trusted, for ``rf_verify``: ``layer_dims`` (which tensor dims of a

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from convscope.analysis.build import Analysis, LayerRow, fold
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.render import fmt
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
@@ -42,7 +43,7 @@ def render(a: Analysis, *, depth: int | None = None, budget: int = BUDGET) -> st
         f"{', '.join(fmt.shape(s) for s in a.output_shapes)} |",
         f"| trace | {a.graph.mode}{_fallback(a)} |",
     ]
-    section = a.extras.get("receptive_field")
+    section = a.section(RECEPTIVE_FIELD)
     if section is not None:
         out.append(f"| receptive field | {_esc(section.summary_text())} |")
     mix = ", ".join(

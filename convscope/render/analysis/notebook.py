@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.render import fmt
 from convscope.render.analysis import tree
 
@@ -70,7 +71,7 @@ def _summary(a: Analysis) -> str:
             + (f" at {a.dtype}" if a.dtype else ""),
         ),
     ]
-    section = a.extras.get("receptive_field")
+    section = a.section(RECEPTIVE_FIELD)
     if section is not None:
         items.append(("Receptive field", section.summary_text()))
     shapes = ", ".join(fmt.shape(s) for s in a.input_shapes)

@@ -16,13 +16,14 @@ from rich.table import Table
 from rich.text import Text
 
 from convscope.analysis.build import Analysis, LayerRow, fold
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.render import fmt
 from convscope.render.analysis import tree
 
 
 def _rf_cell(a: Analysis, path: str) -> str:
-    section = a.extras.get("receptive_field")
+    section = a.section(RECEPTIVE_FIELD)
     if section is None:
         return ""
     d = section.layer_dict(path)
@@ -208,7 +209,7 @@ def summary_panel(a: Analysis) -> Panel:
             "[bold]Trace[/]\t[yellow]real CPU tensors[/]: "
             + escape(a.graph.fallback_reason or "requested")
         )
-    section = a.extras.get("receptive_field")
+    section = a.section(RECEPTIVE_FIELD)
     if section is not None:
         lines.append(f"[bold]RF[/]\t{escape(section.summary_text())}")
     if a.unknown:

@@ -1,6 +1,6 @@
 """``convscope profile`` output: rich tables, plain text, and the progress bar.
 
-Reads the ``extras["profile"]`` section (:class:`convscope.profiling.ProfileSection`) of an
+Reads the ``PROFILE`` section (:class:`convscope.profiling.ProfileSection`) of an
 analysis: end-to-end latency per batch size, the slowest layers (measured self time,
 share of the end-to-end median, and roofline columns when a roofline was given), the
 reconciliation line (Σ layers + unattributed remainder = end-to-end median), memory and
@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convscope.analysis.build import Analysis
+from convscope.analysis.sections import PROFILE
 from convscope.profiling.reliability import ACHIEVED_LIMIT
 from convscope.render import fmt
 
@@ -241,7 +242,7 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
 
 
 def render(a: Analysis, *, top: int = DEFAULT_TOP) -> Group:
-    section = a.extras["profile"]
+    section = a.need(PROFILE)
     r = section.result
     header = Text.assemble(
         ("convscope profile", "bold"),

@@ -10,6 +10,7 @@ from torch import nn
 
 import convscope
 from convscope.analysis.build import Analysis
+from convscope.analysis.sections import ROOFLINE
 from convscope.linting.config import Settings
 from convscope.linting.engine import REQUIREMENT_HINTS, lint
 
@@ -96,7 +97,7 @@ def test_skipped_with_a_note_without_roofline_figures() -> None:
         result = lint(analysis(), Settings(select=("PF001",), target=target))
         assert not result.findings
         [skip] = result.skipped
-        assert skip.code == "PF001" and skip.reason == REQUIREMENT_HINTS["roofline"]
+        assert skip.code == "PF001" and skip.reason == REQUIREMENT_HINTS[ROOFLINE]
         assert "roofline" in skip.reason
 
 

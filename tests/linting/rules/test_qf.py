@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import convscope
+from convscope.analysis.sections import CALIBRATION, QUANT, WEIGHTS, SectionKey
 from convscope.linting.catalog import rule_folder
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
@@ -35,12 +36,12 @@ def _run(
     namespace = runpy.run_path(str(path))
     loaded = load_model(str(path), device="cpu" if weights else "meta")
     analysis = convscope.analyze(loaded.module, loaded.inputs, name=str(path))
-    providers: dict[str, Any] = {}
+    providers: dict[SectionKey[Any], Any] = {}
     if weights:
-        providers["weights"] = lambda _a: loaded.module
+        providers[WEIGHTS] = lambda _a: loaded.module
         calibration = namespace.get("CALIBRATION")
         if calibration is not None:
-            providers["calibration"] = lambda a: (
+            providers[CALIBRATION] = lambda a: (
                 quant_report(loaded.module, analysis=a, calibration=calibration).activations
             )
     settings = Settings(select=(code,), rules={code: options} if options else {}, target=target)
@@ -149,7 +150,7 @@ def test_input_channel_starvation_is_flagged_on_every_target(weights: str) -> No
     net = _starved_inputs_net()
     analysis = convscope.analyze(net, torch.zeros(1, 8, 8, 8))
     settings = Settings(select=("QF001",), rules={"QF001": {"weights": weights}})
-    result = lint(analysis, settings, providers={"weights": lambda _a: net})
+    result = lint(analysis, settings, providers={WEIGHTS: lambda _a: net})
     (f,) = result.findings
     assert f.layer == "2" and f.values["input_starved_channels"] == 4
     assert "4 of 16 input channels (25%)" in f.message
@@ -171,7 +172,7 @@ def test_half_the_channels_starved_is_flagged_where_max_over_median_was_blind() 
     net.eval()
     analysis = convscope.analyze(net, torch.zeros(1, 128, 4, 4))
     result = lint(
-        analysis, Settings(select=("QF001", "QF002")), providers={"weights": lambda _a: net}
+        analysis, Settings(select=("QF001", "QF002")), providers={WEIGHTS: lambda _a: net}
     )
     (f,) = result.findings  # QF002: the BatchNorm is neutral, folding changes nothing
     assert f.code == "QF001" and f.values["starved_channels"] == 58
@@ -184,7 +185,7 @@ def test_analyze_table_and_lint_report_the_same_numbers() -> None:
     path = rule_folder("QF001", REG["QF001"].name) / "bad.py"
     loaded = load_model(str(path), device="cpu")
     analysis = with_quant(convscope.analyze(loaded.module, loaded.inputs), loaded.module)
-    report = analysis.extras["quant"]
+    report = analysis.need(QUANT)
     (f,) = lint(analysis, Settings(select=("QF001",))).findings
     lq = report.layer("dw")
     assert f.values["starved_channels"] == len(lq.starved(4.0)) == 58
@@ -199,7 +200,7 @@ def test_rules_read_a_quant_section_already_in_the_analysis() -> None:
     loaded = load_model(str(path), device="cpu")
     analysis = with_quant(convscope.analyze(loaded.module, loaded.inputs), loaded.module)
     result = lint(
-        analysis, Settings(select=("QF001",)), providers={"weights": lambda _a: {}}
+        analysis, Settings(select=("QF001",)), providers={WEIGHTS: lambda _a: {}}
     )  # never consulted: the section wins
     assert [f.code for f in result.findings] == ["QF001"]
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from convscope.analysis import schema
+from convscope.analysis.sections import QUANT
 from convscope.api import analyze
 from convscope.errors import InputError
 from convscope.passes.quant import numeric as qn
@@ -301,7 +302,7 @@ def test_no_weights_gives_a_reason_and_no_numbers() -> None:
         m = ConvBN().eval()
     a = analyze(m, SHAPE)
     out = with_quant(a, m)
-    report = out.extras["quant"]
+    report = out.need(QUANT)
     assert report.skipped and "meta" in (report.skipped_reason or "")
     assert report.layers == () and report.equalizations == ()
     doc = schema.to_dict(out)

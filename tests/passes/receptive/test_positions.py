@@ -10,13 +10,14 @@ from torch import nn
 
 import convscope
 from convscope.analysis.rf import with_receptive_field
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.checks.rf_verify import verify_rf
 from convscope.passes.receptive.structure import NodeRF, ReceptiveField
 
 
 def _rf(model: nn.Module, shape: tuple[int, ...]) -> tuple[convscope.Analysis, NodeRF]:
     a = with_receptive_field(convscope.analyze(model, shape))
-    section = a.extras["receptive_field"]
+    section = a.need(RECEPTIVE_FIELD)
     assert isinstance(section, ReceptiveField) and section.output is not None
     return a, section.output
 

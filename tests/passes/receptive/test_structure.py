@@ -18,6 +18,7 @@ from torch import nn
 import convscope
 from convscope.analysis.rf import receptive_field, with_receptive_field
 from convscope.analysis.schema import to_dict
+from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.passes.receptive import structure as rp
 from convscope.passes.receptive.structure import NodeRF, ReceptiveField
@@ -455,7 +456,7 @@ def test_json_and_text() -> None:
     with torch.device("meta"):
         m = torchvision.models.resnet18()
     a = with_receptive_field(convscope.analyze(m, (1, 3, 224, 224)))
-    assert "receptive_field" not in convscope.analyze(m, (1, 3, 64, 64)).extras
+    assert convscope.analyze(m, (1, 3, 64, 64)).section(RECEPTIVE_FIELD) is None
     doc = json.loads(json.dumps(to_dict(a)))
     top = doc["receptive_field"]
     assert top["size"] == [435, 435] and top["stride"] == [32, 32] and top["is_global"]
@@ -464,7 +465,7 @@ def test_json_and_text() -> None:
     layer4 = next(row for row in doc["layers"] if row["path"] == "layer4.1.conv2")
     assert layer4["rf"]["size"] == [435, 435]
     assert set(layer4["rf"]) == {"size", "min_size", "stride", "padding", "center_offset", "global"}
-    text = a.extras["receptive_field"].summary_text()
+    text = a.need(RECEPTIVE_FIELD).summary_text()
     assert text.startswith("output RF 435×435 (stride 32) covers the 224×224 input")
     assert text.endswith("0 misaligned merges")
 
@@ -474,7 +475,7 @@ def test_result_is_immutable_and_graph_untouched() -> None:
     before = a.graph
     b = with_receptive_field(a)
     assert a.extras == {} and b.graph is before
-    rf = b.extras["receptive_field"]
+    rf = b.need(RECEPTIVE_FIELD)
     with pytest.raises(TypeError):
         rf.per_layer["x"] = rf.output  # type: ignore[index]
 
