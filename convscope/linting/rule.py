@@ -55,7 +55,7 @@ _TYPE_NAMES: Mapping[type, str] = {
 
 @dataclass(frozen=True)
 class Option:
-    """One typed, documented rule option.
+    """One typed rule option; its meaning is documented in the rule's README only.
 
     ``kind`` is ``int``, ``float``, ``bool``, ``str`` or ``list`` (a list of strings).
     ``profile_key`` names the target-profile field that supplies the value when neither the
@@ -67,7 +67,6 @@ class Option:
     name: str
     kind: type
     default: Any
-    help: str
     profile_key: str | None = None
     choices: tuple[str, ...] | None = None
     minimum: float | None = None

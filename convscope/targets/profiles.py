@@ -33,18 +33,10 @@ DEFAULT_TARGET = "generic"
 #: used when no registered rule binds the field.
 PROFILE_FIELDS: Mapping[str, Option] = MappingProxyType(
     {
-        "channel-alignment": Option("channel_alignment", int, 1, "alignment multiple", minimum=1),
-        "min-depthwise-channels": Option(
-            "min_depthwise_channels", int, 1, "minimum width", minimum=1
-        ),
-        "unfriendly-activations": Option("unfriendly_activations", list, [], "activations"),
-        "weights": Option(
-            "weights",
-            str,
-            "per-tensor",
-            "weight quantization scheme",
-            choices=("per-tensor", "per-channel"),
-        ),
+        "channel-alignment": Option("channel_alignment", int, 1, minimum=1),
+        "min-depthwise-channels": Option("min_depthwise_channels", int, 1, minimum=1),
+        "unfriendly-activations": Option("unfriendly_activations", list, []),
+        "weights": Option("weights", str, "per-tensor", choices=("per-tensor", "per-channel")),
     }
 )
 _TOP_KEYS = ("description", "device", "int8", "roofline", "severity", "rules", *PROFILE_FIELDS)

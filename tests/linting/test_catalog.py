@@ -59,9 +59,40 @@ def test_readme_sections(code: str) -> None:
         assert body.strip(), f"{code}: empty section {title}"
     example = sections["Example"]
     assert "```" in example and f"{code} {rule.name}" in example, "real output in the example"
-    for opt in rule.options:
-        assert f"`{opt.name}`" in sections["Options"], (code, opt.name)
+    _check_options_table(code, sections["Options"])
     assert rule.default_severity.value in text.split("## What it does")[0]
+
+
+_README_TYPES = {int: "int", float: "float", bool: "bool", str: "string", list: "list of strings"}
+
+
+def _readme_default(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "`[" + ", ".join(str(v) for v in value) + "]`"
+    return str(value)
+
+
+def _check_options_table(code: str, section: str) -> None:
+    """The README's option table is the options' only documentation: exactly the rule's
+    options, each with its type, its default and the profile field that can supply it."""
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if len(cells) == 4 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1:]
+    options = {opt.name: opt for opt in REG[code].options}
+    assert set(rows) == set(options), (code, sorted(rows), sorted(options))
+    for name, (kind, default, meaning) in rows.items():
+        opt = options[name]
+        assert kind.startswith(_README_TYPES[opt.kind]), (code, name, kind)
+        assert default.startswith(_readme_default(opt.default)), (code, name, default)
+        if opt.profile_key:
+            assert f"profile field `{opt.profile_key}`" in default, (code, name, default)
+        assert meaning, (code, name)
+    if not options:
+        assert section.strip() == "None.", code
 
 
 def _lint_fixture(path: Path, code: str) -> tuple[Counter[str], dict[str, int]]:

@@ -20,15 +20,7 @@ class ConvBiasBeforeNorm(Rule):
     name = "conv-bias-before-norm"
     default_severity = Severity.INFO  # wasted parameters, harmless to accuracy
     summary = "Conv with a bias feeding a norm over the same channels (the bias is cancelled)"
-    options = (
-        Option(
-            "norm_kinds",
-            list,
-            ["batch", "group"],
-            "Norm kinds that cancel the bias (group counts only with one channel per group).",
-            choices=("batch", "group"),
-        ),
-    )
+    options = (Option("norm_kinds", list, ["batch", "group"], choices=("batch", "group")),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         kinds = set(ctx.option("norm_kinds"))

@@ -22,15 +22,7 @@ class NonlinearProjection(Rule):
     name = "nonlinear-projection"
     default_severity = Severity.WARNING
     summary = "Activation after the narrow 1×1 projection of an inverted residual"
-    options = (
-        Option(
-            "min_ratio",
-            float,
-            2.0,
-            "How much the projection must narrow (in / out) to count as a bottleneck.",
-            minimum=1.0,
-        ),
-    )
+    options = (Option("min_ratio", float, 2.0, minimum=1.0),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         flow = ctx.flow

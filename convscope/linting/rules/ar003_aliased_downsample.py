@@ -33,15 +33,7 @@ class AliasedDownsample(Rule):
     default_severity = Severity.OFF
     enabled_severity = Severity.WARNING
     summary = "Strided conv/pool without low-pass filtering outside the stem"
-    options = (
-        Option(
-            "stem_layers",
-            int,
-            2,
-            "Spatial ops at the start of the network that are exempt.",
-            minimum=0,
-        ),
-    )
+    options = (Option("stem_layers", int, 2, minimum=0),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         flow = ctx.flow

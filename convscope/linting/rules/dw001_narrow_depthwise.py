@@ -20,22 +20,8 @@ class NarrowDepthwise(Rule):
     summary = "Depthwise conv with too few channels or without an expansion before it"
     measure = ("channels", "lower")
     options = (
-        Option(
-            "min_channels",
-            int,
-            32,
-            "Smallest acceptable number of depthwise channels.",
-            profile_key="min-depthwise-channels",
-            minimum=1,
-        ),
-        Option(
-            "expansion_below",
-            int,
-            0,
-            "Depthwise convs narrower than this need an expanding channel mixer (out > in) "
-            "as their nearest channel-mixing producer; 0 (default) turns the check off.",
-            minimum=0,
-        ),
+        Option("min_channels", int, 32, profile_key="min-depthwise-channels", minimum=1),
+        Option("expansion_below", int, 0, minimum=0),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:

@@ -18,16 +18,7 @@ class DepthwiseWithoutMixing(Rule):
     name = "depthwise-without-mixing"
     default_severity = Severity.WARNING
     summary = "Depthwise conv not followed by channel mixing before the next spatial op"
-    options = (
-        Option(
-            "min_chain_after_merge",
-            int,
-            3,
-            "Through residual adds and concats, report only when this many spatial ops in "
-            "a row follow the depthwise conv with no channel mixing.",
-            minimum=1,
-        ),
-    )
+    options = (Option("min_chain_after_merge", int, 3, minimum=1),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         flow = ctx.flow

@@ -21,29 +21,9 @@ class SeparableCandidate(Rule):
     default_severity = Severity.INFO
     summary = "Dense k×k conv that a depthwise + pointwise pair would replace with large savings"
     options = (
-        Option(
-            "min_savings",
-            float,
-            0.5,
-            "Smallest fraction of the conv's MACs a separable pair must save.",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        Option(
-            "min_in_channels",
-            int,
-            16,
-            "Skip convs with fewer input channels (stems on RGB).",
-            minimum=1,
-        ),
-        Option(
-            "min_macs_share",
-            float,
-            0.05,
-            "Skip convs holding less than this share of the model's MACs.",
-            minimum=0.0,
-            maximum=1.0,
-        ),
+        Option("min_savings", float, 0.5, minimum=0.0, maximum=1.0),
+        Option("min_in_channels", int, 16, minimum=1),
+        Option("min_macs_share", float, 0.05, minimum=0.0, maximum=1.0),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:

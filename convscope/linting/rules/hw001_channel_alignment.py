@@ -31,16 +31,7 @@ class ChannelAlignment(Rule):
     name = "channel-alignment"
     default_severity = Severity.WARNING
     summary = "Channel counts not a multiple of the target's alignment"
-    options = (
-        Option(
-            "alignment",
-            int,
-            8,
-            "Channel multiple the target's matrix engine wants.",
-            profile_key="channel-alignment",
-            minimum=1,
-        ),
-    )
+    options = (Option("alignment", int, 8, profile_key="channel-alignment", minimum=1),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         flow = ctx.flow

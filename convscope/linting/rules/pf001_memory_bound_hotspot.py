@@ -24,16 +24,8 @@ class MemoryBoundHotspot(Rule):
     measure = ("predicted_share", "higher")
     requires = frozenset({ROOFLINE})
     options = (
-        Option(
-            "min_share",
-            float,
-            0.1,
-            "Share of the model's predicted (roofline) time that "
-            "makes a memory-bound layer a hotspot.",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        Option("min_rows", int, 4, "Skip models with fewer layers than this.", minimum=1),
+        Option("min_share", float, 0.1, minimum=0.0, maximum=1.0),
+        Option("min_rows", int, 4, minimum=1),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:

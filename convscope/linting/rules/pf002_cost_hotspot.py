@@ -20,15 +20,8 @@ class CostHotspot(Rule):
     default_severity = Severity.INFO
     summary = "One layer holding a large share of total MACs or activation memory"
     options = (
-        Option(
-            "max_share",
-            float,
-            0.25,
-            "Share of total MACs or activation bytes that makes a layer a hotspot.",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        Option("min_rows", int, 4, "Skip models with fewer layers than this.", minimum=1),
+        Option("max_share", float, 0.25, minimum=0.0, maximum=1.0),
+        Option("min_rows", int, 4, minimum=1),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:

@@ -9,26 +9,14 @@ from collections.abc import Iterator
 from convscope.analysis.sections import QUANT
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
-from convscope.linting.rules.qf001_per_tensor_range_spread import (
+from convscope.linting.rules._quant import (
+    indices,
     range_setters_text,
+    share_text,
+    value,
     weights_option,
 )
 from convscope.passes.quant.structure import below, share
-
-
-def _num(x: float, digits: int = 3) -> Value:
-    if math.isnan(x):
-        return "n/a"
-    return "inf" if math.isinf(x) else round(x, digits)
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%" if x == 0 or x >= 0.01 else f"{100 * x:.1f}%"
-
-
-def _indices(idx: tuple[int, ...], limit: int = 6) -> str:
-    shown = ", ".join(str(i) for i in idx[:limit])
-    return shown + ("…" if len(idx) > limit else "")
 
 
 def _plural(n: int, word: str) -> str:
@@ -47,32 +35,11 @@ class BnFoldBlowup(Rule):
     summary = "BatchNorm folding that starves channels of INT8 levels (or dead/constant channels)"
     requires = frozenset({QUANT})
     options = (
-        Option(
-            "min_bits",
-            float,
-            4.0,
-            "A channel with fewer effective bits log2(2·m+1) than this is starved.",
-            minimum=0.0,
-            maximum=8.0,
-        ),
-        Option(
-            "max_starved_share",
-            float,
-            0.05,
-            "Largest acceptable share of output channels that folding starves.",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        Option("gamma_eps", float, 1e-6, "|γ| below this marks a dead channel.", minimum=0.0),
-        Option(
-            "var_eps", float, 1e-8, "running_var below this marks a constant channel.", minimum=0.0
-        ),
-        Option(
-            "flag_dead_channels",
-            bool,
-            True,
-            "Also report BatchNorms with dead or constant channels whatever they cost.",
-        ),
+        Option("min_bits", float, 4.0, minimum=0.0, maximum=8.0),
+        Option("max_starved_share", float, 0.05, minimum=0.0, maximum=1.0),
+        Option("gamma_eps", float, 1e-6, minimum=0.0),
+        Option("var_eps", float, 1e-8, minimum=0.0),
+        Option("flag_dead_channels", bool, True),
         weights_option(),
     )
 
@@ -108,7 +75,7 @@ class BnFoldBlowup(Rule):
                 parts.append(
                     f"folding takes the output channels below {mb:g} bits under one "
                     f"per-tensor INT{lq.bits} scale from {len(before)} to {len(after)} of {n} "
-                    f"({_pct(share(len(before), n))} → {_pct(share(len(after), n))}, "
+                    f"({share_text(share(len(before), n))} → {share_text(share(len(after), n))}, "
                     f"max_starved_share={limit:g}; {len(lq.zero_bit_channels)} at 0 bits)"
                 )
             const_setters = tuple(i for i in lq.range_setters() if i in set(const))
@@ -122,14 +89,14 @@ class BnFoldBlowup(Rule):
                     )
                 parts.append(
                     f"{_plural(len(const), 'constant channel')} (running_var < {v_eps:g}: "
-                    f"factor γ/√ε, ε = {fold.eps:g}; channels {_indices(const)}){setting}"
+                    f"factor γ/√ε, ε = {fold.eps:g}; channels {indices(const)}){setting}"
                 )
             if not const_setters and not per_channel:
                 parts.append(range_setters_text(report, lq))
             if dead:
                 parts.append(
                     f"{_plural(len(dead), 'dead channel')} (|γ| < {g_eps:g}; "
-                    f"channels {_indices(dead)})"
+                    f"channels {indices(dead)})"
                 )
             tips = []
             if const and not per_channel:
@@ -139,7 +106,7 @@ class BnFoldBlowup(Rule):
                     f"zero the folded weights of the {_plural(len(const), 'constant channel')} "
                     f"and keep {'its' if len(const) == 1 else 'their'} folded bias (the "
                     "channel outputs that constant anyway): "
-                    f"the other channels then set the per-tensor range and {_pct(left)} of "
+                    f"the other channels then set the per-tensor range and {share_text(left)} of "
                     f"them stay below {mb:g} bits"
                 )
             elif const or dead:
@@ -157,15 +124,15 @@ class BnFoldBlowup(Rule):
             )
             values: dict[str, Value] = {
                 "layer": lq.path,
-                "ratio": _num(ratio),
-                "factor_min": _num(fold.factor_min, 6),
-                "factor_max": _num(fold.factor_max, 6),
+                "ratio": value(ratio),
+                "factor_min": value(fold.factor_min, 6),
+                "factor_max": value(fold.factor_max, 6),
                 "dead_channels": len(dead),
                 "constant_channels": len(const),
                 "constant_range_setters": len(const_setters),
                 "starved_channels": len(after),
-                "starved_share": _num(share(len(after), n)),
-                "starved_share_unfolded": _num(share(len(before), n)),
+                "starved_share": value(share(len(after), n)),
+                "starved_share_unfolded": value(share(len(before), n)),
                 "min_bits": mb,
                 "max_starved_share": limit,
                 "weights": ctx.option("weights"),

@@ -83,8 +83,6 @@ class QuantUnfriendlyActivation(Rule):
             "activations",
             list,
             ["silu", "hardswish", "prelu", "gelu", "mish"],
-            "Activation names to report; 'relu6-after-depthwise' reports ReLU6 only right "
-            "after a depthwise conv (+ norm).",
             profile_key="unfriendly-activations",
             choices=(*ACTIVATIONS, RELU6_AFTER_DEPTHWISE),
         ),

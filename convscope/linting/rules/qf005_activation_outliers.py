@@ -23,15 +23,8 @@ class ActivationOutliers(Rule):
     measure = ("worst_ratio", "higher")
     requires = frozenset({CALIBRATION})
     options = (
-        Option(
-            "max_ratio",
-            float,
-            3.5,
-            "Largest acceptable max/P97.5 ratio of a channel's absolute activations "
-            "(PyTorch ModelReport OutlierDetector default).",
-            minimum=1.0,
-        ),
-        Option("min_channels", int, 1, "Outlier channels needed to flag a layer.", minimum=1),
+        Option("max_ratio", float, 3.5, minimum=1.0),
+        Option("min_channels", int, 1, minimum=1),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:

@@ -28,21 +28,8 @@ class RFUnderCoverage(Rule):
     scope = "model"  # about the whole network, reported at its widest spatial layer
     requires = frozenset({RECEPTIVE_FIELD})
     options = (
-        Option(
-            "min_coverage",
-            float,
-            0.8,
-            "Fraction of each input side the output's local receptive field must reach.",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        Option(
-            "global_mixing_covers",
-            bool,
-            True,
-            "Treat attention, flatten + linear over "
-            "spatial positions and token-mixing matmuls as covering the input.",
-        ),
+        Option("min_coverage", float, 0.8, minimum=0.0, maximum=1.0),
+        Option("global_mixing_covers", bool, True),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:

@@ -35,25 +35,9 @@ class EarlyPointwise(Rule):
     summary = "1×1 convs replacing spatial convs while the receptive field is small"
     requires = frozenset({RECEPTIVE_FIELD})
     options = (
-        Option("min_run", int, 3, "Smallest number of consecutive 1×1 convs reported.", minimum=2),
-        Option(
-            "max_rf_fraction",
-            float,
-            0.1,
-            "A receptive field at most this fraction of the "
-            "input side (every axis) is still small.",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        Option(
-            "min_resolution_fraction",
-            float,
-            0.25,
-            "A feature map at least this fraction "
-            "of the input side (every axis) is still high resolution.",
-            minimum=0.0,
-            maximum=1.0,
-        ),
+        Option("min_run", int, 3, minimum=2),
+        Option("max_rf_fraction", float, 0.1, minimum=0.0, maximum=1.0),
+        Option("min_resolution_fraction", float, 0.25, minimum=0.0, maximum=1.0),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:

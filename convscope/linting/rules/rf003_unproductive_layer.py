@@ -30,22 +30,8 @@ class UnproductiveLayer(Rule):
     )
     requires = frozenset({RECEPTIVE_FIELD})
     options = (
-        Option(
-            "rf_path",
-            str,
-            "shortest",
-            "Which receptive field of the layer's input must "
-            "cover the image: along the shortest path (every path sees it all) or the "
-            "longest.",
-            choices=("shortest", "longest"),
-        ),
-        Option(
-            "check_kernel",
-            bool,
-            True,
-            "Also report k×k layers (k > 1) whose input map "
-            "is no larger than the kernel on every axis.",
-        ),
+        Option("rf_path", str, "shortest", choices=("shortest", "longest")),
+        Option("check_kernel", bool, True),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:

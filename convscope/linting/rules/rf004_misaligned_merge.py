@@ -23,21 +23,8 @@ class MisalignedMerge(Rule):
     summary = "Add or concat whose branches differ in effective stride or centre offset"
     requires = frozenset({RECEPTIVE_FIELD})
     options = (
-        Option(
-            "min_offset_fraction",
-            float,
-            0.5,
-            "Report centre offsets larger than this fraction of one pixel of the merged map.",
-            minimum=0.0,
-        ),
-        Option(
-            "max_stride_ratio",
-            float,
-            1.1,
-            "Report branch strides whose ratio exceeds this (a resize to a given size "
-            "gives strides that differ by a rounding, not a mistake).",
-            minimum=1.0,
-        ),
+        Option("min_offset_fraction", float, 0.5, minimum=0.0),
+        Option("max_stride_ratio", float, 1.1, minimum=1.0),
     )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:

@@ -24,16 +24,7 @@ class StrideSkipsInput(Rule):
     default_severity = Severity.WARNING
     summary = "Kernel smaller than its stride: part of the input is never read"
     measure = ("skipped_fraction", "higher")
-    options = (
-        Option(
-            "min_skipped_fraction",
-            float,
-            0.0,
-            "Report layers that skip more than this fraction of their input.",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-    )
+    options = (Option("min_skipped_fraction", float, 0.0, minimum=0.0, maximum=1.0),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         limit = ctx.option("min_skipped_fraction")

@@ -385,7 +385,8 @@ def share(count: int, total: int) -> float:
     return count / total if total else 0.0
 
 
-def _pct(x: float) -> str:
+def share_text(x: float) -> str:
+    """A share as a whole percentage, or with one decimal below 1 % (``0.4%``)."""
     return f"{100 * x:.0f}%" if x == 0 or x >= 0.01 else f"{100 * x:.1f}%"
 
 
@@ -947,7 +948,7 @@ class QuantReport:
         ]
         lines = [
             f"INT{o.bits} weights ({n} layers, BatchNorm folded): {len(flagged)} with more "
-            f"than {_pct(o.max_starved_share)} of their channels below {o.min_bits:g} bits "
+            f"than {share_text(o.max_starved_share)} of their channels below {o.min_bits:g} bits "
             "(output channels per tensor, input channels per channel)"
             + (f" ({len(dw_flagged)} of {len(dw)} depthwise)" if dw else ""),
         ]
@@ -991,10 +992,10 @@ def equalization_text(eq: Equalization, path: str, min_bits: float = 4.0) -> lis
             f"replace the ReLU6 between `{eq.first}` and `{eq.second}` by ReLU before "
             "equalizing (rescaling a channel moves ReLU6's clip point)"
         )
-    after = f"{_pct(eq.starved_share_after(path, min_bits))} of this layer's output channels"
+    after = f"{share_text(eq.starved_share_after(path, min_bits))} of this layer's output channels"
     in_after = eq.input_starved_share_after(min_bits) if path == eq.second else None
     if in_after is not None:
-        after += f" and {_pct(in_after)} of its input channels"
+        after += f" and {share_text(in_after)} of its input channels"
     out.append(
         f"cross-layer equalization of `{eq.first}` → `{eq.second}` with "
         f"s_i = sqrt(r1_i / r2_i) in [{eq.scale_min:.3g}, {eq.scale_max:.3g}] leaves "
