@@ -72,6 +72,7 @@ Pure: no torch import; returns new objects and never mutates the IR.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -387,15 +388,17 @@ class _Acc:
         n_in: int | None = None,
         n_out: int | None = None,
         intervals: Sequence[tuple[int, int]] | None = None,
+        spacing: int = 1,
     ) -> None:
         """Output pixel j reads layer-input pixels ``[lo0 + j·q, lo0 + j·q + m]``.
 
         ``intervals`` (the true ``(lo_j, hi_j)`` of every output position) or, for an
         exactly affine step, ``n_out`` keep the per-position intervals exact; without them
-        the axis falls back to the affine description.
+        the axis falls back to the affine description. ``spacing``: the gap between the
+        positions a window reads (its dilation).
         """
         s = self.stride[a]
-        self.pos[a] = _compose(self.pos[a], s, m, q, lo0, jit, n_in, n_out, intervals)
+        self.pos[a] = _compose(self.pos[a], s, m, q, lo0, jit, n_in, n_out, intervals, spacing)
         self.size[a] += m * s
         self.min_size[a] += m * s
         self.padding[a] -= lo0 * s
@@ -637,9 +640,12 @@ def _compose(
     n_in: int | None,
     n_out: int | None,
     intervals: Sequence[tuple[int, int]] | None,
+    spacing: int = 1,
 ) -> AxisPositions | None:
-    """Exact intervals after a step: output j reads layer-input positions ``[l_j, h_j]``,
-    which reach the model input from ``up.lo[l_j]`` to ``up.hi[h_j]`` (both monotone)."""
+    """Exact intervals after a step: output j reads layer-input positions ``l_j, l_j + g,
+    …, h_j`` (``g`` = ``spacing``, the dilation's gap), which reach the model input from the
+    smallest ``up.lo`` to the largest ``up.hi`` among them (``up.lo[l_j]`` and
+    ``up.hi[h_j]`` when both sequences are monotone)."""
     if up is None or (n_in is not None and len(up[0]) != n_in):
         return None
     if intervals is None:
@@ -661,11 +667,26 @@ def _compose(
             return True
         return seen[hi + 1] - seen[lo] > 0
 
-    return (
-        tuple(_extended(los, lo, per, shift, stride) for lo, _ in intervals),
-        tuple(_extended(his, hi, per, shift, stride) for _, hi in intervals),
-        tuple(padded(int(lo), int(hi)) for lo, hi in intervals),
-    )
+    if _monotone(los) and _monotone(his):
+        first = tuple(_extended(los, lo, per, shift, stride) for lo, _ in intervals)
+        last = tuple(_extended(his, hi, per, shift, stride) for _, hi in intervals)
+    else:
+        # A transposed conv whose dilation exceeds its stride interleaves its taps (output
+        # 15 may read input 4 and output 14 input 5): the extremes of a window are then
+        # not at its ends, so every position of the window counts.
+        first = tuple(
+            min(_extended(los, k, per, shift, stride) for k in range(lo, hi + 1, spacing))
+            for lo, hi in ((int(a), int(b)) for a, b in intervals)
+        )
+        last = tuple(
+            max(_extended(his, k, per, shift, stride) for k in range(lo, hi + 1, spacing))
+            for lo, hi in ((int(a), int(b)) for a, b in intervals)
+        )
+    return first, last, tuple(padded(int(lo), int(hi)) for lo, hi in intervals)
+
+
+def _monotone(values: Sequence[float]) -> bool:
+    return all(a <= b for a, b in itertools.pairwise(values))
 
 
 def _hull(parts: Sequence[AxisPositions | None], n: int) -> AxisPositions | None:
@@ -709,7 +730,12 @@ def _floor(x: Fraction) -> int:
     return math.floor(x)
 
 
-Step = tuple[float, float, float, float] | tuple[float, float, float, float, Any]
+# (m, q, lo0, jitter[, exact intervals[, spacing between the positions a window reads]])
+Step = (
+    tuple[float, float, float, float]
+    | tuple[float, float, float, float, Any]
+    | tuple[float, float, float, float, Any, int]
+)
 
 
 def _exact(taps: Sequence[tuple[int, float, float]], n_out: int) -> tuple[tuple[int, int], ...]:
@@ -808,7 +834,9 @@ def _transposed_step(k: int, s: int, p: int, d: int, n_out: int = 0) -> Step:
     m, lo0, jit = _fit(taps, 1.0 / s)
     every = [(j, reads(j)) for j in range(min(n_out, _MAX_SAMPLES))]
     exact = tuple((min(r), max(r)) for _, r in every) if all(r for _, r in every) else ()
-    return m, 1.0 / s, lo0, jit, exact if len(exact) == n_out else ()
+    # Consecutive taps that land on an input differ by s/g in t, so by d/g in the input.
+    spacing = d // math.gcd(s, d) if s > 0 and d > 0 else 1
+    return m, 1.0 / s, lo0, jit, exact if len(exact) == n_out else (), spacing
 
 
 # ---------------------------------------------------------------------------------------
@@ -1021,8 +1049,8 @@ class _Pass:
         if k is K.CONV and isinstance(a, ir.ConvAttrs):
             return [self.conv(node, a, ins, shapes, out_shapes[0])]
         if k is K.POOL and isinstance(a, ir.PoolAttrs):
-            steps = [
-                (float(d * (kk - 1)), float(s), float(-p), 0.0)
+            steps: list[Step] = [
+                (float(d * (kk - 1)), float(s), float(-p), 0.0, None, d)
                 for kk, s, p, d in zip(a.kernel, a.stride, a.padding, a.dilation, strict=True)
             ]
             return [self.spatial(ins[0], shapes[0], out_shapes[0], steps, mixes_channels=False)]
@@ -1080,9 +1108,19 @@ class _Pass:
         for q, st in enumerate(steps):
             m, stride, lo0, jit = st[:4]
             ivals = (st[4] or None) if len(st) > 4 else None
+            spacing = int(st[5]) if len(st) > 5 else 1
             d = q + 2
             axis = _dim_axis(layout[d])
             if axis is None:
+                if in_shape[d] != out_shape[d]:
+                    # A window over a dim the layout lost track of (size-1 dims squeezed
+                    # ambiguously, the axis parked in the batch dim) may be a spatial axis:
+                    # the positions of every axis not in a window dim are no longer known.
+                    tracked = {_dim_axis(dim) for dim in layout[2:]}
+                    for lost in range(len(acc.pos)):
+                        if lost not in tracked and acc.pos[lost] is not None:
+                            acc.pos[lost] = None
+                            acc.approx = True
                 out.append(((_OTHER, out_shape[d]),))
             elif axis == _MERGED:
                 if m == 0 and stride == 1 and lo0 == 0 and in_shape[d] == out_shape[d]:
@@ -1099,6 +1137,7 @@ class _Pass:
                     n_in=in_shape[d],
                     n_out=out_shape[d],
                     intervals=ivals,
+                    spacing=spacing,
                 )
                 out.append(((axis, out_shape[d]),))
         return acc.freeze(tuple(out))
@@ -1117,7 +1156,7 @@ class _Pass:
             if a.transposed:
                 steps.append(_transposed_step(kk, s, p, d, out_shape[i + 2]))
             else:
-                steps.append((float(d * (kk - 1)), float(s), float(-p), 0.0))
+                steps.append((float(d * (kk - 1)), float(s), float(-p), 0.0, None, d))
         mixes = not (a.groups == a.in_channels and a.groups > 1)
         t = self.spatial(ins[0], shapes[0], out_shape, steps, mixes_channels=mixes)
         if len(ins) > 1:  # weights computed from the image (dynamic filters): global

@@ -37,7 +37,10 @@ def _supports(model: nn.Module, shape: tuple[int, ...]) -> list[tuple[int, int] 
     out: list[tuple[int, int] | None] = []
     for j in range(y.shape[-1]):
         (g,) = torch.autograd.grad(y[0, :, j].sum(), x, retain_graph=True)
-        nz = torch.nonzero(g[0].abs().sum(0)).flatten()
+        mass = g[0].abs().sum(0)
+        # A tap whose weight is a rounding residue (1e-16 where the exact weight is 0, as in
+        # linear resampling at exact source positions) is not read.
+        nz = torch.nonzero(mass > 1e-9 * mass.max()).flatten()
         out.append((int(nz.min()), int(nz.max())) if len(nz) else None)
     return out
 
@@ -78,6 +81,26 @@ def test_transposed_conv_positions_are_exact() -> None:
     _, rf = _rf(model, (1, 1, 9))
     assert rf.period(0) == 2
     _agree_everywhere(model, (1, 1, 9), rf)
+
+
+def test_windows_over_an_interleaved_transposed_conv_take_every_tap() -> None:
+    # ConvTranspose1d k3 s3 p1 d2 op1: output o reads input (o + 1 − 2t)/3, so outputs
+    # 14, 15, 16, 17 read inputs 5, 4, 5, 6: the intervals are not monotone. A dilated
+    # conv (taps o, o + 2) then a k2/s2 conv: output 7 reads dilated outputs 14 and 15,
+    # i.e. transposed outputs 14, 16 (input 5) and 15, 17 (inputs 4 and 6) → [4, 6]; the
+    # dilated conv's output 14 skips transposed output 15, so it reads input 5 only.
+    model = nn.Sequential(
+        nn.ConvTranspose1d(1, 1, 3, stride=3, padding=1, dilation=2, output_padding=1),
+        nn.Conv1d(1, 1, 2, dilation=2),
+        nn.Conv1d(1, 1, 2, stride=2),
+    )
+    a = with_receptive_field(convscope.analyze(model, (1, 1, 10)))
+    rf = a.section(RECEPTIVE_FIELD)
+    assert rf is not None
+    assert rf.per_layer["1"].interval(0, 14) == (5, 5)
+    assert rf.per_layer["1"].interval(0, 15) == (4, 6)
+    assert rf.per_layer["2"].interval(0, 7) == (4, 6)
+    _agree_everywhere(model, (1, 1, 10), rf.per_layer["2"])
 
 
 def test_rf_json_reports_range_and_phases_only_when_they_vary() -> None:
@@ -148,6 +171,7 @@ def resampling_cases(draw: st.DrawFn) -> tuple[nn.Module, tuple[int, int, int]]:
 
 @settings(
     max_examples=60,
+    derandomize=True,  # the same 60 graphs on every run: CI never draws a new one
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
