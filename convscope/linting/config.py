@@ -561,7 +561,7 @@ def _foreign_spec(spec: str, project: Path) -> str | None:
     from importlib.machinery import PathFinder
 
     root = project.resolve()
-    file, _ = _split_spec(spec.strip())
+    file, _ = split_file_spec(spec.strip())
     if file:
         full = Path(file).expanduser()
         full = (full if full.is_absolute() else project / full).resolve()
@@ -634,14 +634,3 @@ def resolve_spec(spec: str, base: Path | None, cwd: Path | None) -> str:
     if not file:
         return spec
     return resolve_file(file, base, cwd) + rest
-
-
-def _split_spec(spec: str) -> tuple[str, str]:
-    """``"dir/m.py:Net"`` → ``("dir/m.py", ":Net")``; non-file specs → ``("", spec)``."""
-    for suffix in (".py", ".pt2"):
-        idx = spec.find(suffix + ":")
-        if idx >= 0:
-            return spec[: idx + len(suffix)], spec[idx + len(suffix) :]
-        if spec.endswith(suffix):
-            return spec, ""
-    return "", spec
