@@ -1112,7 +1112,7 @@ class _Pass:
             d = q + 2
             axis = _dim_axis(layout[d])
             if axis is None:
-                if in_shape[d] != out_shape[d]:
+                if in_shape[d] != out_shape[d] or m != 0 or stride != 1 or lo0 != 0:
                     # A window over a dim the layout lost track of (size-1 dims squeezed
                     # ambiguously, the axis parked in the batch dim) may be a spatial axis:
                     # the positions of every axis not in a window dim are no longer known.

@@ -3,6 +3,7 @@ transposed convs, fractional strides), against gradient supports of a positive n
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -101,6 +102,24 @@ def test_windows_over_an_interleaved_transposed_conv_take_every_tap() -> None:
     assert rf.per_layer["1"].interval(0, 15) == (4, 6)
     assert rf.per_layer["2"].interval(0, 7) == (4, 6)
     _agree_everywhere(model, (1, 1, 10), rf.per_layer["2"])
+
+
+@pytest.mark.parametrize(
+    "last",
+    [nn.Upsample(size=2, mode="nearest"), nn.Conv1d(1, 1, 2, padding=1, dilation=2)],
+    ids=["upsample", "dilated-conv"],
+)
+def test_a_window_over_an_axis_the_layout_lost_claims_no_positions(last: nn.Module) -> None:
+    # A 1-d pool is run as 2-d and squeezed back to one pixel: the layout cannot tell which
+    # size-1 dim the spatial axis went to. The next window must not keep the old positions
+    # as if exact (they described one pixel; the upsample makes two, and the dilated conv's
+    # only output reads nothing but padding).
+    model = nn.Sequential(nn.Conv1d(1, 1, 1, stride=2), nn.AvgPool1d(2, 2), last)
+    a = with_receptive_field(convscope.analyze(model, (1, 1, 6)))
+    rf = a.section(RECEPTIVE_FIELD)
+    assert rf is not None and rf.output is not None
+    assert rf.output.positions is None or rf.output.positions[-1] is None
+    assert "2" in rf.approximate
 
 
 def test_rf_json_reports_range_and_phases_only_when_they_vary() -> None:
