@@ -178,6 +178,11 @@ def _run_rules(
         for need in sorted(rule.requires, key=_name):
             if need not in extras and need not in failed:
                 _provide(need, analysis, providers, extras, failed)
+            why = _failure(extras.get(need))
+            if why is not None and need not in failed:
+                failed[need] = f"computing {need.name} failed: {why}"
+            if need in failed:
+                extras.pop(need, None)
             if need not in extras:
                 missing.append(failed.get(need) or _hint(need))
         if missing:
@@ -242,6 +247,13 @@ def _quant_provider(weights: Provider) -> Provider:
         return report_from_weights(analysis, weights(analysis))
 
     return provide
+
+
+def _failure(value: Any) -> str | None:
+    """A section that records why it could not be computed (``ReceptiveField.failure``)
+    counts as a failed computation: its rules are skipped and the failure reported."""
+    why = getattr(value, "failure", None)
+    return why if isinstance(why, str) else None
 
 
 def _name(key: SectionKey[Any]) -> str:

@@ -80,6 +80,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
+from convscope.errors import describe
 from convscope.ir import graph as ir
 from convscope.ir.text import op_name
 
@@ -222,6 +223,9 @@ class ReceptiveField:
     layer_dims: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     layer_tolerance: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     approximate: frozenset[str] = frozenset()
+    # Why the pass could not run (a bug to report): the mappings are then empty, and every
+    # reader says so instead of reading "no output depends on the input".
+    failure: str | None = None
 
     def covers_input(self) -> bool:
         """Output RF at least the input side on every axis (or global)."""
@@ -262,6 +266,8 @@ class ReceptiveField:
         d["covers_input"] = self.covers_input()
         d["coverage"] = [_num(c) for c in self.coverage()]
         d["misalignments"] = [m.as_dict() for m in self.misalignments]
+        if self.failure is not None:
+            d["failure"] = self.failure
         return d
 
     def layer_dict(self, path: str) -> dict[str, Any] | None:
@@ -275,6 +281,8 @@ class ReceptiveField:
         tail = f"; {merges} misaligned merge{'' if merges == 1 else 's'}"
         out = self.output
         inp = "×".join(str(i) for i in self.input_size) or "?"
+        if self.failure is not None:
+            return f"not computed: {self.failure}"
         if out is None:
             return "no output depends on the input" + tail
         size = "×".join(_fmt(s) for s in out.size)
@@ -1681,7 +1689,7 @@ def receptive_field(graph: ir.Graph) -> ReceptiveField:
     """Receptive field of every tensor, node and layer of ``graph`` (see the module doc)."""
     try:
         return _Pass(graph).run()
-    except Exception:  # never raise on odd graphs
+    except Exception as exc:  # the counts still stand; the result says what went wrong
         nd = len(graph.input_spatial)
         return ReceptiveField(
             per_tensor=MappingProxyType({}),
@@ -1690,4 +1698,5 @@ def receptive_field(graph: ir.Graph) -> ReceptiveField:
             output=None,
             input_size=tuple(int(s) for s in graph.input_spatial)[:nd],
             misalignments=(),
+            failure=f"the receptive-field pass failed: {describe(exc)} (please report this bug)",
         )
