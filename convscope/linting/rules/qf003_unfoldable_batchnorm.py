@@ -8,7 +8,7 @@ from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Rule, RuleContext
-from convscope.linting.rules._util import describe, layer
+from convscope.linting.rules._util import describe, layer, op_name
 
 
 class UnfoldableBatchNorm(Rule):
@@ -63,6 +63,10 @@ class UnfoldableBatchNorm(Rule):
                 )
 
 
+# How many ops the identity-branch walk visits at most (a block's branches, not the model).
+_MAX_WALK = 64
+
+
 def _folds_otherwise(flow: Flow, bn: ir.Node, src: ir.Node) -> bool:
     """BatchNorms that deployment removes although no conv directly precedes them:
 
@@ -105,17 +109,33 @@ def _folds_forward_into(flow: Flow, node: ir.Node) -> bool:
 
 
 def _identity_branch(flow: Flow, bn: ir.Node) -> bool:
+    """True when a merge adds ``bn``'s output to a conv branch that reads ``bn``'s input.
+
+    The BatchNorm may reach the merge through ``0 + bn(x)`` (a block with no conv branch,
+    FastViT's RepMixer norm), and the other operand may itself be a sum of branches
+    (MobileOne accumulates ``out += branch(x)``), so the walks pass through adds, norms and
+    views until they meet the merge and the convs."""
     source = flow.main_input(bn)
-    for merge in flow.consumers(bn):
+
+    def is_add(n: ir.Node) -> bool:  # a gate ``x * s`` between branches does not fold
+        return n.kind is ir.OpKind.ELEMENTWISE and op_name(n).rstrip("_") == "add"
+
+    def to_merge(n: ir.Node) -> bool:  # ``0 + bn(x)`` (a block without a conv) and views
+        return n.kind is ir.OpKind.VIEW or (is_add(n) and not flow.is_merge(n))
+
+    for merge in flow.forward(bn, to_merge):
         if not flow.is_merge(merge):
             continue
-        for tensor in merge.inputs:
-            producer = flow.graph.producer.get(tensor)
-            if producer is None or producer.id == bn.id:
+        stack = list(merge.inputs)
+        seen: set[int] = set()
+        while stack and len(seen) < _MAX_WALK:
+            producer = flow.graph.producer.get(stack.pop())
+            if producer is None or producer.id in seen or producer.id == bn.id:
                 continue
-            conv = flow.source(producer, lambda n: n.kind in (ir.OpKind.VIEW, ir.OpKind.NORM))
+            seen.add(producer.id)
             if producer.kind is ir.OpKind.CONV:
-                conv = producer
-            if conv is not None and conv.kind is ir.OpKind.CONV and flow.main_input(conv) == source:
-                return True
+                if flow.main_input(producer) == source:
+                    return True
+            elif is_add(producer) or producer.kind in (ir.OpKind.NORM, ir.OpKind.VIEW):
+                stack.extend(producer.inputs)
     return False
