@@ -14,6 +14,8 @@ from convscope.linting.rules._rf import axes, input_map, input_rf, receptive_fie
 from convscope.linting.rules._util import op_name, pct
 from convscope.passes.receptive.structure import ReceptiveField
 
+_MAX_VIEWS = 4  # views between a channels-last map and its linear layer (permute, reshape)
+
 
 @dataclass(frozen=True)
 class _Early:
@@ -63,22 +65,24 @@ class EarlyPointwise(Rule):
                 reported.update(n.id for n in run)
                 what = f"block `{block}` has no spatial op: its {_run_text(flow, run)}"
             else:
-                n = len(pointwise)
                 merge = next(
                     op_name(m).rstrip("_")
                     for m in flow.graph.nodes
                     if m.id in members and flow.is_merge(m)
                 )
                 what = (
-                    f"block `{block}` has no spatial op ({n} 1×1 conv{'s' if n != 1 else ''} "
+                    f"block `{block}` has no spatial op ({_count(flow, pointwise)} "
                     f"and `{merge}` merges) and runs"
                 )
             first = run[0] if run is not None else pointwise[0]
-            yield self._finding(ctx, block, first, early[first.id], sides, what, [block])
+            rewritable = any(flow.conv(n) is not None for n in run or pointwise)
+            yield self._finding(
+                ctx, block, first, early[first.id], sides, what, [block] if rewritable else []
+            )
         for run in runs:
             if run[0].id in reported:
                 continue
-            layers = list(dict.fromkeys(n.module for n in run))
+            layers = list(dict.fromkeys(n.module for n in run if flow.conv(n) is not None))
             yield self._finding(
                 ctx, run[0], run[0], early[run[0].id], sides, _run_text(flow, run), layers
             )
@@ -108,7 +112,8 @@ class EarlyPointwise(Rule):
             },
             suggestion="put a spatial conv (a depthwise 3×3 is cheap) in front of the early "
             "1×1 convs, or restore a 3×3 stem conv",
-            rewrite=ctx.rewrite_command(layers, mode="spatialize"),
+            # spatialize rewrites 1×1 convs; a channels-last linear stack gets no command
+            rewrite=ctx.rewrite_command(layers, mode="spatialize") if layers else None,
         )
 
 
@@ -123,14 +128,25 @@ def _is_pointwise(flow: Flow, node: ir.Node) -> bool:
 
 
 def _channels_last_map(flow: Flow, node: ir.Node) -> tuple[int, ...] | None:
-    """The spatial size of a linear layer's channels-last feature-map input, else None."""
-    if flow.linear(node) is None:
+    """The spatial size of a linear layer's channels-last feature-map input, else None.
+
+    ``nn.Linear`` on ``[N, H, W, C]`` runs as a view to ``[N·H·W, C]`` and a matmul, so the
+    map is looked for through the views in front of it."""
+    a = flow.linear(node)
+    if a is None:
         return None
     tensor = flow.main_input(node)
-    spec = flow.graph.tensor.get(tensor) if tensor is not None else None
-    if spec is None or len(spec.shape) < 4:  # [N, C] vectors and [N, L, C] tokens are not maps
-        return None
-    return tuple(spec.shape[1:-1])
+    for _ in range(_MAX_VIEWS):
+        spec = flow.graph.tensor.get(tensor) if tensor is not None else None
+        if spec is None:
+            return None
+        if len(spec.shape) >= 4 and spec.shape[-1] == a.k:
+            return tuple(spec.shape[1:-1])
+        producer = flow.graph.producer.get(spec.id)
+        if producer is None or producer.kind is not ir.OpKind.VIEW:
+            return None  # [N, C] vectors and [N, L, C] tokens are not maps
+        tensor = flow.main_input(producer)
+    return None
 
 
 def _paired(flow: Flow, node: ir.Node) -> bool:
@@ -280,9 +296,22 @@ def _bare_blocks(
     return sorted(((p, good[p]) for p in outermost), key=lambda pg: min(order[i] for i in pg[1]))
 
 
+def _count(flow: Flow, nodes: list[ir.Node]) -> str:
+    """``3 1×1 convs``, ``12 channels-last linear layers`` or ``4 per-pixel channel mixers``."""
+    convs = sum(flow.conv(n) is not None for n in nodes)
+    n = len(nodes)
+    if convs == n:
+        noun = "1×1 conv"
+    elif convs == 0:
+        noun = "channels-last linear layer"
+    else:
+        noun = "per-pixel channel mixer"
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
 def _run_text(flow: Flow, run: list[ir.Node]) -> str:
     first, last = _name(flow, run[0]), _name(flow, run[-1])
-    return f"{len(run)} 1×1 convs in a row (`{first}` … `{last}`) run"
+    return f"{_count(flow, run)} in a row (`{first}` … `{last}`) run"
 
 
 def _name(flow: Flow, node: ir.Node) -> str:
