@@ -195,9 +195,12 @@ class ReduceAttrs:
 
 @dataclass(frozen=True)
 class ViewAttrs:
-    """Shape-only ops. ``flattens_spatial`` marks views that merge spatial axes into one."""
+    """Shape-only ops. ``flattens_spatial`` marks views that merge spatial axes into one;
+    ``order`` (for permutations: ``permute``, ``transpose``...) gives, for each output dim,
+    the input dim it is, so that dims of equal size are not mistaken for each other."""
 
     flattens_spatial: bool
+    order: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -363,7 +363,27 @@ def _view(args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.T
         return ir.ViewAttrs(flattens_spatial=False)
     y = outs[0]
     # A view that turns [N, C, H, W] into fewer dims merges spatial axes (flatten, tokens).
-    return ir.ViewAttrs(flattens_spatial=x.dim() >= 3 and y.dim() < x.dim())
+    return ir.ViewAttrs(flattens_spatial=x.dim() >= 3 and y.dim() < x.dim(), order=_order(x, y))
+
+
+def _order(x: torch.Tensor, y: torch.Tensor) -> tuple[int, ...] | None:
+    """For a view that only reorders dims, the input dim behind each output dim, read off
+    the strides (a permutation moves sizes and strides together); None otherwise, or when
+    two dims of the same size and stride cannot be told apart (only size-1 dims may)."""
+    if x.dim() != y.dim() or x.dim() < 2 or sorted(x.shape) != sorted(y.shape):
+        return None
+    if tuple(x.shape) == tuple(y.shape) and x.stride() == y.stride():
+        return None  # not a reordering (or one that changes nothing)
+    used: set[int] = set()
+    order = []
+    for n, s in zip(y.shape, y.stride(), strict=True):
+        same = [d for d in range(x.dim()) if d not in used and x.shape[d] == n]
+        match = [d for d in same if x.stride(d) == s or n == 1]
+        if not match or (len(match) > 1 and n != 1):
+            return None
+        used.add(match[0])
+        order.append(match[0])
+    return tuple(order)
 
 
 def _slice(

@@ -1441,9 +1441,10 @@ class _Pass:
         packet = op_name(node)
         outs: list[_T] = []
         offset = 0
+        order = node.attrs.order if isinstance(node.attrs, ir.ViewAttrs) else None
         for shape in out_shapes:
             start = offset if packet in _SPLITS else None
-            outs.append(self.view_one(packet, t, in_shape, shape, start))
+            outs.append(self.view_one(packet, t, in_shape, shape, start, order))
             if packet in _SPLITS:
                 diff = [d for d, (m, n) in enumerate(zip(in_shape, shape, strict=False)) if m != n]
                 if diff:
@@ -1457,11 +1458,14 @@ class _Pass:
         in_shape: tuple[int, ...],
         shape: tuple[int, ...],
         start: int | None,
+        order: tuple[int, ...] | None = None,
     ) -> _T:
         layout = t.layout
         assert layout is not None
         if shape == in_shape and packet not in _PERMUTES:
             return _with(t, keep_layout=True)
+        if packet in _PERMUTES and order is not None and len(order) == len(layout):
+            return _with(t, layout=tuple(layout[d] for d in order))
         if packet in _PERMUTES:
             lay = _permute(layout, in_shape, shape)
             if lay is not None:

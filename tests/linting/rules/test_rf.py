@@ -556,3 +556,27 @@ def test_rf002_functional_calls_name_their_line_and_offer_no_rewrite() -> None:
     assert f.location is not None and f.location.line == call
     assert f"(root), line {call}" in f.message
     assert f.rewrite is None  # `convscope rewrite --only ''` would fail: none is offered
+
+
+class ChannelsLastMlp(nn.Module):
+    """Patchify stem, then per-pixel ``nn.Linear`` MLP blocks on ``[N, H, W, C]``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 2, stride=2)
+        self.fc = nn.ModuleList(nn.Linear(16, 16) for _ in range(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.stem(x).permute(0, 2, 3, 1)
+        for fc in self.fc:
+            y = torch.relu(fc(y))
+        return y.mean((1, 2))
+
+
+def test_rf002_counts_channels_last_linears_as_1x1_and_offers_no_spatialize() -> None:
+    analysis = convscope.analyze(ChannelsLastMlp(), (1, 3, 32, 32), name="mlp")
+    result = lint(analysis, Settings(select=("RF002",)), receptive_field=with_receptive_field)
+    [f] = found(result, "RF002")
+    assert "3 channels-last linear layers in a row (`fc.0` … `fc.2`)" in f.message
+    assert f.values["resolution"] == "16×16" and f.values["rf"] == "2×2"
+    assert f.rewrite is None  # spatialize rewrites 1×1 convs, not linear layers

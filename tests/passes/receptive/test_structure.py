@@ -518,3 +518,25 @@ def test_resnet18_and_mobilenet_v2() -> None:
     assert rf.per_layer["features"].size == (491, 491)
     assert rf.per_layer["features"].stride == (32, 32)
     assert rf.misalignments == ()
+
+
+class _SquareChannelsLast(nn.Module):
+    """C == H == W: a permute's shape alone cannot say which dim went where."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 8)
+        self.out = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.fc(self.conv(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.out(y)
+
+
+def test_permute_of_equal_sized_dims_follows_the_strides() -> None:
+    rf = rf_of(_SquareChannelsLast(), (1, 3, 8, 8))
+    fc = rf.per_layer["fc"]
+    assert not fc.is_global  # the linear mixes channels only, per pixel
+    check(fc, (3, 3), (1, 1), (1, 1))
+    check(rf.per_layer["out"], (5, 5), (1, 1), (2, 2))
