@@ -111,7 +111,10 @@ class EarlyPointwise(Rule):
                 "rf_fraction": round(frac, 4),
             },
             suggestion="put a spatial conv (a depthwise 3×3 is cheap) in front of the early "
-            "1×1 convs, or restore a 3×3 stem conv",
+            "1×1 convs, or restore a 3×3 stem conv"
+            if layers
+            else "put a depthwise conv in front of the channels-last linear layers (as "
+            "ConvNeXt's 7×7 before its MLP), or restore a spatial stem",
             # spatialize rewrites 1×1 convs; a channels-last linear stack gets no command
             rewrite=ctx.rewrite_command(layers, mode="spatialize") if layers else None,
         )

@@ -580,3 +580,4 @@ def test_rf002_counts_channels_last_linears_as_1x1_and_offers_no_spatialize() ->
     assert "3 channels-last linear layers in a row (`fc.0` … `fc.2`)" in f.message
     assert f.values["resolution"] == "16×16" and f.values["rf"] == "2×2"
     assert f.rewrite is None  # spatialize rewrites 1×1 convs, not linear layers
+    assert f.suggestion is not None and "in front of the channels-last linear" in f.suggestion
