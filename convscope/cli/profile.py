@@ -225,13 +225,15 @@ def profile(
         if show_roofline and target is None and not calibrate:
             params = load_roofline("generic")  # fails with a hint unless generic has figures
 
-        import torch
-
         from convscope import api
 
-        torch.manual_seed(seed)
         loaded = api.load_model(
-            model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
+            model,
+            input_shapes=shapes,
+            weights=weights,
+            trust_pickle=trust_pickle,
+            device="cpu",
+            seed=seed,
         )
         module = loaded.module
         if loaded.on_meta and loaded.rebuild is not None:

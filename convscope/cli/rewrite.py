@@ -140,13 +140,15 @@ def rewrite(
     sources = model_inputs(model, weights)
     out = _check_output(do_apply, output, sources)
     shapes = parse_inputs(inputs)
-    import torch
-
     from convscope import api
 
-    torch.manual_seed(seed)  # random weights (no --weights) are reproducible
-    loaded = api.load_model(
-        model, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
+    loaded = api.load_model(  # seeded: random weights (no --weights) are reproducible
+        model,
+        input_shapes=shapes,
+        weights=weights,
+        trust_pickle=trust_pickle,
+        device="cpu",
+        seed=seed,
     )
     module = loaded.module
     if loaded.on_meta and loaded.rebuild is not None:

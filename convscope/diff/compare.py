@@ -275,9 +275,17 @@ class Diff:
     head: Side
     totals: tuple[MetricDelta, ...]
     latency: LatencyDelta | None
-    layers: tuple[LayerDelta, ...]  # added / removed / changed, in model order
-    unchanged_layers: int
+    aligned: tuple[LayerDelta, ...]  # every layer of either side (:func:`align_layers`)
     notes: tuple[str, ...]
+
+    @property
+    def layers(self) -> tuple[LayerDelta, ...]:
+        """The added / removed / changed layers, in model order."""
+        return tuple(layer for layer in self.aligned if layer.status != "same")
+
+    @property
+    def unchanged_layers(self) -> int:
+        return len(self.aligned) - len(self.layers)
 
     def total(self, name: str) -> MetricDelta:
         for t in self.totals:
@@ -615,7 +623,7 @@ def diff_reports(
     sb, sh = _side(base, base_label), _side(head, head_label)
     totals = tuple(MetricDelta(m, _metric(base, m), _metric(head, m)) for m in METRICS)
     latency, latency_note = _latency(base, head)
-    layers, unchanged = _layers(base["layers"], head["layers"])
+    aligned = align_layers(base["layers"], head["layers"])
     notes: list[str] = []
     if sb.inputs != sh.inputs:
         notes.append(f"inputs differ: base {_shapes(sb.inputs)}, head {_shapes(sh.inputs)}")
@@ -626,7 +634,7 @@ def diff_reports(
         )
     if latency_note:
         notes.append(latency_note)
-    return Diff(sb, sh, totals, latency, layers, unchanged, tuple(notes))
+    return Diff(sb, sh, totals, latency, aligned, tuple(notes))
 
 
 def _shapes(shapes: Sequence[Sequence[int]]) -> str:
@@ -736,15 +744,6 @@ def _layer_values(layer: Mapping[str, Any] | None) -> dict[str, FieldValue]:
         "activation_bytes": layer.get("activation_bytes"),
         "traffic_bytes": (read + written if _is_number(read) and _is_number(written) else None),
     }
-
-
-def _layers(
-    base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[str, Any]]
-) -> tuple[tuple[LayerDelta, ...], int]:
-    """The added / removed / changed layers of :func:`align_layers`, and how many are the same."""
-    aligned = align_layers(base, head)
-    differing = tuple(layer for layer in aligned if layer.status != "same")
-    return differing, len(aligned) - len(differing)
 
 
 def align_layers(

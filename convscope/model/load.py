@@ -37,6 +37,7 @@ from convscope.errors import InputError, ModelLoadError, describe
 from convscope.model import pt2
 from convscope.model.guard import ModelCodeError, check_module_tree, model_code
 from convscope.model.materialize import materialize
+from convscope.model.state import seeded
 
 __all__ = ["LoadedModel", "load_model", "load_state_dict", "parse_input_shapes"]
 
@@ -1016,6 +1017,7 @@ def load_model(
     weights: str | Path | None = None,
     trust_pickle: bool = False,
     device: str = "meta",
+    seed: int | None = None,
 ) -> LoadedModel:
     """Turn a MODEL spec into a module and example inputs.
 
@@ -1023,7 +1025,22 @@ def load_model(
     (nothing allocated). Any other device, or weights, builds a real model on CPU — moving
     it to an accelerator is the caller's job (profiling moves its own copy). Raises
     :class:`ModelLoadError` / :class:`InputError` with a one-line message.
+
+    ``seed``: the model file's import, its build and every ``rebuild()`` run with torch's
+    RNG seeded so (random weights are the same each time), the caller's RNG left as it was.
     """
+    with seeded(seed):
+        return _load(spec, input_shapes, weights, trust_pickle, device, seed)
+
+
+def _load(
+    spec: str,
+    input_shapes: Sequence[tuple[int, ...]] | None,
+    weights: str | Path | None,
+    trust_pickle: bool,
+    device: str,
+    seed: int | None,
+) -> LoadedModel:
     _check_device(device)
     if input_shapes:
         _validate_shapes(input_shapes, "from the command line")
@@ -1044,10 +1061,14 @@ def load_model(
     instance = target.instance
     if instance is not None:
         # Weights go into a copy: the user's (possibly shared) instance is never modified.
-        module = apply_weights(materialize(instance).module) if ckpt is not None else instance
+        copy_seed = 0 if seed is None else seed
+        if ckpt is not None:
+            module = apply_weights(materialize(instance, seed=copy_seed).module)
+        else:
+            module = instance
 
         def rebuild() -> nn.Module:
-            return apply_weights(materialize(instance).module)
+            return apply_weights(materialize(instance, seed=copy_seed).module)
     else:
         if ckpt is None and device == "meta":
             module = _construct(target, _ANY_WAY)
@@ -1058,7 +1079,8 @@ def load_model(
             del state
 
         def rebuild() -> nn.Module:
-            return apply_weights(_construct(target, _REAL))
+            with seeded(seed):
+                return apply_weights(_construct(target, _REAL))
 
     check_module_tree(module, spec)  # before anything walks the tree recursively
     inputs, source = _choose_inputs(target, module, input_shapes)

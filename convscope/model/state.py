@@ -19,7 +19,13 @@ from typing import Any, TypeVar
 
 import torch
 
-__all__ = ["GlobalState", "global_state", "keeps_global_state", "preserved_global_state"]
+__all__ = [
+    "GlobalState",
+    "global_state",
+    "keeps_global_state",
+    "preserved_global_state",
+    "seeded",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -139,3 +145,16 @@ def keeps_global_state(fn: F) -> F:
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Torch's CPU RNG seeded with ``seed`` inside the block and the caller's state back
+    afterwards (``None``: the block runs as it is). A model's own initialisation draws from
+    the global RNG, so this is how a build with random weights becomes reproducible."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield

@@ -190,7 +190,7 @@ def rule_docs(codes: Iterable[str]) -> dict[str, str]:
     return out
 
 
-@keeps_global_state  # it seeds torch for reproducible random weights
+@keeps_global_state  # model code, profiling and threads must not leak into the caller
 def build_report(
     spec: str,
     *,
@@ -235,16 +235,18 @@ def build_report(
 
         measure.check_device(profile_device)
 
-    import torch
-
     from convscope import api
     from convscope.linting.engine import lint as run_lint
     from convscope.model.load import load_model
 
-    torch.manual_seed(seed)  # random weights (ERF, profile) are reproducible
     stage(progress, f"loading {spec}")
-    loaded = load_model(
-        spec, input_shapes=input_shapes, weights=weights, trust_pickle=trust_pickle, device="meta"
+    loaded = load_model(  # seeded: random weights (ERF, profile) are reproducible
+        spec,
+        input_shapes=input_shapes,
+        weights=weights,
+        trust_pickle=trust_pickle,
+        device="meta",
+        seed=seed,
     )
     stage(progress, "analysing")
     analysis = api.analyze_loaded(loaded)

@@ -34,7 +34,6 @@ from convscope.diff.compare import (
     LayerDelta,
     MetricDelta,
     Number,
-    align_layers,
     diff_reports,
     is_report_path,
     load_side,
@@ -217,12 +216,16 @@ def verdict(name: str, delta: Number | None) -> Verdict | None:
 class Comparison:
     """Two reports side by side (build with :func:`build_comparison`)."""
 
-    diff: Diff  # totals, latency, notes and the differing layers, as ``convscope diff``
-    layers: tuple[LayerDelta, ...]  # every layer of either side, aligned (status "same" too)
+    diff: Diff  # totals, latency, notes and every aligned layer, as ``convscope diff``
     base_outputs: tuple[tuple[int, ...], ...]
     head_outputs: tuple[tuple[int, ...], ...]
     lint: LintComparison | None
     lint_note: str | None  # why lint is not compared (or a caveat when it is)
+
+    @property
+    def layers(self) -> tuple[LayerDelta, ...]:
+        """Every layer of either side, aligned (status "same" too)."""
+        return self.diff.aligned
 
     def count(self, status: str) -> int:
         return sum(1 for layer in self.layers if layer.status == status)
@@ -364,7 +367,6 @@ def compare_documents(
         )
     return Comparison(
         diff=diff,
-        layers=align_layers(base["layers"], head["layers"]),
         base_outputs=_outputs(base),
         head_outputs=_outputs(head),
         lint=lint,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -96,3 +98,24 @@ def test_lazy_modules_are_shaped_on_a_copy_by_one_forward() -> None:
     assert copy[1].running_var.shape == (4,)
     plain = nn.Conv2d(3, 4, 3)
     assert materialize_lazy(plain, [torch.empty(1, 3, 8, 8)]) is plain
+
+
+def test_load_model_seed_makes_random_weights_reproducible_and_keeps_the_callers_rng(
+    tmp_path: Path,
+) -> None:
+    from convscope.model.load import load_model
+
+    path = tmp_path / "net.py"
+    path.write_text(
+        "from torch import nn\n\n\nclass Net(nn.Sequential):\n"
+        "    def __init__(self):\n        super().__init__(nn.Conv2d(3, 4, 3))\n\n\n"
+        "INPUT_SHAPE = (1, 3, 8, 8)\n"
+    )
+    before = global_state()
+    a = load_model(str(path), device="cpu", seed=5)
+    assert before.same(global_state()) == []
+    b = load_model(str(path), device="cpu", seed=5)
+    c = load_model(str(path), device="cpu", seed=6)
+    assert torch.equal(a.module[0].weight, b.module[0].weight)
+    assert not torch.equal(a.module[0].weight, c.module[0].weight)
+    assert a.rebuild is not None and torch.equal(a.rebuild()[0].weight, a.module[0].weight)
