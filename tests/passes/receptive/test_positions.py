@@ -13,7 +13,7 @@ import convscope
 from convscope.analysis.rf import with_receptive_field
 from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.checks.rf_verify import verify_rf
-from convscope.passes.receptive.structure import NodeRF, ReceptiveField
+from convscope.passes.receptive.result import NodeRF, ReceptiveField
 
 
 def _rf(model: nn.Module, shape: tuple[int, ...]) -> tuple[convscope.Analysis, NodeRF]:
