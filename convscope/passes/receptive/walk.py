@@ -176,6 +176,7 @@ class _Walk:
         )
 
     def merged(self, result: Merged) -> list[TensorState]:
+        """A merge's state as the node's outputs; its misalignments are recorded."""
         state, found = result
         self.misalignments.extend(found)
         return [state]
