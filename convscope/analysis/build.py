@@ -186,7 +186,7 @@ class Analysis:
     def _with_rf(self) -> Analysis:
         if RECEPTIVE_FIELD in self.extras:
             return self
-        from convscope.passes.receptive import structure as receptive_pass
+        from convscope.passes.receptive import walk as receptive_pass
 
         return self.with_section(RECEPTIVE_FIELD, receptive_pass.receptive_field(self.graph))
 

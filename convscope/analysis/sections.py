@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from convscope.checks.crosscheck import CrossCheck
     from convscope.checks.rf_verify import ERFResult, VerifyResult
     from convscope.passes.quant.structure import ActivationStats, QuantReport
-    from convscope.passes.receptive.structure import ReceptiveField
+    from convscope.passes.receptive.result import ReceptiveField
     from convscope.profiling.run import ProfileSection
     from convscope.targets.roofline import RooflineParams
 
@@ -103,7 +103,7 @@ class SectionKey(Generic[T]):
 
 
 RECEPTIVE_FIELD: SectionKey[ReceptiveField] = SectionKey(
-    "receptive_field", "convscope.passes.receptive.structure:ReceptiveField"
+    "receptive_field", "convscope.passes.receptive.result:ReceptiveField"
 )
 QUANT: SectionKey[QuantReport] = SectionKey("quant", "convscope.passes.quant.structure:QuantReport")
 #: The activation ranges of a calibration run (also inside QUANT; rule QF005 reads this).

@@ -57,7 +57,8 @@ from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.materialize import materialize
 from convscope.model.modes import set_eval
 from convscope.model.state import keeps_global_state
-from convscope.passes.receptive.structure import NodeRF, ReceptiveField, receptive_field
+from convscope.passes.receptive.result import NodeRF, ReceptiveField
+from convscope.passes.receptive.walk import receptive_field
 
 __all__ = ["ERFResult", "LayerCheck", "VerifyResult", "effective_rf", "verify_rf"]
 
