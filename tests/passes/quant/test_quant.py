@@ -24,9 +24,14 @@ from convscope.analysis import schema
 from convscope.analysis.sections import QUANT
 from convscope.api import analyze
 from convscope.errors import InputError
+from convscope.ir import graph as ir
 from convscope.passes.quant import numeric as qn
-from convscope.passes.quant import structure as quant_pass
+from convscope.passes.quant.grid import below, lower_median, per_tensor_bits, share
 from convscope.passes.quant.measure import calibration_batches, quant_report, with_quant
+from convscope.passes.quant.options import QuantOptions
+from convscope.passes.quant.report import QuantReport
+from convscope.passes.quant.sites import find_layers, find_pairs
+from convscope.passes.quant.weights import fold_starves
 from convscope.render.quant import text as quant_reporter
 
 SHAPE = (1, 3, 16, 16)
@@ -79,7 +84,11 @@ def _conv_bn(act: nn.Module | None = None) -> ConvBN:
 
 
 def test_pass_module_does_not_import_torch() -> None:
-    code = "import sys, convscope.passes.quant.structure; sys.exit('torch' in sys.modules)"
+    torch_free = ", ".join(
+        f"convscope.passes.quant.{m}"
+        for m in ("options", "sites", "grid", "weights", "activations", "report")
+    )
+    code = f"import sys, {torch_free}; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
@@ -152,8 +161,8 @@ def test_effective_bits_of_a_tenth_of_the_range() -> None:
 
 
 def test_lower_median_is_a_real_channel() -> None:
-    assert quant_pass.lower_median([4.0, 1.0, 3.0, 2.0]) == 2.0  # not 2.5
-    assert quant_pass.lower_median([5.0]) == 5.0
+    assert lower_median([4.0, 1.0, 3.0, 2.0]) == 2.0  # not 2.5
+    assert lower_median([5.0]) == 5.0
     assert qn.median(torch.tensor([0.0, 0.0, 9.0, 9.0])) == 0.0
     assert qn.spread(torch.tensor([0.0, 0.0, 9.0, 9.0])) == math.inf
 
@@ -163,8 +172,8 @@ def test_starved_shares_count_real_channels() -> None:
     under per-output-channel scales see columns that no output scale can rescue."""
     w = torch.ones(8, 4, 1, 1)
     w[:4] /= 500.0
-    bits = quant_pass.per_tensor_bits(qn.channel_ranges(w).tolist())
-    assert quant_pass.below(bits, 4.0) == (0, 1, 2, 3)
+    bits = per_tensor_bits(qn.channel_ranges(w).tolist())
+    assert below(bits, 4.0) == (0, 1, 2, 3)
     assert bits[4:] == pytest.approx((math.log2(255),) * 4)
     cols = torch.ones(8, 4, 1, 1)
     cols[:, 1] /= 500.0
@@ -173,7 +182,7 @@ def test_starved_shares_count_real_channels() -> None:
     # Grouped: input channel i = g · (C_in / groups) + j is read by its group's outputs only.
     grouped = torch.ones(4, 2, 1, 1)
     grouped[2:, 0] /= 500.0  # group 1, position 0 → input channel 2
-    assert quant_pass.below(qn.input_channel_bits(grouped, groups=2), 4.0) == (2,)
+    assert below(qn.input_channel_bits(grouped, groups=2), 4.0) == (2,)
 
 
 @settings(max_examples=25, deadline=None)
@@ -202,7 +211,7 @@ def test_transposed_and_grouped_weights_are_regrouped_by_output_channel() -> Non
     conv = nn.ConvTranspose2d(4, 6, 3, groups=2)
     w = conv.weight.detach()  # [C_in=4, C_out/g=3, 3, 3]
     a = analyze(nn.Sequential(conv), (1, 4, 5, 5)).graph.nodes[0].attrs
-    assert isinstance(a, quant_pass.ir.ConvAttrs)
+    assert isinstance(a, ir.ConvAttrs)
     om = qn.out_major(w, a)
     assert om.shape == (6, 2, 3, 3)
     for o in range(6):
@@ -240,10 +249,8 @@ def test_equalization_scales_preserve_the_function_and_equalize_ranges() -> None
     assert torch.allclose(qn.channel_ranges(w1_eq), both, rtol=1e-5)
     assert torch.allclose(qn.input_channel_ranges(w2_eq, 1), both, rtol=1e-5)
     assert eq.first_spread_after == pytest.approx(qn.spread(both), rel=1e-5)
-    after = quant_pass.per_tensor_bits(qn.channel_ranges(w1_eq).tolist())
-    assert eq.starved_share_after("conv", 7.0) == quant_pass.share(
-        len(quant_pass.below(after, 7.0)), len(after)
-    )
+    after = per_tensor_bits(qn.channel_ranges(w1_eq).tolist())
+    assert eq.starved_share_after("conv", 7.0) == share(len(below(after, 7.0)), len(after))
     x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         ref = m(x)
@@ -257,7 +264,7 @@ def test_relu6_pairs_ask_for_relu_first_and_residual_adds_end_pairs() -> None:
     with torch.no_grad():
         m.bn.running_var[3] = 0.5
     # min_bits 8: every channel but the largest counts as starved, so fixes are suggested.
-    report = quant_report(m, SHAPE, options=quant_pass.QuantOptions(min_bits=8.0))
+    report = quant_report(m, SHAPE, options=QuantOptions(min_bits=8.0))
     eq = report.equalization_for("conv")
     assert eq is not None and eq.needs_relu
     lq = report.layer("conv")
@@ -273,8 +280,8 @@ def test_relu6_pairs_ask_for_relu_first_and_residual_adds_end_pairs() -> None:
             return self.b(torch.relu(self.a(x)) + x)
 
     a = analyze(Residual(), (1, 4, 8, 8))
-    sites, _ = quant_pass.find_layers(a.graph)
-    assert quant_pass.find_pairs(a.graph, sites) == ()
+    sites, _ = find_layers(a.graph)
+    assert find_pairs(a.graph, sites) == ()
 
 
 def test_batchnorm_does_not_fold_when_the_conv_output_is_shared() -> None:
@@ -431,7 +438,7 @@ def _realistic_bn_statistics(model: nn.Module, seed: int = 0) -> nn.Module:
 
 
 @pytest.fixture(scope="module")
-def zoo() -> dict[str, quant_pass.QuantReport]:
+def zoo() -> dict[str, QuantReport]:
     torchvision = pytest.importorskip("torchvision")
     out = {}
     for name in ("mobilenet_v2", "resnet18"):
@@ -443,7 +450,7 @@ def zoo() -> dict[str, quant_pass.QuantReport]:
 
 @pytest.mark.slow
 def test_mobilenet_v2_depthwise_layers_are_flagged_and_resnet18_far_less(
-    zoo: dict[str, quant_pass.QuantReport],
+    zoo: dict[str, QuantReport],
 ) -> None:
     mb, rn = zoo["mobilenet_v2"], zoo["resnet18"]
     dw = [lq for lq in mb.layers if lq.depthwise]
@@ -455,7 +462,7 @@ def test_mobilenet_v2_depthwise_layers_are_flagged_and_resnet18_far_less(
     # each with fewer starved channels than the typical flagged depthwise conv.
     dense = [lq for lq in flagged if not lq.depthwise]
     assert len(dense) <= len(flagged_dw) // 3
-    typical = quant_pass.lower_median(lq.starved_share(4.0) for lq in flagged_dw)
+    typical = lower_median(lq.starved_share(4.0) for lq in flagged_dw)
     assert all(lq.starved_share(4.0) < typical for lq in dense)
     # Per-tensor INT8 is measurably worse than per-channel on those layers.
     for lq in flagged_dw:
@@ -471,7 +478,7 @@ def test_mobilenet_v2_depthwise_layers_are_flagged_and_resnet18_far_less(
 
 
 @pytest.mark.slow
-def test_report_serializes_and_renders(zoo: dict[str, quant_pass.QuantReport]) -> None:
+def test_report_serializes_and_renders(zoo: dict[str, QuantReport]) -> None:
     mb = zoo["mobilenet_v2"]
     summary = mb.summary_dict()
     text = json.dumps(summary, allow_nan=False)
@@ -504,8 +511,8 @@ def test_one_constant_channel_starves_the_others_and_zeroing_it_restores_them() 
     assert lq is not None and lq.fold is not None
     assert lq.fold.constant_channels(1e-8, 1e-6) == (5,) and lq.range_setters() == (5,)
     assert len(lq.starved(4.0)) == 15 and lq.unfolded_bits is not None
-    assert quant_pass.below(lq.unfolded_bits, 4.0) == ()
-    assert quant_pass.fold_starves(lq, report.options)
+    assert below(lq.unfolded_bits, 4.0) == ()
+    assert fold_starves(lq, report.options)
     assert report.fold_flagged() == (lq,) and report.starved_flagged() == (lq,)
     rest = lq.bits_without((5,))
     assert rest[5] == 0.0 and min(b for i, b in enumerate(rest) if i != 5) > 6.0
