@@ -193,6 +193,3 @@ def align_layers(
         else:
             out.append(LayerDelta(path, "same", fields))
     return tuple(out)
-
-
-# ------------------------------------------------------------------------------ JSON

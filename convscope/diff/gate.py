@@ -215,6 +215,3 @@ def _amount_text(amount: Fraction) -> str:
 def _signed(x: Fraction) -> str:
     v = x.numerator if x.denominator == 1 else float(x)
     return f"{v:+}" if isinstance(v, int) else f"{v:+g}"
-
-
-# ------------------------------------------------------------------------------ reading

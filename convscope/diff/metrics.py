@@ -56,6 +56,3 @@ BY_NAME: dict[str, Metric] = {m.name: m for m in (*METRICS, LATENCY)}
 def metric_names() -> tuple[str, ...]:
     """Every name ``--fail-on`` accepts, in display order."""
     return tuple(BY_NAME)
-
-
-# ------------------------------------------------------------------------------ results

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from convscope.analysis import schema
 from convscope.analysis.schema import SCHEMA_VERSION  # the version this module reads
 from convscope.diff.errors import DiffError
 from convscope.diff.metrics import TOTALS
@@ -120,7 +121,6 @@ def load_side(
     if is_report_path(arg):
         return load_report(arg)
     # analyzing a spec imports torch (about 2.5 s): comparing saved reports never needs it
-    from convscope.analysis import schema
     from convscope.analysis.rf import with_receptive_field
     from convscope.analysis.run import analyze_spec
 
@@ -128,6 +128,3 @@ def load_side(
         analyze_spec(arg, input_shapes=input_shapes, trust_pickle=trust_pickle)
     )
     return validate_report(schema.to_dict(result), arg)
-
-
-# ------------------------------------------------------------------------------ comparing
