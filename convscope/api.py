@@ -29,10 +29,12 @@ if TYPE_CHECKING:
     )
     from convscope.checks.crosscheck import reconcile as crosscheck
     from convscope.checks.rf_verify import effective_rf, verify_rf
-    from convscope.diff.compare import as_dict as diff_document
-    from convscope.diff.compare import check as check_diff
-    from convscope.diff.compare import diff_reports, is_report_path, parse_thresholds
-    from convscope.diff.compare import load_side as load_diff_side
+    from convscope.diff.compare import diff_reports
+    from convscope.diff.document import as_dict as diff_document
+    from convscope.diff.gate import check as check_diff
+    from convscope.diff.gate import parse_thresholds
+    from convscope.diff.reports import is_report_path
+    from convscope.diff.reports import load_side as load_diff_side
     from convscope.errors import describe
     from convscope.linting.baseline import apply as apply_baseline
     from convscope.linting.baseline import find_root as baseline_root
@@ -93,12 +95,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "crosscheck": ("convscope.checks.crosscheck", "reconcile"),
     "effective_rf": ("convscope.checks.rf_verify", "effective_rf"),
     "verify_rf": ("convscope.checks.rf_verify", "verify_rf"),
-    "diff_document": ("convscope.diff.compare", "as_dict"),
-    "check_diff": ("convscope.diff.compare", "check"),
+    "diff_document": ("convscope.diff.document", "as_dict"),
+    "check_diff": ("convscope.diff.gate", "check"),
     "diff_reports": ("convscope.diff.compare", "diff_reports"),
-    "is_report_path": ("convscope.diff.compare", "is_report_path"),
-    "parse_thresholds": ("convscope.diff.compare", "parse_thresholds"),
-    "load_diff_side": ("convscope.diff.compare", "load_side"),
+    "is_report_path": ("convscope.diff.reports", "is_report_path"),
+    "parse_thresholds": ("convscope.diff.gate", "parse_thresholds"),
+    "load_diff_side": ("convscope.diff.reports", "load_side"),
     "apply_baseline": ("convscope.linting.baseline", "apply"),
     "load_baseline": ("convscope.linting.baseline", "load"),
     "render_baseline": ("convscope.linting.baseline", "render"),

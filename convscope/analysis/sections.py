@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 if TYPE_CHECKING:
     from convscope.checks.crosscheck import CrossCheck
     from convscope.checks.rf_verify import ERFResult, VerifyResult
-    from convscope.passes.quant.structure import ActivationStats, QuantReport
+    from convscope.passes.quant.activations import ActivationStats
+    from convscope.passes.quant.report import QuantReport
     from convscope.passes.receptive.result import ReceptiveField
     from convscope.profiling.run import ProfileSection
     from convscope.targets.roofline import RooflineParams
@@ -105,10 +106,10 @@ class SectionKey(Generic[T]):
 RECEPTIVE_FIELD: SectionKey[ReceptiveField] = SectionKey(
     "receptive_field", "convscope.passes.receptive.result:ReceptiveField"
 )
-QUANT: SectionKey[QuantReport] = SectionKey("quant", "convscope.passes.quant.structure:QuantReport")
+QUANT: SectionKey[QuantReport] = SectionKey("quant", "convscope.passes.quant.report:QuantReport")
 #: The activation ranges of a calibration run (also inside QUANT; rule QF005 reads this).
 CALIBRATION: SectionKey[ActivationStats] = SectionKey(
-    "calibration", "convscope.passes.quant.structure:ActivationStats"
+    "calibration", "convscope.passes.quant.activations:ActivationStats"
 )
 PROFILE: SectionKey[ProfileSection] = SectionKey(
     "profile", "convscope.profiling.run:ProfileSection"

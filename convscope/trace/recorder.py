@@ -36,7 +36,7 @@ from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.materialize import has_meta, materialize_lazy, real_inputs
 from convscope.model.modes import eval_mode, global_forward_hooks
-from convscope.trace import ops
+from convscope.trace.classify import classify
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -102,7 +102,7 @@ class _Recorder(TorchDispatchMode):
         out = func(*args, **kwargs)
         flat_in = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
         flat_out = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
-        kind, attrs = ops.classify(func, args, kwargs, flat_out)
+        kind, attrs = classify(func, args, kwargs, flat_out)
 
         params: list[str] = []
         inputs: list[int] = []

@@ -24,7 +24,9 @@ from convscope.errors import InputError, first_line
 from convscope.ir import graph as ir
 from convscope.model.state import keeps_global_state
 from convscope.passes.quant import numeric as quant_numeric
-from convscope.passes.quant.structure import ActivationStats, QuantOptions, QuantReport
+from convscope.passes.quant.activations import ActivationStats
+from convscope.passes.quant.options import QuantOptions
+from convscope.passes.quant.report import QuantReport
 
 __all__ = [
     "ActivationStats",
