@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from convscope.errors import ConvscopeError, InputError, ModelLoadError
-from convscope.model.load import LoadedModel, load_model, load_state_dict, parse_input_shapes
+from convscope.model.checkpoint import load_state_dict
+from convscope.model.load import LoadedModel, load_model
+from convscope.model.shapes import parse_input_shapes
 
 MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"
 
