@@ -28,7 +28,8 @@ if TYPE_CHECKING:
         SectionKey,
     )
     from convscope.checks.crosscheck import reconcile as crosscheck
-    from convscope.checks.rf_verify import effective_rf, verify_rf
+    from convscope.checks.erf import effective_rf
+    from convscope.checks.rf_verify import verify_rf
     from convscope.diff.compare import as_dict as diff_document
     from convscope.diff.compare import check as check_diff
     from convscope.diff.compare import diff_reports, is_report_path, parse_thresholds
@@ -92,7 +93,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "WEIGHTS": ("convscope.analysis.sections", "WEIGHTS"),
     "SectionKey": ("convscope.analysis.sections", "SectionKey"),
     "crosscheck": ("convscope.checks.crosscheck", "reconcile"),
-    "effective_rf": ("convscope.checks.rf_verify", "effective_rf"),
+    "effective_rf": ("convscope.checks.erf", "effective_rf"),
     "verify_rf": ("convscope.checks.rf_verify", "verify_rf"),
     "diff_document": ("convscope.diff.compare", "as_dict"),
     "check_diff": ("convscope.diff.compare", "check"),

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from convscope.checks.crosscheck import CrossCheck
-    from convscope.checks.rf_verify import ERFResult, VerifyResult
+    from convscope.checks.erf import ERFResult
+    from convscope.checks.rf_verify import VerifyResult
     from convscope.passes.quant.structure import ActivationStats, QuantReport
     from convscope.passes.receptive.structure import ReceptiveField
     from convscope.profiling.run import ProfileSection
@@ -116,7 +117,7 @@ PROFILE: SectionKey[ProfileSection] = SectionKey(
 RF_VERIFY: SectionKey[VerifyResult] = SectionKey(
     "rf_verify", "convscope.checks.rf_verify:VerifyResult"
 )
-ERF: SectionKey[ERFResult] = SectionKey("erf", "convscope.checks.rf_verify:ERFResult")
+ERF: SectionKey[ERFResult] = SectionKey("erf", "convscope.checks.erf:ERFResult")
 CROSSCHECK: SectionKey[CrossCheck] = SectionKey(
     "crosscheck", "convscope.checks.crosscheck:CrossCheck"
 )

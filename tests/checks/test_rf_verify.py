@@ -22,7 +22,8 @@ from torch import nn
 import convscope
 from convscope import formulas as fm
 from convscope.analysis.rf import with_receptive_field
-from convscope.checks.rf_verify import effective_rf, verify_rf
+from convscope.checks.erf import effective_rf
+from convscope.checks.rf_verify import verify_rf
 
 
 def analyze_rf(model: nn.Module, shape: tuple[int, ...]) -> convscope.Analysis:
