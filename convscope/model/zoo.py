@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import inspect
+import types
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -50,15 +51,14 @@ def resolve_torchvision(name: str) -> Target:
             return tvm.get_model(key, weights=None, **extra)
 
     def natural(_: nn.Module) -> tuple[tuple[int, ...], ...]:
-        return _torchvision_input(key)
+        return _torchvision_input(tvm, key)
 
     return Target(f"torchvision:{key}", "torchvision", build=build, natural_inputs=natural)
 
 
-def _torchvision_input(name: str) -> tuple[tuple[int, ...], ...]:
-    """The input a torchvision model is made for: clips for video, image pairs for flow."""
-    import torchvision.models as tvm  # optional dependency (installed: resolve_torchvision ran)
-
+def _torchvision_input(tvm: types.ModuleType, name: str) -> tuple[tuple[int, ...], ...]:
+    """The input a torchvision model is made for (``tvm``: ``torchvision.models``): clips
+    for video, image pairs for flow."""
     builder_module = tvm.get_model_builder(name).__module__
     if builder_module.startswith("torchvision.models.video"):
         crop: Sequence[int] = (112, 112)
