@@ -28,7 +28,8 @@ if TYPE_CHECKING:
         SectionKey,
     )
     from convscope.checks.crosscheck import reconcile as crosscheck
-    from convscope.checks.rf_verify import effective_rf, verify_rf
+    from convscope.checks.erf import effective_rf
+    from convscope.checks.rf_verify import verify_rf
     from convscope.diff.compare import diff_reports
     from convscope.diff.document import as_dict as diff_document
     from convscope.diff.gate import check as check_diff
@@ -49,7 +50,8 @@ if TYPE_CHECKING:
     from convscope.linting.places import Places, report_places
     from convscope.linting.registry import Registry, default_registry
     from convscope.model.guard import ModelCodeError, culprit, interrupted_in, time_limit
-    from convscope.model.load import LoadedModel, load_model, parse_input_shapes
+    from convscope.model.load import LoadedModel, load_model
+    from convscope.model.shapes import parse_input_shapes
     from convscope.model.state import global_state, preserved_global_state
     from convscope.passes.quant.measure import load_calibration_file, quant_report, with_quant
     from convscope.profiling.calibrate import calibrate
@@ -93,7 +95,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "WEIGHTS": ("convscope.analysis.sections", "WEIGHTS"),
     "SectionKey": ("convscope.analysis.sections", "SectionKey"),
     "crosscheck": ("convscope.checks.crosscheck", "reconcile"),
-    "effective_rf": ("convscope.checks.rf_verify", "effective_rf"),
+    "effective_rf": ("convscope.checks.erf", "effective_rf"),
     "verify_rf": ("convscope.checks.rf_verify", "verify_rf"),
     "diff_document": ("convscope.diff.document", "as_dict"),
     "check_diff": ("convscope.diff.gate", "check"),
@@ -115,7 +117,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "default_registry": ("convscope.linting.registry", "default_registry"),
     "LoadedModel": ("convscope.model.load", "LoadedModel"),
     "load_model": ("convscope.model.load", "load_model"),
-    "parse_input_shapes": ("convscope.model.load", "parse_input_shapes"),
+    "parse_input_shapes": ("convscope.model.shapes", "parse_input_shapes"),
     "quant_report": ("convscope.passes.quant.measure", "quant_report"),
     "with_quant": ("convscope.passes.quant.measure", "with_quant"),
     "calibrate": ("convscope.profiling.calibrate", "calibrate"),

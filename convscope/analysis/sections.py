@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from convscope.checks.crosscheck import CrossCheck
-    from convscope.checks.rf_verify import ERFResult, VerifyResult
+    from convscope.checks.erf import ERFResult
+    from convscope.checks.rf_verify import VerifyResult
     from convscope.passes.quant.activations import ActivationStats
     from convscope.passes.quant.report import QuantReport
     from convscope.passes.receptive.result import ReceptiveField
@@ -117,7 +118,7 @@ PROFILE: SectionKey[ProfileSection] = SectionKey(
 RF_VERIFY: SectionKey[VerifyResult] = SectionKey(
     "rf_verify", "convscope.checks.rf_verify:VerifyResult"
 )
-ERF: SectionKey[ERFResult] = SectionKey("erf", "convscope.checks.rf_verify:ERFResult")
+ERF: SectionKey[ERFResult] = SectionKey("erf", "convscope.checks.erf:ERFResult")
 CROSSCHECK: SectionKey[CrossCheck] = SectionKey(
     "crosscheck", "convscope.checks.crosscheck:CrossCheck"
 )
