@@ -138,7 +138,7 @@ def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
 
 
 def _lint_section(lint: Mapping[str, Any]) -> list[str]:
-    from convscope.linting.catalog import rule_doc_url
+    from convscope.linting.catalog import rule_ref
 
     findings = lint["findings"]
     counts = lint["counts"]
@@ -155,7 +155,7 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
         return [*lines, "", "No findings."]
     rows = []
     for f in findings:
-        rule = f"[{f['code']}]({rule_doc_url(f['code'], f['name'])}) {f['name']}"
+        rule = f"{rule_ref(f['code'], f['name'])} {f['name']}"
         rows.append(
             f"| {f['severity']} | {rule} | `{_esc(f['layer'] or '(root)')}` "
             f"| {_esc(f['message'])} |"
@@ -165,6 +165,7 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
         "| --- | --- | --- | --- |",
         *fit_rows(rows, BUDGET // 3, "findings", "the JSON report has every finding"),
     ]
+    table += ["", "`convscope rule CODE` explains a rule: what it checks, why, the fix."]
     if len(findings) <= FINDINGS_INLINE:
         return [*lines, "", *table]
     return [
