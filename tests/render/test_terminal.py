@@ -244,3 +244,26 @@ def test_profile_text_golden_at_terminal_widths(width: int) -> None:
     # 1.35 ms of layers against a 1 ms end-to-end median: said as hook overhead
     flat = " ".join(re.sub("[│╭╮╰╯]", " ", text).split())
     assert "over by 0.350 ms (35.0% of end to end): the timing hooks' own overhead" in flat
+
+
+# --------------------------------------------------------------------------- rule
+
+
+def test_rule_markdown_is_drawn_for_an_80_column_pty() -> None:
+    readme = (ROOT / "rules" / "RF002-early-pointwise" / "README.md").read_text(encoding="utf-8")
+    assert max(len(line) for line in readme.splitlines()) > 80  # the case this is about
+    text = _in_pty([sys.executable, "-m", "convscope", "rule", "RF002"], 80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    assert "## What it does" not in text and "What it does" in text  # rendered, not raw
+    # reflowed prose: every word of the README's prose is there whole, none cut at the edge
+    prose = readme.split("## What it does", 1)[1].split("\n\n", 2)[1]
+    words = set(re.findall(r"[A-Za-z][A-Za-z_-]+", prose))
+    shown = set(re.findall(r"[A-Za-z][A-Za-z_-]+", text))
+    assert words <= shown, words - shown
+
+
+def test_rule_raw_prints_the_markdown_on_a_pty() -> None:
+    readme = (ROOT / "rules" / "RF002-early-pointwise" / "README.md").read_text(encoding="utf-8")
+    text = _in_pty([sys.executable, "-m", "convscope", "rule", "RF002", "--raw"], 80)
+    assert text == "".join(line.rstrip() + "\n" for line in readme.splitlines())

@@ -1,5 +1,6 @@
 """``convscope lint`` in the terminal: findings grouped by model and layer, coloured by
-severity, with budgets, skipped rules and a summary line; also the ``convscope rule`` table."""
+severity, with budgets, skipped rules and a summary line; also the ``convscope rule`` table
+on a terminal."""
 
 from __future__ import annotations
 
@@ -151,10 +152,6 @@ def rules_table(registry: Registry) -> Table:
         sev = rule.default_severity
         t.add_row(code, rule.name, Text(sev.value, style=STYLES[sev]), rule.summary)
     return t
-
-
-def rules_text(registry: Registry, width: int = 120) -> str:
-    return _export(rules_table(registry), width)
 
 
 def _export(renderable: RenderableType, width: int, soft_wrap: bool = False) -> str:
