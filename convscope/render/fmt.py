@@ -100,3 +100,8 @@ def remainder(layers_ms: float, e2e_ms: float) -> str:
     if rest >= 0:
         return f"unattributed {duration(rest)}{share}"
     return f"over by {duration(-rest)}{share}: the timing hooks' own overhead"
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 error``, ``0 errors``, ``2 warnings``; ``info`` has no plural (``6 info``)."""
+    return f"{n} {noun}{'' if n == 1 or noun == 'info' else 's'}"

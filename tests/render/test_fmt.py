@@ -65,3 +65,8 @@ def test_remainder_names_hook_overhead_instead_of_a_negative_figure() -> None:
     over = fmt.remainder(191.0, 138.0)
     assert over == "over by 53.0 ms (38.4% of end to end): the timing hooks' own overhead"
     assert "-" not in over
+
+
+def test_counted_agrees_in_number() -> None:
+    assert [fmt.counted(n, "error") for n in (0, 1, 2)] == ["0 errors", "1 error", "2 errors"]
+    assert fmt.counted(1, "warning") == "1 warning" and fmt.counted(6, "info") == "6 info"

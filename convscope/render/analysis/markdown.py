@@ -143,9 +143,8 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
     findings = lint["findings"]
     counts = lint["counts"]
     head = (
-        f"### Lint · target `{lint['target']}` · {len(findings)} finding"
-        f"{'s' * (len(findings) != 1)} ({counts['error']} error, {counts['warning']} "
-        f"warning, {counts['info']} info)"
+        f"### Lint · target `{lint['target']}` · {fmt.counted(len(findings), 'finding')} "
+        f"({', '.join(fmt.counted(counts[s], s) for s in ('error', 'warning', 'info'))})"
     )
     lines = [head]
     exceeded = [b for b in lint["budgets"] if b["exceeded"]]

@@ -72,6 +72,7 @@ def _environment() -> Any:
         grouped=lambda n: f"{int(n):,}",
         ms=fmt.ms,
         human=fmt.human,
+        counted=fmt.counted,
         remainder=lambda layers: fmt.remainder(layers["layers_sum_ms"], layers["e2e_median_ms"]),
         rfsize=_rf_text,
         layer_profile=_layer_profile,
