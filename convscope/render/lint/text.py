@@ -69,7 +69,9 @@ def _heading(key: str, findings: Sequence[Finding], cwd: Path | None) -> Text:
     if key == _MODEL:
         line.append("whole model", style="bold")
         at = sorted({f.layer_display for f in findings})
-        line.append(f"  (measured at {', '.join(at)})", style="dim")
+        loc = next((f.location for f in findings if f.location), None)
+        where = f"  {loc.display(cwd)}" if loc is not None and len(at) == 1 else ""
+        line.append(f"  (measured at {', '.join(at)}{where})", style="dim")
         return line
     line.append(findings[0].layer_display, style="bold")
     loc = next((f.location for f in findings if f.location), None)
