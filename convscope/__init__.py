@@ -11,6 +11,7 @@ from typing import Any
 __version__ = "0.1.0"
 __all__ = [
     "Analysis",
+    "ModelInputs",
     "__version__",
     "analyze",
     "analyze_spec",
@@ -27,6 +28,7 @@ _LAZY = {
     "analyze": ("convscope.api", "analyze"),
     "analyze_spec": ("convscope.api", "analyze_spec"),
     "Analysis": ("convscope.api", "Analysis"),
+    "ModelInputs": ("convscope.api", "ModelInputs"),
     "receptive_field": ("convscope.api", "receptive_field"),
     "verify_rf": ("convscope.api", "verify_rf"),
     "effective_rf": ("convscope.api", "effective_rf"),

@@ -57,7 +57,9 @@ from convscope.analysis.build import Analysis
 from convscope.errors import ConvscopeError, describe
 from convscope.ir import graph as ir
 from convscope.ir.text import packet
+from convscope.model.arguments import GivenInputs, ModelInputs
 from convscope.model.guard import ModelCodeError
+from convscope.model.materialize import real_inputs as real_inputs_of
 from convscope.model.modes import eval_mode
 
 # fvcore's handler names (the keys of ``by_module_and_operator()``) for contractions: fvcore
@@ -163,23 +165,9 @@ def _require_fvcore() -> Any:
     return FlopCountAnalysis
 
 
-def _real_inputs(inputs: Iterable[Any]) -> tuple[Any, ...]:
-    """Real CPU tensors of the same shapes for meta inputs (random floats, zero integers)."""
-    out: list[Any] = []
-    for x in inputs:
-        if isinstance(x, torch.Tensor) and x.is_meta:
-            x = (
-                torch.randn(x.shape, dtype=x.dtype)
-                if x.dtype.is_floating_point
-                else torch.zeros(x.shape, dtype=x.dtype)
-            )
-        out.append(x)
-    return tuple(out)
-
-
 def reconcile(
     spec: str,
-    shapes: Sequence[tuple[int, ...]] | None,
+    shapes: GivenInputs | None,
     *,
     weights: str | None = None,
     trust_pickle: bool = False,
@@ -197,21 +185,24 @@ def reconcile(
     loaded = load_model(
         spec, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
     )
-    return reconcile_module(
-        loaded.module, _real_inputs(loaded.inputs), analysis=analysis, name=spec
-    )
+    return reconcile_module(loaded.module, loaded.inputs, analysis=analysis, name=spec)
 
 
 def reconcile_module(
-    model: torch.nn.Module, inputs: Sequence[Any], *, analysis: Analysis, name: str | None = None
+    model: torch.nn.Module,
+    inputs: ModelInputs | Sequence[Any],
+    *,
+    analysis: Analysis,
+    name: str | None = None,
 ) -> CrossCheck:
     """Reconcile ``analysis`` with fvcore and FlopCounterMode run on ``model(*inputs)``.
 
-    ``model`` must hold real (CPU) weights for fvcore; ``inputs`` may be meta tensors (they
-    are replaced by random tensors of the same shapes). The model is left as it was.
+    ``model`` must hold real (CPU) weights for fvcore; ``inputs`` (positional, or
+    :class:`ModelInputs` with keyword ones) may be meta tensors (they are replaced by
+    seeded random tensors of the same shapes). The model is left as it was.
     """
     flop_count_analysis = _require_fvcore()
-    real_inputs = _real_inputs(inputs)
+    real_inputs = real_inputs_of(ModelInputs.of(inputs))
     canonical = {id(m): path for path, m in model.named_modules()}
     order = list(canonical.values())
 
@@ -320,7 +311,7 @@ def _meta_stand_ins(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _flopcounter(
-    model: torch.nn.Module, inputs: Sequence[Any], mode: str
+    model: torch.nn.Module, inputs: ModelInputs, mode: str
 ) -> tuple[dict[str, dict[str, int]], str]:
     """FlopCounterMode per-module subtree counts ``{path: {aten op: flops}}`` (paths relative
     to the root, "" for the root), and the device it ran on, in words."""
@@ -332,14 +323,16 @@ def _flopcounter(
         return _strip_root(counter.get_flop_counts(), type(model).__name__)
 
     if mode == "meta":
-        meta_args = tuple(
-            torch.empty(x.shape, dtype=x.dtype, device="meta") if isinstance(x, torch.Tensor) else x
-            for x in inputs
-        )
+        meta = inputs.map_tensors(lambda x: torch.empty(x.shape, dtype=x.dtype, device="meta"))
         try:
             counts = run(
                 lambda: torch.func.functional_call(
-                    model, _meta_stand_ins(model), meta_args, strict=False, tie_weights=True
+                    model,
+                    _meta_stand_ins(model),
+                    meta.args,
+                    dict(meta.kwargs),
+                    strict=False,
+                    tie_weights=True,
                 )
             )
             return counts, "meta tensors, the execution path convscope traced"
@@ -347,8 +340,8 @@ def _flopcounter(
             raise
         except Exception as exc:  # fall back to real tensors, and say so
             reason = describe(exc)
-            return run(lambda: model(*inputs)), f"real CPU tensors (meta failed: {reason})"
-    return run(lambda: model(*inputs)), "real CPU tensors, as convscope's CPU fallback trace"
+            return run(lambda: inputs.call(model)), f"real CPU tensors (meta failed: {reason})"
+    return run(lambda: inputs.call(model)), "real CPU tensors, as convscope's CPU fallback trace"
 
 
 def _strip_root(counts: Mapping[str, Mapping[Any, int]], root: str) -> dict[str, dict[str, int]]:
@@ -367,13 +360,43 @@ def _strip_root(counts: Mapping[str, Mapping[Any, int]], root: str) -> dict[str,
     return out
 
 
+class _KeywordCall(torch.nn.Module):
+    """``model(*args, **kwargs)`` as a call with positional inputs only, which is all that
+    fvcore's TorchScript trace passes on; the model sits under the name ``model``."""
+
+    def __init__(self, model: torch.nn.Module, positional: int, names: Sequence[str]) -> None:
+        super().__init__()
+        self.model = model
+        self.positional = positional
+        self.names = tuple(names)
+
+    def forward(self, *flat: Any) -> Any:
+        args, values = flat[: self.positional], flat[self.positional :]
+        return self.model(*args, **dict(zip(self.names, values, strict=True)))
+
+
+def _unwrap(counts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    """Counts of a :class:`_KeywordCall` run as the model's own paths."""
+    out: dict[str, dict[str, int]] = {}
+    for path, ops in counts.items():
+        if path == "model" or path.startswith("model."):
+            out[path[len("model.") :] if path != "model" else ""] = dict(ops)
+    return out
+
+
 def _fvcore(
-    flop_count_analysis: Any, model: torch.nn.Module, inputs: tuple[Any, ...]
+    flop_count_analysis: Any, model: torch.nn.Module, inputs: ModelInputs
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]], int]:
     """fvcore's per-module subtree counts by handler, unsupported ops by module, and total."""
+    if inputs.kwargs:
+        wrapped = _KeywordCall(model, len(inputs.args), list(inputs.kwargs))
+        counts, unsupported, total = _fvcore(
+            flop_count_analysis, wrapped, ModelInputs((*inputs.args, *inputs.kwargs.values()))
+        )
+        return _unwrap(counts), _unwrap(unsupported), total
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchScript deprecation and tracer warnings
-        fa = flop_count_analysis(model, inputs)
+        fa = flop_count_analysis(model, inputs.args)
         fa.unsupported_ops_warnings(False)
         fa.uncalled_modules_warnings(False)
         fa.tracer_warnings("none")

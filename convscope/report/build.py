@@ -24,7 +24,7 @@ The HTML, Markdown and JSON renderers of ``convscope report`` all read this one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ from convscope.model.state import keeps_global_state
 
 if TYPE_CHECKING:
     from convscope.linting.finding import LintResult
+    from convscope.model.arguments import GivenInputs
     from convscope.rewriting.plan import Plan
     from convscope.targets.profiles import Profile
 
@@ -194,7 +195,7 @@ def rule_docs(codes: Iterable[str]) -> dict[str, str]:
 def build_report(
     spec: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     weights: str | None = None,
     trust_pickle: bool = False,
     config: str | None = None,

@@ -22,9 +22,9 @@ one only when it was written by ``convscope report --format json``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from convscope import __version__
 from convscope.diff.compare import diff_reports
@@ -33,6 +33,9 @@ from convscope.diff.metrics import RF, Number
 from convscope.diff.reports import is_report_path, load_side, validate_report
 from convscope.diff.result import Diff, LayerDelta, MetricDelta
 from convscope.errors import ConvscopeError
+
+if TYPE_CHECKING:  # annotations only: loading a report needs no torch
+    from convscope.model.arguments import GivenInputs
 
 __all__ = [
     "COMPARISON_VERSION",
@@ -373,7 +376,7 @@ def compare_documents(
 def load_comparison_side(
     arg: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     trust_pickle: bool = False,
     config: str | None = None,
     target: str | None = None,
@@ -402,7 +405,7 @@ def build_comparison(
     base: str,
     head: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     trust_pickle: bool = False,
     config: str | None = None,
     target: str | None = None,

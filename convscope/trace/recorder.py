@@ -28,11 +28,12 @@ from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._pytree import tree_flatten
 from torch.utils.weak import WeakIdKeyDictionary
 
 from convscope.errors import TraceError, describe
 from convscope.ir import graph as ir
+from convscope.model.arguments import ModelInputs
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.materialize import has_meta, materialize_lazy, real_inputs
 from convscope.model.modes import eval_mode, global_forward_hooks
@@ -217,32 +218,20 @@ def _owners(
     return owners, canonical
 
 
-def _to_device(inputs: Sequence[Any], device: str) -> tuple[Any, ...]:
+def _to_device(inputs: ModelInputs, device: str) -> ModelInputs:
     """Meta stand-ins or real random tensors with the inputs' shapes and dtypes.
 
     Inputs may nest tensors in lists, tuples and dicts (detection models take a list of
     images): every tensor leaf is converted, the structure is kept.
     """
-
     if device != "meta":
         return real_inputs(inputs)  # seeded, so a fallback run is reproducible
-
-    def on_meta(x: Any) -> Any:
-        if not isinstance(x, torch.Tensor):
-            return x
-        return torch.empty(x.shape, dtype=x.dtype, device="meta")
-
-    return tuple(tree_map(on_meta, list(inputs)))
-
-
-def _input_leaves(args: Sequence[Any]) -> list[torch.Tensor]:
-    """Every tensor the call receives, in order, however the arguments nest them."""
-    return [a for a in tree_flatten(list(args))[0] if isinstance(a, torch.Tensor)]
+    return inputs.map_tensors(lambda x: torch.empty(x.shape, dtype=x.dtype, device="meta"))
 
 
 def _run(
     model: torch.nn.Module,
-    inputs: Sequence[Any],
+    inputs: ModelInputs,
     device: str,
     stand_ins: Mapping[str, torch.Tensor] | None,
     holder: list[_Recorder],
@@ -259,8 +248,8 @@ def _run(
     module_names = {id(m): name for name, m in model.named_modules()}
     recorder = _Recorder(param_names, module_names)
     holder.append(recorder)
-    args = _to_device(inputs, device)
-    recorder.input_ids = [recorder.new_tensor(a).id for a in _input_leaves(args)]
+    given = _to_device(inputs, device)
+    recorder.input_ids = [recorder.new_tensor(a).id for a in given.tensors()]
     with (
         model_code("forward", module_label(model)),
         _eval_mode(model),
@@ -270,10 +259,15 @@ def _run(
     ):
         if stand_ins is not None:
             out = torch.func.functional_call(
-                model, dict(stand_ins), args, strict=False, tie_weights=True
+                model,
+                dict(stand_ins),
+                given.args,
+                dict(given.kwargs),
+                strict=False,
+                tie_weights=True,
             )
         else:
-            out = model(*args)
+            out = given.call(model)
     return recorder, out, owners
 
 
@@ -306,10 +300,10 @@ def _failing_layer(holder: Sequence[_Recorder]) -> str:
     return f" in layer '{path or '(root)'}' ({type_name})"
 
 
-def _batch_hint(inputs: Sequence[Any], exc: BaseException) -> str:
+def _batch_hint(inputs: ModelInputs, exc: BaseException) -> str:
     """A hint when a 3-D input (C×H×W) probably lacks its batch dimension: conv, norm and
     pool layers then fail with "expected 4D input (got 3D input)" or a shape mismatch."""
-    flat = [t for t in tree_flatten(list(inputs))[0] if isinstance(t, torch.Tensor)]
+    flat = inputs.tensors()
     short = [t for t in flat if t.dim() == 3]
     if not short or not re.search(r"\b3D\b|dimension|dims|shape|size", str(exc)):
         return ""
@@ -328,12 +322,13 @@ def _batch_hint(inputs: Sequence[Any], exc: BaseException) -> str:
 
 def trace(
     model: torch.nn.Module,
-    inputs: Sequence[Any],
+    inputs: ModelInputs | Sequence[Any],
     *,
     device: str = "meta",
     rebuild: Callable[[], torch.nn.Module] | None = None,
 ) -> ir.Graph:
-    """Trace ``model(*inputs)`` into a Graph.
+    """Trace ``model(*inputs.args, **inputs.kwargs)`` (``model(*inputs)`` for a sequence)
+    into a Graph.
 
     ``device="meta"`` (default) runs without allocating weights or activations and falls
     back to real CPU tensors when an op cannot run on meta; ``rebuild`` supplies a real
@@ -342,6 +337,7 @@ def trace(
     """
     if device not in ("meta", "cpu"):
         raise TraceError(f"unsupported trace device '{device}' (use meta or cpu)")
+    inputs = ModelInputs.of(inputs)
     model = materialize_lazy(model, inputs)
     model_on_meta = _on_meta(model)
     fallback_reason: str | None = None
