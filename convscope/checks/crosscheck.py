@@ -40,7 +40,8 @@ RoI align) are priced from the sizes of this run.
 Per-module counts: each counter attributes an op to every enclosing module; a module's
 *own* count is its total minus the totals of its nearest descendants that have a count,
 which matches convscope's rows (an op belongs to the innermost module running it).
-Modules are matched by their canonical path (the first name ``named_modules()`` gives).
+Modules are matched by their canonical path (the first name ``named_modules()`` gives):
+convscope's rows for each place a shared module runs are summed under it, as the peers count.
 """
 
 from __future__ import annotations
@@ -222,14 +223,10 @@ def reconcile_module(
     fc_own = _resolve(_own(fc_counts), model, canonical)
     fv_own = _own(fv_counts) if fv_counts is not None else {}
     fv_unsup_own = _own(fv_unsupported)
-    cs = _ConvscopeView(analysis)
+    cs = _ConvscopeView(analysis, lambda p: _canonical(model, p, canonical))
 
     paths = list(
-        dict.fromkeys(
-            [r.path for r in analysis.rows]
-            + order
-            + sorted(set(fc_own) | set(fv_own) | set(fv_unsup_own))
-        )
+        dict.fromkeys(list(cs.macs) + order + sorted(set(fc_own) | set(fv_own) | set(fv_unsup_own)))
     )
     rows: list[CrossRow] = []
     for path in paths:
@@ -442,14 +439,19 @@ def _resolve(
     """Map names (possibly a shared module's second name) to canonical module paths."""
     out: dict[str, dict[str, int]] = {}
     for path, ops in own.items():
-        try:
-            target = canonical.get(id(model.get_submodule(path)), path)
-        except AttributeError:
-            target = path
-        merged = out.setdefault(target, {})
+        merged = out.setdefault(_canonical(model, path, canonical), {})
         for op, n in ops.items():
             merged[op] = merged.get(op, 0) + n
     return out
+
+
+def _canonical(model: torch.nn.Module, path: str, canonical: Mapping[int, str]) -> str:
+    """The first name of the module at ``path`` (``path`` itself for a module made inside
+    ``forward``, which has no name)."""
+    try:
+        return canonical.get(id(model.get_submodule(path)), path)
+    except AttributeError:
+        return path
 
 
 def _sum_ops(counters: Iterable[Mapping[str, int]]) -> dict[str, int]:
@@ -464,17 +466,22 @@ class _ConvscopeView:
     """convscope's numbers per row: MACs, MACs by op kind and by ATen op, and other FLOPs
     by (op kind, norm kind)."""
 
-    def __init__(self, a: Analysis) -> None:
+    def __init__(self, a: Analysis, canon: Callable[[str], str] = lambda p: p) -> None:
+        # ``canon``: a row's path → the name the peers use (a shared module's first name:
+        # convscope's rows for each place it runs are summed there, as the peers count)
         nodes = {n.id: n for n in a.graph.nodes}
-        self.macs: dict[str, int] = {r.path: r.macs for r in a.rows}
-        self.other: dict[str, int] = {r.path: r.other_flops for r in a.rows}
+        self.macs: dict[str, int] = {}
+        self.other: dict[str, int] = {}
         self.macs_by_kind: dict[str, dict[str, int]] = {}
         self.macs_by_op: dict[str, dict[str, int]] = {}
         self.other_by_key: dict[str, dict[tuple[ir.OpKind, str | None], int]] = {}
         for r in a.rows:
-            by_kind: dict[str, int] = {}
-            by_op: dict[str, int] = {}
-            other: dict[tuple[ir.OpKind, str | None], int] = {}
+            path = canon(r.path)
+            self.macs[path] = self.macs.get(path, 0) + r.macs
+            self.other[path] = self.other.get(path, 0) + r.other_flops
+            by_kind = self.macs_by_kind.setdefault(path, {})
+            by_op = self.macs_by_op.setdefault(path, {})
+            other = self.other_by_key.setdefault(path, {})
             for nid in r.nodes:
                 node, c = nodes[nid], a.node_cost[nid]
                 if c.macs:
@@ -483,9 +490,6 @@ class _ConvscopeView:
                 if c.other_flops:
                     norm = node.attrs.kind if isinstance(node.attrs, ir.NormAttrs) else None
                     other[(node.kind, norm)] = other.get((node.kind, norm), 0) + c.other_flops
-            self.macs_by_kind[r.path] = by_kind
-            self.macs_by_op[r.path] = by_op
-            self.other_by_key[r.path] = other
 
     def other_for(self, path: str, family: str) -> int:
         """convscope other-op FLOPs in row ``path`` of the work fvcore's handler ``family``

@@ -4,7 +4,10 @@ The recorder is a ``TorchDispatchMode``: it sees every ATen op, including functi
 calls (``F.conv2d``, ``x + y``, ``@``) that forward hooks miss, follows Python control
 flow, and runs on meta tensors, so no weight or activation is allocated. Ownership of an
 op is the innermost module whose ``forward`` was running, tracked with *global* module
-hooks that are removed on exit (nothing is registered on the user's modules).
+hooks that are removed on exit (nothing is registered on the user's modules). A module
+instance registered under several paths (one ``SiLU`` shared by every conv block) is named
+by the path under the module that called it, so each place it runs is its own layer; its
+parameters keep their first name and are counted once.
 
 The user's model is never changed: a model with real weights is run through
 ``torch.func.functional_call`` with meta stand-ins for its parameters and buffers (the
@@ -47,10 +50,12 @@ def _dtype_name(dtype: torch.dtype) -> str:
 class _Recorder(TorchDispatchMode):
     """Records ops into plain lists; turned into a frozen Graph by :func:`trace`."""
 
-    def __init__(self, param_names: Mapping[int, str], module_names: Mapping[int, str]) -> None:
+    def __init__(
+        self, param_names: Mapping[int, str], module_names: Mapping[int, Sequence[str]]
+    ) -> None:
         super().__init__()
         self.param_names = param_names  # id(tensor) → canonical parameter / buffer name
-        self.module_names = module_names  # id(module) → path
+        self.module_names = module_names  # id(module) → every path it is registered under
         self.tids: WeakIdKeyDictionary = WeakIdKeyDictionary()  # tensor → current tensor id
         self.param_views: WeakIdKeyDictionary = WeakIdKeyDictionary()  # view of a param → name
         self.tensors: list[ir.TensorSpec] = []
@@ -80,12 +85,26 @@ class _Recorder(TorchDispatchMode):
 
     # -- modules -----------------------------------------------------------------------
     def enter(self, module: torch.nn.Module) -> None:
-        path = self.module_names.get(id(module))
-        if path is None:  # a module created inside forward: belongs to its caller
-            path = self.stack[-1][0]
+        paths = self.module_names.get(id(module))
+        # a module created inside forward has no name: it belongs to its caller
+        path = self.stack[-1][0] if paths is None else self._place(paths)
         index = self.calls.get(path, 0)
         self.calls[path] = index + 1
         self.stack.append((path, type(module).__name__, index))
+
+    def _place(self, paths: Sequence[str]) -> str:
+        """Where a module registered under several paths (one activation instance shared by
+        every conv block) runs: the path under the module now running it, so each place
+        gets its own row. Several such paths under one parent are taken in call order."""
+        if len(paths) == 1:
+            return paths[0]
+        caller = self.stack[-1][0]
+        under = [p for p in paths if p.rpartition(".")[0] == caller]
+        if under:
+            return min(under, key=lambda p: self.calls.get(p, 0))  # stable: first on ties
+        prefix = caller + "." if caller else ""
+        inside = [p for p in paths if p.startswith(prefix)]
+        return min(inside, key=lambda p: p.count(".")) if inside else paths[0]
 
     def leave(self) -> None:
         if len(self.stack) > 1:
@@ -245,7 +264,9 @@ def _run(
         param_names = {id(stand_ins[n]): by_name[n] for n in stand_ins}
     else:
         param_names = dict(canonical)
-    module_names = {id(m): name for name, m in model.named_modules()}
+    module_names: dict[int, list[str]] = {}
+    for name, m in model.named_modules(remove_duplicate=False):
+        module_names.setdefault(id(m), []).append(name)
     recorder = _Recorder(param_names, module_names)
     holder.append(recorder)
     given = _to_device(inputs, device)
@@ -398,15 +419,16 @@ def _freeze(
     outputs = tuple(
         rec.tids[o] for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor) and o in rec.tids
     )
-    leaf_paths = {name for name, m in model.named_modules() if not list(m.children())}
+    # Every path, a shared module's second names included: each place it runs is a layer.
+    named = list(dict(model.named_modules(remove_duplicate=False)).items())
     modules = tuple(
         ir.ModuleInfo(
             path=name,
             type_name=type(m).__name__,
-            is_leaf=name in leaf_paths,
+            is_leaf=not list(m.children()),
             calls=rec.calls.get(name, 0),
         )
-        for name, m in model.named_modules()
+        for name, m in named
     )
     return ir.Graph(
         nodes=tuple(rec.nodes),
