@@ -28,8 +28,12 @@ Where each counter runs: FlopCounterMode runs on the execution path convscope tr
 (meta tensors, or real CPU tensors when convscope fell back to CPU), so that both see the
 same ATen ops — on real CPU tensors PyTorch may pick fused inference kernels (e.g.
 ``_native_multi_head_attention``) that FlopCounterMode has no formula for. fvcore traces
-with TorchScript and cannot run on meta, so it always runs the real CPU model on random
-inputs of the same shapes. Both run in eval mode.
+with TorchScript and cannot run on meta, so it always runs a real CPU model on seeded random
+inputs of the same shapes: the model itself, or for a model on meta a copy with seeded
+random weights (:func:`convscope.model.materialize.materialize`); the explanations say
+which. Both run in eval mode, and what a forward caches on its modules (a detection head's
+anchor grid, made of meta tensors by a meta run) is undone after each run, so no run sees
+another's tensors.
 
 Conventions that differ from "useful work" are listed among the explanations with the
 useful figure beside the counted one: transposed convs count the taps that land in the
@@ -60,25 +64,47 @@ from convscope.ir import graph as ir
 from convscope.ir.text import packet
 from convscope.model.arguments import GivenInputs, ModelInputs
 from convscope.model.guard import ModelCodeError
+from convscope.model.materialize import has_meta, materialize
 from convscope.model.materialize import real_inputs as real_inputs_of
-from convscope.model.modes import eval_mode
+from convscope.model.modes import eval_mode, kept_attributes
 
 # fvcore's handler names (the keys of ``by_module_and_operator()``) for contractions: fvcore
 # counts one flop per multiply-accumulate for these, the same unit as convscope's MACs.
 FVCORE_CONTRACTIONS = frozenset({"conv", "linear", "addmm", "bmm", "mm", "matmul", "einsum"})
 
-# fvcore handlers for non-contraction ops, and the convscope op kinds (and norm kind) that
-# hold the same work as other-op FLOPs — used to put the two numbers side by side, never to
-# adjust either. An adaptive average pool to 1×1 reaches ATen as ``mean`` (a reduce).
-_FVCORE_OTHER_KIND: Mapping[str, tuple[frozenset[ir.OpKind], str | None]] = {
-    "batch_norm": (frozenset({ir.OpKind.NORM}), "batch"),
-    "group_norm": (frozenset({ir.OpKind.NORM}), "group"),
-    "layer_norm": (frozenset({ir.OpKind.NORM}), "layer"),
-    "instance_norm": (frozenset({ir.OpKind.NORM}), "instance"),
-    "adaptive_avg_pool2d": (frozenset({ir.OpKind.ADAPTIVE_POOL, ir.OpKind.REDUCE}), None),
-    "upsample_nearest2d": (frozenset({ir.OpKind.UPSAMPLE}), None),
-    "upsample_bilinear2d": (frozenset({ir.OpKind.UPSAMPLE}), None),
+# A norm as convscope records it: (norm kind, whether its statistics come from the input).
+_NormKey = tuple[str, bool]
+
+# fvcore handlers for non-contraction ops, and the convscope op kinds (and recorded norms)
+# that hold the same work as other-op FLOPs — used to put the two numbers side by side,
+# never to adjust either. An adaptive average pool to 1×1 reaches ATen as ``mean`` (a
+# reduce). Instance norm reaches ATen as a batch norm over a (1, N·C, …) view that takes
+# its statistics from the input (``training`` set although the trace runs in eval mode):
+# that recorded op is fvcore's ``instance_norm``. A norm matches a family when its kind is
+# listed with its statistics source, or with None (either source).
+_NORMS: Mapping[str, frozenset[tuple[str, bool | None]]] = {
+    "batch_norm": frozenset({("batch", None)}),
+    "group_norm": frozenset({("group", None)}),
+    "layer_norm": frozenset({("layer", None)}),
+    "instance_norm": frozenset({("instance", None), ("batch", True)}),
 }
+_FVCORE_OTHER_KIND: Mapping[str, frozenset[ir.OpKind]] = {
+    **{family: frozenset({ir.OpKind.NORM}) for family in _NORMS},
+    "adaptive_avg_pool2d": frozenset({ir.OpKind.ADAPTIVE_POOL, ir.OpKind.REDUCE}),
+    "upsample_nearest2d": frozenset({ir.OpKind.UPSAMPLE}),
+    "upsample_bilinear2d": frozenset({ir.OpKind.UPSAMPLE}),
+}
+
+
+def _norm_matches(family: str, norm: _NormKey | None) -> bool:
+    """Whether a recorded norm (None for any other op) is the work of fvcore's ``family``."""
+    listed = _NORMS.get(family)
+    if listed is None:
+        return True  # not a norm family: the op kind decides
+    return norm is not None and any(
+        kind == norm[0] and (stats is None or stats == norm[1]) for kind, stats in listed
+    )
+
 
 # The ATen ops (as convscope records them on meta) each fvcore contraction handler covers.
 _FVCORE_ATEN: Mapping[str, frozenset[str]] = {
@@ -198,12 +224,18 @@ def reconcile_module(
 ) -> CrossCheck:
     """Reconcile ``analysis`` with fvcore and FlopCounterMode run on ``model(*inputs)``.
 
-    ``model`` must hold real (CPU) weights for fvcore; ``inputs`` (positional, or
-    :class:`ModelInputs` with keyword ones) may be meta tensors (they are replaced by
-    seeded random tensors of the same shapes). The model is left as it was.
+    fvcore's TorchScript trace needs real tensors: a ``model`` on meta is counted on a CPU
+    copy with seeded random weights (the one materializer's), and the explanations say
+    which. ``inputs`` (positional, or :class:`ModelInputs` with keyword ones) may be meta
+    tensors (they are replaced by seeded random tensors of the same shapes). The model is
+    left as it was.
     """
     flop_count_analysis = _require_fvcore()
     real_inputs = real_inputs_of(ModelInputs.of(inputs))
+    fv_where = "real CPU tensors, the model's own weights"
+    if has_meta(model):
+        model = materialize(model, seed=0).module
+        fv_where = "real CPU tensors, a copy of the model on meta with seeded random weights"
     canonical = {id(m): path for path, m in model.named_modules()}
     order = list(canonical.values())
 
@@ -279,6 +311,7 @@ def reconcile_module(
         fv_unsupported.get("", {}),
         fvcore_error,
         rows,
+        fv_where,
     )
     return CrossCheck(
         model=name or analysis.model,
@@ -315,7 +348,9 @@ def _flopcounter(
     from torch.utils.flop_counter import FlopCounterMode
 
     def run(call: Callable[[], Any]) -> dict[str, dict[str, int]]:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        # kept_attributes: what a forward caches on its modules (meta tensors here) must not
+        # reach the next run
+        with kept_attributes(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
             call()
         return _strip_root(counter.get_flop_counts(), type(model).__name__)
 
@@ -391,7 +426,7 @@ def _fvcore(
             flop_count_analysis, wrapped, ModelInputs((*inputs.args, *inputs.kwargs.values()))
         )
         return _unwrap(counts), _unwrap(unsupported), total
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), kept_attributes(model):
         warnings.simplefilter("ignore")  # TorchScript deprecation and tracer warnings
         fa = flop_count_analysis(model, inputs.args)
         fa.unsupported_ops_warnings(False)
@@ -474,7 +509,7 @@ class _ConvscopeView:
         self.other: dict[str, int] = {}
         self.macs_by_kind: dict[str, dict[str, int]] = {}
         self.macs_by_op: dict[str, dict[str, int]] = {}
-        self.other_by_key: dict[str, dict[tuple[ir.OpKind, str | None], int]] = {}
+        self.other_by_key: dict[str, dict[tuple[ir.OpKind, _NormKey | None], int]] = {}
         for r in a.rows:
             path = canon(r.path)
             self.macs[path] = self.macs.get(path, 0) + r.macs
@@ -488,17 +523,18 @@ class _ConvscopeView:
                     by_kind[node.kind.value] = by_kind.get(node.kind.value, 0) + c.macs
                     by_op[node.op] = by_op.get(node.op, 0) + c.macs
                 if c.other_flops:
-                    norm = node.attrs.kind if isinstance(node.attrs, ir.NormAttrs) else None
+                    attrs = node.attrs
+                    norm = (attrs.kind, attrs.training) if isinstance(attrs, ir.NormAttrs) else None
                     other[(node.kind, norm)] = other.get((node.kind, norm), 0) + c.other_flops
 
     def other_for(self, path: str, family: str) -> int:
         """convscope other-op FLOPs in row ``path`` of the work fvcore's handler ``family``
         counts."""
-        kinds, norm = _FVCORE_OTHER_KIND[family]
+        kinds = _FVCORE_OTHER_KIND[family]
         return sum(
             n
-            for (kind, nk), n in self.other_by_key.get(path, {}).items()
-            if kind in kinds and (norm is None or nk == norm)
+            for (kind, norm), n in self.other_by_key.get(path, {}).items()
+            if kind in kinds and _norm_matches(family, norm)
         )
 
 
@@ -606,6 +642,7 @@ def _explain(
     fv_unsup: Mapping[str, int],
     fvcore_error: str | None,
     rows: Sequence[CrossRow],
+    fv_where: str = "real CPU tensors",
 ) -> list[str]:
     """Model-level statements, each computed from the totals and per-op breakdowns."""
     out: list[str] = []
@@ -636,15 +673,16 @@ def _explain(
     out += conventions(a)
     if fvcore_error is not None:
         out.append(
-            f"fvcore failed on this model ({fvcore_error}); only FlopCounterMode was compared."
+            f"fvcore (run on {fv_where}) failed on this model ({fvcore_error}); only "
+            "FlopCounterMode was compared."
         )
         return out
     fv = totals["fvcore_flops"] or 0
     con = totals["fvcore_contraction_flops"] or 0
     oth = totals["fvcore_other_flops"] or 0
     out.append(
-        f'fvcore totals {fv:,} "flops" = {con:,} from conv/linear/matmul (one flop '
-        f"per MAC) + {oth:,} from other handlers."
+        f'fvcore (run on {fv_where}) totals {fv:,} "flops" = {con:,} from conv/linear/matmul '
+        f"(one flop per MAC) + {oth:,} from other handlers."
     )
     if con == macs:
         out.append(f"fvcore's conv/linear/matmul count equals convscope's MACs ({macs:,}).")

@@ -39,7 +39,7 @@ from convscope.ir import graph as ir
 from convscope.model.arguments import ModelInputs
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.materialize import has_meta, materialize_lazy, real_inputs
-from convscope.model.modes import eval_mode, global_forward_hooks
+from convscope.model.modes import eval_mode, global_forward_hooks, kept_attributes
 from convscope.trace.classify import classify
 
 
@@ -273,6 +273,7 @@ def _run(
     recorder.input_ids = [recorder.new_tensor(a).id for a in given.tensors()]
     with (
         model_code("forward", module_label(model)),
+        kept_attributes(model),  # a forward's cache (``self.anchors = ...``) holds meta
         _eval_mode(model),
         torch.no_grad(),
         _module_hooks(recorder),
