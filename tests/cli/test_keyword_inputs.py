@@ -62,6 +62,10 @@ def test_profile_rewrite_and_diff(tmp_path: Path) -> None:
     program = tmp_path / "sep.pt2"
     code, _, err = run("rewrite", MODEL, "--min-savings", "0", "--apply", "-o", str(program))
     assert code == 0 and program.exists(), err
+    # the program keeps its keyword sample inputs, and analyzing it calls it with them
+    code, out, err = run("analyze", str(program), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["inputs"] == [[1, 3, 16, 16], [1, 1, 16, 16]]
     sides = ("diff", MODEL, MODEL, "-i", "pixel_values=1,3,16,16", "-i", "mask=1,1,16,16")
     code, out, err = run(*sides)
     assert code == 0 and "error:" not in err, err
