@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convscope.ir import graph as ir
+from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._util import describe, layer
 
 _THROUGH_NORM = frozenset({ir.OpKind.NORM, ir.OpKind.VIEW, ir.OpKind.DROPOUT})
+# between a projection and its residual add: the norm and, in the mistake, an activation
+_TO_RESIDUAL = _THROUGH_NORM | {ir.OpKind.ACTIVATION}
 
 
 class NonlinearProjection(Rule):
@@ -33,6 +36,9 @@ class NonlinearProjection(Rule):
             src = flow.source_through_transparent(node)
             if src is None or not flow.is_depthwise(src):
                 continue
+            expansion = _expansion(flow, src, ratio)
+            if expansion is None and not _residual(flow, node):
+                continue  # a separable conv that narrows, no bottleneck
             acts = [
                 n
                 for n in flow.forward(node, lambda n: n.kind in _THROUGH_NORM)
@@ -41,12 +47,18 @@ class NonlinearProjection(Rule):
             if not acts:
                 continue
             act = acts[0]
+            if expansion is not None:
+                e = flow.conv(expansion)
+                assert e is not None
+                block = f"expansion `{layer(expansion)}` {e.in_channels}→{e.out_channels}"
+            else:
+                block = "residual add after it"
             yield ctx.finding(
                 node,
                 f"1×1 projection {a.in_channels}→{a.out_channels} (narrows "
-                f"{a.in_channels / a.out_channels:.1f}×, threshold {ratio:g}×) after "
-                f"depthwise `{layer(src)}` is followed by an activation (`{layer(act)}`, "
-                f"{describe(act)}): the bottleneck should stay linear",
+                f"{a.in_channels / a.out_channels:.1f}×, threshold {ratio:g}×) of an inverted "
+                f"residual ({block}, depthwise `{layer(src)}`) is followed by an activation "
+                f"(`{layer(act)}`, {describe(act)}): the bottleneck should stay linear",
                 values={
                     "in_channels": a.in_channels,
                     "out_channels": a.out_channels,
@@ -54,3 +66,23 @@ class NonlinearProjection(Rule):
                 },
                 suggestion="remove the activation after the projection (keep the norm)",
             )
+
+
+def _expansion(flow: Flow, depthwise: ir.Node, ratio: float) -> ir.Node | None:
+    """The conv that widened the channels the depthwise conv reads by at least ``ratio``
+    (through norms, activations and gates), else None: without it the depthwise input is
+    no expanded representation (a detection head's depthwise conv on a neck feature)."""
+    src = flow.source_through_transparent(depthwise)
+    a = flow.conv(src) if src is not None else None
+    if src is None or a is None or not flow.is_channel_mixing(src):
+        return None
+    return src if a.out_channels >= ratio * a.in_channels else None
+
+
+def _residual(flow: Flow, projection: ir.Node) -> bool:
+    """Whether the projection's output (through its norm and any activation) is added to a
+    shortcut: the residual of an inverted residual block."""
+    return any(
+        flow.is_merge(n) and n.kind is not ir.OpKind.CAT
+        for n in flow.forward(projection, lambda n: n.kind in _TO_RESIDUAL or flow.is_self_gate(n))
+    )
