@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
-from convscope.linting.rules._rf import axes, px, receptive_field
+from convscope.linting.rules._rf import px, receptive_field
 from convscope.linting.rules._util import op_name
 from convscope.passes.receptive.structure import Misalignment
 
@@ -22,18 +22,14 @@ class MisalignedMerge(Rule):
     default_severity = Severity.WARNING
     summary = "Add or concat whose branches differ in effective stride or centre offset"
     requires = frozenset({RECEPTIVE_FIELD})
-    options = (
-        Option("min_offset_fraction", float, 0.5, minimum=0.0),
-        Option("max_stride_ratio", float, 1.1, minimum=1.0),
-    )
+    options = (Option("min_offset_fraction", float, 0.5, minimum=0.0),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         rf = receptive_field(ctx)
         fraction = ctx.option("min_offset_fraction")
-        ratio = ctx.option("max_stride_ratio")
         by_node: dict[int, list[Misalignment]] = {}
         for m in rf.misalignments:
-            if _reported(m, fraction, ratio):
+            if _reported(m, fraction):
                 by_node.setdefault(m.node, []).append(m)
         nodes = {n.id: n for n in ctx.graph.nodes}
         names = _AXIS_NAMES.get(len(rf.input_size), ())
@@ -45,7 +41,7 @@ class MisalignedMerge(Rule):
                 axis = names[m.axis] if m.axis < len(names) else f"axis {m.axis}"
                 texts.setdefault(_describe(m), []).append(axis)
             parts = [f"{text} on {' and '.join(on)}" for text, on in texts.items()]
-            offset = max(m.offset_px for m in items)
+            offset = max(m.drift_px for m in items)
             yield ctx.finding(
                 node if node is not None else items[0].module,
                 f"`{what}` merges misaligned branches: {'; '.join(parts)}",
@@ -59,22 +55,27 @@ class MisalignedMerge(Rule):
             )
 
 
-def _reported(m: Misalignment, fraction: float, ratio: float) -> bool:
-    """A stride mismatch beyond ``ratio``, or a centre offset beyond ``fraction`` of one
-    pixel of the coarsest grid a branch carried (the merged map's, or for an upsampled
-    branch the map it was upsampled from)."""
+def _pixel(m: Misalignment) -> float:
+    """One pixel of the coarsest grid a branch carried (the merged map's, or for a resized
+    branch the map it was resized from): no branch can be aligned more finely than that."""
     strides = [s for s in m.strides if s > 0]
-    if m.kind == "stride":
-        return bool(strides) and max(strides) / min(strides) > ratio + 1e-9
-    # one pixel of the coarsest grid a branch carried: an upsampled branch cannot be
-    # aligned more finely than the map it was upsampled from
-    pixel = max([*strides, m.coarse_px]) if strides else 1.0
-    return m.offset_px > fraction * pixel + 1e-9
+    return max([*strides, m.coarse_px]) if strides else 1.0
+
+
+def _reported(m: Misalignment, fraction: float) -> bool:
+    """Branch centres farther apart than ``fraction`` of one coarse pixel at some position
+    of the merged map. Centre offsets and stride mismatches are judged alike, by the
+    largest distance over the map's positions: branches of different strides drift apart
+    along the axis, a corner-aligned resize stays within half a pixel of its source map."""
+    return m.drift_px > fraction * _pixel(m) + 1e-9
 
 
 def _describe(m: Misalignment) -> str:
+    pixel = _pixel(m)
+    rel = f" ({px(m.drift_px / pixel)} of a stride-{px(pixel)} pixel)"
     if m.kind == "stride":
-        return f"branch strides {axes(m.strides)} differ"
-    stride = m.strides[0]
-    rel = f" ({px(m.offset_px / stride)} of a stride-{px(stride)} pixel)" if stride > 0 else ""
+        return (
+            f"branch strides {', '.join(px(s) for s in m.strides)} differ, so their centres "
+            f"drift up to {px(m.drift_px)} input pixels apart{rel}"
+        )
     return f"branch centres differ by {px(m.offset_px)} input pixels{rel}"

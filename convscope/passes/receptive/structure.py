@@ -187,6 +187,23 @@ class Misalignment:
     offsets: tuple[float, ...]  # centre offset of pixel 0 per branch, input pixels
     offset_px: float  # max difference of centre offsets between branches, input pixels
     coarse_px: float = 0.0  # the coarsest grid any branch carried on the way (see _T.coarse)
+    positions: int = 0  # pixels of the merged map along the axis (0: unknown)
+
+    @property
+    def drift_px(self) -> float:
+        """The largest distance, in input pixels, between the branches' centres at any
+        position of the merged map: pixel ``j`` of branch ``b`` is centred at
+        ``offsets[b] + j·strides[b]``, so branches of different strides drift apart along
+        the axis (linearly: the extremes are at the first and the last pixel). Equals
+        ``offset_px`` when the strides agree. A resize that keeps the corners aligned
+        (``align_corners=True``) changes the stride, yet stays within half a pixel of the
+        map it was resized from, at any input size."""
+        ends = [0] if self.positions <= 1 else [0, self.positions - 1]
+        return max(
+            max(o + j * s for o, s in zip(self.offsets, self.strides, strict=True))
+            - min(o + j * s for o, s in zip(self.offsets, self.strides, strict=True))
+            for j in ends
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -198,6 +215,8 @@ class Misalignment:
             "strides": [_num(s) for s in self.strides],
             "offsets": [_num(o) for o in self.offsets],
             "offset_px": _num(self.offset_px),
+            "positions": self.positions,
+            "drift_px": _num(self.drift_px),
         }
 
 
@@ -1369,6 +1388,7 @@ class _Pass:
                             coarse_px=max(
                                 (t.coarse[a] if t.coarse else t.rf.stride[a]) for t in parts
                             ),
+                            positions=n_out,
                         )
                     )
         rf = NodeRF(
