@@ -90,6 +90,18 @@ class Flow:
         full = self._full_inputs(node)
         return len(full) >= 2 and len({self.root(t) for t in full}) == 1
 
+    def is_activation(self, node: ir.Node) -> bool:
+        """An activation, from the library or written by hand: an activation op, or an
+        elementwise op whose output is a per-element function of one tensor (the ``x + 3``,
+        ``x * sigmoid(x)`` and ``/ 6`` of a hard-swish written out)."""
+        if node.kind is K.ACTIVATION:
+            return True
+        return (
+            node.kind is K.ELEMENTWISE
+            and len(node.outputs) == 1
+            and self.root(node.outputs[0].id) != node.outputs[0].id
+        )
+
     def root(self, tensor: int) -> int:
         """The tensor that ``tensor`` is a per-element function of (itself, unless it was
         computed from one tensor through activations and full-size elementwise ops)."""

@@ -130,3 +130,16 @@ def test_a_long_chain_of_hand_written_activations_needs_no_recursion() -> None:
     f = Flow(graph)
     assert f.root(graph.outputs[0]) == graph.inputs[0].id
     assert not any(f.is_merge(n) for n in graph.nodes)
+
+
+def test_every_op_of_a_hand_written_activation_is_an_activation() -> None:
+    # hard-swish written out: add 3, relu6 (hardtanh), mul by x, divide by 6
+    f, _ = traced(ConvAct(hard_swish))
+    ops = [n for n in f.graph.nodes if n.kind in (ir.OpKind.ELEMENTWISE, ir.OpKind.ACTIVATION)]
+    assert [n.op.split(".")[1] for n in ops] == ["add", "hardtanh", "mul", "div"]
+    assert all(f.is_activation(n) for n in ops)
+    # neither a squeeze-excitation gate nor a residual add is one
+    for how in ("se", "residual"):
+        g, _ = traced(Gated(how))
+        last = [n for n in g.graph.nodes if n.kind is ir.OpKind.ELEMENTWISE][-1]
+        assert not g.is_activation(last)

@@ -11,8 +11,6 @@ from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._util import describe, layer
 
 _THROUGH_NORM = frozenset({ir.OpKind.NORM, ir.OpKind.VIEW, ir.OpKind.DROPOUT})
-# between a projection and its residual add: the norm and, in the mistake, an activation
-_TO_RESIDUAL = _THROUGH_NORM | {ir.OpKind.ACTIVATION}
 
 
 class NonlinearProjection(Rule):
@@ -80,9 +78,11 @@ def _expansion(flow: Flow, depthwise: ir.Node, ratio: float) -> ir.Node | None:
 
 
 def _residual(flow: Flow, projection: ir.Node) -> bool:
-    """Whether the projection's output (through its norm and any activation) is added to a
-    shortcut: the residual of an inverted residual block."""
+    """Whether the projection's output (through its norm and, in the mistake, an
+    activation) is added to a shortcut: the residual of an inverted residual block."""
     return any(
         flow.is_merge(n) and n.kind is not ir.OpKind.CAT
-        for n in flow.forward(projection, lambda n: n.kind in _TO_RESIDUAL or flow.is_self_gate(n))
+        for n in flow.forward(
+            projection, lambda n: n.kind in _THROUGH_NORM or flow.is_activation(n)
+        )
     )

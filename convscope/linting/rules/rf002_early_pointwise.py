@@ -180,7 +180,7 @@ def _depthwise_branch(flow: Flow, tensor: int, depth: int = 0) -> bool:
     if producer is None or depth > 32:
         return False
     if not flow.is_depthwise(producer) and not flow.is_merge(producer):
-        producer = flow.source(producer, _through_norms) or producer
+        producer = flow.source(producer, lambda n: _through_norms(flow, n)) or producer
     if flow.is_depthwise(producer):
         return True
     return (
@@ -196,14 +196,15 @@ def _at_input(flow: Flow, node: ir.Node) -> bool:
     return flow.source_through_transparent(node) is None and not _beside_spatial_branch(flow, node)
 
 
-def _through_norms(n: ir.Node) -> bool:
-    return n.kind in (ir.OpKind.NORM, ir.OpKind.VIEW, ir.OpKind.ACTIVATION)
+def _through_norms(flow: Flow, n: ir.Node) -> bool:
+    """Norms, views and activations (hand-written ones included)."""
+    return n.kind in (ir.OpKind.NORM, ir.OpKind.VIEW) or flow.is_activation(n)
 
 
 def _beside_spatial_branch(flow: Flow, node: ir.Node) -> bool:
     source = flow.main_input(node)
     # ``0 + branch`` (a branch sum that starts from zero) is a gate, not a merge: look past it
-    for merge in flow.forward(node, lambda n: _through_norms(n) or flow.is_gate(n)):
+    for merge in flow.forward(node, lambda n: _through_norms(flow, n) or flow.is_gate(n)):
         if not flow.is_merge(merge):
             continue
         for tensor in merge.inputs:
@@ -211,7 +212,9 @@ def _beside_spatial_branch(flow: Flow, node: ir.Node) -> bool:
             if producer is None:
                 continue
             spatial = (
-                producer if flow.is_spatial(producer) else flow.source(producer, _through_norms)
+                producer
+                if flow.is_spatial(producer)
+                else flow.source(producer, lambda n: _through_norms(flow, n))
             )
             if (
                 spatial is not None
