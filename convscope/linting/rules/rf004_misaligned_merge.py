@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convscope.analysis.sections import RECEPTIVE_FIELD
-from convscope.linting.finding import Finding, Severity
+from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._rf import px, receptive_field
 from convscope.linting.rules._util import op_name
@@ -41,17 +41,20 @@ class MisalignedMerge(Rule):
                 axis = names[m.axis] if m.axis < len(names) else f"axis {m.axis}"
                 texts.setdefault(_describe(m), []).append(axis)
             parts = [f"{text} on {' and '.join(on)}" for text, on in texts.items()]
-            offset = max(m.drift_px for m in items)
+            values: dict[str, Value] = {
+                "offset_px": round(max(m.shift_px for m in items), 6),
+                "kind": "offset",
+            }
+            if any(m.kind == "stride" for m in items):
+                values["kind"] = "stride"
+                values["stretch_px"] = round(max(m.stretch_px for m in items), 6)
             yield ctx.finding(
                 node if node is not None else items[0].module,
                 f"`{what}` merges misaligned branches: {'; '.join(parts)}",
-                values={
-                    "offset_px": round(offset, 6),
-                    "kind": "stride" if any(m.kind == "stride" for m in items) else "offset",
-                },
+                values=values,
                 suggestion="pad the branches symmetrically (odd kernels, padding k//2) so "
-                "their windows share a centre, or align the shortcut's "
-                "downsampling with the main branch",
+                "their windows share a centre, align the shortcut's downsampling with the "
+                "main branch, or resize a branch from a map that covers the whole image",
             )
 
 
@@ -63,19 +66,27 @@ def _pixel(m: Misalignment) -> float:
 
 
 def _reported(m: Misalignment, fraction: float) -> bool:
-    """Branch centres farther apart than ``fraction`` of one coarse pixel at some position
-    of the merged map. Centre offsets and stride mismatches are judged alike, by the
-    largest distance over the map's positions: branches of different strides drift apart
-    along the axis, a corner-aligned resize stays within half a pixel of its source map."""
-    return m.drift_px > fraction * _pixel(m) + 1e-9
+    """Branch grids translated by more than ``fraction`` of one coarse pixel (measured at
+    the middle of the merged map), or stretched against each other by more than one coarse
+    pixel across it. Equal strides only translate (the centre offset). Resizing between two
+    grids over the same image stretches by less than a coarse pixel by construction (a
+    corner-aligned resize maps the first and last pixel centres onto each other), the same
+    at every input size; a branch cropped or resized to the wrong extent does not."""
+    pixel = _pixel(m)
+    return m.shift_px > fraction * pixel + 1e-9 or m.stretch_px > pixel + 1e-9
 
 
 def _describe(m: Misalignment) -> str:
     pixel = _pixel(m)
-    rel = f" ({px(m.drift_px / pixel)} of a stride-{px(pixel)} pixel)"
+
+    def rel(value: float) -> str:
+        return f" ({px(value / pixel)} of a stride-{px(pixel)} pixel)"
+
     if m.kind == "stride":
         return (
-            f"branch strides {', '.join(px(s) for s in m.strides)} differ, so their centres "
-            f"drift up to {px(m.drift_px)} input pixels apart{rel}"
+            f"branch strides {', '.join(px(s) for s in m.strides)} differ: across the "
+            f"{m.positions}-pixel map their grids stretch {px(m.stretch_px)} input pixels "
+            f"apart{rel(m.stretch_px)}, and their centres are {px(m.shift_px)} input pixels "
+            f"apart at its middle{rel(m.shift_px)}"
         )
-    return f"branch centres differ by {px(m.offset_px)} input pixels{rel}"
+    return f"branch centres differ by {px(m.offset_px)} input pixels{rel(m.offset_px)}"

@@ -190,20 +190,21 @@ class Misalignment:
     positions: int = 0  # pixels of the merged map along the axis (0: unknown)
 
     @property
-    def drift_px(self) -> float:
-        """The largest distance, in input pixels, between the branches' centres at any
-        position of the merged map: pixel ``j`` of branch ``b`` is centred at
-        ``offsets[b] + j·strides[b]``, so branches of different strides drift apart along
-        the axis (linearly: the extremes are at the first and the last pixel). Equals
-        ``offset_px`` when the strides agree. A resize that keeps the corners aligned
-        (``align_corners=True``) changes the stride, yet stays within half a pixel of the
-        map it was resized from, at any input size."""
-        ends = [0] if self.positions <= 1 else [0, self.positions - 1]
-        return max(
-            max(o + j * s for o, s in zip(self.offsets, self.strides, strict=True))
-            - min(o + j * s for o, s in zip(self.offsets, self.strides, strict=True))
-            for j in ends
-        )
+    def shift_px(self) -> float:
+        """How far apart, in input pixels, the branches' centres are at the middle of the
+        merged map: pixel ``j`` of branch ``b`` is centred at ``offsets[b] + j·strides[b]``.
+        Equals ``offset_px`` when the strides agree."""
+        mid = max(self.positions - 1, 0) / 2
+        centres = [o + mid * s for o, s in zip(self.offsets, self.strides, strict=True)]
+        return max(centres) - min(centres)
+
+    @property
+    def stretch_px(self) -> float:
+        """How much the branches' pixel grids differ in extent across the merged map, in
+        input pixels: ``(positions − 1)·(largest − smallest stride)``; 0 for equal strides.
+        Resizing between two grids that cover the same image (corner-aligned, or to a
+        fixed size) stretches by less than one pixel of the coarser grid, at any size."""
+        return max(self.positions - 1, 0) * (max(self.strides) - min(self.strides))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -216,7 +217,8 @@ class Misalignment:
             "offsets": [_num(o) for o in self.offsets],
             "offset_px": _num(self.offset_px),
             "positions": self.positions,
-            "drift_px": _num(self.drift_px),
+            "shift_px": _num(self.shift_px),
+            "stretch_px": _num(self.stretch_px),
         }
 
 

@@ -142,15 +142,16 @@ def test_rf002_a_lateral_next_to_a_whole_image_top_down_path_is_not_early() -> N
 # --------------------------------------------------------------------------- RF004
 
 
-def test_drift_is_the_largest_centre_distance_over_the_map() -> None:
-    # branch a: centres 0, 4, 8, ..., 32; branch b: 2, 5, 8, ..., 26 (pixel 8: 32 vs 26)
+def test_shift_and_stretch_by_hand() -> None:
+    # branch a: centres 0, 4, 8, ..., 32; branch b: 2, 5, 8, ..., 26 over 9 pixels
     m = Misalignment(
         node=0, module="", op="add", axis=0, kind="stride", strides=(4.0, 3.0),
         offsets=(0.0, 2.0), offset_px=2.0, coarse_px=4.0, positions=9,
     )  # fmt: skip
-    assert m.drift_px == 6.0
+    assert m.shift_px == 2.0  # pixel 4: 16 vs 14
+    assert m.stretch_px == 8.0  # the grids span 32 and 24 input pixels
     same = Misalignment(0, "", "add", 0, "offset", (4.0, 4.0), (0.0, 2.0), 2.0, 4.0, 9)
-    assert same.drift_px == 2.0  # equal strides: the offset, at every pixel
+    assert (same.shift_px, same.stretch_px) == (2.0, 0.0)  # equal strides: the offset
 
 
 class Pyramid(nn.Module):
@@ -173,14 +174,41 @@ class Pyramid(nn.Module):
 
 
 @pytest.mark.parametrize("side", [96, 128, 192, 256])
-def test_rf004_corner_aligned_resizes_stay_within_half_a_coarse_pixel(side: int) -> None:
+def test_rf004_corner_aligned_resizes_are_quiet_at_every_size(side: int) -> None:
     rf = receptive_field(Pyramid(), (1, 3, side, side))
     [cat_h] = [m for m in rf.misalignments if m.axis == 0]
     assert cat_h.kind == "stride" and cat_h.positions == side // 8
-    # 2×2 bins of a stride-8 map are 4·side/8… input pixels wide; corner alignment keeps
-    # every resized feature within half of that
-    assert 0 < cat_h.drift_px <= 0.5 * cat_h.coarse_px
+    # the 2×2 bins' grid spans (2 − 1)·side/2 input pixels, the stride-8 map's
+    # (side/8 − 1)·8: they differ by side/2 − 8 < side/2, one bin; both centred
+    assert cat_h.coarse_px == side / 2
+    assert cat_h.stretch_px == pytest.approx(side / 2 - 8)
+    assert cat_h.shift_px <= 0.5 * cat_h.coarse_px
     assert run(Pyramid(), side, "RF004") == []
+
+
+class Decoder(nn.Module):
+    """A stride-16 map upsampled ×4 corner-aligned and concatenated with stride-4
+    features (DeepLabV3+): the grids start on the same pixel and the coarse one ends
+    12 px short, three quarters of its pixel: a stretch, by construction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.low = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.Conv2d(8, 8, 3, 2, 1))
+        self.high = nn.Sequential(nn.Conv2d(8, 8, 3, 2, 1), nn.Conv2d(8, 8, 3, 2, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        low = self.low(x)
+        up = F.interpolate(self.high(low), scale_factor=4.0, mode="bilinear", align_corners=True)
+        return torch.cat([up, low], 1)
+
+
+@pytest.mark.parametrize("side", [128, 256, 512])
+def test_rf004_a_corner_aligned_x4_upsampling_is_a_stretch_under_one_pixel(side: int) -> None:
+    rf = receptive_field(Decoder(), (1, 3, side, side))
+    [m] = [m for m in rf.misalignments if m.axis == 0]
+    assert m.stretch_px == pytest.approx(12.0)  # 16 − 4, at every size
+    assert m.shift_px == pytest.approx(6.0)
+    assert run(Decoder(), side, "RF004") == []
 
 
 class Stretched(nn.Module):
@@ -205,4 +233,5 @@ class Stretched(nn.Module):
 def test_rf004_a_stretched_crop_drifts_beyond_a_coarse_pixel(side: int) -> None:
     [f] = run(Stretched(), side, "RF004")
     assert f.values["kind"] == "stride"
-    assert "drift up to" in f.message and "on H and W" in f.message
+    assert float(f.values["stretch_px"]) > 16  # more than a stride-16 pixel
+    assert "their grids stretch" in f.message and "on H and W" in f.message
