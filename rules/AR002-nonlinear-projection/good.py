@@ -22,9 +22,9 @@ class Block(nn.Module):
 
 
 class ClassBranch(nn.Module):
-    """No inverted residual: a depthwise-separable branch on a neck conv that does not widen
-    enough to be an expansion (16 → 24), narrowing 24 → 8 with BN and ReLU and no residual
-    add, as in a detection head's class branch."""
+    """No inverted residual: a depthwise-separable branch (1×1 16 → 24, depthwise 3×3, then
+    1×1 24 → 8 with BN and ReLU) whose output is not added to a shortcut, as in a detection
+    head's class branch."""
 
     def __init__(self) -> None:
         super().__init__()

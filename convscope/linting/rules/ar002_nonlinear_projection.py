@@ -34,9 +34,8 @@ class NonlinearProjection(Rule):
             src = flow.source_through_transparent(node)
             if src is None or not flow.is_depthwise(src):
                 continue
-            expansion = _expansion(flow, src, ratio)
-            if expansion is None and not _residual(flow, node):
-                continue  # a separable conv that narrows, no bottleneck
+            if not _residual(flow, node):
+                continue  # a separable conv that narrows (a head's branch), no bottleneck
             acts = [
                 n
                 for n in flow.forward(node, lambda n: n.kind in _THROUGH_NORM)
@@ -45,18 +44,19 @@ class NonlinearProjection(Rule):
             if not acts:
                 continue
             act = acts[0]
+            expansion = _expansion(flow, src)
             if expansion is not None:
                 e = flow.conv(expansion)
                 assert e is not None
-                block = f"expansion `{layer(expansion)}` {e.in_channels}→{e.out_channels}"
+                block = f"expansion `{layer(expansion)}` {e.in_channels}→{e.out_channels}, "
             else:
-                block = "residual add after it"
+                block = ""
             yield ctx.finding(
                 node,
                 f"1×1 projection {a.in_channels}→{a.out_channels} (narrows "
                 f"{a.in_channels / a.out_channels:.1f}×, threshold {ratio:g}×) of an inverted "
-                f"residual ({block}, depthwise `{layer(src)}`) is followed by an activation "
-                f"(`{layer(act)}`, {describe(act)}): the bottleneck should stay linear",
+                f"residual ({block}depthwise `{layer(src)}`, residual add) is followed by an "
+                f"activation (`{layer(act)}`, {describe(act)}): the bottleneck should stay linear",
                 values={
                     "in_channels": a.in_channels,
                     "out_channels": a.out_channels,
@@ -66,15 +66,14 @@ class NonlinearProjection(Rule):
             )
 
 
-def _expansion(flow: Flow, depthwise: ir.Node, ratio: float) -> ir.Node | None:
-    """The conv that widened the channels the depthwise conv reads by at least ``ratio``
-    (through norms, activations and gates), else None: without it the depthwise input is
-    no expanded representation (a detection head's depthwise conv on a neck feature)."""
+def _expansion(flow: Flow, depthwise: ir.Node) -> ir.Node | None:
+    """The 1×1 conv that widened the channels the depthwise conv reads (through norms,
+    activations and gates), for the message; None when the block widened otherwise."""
     src = flow.source_through_transparent(depthwise)
     a = flow.conv(src) if src is not None else None
-    if src is None or a is None or not flow.is_channel_mixing(src):
+    if src is None or a is None or not a.is_pointwise or a.out_channels <= a.in_channels:
         return None
-    return src if a.out_channels >= ratio * a.in_channels else None
+    return src
 
 
 def _residual(flow: Flow, projection: ir.Node) -> bool:

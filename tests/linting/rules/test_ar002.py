@@ -1,7 +1,6 @@
 """AR002 judges a 1×1 after a depthwise conv by the block around it: an inverted residual
-(an expansion in front, or a residual add after) with an activated projection is the
-mistake; a depthwise-separable branch that narrows (a detection head's class branch) is
-not."""
+(a residual add after the narrow projection) with an activated projection is the mistake;
+a depthwise-separable branch that narrows (a detection head's class branch) is not."""
 
 from __future__ import annotations
 
@@ -33,35 +32,39 @@ def conv_bn_act(cin: int, cout: int, k: int, act: nn.Module, groups: int = 1) ->
 
 
 class ClassBranch(nn.Module):
-    """A neck conv ``neck_in → 256``, then depthwise 3×3 (256) and 1×1 256→80 + BN + SiLU."""
+    """``wide`` channels from a 3×3 conv, a 1×1 neck conv ``wide → 256``, then depthwise 3×3
+    (256) and 1×1 256→80 + BN + SiLU; with ``residual`` (``wide`` = 80) the branch's input
+    is added back: an inverted residual."""
 
-    def __init__(self, neck_in: int) -> None:
+    def __init__(self, wide: int, residual: bool = False) -> None:
         super().__init__()
         act = nn.SiLU()  # one instance for every conv
-        self.stem = conv_bn_act(3, neck_in, 3, act)
-        self.neck = conv_bn_act(neck_in, 256, 1, act)
+        self.residual = residual
+        self.stem = conv_bn_act(3, wide, 3, act)
+        self.neck = conv_bn_act(wide, 256, 1, act)
         self.dw = conv_bn_act(256, 256, 3, act, groups=256)
         self.cls = conv_bn_act(256, 80, 1, act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.cls(self.dw(self.neck(self.stem(x))))
+        x = self.stem(x)
+        y = self.cls(self.dw(self.neck(x)))
+        return x + y if self.residual else y
 
 
-def test_a_separable_class_branch_on_a_narrowing_neck_conv_is_no_bottleneck() -> None:
-    # 384 → 256 narrows: no expansion; nothing is added after the 1×1: no residual
+def test_a_separable_class_branch_is_no_bottleneck() -> None:
+    # nothing is added after the 1×1: no inverted residual, whether the neck conv in front
+    # narrows (384 → 256, a detection head) or widens (40 → 256)
     assert ar002(ClassBranch(384)) == []
+    assert ar002(ClassBranch(40)) == []
 
 
-def test_the_expansion_must_widen_by_min_ratio() -> None:
-    # 192 → 256 widens 1.33×: below the default 2× it is no expansion
-    assert ar002(ClassBranch(192)) == []
-    # at min_ratio 1.2 it is one, and 256 → 80 (3.2×) narrows enough: an inverted residual
-    [f] = ar002(ClassBranch(192), {"min_ratio": 1.2})
+def test_the_residual_add_makes_it_an_inverted_residual() -> None:
+    [f] = ar002(ClassBranch(80, residual=True))
     assert f.layer == "cls.0"
-    assert "expansion `neck.0` 192→256" in f.message and "depthwise `dw.0`" in f.message
-    # the same branch behind a real 6× expansion is the mistake at the default ratio
-    [f] = ar002(ClassBranch(40))
-    assert "40→256" in f.message and "(`stem.2`, silu)" in f.message
+    assert "(expansion `neck.0` 80→256, depthwise `dw.0`, residual add)" in f.message
+    assert "narrows 3.2×" in f.message and "(`stem.2`, silu)" in f.message
+    # min_ratio: how much the projection must narrow
+    assert ar002(ClassBranch(80, residual=True), {"min_ratio": 4.0}) == []
 
 
 class SharedActivationBlocks(nn.Module):
@@ -116,7 +119,7 @@ class ConcatExpansion(nn.Module):
 
 def test_a_residual_add_marks_an_inverted_residual_without_a_visible_expansion() -> None:
     [f] = ar002(ConcatExpansion(residual=True))
-    assert "residual add after it" in f.message
+    assert "(depthwise `dw`, residual add)" in f.message
     assert ar002(ConcatExpansion(residual=False)) == []
 
 
