@@ -203,7 +203,7 @@ class Analysis:
         return render_table(self._with_rf())
 
     def __repr__(self) -> str:  # the dataclass repr would print the whole graph
-        from convscope.render import fmt
+        from convscope import fmt
 
         return (
             f"<Analysis {self.model}: {fmt.count(self.totals.params)} params, "

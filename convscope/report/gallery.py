@@ -65,7 +65,7 @@ def render_json(example: Path, root: Path = ROOT) -> str:
 
 def readme(docs: Mapping[str, Mapping[str, Any]]) -> str:
     """``reports/README.md``: one line per example with its headline numbers."""
-    from convscope.render import fmt
+    from convscope import fmt
 
     lines = [
         "# Report gallery",

@@ -16,9 +16,8 @@ import torch
 from torch import nn
 
 import convscope
-from convscope import api
+from convscope import api, fmt
 from convscope.analysis.build import Analysis
-from convscope.render import fmt
 from convscope.render.analysis import (
     json as json_report,
 )

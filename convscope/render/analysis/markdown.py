@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from convscope import fmt
 from convscope.analysis.build import Analysis, LayerRow, fold
 from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
-from convscope.render import fmt
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
 
 

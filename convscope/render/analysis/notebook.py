@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
+from convscope import fmt
 from convscope.analysis.sections import RECEPTIVE_FIELD
-from convscope.render import fmt
 from convscope.render.analysis import tree
 
 if TYPE_CHECKING:  # the analysis calls this renderer for its notebook view

@@ -20,7 +20,7 @@ from convscope.diff.compare import (
     Number,
     Unit,
 )
-from convscope.render.fmt import human
+from convscope.fmt import human
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows, more_line
 
 MAX_LAYERS = 200  # rows shown in the per-layer table; the rest are counted

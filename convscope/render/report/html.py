@@ -20,8 +20,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from convscope import fmt
 from convscope.errors import ConvscopeError
-from convscope.render import fmt
 
 __all__ = ["figures", "markdown_to_html", "plotly_js", "render"]
 
