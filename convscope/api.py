@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from convscope.analysis.build import Analysis, folded
+    from convscope.analysis.quant import load_calibration_file, quant_report, with_quant
     from convscope.analysis.rf import receptive_field, with_receptive_field
     from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
     from convscope.analysis.schema import to_dict as analysis_document
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
     from convscope.model.guard import ModelCodeError, culprit, interrupted_in, time_limit
     from convscope.model.load import LoadedModel, load_model, parse_input_shapes
     from convscope.model.state import global_state, preserved_global_state
-    from convscope.passes.quant.measure import load_calibration_file, quant_report, with_quant
     from convscope.profiling.calibrate import calibrate
     from convscope.profiling.measure import check_device
     from convscope.profiling.reliability import assess as assess_reliability
@@ -114,8 +114,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "LoadedModel": ("convscope.model.load", "LoadedModel"),
     "load_model": ("convscope.model.load", "load_model"),
     "parse_input_shapes": ("convscope.model.load", "parse_input_shapes"),
-    "quant_report": ("convscope.passes.quant.measure", "quant_report"),
-    "with_quant": ("convscope.passes.quant.measure", "with_quant"),
+    "quant_report": ("convscope.analysis.quant", "quant_report"),
+    "with_quant": ("convscope.analysis.quant", "with_quant"),
     "calibrate": ("convscope.profiling.calibrate", "calibrate"),
     "check_device": ("convscope.profiling.measure", "check_device"),
     "profile": ("convscope.profiling.run", "profile"),
@@ -142,7 +142,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "time_limit": ("convscope.model.guard", "time_limit"),
     "global_state": ("convscope.model.state", "global_state"),
     "preserved_global_state": ("convscope.model.state", "preserved_global_state"),
-    "load_calibration_file": ("convscope.passes.quant.measure", "load_calibration_file"),
+    "load_calibration_file": ("convscope.analysis.quant", "load_calibration_file"),
     "check_memory": ("convscope.profiling.run", "check_memory"),
     "max_threads": ("convscope.profiling.run", "max_threads"),
     "assess_reliability": ("convscope.profiling.reliability", "assess"),

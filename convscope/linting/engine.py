@@ -242,7 +242,7 @@ def _quant_provider(weights: Provider) -> Provider:
     gives; the QF rules read only that report."""
 
     def provide(analysis: Analysis) -> Any:
-        from convscope.passes.quant.measure import report_from_weights
+        from convscope.analysis.quant import report_from_weights
 
         return report_from_weights(analysis, weights(analysis))
 

@@ -110,7 +110,7 @@ def _lint_fixture(path: Path, code: str) -> tuple[Counter[str], dict[str, int]]:
     if needs & {WEIGHTS, QUANT}:  # the engine measures QUANT from the weights
         providers[WEIGHTS] = lambda _a: loaded.module
     if CALIBRATION in needs and "CALIBRATION" in namespace:
-        from convscope.passes.quant.measure import with_quant
+        from convscope.analysis.quant import with_quant
 
         providers[CALIBRATION] = lambda a: with_quant(a, loaded.module, namespace["CALIBRATION"])
     settings = Settings(select=(code,), target=namespace.get("TARGET", "generic"))

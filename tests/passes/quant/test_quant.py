@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from torch import nn
 
 from convscope.analysis import schema
+from convscope.analysis.quant import calibration_batches, quant_report, with_quant
 from convscope.analysis.sections import QUANT
 from convscope.api import analyze
 from convscope.errors import InputError
 from convscope.passes.quant import numeric as qn
 from convscope.passes.quant import structure as quant_pass
-from convscope.passes.quant.measure import calibration_batches, quant_report, with_quant
 from convscope.render.quant import text as quant_reporter
 
 SHAPE = (1, 3, 16, 16)
