@@ -16,19 +16,8 @@ if TYPE_CHECKING:
     from convscope.analysis.rf import receptive_field, with_receptive_field
     from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
     from convscope.analysis.schema import to_dict as analysis_document
-    from convscope.analysis.sections import (
-        CALIBRATION,
-        CROSSCHECK,
-        ERF,
-        PROFILE,
-        QUANT,
-        RECEPTIVE_FIELD,
-        RF_VERIFY,
-        ROOFLINE,
-        WEIGHTS,
-        SectionKey,
-    )
     from convscope.checks.crosscheck import reconcile as crosscheck
+    from convscope.checks.keys import CROSSCHECK, ERF, RF_VERIFY
     from convscope.checks.rf_verify import effective_rf, verify_rf
     from convscope.diff.compare import as_dict as diff_document
     from convscope.diff.compare import check as check_diff
@@ -50,7 +39,9 @@ if TYPE_CHECKING:
     from convscope.model.guard import ModelCodeError, culprit, interrupted_in, time_limit
     from convscope.model.load import LoadedModel, load_model, parse_input_shapes
     from convscope.model.state import global_state, preserved_global_state
+    from convscope.passes.keys import CALIBRATION, QUANT, RECEPTIVE_FIELD
     from convscope.profiling.calibrate import calibrate
+    from convscope.profiling.keys import PROFILE
     from convscope.profiling.measure import check_device
     from convscope.profiling.reliability import assess as assess_reliability
     from convscope.profiling.run import check_memory, max_threads, profile, with_profile
@@ -60,6 +51,8 @@ if TYPE_CHECKING:
     from convscope.report.compare import render as render_comparison
     from convscope.rewriting.apply import export_program, state_dict_path
     from convscope.rewriting.run import rewrite
+    from convscope.sections import WEIGHTS, SectionKey
+    from convscope.targets.keys import ROOFLINE
     from convscope.targets.profiles import (
         available_profiles,
         load_profile,
@@ -80,16 +73,16 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "as_inputs": ("convscope.analysis.run", "as_inputs"),
     "with_extra": ("convscope.analysis.run", "with_extra"),
     "analysis_document": ("convscope.analysis.schema", "to_dict"),
-    "CALIBRATION": ("convscope.analysis.sections", "CALIBRATION"),
-    "CROSSCHECK": ("convscope.analysis.sections", "CROSSCHECK"),
-    "ERF": ("convscope.analysis.sections", "ERF"),
-    "PROFILE": ("convscope.analysis.sections", "PROFILE"),
-    "QUANT": ("convscope.analysis.sections", "QUANT"),
-    "RECEPTIVE_FIELD": ("convscope.analysis.sections", "RECEPTIVE_FIELD"),
-    "RF_VERIFY": ("convscope.analysis.sections", "RF_VERIFY"),
-    "ROOFLINE": ("convscope.analysis.sections", "ROOFLINE"),
-    "WEIGHTS": ("convscope.analysis.sections", "WEIGHTS"),
-    "SectionKey": ("convscope.analysis.sections", "SectionKey"),
+    "CALIBRATION": ("convscope.passes.keys", "CALIBRATION"),
+    "CROSSCHECK": ("convscope.checks.keys", "CROSSCHECK"),
+    "ERF": ("convscope.checks.keys", "ERF"),
+    "PROFILE": ("convscope.profiling.keys", "PROFILE"),
+    "QUANT": ("convscope.passes.keys", "QUANT"),
+    "RECEPTIVE_FIELD": ("convscope.passes.keys", "RECEPTIVE_FIELD"),
+    "RF_VERIFY": ("convscope.checks.keys", "RF_VERIFY"),
+    "ROOFLINE": ("convscope.targets.keys", "ROOFLINE"),
+    "WEIGHTS": ("convscope.sections", "WEIGHTS"),
+    "SectionKey": ("convscope.sections", "SectionKey"),
     "crosscheck": ("convscope.checks.crosscheck", "reconcile"),
     "effective_rf": ("convscope.checks.rf_verify", "effective_rf"),
     "verify_rf": ("convscope.checks.rf_verify", "verify_rf"),

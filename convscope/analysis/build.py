@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from convscope import formulas as fm
-from convscope.analysis.sections import RECEPTIVE_FIELD, SectionKey, checked
+from convscope.analysis.sections import checked
 from convscope.ir import graph as ir
 from convscope.passes import cost as cost_pass
 from convscope.passes import memory as memory_pass
 from convscope.passes import mixing as mixing_pass
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.sections import SectionKey
 
 T = TypeVar("T")
 
@@ -139,7 +141,7 @@ class Analysis:
     # Layers whose counted MACs include work a kernel computes and throws away.
     useful_work: tuple[UsefulWork, ...] = ()
     # Optional sections filled by later passes (receptive field...) through
-    # :meth:`with_section`, keyed by :mod:`convscope.analysis.sections` keys; read with
+    # :meth:`with_section`, keyed by section keys (:mod:`convscope.sections`); read with
     # :meth:`section`. Checked on construction: each value is of its key's type, and a
     # string key is accepted only as the name of a built-in key (converted to it).
     extras: Mapping[SectionKey[Any], Any] = field(default_factory=dict)

@@ -20,10 +20,10 @@ import torch
 
 from convscope.analysis.build import Analysis
 from convscope.analysis.run import analyze
-from convscope.analysis.sections import CALIBRATION, QUANT
 from convscope.errors import InputError, first_line
 from convscope.ir import graph as ir
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import CALIBRATION, QUANT
 from convscope.passes.quant import numeric as quant_numeric
 from convscope.passes.quant.numeric import CalibTarget
 from convscope.passes.quant.structure import ActivationStats, QuantOptions, QuantReport

@@ -8,10 +8,11 @@ from typing import Any, TypeVar
 import torch
 
 from convscope.analysis import build as analysis_mod
-from convscope.analysis.sections import SectionKey, as_key
+from convscope.analysis.sections import as_key
 from convscope.errors import InputError, UnsupportedOpError
 from convscope.model.guard import check_module_tree
 from convscope.model.state import keeps_global_state
+from convscope.sections import SectionKey
 from convscope.trace import recorder as trace_mod
 
 Analysis = analysis_mod.Analysis

@@ -51,12 +51,12 @@ from torch.utils._pytree import tree_flatten
 
 from convscope import formulas as fm
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.materialize import materialize
 from convscope.model.modes import set_eval
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive.structure import NodeRF, ReceptiveField, receptive_field
 
 __all__ = ["ERFResult", "LayerCheck", "VerifyResult", "effective_rf", "verify_rf"]

@@ -28,14 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import (
-    QUANT,
-    RECEPTIVE_FIELD,
-    ROOFLINE,
-    WEIGHTS,
-    SectionKey,
-    as_key,
-)
+from convscope.analysis.sections import as_key
 from convscope.errors import ConvscopeError, describe
 from convscope.ir.flow import Flow
 from convscope.linting import suppress
@@ -55,6 +48,9 @@ from convscope.linting.rule import RuleContext
 from convscope.linting.source import SourceLocator
 from convscope.model.guard import ModelCodeError
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import QUANT, RECEPTIVE_FIELD
+from convscope.sections import WEIGHTS, SectionKey
+from convscope.targets.keys import ROOFLINE
 from convscope.targets.profiles import Profile
 from convscope.targets.roofline import RooflineParams
 

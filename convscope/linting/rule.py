@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import SectionKey
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Location, Severity, Value
+from convscope.sections import SectionKey
 
 if TYPE_CHECKING:
     from convscope.targets.profiles import Profile
@@ -133,7 +133,7 @@ class Rule:
     summary: ClassVar[str]
     options: ClassVar[tuple[Option, ...]] = ()
     #: Sections the rule reads with :meth:`RuleContext.need` (keys of
-    #: :mod:`convscope.analysis.sections`: ``frozenset({RECEPTIVE_FIELD})``). The engine
+    #: :mod:`convscope.sections`): ``frozenset({RECEPTIVE_FIELD})``. The engine
     #: computes them on demand or skips the rule with a note.
     requires: ClassVar[frozenset[SectionKey[Any]]] = frozenset()
     #: The severity an off-by-default rule gets when it is selected by its exact code.
@@ -185,7 +185,7 @@ class Rule:
             if not isinstance(need, SectionKey):
                 raise ValueError(
                     f"rule {cls.code}: requires holds {need!r}, not a SectionKey "
-                    f"(the keys are in convscope.analysis.sections)"
+                    f"(each package declares its keys in its keys module)"
                 )
 
 

@@ -32,9 +32,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from convscope.analysis.sections import PROFILE
 from convscope.model.guard import ModelCodeError
 from convscope.model.state import keeps_global_state
+from convscope.profiling.keys import PROFILE
 
 if TYPE_CHECKING:
     from torch import nn

@@ -34,7 +34,7 @@ from convscope.analysis.build import Analysis, folded
 from convscope.analysis.rf import with_receptive_field
 from convscope.analysis.run import analyze_loaded, with_extra
 from convscope.analysis.schema import to_dict
-from convscope.analysis.sections import ERF, RECEPTIVE_FIELD, WEIGHTS, SectionKey
+from convscope.checks.keys import ERF
 from convscope.checks.rf_verify import effective_rf
 from convscope.ir.graph import ConvAttrs
 from convscope.linting import catalog as data
@@ -44,6 +44,7 @@ from convscope.linting.registry import default_registry
 from convscope.model.load import load_model
 from convscope.model.materialize import materialize
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.profiling import measure
 from convscope.profiling.calibrate import calibrate as run_calibrate
 from convscope.profiling.run import profile, with_profile
@@ -54,6 +55,7 @@ from convscope.render.report import html as html_report
 from convscope.rewriting.apply import apply_plan_inplace
 from convscope.rewriting.plan import RewriteError, make_plan
 from convscope.rewriting.run import _json_safe
+from convscope.sections import WEIGHTS, SectionKey
 from convscope.targets.profiles import roofline_params
 
 if TYPE_CHECKING:

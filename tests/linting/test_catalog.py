@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 
 import convscope
-from convscope.analysis.sections import CALIBRATION, QUANT, RECEPTIVE_FIELD, WEIGHTS, SectionKey
 from convscope.linting.catalog import rule_doc, rule_folder, rules_dir
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
 from convscope.linting.registry import default_registry
 from convscope.model.load import load_model
+from convscope.passes.keys import CALIBRATION, QUANT, RECEPTIVE_FIELD
+from convscope.sections import WEIGHTS, SectionKey
 
 SECTIONS = ["What it does", "Why is this bad", "Example", "Suggested fix", "Options", "References"]
 REG = default_registry()

@@ -18,7 +18,6 @@ from torch import nn
 
 import convscope
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import RECEPTIVE_FIELD, WEIGHTS
 from convscope.linting.catalog import rule_doc
 from convscope.linting.config import Budgets, Settings
 from convscope.linting.engine import lint
@@ -28,7 +27,9 @@ from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules.dw001_narrow_depthwise import NarrowDepthwise
 from convscope.linting.rules.hw001_channel_alignment import ChannelAlignment
 from convscope.linting.rules.qf004_quant_unfriendly_activation import QuantUnfriendlyActivation
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive.structure import ReceptiveField, receptive_field
+from convscope.sections import WEIGHTS
 from convscope.targets.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]

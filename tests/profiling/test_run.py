@@ -21,11 +21,11 @@ import torchvision
 from torch import nn
 
 from convscope.analysis.schema import to_dict
-from convscope.analysis.sections import PROFILE
 from convscope.api import analyze
 from convscope.errors import ConvscopeError
 from convscope.profiling import layers as layers_mod
 from convscope.profiling import measure
+from convscope.profiling.keys import PROFILE
 from convscope.profiling.run import ProfileSection, latency_verdict, profile, with_profile
 from convscope.targets import roofline
 from convscope.targets.roofline import RooflineParams, estimate

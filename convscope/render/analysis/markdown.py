@@ -7,8 +7,8 @@ from typing import Any
 
 from convscope import fmt
 from convscope.analysis.build import Analysis, LayerRow, fold
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
 
 

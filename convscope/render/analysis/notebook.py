@@ -15,7 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from convscope import fmt
-from convscope.analysis.sections import RECEPTIVE_FIELD
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.analysis import tree
 
 if TYPE_CHECKING:  # the analysis calls this renderer for its notebook view

@@ -17,8 +17,8 @@ from rich.text import Text
 
 from convscope import fmt
 from convscope.analysis.build import Analysis, LayerRow, fold
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.analysis import tree
 
 

@@ -24,7 +24,7 @@ from rich.text import Text
 
 from convscope import fmt
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import PROFILE
+from convscope.profiling.keys import PROFILE
 from convscope.profiling.reliability import ACHIEVED_LIMIT
 
 __all__ = [

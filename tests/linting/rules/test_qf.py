@@ -13,12 +13,13 @@ import torch
 
 import convscope
 from convscope.analysis.quant import quant_report, with_quant
-from convscope.analysis.sections import CALIBRATION, QUANT, WEIGHTS, SectionKey
 from convscope.linting.catalog import rule_folder
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
 from convscope.linting.registry import default_registry
 from convscope.model.load import load_model
+from convscope.passes.keys import CALIBRATION, QUANT
+from convscope.sections import WEIGHTS, SectionKey
 
 REG = default_registry()
 CODES = ("QF001", "QF002", "QF005")

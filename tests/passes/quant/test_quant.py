@@ -22,9 +22,9 @@ from torch import nn
 
 from convscope.analysis import schema
 from convscope.analysis.quant import calibration_batches, quant_report, with_quant
-from convscope.analysis.sections import QUANT
 from convscope.api import analyze
 from convscope.errors import InputError
+from convscope.passes.keys import QUANT
 from convscope.passes.quant import numeric as qn
 from convscope.passes.quant import structure as quant_pass
 from convscope.render.quant import text as quant_reporter

@@ -18,8 +18,8 @@ from torch import nn
 import convscope
 from convscope.analysis.rf import receptive_field, with_receptive_field
 from convscope.analysis.schema import to_dict
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive import structure as rp
 from convscope.passes.receptive.structure import NodeRF, ReceptiveField
 
