@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from convscope.analysis.rf import receptive_field, with_receptive_field
     from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
     from convscope.analysis.schema import to_dict as analysis_document
+    from convscope.catalog import rule_doc
     from convscope.checks.crosscheck import reconcile as crosscheck
     from convscope.checks.keys import CROSSCHECK, ERF, RF_VERIFY
     from convscope.checks.rf_verify import effective_rf, verify_rf
@@ -29,13 +30,14 @@ if TYPE_CHECKING:
     from convscope.linting.baseline import load as load_baseline
     from convscope.linting.baseline import model_identity
     from convscope.linting.baseline import render as render_baseline
-    from convscope.linting.catalog import rule_doc
     from convscope.linting.config import ModelEntry, Settings, load_settings
     from convscope.linting.engine import lint
     from convscope.linting.finding import LintResult, Severity
     from convscope.linting.finding import statistics as lint_statistics
     from convscope.linting.places import Places, report_places
+    from convscope.linting.profiles import load_profile, resolve_target
     from convscope.linting.registry import Registry, default_registry
+    from convscope.linting.validation import unknown_code_message
     from convscope.model.guard import ModelCodeError, culprit, interrupted_in, time_limit
     from convscope.model.load import LoadedModel, load_model, parse_input_shapes
     from convscope.model.state import global_state, preserved_global_state
@@ -53,14 +55,9 @@ if TYPE_CHECKING:
     from convscope.rewriting.run import rewrite
     from convscope.sections import WEIGHTS, SectionKey
     from convscope.targets.keys import ROOFLINE
-    from convscope.targets.profiles import (
-        available_profiles,
-        load_profile,
-        resolve_target,
-        roofline_params,
-    )
+    from convscope.targets.profiles import available_profiles, roofline_params
     from convscope.targets.roofline import RooflineParams
-    from convscope.validate import ConfigError, unknown_code_message
+    from convscope.validate import ConfigError
 
 #: public name → (owning module, name there)
 _EXPORTS: dict[str, tuple[str, str]] = {
@@ -95,7 +92,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "apply_baseline": ("convscope.linting.baseline", "apply"),
     "load_baseline": ("convscope.linting.baseline", "load"),
     "render_baseline": ("convscope.linting.baseline", "render"),
-    "rule_doc": ("convscope.linting.catalog", "rule_doc"),
+    "rule_doc": ("convscope.catalog", "rule_doc"),
     "ModelEntry": ("convscope.linting.config", "ModelEntry"),
     "Settings": ("convscope.linting.config", "Settings"),
     "load_settings": ("convscope.linting.config", "load_settings"),
@@ -121,10 +118,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "export_program": ("convscope.rewriting.apply", "export_program"),
     "rewrite": ("convscope.rewriting.run", "rewrite"),
     "available_profiles": ("convscope.targets.profiles", "available_profiles"),
-    "load_profile": ("convscope.targets.profiles", "load_profile"),
+    "load_profile": ("convscope.linting.profiles", "load_profile"),
     "RooflineParams": ("convscope.targets.roofline", "RooflineParams"),
     "ConfigError": ("convscope.validate", "ConfigError"),
-    "unknown_code_message": ("convscope.validate", "unknown_code_message"),
+    "unknown_code_message": ("convscope.linting.validation", "unknown_code_message"),
     "Places": ("convscope.linting.places", "Places"),
     "report_places": ("convscope.linting.places", "report_places"),
     "state_dict_path": ("convscope.rewriting.apply", "state_dict_path"),
@@ -139,7 +136,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "check_memory": ("convscope.profiling.run", "check_memory"),
     "max_threads": ("convscope.profiling.run", "max_threads"),
     "assess_reliability": ("convscope.profiling.reliability", "assess"),
-    "resolve_target": ("convscope.targets.profiles", "resolve_target"),
+    "resolve_target": ("convscope.linting.profiles", "resolve_target"),
     "roofline_params": ("convscope.targets.profiles", "roofline_params"),
     "folded": ("convscope.analysis.build", "folded"),
     "baseline_root": ("convscope.linting.baseline", "find_root"),

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convscope import catalog as data
 from convscope.analysis.build import Analysis, folded
 from convscope.analysis.rf import with_receptive_field
 from convscope.analysis.run import analyze_loaded, with_extra
@@ -37,7 +38,6 @@ from convscope.analysis.schema import to_dict
 from convscope.checks.keys import ERF
 from convscope.checks.rf_verify import effective_rf
 from convscope.ir.graph import ConvAttrs
-from convscope.linting import catalog as data
 from convscope.linting.config import load_settings
 from convscope.linting.engine import lint as run_lint
 from convscope.linting.registry import default_registry

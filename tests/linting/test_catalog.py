@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import convscope
-from convscope.linting.catalog import rule_doc, rule_folder, rules_dir
+from convscope.catalog import rule_doc, rule_folder, rules_dir
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
 from convscope.linting.registry import default_registry

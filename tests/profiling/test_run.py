@@ -338,9 +338,9 @@ def test_cuda_without_cuda_is_one_line_error() -> None:
 
 
 def test_calibrate_and_profile_yaml(tmp_path: Path) -> None:
+    from convscope.linting.profiles import load_profile
     from convscope.linting.registry import default_registry
     from convscope.profiling.calibrate import calibrate
-    from convscope.targets.profiles import load_profile
 
     before = torch.get_num_threads()
     cal = calibrate(budget_s=0.3, threads=1)

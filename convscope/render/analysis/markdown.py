@@ -138,7 +138,7 @@ def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
 
 
 def _lint_section(lint: Mapping[str, Any]) -> list[str]:
-    from convscope.linting.catalog import rule_doc_url
+    from convscope.catalog import rule_doc_url
 
     findings = lint["findings"]
     counts = lint["counts"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from convscope import __version__
-from convscope.linting import catalog as data
+from convscope import catalog as data
 from convscope.linting.finding import (
     BUDGET_CODE,
     BUDGET_NAME,

@@ -13,7 +13,7 @@ import torch
 
 import convscope
 from convscope.analysis.quant import quant_report, with_quant
-from convscope.linting.catalog import rule_folder
+from convscope.catalog import rule_folder
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
 from convscope.linting.registry import default_registry
@@ -217,8 +217,8 @@ def test_readme_checkpoint_run_is_current(
     import torch
     from click.testing import CliRunner
 
+    from convscope.catalog import rule_doc, rules_dir
     from convscope.cli.app import main
-    from convscope.linting.catalog import rule_doc, rules_dir
 
     folder = rule_folder(code, REG[code].name)
     model = runpy.run_path(str(folder / "bad.py"))["build_model"]()
@@ -239,7 +239,7 @@ def test_the_weights_profile_key_is_validated(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from convscope.cli.app import main
-    from convscope.targets.profiles import load_profile
+    from convscope.linting.profiles import load_profile
     from convscope.validate import ConfigError
 
     assert load_profile("edge-int8").fields["weights"] == "per-tensor"
