@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from convscope import fmt
 from convscope import formulas as fm
 from convscope.analysis.sections import checked
 from convscope.ir import graph as ir
@@ -20,6 +21,7 @@ from convscope.passes import cost as cost_pass
 from convscope.passes import memory as memory_pass
 from convscope.passes import mixing as mixing_pass
 from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.passes.receptive import structure as receptive_pass
 from convscope.sections import SectionKey
 
 T = TypeVar("T")
@@ -188,24 +190,23 @@ class Analysis:
     def _with_rf(self) -> Analysis:
         if RECEPTIVE_FIELD in self.extras:
             return self
-        from convscope.passes.receptive import structure as receptive_pass
-
         return self.with_section(RECEPTIVE_FIELD, receptive_pass.receptive_field(self.graph))
 
     def view(self, depth: int | str | None = "auto") -> Any:
         """The notebook view folded at ``depth``: None shows every row, ``"auto"`` (what a
         bare ``a`` shows) the deepest fold under 60 rows."""
+        # render/ sits above analysis/: the notebook view is imported when a notebook asks
         from convscope.render.analysis.notebook import View
 
         return View(self._with_rf(), depth)
 
     def _repr_html_(self) -> str:  # notebooks: summary, folded tree, totals; no rich needed
+        # render/ sits above analysis/: the notebook view is imported when a notebook asks
         from convscope.render.analysis.notebook import render_table
 
         return render_table(self._with_rf())
 
     def __repr__(self) -> str:  # the dataclass repr would print the whole graph
-        from convscope import fmt
 
         return (
             f"<Analysis {self.model}: {fmt.count(self.totals.params)} params, "

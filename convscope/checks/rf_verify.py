@@ -51,6 +51,7 @@ from torch.utils._pytree import tree_flatten
 
 from convscope import formulas as fm
 from convscope.analysis.build import Analysis
+from convscope.analysis.run import as_inputs
 from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.materialize import materialize
@@ -604,8 +605,6 @@ def _materialise(
 
 
 def _as_inputs(inputs: Any) -> tuple[Any, ...]:
-    from convscope.analysis.run import as_inputs
-
     return as_inputs(inputs)
 
 

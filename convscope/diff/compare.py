@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 from convscope.analysis.schema import SCHEMA_VERSION  # the version this module reads
 from convscope.errors import ConvscopeError, describe
-from convscope.validate import TOO_DEEP
+from convscope.validate import TOO_DEEP, parse_size
 
 __all__ = [
     "LATENCY",
@@ -389,8 +389,6 @@ def _parse_token(token: str) -> Threshold:
             f"bad --fail-on threshold '{token}': latency takes a percentage "
             "(e.g. latency:+5%), compared noise-aware on p10/p90"
         )
-    from convscope.validate import parse_size
-
     try:
         value = parse_size(number)
     except ValueError:
@@ -458,7 +456,8 @@ def _check_one(diff: Diff, t: Threshold) -> GateResult:
 
 
 def _check_latency(diff: Diff, t: Threshold) -> GateResult:
-    from convscope.profiling.run import latency_verdict
+    from convscope.profiling.run import latency_verdict  # imports torch (~5 s): a diff of two
+    # saved reports does without it
 
     lat = diff.latency
     if lat is None:
@@ -594,6 +593,7 @@ def load_side(
     receptive fields, exactly as ``convscope analyze --format json`` writes it)."""
     if is_report_path(arg):
         return load_report(arg)
+    # torch (~5 s to import) only for a model spec, not for a saved report
     from convscope.analysis import schema
     from convscope.analysis.rf import with_receptive_field
     from convscope.analysis.run import analyze_spec
@@ -696,6 +696,7 @@ def _device(doc: Mapping[str, Any]) -> str | None:
 def _latency(
     base: Mapping[str, Any], head: Mapping[str, Any]
 ) -> tuple[LatencyDelta | None, str | None]:
+    # imports torch (~5 s): a diff of two saved reports does without it
     from convscope.profiling.run import DEFAULT_GATE_PCT, latency_verdict
 
     bb, hb = _profile_batches(base), _profile_batches(head)

@@ -32,6 +32,7 @@ from typing import Any, TypeGuard
 
 import torch
 from torch import nn
+from torch.nn.modules import module as module_mod
 
 from convscope.errors import InputError, ModelLoadError, describe
 from convscope.model import pt2
@@ -563,7 +564,7 @@ def _is_inside_another(candidate: nn.Module, others: Sequence[nn.Module], file_m
 
 def _resolve_torchvision(name: str) -> _Target:
     try:
-        import torchvision.models as tvm
+        import torchvision.models as tvm  # optional dependency (the vision extra)
     except ImportError as exc:
         raise ModelLoadError(
             "torchvision is not installed: install it with `pip install convscope[vision]`"
@@ -598,7 +599,7 @@ def _resolve_torchvision(name: str) -> _Target:
 
 def _torchvision_input(name: str) -> tuple[tuple[int, ...], ...]:
     """The input a torchvision model is made for: clips for video, image pairs for flow."""
-    import torchvision.models as tvm
+    import torchvision.models as tvm  # optional dependency, present: the name resolved
 
     builder_module = tvm.get_model_builder(name).__module__
     if builder_module.startswith("torchvision.models.video"):
@@ -616,7 +617,7 @@ def _torchvision_input(name: str) -> tuple[tuple[int, ...], ...]:
 
 def _resolve_timm(name: str) -> _Target:
     try:
-        import timm
+        import timm  # optional dependency (the timm extra)
     except ImportError as exc:
         raise ModelLoadError(
             "timm is not installed: install it with `pip install convscope[timm]`"
@@ -765,7 +766,6 @@ def _construct(target: _Target, modes: Sequence[str]) -> nn.Module:
 @contextlib.contextmanager
 def _meta_registration() -> Iterator[None]:
     """While active, parameters and buffers move to meta the moment a module registers them."""
-    from torch.nn.modules import module as module_mod
 
     def on_param(_: nn.Module, __: str, param: nn.Parameter | None) -> nn.Parameter | None:
         if param is None or param.is_meta:
@@ -837,7 +837,7 @@ def _torch_load(ckpt: Path, trust_pickle: bool) -> Any:
 
 def _load_safetensors(ckpt: Path) -> dict[str, torch.Tensor]:
     try:
-        from safetensors.torch import load_file
+        from safetensors.torch import load_file  # optional dependency
     except ImportError as exc:
         raise ModelLoadError(
             f"reading {ckpt} needs the safetensors package (`pip install safetensors`)"

@@ -7,6 +7,7 @@ from typing import Any
 
 from convscope import fmt
 from convscope.analysis.build import Analysis, LayerRow, fold
+from convscope.catalog import rule_doc_url
 from convscope.ir import graph as ir
 from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
@@ -138,8 +139,6 @@ def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
 
 
 def _lint_section(lint: Mapping[str, Any]) -> list[str]:
-    from convscope.catalog import rule_doc_url
-
     findings = lint["findings"]
     counts = lint["counts"]
     head = (
