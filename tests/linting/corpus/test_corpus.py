@@ -100,6 +100,14 @@ def test_changes_since_first_merge_say_why() -> None:
         assert not moved or now.changed, f"{now.file}: {', '.join(moved)} changed, no `changed`"
 
 
+def test_readme_counts_match_the_corpus() -> None:
+    """The project README gives the corpus's size once, as it is today."""
+    readme = (MODELS.parents[3] / "README.md").read_text(encoding="utf-8")
+    mistakes = sum(not c.must_pass for c in CASES)
+    controls = len(CASES) - mistakes
+    assert f"{mistakes} mistakes and {controls} controls" in " ".join(readme.split())
+
+
 def test_corpus_size_and_coverage() -> None:
     mistakes = [c for c in CASES if not c.must_pass]
     assert len(mistakes) >= 30 and len(CASES) - len(mistakes) >= 10
