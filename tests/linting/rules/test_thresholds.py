@@ -6,6 +6,10 @@ receptive field in pixels, a share of channels with a power-of-two denominator, 
 comparisons are exact) and moves one side of the comparison by one unit of that quantity.
 The three cases pin the comparison: turning a strict `<` into `<=`, or the threshold into
 threshold − 1, changes the verdict of one of them.
+
+Not here: options that are not a width, count or fraction (QF001/QF002 `min_bits` in bits,
+HW001 `alignment` a modulus), RF004's `max_stride_ratio`, and the rules that need
+calibration data or roofline figures (QF005, PF001).
 """
 
 from __future__ import annotations
@@ -126,6 +130,54 @@ def test_dw003_min_in_channels(step: int) -> None:
     options = {"min_in_channels": 24 + step, "min_savings": 0.0, "min_macs_share": 0.0}
     found = findings(model, (1, 3, 16, 16), "DW003", options)
     assert [f.layer for f in found] == (["2"] if step != ABOVE else [])
+
+
+def _two_dense(kernel: int) -> nn.Module:
+    """Two dense 16 → 16 convs; with an odd kernel (padded, same resolution) each holds half
+    the MACs."""
+    pad = kernel // 2 if kernel % 2 else 0
+    return nn.Sequential(
+        nn.Conv2d(16, 16, kernel, padding=pad, bias=False),
+        nn.Conv2d(16, 16, kernel, padding=pad, bias=False),
+    )
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_dw003_min_macs_share(step: int) -> None:
+    options = {"min_macs_share": (32 + step) / 64, "min_savings": 0.0}
+    found = findings(_two_dense(3), (1, 16, 8, 8), "DW003", options)
+    assert len(found) == (2 if step != ABOVE else 0)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_dw003_min_savings(step: int) -> None:
+    """16 → 16 4×4: separable MACs are (16 + 16)/256 = 1/8 of dense, savings 14/16."""
+    options = {"min_savings": (14 + step) / 16, "min_macs_share": 0.0}
+    found = findings(_two_dense(4), (1, 16, 8, 8), "DW003", options)
+    assert len(found) == (2 if step != ABOVE else 0)
+    if found:
+        assert "saves 87.5%" in found[0].message
+
+
+# --------------------------------------------------------------------------- PF002
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_pf002_max_share(step: int) -> None:
+    """Each of two identical convs holds exactly half the MACs: reported at max_share 1/2."""
+    options = {"max_share": (32 + step) / 64, "min_rows": 1}
+    found = findings(_two_dense(3), (1, 16, 8, 8), "PF002", options)
+    macs = [f for f in found if "of the model's MACs" in f.message]
+    assert len(macs) == (2 if step != ABOVE else 0)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_pf002_min_rows(step: int) -> None:
+    model = _two_dense(3)
+    rows = len(convscope.analyze(model, (1, 16, 8, 8)).rows)
+    options = {"max_share": 0.0, "min_rows": rows + step}
+    found = findings(model, (1, 16, 8, 8), "PF002", options)
+    assert bool(found) == (step != ABOVE)
 
 
 # --------------------------------------------------------------------------- AR002
@@ -272,3 +324,28 @@ def test_qf001_max_starved_share(step: int) -> None:
     assert len(found) == (step == BELOW)
     if found:
         assert found[0].values["starved_channels"] == 4
+
+
+# --------------------------------------------------------------------------- QF002
+
+
+def _fold_starved(starved: int) -> nn.Module:
+    """A 32-channel depthwise conv with even weights and a BatchNorm whose γ is 500× smaller
+    on ``starved`` channels: folding, not the conv, starves them."""
+    g = torch.Generator().manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(32, 32, 3, padding=1, groups=32), nn.BatchNorm2d(32))
+    with torch.no_grad():
+        net[0].weight.copy_(0.5 + torch.rand(net[0].weight.shape, generator=g))
+        net[1].weight.fill_(1.0)
+        net[1].weight[:starved] /= 500.0
+    return net.eval()
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_qf002_max_starved_share(step: int) -> None:
+    """Folding takes 0 of 32 starved channels to 4 (12.5 %): reported above the limit."""
+    options = {"max_starved_share": (4 + step) / 32}
+    found = findings(_fold_starved(4), (1, 32, 8, 8), "QF002", options, weights=True)
+    assert len(found) == (step == BELOW)
+    if found:
+        assert "from 0 to 4 of 32" in found[0].message
