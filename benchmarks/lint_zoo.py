@@ -13,18 +13,26 @@ per target and the benchmark does not depend on convscope's internals. A model t
 be loaded makes the whole command exit 2; the batch is then split in halves until the
 failing models are isolated, so one bad model costs a few extra processes, not the sweep.
 
+The reference zoo is in-sample: the rules and their thresholds were adjusted until it
+passed. ``--set thirdparty`` lints :data:`THIRD_PARTY` instead, designs from packages the
+rules were not shaped on (built by ``thirdparty_designs.py``; the ``zoo`` extra): the
+held-out figure.
+
 Usage::
 
     python benchmarks/lint_zoo.py                                  # ~2 min on 2 cores
     python benchmarks/lint_zoo.py --models resnet18,timm:dla34 --targets generic --no-write
+    python benchmarks/lint_zoo.py --set thirdparty --targets generic   # ~2 min
 
 A full run (50 models × 3 targets, 3 processes) took 84–110 s on a 2-core AMD EPYC
 (shared with other jobs), 23–48 s per target.
 
 Writes the ``## Lint precision on the reference zoo`` section of ``benchmarks/RESULTS.md``
 (other sections are kept) and ``benchmarks/lint-zoo-results.json`` (every finding: model,
-target, code, severity, layer, message; the gate result per model and target). Needs
-torchvision and timm. Exit code 1 if a model failed to load or lint, 2 for a bad option.
+target, code, severity, layer, message; the gate result per model and target), or with
+``--set thirdparty`` its own section and ``lint-zoo-thirdparty-results.json``. Needs
+torchvision and timm (and the ``zoo`` extra for ``--set thirdparty``). Exit code 1 if a
+model failed to load or lint, 2 for a bad option.
 """
 
 from __future__ import annotations
