@@ -18,12 +18,15 @@ if TYPE_CHECKING:
     from convscope.analysis.schema import to_dict as analysis_document
     from convscope.catalog import rule_doc
     from convscope.checks.crosscheck import reconcile as crosscheck
+    from convscope.checks.erf import effective_rf
     from convscope.checks.keys import CROSSCHECK, ERF, RF_VERIFY
-    from convscope.checks.rf_verify import effective_rf, verify_rf
-    from convscope.diff.compare import as_dict as diff_document
-    from convscope.diff.compare import check as check_diff
-    from convscope.diff.compare import diff_reports, is_report_path, parse_thresholds
-    from convscope.diff.compare import load_side as load_diff_side
+    from convscope.checks.rf_verify import verify_rf
+    from convscope.diff.compare import diff_reports
+    from convscope.diff.document import as_dict as diff_document
+    from convscope.diff.gate import check as check_diff
+    from convscope.diff.gate import parse_thresholds
+    from convscope.diff.reports import is_report_path
+    from convscope.diff.reports import load_side as load_diff_side
     from convscope.errors import describe
     from convscope.linting.baseline import apply as apply_baseline
     from convscope.linting.baseline import find_root as baseline_root
@@ -39,7 +42,8 @@ if TYPE_CHECKING:
     from convscope.linting.registry import Registry, default_registry
     from convscope.linting.validation import unknown_code_message
     from convscope.model.guard import ModelCodeError, culprit, interrupted_in, time_limit
-    from convscope.model.load import LoadedModel, load_model, parse_input_shapes
+    from convscope.model.load import LoadedModel, load_model
+    from convscope.model.shapes import parse_input_shapes
     from convscope.model.state import global_state, preserved_global_state
     from convscope.passes.keys import CALIBRATION, QUANT, RECEPTIVE_FIELD
     from convscope.profiling.calibrate import calibrate
@@ -81,14 +85,14 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "WEIGHTS": ("convscope.sections", "WEIGHTS"),
     "SectionKey": ("convscope.sections", "SectionKey"),
     "crosscheck": ("convscope.checks.crosscheck", "reconcile"),
-    "effective_rf": ("convscope.checks.rf_verify", "effective_rf"),
+    "effective_rf": ("convscope.checks.erf", "effective_rf"),
     "verify_rf": ("convscope.checks.rf_verify", "verify_rf"),
-    "diff_document": ("convscope.diff.compare", "as_dict"),
-    "check_diff": ("convscope.diff.compare", "check"),
+    "diff_document": ("convscope.diff.document", "as_dict"),
+    "check_diff": ("convscope.diff.gate", "check"),
     "diff_reports": ("convscope.diff.compare", "diff_reports"),
-    "is_report_path": ("convscope.diff.compare", "is_report_path"),
-    "parse_thresholds": ("convscope.diff.compare", "parse_thresholds"),
-    "load_diff_side": ("convscope.diff.compare", "load_side"),
+    "is_report_path": ("convscope.diff.reports", "is_report_path"),
+    "parse_thresholds": ("convscope.diff.gate", "parse_thresholds"),
+    "load_diff_side": ("convscope.diff.reports", "load_side"),
     "apply_baseline": ("convscope.linting.baseline", "apply"),
     "load_baseline": ("convscope.linting.baseline", "load"),
     "render_baseline": ("convscope.linting.baseline", "render"),
@@ -103,7 +107,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "default_registry": ("convscope.linting.registry", "default_registry"),
     "LoadedModel": ("convscope.model.load", "LoadedModel"),
     "load_model": ("convscope.model.load", "load_model"),
-    "parse_input_shapes": ("convscope.model.load", "parse_input_shapes"),
+    "parse_input_shapes": ("convscope.model.shapes", "parse_input_shapes"),
     "quant_report": ("convscope.analysis.quant", "quant_report"),
     "with_quant": ("convscope.analysis.quant", "with_quant"),
     "calibrate": ("convscope.profiling.calibrate", "calibrate"),

@@ -8,6 +8,7 @@ package; the wheel ships it as ``convscope/_rules`` (see ``pyproject.toml``).
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -41,9 +42,23 @@ def rule_doc(code: str, name: str) -> Path:
     return rule_folder(code, name) / "README.md"
 
 
-#: Where rule documentation is published; SARIF ``helpUri`` links point below it.
-DOCS_BASE_URL = "https://github.com/convscope/convscope/blob/main/rules"
+#: The environment variable naming where a team publishes the rule catalog (the URL of a
+#: ``rules/`` folder); Markdown output links each rule below it.
+DOCS_URL_ENV = "CONVSCOPE_DOCS_URL"
 
 
-def rule_doc_url(code: str, name: str) -> str:
-    return f"{DOCS_BASE_URL}/{code}-{name}/README.md"
+def rule_doc_url(code: str, name: str, base: str | None = None) -> str | None:
+    """The link to a rule's README below ``base`` (default: ``$CONVSCOPE_DOCS_URL``), or
+    None when no docs base is configured: convscope knows of no address it could vouch for,
+    and ``convscope rule CODE`` prints the same text offline."""
+    base = os.environ.get(DOCS_URL_ENV) if base is None else base
+    if not base:
+        return None
+    return f"{base.rstrip('/')}/{code}-{name}/README.md"
+
+
+def rule_ref(code: str, name: str) -> str:
+    """A rule as Markdown: a link to its README when a docs base is configured, else its
+    code (``convscope rule CODE`` is the offline documentation)."""
+    url = rule_doc_url(code, name)
+    return f"[{code}]({url})" if url else f"`{code}`"

@@ -21,7 +21,7 @@ from convscope.passes import cost as cost_pass
 from convscope.passes import memory as memory_pass
 from convscope.passes import mixing as mixing_pass
 from convscope.passes.keys import RECEPTIVE_FIELD
-from convscope.passes.receptive import structure as receptive_pass
+from convscope.passes.receptive import walk as receptive_pass
 from convscope.sections import SectionKey
 
 T = TypeVar("T")

@@ -25,8 +25,10 @@ from convscope.ir import graph as ir
 from convscope.model.state import keeps_global_state
 from convscope.passes.keys import CALIBRATION, QUANT
 from convscope.passes.quant import numeric as quant_numeric
+from convscope.passes.quant.activations import ActivationStats
 from convscope.passes.quant.numeric import CalibTarget
-from convscope.passes.quant.structure import ActivationStats, QuantOptions, QuantReport
+from convscope.passes.quant.options import QuantOptions
+from convscope.passes.quant.report import QuantReport
 
 __all__ = [
     "ActivationStats",

@@ -7,16 +7,17 @@ from typing import TYPE_CHECKING
 from convscope.sections import SectionKey
 
 if TYPE_CHECKING:
-    from convscope.passes.quant.structure import ActivationStats, QuantReport
-    from convscope.passes.receptive.structure import ReceptiveField
+    from convscope.passes.quant.activations import ActivationStats
+    from convscope.passes.quant.report import QuantReport
+    from convscope.passes.receptive.result import ReceptiveField
 
 __all__ = ["CALIBRATION", "QUANT", "RECEPTIVE_FIELD"]
 
 RECEPTIVE_FIELD: SectionKey[ReceptiveField] = SectionKey(
-    "receptive_field", "convscope.passes.receptive.structure:ReceptiveField"
+    "receptive_field", "convscope.passes.receptive.result:ReceptiveField"
 )
-QUANT: SectionKey[QuantReport] = SectionKey("quant", "convscope.passes.quant.structure:QuantReport")
+QUANT: SectionKey[QuantReport] = SectionKey("quant", "convscope.passes.quant.report:QuantReport")
 #: The activation ranges of a calibration run (also inside QUANT; rule QF005 reads this).
 CALIBRATION: SectionKey[ActivationStats] = SectionKey(
-    "calibration", "convscope.passes.quant.structure:ActivationStats"
+    "calibration", "convscope.passes.quant.activations:ActivationStats"
 )

@@ -35,8 +35,8 @@ from convscope.analysis.build import Analysis, folded
 from convscope.analysis.rf import with_receptive_field
 from convscope.analysis.run import analyze_loaded, with_extra
 from convscope.analysis.schema import to_dict
+from convscope.checks.erf import effective_rf
 from convscope.checks.keys import ERF
-from convscope.checks.rf_verify import effective_rf
 from convscope.ir.graph import ConvAttrs
 from convscope.linting.config import load_settings
 from convscope.linting.engine import lint as run_lint

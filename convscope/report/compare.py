@@ -28,18 +28,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from convscope import __version__
-from convscope.diff.compare import (
-    RF,
-    Diff,
-    DiffError,
-    LayerDelta,
-    MetricDelta,
-    Number,
-    diff_reports,
-    is_report_path,
-    load_side,
-    validate_report,
-)
+from convscope.diff.compare import diff_reports
+from convscope.diff.errors import DiffError
+from convscope.diff.metrics import RF, Number
+from convscope.diff.reports import is_report_path, load_side, validate_report
+from convscope.diff.result import Diff, LayerDelta, MetricDelta
 from convscope.errors import ConvscopeError
 from convscope.linting.registry import default_registry
 from convscope.render.report import compare_html, compare_markdown
@@ -388,7 +381,7 @@ def load_comparison_side(
     progress: Any = None,
 ) -> Mapping[str, Any]:
     """The report document of one side: a saved ``.json`` report read by ``diff``'s
-    :func:`~convscope.diff.compare.load_side`, or a model spec built as ``convscope
+    :func:`~convscope.diff.reports.load_side`, or a model spec built as ``convscope
     report`` builds it (the same analysis ``load_side`` makes, plus lint with ``config``
     and ``target``)."""
     if is_report_path(arg):
@@ -420,7 +413,7 @@ def build_comparison(
 
     ``input_shapes``, ``config`` and ``target`` apply to the model-spec sides; given when
     both sides are saved reports they raise :class:`CompareError` (before any work), as
-    does anything :func:`~convscope.diff.compare.load_side` or the model load refuses."""
+    does anything :func:`~convscope.diff.reports.load_side` or the model load refuses."""
     if is_report_path(base) and is_report_path(head):
         for name, value, fixed in (
             ("-i/--input", input_shapes, "their inputs"),

@@ -21,7 +21,7 @@ from convscope.analysis.schema import to_dict
 from convscope.analysis.sections import ALL, as_key
 from convscope.checks.keys import CROSSCHECK, ERF, RF_VERIFY
 from convscope.passes.keys import QUANT, RECEPTIVE_FIELD
-from convscope.passes.receptive.structure import ReceptiveField
+from convscope.passes.receptive.result import ReceptiveField
 from convscope.profiling.keys import PROFILE
 from convscope.sections import SectionKey, index
 
@@ -72,7 +72,7 @@ def test_a_value_of_the_wrong_type_is_refused() -> None:
     a = small()
     message = (
         "section 'receptive_field' holds a "
-        "convscope.passes.receptive.structure.ReceptiveField, got str"
+        "convscope.passes.receptive.result.ReceptiveField, got str"
     )
     with pytest.raises(TypeError, match=re.escape(message)):
         a.with_section(RECEPTIVE_FIELD, "43x43")  # type: ignore[arg-type]
@@ -130,7 +130,7 @@ def test_key_definitions() -> None:
     with pytest.raises(ValueError, match="a section name is an identifier"):
         SectionKey("receptive field", int)
     with pytest.raises(ValueError, match="must be a class or 'module:qualname'"):
-        SectionKey("x", "convscope.passes.receptive.structure.ReceptiveField")
+        SectionKey("x", "convscope.passes.receptive.result.ReceptiveField")
     with pytest.raises(TypeError, match="is not a class"):
         SectionKey("x", "convscope.analysis.sections:ALL").resolve()
     assert repr(RECEPTIVE_FIELD) == "SectionKey('receptive_field')"

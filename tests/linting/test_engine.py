@@ -29,7 +29,8 @@ from convscope.linting.rules.dw001_narrow_depthwise import NarrowDepthwise
 from convscope.linting.rules.hw001_channel_alignment import ChannelAlignment
 from convscope.linting.rules.qf004_quant_unfriendly_activation import QuantUnfriendlyActivation
 from convscope.passes.keys import RECEPTIVE_FIELD
-from convscope.passes.receptive.structure import ReceptiveField, receptive_field
+from convscope.passes.receptive.result import ReceptiveField
+from convscope.passes.receptive.walk import receptive_field
 from convscope.sections import WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[2]

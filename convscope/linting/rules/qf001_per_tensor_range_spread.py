@@ -15,10 +15,8 @@ from convscope.linting.rules._quant import (
     weights_option,
 )
 from convscope.passes.keys import QUANT
-from convscope.passes.quant.structure import (
-    equalization_text,
-    share,
-)
+from convscope.passes.quant.grid import share
+from convscope.passes.quant.report import equalization_text
 
 
 class PerTensorRangeSpread(Rule):

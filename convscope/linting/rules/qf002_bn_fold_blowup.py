@@ -16,7 +16,7 @@ from convscope.linting.rules._quant import (
     weights_option,
 )
 from convscope.passes.keys import QUANT
-from convscope.passes.quant.structure import below, share
+from convscope.passes.quant.grid import below, share
 
 
 def _plural(n: int, word: str) -> str:

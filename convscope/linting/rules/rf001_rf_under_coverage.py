@@ -11,7 +11,7 @@ from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._rf import axes, input_rf, receptive_field
 from convscope.linting.rules._util import pct
 from convscope.passes.keys import RECEPTIVE_FIELD
-from convscope.passes.receptive.structure import ReceptiveField
+from convscope.passes.receptive.result import ReceptiveField
 
 
 class RFUnderCoverage(Rule):

@@ -9,7 +9,7 @@ from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._rf import axes, px, receptive_field
 from convscope.linting.rules._util import op_name
 from convscope.passes.keys import RECEPTIVE_FIELD
-from convscope.passes.receptive.structure import Misalignment
+from convscope.passes.receptive.result import Misalignment
 
 _AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 

@@ -9,17 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from convscope.diff.compare import (
-    LATENCY,
-    Diff,
-    FieldDelta,
-    GateResult,
-    LatencyStats,
-    LayerDelta,
-    MetricDelta,
-    Number,
-    Unit,
-)
+from convscope.diff.gate import GateResult
+from convscope.diff.metrics import LATENCY, Number, Unit
+from convscope.diff.result import Diff, FieldDelta, LatencyStats, LayerDelta, MetricDelta
 from convscope.fmt import human
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows, more_line
 
