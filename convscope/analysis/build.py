@@ -20,8 +20,6 @@ from convscope.ir import graph as ir
 from convscope.passes import cost as cost_pass
 from convscope.passes import memory as memory_pass
 from convscope.passes import mixing as mixing_pass
-from convscope.passes.keys import RECEPTIVE_FIELD
-from convscope.passes.receptive import walk as receptive_pass
 from convscope.sections import SectionKey
 
 T = TypeVar("T")
@@ -187,33 +185,36 @@ class Analysis:
         ``depth`` (``--depth N``); all rows for None."""
         return self.rows if depth is None else fold(self.rows, depth, self.graph)
 
-    def _with_rf(self) -> Analysis:
-        if RECEPTIVE_FIELD in self.extras:
-            return self
-        return self.with_section(RECEPTIVE_FIELD, receptive_pass.receptive_field(self.graph))
-
-    def view(self, depth: int | str | None = "auto") -> Any:
+    def view(self, depth: int | str | None = "auto") -> AnalysisView:
         """The notebook view folded at ``depth``: None shows every row, ``"auto"`` (what a
         bare ``a`` shows) the deepest fold under 60 rows."""
-        # render/ sits above analysis/: the notebook view is imported when a notebook asks
-        from convscope.render.analysis.notebook import View
-
-        return View(self._with_rf(), depth)
-
-    def _repr_html_(self) -> str:  # notebooks: summary, folded tree, totals; no rich needed
-        # render/ sits above analysis/: the notebook view is imported when a notebook asks
-        from convscope.render.analysis.notebook import render_table
-
-        return render_table(self._with_rf())
+        return AnalysisView(self, depth)
 
     def __repr__(self) -> str:  # the dataclass repr would print the whole graph
-
         return (
             f"<Analysis {self.model}: {fmt.count(self.totals.params)} params, "
             f"{fmt.count(self.totals.macs)} MACs, {len(self.rows)} layers>"
         )
 
     __str__ = __repr__
+
+
+@dataclass(frozen=True, repr=False)
+class AnalysisView:
+    """What :meth:`Analysis.view` returns: the analysis and the depth its notebook view is
+    folded at. Data only: the package registers the HTML a notebook shows for it (and for a
+    bare :class:`Analysis`) with IPython's display formatter (:mod:`convscope`)."""
+
+    analysis: Analysis
+    depth: int | str | None = "auto"
+
+    def __post_init__(self) -> None:
+        d = self.depth
+        if not (d is None or d == "auto" or (isinstance(d, int) and not isinstance(d, bool))):
+            raise TypeError(f"depth must be an int, None or 'auto', not {d!r}")
+
+    def __repr__(self) -> str:
+        return f"<notebook view of {self.analysis!r}, depth={self.depth!r}>"
 
 
 def _depth(path: str) -> int:

@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from convscope import __version__
+from convscope._version import __version__
 from convscope.analysis.build import Analysis, LayerRow, Totals
 from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.sections import SectionKey

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from convscope import __version__
+from convscope._version import __version__
 from convscope.diff.compare import diff_reports
 from convscope.diff.errors import DiffError
 from convscope.diff.metrics import RF, Number
