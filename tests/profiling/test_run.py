@@ -23,11 +23,11 @@ from torch import nn
 
 from convscope.analysis.build import Analysis
 from convscope.analysis.schema import to_dict
-from convscope.analysis.sections import PROFILE
 from convscope.api import analyze
 from convscope.errors import ConvscopeError
 from convscope.profiling import layers as layers_mod
 from convscope.profiling import measure
+from convscope.profiling.keys import PROFILE
 from convscope.profiling.run import (
     ProfileResult,
     ProfileSection,
@@ -358,9 +358,9 @@ def test_cuda_without_cuda_is_one_line_error() -> None:
 
 
 def test_calibrate_and_profile_yaml(tmp_path: Path) -> None:
+    from convscope.linting.profiles import load_profile
     from convscope.linting.registry import default_registry
     from convscope.profiling.calibrate import calibrate
-    from convscope.targets.profiles import load_profile
 
     before = torch.get_num_threads()
     cal = calibrate(budget_s=0.3, threads=1)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._rf import axes, px, receptive_field
 from convscope.linting.rules._util import op_name
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive.result import Misalignment
 
 _AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}

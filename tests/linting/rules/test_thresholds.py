@@ -22,10 +22,10 @@ from torch import nn
 
 import convscope
 from convscope.analysis.rf import with_receptive_field
-from convscope.analysis.sections import WEIGHTS
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
 from convscope.linting.finding import Finding
+from convscope.sections import WEIGHTS
 
 
 def findings(
