@@ -18,8 +18,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
+from convscope.analysis import run as analysis_run
+from convscope.linting.config import Settings
+from convscope.linting.engine import lint
+from convscope.linting.registry import default_registry
+from convscope.model.guard import model_code, module_label
 from convscope.model.materialize import materialize, real_inputs
+from convscope.model.modes import eval_mode
 from convscope.model.state import keeps_global_state
+from convscope.rewriting.apply import apply_plan_inplace
 from convscope.rewriting.plan import (
     ExportError,
     LayerPlan,
@@ -29,6 +38,7 @@ from convscope.rewriting.plan import (
     VerificationError,
     make_plan,
 )
+from convscope.rewriting.verify import verify
 
 __all__ = [
     "ExportError",
@@ -86,20 +96,12 @@ def _json_safe(value: Any) -> Any:
 
 
 def _run(model: Any, inputs: Sequence[Any]) -> Any:
-    import torch
-
-    from convscope.model.guard import model_code, module_label
-    from convscope.model.modes import eval_mode
-
     with eval_mode(model), torch.no_grad(), model_code("forward", module_label(model)):
         return model(*inputs)
 
 
 def _layers_from_lint(analysis: Any) -> tuple[str, ...]:
     """Paths named by rule DW003 (separable-candidate), run alone with its default options."""
-    from convscope.linting.config import Settings
-    from convscope.linting.engine import lint
-    from convscope.linting.registry import default_registry
 
     registry = default_registry()
     settings = Settings().with_overrides(registry, select="DW003")
@@ -143,9 +145,6 @@ def rewrite(
     Raises :class:`RewriteError` for a bad selection and :class:`VerificationError` when
     the rewritten model does not measure what the plan predicted.
     """
-    from convscope.analysis import run as analysis_run
-    from convscope.rewriting.apply import apply_plan_inplace
-    from convscope.rewriting.verify import verify
 
     args = analysis_run.as_inputs(inputs)
     copied = materialize(model, seed=seed, device=None)

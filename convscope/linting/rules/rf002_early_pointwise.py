@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._rf import axes, input_map, input_rf, receptive_field
 from convscope.linting.rules._util import op_name, pct
-from convscope.passes.receptive.structure import ReceptiveField
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.passes.receptive.result import ReceptiveField
 
 _MAX_VIEWS = 4  # views between a channels-last map and its linear layer (permute, reshape)
 

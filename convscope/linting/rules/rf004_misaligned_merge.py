@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._rf import px, receptive_field
 from convscope.linting.rules._util import op_name
-from convscope.passes.receptive.structure import Misalignment
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.passes.receptive.result import Misalignment
 
 _AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from convscope import fmt
 from convscope.analysis.build import Analysis, LayerRow, fold
-from convscope.analysis.sections import RECEPTIVE_FIELD
+from convscope.catalog import rule_ref
 from convscope.ir import graph as ir
-from convscope.render import fmt
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
 
 
@@ -138,8 +139,6 @@ def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
 
 
 def _lint_section(lint: Mapping[str, Any]) -> list[str]:
-    from convscope.linting.catalog import rule_doc_url
-
     findings = lint["findings"]
     counts = lint["counts"]
     head = (
@@ -155,7 +154,7 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
         return [*lines, "", "No findings."]
     rows = []
     for f in findings:
-        rule = f"[{f['code']}]({rule_doc_url(f['code'], f['name'])}) {f['name']}"
+        rule = f"{rule_ref(f['code'], f['name'])} {f['name']}"
         rows.append(
             f"| {f['severity']} | {rule} | `{_esc(f['layer'] or '(root)')}` "
             f"| {_esc(f['message'])} |"
@@ -165,6 +164,7 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
         "| --- | --- | --- | --- |",
         *fit_rows(rows, BUDGET // 3, "findings", "the JSON report has every finding"),
     ]
+    table += ["", "`convscope rule CODE` explains a rule: what it checks, why, the fix."]
     if len(findings) <= FINDINGS_INLINE:
         return [*lines, "", *table]
     return [

@@ -16,7 +16,7 @@ import convscope
 from convscope.analysis.rf import receptive_field, with_receptive_field
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
-from convscope.passes.receptive.structure import Misalignment
+from convscope.passes.receptive.result import Misalignment
 
 
 def run(model: nn.Module, side: int, code: str, options: dict[str, Any] | None = None):
