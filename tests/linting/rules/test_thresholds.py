@@ -185,17 +185,25 @@ def test_pf002_min_rows(step: int) -> None:
 
 @pytest.mark.parametrize("step", STEPS)
 def test_ar002_min_ratio(step: int) -> None:
-    """A 64-channel depthwise conv, then a 1×1 projection to 32 + step channels and an
-    activation: narrowing exactly min_ratio (2×) counts as a projection."""
+    """An inverted residual: 1×1 expansion to 64, a 64-channel depthwise conv, then a 1×1
+    projection back to 32 + step channels, an activation and the residual add: narrowing
+    exactly min_ratio (2×) counts as a projection."""
     out = 32 + step
-    model = nn.Sequential(
-        nn.Conv2d(3, 64, 1),
-        nn.Conv2d(64, 64, 3, padding=1, groups=64),
-        nn.Conv2d(64, out, 1),
-        nn.ReLU(),
-    )
-    found = findings(model, (1, 3, 8, 8), "AR002", {"min_ratio": 2.0})
+    model = _InvertedResidual(out, 64)
+    found = findings(model, (1, out, 8, 8), "AR002", {"min_ratio": 2.0})
     assert len(found) == (step != ABOVE)
+
+
+class _InvertedResidual(nn.Module):
+    def __init__(self, width: int, hidden: int) -> None:
+        super().__init__()
+        self.expand = nn.Conv2d(width, hidden, 1)
+        self.dw = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
+        self.project = nn.Conv2d(hidden, width, 1)
+        self.act = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.act(self.project(self.dw(self.expand(x))))
 
 
 # --------------------------------------------------------------------------- RF001
