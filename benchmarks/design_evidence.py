@@ -347,7 +347,7 @@ def spatialized(model: nn.Module, command: str, frozen: bool, seed: int) -> nn.M
 class Recipe:
     epochs: int
     batch: int = 128
-    lr: float = 0.02
+    lr: float = 0.01
     weight_decay: float = 5e-4
 
 
@@ -848,7 +848,7 @@ def _load() -> str:
 
 
 QUICK = Recipe(epochs=1)
-FULL = Recipe(epochs=6)
+FULL = Recipe(epochs=10)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
