@@ -107,7 +107,10 @@ def compose(digits: Tensor, gen: torch.Generator, canvas: int = CANVAS) -> Tenso
     return out
 
 
-def load_task(test_copies: int = 2) -> Task:
+TEST_COPIES = 2  # placements of each held-out digit
+
+
+def load_task(test_copies: int = TEST_COPIES) -> Task:
     """scikit-learn's 1,797 digits in [0, 1], bilinearly upscaled to ``DIGIT``; a seeded
     80/20 split; each test digit composed ``test_copies`` times at fixed seeded places."""
     # scikit-learn is the bench extra, not a dependency of convscope or its tests
@@ -808,7 +811,8 @@ def _task_text(task: Task, recipe: Recipe, seeds: Sequence[int]) -> str:
         f"{STROKE_LENGTH[0]:g}–{STROKE_LENGTH[1]:g} px long, about 2 px wide, intensity "
         "0.5–1, anywhere, merged with max); classify the digit. Seeded 80/20 split of the "
         f"digits: {len(task.train_labels):,} training digits, placed anew every epoch; "
-        f"{len(task.test_y):,} test canvases (each of the 359 held-out digits twice, at "
+        f"{len(task.test_y):,} test canvases (each of the {len(task.test_y) // TEST_COPIES} "
+        f"held-out digits {TEST_COPIES} times, at "
         "fixed seeded places; one canvas is "
         f"{100 / len(task.test_y):.2f} points). Plain network: six conv + BN + ReLU blocks "
         f"(channels/stride {widths}; 3×3 convs in the reference, final RF 29 of 32 px), "
