@@ -272,13 +272,17 @@ def plain_variants() -> list[Variant]:
     return out
 
 
+def separable_builder(width: int) -> Callable[[int], nn.Module]:
+    return lambda seed: seeded(lambda: Separable(width), seed)
+
+
 def separable_variants() -> list[Variant]:
     return [
         Variant(
             f"separable, depthwise over {w}",
             "separable",
             f"3×3 stem + 5 depthwise-separable blocks, every depthwise conv over {w} channels",
-            lambda seed, w=w: seeded(lambda: Separable(w), seed),
+            separable_builder(w),
             quantize=True,
         )
         for w in (NARROW, WIDE)
@@ -521,17 +525,19 @@ def spatialize_variants(flagged: Outcome) -> list[tuple[Variant, Callable[[int],
     finding = next(f for f in flagged.lint.rf002 if f["rewrite"])
     command = str(finding["rewrite"])
     shown = command.replace("model.py", "MODEL")
-    out = []
+    out: list[tuple[Variant, Callable[[int], nn.Module]]] = []
     for frozen in (False, True):
         name = "spatialized, frozen random depthwise" if frozen else "spatialized"
         text = f"`{shown}{' --frozen-spatial' if frozen else ''}` on `{flagged.variant.name}`"
-
-        def make(seed: int, frozen: bool = frozen) -> nn.Module:
-            return spatialized(flagged.variant.build(seed), command, frozen, seed)
-
-        v = Variant(name, "spatialize", text, make, flagged.variant.replaced)
-        out.append((v, make))
+        make = _spatialized_builder(flagged.variant.build, command, frozen)
+        out.append((Variant(name, "spatialize", text, make, flagged.variant.replaced), make))
     return out
+
+
+def _spatialized_builder(
+    build: Callable[[int], nn.Module], command: str, frozen: bool
+) -> Callable[[int], nn.Module]:
+    return lambda seed: spatialized(build(seed), command, frozen, seed)
 
 
 def run_all(recipe: Recipe, seeds: Sequence[int], task: Task) -> list[Outcome]:

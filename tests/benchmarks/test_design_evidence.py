@@ -30,8 +30,14 @@ de = _load()
 VARIANTS = {v.name: v for v in de.plain_variants()}
 
 
+def _conv(model: nn.Module, i: int) -> nn.Conv2d:
+    conv = model.get_submodule(de.conv_path(i))
+    assert isinstance(conv, nn.Conv2d)
+    return conv
+
+
 def _kernels(model: nn.Module) -> list[int]:
-    return [int(model.get_submodule(de.conv_path(i)).kernel_size[0]) for i in range(6)]
+    return [_conv(model, i).kernel_size[0] for i in range(6)]
 
 
 @pytest.mark.parametrize("k", range(7))
@@ -41,7 +47,7 @@ def test_prefix_variant_replaces_exactly_the_first_k_convs(k: int) -> None:
     assert _kernels(model) == [1] * k + [3] * (6 - k)
     ref = VARIANTS["reference (3×3)"].build(0)
     for i in range(6):  # same channels, strides and padding that keeps the map size
-        a, b = model.get_submodule(de.conv_path(i)), ref.get_submodule(de.conv_path(i))
+        a, b = _conv(model, i), _conv(ref, i)
         assert (a.in_channels, a.out_channels, a.stride) == (
             b.in_channels,
             b.out_channels,
@@ -118,6 +124,7 @@ def test_batchnorm_fold_keeps_the_function_and_quantization_is_int8() -> None:
     with torch.no_grad():  # non-trivial statistics, as after training
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
+                assert m.running_mean is not None and m.running_var is not None
                 m.running_mean.uniform_(-0.5, 0.5, generator=gen)
                 m.running_var.uniform_(0.5, 2.0, generator=gen)
                 m.weight.uniform_(0.5, 1.5, generator=gen)
