@@ -113,8 +113,11 @@ class EarlyPointwise(Rule):
                 "resolution": axes(at.fmap),
                 "rf_fraction": round(frac, 4),
             },
-            suggestion="put a spatial conv (a depthwise 3×3 is cheap) in front of the early "
-            "1×1 convs, or restore a 3×3 stem conv"
+            # The measured fact behind "cheap": spatial mixing matters more than learning it.
+            suggestion="put a spatial conv in front of the early 1×1 convs (even a cheap "
+            "depthwise 3×3 restores the spatial mixing: frozen random depthwise filters "
+            "recovered as much accuracy as learned ones in benchmarks/design_evidence.py), "
+            "or restore a 3×3 stem conv"
             if layers
             else "put a depthwise conv in front of the channels-last linear layers (as "
             "ConvNeXt's 7×7 before its MLP), or restore a spatial stem",
