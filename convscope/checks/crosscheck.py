@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from convscope.analysis.build import Analysis
 from convscope.errors import ConvscopeError, describe
@@ -64,6 +65,7 @@ from convscope.ir import graph as ir
 from convscope.ir.text import packet
 from convscope.model.arguments import GivenInputs, ModelInputs
 from convscope.model.guard import ModelCodeError
+from convscope.model.load import load_model
 from convscope.model.materialize import has_meta, materialize
 from convscope.model.materialize import real_inputs as real_inputs_of
 from convscope.model.modes import eval_mode, kept_attributes
@@ -186,7 +188,7 @@ def _require_fvcore() -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript deprecation warnings at import
-            from fvcore.nn import FlopCountAnalysis
+            from fvcore.nn import FlopCountAnalysis  # optional: the crosscheck extra
     except ImportError as exc:
         raise ConvscopeError(_INSTALL_HINT) from exc
     return FlopCountAnalysis
@@ -207,7 +209,6 @@ def reconcile(
     model is recorded in ``fvcore_error`` and the FlopCounterMode comparison still runs.
     """
     _require_fvcore()
-    from convscope.model.load import load_model
 
     loaded = load_model(
         spec, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
@@ -345,7 +346,6 @@ def _flopcounter(
 ) -> tuple[dict[str, dict[str, int]], str]:
     """FlopCounterMode per-module subtree counts ``{path: {aten op: flops}}`` (paths relative
     to the root, "" for the root), and the device it ran on, in words."""
-    from torch.utils.flop_counter import FlopCounterMode
 
     def run(call: Callable[[], Any]) -> dict[str, dict[str, int]]:
         # kept_attributes: what a forward caches on its modules (meta tensors here) must not

@@ -20,11 +20,11 @@ from torch.utils._pytree import tree_flatten
 
 from convscope.analysis.build import Analysis
 from convscope.analysis.run import as_inputs
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.checks.probe import draw_inputs, first_float, position_text, real_copy
 from convscope.model.arguments import ModelInputs
 from convscope.model.guard import model_code, module_label
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive.walk import receptive_field
 
 __all__ = ["ERFResult", "effective_rf"]

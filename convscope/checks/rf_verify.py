@@ -37,12 +37,12 @@ from torch.utils._pytree import tree_flatten
 
 from convscope.analysis.build import Analysis
 from convscope.analysis.run import as_inputs
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.checks.positive import PositiveMode, positive_copy
 from convscope.checks.probe import draw_inputs, first_float, position_text
 from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive.result import NodeRF, ReceptiveField
 from convscope.passes.receptive.walk import receptive_field
 

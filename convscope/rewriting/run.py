@@ -18,9 +18,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
+from convscope.analysis import run as analysis_run
+from convscope.linting.config import Settings
+from convscope.linting.engine import lint
+from convscope.linting.registry import default_registry
 from convscope.model.arguments import ModelInputs
+from convscope.model.guard import model_code, module_label
 from convscope.model.materialize import materialize, real_inputs
+from convscope.model.modes import eval_mode
 from convscope.model.state import keeps_global_state
+from convscope.rewriting.apply import apply_plan_inplace
 from convscope.rewriting.plan import (
     ExportError,
     LayerPlan,
@@ -30,6 +39,7 @@ from convscope.rewriting.plan import (
     VerificationError,
     make_plan,
 )
+from convscope.rewriting.verify import verify
 
 __all__ = [
     "ExportError",
@@ -87,20 +97,12 @@ def _json_safe(value: Any) -> Any:
 
 
 def _run(model: Any, inputs: ModelInputs) -> Any:
-    import torch
-
-    from convscope.model.guard import model_code, module_label
-    from convscope.model.modes import eval_mode
-
     with eval_mode(model), torch.no_grad(), model_code("forward", module_label(model)):
         return inputs.call(model)
 
 
 def _layers_from_lint(analysis: Any) -> tuple[str, ...]:
     """Paths named by rule DW003 (separable-candidate), run alone with its default options."""
-    from convscope.linting.config import Settings
-    from convscope.linting.engine import lint
-    from convscope.linting.registry import default_registry
 
     registry = default_registry()
     settings = Settings().with_overrides(registry, select="DW003")
@@ -144,9 +146,6 @@ def rewrite(
     Raises :class:`RewriteError` for a bad selection and :class:`VerificationError` when
     the rewritten model does not measure what the plan predicted.
     """
-    from convscope.analysis import run as analysis_run
-    from convscope.rewriting.apply import apply_plan_inplace
-    from convscope.rewriting.verify import verify
 
     args = analysis_run.as_inputs(inputs)
     copied = materialize(model, seed=seed, device=None)

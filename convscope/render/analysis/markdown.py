@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from convscope import fmt
 from convscope.analysis.build import Analysis, LayerRow, fold
-from convscope.analysis.sections import RECEPTIVE_FIELD
+from convscope.catalog import rule_ref
 from convscope.ir import graph as ir
-from convscope.render import fmt
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
 
 
@@ -139,8 +140,6 @@ def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
 
 
 def _lint_section(lint: Mapping[str, Any]) -> list[str]:
-    from convscope.linting.catalog import rule_ref
-
     findings = lint["findings"]
     counts = lint["counts"]
     head = (
