@@ -54,6 +54,7 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check convscope tests benchmarks examples
 	$(VENV)/bin/ruff format --check convscope tests benchmarks examples
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # The reports/ gallery: HTML + JSON + Markdown for every model in examples/
 # (JSON and Markdown are committed; the HTML is git-ignored and only made here;

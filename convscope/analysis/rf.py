@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive import walk as receptive_pass
 from convscope.passes.receptive.result import ReceptiveField
 

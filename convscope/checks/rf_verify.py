@@ -38,12 +38,12 @@ from torch.utils._pytree import tree_flatten
 
 from convscope.analysis.build import Analysis
 from convscope.analysis.run import as_inputs
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.checks.positive import PositiveMode, positive_copy
-from convscope.checks.probe import draw_inputs, position_text
+from convscope.checks.probe import draw_inputs, first_float, position_text
 from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive.result import NodeRF, ReceptiveField
 from convscope.passes.receptive.walk import receptive_field
 
@@ -420,7 +420,7 @@ def _run_verify(
 
     net = positive_copy(model).to(dtype)
     args = draw_inputs(as_inputs(inputs), dtype, positive)
-    x = next(a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point())
+    x = first_float(args)
     x.requires_grad_(True)
     mode = PositiveMode()
     with (
@@ -429,7 +429,7 @@ def _run_verify(
         mode,
         model_code("forward", module_label(model)),
     ):
-        net(*args)
+        args.call(net)
     checks: list[LayerCheck] = []
     missing: list[str] = []
     label = f"verify-rf · {len(paths)} layers"

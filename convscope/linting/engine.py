@@ -28,14 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import (
-    QUANT,
-    RECEPTIVE_FIELD,
-    ROOFLINE,
-    WEIGHTS,
-    SectionKey,
-    as_key,
-)
+from convscope.analysis.quant import report_from_weights
+from convscope.analysis.sections import as_key
 from convscope.errors import ConvscopeError, describe
 from convscope.ir.flow import Flow
 from convscope.linting import suppress
@@ -55,7 +49,10 @@ from convscope.linting.rule import RuleContext
 from convscope.linting.source import SourceLocator
 from convscope.model.guard import ModelCodeError
 from convscope.model.state import keeps_global_state
-from convscope.targets.profiles import Profile
+from convscope.passes.keys import QUANT, RECEPTIVE_FIELD
+from convscope.sections import WEIGHTS, SectionKey
+from convscope.targets.keys import ROOFLINE
+from convscope.targets.profiles import Profile, roofline_params
 from convscope.targets.roofline import RooflineParams
 
 Provider = Callable[[Analysis], Any]
@@ -231,7 +228,6 @@ def _run_rules(
 def profile_roofline(profile: Profile) -> RooflineParams | None:
     """The target profile's roofline figures, or None when it has none (the one conversion
     ``profile`` and ``report`` use too)."""
-    from convscope.targets.profiles import roofline_params
 
     params: RooflineParams | None = roofline_params(profile)
     return params
@@ -242,8 +238,6 @@ def _quant_provider(weights: Provider) -> Provider:
     gives; the QF rules read only that report."""
 
     def provide(analysis: Analysis) -> Any:
-        from convscope.passes.quant.measure import report_from_weights
-
         return report_from_weights(analysis, weights(analysis))
 
     return provide

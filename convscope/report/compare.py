@@ -22,17 +22,23 @@ one only when it was written by ``convscope report --format json``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from convscope import __version__
+from convscope._version import __version__
 from convscope.diff.compare import diff_reports
 from convscope.diff.errors import DiffError
 from convscope.diff.metrics import RF, Number
 from convscope.diff.reports import is_report_path, load_side, validate_report
 from convscope.diff.result import Diff, LayerDelta, MetricDelta
 from convscope.errors import ConvscopeError
+from convscope.linting.registry import default_registry
+from convscope.render.report import compare_html, compare_markdown
+
+if TYPE_CHECKING:  # annotations only: loading a report needs no torch
+    from convscope.model.arguments import GivenInputs
 
 __all__ = [
     "COMPARISON_VERSION",
@@ -134,8 +140,6 @@ def _anchor(finding: Mapping[str, Any], model_scoped: frozenset[str]) -> tuple[s
 
 
 def _model_scoped_codes() -> frozenset[str]:
-    from convscope.linting.registry import default_registry
-
     registry = default_registry()
     return frozenset(r.code for r in registry.matching("ALL") if r.scope == "model")
 
@@ -373,7 +377,7 @@ def compare_documents(
 def load_comparison_side(
     arg: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     trust_pickle: bool = False,
     config: str | None = None,
     target: str | None = None,
@@ -385,7 +389,7 @@ def load_comparison_side(
     and ``target``)."""
     if is_report_path(arg):
         return load_side(arg)
-    from convscope.report.build import build_report
+    from convscope.report.build import build_report  # torch (~5 s to import) only for a model spec
 
     report = build_report(
         arg,
@@ -402,7 +406,7 @@ def build_comparison(
     base: str,
     head: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     trust_pickle: bool = False,
     config: str | None = None,
     target: str | None = None,
@@ -439,17 +443,12 @@ def build_comparison(
 def render(comparison: Comparison, fmt: str = "html") -> str:
     """``comparison`` as ``html`` (self-contained review page), ``markdown`` (a PR comment)
     or ``json`` — all three from the one document of :meth:`Comparison.to_dict`."""
-    import json
 
     doc = comparison.to_dict()
     if fmt == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
-        from convscope.render.report import compare_markdown
-
         return compare_markdown.render(doc)
     if fmt == "html":
-        from convscope.render.report import compare_html
-
         return compare_html.render(doc)
     raise ValueError(f"unknown comparison format {fmt!r} (use {', '.join(FORMATS)})")

@@ -14,12 +14,22 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
+from convscope.analysis import run as analysis_run
+from convscope.linting.config import Settings
+from convscope.linting.engine import lint
+from convscope.linting.registry import default_registry
+from convscope.model.arguments import ModelInputs
+from convscope.model.guard import model_code, module_label
 from convscope.model.materialize import materialize, real_inputs
+from convscope.model.modes import eval_mode
 from convscope.model.state import keeps_global_state
+from convscope.rewriting.apply import apply_plan_inplace
 from convscope.rewriting.plan import (
     ExportError,
     LayerPlan,
@@ -29,6 +39,7 @@ from convscope.rewriting.plan import (
     VerificationError,
     make_plan,
 )
+from convscope.rewriting.verify import verify
 
 __all__ = [
     "ExportError",
@@ -60,14 +71,14 @@ class RewriteResult:
     plan: tuple[LayerPlan, ...]
     verification: Any  # convscope.rewriting.verify.Verification
     full_plan: Plan
-    inputs: tuple[Any, ...]
+    inputs: ModelInputs  # the real inputs the model was run and verified on
     weights: str = "the model's own"  # or "random init ..." when materialized from meta
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "kind": "rewrite"}
         doc.update(self.full_plan.to_dict())
         doc["weights"] = self.weights
-        doc["inputs"] = [list(getattr(t, "shape", ())) for t in self.inputs]
+        doc["inputs"] = [list(getattr(t, "shape", ())) for t in self.inputs.values()]
         doc["verification"] = self.verification.to_dict()
         return _json_safe(doc)
 
@@ -85,21 +96,13 @@ def _json_safe(value: Any) -> Any:
 # --------------------------------------------------------------------------- helpers
 
 
-def _run(model: Any, inputs: Sequence[Any]) -> Any:
-    import torch
-
-    from convscope.model.guard import model_code, module_label
-    from convscope.model.modes import eval_mode
-
+def _run(model: Any, inputs: ModelInputs) -> Any:
     with eval_mode(model), torch.no_grad(), model_code("forward", module_label(model)):
-        return model(*inputs)
+        return inputs.call(model)
 
 
 def _layers_from_lint(analysis: Any) -> tuple[str, ...]:
     """Paths named by rule DW003 (separable-candidate), run alone with its default options."""
-    from convscope.linting.config import Settings
-    from convscope.linting.engine import lint
-    from convscope.linting.registry import default_registry
 
     registry = default_registry()
     settings = Settings().with_overrides(registry, select="DW003")
@@ -143,9 +146,6 @@ def rewrite(
     Raises :class:`RewriteError` for a bad selection and :class:`VerificationError` when
     the rewritten model does not measure what the plan predicted.
     """
-    from convscope.analysis import run as analysis_run
-    from convscope.rewriting.apply import apply_plan_inplace
-    from convscope.rewriting.verify import verify
 
     args = analysis_run.as_inputs(inputs)
     copied = materialize(model, seed=seed, device=None)

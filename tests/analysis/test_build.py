@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import convscope
-from convscope.analysis.build import fold
+from convscope.analysis.build import AnalysisView, fold
 from convscope.analysis.schema import SCHEMA_VERSION, to_dict
 
 SUMMED = (
@@ -102,11 +102,18 @@ def test_json_is_versioned_deterministic_and_complete() -> None:
     assert doc["trace"] == {"mode": "meta", "fallback_reason": None}
 
 
-def test_analysis_repr_html_for_notebooks() -> None:
-    a = convscope.analyze(nn.Conv2d(3, 4, 3), (1, 3, 8, 8))
-    html = a._repr_html_()
-    assert html.count("<tr>") == 1 + 1 + 1  # header, one row, footer
-    assert "Conv2d" in html
+def test_view_is_data_the_package_renders() -> None:
+    a = convscope.analyze(nn.Conv2d(3, 4, 3), (1, 3, 8, 8), name="m")
+    assert a.view() == AnalysisView(a, "auto")
+    v = a.view(depth=2)
+    assert v.analysis is a and v.depth == 2
+    assert a.view(None).depth is None
+    assert repr(v) == f"<notebook view of {a!r}, depth=2>"
+    for bad in ("deep", 1.5, True):
+        with pytest.raises(TypeError, match="depth must be an int, None or 'auto'"):
+            a.view(bad)
+    # no rendering in analysis/: the HTML is registered with IPython by the package
+    assert not hasattr(a, "_repr_html_") and not hasattr(v, "_repr_html_")
 
 
 def test_analysis_repr_is_one_short_line() -> None:
@@ -141,3 +148,29 @@ def test_root_row_shows_the_model_output() -> None:
     assert a.output_shapes == ((1, 10),)
     assert a.row("").output_shape == (1, 10)
     assert a.row("fc").output_shape == (1, 10) and a.row("pool").output_shape == (1, 16, 1, 1)
+
+
+class _SharedConv(nn.Module):
+    """One conv (one weight) run by two parents, each with its own ReLU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.a = nn.Sequential(conv, nn.ReLU())
+        self.b = nn.Sequential(conv, nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x))
+
+
+def test_shared_conv_has_a_row_per_place_and_its_weights_once() -> None:
+    a = convscope.analyze(_SharedConv(), (1, 8, 8, 8))
+    per_call = 8 * 8 * 8 * 8 * 9  # C_out·H·W·C_in·k²
+    assert {r.path: r.macs for r in a.rows if r.macs} == {"a.0": per_call, "b.0": per_call}
+    assert a.row("a.0").params == 8 * 8 * 9 + 8 and a.row("b.0").params == 0
+    assert a.totals.params == 8 * 8 * 9 + 8 and a.totals.macs == 2 * per_call
+    assert a.row("a.0").calls == a.row("b.0").calls == 1
+    for key in ("params", "macs", "other_flops", "activation_bytes", "bytes_read"):
+        assert sum(getattr(r, key) for r in a.rows) == getattr(a.totals, key), key
+    doc = to_dict(a)
+    assert [layer["path"] for layer in doc["layers"] if layer["macs"]] == ["a.0", "b.0"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.rule import RuleContext
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive.result import NodeRF, ReceptiveField
 
 

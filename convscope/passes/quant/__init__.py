@@ -58,8 +58,8 @@ Modules: ``options`` (the pass thresholds); ``sites`` (which conv folds which Ba
 which layer pairs can be equalized, found on the frozen IR); ``grid`` (effective bits on the
 integer grid, starved shares); ``weights`` (per-layer weight figures, fold statistics and
 equalization results, with the QF tests on them); ``activations`` (calibration figures);
-``report`` (the ``QUANT`` section); ``numeric`` (the torch numerics on real weights);
-``measure`` (the entry points that measure a model). All but ``numeric`` and ``measure``
-never import torch: without weights the report carries a ``skipped_reason`` and no numbers.
-Nothing is mutated.
+``report`` (the ``QUANT`` section); ``numeric`` (the torch numerics on real weights). All
+but ``numeric`` never import torch: without weights the report carries a ``skipped_reason``
+and no numbers. Nothing is mutated. The entry points that measure a model and attach the
+report to an analysis are :mod:`convscope.analysis.quant`.
 """

@@ -105,6 +105,7 @@ def merge(
                         offsets=tuple(offsets),
                         offset_px=spread,
                         coarse_px=max((t.coarse[a] if t.coarse else t.rf.stride[a]) for t in parts),
+                        positions=n_out,
                     )
                 )
     rf = NodeRF(

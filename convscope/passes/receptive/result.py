@@ -113,6 +113,24 @@ class Misalignment:
     offsets: tuple[float, ...]  # centre offset of pixel 0 per branch, input pixels
     offset_px: float  # max difference of centre offsets between branches, input pixels
     coarse_px: float = 0.0  # the coarsest grid any branch carried (see TensorState.coarse)
+    positions: int = 0  # pixels of the merged map along the axis (0: unknown)
+
+    @property
+    def shift_px(self) -> float:
+        """How far apart, in input pixels, the branches' centres are at the middle of the
+        merged map: pixel ``j`` of branch ``b`` is centred at ``offsets[b] + j·strides[b]``.
+        Equals ``offset_px`` when the strides agree."""
+        mid = max(self.positions - 1, 0) / 2
+        centres = [o + mid * s for o, s in zip(self.offsets, self.strides, strict=True)]
+        return max(centres) - min(centres)
+
+    @property
+    def stretch_px(self) -> float:
+        """How much the branches' pixel grids differ in extent across the merged map, in
+        input pixels: ``(positions − 1)·(largest − smallest stride)``; 0 for equal strides.
+        Resizing between two grids that cover the same image (corner-aligned, or to a
+        fixed size) stretches by less than one pixel of the coarser grid, at any size."""
+        return max(self.positions - 1, 0) * (max(self.strides) - min(self.strides))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +142,9 @@ class Misalignment:
             "strides": [_num(s) for s in self.strides],
             "offsets": [_num(o) for o in self.offsets],
             "offset_px": _num(self.offset_px),
+            "positions": self.positions,
+            "shift_px": _num(self.shift_px),
+            "stretch_px": _num(self.stretch_px),
         }
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from convscope import fmt
 from convscope.analysis.build import Analysis, LayerRow, fold
-from convscope.analysis.sections import RECEPTIVE_FIELD
+from convscope.catalog import rule_ref
 from convscope.ir import graph as ir
-from convscope.render import fmt
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
 
 
@@ -87,7 +88,8 @@ def _table(rows: Sequence[LayerRow], budget: int | None = None) -> list[str]:
     lines = []
     for r in rows:
         lines.append(
-            f"| `{_esc(r.name)}` | {r.type_name} | {fmt.shape(r.output_shape)} "
+            f"| `{_esc(r.name)}`{f' ×{r.calls}' if r.calls > 1 else ''} | {r.type_name} "
+            f"| {fmt.shape(r.output_shape)} "
             f"| {fmt.count(r.params)} "
             f"| {fmt.count(r.macs)} | {fmt.nbytes(r.activation_bytes)} | {fmt.nbytes(r.traffic)} "
             f"| {fmt.ratio(r.intensity)} |"
@@ -138,8 +140,6 @@ def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
 
 
 def _lint_section(lint: Mapping[str, Any]) -> list[str]:
-    from convscope.linting.catalog import rule_ref
-
     findings = lint["findings"]
     counts = lint["counts"]
     head = (

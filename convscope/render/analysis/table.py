@@ -15,10 +15,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from convscope import fmt
 from convscope.analysis.build import Analysis, LayerRow, fold
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
-from convscope.render import fmt
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.analysis import tree
 
 
@@ -128,9 +128,13 @@ def layer_table(
             t.add_row(*cells)
         shown.add(r.path)
         name = Text("  " * tree.indent(r.path) + tree.label(r.path))
+        if r.calls > 1:  # a module run several times: its numbers sum the calls
+            name.append(f" ×{r.calls}", style="dim")
         if r.unknown_ops:
             name.append(" ?", style="bold yellow")
         t.add_row(name, *(_COLUMNS[k].cell(a, r) for k in names))
+    if any(r.calls > 1 for r in rows):
+        t.caption = "×N: a module run N times; its row sums the N calls"
     return t
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from convscope.diff.gate import GateResult
 from convscope.diff.metrics import LATENCY, Number, Unit
 from convscope.diff.result import Diff, FieldDelta, LatencyStats, LayerDelta, MetricDelta
-from convscope.render.fmt import duration, human, ms
+from convscope.fmt import duration, human, ms
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows, more_line
 
 MAX_LAYERS = 200  # rows shown in the per-layer table; the rest are counted

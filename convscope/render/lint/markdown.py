@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from convscope.linting.catalog import rule_ref
+from convscope.catalog import rule_ref
 from convscope.linting.finding import Finding, LintResult, Location, Severity, summary_counts
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from convscope.render import fmt
+from markupsafe import Markup
+
+from convscope import fmt
 from convscope.render.diff.markdown import delta, percent, value
 from convscope.render.report.html import (
     PLOTLY_CONFIG,
@@ -88,7 +90,6 @@ def _side_text(side: Mapping[str, Any]) -> str:
 
 def render(doc: Mapping[str, Any]) -> str:
     """The HTML page of a comparison document."""
-    from markupsafe import Markup
 
     figs = figures(doc)
     rows = list(doc["layers"]["rows"])

@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from convscope.render import fmt
+from convscope import fmt
 
 if TYPE_CHECKING:
     from convscope.rewriting.plan import LayerPlan
@@ -104,7 +104,7 @@ def summary_lines(result: RewriteResult, written: Sequence[str] = ()) -> list[tu
     lines.append(
         (
             "Inputs",
-            ", ".join(fmt.shape(getattr(t, "shape", None)) for t in result.inputs)
+            ", ".join(fmt.shape(getattr(t, "shape", None)) for t in result.inputs.values())
             + f"; weights: {weights}",
         )
     )

@@ -17,10 +17,10 @@ from quant_models import (
 from torch import nn
 
 from convscope.analysis import schema
+from convscope.analysis.quant import calibration_batches, quant_report, with_quant
 from convscope.api import analyze
 from convscope.errors import InputError
 from convscope.passes.quant import numeric as qn
-from convscope.passes.quant.measure import calibration_batches, quant_report, with_quant
 
 
 def test_calibration_does_not_touch_the_model_and_output_sqnr_is_exact() -> None:

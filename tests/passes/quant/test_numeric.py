@@ -21,11 +21,11 @@ from quant_models import (
 )
 from torch import nn
 
+from convscope.analysis.quant import quant_report
 from convscope.api import analyze
 from convscope.ir import graph as ir
 from convscope.passes.quant import numeric as qn
 from convscope.passes.quant.grid import below, per_tensor_bits, share
-from convscope.passes.quant.measure import quant_report
 
 
 def test_fold_factors_and_folded_weights_are_exact() -> None:

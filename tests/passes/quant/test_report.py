@@ -17,11 +17,11 @@ from quant_models import (
 from torch import nn
 
 from convscope.analysis import schema
-from convscope.analysis.sections import QUANT
+from convscope.analysis.quant import quant_report, with_quant
 from convscope.api import analyze
+from convscope.passes.keys import QUANT
 from convscope.passes.quant import numeric as qn
 from convscope.passes.quant.grid import lower_median
-from convscope.passes.quant.measure import quant_report, with_quant
 from convscope.passes.quant.report import QuantReport
 from convscope.render.quant import text as quant_reporter
 

@@ -9,8 +9,8 @@ from quant_models import (
 )
 from torch import nn
 
+from convscope.analysis.quant import quant_report
 from convscope.api import analyze
-from convscope.passes.quant.measure import quant_report
 from convscope.passes.quant.options import QuantOptions
 from convscope.passes.quant.sites import find_layers, find_pairs
 

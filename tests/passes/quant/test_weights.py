@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from convscope.analysis.quant import quant_report
 from convscope.passes.quant.grid import below
-from convscope.passes.quant.measure import quant_report
 from convscope.passes.quant.weights import fold_starves
 
 

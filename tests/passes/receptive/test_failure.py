@@ -12,10 +12,10 @@ from torch import nn
 
 import convscope
 from convscope.analysis.rf import with_receptive_field
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
 from convscope.linting.finding import INTERNAL_ERROR_CODE
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive import walk
 from convscope.passes.receptive.result import ReceptiveField
 from convscope.render.analysis import markdown

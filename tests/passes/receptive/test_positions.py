@@ -11,8 +11,8 @@ from torch import nn
 
 import convscope
 from convscope.analysis.rf import with_receptive_field
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.checks.rf_verify import verify_rf
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive import positions
 from convscope.passes.receptive.result import NodeRF, ReceptiveField
 

@@ -9,7 +9,7 @@ import torch
 import convscope
 from convscope.analysis.rf import with_receptive_field
 from convscope.analysis.schema import to_dict
-from convscope.analysis.sections import RECEPTIVE_FIELD
+from convscope.passes.keys import RECEPTIVE_FIELD
 
 
 def test_json_and_text() -> None:

@@ -13,8 +13,8 @@ from torch import nn
 
 import convscope
 from convscope.analysis.rf import receptive_field, with_receptive_field
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.passes.receptive import walk
 from convscope.passes.receptive.result import ReceptiveField
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convscope.render import fmt
+from convscope import fmt
 
 
 def test_human_counts_and_bytes() -> None:

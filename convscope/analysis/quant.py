@@ -19,12 +19,14 @@ from typing import Any
 import torch
 
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import CALIBRATION, QUANT
+from convscope.analysis.run import analyze
 from convscope.errors import InputError, first_line
 from convscope.ir import graph as ir
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import CALIBRATION, QUANT
 from convscope.passes.quant import numeric as quant_numeric
 from convscope.passes.quant.activations import ActivationStats
+from convscope.passes.quant.numeric import CalibTarget
 from convscope.passes.quant.options import QuantOptions
 from convscope.passes.quant.report import QuantReport
 
@@ -105,13 +107,12 @@ def calibration_batches(
     :data:`FILE_BATCH_SIZE`) or a list / tuple of batch tensors. A tensor or a list of
     tensors is used the same way. Bad input raises :class:`InputError` with one line.
     """
-    from convscope.passes.quant import numeric as qn
 
     shape = tuple(input_shape) if input_shape else (1, 3, 224, 224)
     if isinstance(calibration, str) and calibration == "random":
         n = RANDOM_BATCHES
         dims = "×".join(str(d) for d in shape)
-        return qn.random_batches(shape, n), f"random N(0,1), {n} batches of {dims}", True
+        return quant_numeric.random_batches(shape, n), f"random N(0,1), {n} batches of {dims}", True
     source = "given tensors"
     data: Any = calibration
     if isinstance(calibration, (str, Path)):
@@ -151,7 +152,6 @@ def _check_tensor(t: torch.Tensor, shape: tuple[int, ...], source: str) -> None:
 def _targets(graph: ir.Graph, report: QuantReport) -> list[Any]:
     """Calibration targets for the measured layers: observe the folded BatchNorm's output
     when it is a leaf module, else the layer's own output."""
-    from convscope.passes.quant.numeric import CalibTarget
 
     counts: dict[str, int] = {}
     for lq in report.layers:
@@ -196,8 +196,6 @@ def quant_report(
     """
     opts = options or QuantOptions()
     if analysis is None:
-        from convscope.analysis.run import analyze
-
         analysis = analyze(model, inputs)
     name = analysis.model
     tensors = model_tensors(model)
@@ -211,12 +209,11 @@ def quant_report(
                 skipped_reason=(f"{report.skipped_reason}; calibration needs real weights too"),
             )
         return report
-    from convscope.passes.quant import numeric as qn
 
     shape = _input_shape(inputs, analysis)
     batches, source, is_random = calibration_batches(calibration, shape)
     targets = _targets(analysis.graph, report)
-    stats = qn.calibrate(
+    stats = quant_numeric.calibrate(
         model, batches, targets=targets, options=opts, source=source, random=is_random
     )
     hooked = {t.path for t in targets}

@@ -1,5 +1,5 @@
-"""Number formatting shared by every renderer (and lint messages), so all outputs show the
-same figures."""
+"""Number formatting shared by every renderer and every lint message, so all outputs show the
+same figures (a bottom-level module: rules and renderers alike import it)."""
 
 from __future__ import annotations
 

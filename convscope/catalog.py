@@ -12,14 +12,13 @@ import os
 from functools import cache
 from pathlib import Path
 
-import convscope
 from convscope.errors import ConvscopeError
 
 
 @cache
 def rules_dir() -> Path:
     """The rule catalog folder: ``<checkout>/rules`` or ``<site-packages>/convscope/_rules``."""
-    package = Path(convscope.__file__).resolve().parent
+    package = Path(__file__).resolve().parent
     for candidate in (package.parent / "rules", package / "_rules"):
         if (candidate / "profiles").is_dir():
             return candidate
