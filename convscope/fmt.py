@@ -55,3 +55,53 @@ def ratio(x: float) -> str:
 
 def percent(x: float) -> str:
     return f"{100 * x:.1f}%"
+
+
+def ms(x: float | None) -> str:
+    """A duration in milliseconds, the one way every command prints one: ``1063``, ``301``,
+    ``12.3``, ``1.25``, ``0.052``; never in exponent form (``—`` when missing).
+
+    Three significant digits from 1 ms up (whole milliseconds from 100), thousandths below;
+    anything within half a microsecond of zero is ``<0.001``.
+    """
+    if x is None:
+        return "—"
+    if x == 0:
+        return "0"
+    sign = "-" if x < 0 else ""
+    a = abs(x)
+    if a >= 99.95:
+        text = f"{a:.0f}"
+    elif a >= 9.995:
+        text = f"{a:.1f}"
+    elif a >= 0.9995:
+        text = f"{a:.2f}"
+    elif a >= 0.0005:
+        text = f"{a:.3f}"
+    else:
+        return "<0.001"
+    return sign + text
+
+
+def duration(x: float | None) -> str:
+    """:func:`ms` with its unit: ``12.3 ms`` (``—`` when missing)."""
+    return "—" if x is None else f"{ms(x)} ms"
+
+
+def remainder(layers_ms: float, e2e_ms: float) -> str:
+    """What the per-layer times leave of the end-to-end time, in words.
+
+    A positive remainder is time no layer holds (Python glue, noise); a negative one means
+    the instrumented layers add up to more than an uninstrumented run took, which is the
+    timing hooks' own overhead, said so with its size instead of as a negative figure.
+    """
+    rest = e2e_ms - layers_ms
+    share = f" ({percent(abs(rest) / e2e_ms)} of end to end)" if e2e_ms else ""
+    if rest >= 0:
+        return f"unattributed {duration(rest)}{share}"
+    return f"over by {duration(-rest)}{share}: the timing hooks' own overhead"
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 error``, ``0 errors``, ``2 warnings``; ``info`` has no plural (``6 info``)."""
+    return f"{n} {noun}{'' if n == 1 or noun == 'info' else 's'}"

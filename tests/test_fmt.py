@@ -36,3 +36,37 @@ def test_never_exponent_form_and_at_most_three_integer_digits(x: float) -> None:
         number = text.split(" ")[0].rstrip("KMGTPi")
         assert "e" not in number
         assert len(number.split(".")[0]) <= 3 or x >= 999.5 * 1024**5
+
+
+def test_ms_never_uses_exponent_form() -> None:
+    assert fmt.ms(1063.2) == "1063"
+    assert fmt.ms(300.7) == "301"
+    assert fmt.ms(99.96) == "100"
+    assert fmt.ms(12.34) == "12.3"
+    assert fmt.ms(1.254) == "1.25"
+    assert fmt.ms(0.052) == "0.052"
+    assert fmt.ms(0.00001) == "<0.001"
+    assert fmt.ms(0) == "0"
+    assert fmt.ms(-53.2) == "-53.2"
+    assert fmt.ms(None) == "—"
+    assert fmt.duration(1063.2) == "1063 ms"
+
+
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False))
+def test_ms_is_plain_digits(x: float) -> None:
+    text = fmt.ms(x)
+    assert "e" not in text and text.count(".") <= 1
+    if abs(x) >= 0.0005:
+        assert abs(float(text) - x) <= max(0.005 * abs(x), 0.0005)
+
+
+def test_remainder_names_hook_overhead_instead_of_a_negative_figure() -> None:
+    assert fmt.remainder(268.4, 300.7) == "unattributed 32.3 ms (10.7% of end to end)"
+    over = fmt.remainder(191.0, 138.0)
+    assert over == "over by 53.0 ms (38.4% of end to end): the timing hooks' own overhead"
+    assert "-" not in over
+
+
+def test_counted_agrees_in_number() -> None:
+    assert [fmt.counted(n, "error") for n in (0, 1, 2)] == ["0 errors", "1 error", "2 errors"]
+    assert fmt.counted(1, "warning") == "1 warning" and fmt.counted(6, "info") == "6 info"

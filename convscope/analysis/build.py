@@ -259,7 +259,11 @@ def build(model: str, graph: ir.Graph, dtype: str | None = None) -> Analysis:
                 type_name=type_name,
                 depth=_depth(path),
                 calls=info.calls if info else 1,
-                output_shape=last.outputs[0].shape if last and last.outputs else None,
+                # the root's own ops end wherever forward's code does (a flatten before the
+                # head, say); its row shows what the model returns
+                output_shape=graph.tensor[graph.outputs[0]].shape
+                if path == "" and graph.outputs
+                else (last.outputs[0].shape if last and last.outputs else None),
                 params=sum(p.numel for p in weights),
                 trainable_params=sum(p.numel for p in weights if p.trainable),
                 buffers=sum(p.numel for p in owned if p.is_buffer),

@@ -26,7 +26,8 @@ interval where it has one, else ``[i·S − P, i·S − P + r − 1]``:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+import textwrap
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -123,36 +124,42 @@ class VerifyResult:
         return None
 
     def render(self) -> str:
-        """Plain-text table."""
+        """Plain-text table, narrow enough for an 80-column terminal at ordinary layer
+        names: a measured extent equal to the analytic one reads ``same``, and the notes
+        (clipped by the image, within tolerance...) follow the table, each once with its
+        layers, wrapped under itself."""
         axes = _axis_names(len(self.input_size))
         head = ["layer", "pixel", "analytic", "measured", "result"]
         rows = [head]
+        notes: dict[str, list[str]] = {}
         for c in self.checks:
+            layer = c.layer or "(root)"
+            analytic, measured = _extents(c.analytic, axes), _extents(c.measured, axes)
             result = "agree" if c.agree else "DISAGREE"
             if c.is_global:
                 result += " (global)"
+            if c.note:
+                notes.setdefault(c.note.strip("()"), []).append(layer)
+                result += " *"
+            same = measured == analytic
             rows.append(
-                [
-                    c.layer or "(root)",
-                    position_text(c.position),
-                    _extents(c.analytic, axes),
-                    _extents(c.measured, axes),
-                    result + (f" {c.note}" if c.note else ""),
-                ]
+                [layer, position_text(c.position), analytic, "same" if same else measured, result]
             )
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = ["  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows]
-        lines.insert(1, "-" * (sum(widths) + 8 + len(head[4])))
+        lines.insert(1, "-" * max(len(line) for line in lines))
         inp = "×".join(str(s) for s in self.input_size)
         n_bad = len(self.disagreements)
         verdict = "all agree" if not n_bad else f"{n_bad} disagree"
-        lines.append(
+        said = [f"* {note}: {', '.join(layers)}" for note, layers in notes.items()]
+        said.append(
             f"receptive fields verified on {len(self.checks)} layer(s), input {inp} "
             f"({self.dtype}, positive weights): {verdict}"
         )
-        for layer, reason in self.skipped:
-            lines.append(f"skipped {layer or '(root)'}: {reason}")
-        lines.extend(self.notes)
+        said += [f"skipped {layer or '(root)'}: {reason}" for layer, reason in self.skipped]
+        said += list(self.notes)
+        for text in said:
+            lines += textwrap.wrap(text, 80, subsequent_indent="  ", break_on_hyphens=False)
         return "\n".join(lines)
 
 
@@ -330,6 +337,7 @@ def verify_rf(
     *,
     layers: Sequence[str] | None = None,
     max_layers: int = 32,
+    progress: Callable[[str, float], None] | None = None,
 ) -> VerifyResult:
     """Check the analytic receptive field of ``layers`` (module paths; default: up to
     ``max_layers`` analysis rows spread over the network) against gradients.
@@ -337,6 +345,7 @@ def verify_rf(
     ``inputs`` as for :func:`convscope.analyze` (tensors, meta tensors or shapes);
     ``analysis`` the :class:`Analysis` of the same model and input shapes (its
     ``RECEPTIVE_FIELD`` section is used when present). ``model`` is not modified.
+    ``progress(label, fraction)``, when given, is told how many layers are done.
     """
     rf = analysis.section(RECEPTIVE_FIELD)
     if rf is None:
@@ -371,7 +380,9 @@ def verify_rf(
     )
     for dtype in order:
         try:
-            checks, mode_replaced, missing = _run_verify(model, inputs, rf, ok_paths, dtype)
+            checks, mode_replaced, missing = _run_verify(
+                model, inputs, rf, ok_paths, dtype, progress
+            )
         except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
             raise
         except Exception as exc:  # retry in float32 (hard-coded dtypes)
@@ -394,7 +405,12 @@ def verify_rf(
 
 
 def _run_verify(
-    model: nn.Module, inputs: Any, rf: ReceptiveField, paths: Sequence[str], dtype: torch.dtype
+    model: nn.Module,
+    inputs: Any,
+    rf: ReceptiveField,
+    paths: Sequence[str],
+    dtype: torch.dtype,
+    progress: Callable[[str, float], None] | None = None,
 ) -> tuple[list[LayerCheck], set[str], list[str]]:
     nd = len(rf.input_size)
     gen = torch.Generator().manual_seed(0)
@@ -416,7 +432,10 @@ def _run_verify(
         args.call(net)
     checks: list[LayerCheck] = []
     missing: list[str] = []
-    for p in paths:
+    label = f"verify-rf · {len(paths)} layers"
+    for i, p in enumerate(paths):
+        if progress is not None:
+            progress(label, i / max(len(paths), 1))
         out = found.get(p)
         if out is None or not out.requires_grad:
             missing.append(p)
@@ -456,4 +475,6 @@ def _run_verify(
                 positions=tuple(positions),
             )
         )
+    if progress is not None:
+        progress(label, 1.0)
     return checks, mode.replaced, missing

@@ -284,7 +284,11 @@ def analyze(
         result = api.with_quant(result, loaded.module, calibration)
     verified = None
     if verify_rf:
-        verified = api.verify_rf(loaded.module, loaded.inputs, result)
+        # the gradients take seconds to minutes: a bar on a terminal, nothing in a pipe
+        from convscope.render.profile import text as progress_view
+
+        with progress_view.progress_bar(sys.stderr.isatty()) as progress:
+            verified = api.verify_rf(loaded.module, loaded.inputs, result, progress=progress)
         result = api.with_extra(result, api.RF_VERIFY, verified)
     if erf:
         result = api.with_extra(

@@ -320,33 +320,44 @@ def _render_statistics(results: Sequence[LintResult], fmt: str, output: str | No
 
 @main.command()
 @click.argument("code", required=False)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Print the rule's Markdown as written, even on a terminal (piped output always is).",
+)
 @options.debug_option()
 @handle_errors
-def rule(code: str | None, debug: bool) -> None:
+def rule(code: str | None, raw: bool, debug: bool) -> None:
     """List the lint rules, or show the documentation of rule CODE (a code or a name)."""
     from convscope import api
+    from convscope.render.lint import rule_doc
 
     registry = api.default_registry()
     with to_stdout():  # the command runs no model code: all of it is output
         if code is None:
-            from convscope.render.lint import text as lint_text
-
             if stdout_isatty():
+                # the table needs rich: imported only when there is a terminal to draw on
+                from convscope.render.lint import text as lint_text
+
                 lint_text.print_rich(lint_text.rules_table(registry))
             else:
-                click.echo(lint_text.rules_text(registry), nl=False)
+                click.echo(rule_doc.rules_text(registry), nl=False)
             return
         found = registry.lookup(code)
         if found is None:
             raise api.ConfigError(api.unknown_code_message(code, registry))
         doc = api.rule_doc(found.code, found.name)
         if doc.is_file():
-            click.echo(doc.read_text(encoding="utf-8"), nl=False)
+            text = doc.read_text(encoding="utf-8")
         else:
-            click.echo(
+            text = (
                 f"# {found.code} {found.name}\n\n{found.summary}\n\n"
                 f"{(type(found).__doc__ or '').strip()}\n"
             )
+        if stdout_isatty() and not raw:
+            rule_doc.print_markdown(text)
+        else:
+            click.echo(text, nl=False)
 
 
 @main.command("config")

@@ -270,12 +270,14 @@ def profile(
             quiet=not debug,
         )
     report = api.with_profile(analysis, result, params, calibration=cal)
-    warn_unreliable(report.need(api.PROFILE).reliability)
+    on_terminal = fmt != "json" and output is None and stdout_isatty()
+    if not on_terminal:  # on the terminal the report itself says it, once
+        warn_unreliable(report.need(api.PROFILE).reliability)
     if fmt == "json":
         from convscope.render.analysis import json as json_report
 
         emit(json_report.render(report), output, sources)
-    elif output is None and stdout_isatty():
+    elif on_terminal:
         with to_stdout():
             profile_report.print_rich(report, top=top)
     else:

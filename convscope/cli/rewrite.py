@@ -193,5 +193,6 @@ def rewrite(
             rewrite_report.print_rich(result, written)
         else:
             click.echo(rewrite_report.to_text(result, written), nl=False)
-    for path in written:
-        click.echo(f"wrote {path}", err=True)
+    if not stdout_isatty():  # on the terminal the report's own "Wrote" lines said it
+        for path in written:
+            click.echo(f"wrote {path}", err=True)

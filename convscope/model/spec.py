@@ -89,10 +89,10 @@ def _is_dotted_name(text: str) -> bool:
     return all(p.isidentifier() and not keyword.iskeyword(p) for p in parts)
 
 
-def _existing_file(text: str) -> Path:
+def _existing_file(text: str, kind: str = "a Python file") -> Path:
     path = Path(text).expanduser()
     if path.is_dir():
-        raise ModelLoadError(f"model file {text} is a directory, not a Python file")
+        raise ModelLoadError(f"model file {text} is a directory, not {kind}")
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {text}")
     return path
@@ -100,7 +100,6 @@ def _existing_file(text: str) -> Path:
 
 def _resolve_pt2(path: Path, trust_pickle: bool) -> Target:
     """A saved ``torch.export`` program: its module is already built (real CPU weights)."""
-    if not path.is_file():
-        raise ModelLoadError(f"model file not found: {path}")
+    _existing_file(str(path), "a .pt2 export")
     module, example_inputs = pt2.load_program(path, trust_pickle=trust_pickle)
     return Target(path.name, str(path), instance=module, example_inputs=example_inputs)

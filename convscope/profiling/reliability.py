@@ -97,9 +97,13 @@ def assess(
                 f"batch {batch}: spread {spread:.0%} > {SPREAD_LIMIT:.0%} (p90 − p10 over median)"
             )
     if unattributed_share is not None and abs(unattributed_share) > UNATTRIBUTED_LIMIT:
+        share = abs(unattributed_share)
         reasons.append(
-            f"{abs(unattributed_share):.0%} of the end-to-end time is unattributed to layers "
+            f"{share:.0%} of the end-to-end time is unattributed to layers "
             f"(> {UNATTRIBUTED_LIMIT:.0%})"
+            if unattributed_share > 0
+            else f"the per-layer times add up to {share:.0%} more than the end-to-end time "
+            f"(> {UNATTRIBUTED_LIMIT:.0%}): the timing hooks' own overhead"
         )
     warnings: list[str] = []
     over = _over_roof(achieved or {})

@@ -183,6 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             problems = stale(args.out, only=args.only)
             for name in problems:
                 print(f"stale: {args.out / name} (run `make reports`)", file=sys.stderr)
+            checked = len(_select(examples(ROOT), args.only, ROOT))
+            what = f"{checked} example JSON file{'s' * (checked != 1)}"
+            if not args.only:
+                what += " and the README"
+            verdict = f"{len(problems)} stale" if problems else "all current"
+            print(f"checked {what} in {args.out}: {verdict}", file=sys.stderr)
             return 1 if problems else 0
         generate(args.out, only=args.only, log=lambda m: print(m, file=sys.stderr))
     except ConvscopeError as exc:

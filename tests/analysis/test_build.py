@@ -130,6 +130,26 @@ def test_library_example_from_issue() -> None:
     assert a.totals.macs == 8 * 30 * 30 * 27
 
 
+class _FlattenInForward(nn.Module):
+    """The root's own last op is a flatten (1×16); the model returns the head's 1×10."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(self.conv(x)), 1) * 2)
+
+
+def test_root_row_shows_the_model_output() -> None:
+    a = convscope.analyze(_FlattenInForward(), (1, 3, 8, 8))
+    assert a.output_shapes == ((1, 10),)
+    assert a.row("").output_shape == (1, 10)
+    assert a.row("fc").output_shape == (1, 10) and a.row("pool").output_shape == (1, 16, 1, 1)
+
+
 class _SharedConv(nn.Module):
     """One conv (one weight) run by two parents, each with its own ReLU."""
 

@@ -22,7 +22,7 @@ from torch import nn
 import convscope
 from convscope import formulas as fm
 from convscope.analysis.rf import with_receptive_field
-from convscope.checks.rf_verify import verify_rf
+from convscope.checks.rf_verify import LayerCheck, VerifyResult, verify_rf
 
 
 def analyze_rf(model: nn.Module, shape: tuple[int, ...]) -> convscope.Analysis:
@@ -317,3 +317,39 @@ def test_random_graphs_analytic_equals_measured(
     assert len(res.checks) == len(paths), res.render()
     assert all(c.exact for c in res.checks)
     assert res.all_agree, res.render()
+
+
+def test_table_fits_80_columns_with_notes_after_it() -> None:
+    def check(layer: str, lo: int, note: str = "", agree: bool = True) -> LayerCheck:
+        ext = ((lo, 223), (lo, 223))
+        measured = ext if agree else ((lo + 1, 223), (lo, 223))
+        return LayerCheck(layer, (3, 3), ext, measured, False, True, agree, note)
+
+    res = VerifyResult(
+        input_size=(224, 224),
+        checks=(
+            check("layer2.0.downsample.0", 91),
+            check("layer4.0.downsample.1", 0, "(clipped by the image)"),
+            check("layer4.1.conv2", 0, "(clipped by the image)"),
+            check("layer4.1.bn2", 5, "(gradient misses part of it)", agree=False),
+        ),
+    )
+    lines = res.render().splitlines()
+    assert all(len(line) <= 80 for line in lines), res.render()
+    assert lines[2].split()[-2:] == ["same", "agree"]
+    assert "H[6,223] W[5,223]" in lines[5] and lines[5].endswith("DISAGREE *")
+    assert "* clipped by the image: layer4.0.downsample.1, layer4.1.conv2" in lines
+    assert "* gradient misses part of it: layer4.1.bn2" in lines
+    assert lines[-1].endswith("1 disagree")
+
+
+def test_progress_is_told_each_layer_then_done() -> None:
+    model, shape = Plain(), (1, 2, 29, 37)
+    a = analyze_rf(model, shape)
+    paths = [r.path for r in a.rows if r.path]
+    seen: list[tuple[str, float]] = []
+    res = verify_rf(model, shape, a, layers=paths, progress=lambda *call: seen.append(call))
+    assert res.all_agree
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert len(seen) == len(paths) + 1 and all(label == seen[0][0] for label, _ in seen)

@@ -206,6 +206,12 @@ def directory_named_py(d: Path) -> Path:
     return path
 
 
+def directory_named_pt2(d: Path) -> Path:
+    path = d / "model.pt2"
+    path.mkdir()
+    return path
+
+
 def pickled_calibration(d: Path) -> Path:
     """Calibration data that references ``os.system``: weights_only loading refuses it."""
     path = d / "evil.pt"
@@ -239,6 +245,7 @@ MAKERS: dict[str, Callable[[Path], Path]] = {
         long_checkpoint_name,
         long_config_name,
         directory_named_py,
+        directory_named_pt2,
         pickled_calibration,
     )
 }

@@ -436,6 +436,7 @@ def test_rule_and_help_do_not_import_torch() -> None:
             except Exception as exc:
                 print("raised", type(exc).__name__, exc, file=sys.stderr)
         print("TORCH" if "torch" in sys.modules else "NO-TORCH")
+        print("RICH" if "rich" in sys.modules else "NO-RICH")
     """)
     proc = subprocess.run(
         [sys.executable, "-c", code],
@@ -445,7 +446,7 @@ def test_rule_and_help_do_not_import_torch() -> None:
         timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    assert proc.stdout.strip().splitlines()[-1] == "NO-TORCH", proc.stderr
+    assert proc.stdout.strip().splitlines()[-2:] == ["NO-TORCH", "NO-RICH"], proc.stderr
 
 
 # --------------------------------------------------------------------------- torchvision

@@ -19,7 +19,7 @@ from convscope.linting.finding import (
     fingerprint,
 )
 from convscope.linting.registry import default_registry
-from convscope.render.lint import github, junit, sarif
+from convscope.render.lint import github, junit, rule_doc, sarif
 from convscope.render.lint import json as lint_json
 from convscope.render.lint import text as lint_text
 
@@ -306,7 +306,7 @@ def test_text_report() -> None:
 
 
 def test_rules_table() -> None:
-    text = lint_text.rules_text(default_registry())
+    text = rule_doc.rules_text(default_registry())
     for code, rule in default_registry().items():
         assert re.search(
             rf"^{code}\s+{rule.name}\s+{rule.default_severity.value}\s", text, re.MULTILINE

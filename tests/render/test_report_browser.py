@@ -5,8 +5,9 @@ errors, shows one row per layer, sorts when a header is clicked (numbers largest
 shapes by size), filters by search text and to depthwise convs, exports CSV, draws every
 chart, and keeps chart boxes and plots the same height when the window is resized.
 The comparison page (``report BASE --compare HEAD``) gets the same checks plus its
-changed-only filter. Screenshots of each view are kept in ``test-artifacts/report*.png``
-and ``test-artifacts/compare*.png``.
+changed-only filter. The ResNet example's page is read at 800 and 1400 px: every column of
+the layer table in reach, the findings' messages wide enough to read. Screenshots of each
+view are kept in ``test-artifacts/report*.png`` and ``test-artifacts/compare*.png``.
 
 Set ``CONVSCOPE_NO_BROWSER=1`` to skip; otherwise a missing chromium fails (``make test``
 installs it).
@@ -85,9 +86,9 @@ def browser() -> Iterator[Any]:
 
 
 @contextmanager
-def _open(browser: Any, path: Path) -> Iterator[Any]:
+def _open(browser: Any, path: Path, width: int = 1400) -> Iterator[Any]:
     errors: list[str] = []
-    tab = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = browser.new_page(viewport={"width": width, "height": 1000}, accept_downloads=True)
     try:
         tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         tab.on("pageerror", lambda e: errors.append(str(e)))
@@ -468,3 +469,86 @@ def test_compare_chart_keeps_its_size_when_the_window_is_resized(compare_page: A
         assert box["svgTop"] >= box["top"] and box["svgBottom"] <= box["bottom"], box
     compare_page.set_viewport_size({"width": 1400, "height": 1000})
     assert compare_page.errors == []
+
+
+# --------------------------------------------------------------------------- window widths
+
+RESNET = ROOT / "examples" / "resnet.py"
+
+
+@pytest.fixture(scope="module")
+def resnet_page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ResNet example: 61 layers, conv columns, RF, and a dozen findings with fixes."""
+    from convscope.report.build import build_report, render
+
+    page = tmp_path_factory.mktemp("browser-widths") / "resnet.html"
+    page.write_text(render(build_report(str(RESNET)), "html"), encoding="utf-8")
+    return page
+
+
+_GEOMETRY = """() => {
+  const box = e => e.getBoundingClientRect();
+  const table = document.querySelector('#layer-table'), wrap = table.parentElement;
+  const heads = [...table.tHead.rows[0].cells].filter(h => h.offsetParent !== null);
+  const lint = document.querySelector('#lint-table');
+  const rows = [...lint.tBodies[0].rows];
+  return {
+    wrapLeft: box(wrap).left, wrapRight: box(wrap).left + wrap.clientWidth,
+    scrollWidth: table.scrollWidth, clientWidth: wrap.clientWidth,
+    layerLeft: box(table.querySelector('th.layer')).left,
+    cellLeft: box(table.tBodies[0].rows[5].querySelector('td.layer')).left,
+    lastRight: box(heads[heads.length - 1]).right,
+    convShown: [...table.querySelectorAll('th.conv-col')].some(h => h.offsetParent !== null),
+    message: Math.min(...rows.map(r => box(r.querySelector('td.message')).width)),
+    lintWidth: box(lint).width, lintScroll: lint.scrollWidth,
+    lintWrap: lint.parentElement.clientWidth,
+    tallest: Math.max(...rows.map(r => box(r).height)),
+  };
+}"""
+
+
+def _scroll_layers_right(tab: Any) -> None:
+    tab.eval_on_selector("#layer-table", "t => { t.parentElement.scrollLeft = 1e6; }")
+
+
+def test_at_800_px_every_layer_column_is_reachable_and_messages_readable(
+    browser: Any, resnet_page_file: Path
+) -> None:
+    with _open(browser, resnet_page_file, width=800) as tab:
+        tab.locator("#layers").scroll_into_view_if_needed()
+        _shot(tab, "report-800.png")
+        g = tab.evaluate(_GEOMETRY)
+        # wider than the window: it scrolls sideways, conv columns start hidden
+        assert g["scrollWidth"] > g["clientWidth"] and not g["convShown"]
+        _scroll_layers_right(tab)
+        g = tab.evaluate(_GEOMETRY)
+        # scrolled to the end: the last column is in the box and the Layer column stuck
+        assert g["lastRight"] <= g["wrapRight"] + 1
+        assert abs(g["layerLeft"] - g["wrapLeft"]) <= 2 and abs(g["cellLeft"] - g["wrapLeft"]) <= 2
+        tab.check("#show-conv")  # hidden columns come back on request
+        assert tab.evaluate(_GEOMETRY)["convShown"]
+        kernel = tab.locator("#layer-table th[data-key=kernel]").bounding_box()
+        assert kernel is not None and kernel["width"] > 20
+        # findings: no sideways scroll, the message has the room (it was ~150 px, a
+        # finding ~400 px tall)
+        assert g["lintScroll"] <= g["lintWrap"] + 1
+        assert g["message"] >= 0.45 * g["lintWidth"] and g["message"] >= 320
+        assert g["tallest"] < 200
+        tab.locator("#lint").scroll_into_view_if_needed()
+        _shot(tab, "report-800-findings.png")
+        assert tab.errors == []
+
+
+def test_at_1400_px_the_layer_table_is_not_cut(browser: Any, resnet_page_file: Path) -> None:
+    with _open(browser, resnet_page_file, width=1400) as tab:
+        tab.locator("#layers").scroll_into_view_if_needed()
+        _shot(tab, "report-1400.png")
+        g = tab.evaluate(_GEOMETRY)
+        assert g["scrollWidth"] <= g["clientWidth"] + 1, "the last columns are cut"
+        assert g["lastRight"] <= g["wrapRight"] + 1
+        headers = tab.eval_on_selector_all(
+            "#layer-table thead th", "hs => hs.filter(h => h.offsetParent).map(h => h.dataset.key)"
+        )
+        assert headers[-3:] == ["mixing", "rf", "findings"]
+        assert g["message"] >= 600
+        assert tab.errors == []

@@ -107,5 +107,13 @@ def test_check_mode_reports_a_stale_file(
     doc["totals"]["macs"] += 1
     (tmp_path / f"{name}.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
     assert gallery.main(["--check", "--out", str(tmp_path), "--only", name]) == 1
-    assert f"stale: {tmp_path / name}.json" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"stale: {tmp_path / name}.json" in err
+    assert f"checked 1 example JSON file in {tmp_path}: 1 stale" in err
+    # a check that finds nothing says what it checked instead of printing nothing
+    (tmp_path / f"{name}.json").write_text(
+        gallery.render_json(ROOT / "examples" / f"{name}.py", ROOT), encoding="utf-8"
+    )
+    assert gallery.main(["--check", "--out", str(tmp_path), "--only", name]) == 0
+    assert capsys.readouterr().err == f"checked 1 example JSON file in {tmp_path}: all current\n"
     assert gallery.main(["--check", "--out", str(tmp_path), "--only", "no_such"]) == 2

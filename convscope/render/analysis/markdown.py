@@ -143,9 +143,8 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
     findings = lint["findings"]
     counts = lint["counts"]
     head = (
-        f"### Lint · target `{lint['target']}` · {len(findings)} finding"
-        f"{'s' * (len(findings) != 1)} ({counts['error']} error, {counts['warning']} "
-        f"warning, {counts['info']} info)"
+        f"### Lint · target `{lint['target']}` · {fmt.counted(len(findings), 'finding')} "
+        f"({', '.join(fmt.counted(counts[s], s) for s in ('error', 'warning', 'info'))})"
     )
     lines = [head]
     exceeded = [b for b in lint["budgets"] if b["exceeded"]]
@@ -230,9 +229,9 @@ def _profile_section(profile: Mapping[str, Any]) -> list[str]:
         grown = mem["growth_bytes"] if mem else 0
         growth = "—" if not mem else "+" + (fmt.nbytes(grown) if grown else "0 B")
         lines.append(
-            f"| {b['batch_size']} | {b['median_ms']:.3f} | {b['p10_ms']:.3f} "
-            f"| {b['p90_ms']:.3f} | {fmt.percent(b.get('spread') or 0.0)} "
-            f"| {'—' if ips is None else f'{ips:.1f}'} "
+            f"| {b['batch_size']} | {fmt.ms(b['median_ms'])} | {fmt.ms(b['p10_ms'])} "
+            f"| {fmt.ms(b['p90_ms'])} | {fmt.percent(b.get('spread') or 0.0)} "
+            f"| {'—' if ips is None else fmt.human(ips)} "
             f"| {growth} |"
         )
     first = profile["batches"][0].get("memory") if profile["batches"] else None

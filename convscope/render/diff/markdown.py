@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from convscope.diff.gate import GateResult
 from convscope.diff.metrics import LATENCY, Number, Unit
 from convscope.diff.result import Diff, FieldDelta, LatencyStats, LayerDelta, MetricDelta
-from convscope.fmt import human
+from convscope.fmt import duration, human, ms
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows, more_line
 
 MAX_LAYERS = 200  # rows shown in the per-layer table; the rest are counted
@@ -31,13 +31,8 @@ def value(x: Number | None, unit: Unit) -> str:
     if unit == "px":
         return f"{x:g}"
     if unit == "ms":
-        return f"{ms(x)} ms"
+        return duration(x)
     return human(x)
-
-
-def ms(x: float) -> str:
-    """Three significant digits, trailing zeros kept: ``10.0``, ``0.0520``, ``123``."""
-    return f"{x:#.3g}".rstrip(".")
 
 
 def delta(d: Number | None, unit: Unit) -> str:
@@ -66,7 +61,7 @@ def percent(rel: float | None, d: Number | None) -> str:
 
 def latency_cell(s: LatencyStats) -> str:
     """``12.3 ms (p10–p90 11.9–12.8)``."""
-    return f"{ms(s.median_ms)} ms (p10–p90 {ms(s.p10_ms)}–{ms(s.p90_ms)})"
+    return f"{duration(s.median_ms)} (p10–p90 {ms(s.p10_ms)}–{ms(s.p90_ms)})"
 
 
 def gate_text(results: Sequence[GateResult], passed: str, failed: str) -> str:

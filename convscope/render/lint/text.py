@@ -1,5 +1,6 @@
 """``convscope lint`` in the terminal: findings grouped by model and layer, coloured by
-severity, with budgets, skipped rules and a summary line; also the ``convscope rule`` table."""
+severity, with budgets, skipped rules and a summary line; also the ``convscope rule`` table
+on a terminal."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rich.text import Text
 
 from convscope.linting.finding import Finding, LintResult, Severity, summary_line
 from convscope.linting.registry import Registry
+from convscope.render.hanging import Hanging
 from convscope.validate import format_size
 
 STYLES = {
@@ -23,19 +25,59 @@ STYLES = {
 }
 
 
-def _finding_lines(f: Finding) -> list[Text]:
-    head = Text("    ")
+# Columns: a layer heading at 2, its findings at 4, a finding's wrapped lines at 6, its fix
+# and command at 8 (wrapped under their text at 13), so the grouping survives a narrow terminal.
+_FINDING, _FINDING_HANG, _FIX, _FIX_HANG = 4, 6, 8, 13
+
+
+def _finding_lines(f: Finding) -> list[RenderableType]:
+    head = Text(" " * _FINDING)
     head.append(f"{f.severity.value:<7}", style=STYLES[f.severity])
     head.append(" ")
     head.append(f.code, style="bold")
     head.append(f" {f.name}  ", style="dim")
     head.append(f.message)
-    lines = [head]
-    if f.suggestion:
-        lines.append(Text(f"            fix: {f.suggestion}", style="green"))
-    if f.rewrite:
-        lines.append(Text(f"            run: {f.rewrite}", style="green"))
+    lines: list[RenderableType] = [Hanging(head, _FINDING_HANG)]
+    for label, text in (("fix", f.suggestion), ("run", f.rewrite)):
+        if text:
+            lines.append(Hanging(Text(f"{' ' * _FIX}{label}: {text}", style="green"), _FIX_HANG))
     return lines
+
+
+def _groups(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:
+    """Findings by heading: model-level findings (about the whole network, whatever layer
+    they are measured at) in a group of their own, the others by layer. The most severe
+    group comes first, and within a group the most severe finding, so what fails the gate
+    is read before information; equal severities keep the engine's order."""
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(_MODEL if f.scope == "model" else f.layer, []).append(f)
+
+    def worst(item: tuple[str, list[Finding]]) -> tuple[int, int]:
+        key, members = item
+        return (-max(f.severity.rank for f in members), key != _MODEL)
+
+    ordered = sorted(groups.items(), key=worst)
+    return [(key, sorted(members, key=lambda f: -f.severity.rank)) for key, members in ordered]
+
+
+_MODEL = "\x00model"  # cannot clash with a module path
+
+
+def _heading(key: str, findings: Sequence[Finding], cwd: Path | None) -> Text:
+    line = Text("  ")
+    if key == _MODEL:
+        line.append("whole model", style="bold")
+        at = sorted({f.layer_display for f in findings})
+        loc = next((f.location for f in findings if f.location), None)
+        where = f"  {loc.display(cwd)}" if loc is not None and len(at) == 1 else ""
+        line.append(f"  (measured at {', '.join(at)}{where})", style="dim")
+        return line
+    line.append(findings[0].layer_display, style="bold")
+    loc = next((f.location for f in findings if f.location), None)
+    if loc is not None:
+        line.append(f"  {loc.display(cwd)}", style="dim")
+    return line
 
 
 def _budget_lines(result: LintResult) -> list[Text]:
@@ -56,16 +98,8 @@ def render(results: Sequence[LintResult], cwd: Path | None = None) -> Group:
     parts: list[RenderableType] = []
     for result in results:
         parts.append(Text(f"{result.model}  (target {result.target})", style="bold underline"))
-        by_layer: dict[str, list[Finding]] = {}
-        for f in result.findings:
-            by_layer.setdefault(f.layer, []).append(f)
-        for findings in by_layer.values():
-            line = Text("  ")
-            line.append(findings[0].layer_display, style="bold")
-            loc = next((f.location for f in findings if f.location), None)
-            if loc is not None:
-                line.append(f"  {loc.display(cwd)}", style="dim")
-            parts.append(line)
+        for key, findings in _groups(result.findings):
+            parts.append(_heading(key, findings, cwd))
             for f in findings:
                 parts.extend(_finding_lines(f))
         if not result.findings:
@@ -74,19 +108,14 @@ def render(results: Sequence[LintResult], cwd: Path | None = None) -> Group:
             per_code: dict[str, int] = {}
             for f in result.findings:
                 per_code[f.code] = per_code.get(f.code, 0) + 1
-            parts.append(
-                Text(
-                    "  by rule: "
-                    + ", ".join(f"{code} ×{n}" for code, n in sorted(per_code.items())),
-                    style="dim",
-                )
-            )
+            by_rule = ", ".join(f"{code} ×{n}" for code, n in sorted(per_code.items()))
+            parts.append(Hanging(Text(f"  by rule: {by_rule}", style="dim"), 4))
         parts.extend(_budget_lines(result))
         reasons: dict[str, list[str]] = {}
         for s in result.skipped:
             reasons.setdefault(s.reason, []).append(f"{s.code} {s.name}")
         for reason, rules in reasons.items():
-            parts.append(Text(f"  skipped {', '.join(rules)}: {reason}", style="dim"))
+            parts.append(Hanging(Text(f"  skipped {', '.join(rules)}: {reason}", style="dim"), 4))
         if result.ignored:
             parts.append(
                 Text(f"  {result.ignored} finding(s) silenced by per-module-ignores", style="dim")
@@ -125,10 +154,6 @@ def rules_table(registry: Registry) -> Table:
         sev = rule.default_severity
         t.add_row(code, rule.name, Text(sev.value, style=STYLES[sev]), rule.summary)
     return t
-
-
-def rules_text(registry: Registry, width: int = 120) -> str:
-    return _export(rules_table(registry), width)
 
 
 def _export(renderable: RenderableType, width: int, soft_wrap: bool = False) -> str:

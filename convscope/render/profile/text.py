@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,6 +27,7 @@ from convscope import fmt
 from convscope.analysis.build import Analysis
 from convscope.profiling.keys import PROFILE
 from convscope.profiling.reliability import ACHIEVED_LIMIT
+from convscope.render.hanging import Hanging
 
 __all__ = [
     "calibration_table",
@@ -40,16 +42,7 @@ DEFAULT_TOP = 20
 
 
 def _ms(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    ms = seconds * 1e3
-    if ms >= 100:
-        return f"{ms:.1f}"
-    if ms >= 1:
-        return f"{ms:.2f}"
-    if ms >= 0.01 or ms == 0:
-        return f"{ms:.3f}"
-    return f"{ms:.1e}"
+    return fmt.ms(None if seconds is None else seconds * 1e3)
 
 
 def _frac(x: float | None) -> str:
@@ -73,17 +66,32 @@ def _mem_cell(memory: Any) -> str:
     return f"+{_nbytes0(memory.growth_bytes)} RSS{lifetime}"
 
 
+# Tables without vertical rules and one space between columns, so that even the layer table
+# with roofline columns fits an 80-column terminal.
+_COMPACT: dict[str, Any] = {
+    "box": box.SIMPLE_HEAD,
+    "show_edge": False,
+    "padding": (0, 0),
+}
+# Summary lines wrap under their text, past the ten-column label ("Reconcile ").
+_LABEL = 10
+
+
 def batch_table(section: Any) -> Table:
     r = section.result
     t = Table(
-        title="End to end",
+        title="End to end (times in ms)",
         title_justify="left",
         header_style="bold",
-        pad_edge=False,
+        **_COMPACT,
     )
+    # short headers, each column at least as wide as its header: the table fits 80 columns
+    # with no header cut short (the unit is in the title)
     mem = "Peak mem. growth"
-    for name in ("Batch", "Iters", "Median ms", "p10 ms", "p90 ms", "Spread", "Images/s", mem):
-        t.add_column(name, justify="left" if name == mem else "right", no_wrap=True)
+    for name in ("Batch", "Iters", "Median", "p10", "p90", "Spread", "Img/s", mem):
+        t.add_column(
+            name, justify="left" if name == mem else "right", no_wrap=True, min_width=len(name)
+        )
     for b in r.batches:
         s = b.stats
         t.add_row(
@@ -93,7 +101,7 @@ def batch_table(section: Any) -> Table:
             _ms(s.p10_s),
             _ms(s.p90_s),
             fmt.percent(s.spread),
-            f"{b.throughput:,.1f}",
+            fmt.human(b.throughput),
             _mem_cell(b.memory),
         )
     return t
@@ -114,26 +122,27 @@ def layer_table(a: Analysis, section: Any, top: int) -> Table | None:
     shown = rows[:top] if top > 0 else rows
     batch = times.batch_size if times is not None else section.result.batches[0].batch_size
     t = Table(
-        title=f"Slowest layers (self time, batch {batch}"
+        title=f"Slowest layers (self time in ms, batch {batch}"
         + (f", {times.iters} instrumented iterations" if times is not None else "")
         + ")"
         + (f" · roofline: {roof.params.name}" if roof is not None else ""),
         title_justify="left",
         header_style="bold",
-        pad_edge=False,
+        **_COMPACT,
     )
-    t.add_column("Layer", no_wrap=True)
-    t.add_column("Type", style="cyan", no_wrap=True)
-    t.add_column("MACs", justify="right")
-    t.add_column("FLOP/B", justify="right")
+    # the layer name folds when the terminal is narrow; the figures never do, and no
+    # column is narrower than its header
+    t.add_column("Layer", overflow="fold", min_width=12)
+    t.add_column("Type", style="cyan", no_wrap=True, min_width=4)
+    for name in ("MACs", "FLOP/B"):
+        t.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     if times is not None:
-        t.add_column("Median ms", justify="right")
-        t.add_column("Share", justify="right")
-        t.add_column("p10–p90 ms", justify="right", no_wrap=True)
+        for name in ("Median", "Share", "p10–p90"):
+            t.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     if roof is not None:
-        t.add_column("Pred. ms", justify="right")
-        t.add_column("Bound", no_wrap=True)
-        t.add_column("Achieved", justify="right")
+        t.add_column("Pred.", justify="right", no_wrap=True, min_width=5)
+        t.add_column("Bound", no_wrap=True, min_width=5)
+        t.add_column("Achieved", justify="right", no_wrap=True, min_width=8)
     for r in shown:
         cells = [r.name, r.type_name, fmt.count(r.macs), fmt.ratio(r.intensity)]
         if times is not None:
@@ -165,11 +174,12 @@ def layer_table(a: Analysis, section: Any, top: int) -> Table | None:
     return t
 
 
-def reliability_lines(section: Any) -> list[str]:
-    """The profiler's verdict (noisy timings, suspect roofline), rich markup."""
+def reliability_lines(section: Any, *, headline: bool = True) -> list[str]:
+    """The profiler's verdict (noisy timings, suspect roofline), rich markup; without the
+    noisy headline when ``headline`` is False."""
     rel = section.reliability
     lines = []
-    if rel.headline:
+    if rel.headline and headline:
         lines.append(f"[bold red]NOISY[/]     {rel.headline.removeprefix('noisy — ')}")
     for w in rel.roofline_warnings:
         lines.append(f"[bold yellow]Roofline?[/] {w}")
@@ -178,18 +188,17 @@ def reliability_lines(section: Any) -> list[str]:
 
 def summary_panel(a: Analysis, section: Any) -> Panel:
     r = section.result
-    lines = reliability_lines(section)
+    # the noisy verdict heads the output (see render); here only the roofline's doubts
+    lines = reliability_lines(section, headline=False)
     times = r.layers
     if times is not None:
         e2e = r.e2e_median_s
         total = section.layers_sum_s or 0.0
-        rem = section.remainder_s or 0.0
         lines.append(
             f"[bold]Reconcile[/] Σ layers (means of the central iterations) {_ms(total)} ms "
-            f"+ unattributed {_ms(rem)} ms "
-            f"({fmt.percent(rem / e2e) if e2e else '—'}) = end-to-end median {_ms(e2e)} ms "
-            f"(batch {times.batch_size}); instrumented run {_ms(times.instrumented.median_s)} "
-            f"ms ({times.method})"
+            f"vs end-to-end median {_ms(e2e)} ms (batch {times.batch_size}): "
+            f"{fmt.remainder(total * 1e3, e2e * 1e3)}; instrumented run "
+            f"{_ms(times.instrumented.median_s)} ms ({times.method})"
         )
     analytic = section.analytic_peak_bytes
     first = r.batches[0].memory if r.batches else None
@@ -215,7 +224,7 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
             )
         )
         if p.source:
-            lines.append(f"[dim]           source: {p.source}[/]")
+            lines.append(f"[dim]{' ' * _LABEL}source: {p.source}[/]")
     if r.channels_last:
         lines.append(
             f"[bold]Layout[/]    channels_last: first conv input "
@@ -238,7 +247,8 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
         + (f", max {r.max_iters} iterations" if r.max_iters else "")
         + "[/]"
     )
-    return Panel("\n".join(lines), title="Summary", title_align="left", expand=False)
+    body = Group(*(Hanging(Text.from_markup(line), _LABEL) for line in lines))
+    return Panel(body, title="Summary", title_align="left", expand=False)
 
 
 def render(a: Analysis, *, top: int = DEFAULT_TOP) -> Group:
@@ -251,7 +261,7 @@ def render(a: Analysis, *, top: int = DEFAULT_TOP) -> Group:
     )
     parts: list[RenderableType] = [header]
     if section.reliability.noisy:
-        parts.append(Text.from_markup(reliability_lines(section)[0]))
+        parts.append(Hanging(Text.from_markup(reliability_lines(section)[0]), _LABEL))
     parts.append(batch_table(section))
     lt = layer_table(a, section, top)
     if lt is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from convscope import fmt
 from convscope.render.diff.markdown import delta, percent, value
 from convscope.render.report.html import (
     PLOTLY_CONFIG,
@@ -74,7 +75,8 @@ def _cost_class(d: float | None) -> str:
 
 
 def _latency_text(stats: Mapping[str, float]) -> str:
-    return f"{stats['median_ms']:#.3g} ms (p10–p90 {stats['p10_ms']:#.3g}–{stats['p90_ms']:#.3g})"
+    p10, p90 = fmt.ms(stats["p10_ms"]), fmt.ms(stats["p90_ms"])
+    return f"{fmt.duration(stats['median_ms'])} (p10–p90 {p10}–{p90})"
 
 
 def _side_text(side: Mapping[str, Any]) -> str:

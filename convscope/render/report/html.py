@@ -71,7 +71,10 @@ def _environment() -> Any:
         ratio=lambda x: fmt.ratio(float(x or 0.0)),
         percent=lambda x: fmt.percent(float(x or 0.0)),
         grouped=lambda n: f"{int(n):,}",
-        ms=_ms,
+        ms=fmt.ms,
+        human=fmt.human,
+        counted=fmt.counted,
+        remainder=lambda layers: fmt.remainder(layers["layers_sum_ms"], layers["e2e_median_ms"]),
         rfsize=_rf_text,
         layer_profile=_layer_profile,
         shortfile=_short_file,
@@ -97,10 +100,6 @@ def _numel(shape: Sequence[int] | None) -> int | str:
     for d in shape:
         n *= int(d)
     return n
-
-
-def _ms(x: float | None) -> str:
-    return "—" if x is None else f"{x:.3f}"
 
 
 def _rf_text(rf: Mapping[str, Any] | None) -> str:

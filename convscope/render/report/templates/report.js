@@ -123,11 +123,24 @@
     });
   }
 
+  /* A checkbox with data-columns="x" shows or hides the cells of class x; when the table
+     is wider than its scroll box at load, those columns start hidden. */
+  function makeColumnToggle(box) {
+    var table = document.getElementById(box.getAttribute("data-table"));
+    var name = box.getAttribute("data-columns");
+    var wrap = table.parentElement;
+    function apply() { table.classList.toggle("hide-" + name, !box.checked); }
+    if (table.scrollWidth > wrap.clientWidth) { box.checked = false; }
+    box.addEventListener("change", apply);
+    apply();
+  }
+
   window.convscopeTableCsv = tableCsv;
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts();
     document.querySelectorAll("table.sortable").forEach(makeSortable);
     document.querySelectorAll("input[type=search][data-table]").forEach(makeFilter);
     document.querySelectorAll("button#csv-export").forEach(makeExport);
+    document.querySelectorAll("input[type=checkbox][data-columns]").forEach(makeColumnToggle);
   });
 })();
