@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from convscope.analysis.build import Analysis, folded
+    from convscope.analysis.latency import predict_latency, with_latency
     from convscope.analysis.rf import receptive_field, with_receptive_field
     from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
     from convscope.analysis.schema import to_dict as analysis_document
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
         CALIBRATION,
         CROSSCHECK,
         ERF,
+        LATENCY,
         PROFILE,
         QUANT,
         RECEPTIVE_FIELD,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from convscope.model.state import global_state, preserved_global_state
     from convscope.passes.quant.measure import load_calibration_file, quant_report, with_quant
     from convscope.profiling.calibrate import calibrate
+    from convscope.profiling.kernel_bench import calibrate_kernels
     from convscope.profiling.measure import check_device
     from convscope.profiling.reliability import assess as assess_reliability
     from convscope.profiling.run import check_memory, max_threads, profile, with_profile
@@ -60,6 +63,8 @@ if TYPE_CHECKING:
     from convscope.report.compare import render as render_comparison
     from convscope.rewriting.apply import export_program, state_dict_path
     from convscope.rewriting.run import rewrite
+    from convscope.targets.kernels import KernelModel
+    from convscope.targets.latency import LatencyPrediction
     from convscope.targets.profiles import (
         available_profiles,
         load_profile,
@@ -83,6 +88,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "CALIBRATION": ("convscope.analysis.sections", "CALIBRATION"),
     "CROSSCHECK": ("convscope.analysis.sections", "CROSSCHECK"),
     "ERF": ("convscope.analysis.sections", "ERF"),
+    "LATENCY": ("convscope.analysis.sections", "LATENCY"),
+    "predict_latency": ("convscope.analysis.latency", "predict_latency"),
+    "with_latency": ("convscope.analysis.latency", "with_latency"),
+    "calibrate_kernels": ("convscope.profiling.kernel_bench", "calibrate_kernels"),
+    "KernelModel": ("convscope.targets.kernels", "KernelModel"),
+    "LatencyPrediction": ("convscope.targets.latency", "LatencyPrediction"),
     "PROFILE": ("convscope.analysis.sections", "PROFILE"),
     "QUANT": ("convscope.analysis.sections", "QUANT"),
     "RECEPTIVE_FIELD": ("convscope.analysis.sections", "RECEPTIVE_FIELD"),

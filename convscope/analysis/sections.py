@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from convscope.passes.quant.structure import ActivationStats, QuantReport
     from convscope.passes.receptive.structure import ReceptiveField
     from convscope.profiling.run import ProfileSection
+    from convscope.targets.latency import LatencyPrediction
     from convscope.targets.roofline import RooflineParams
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "CALIBRATION",
     "CROSSCHECK",
     "ERF",
+    "LATENCY",
     "PROFILE",
     "QUANT",
     "RECEPTIVE_FIELD",
@@ -124,6 +126,10 @@ CROSSCHECK: SectionKey[CrossCheck] = SectionKey(
 ROOFLINE: SectionKey[RooflineParams] = SectionKey(
     "roofline", "convscope.targets.roofline:RooflineParams"
 )
+#: Predicted latency on a target's kernel model (``analyze --target``), roofline beside it.
+LATENCY: SectionKey[LatencyPrediction] = SectionKey(
+    "latency", "convscope.targets.latency:LatencyPrediction"
+)
 #: The model's weights, a live module or a mapping name → tensor (a lint provider; the
 #: engine measures QUANT from it).
 WEIGHTS: SectionKey[object] = SectionKey("weights", object)
@@ -138,6 +144,7 @@ ALL: tuple[SectionKey[Any], ...] = (
     ERF,
     CROSSCHECK,
     ROOFLINE,
+    LATENCY,
     WEIGHTS,
 )
 

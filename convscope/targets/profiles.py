@@ -25,6 +25,7 @@ from convscope.linting import catalog as data
 from convscope.linting.finding import Severity
 from convscope.linting.registry import Registry, default_registry
 from convscope.linting.rule import Option
+from convscope.targets.kernels import KernelModel, KernelsError, parse_kernels
 from convscope.validate import TOO_DEEP, ConfigError, Where, yaml_problem
 
 DEFAULT_TARGET = "generic"
@@ -39,7 +40,16 @@ PROFILE_FIELDS: Mapping[str, Option] = MappingProxyType(
         "weights": Option("weights", str, "per-tensor", choices=("per-tensor", "per-channel")),
     }
 )
-_TOP_KEYS = ("description", "device", "int8", "roofline", "severity", "rules", *PROFILE_FIELDS)
+_TOP_KEYS = (
+    "description",
+    "device",
+    "int8",
+    "roofline",
+    "kernels",
+    "severity",
+    "rules",
+    *PROFILE_FIELDS,
+)
 #: Device kinds a profile can describe (``device:``); the roofline warns when a measurement
 #: ran on another kind.
 DEVICES = ("cpu", "cuda")
@@ -73,6 +83,8 @@ class Profile:
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     severity: Mapping[str, Severity] = field(default_factory=dict)
     path: Path | None = None
+    # Measured kernel samples (``convscope profile --calibrate --kernels``): latency model.
+    kernels: KernelModel | None = None
 
 
 def available_profiles() -> list[str]:
@@ -181,6 +193,12 @@ def parse_profile(
     source = roof.get("source")
     if source is not None and not isinstance(source, str):
         raise where.error("roofline.source", "expected a string")
+    kernels = None
+    if doc.get("kernels") is not None:
+        try:
+            kernels = parse_kernels(doc["kernels"])
+        except KernelsError as exc:
+            raise where.error(f"kernels.{exc.path}".rstrip("."), str(exc)) from None
     return Profile(
         name=name,
         description=description,
@@ -193,4 +211,5 @@ def parse_profile(
             where.severity_section(doc.get("severity"), registry, "severity")
         ),
         path=path,
+        kernels=kernels,
     )
