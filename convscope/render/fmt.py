@@ -55,3 +55,16 @@ def ratio(x: float) -> str:
 
 def percent(x: float) -> str:
     return f"{100 * x:.1f}%"
+
+
+def ms(x: float | None) -> str:
+    """Milliseconds at a precision that suits the size: ``0.042``, ``3.27``, ``41.5``, ``812``."""
+    if x is None:
+        return "—"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    if abs(x) >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"

@@ -270,6 +270,11 @@ class LatencyPrediction:
     def layer_predicted_ms(self, path: str) -> float | None:
         return self.layer_ms.get(path)
 
+    def nodes_ms(self, nodes: Sequence[int]) -> float | None:
+        """Σ over these ops (a table row's, folded or not); None when none is priced."""
+        times = [self.node_us[n] for n in nodes if n in self.node_us]
+        return sum(times) / 1e3 if times else None
+
     def summary_text(self) -> str:
         roof = (
             f"; roofline lower bound {self.roofline_ms:.3g} ms"
