@@ -224,10 +224,10 @@ def profile(
         _io.check_output_dir(trace_dir)
     sizes = parse_batch_sizes(batch_sizes)
     shapes = parse_inputs(inputs)
-    if model is None and not calibrate:
-        raise ProfileUsageError("missing MODEL (or pass --calibrate to measure this machine only)")
     if kernels and (model is not None or not calibrate):
         raise ProfileUsageError("--kernels goes with --calibrate and no MODEL")
+    if model is None and not calibrate:
+        raise ProfileUsageError("missing MODEL (or pass --calibrate to measure this machine only)")
     if kernels and output is not None and Path(output).suffix not in (".yaml", ".yml"):
         raise ProfileUsageError("--calibrate --kernels writes a target profile: -o FILE.yaml")
     from convscope.render.profile import text as profile_report

@@ -21,10 +21,16 @@ least 3 calls); a round's value is the median call. Rounds repeat until the last
 within :data:`STABLE_TOLERANCE` (at most :data:`MAX_ROUNDS`); the sample is the mean of
 the last two, and a sample whose rounds never agreed is kept and listed as unstable.
 
-CPU calls are timed with ``time.perf_counter_ns``, CUDA calls with CUDA events after a
-synchronize (:class:`~convscope.profiling.measure.Clock`), under ``torch.inference_mode``
-as ``convscope profile`` runs models. Threads are set for the run and restored; random
-inputs come from a forked RNG, so torch's global state is left as it was.
+CUDA calls are timed with CUDA events after a synchronize
+(:class:`~convscope.profiling.measure.Clock`). CPU calls at one thread are timed by the
+calling thread's CPU time (``time.thread_time_ns``: at one thread torch runs every kernel on
+the calling thread), which is what a quiet machine's wall clock shows, without the time
+other processes take from a shared machine: a wall-clock median hides preemption in short
+calls but not in the long ones (a 20 ms call on a loaded 2-core machine is preempted in every
+round). CPU calls at several threads are timed by the wall clock. Everything runs under
+``torch.inference_mode``, as ``convscope profile`` runs models. Threads are set for the
+run and restored; random inputs come from a forked RNG, so torch's global state is left as
+it was.
 """
 
 from __future__ import annotations
@@ -485,6 +491,15 @@ assert set(PLAN) == set(FAMILIES), "every kernel family has a sampler"
 # --------------------------------------------------------------------------- timing
 
 
+class ThreadClock(Clock):
+    """CPU time of the calling thread (one-thread CPU runs; see the module docstring)."""
+
+    def time(self, fn: Callable[[], Any]) -> float:
+        t0 = time.thread_time_ns()
+        fn()
+        return (time.thread_time_ns() - t0) / 1e9
+
+
 @dataclass(frozen=True)
 class Sample:
     us: float
@@ -579,7 +594,6 @@ def calibrate_kernels(
     if unknown:
         raise InputError(f"unknown kernel families: {', '.join(unknown)}")
     dev = check_device(device)
-    clock = Clock(dev)
     started = time.monotonic()
     load = os.getloadavg() if hasattr(os, "getloadavg") else ()
     old_threads = torch.get_num_threads()
@@ -590,11 +604,14 @@ def calibrate_kernels(
     unstable_total = 0
     try:
         used_threads = torch.get_num_threads()
-        # The roofline (a lower bound shown beside the prediction): a small share.
-        roof_s = min(3.0, budget_s * 0.04)
-        roofline = calibrate(device, dtype=DTYPES[dtype], budget_s=roof_s, threads=threads)
+        one_thread = dev.type == "cpu" and used_threads == 1
+        clock = ThreadClock(dev) if one_thread else Clock(dev)
+        clock_name = "thread-cpu" if one_thread else "cuda-events" if dev.type == "cuda" else "wall"
         with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
             torch.manual_seed(seed)
+            # The roofline (a lower bound shown beside the prediction): a small share.
+            roof_s = min(3.0, budget_s * 0.04)
+            roofline = calibrate(device, dtype=DTYPES[dtype], budget_s=roof_s, threads=threads)
             with torch.inference_mode():
                 overhead = module_call_us(clock, ctx)
                 remaining_share = sum(PLAN[f][1] for f in chosen)
@@ -631,6 +648,7 @@ def calibrate_kernels(
         unstable=unstable_total + (0 if overhead.stable else 1),
         module_call_us=overhead.us,
         load=tuple(float(x) for x in load),
+        clock=clock_name,
     )
     return KernelCalibration(
         KernelModel(provenance=provenance, samples=MappingProxyType(samples)), roofline
@@ -652,7 +670,8 @@ def _run_family(
     start = time.monotonic()
     seen: set[tuple[int, ...]] = set()
     for cols, call in _draws(family, sampler, ctx, seed):
-        if len(rows) >= most or time.monotonic() - start >= slice_s:
+        # At least one sample per family, so that every family has a model.
+        if rows and (len(rows) >= most or time.monotonic() - start >= slice_s):
             break
         if cols in seen:
             continue

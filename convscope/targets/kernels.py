@@ -49,6 +49,8 @@ __all__ = [
 
 #: Version of the ``kernels:`` section layout.
 FORMAT = 1
+#: How samples were timed (``provenance.clock``).
+CLOCKS = ("wall", "thread-cpu", "cuda-events")
 
 Features = Callable[[Mapping[str, np.ndarray]], list[np.ndarray]]
 
@@ -278,6 +280,8 @@ FAMILIES: Mapping[str, Family] = _families()
 
 #: Bandwidths (standardized feature units) tried for the local correction; inf = none.
 _BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, math.inf)
+#: A regression on p columns needs this many samples per column; fewer fall back to work.
+_SAMPLES_PER_FEATURE = 4
 #: Weight of "no correction" in the local average, as a sample at two bandwidths' distance.
 _PRIOR = math.exp(-2.0)
 
@@ -290,6 +294,7 @@ class FamilyFit:
     mean: np.ndarray
     scale: np.ndarray
     keep: np.ndarray  # feature indices with spread (constant features are dropped)
+    used: np.ndarray  # design columns in the regression (few samples: intercept and work)
     coef: np.ndarray  # intercept, standardized features, clipped work²
     work_range: tuple[float, float]  # standardized work of the samples
     z: np.ndarray  # standardized features of the samples
@@ -300,9 +305,15 @@ class FamilyFit:
 
     def _design(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         z = (feats[:, self.keep] - self.mean) / self.scale
+        # Only the work extrapolates (time ∝ work beyond the samples); the other features
+        # are held within the sampled range, plus half a standard deviation.
+        z[:, 1:] = np.clip(
+            z[:, 1:], self.z[:, 1:].min(axis=0) - 0.5, self.z[:, 1:].max(axis=0) + 0.5
+        )
         lo, hi = self.work_range
-        work = np.clip(z[:, 0], lo, hi) if z.shape[1] else np.zeros(len(z))
+        work = np.clip(z[:, 0], lo, hi)
         design = np.column_stack([np.ones(len(z)), z, work**2])
+        design[:, ~self.used] = 0.0
         return design, z
 
     def predict_log(self, feats: np.ndarray) -> np.ndarray:
@@ -341,9 +352,13 @@ def fit_family(family: Family, rows: np.ndarray, times_us: np.ndarray) -> Family
     z = (feats[:, keep] - mean) / scale
     lo, hi = float(z[:, 0].min()), float(z[:, 0].max())
     design = np.column_stack([np.ones(len(z)), z, np.clip(z[:, 0], lo, hi) ** 2])
-    if len(y) < design.shape[1] + 2:
-        # Too few samples for every feature: intercept and work only.
-        design[:, 2:] = 0.0
+    used = np.ones(design.shape[1], dtype=bool)
+    if len(y) < _SAMPLES_PER_FEATURE * design.shape[1]:
+        # Too few samples for every feature: intercept, work and work² only.
+        used[2:-1] = False
+    if len(y) < _SAMPLES_PER_FEATURE * 3:
+        used[-1] = False
+    design[:, ~used] = 0.0
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     residuals = y - design @ coef
     bandwidth, loo = _choose_bandwidth(z, residuals)
@@ -352,6 +367,7 @@ def fit_family(family: Family, rows: np.ndarray, times_us: np.ndarray) -> Family
         mean=mean,
         scale=scale,
         keep=keep,
+        used=used,
         coef=coef,
         work_range=(lo, hi),
         z=z,
@@ -397,6 +413,7 @@ class Provenance:
     unstable: int  # samples whose rounds never agreed
     module_call_us: float  # Python cost of one nn.Module call (hooks checked, forward run)
     load: tuple[float, ...] = ()  # os.getloadavg() before the run
+    clock: str = "wall"  # "wall", "thread-cpu" (CPU, one thread) or "cuda-events"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -413,6 +430,7 @@ class Provenance:
             "unstable": self.unstable,
             "module_call_us": round(self.module_call_us, 3),
             "load": [round(x, 2) for x in self.load],
+            "clock": self.clock,
         }
 
     @property
@@ -523,6 +541,7 @@ _PROVENANCE_TYPES: Mapping[str, tuple[type, ...]] = {
     "unstable": (int,),
     "module_call_us": (int, float),
     "load": (list,),
+    "clock": (str,),
 }
 
 
@@ -554,7 +573,7 @@ def parse_kernels(raw: Any) -> KernelModel:
     values: dict[str, Any] = {}
     for key, types in _PROVENANCE_TYPES.items():
         if key not in prov:
-            if key == "load":
+            if key in ("load", "clock"):
                 continue
             raise KernelsError(f"provenance.{key}", "missing")
         v = prov[key]
@@ -566,6 +585,8 @@ def parse_kernels(raw: Any) -> KernelModel:
             raise KernelsError(f"provenance.{key}", "unknown key")
     if values["threads"] < 1 or values["module_call_us"] < 0:
         raise KernelsError("provenance", "threads must be ≥ 1 and module_call_us ≥ 0")
+    if values.get("clock", "wall") not in CLOCKS:
+        raise KernelsError("provenance.clock", f"expected one of {', '.join(CLOCKS)}")
     load = values.pop("load", [])
     if not all(_number(x) for x in load):
         raise KernelsError("provenance.load", "expected a list of numbers")
