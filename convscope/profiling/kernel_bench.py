@@ -79,6 +79,26 @@ DTYPES: dict[str, torch.dtype] = {
 }
 
 Call = Callable[[], Any]
+#: Weights of the copies a conv / linear sample cycles through (more than a core's L2).
+COLD_BYTES = 32 * 2**20
+MAX_COPIES = 32
+
+
+class _Cycle:
+    """Modules taken in turn: ``bind(x)`` gives the call that runs the next one on ``x``."""
+
+    def __init__(self, modules: list[nn.Module]) -> None:
+        self.modules = modules
+        self.index = 0
+
+    def bind(self, *xs: torch.Tensor) -> Call:
+        def call() -> Any:
+            self.index = (self.index + 1) % len(self.modules)
+            return self.modules[self.index](*xs)
+
+        return call
+
+
 # A sampler draws one shape: (column values, the call to time); None to skip the draw.
 Sampler = Callable[[np.random.Generator, "_Ctx"], "tuple[tuple[int, ...], Call] | None"]
 
@@ -95,6 +115,17 @@ class _Ctx:
     def positive(self, *shape: int) -> torch.Tensor:
         """Inputs that in-place activations keep away from denormals (3 ≤ x < 4)."""
         return torch.rand(shape, device=self.device, dtype=self.dtype) + 3
+
+    def module(self, m: nn.Module) -> nn.Module:
+        """``m`` as a model holds it: on the device, in the dtype, in eval mode."""
+        return m.to(self.device, self.dtype).eval()
+
+    def cold(self, make: Callable[[], nn.Module], weight_bytes: int) -> _Cycle:
+        """``make()``-built modules called in turn, enough copies that their weights add up
+        to :data:`COLD_BYTES`: in a model a layer's weights were last touched a forward ago,
+        so they come from a far cache level, not the core's own."""
+        copies = max(1, min(MAX_COPIES, math.ceil(COLD_BYTES / max(weight_bytes, 1))))
+        return _Cycle([self.module(make()) for _ in range(copies)])
 
     @property
     def max_macs(self) -> float:
@@ -177,11 +208,14 @@ def _conv_sampler(kind: str) -> Sampler:
         if side is None:
             return None
         x = ctx.rand(n, cin, side, side)
-        w = ctx.rand(cout, per_in, k, k)
-        b = ctx.rand(cout) if rng.random() < 0.5 else None
+        bias = bool(rng.random() < 0.5)
         ho = _out(side, k, stride)
         cols = (n, cin, cout, groups, k * k, stride, side * side, ho * ho)
-        return cols, lambda: F.conv2d(x, w, b, stride, k // 2, 1, groups)
+        convs = ctx.cold(
+            lambda: nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=bias),
+            cout * per_in * k * k * x.element_size(),
+        )
+        return cols, convs.bind(x)
 
     return draw
 
@@ -200,14 +234,13 @@ def _linear(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call]
         n = m
     if b * m * k * n > ctx.max_macs:
         return None
-    if batched:
+    if batched:  # activations times activations: both warm
         xa, xb = ctx.rand(b, m, k), ctx.rand(b, k, n)
         return (b, m, k, n, 0), lambda: torch.bmm(xa, xb)
-    x, w = ctx.rand(m, k), ctx.rand(n, k)
-    if rng.random() < 0.8:
-        bias = ctx.rand(n)
-        return (1, m, k, n, 1), lambda: F.linear(x, w, bias)
-    return (1, m, k, n, 0), lambda: F.linear(x, w)
+    x = ctx.rand(m, k)
+    bias = bool(rng.random() < 0.8)
+    layers = ctx.cold(lambda: nn.Linear(k, n, bias=bias), k * n * x.element_size())
+    return (1, m, k, n, int(bias)), layers.bind(x)
 
 
 def _attention(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call] | None:
@@ -232,14 +265,8 @@ def _norm_batch(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], C
     if shape is None:
         return None
     n, c, s = shape
-    x, mean, var, w, b = (
-        ctx.rand(n, c, s, s),
-        ctx.rand(c),
-        ctx.rand(c).abs(),
-        ctx.rand(c),
-        ctx.rand(c),
-    )
-    return (n, c, s * s), lambda: F.batch_norm(x, mean, var, w, b, False)
+    x, bn = ctx.rand(n, c, s, s), ctx.module(nn.BatchNorm2d(c))
+    return (n, c, s * s), lambda: bn(x)
 
 
 def _norm_group(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call] | None:
@@ -247,9 +274,8 @@ def _norm_group(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], C
     if shape is None:
         return None
     n, c, s = shape
-    groups = math.gcd(c, 32)
-    x, w, b = ctx.rand(n, c, s, s), ctx.rand(c), ctx.rand(c)
-    return (n, c, s * s), lambda: F.group_norm(x, groups, w, b)
+    x, gn = ctx.rand(n, c, s, s), ctx.module(nn.GroupNorm(math.gcd(c, 32), c))
+    return (n, c, s * s), lambda: gn(x)
 
 
 def _rows(rng: np.random.Generator, ctx: _Ctx) -> tuple[int, int] | None:
@@ -265,8 +291,8 @@ def _norm_layer(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], C
     if shape is None:
         return None
     r, c = shape
-    x, w, b = ctx.rand(r, c), ctx.rand(c), ctx.rand(c)
-    return (r, c), lambda: F.layer_norm(x, (c,), w, b)
+    x, ln = ctx.rand(r, c), ctx.module(nn.LayerNorm(c))
+    return (r, c), lambda: ln(x)
 
 
 def _softmax(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call] | None:
@@ -292,9 +318,10 @@ def _pool(kind: str) -> Sampler:
         pad = k // 2 if k != 2 else 0
         ho = (s + 2 * pad - k) // stride + 1
         cols = (n, c, s * s, k * k, stride, ho * ho)
-        if kind == "max":
-            return cols, lambda: F.max_pool2d(x, k, stride, pad)
-        return cols, lambda: F.avg_pool2d(x, k, stride, pad)
+        pool = ctx.module(
+            nn.MaxPool2d(k, stride, pad) if kind == "max" else nn.AvgPool2d(k, stride, pad)
+        )
+        return cols, lambda: pool(x)
 
     return draw
 
@@ -307,36 +334,39 @@ def _adaptive(kind: str) -> Sampler:
         n, c, s = shape
         out = 1 if rng.random() < 0.7 else min(s, int(rng.choice((2, 4, 7))))
         x = ctx.rand(n, c, s, s)
-        fn = F.adaptive_max_pool2d if kind == "max" else F.adaptive_avg_pool2d
-        return (n, c, s * s, out * out), lambda: fn(x, out)
+        pool = ctx.module(nn.AdaptiveMaxPool2d(out) if kind == "max" else nn.AdaptiveAvgPool2d(out))
+        return (n, c, s * s, out * out), lambda: pool(x)
 
     return draw
 
 
+_ACTIVATION_MODULES: dict[str, Callable[[bool], nn.Module] | None] = {
+    "relu": lambda inplace: nn.ReLU(inplace),
+    "clamp": lambda inplace: nn.ReLU6(inplace),
+    "silu": lambda inplace: nn.SiLU(inplace),
+    "gelu": lambda inplace: nn.GELU(),
+    "hardswish": lambda inplace: nn.Hardswish(inplace),
+    "hardsigmoid": lambda inplace: nn.Hardsigmoid(inplace),
+    "sigmoid": lambda inplace: nn.Sigmoid(),
+    "tanh": lambda inplace: nn.Tanh(),
+    "leaky_relu": lambda inplace: nn.LeakyReLU(0.01, inplace),
+    "other": None,  # exp: a transcendental per element, called as a function
+}
+# Activations whose module has an in-place form (the others are timed plainly only).
+_IN_PLACE = frozenset({"relu", "clamp", "silu", "hardswish", "hardsigmoid", "leaky_relu"})
+
+
 def _activation(name: str) -> Sampler:
-    ops: dict[str, tuple[Callable[[torch.Tensor], Any], Callable[[torch.Tensor], Any]]] = {
-        "relu": (torch.relu, torch.relu_),
-        "clamp": (lambda t: F.hardtanh(t, 0.0, 6.0), lambda t: F.hardtanh_(t, 0.0, 6.0)),
-        "silu": (F.silu, lambda t: F.silu(t, inplace=True)),
-        "gelu": (F.gelu, lambda t: t.copy_(F.gelu(t))),
-        "hardswish": (F.hardswish, lambda t: F.hardswish(t, inplace=True)),
-        "hardsigmoid": (F.hardsigmoid, lambda t: F.hardsigmoid(t, inplace=True)),
-        "sigmoid": (torch.sigmoid, torch.sigmoid_),
-        "tanh": (torch.tanh, torch.tanh_),
-        "leaky_relu": (F.leaky_relu, lambda t: F.leaky_relu_(t)),
-        "other": (torch.exp, lambda t: t.copy_(torch.exp(t))),
-    }
-    plain, inplace = ops[name]
-    # gelu_ and exp_ do not come up in models; their in-place form is only timed plainly.
-    has_inplace = name not in ("gelu", "other")
+    make = _ACTIVATION_MODULES[name]
 
     def draw(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call] | None:
         numel = _numel(rng, ctx)
-        if has_inplace and rng.random() < 0.5:
-            x = ctx.positive(numel)
-            return (numel, 1), lambda: inplace(x)
-        x = ctx.rand(numel)
-        return (numel, 0), lambda: plain(x)
+        inplace = name in _IN_PLACE and rng.random() < 0.5
+        x = ctx.positive(numel) if inplace else ctx.rand(numel)
+        if make is None:
+            return (numel, 0), lambda: torch.exp(x)
+        act = ctx.module(make(inplace))
+        return (numel, int(inplace)), lambda: act(x)
 
     return draw
 
@@ -445,11 +475,11 @@ def _create(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call]
 
 #: family → (sampler, share of the budget, most samples).
 PLAN: dict[str, tuple[Sampler, float, int]] = {
-    "conv.dense": (_conv_sampler("dense"), 18, 400),
-    "conv.pointwise": (_conv_sampler("pointwise"), 14, 400),
-    "conv.depthwise": (_conv_sampler("depthwise"), 9, 300),
-    "conv.grouped": (_conv_sampler("grouped"), 5, 200),
-    "linear": (_linear, 7, 300),
+    "conv.dense": (_conv_sampler("dense"), 18, 800),
+    "conv.pointwise": (_conv_sampler("pointwise"), 14, 800),
+    "conv.depthwise": (_conv_sampler("depthwise"), 9, 500),
+    "conv.grouped": (_conv_sampler("grouped"), 5, 300),
+    "linear": (_linear, 7, 400),
     "attention": (_attention, 2, 80),
     "norm.batch": (_norm_batch, 4, 120),
     "norm.layer": (_norm_layer, 2, 80),
@@ -611,7 +641,9 @@ def calibrate_kernels(
             torch.manual_seed(seed)
             # The roofline (a lower bound shown beside the prediction): a small share.
             roof_s = min(3.0, budget_s * 0.04)
-            roofline = calibrate(device, dtype=DTYPES[dtype], budget_s=roof_s, threads=threads)
+            roofline = calibrate(
+                device, dtype=DTYPES[dtype], budget_s=roof_s, threads=threads, clock=clock
+            )
             with torch.inference_mode():
                 overhead = module_call_us(clock, ctx)
                 remaining_share = sum(PLAN[f][1] for f in chosen)

@@ -9,8 +9,11 @@ dispatcher's per-op overhead, which dominates small layers. So the prediction is
 where each op is mapped to a kernel family and its column values (:func:`kernel_call`) and
 priced by the family's fitted model (:class:`~convscope.targets.kernels.KernelModel`), and
 the module call overhead (the Python cost of one ``nn.Module.__call__``) is calibrated
-too. A layer's prediction is the sum over its ops; the module call overhead is stated
-apart, so the layers add up to the end-to-end figure minus it.
+too. Convs, linears, norms, pools and activations are calibrated through their ``torch.nn``
+module, so their samples hold the module's Python call; the overhead counts the other module
+calls (containers, blocks, leaves that run functional ops). A layer's prediction is the sum
+over its ops; the module call overhead is stated apart, so the layers add up to the
+end-to-end figure minus it.
 
 Every op is priced: ops without a family of their own (``erf``, ``nms``, an unknown op)
 are priced by a stand-in family and listed in ``approximated``, never dropped. Views cost
@@ -63,6 +66,25 @@ _ACTIVATION_FAMILY: Mapping[str, str] = MappingProxyType(
     }
 )
 _ADD = frozenset({"add", "sub", "rsub"})
+#: Families the calibration times through their torch.nn module (the call is in the sample).
+MODULE_FAMILIES = frozenset(
+    {
+        "conv.dense",
+        "conv.pointwise",
+        "conv.depthwise",
+        "conv.grouped",
+        "linear",
+        "norm.batch",
+        "norm.layer",
+        "norm.group",
+        "pool.max",
+        "pool.avg",
+        "pool.adaptive_avg",
+        "pool.adaptive_max",
+        *(f"act.{a}" for a in ("relu", "clamp", "silu", "gelu", "hardswish", "hardsigmoid")),
+        *(f"act.{a}" for a in ("sigmoid", "tanh", "leaky_relu")),
+    }
+)
 _MUL = frozenset({"mul", "div", "true_divide"})
 
 # A family with no samples in a profile is priced by the next one here, which has the same
@@ -373,6 +395,15 @@ def predict(graph: ir.Graph, model: KernelModel, target: str = "custom") -> Late
         family_ms[key] = family_ms.get(key, 0.0) + t / 1e3
         if call.approximate or family != call.family:
             approx.setdefault((node.op, key), []).append(node.module or "(root)")
+    # A leaf module whose kernel was calibrated through its torch.nn module (conv, linear,
+    # norm, pooling, activation) has its call in the sample; every other call is overhead.
+    inside = {
+        node.module
+        for node, call, _ in calls
+        if call.family in MODULE_FAMILIES
+        and (not isinstance(node.attrs, ir.LinearAttrs) or node.attrs.weight)
+    }
+    module_calls = sum(m.calls for m in graph.modules if not (m.is_leaf and m.path in inside))
     first = graph.inputs[0].shape if graph.inputs else ()
     prov = model.provenance
     return LatencyPrediction(
@@ -384,7 +415,7 @@ def predict(graph: ir.Graph, model: KernelModel, target: str = "custom") -> Late
         dtype=prov.dtype,
         batch=int(first[0]) if first else 1,
         kernel_ms=sum(us) / 1e3,
-        module_calls=sum(m.calls for m in graph.modules),
+        module_calls=module_calls,
         module_call_us=prov.module_call_us,
         layer_ms=MappingProxyType(layer_ms),
         layer_ops=MappingProxyType(layer_ops),

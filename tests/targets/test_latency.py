@@ -46,10 +46,11 @@ def test_hand_count_of_a_small_block() -> None:
     want_us = sum(_constant_us(n) for n in a.graph.nodes)
     assert "aten.convolution.default" in ops and "aten.relu_.default" in ops
     assert pred.kernel_ms == pytest.approx(want_us / 1e3, rel=1e-9)
-    # Four module calls (the block, conv, bn, act) at 2 µs each, stated apart.
-    assert pred.module_calls == 4
-    assert pred.overhead_ms == pytest.approx(0.008)
-    assert pred.predicted_ms == pytest.approx(want_us / 1e3 + 0.008, rel=1e-9)
+    # conv, bn and act are calibrated through their modules (their calls are in the
+    # samples): the overhead is the block's own call, 2 µs, stated apart.
+    assert pred.module_calls == 1
+    assert pred.overhead_ms == pytest.approx(0.002)
+    assert pred.predicted_ms == pytest.approx(want_us / 1e3 + 0.002, rel=1e-9)
     assert pred.layer_ms["conv"] == pytest.approx(0.1, rel=1e-9)
 
 
@@ -89,7 +90,8 @@ def test_every_op_is_priced_and_stand_ins_are_listed(name: str) -> None:
     assert sum(x.count for x in pred.approximated) == approximate
     # Layers add up to the end-to-end prediction minus the module call overhead.
     assert sum(pred.layer_ms.values()) == pytest.approx(pred.predicted_ms - pred.overhead_ms)
-    assert pred.module_calls == sum(m.calls for m in a.graph.modules)
+    containers = sum(m.calls for m in a.graph.modules if not m.is_leaf)
+    assert containers <= pred.module_calls <= sum(m.calls for m in a.graph.modules)
     # The hand-made model's constants, op by op: the classification is by op kind.
     want = sum(_constant_us(n) for n in a.graph.nodes) / 1e3
     assert pred.kernel_ms == pytest.approx(want, rel=1e-6)
