@@ -36,6 +36,7 @@ __all__ = [
     "ApproximatedOp",
     "KernelCall",
     "LatencyPrediction",
+    "call_us",
     "kernel_call",
     "predict",
 ]
@@ -364,6 +365,20 @@ def _columns_for(call: KernelCall, family: str, node: ir.Node) -> tuple[int, ...
     if FAMILIES[family].columns == FAMILIES[call.family].columns:
         return call.columns
     return (max(_out_numel(node), 1), 0)
+
+
+def call_us(model: KernelModel, call: KernelCall) -> float:
+    """Predicted µs of one kernel call (a hypothetical one too: a rewrite's depthwise and
+    pointwise convs before they exist), by its family or the family standing in for it;
+    0.0 when the profile has neither."""
+    family = _family_for(model, call.family)
+    if family is None:
+        return 0.0
+    if FAMILIES[family].columns == FAMILIES[call.family].columns:
+        columns = call.columns
+    else:  # "copy": elements written, taken as the first column (numel) where there is one
+        columns = (max(call.columns[0], 1), 0)
+    return float(model.predict_us(family, [columns])[0])
 
 
 def predict(graph: ir.Graph, model: KernelModel, target: str = "custom") -> LatencyPrediction:

@@ -13,7 +13,7 @@ from torch import nn
 import convscope
 from convscope.ir import graph as ir
 from convscope.targets.kernels import FAMILIES
-from convscope.targets.latency import KernelCall, kernel_call, predict
+from convscope.targets.latency import KernelCall, call_us, kernel_call, predict
 from convscope.targets.profiles import load_profile
 
 CONSTANT = Path(__file__).resolve().parents[1] / "fixtures" / "kernels" / "constant.yaml"
@@ -106,3 +106,11 @@ def test_families_missing_from_a_profile_fall_back_and_are_listed() -> None:
     pred = predict(a.graph, partial)
     listed = {(x.op, x.family, x.count) for x in pred.approximated}
     assert listed == {("aten.relu_.default", "copy", 1)}
+
+
+def test_a_hypothetical_call_is_priced_by_its_family() -> None:
+    model = load_profile(str(CONSTANT)).kernels
+    assert model is not None
+    depthwise = KernelCall("conv.depthwise", (1, 32, 32, 32, 9, 1, 3136, 3136))
+    assert call_us(model, depthwise) == pytest.approx(100.0, rel=1e-9)
+    assert call_us(model, KernelCall("act.silu", (50_000, 1))) == pytest.approx(10.0, rel=1e-9)
