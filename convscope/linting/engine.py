@@ -8,8 +8,11 @@ Steps for one model:
    by calling an injected provider once (``receptive_field=...`` or
    ``providers={WEIGHTS: ...}``); ``ROOFLINE``
    (:class:`~convscope.targets.roofline.RooflineParams`) comes from the target profile's
-   figures. A provided value must be of its key's type. A rule whose requirement cannot be
-   met is skipped with a note, never run on invented data.
+   figures, and ``LATENCY`` (:class:`~convscope.targets.latency.LatencyPrediction`) is
+   predicted from the target profile's kernel model when it has one. A provided value must
+   be of its key's type. A rule whose requirement cannot be met is skipped with a note,
+   never run on invented data; a section a rule only ``uses`` is provided the same way
+   when it can be, and the rule runs without it otherwise.
 3. ``rule.check(ctx)`` runs; an exception becomes one error finding ``CS000
    internal-error`` naming the rule, and the other rules still run.
 4. Findings are de-duplicated (a shared module runs more than once), filtered by
@@ -28,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from convscope.analysis.build import Analysis
+from convscope.analysis.latency import predict_latency
 from convscope.analysis.sections import (
+    LATENCY,
     QUANT,
     RECEPTIVE_FIELD,
     ROOFLINE,
@@ -102,6 +107,9 @@ def lint(
         all_providers.setdefault(RECEPTIVE_FIELD, receptive_field)
     if WEIGHTS in all_providers and QUANT not in all_providers:
         all_providers[QUANT] = _quant_provider(all_providers[WEIGHTS])
+    profile = resolved.profile
+    if profile.kernels is not None:  # the target's kernel model predicts latency
+        all_providers.setdefault(LATENCY, lambda a: predict_latency(a, profile))
 
     findings, rules_run, skipped = _run_rules(analysis, resolved, all_providers, command_model)
     findings, ignored = _filter(findings, settings)
@@ -188,6 +196,9 @@ def _run_rules(
         if missing:
             skipped.append(SkippedRule(rule.code, rule.name, "; ".join(missing)))
             continue
+        for use in sorted(rule.uses - rule.requires, key=_name):
+            if use not in extras and use not in failed:
+                _provide(use, analysis, providers, extras, failed, optional=True)
         ctx = RuleContext(
             analysis=analysis,
             rule=rule,
@@ -213,7 +224,9 @@ def _run_rules(
         except Exception as exc:  # a broken rule must not stop the others
             findings.append(internal_error(analysis.model, rule.code, rule.name, exc))
     for need, reason in sorted(failed.items(), key=lambda item: item[0].name):
-        users = sorted(a.rule.code for a in resolved.active if need in a.rule.requires)
+        users = sorted(
+            a.rule.code for a in resolved.active if need in a.rule.requires | a.rule.uses
+        )
         if users and reason.startswith("computing"):
             findings.append(
                 Finding(
@@ -270,6 +283,8 @@ def _provide(
     providers: Mapping[SectionKey[Any], Provider],
     extras: dict[SectionKey[Any], Any],
     failed: dict[SectionKey[Any], str],
+    *,
+    optional: bool = False,
 ) -> None:
     provider = providers.get(need)
     if provider is None:
@@ -286,7 +301,8 @@ def _provide(
         failed[need] = f"computing {need.name} failed: {describe(exc)}"
         return
     if value is None:
-        failed[need] = _hint(need)
+        if not optional:
+            failed[need] = _hint(need)
         return
     extras[need] = value
 

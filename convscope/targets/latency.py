@@ -37,8 +37,11 @@ __all__ = [
     "KernelCall",
     "LatencyPrediction",
     "call_us",
+    "conv_call",
     "kernel_call",
     "predict",
+    "separable_calls",
+    "spatialize_calls",
 ]
 
 METHOD = (
@@ -153,19 +156,71 @@ def _operand_sizes(graph: ir.Graph, node: ir.Node) -> list[int]:
     return sizes
 
 
-def _conv(graph: ir.Graph, node: ir.Node, a: ir.ConvAttrs) -> KernelCall:
-    n, cin, hwin = _map(_in_shape(graph, node))
-    _, cout, hwout = _map(node.outputs[0].shape)
-    if a.groups == 1:
-        family = "conv.pointwise" if a.is_pointwise else "conv.dense"
-    elif a.is_depthwise:
+def conv_call(
+    n: int,
+    cin: int,
+    cout: int,
+    groups: int,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    hwin: int,
+    hwout: int,
+    *,
+    approximate: bool = False,
+) -> KernelCall:
+    """The kernel call of a 2-d forward conv of these sizes (``hwin`` / ``hwout``: map
+    areas), existing or hypothetical (a rewrite's convs before they are built)."""
+    if groups == 1:
+        family = "conv.pointwise" if all(k == 1 for k in kernel) else "conv.dense"
+    elif groups == cin:
         family = "conv.depthwise"
     else:
         family = "conv.grouped"
-    cols = (n, cin, cout, a.groups, _prod(a.kernel), max(a.stride, default=1), hwin, hwout)
+    cols = (n, cin, cout, groups, _prod(kernel), max(stride, default=1), hwin, hwout)
+    return KernelCall(family, cols, approximate=approximate)
+
+
+def _conv(graph: ir.Graph, node: ir.Node, a: ir.ConvAttrs) -> KernelCall:
+    n, cin, hwin = _map(_in_shape(graph, node))
+    _, cout, hwout = _map(node.outputs[0].shape)
     # Transposed, dilated or 1-d / 3-d convs are priced as the 2-d forward conv of their size.
     odd = a.transposed or any(d != 1 for d in a.dilation) or len(a.kernel) != 2
-    return KernelCall(family, cols, approximate=odd)
+    return conv_call(n, cin, cout, a.groups, a.kernel, a.stride, hwin, hwout, approximate=odd)
+
+
+def separable_calls(
+    graph: ir.Graph, node: ir.Node, multiplier: int = 1
+) -> tuple[KernelCall, KernelCall]:
+    """The depthwise and pointwise calls a dense conv op becomes when factorized: depthwise
+    ``C_in → m·C_in`` with the conv's kernel and stride, then pointwise ``m·C_in → C_out``
+    on the output map."""
+    a = node.attrs
+    assert isinstance(a, ir.ConvAttrs)
+    n, cin, hwin = _map(_in_shape(graph, node))
+    _, cout, hwout = _map(node.outputs[0].shape)
+    mid = cin * multiplier
+    odd = any(d != 1 for d in a.dilation) or len(a.kernel) != 2
+    ones = (1,) * len(a.kernel)
+    return (
+        conv_call(n, cin, mid, cin, a.kernel, a.stride, hwin, hwout, approximate=odd),
+        conv_call(n, mid, cout, 1, ones, ones, hwout, hwout, approximate=odd),
+    )
+
+
+def spatialize_calls(graph: ir.Graph, node: ir.Node, side: int) -> tuple[KernelCall, KernelCall]:
+    """The calls a 1×1 conv op becomes with a depthwise ``side``×``side`` in front of it
+    (the depthwise takes the 1×1 conv's stride; the 1×1 conv then runs at stride 1)."""
+    a = node.attrs
+    assert isinstance(a, ir.ConvAttrs)
+    n, cin, hwin = _map(_in_shape(graph, node))
+    _, cout, hwout = _map(node.outputs[0].shape)
+    odd = len(a.kernel) != 2
+    square = (side,) * len(a.kernel)
+    ones = (1,) * len(a.kernel)
+    return (
+        conv_call(n, cin, cin, cin, square, a.stride, hwin, hwout, approximate=odd),
+        conv_call(n, cin, cout, a.groups, ones, ones, hwout, hwout, approximate=odd),
+    )
 
 
 def kernel_call(graph: ir.Graph, node: ir.Node) -> KernelCall:
@@ -279,6 +334,15 @@ class LatencyPrediction:
     roofline_ms: float | None = None
     roofline_layer_ms: Mapping[str, float] = field(default_factory=dict)
     roofline_source: str | None = None
+    # The kernel model that priced it, to price hypothetical calls alike (not in the JSON).
+    kernels: KernelModel | None = field(default=None, compare=False, repr=False)
+
+    def price_us(self, calls: Sequence[KernelCall], module_calls: int = 0) -> float:
+        """Predicted µs of hypothetical kernel calls plus ``module_calls`` module calls on
+        the same kernel model (a rewrite's new convs and the container that holds them)."""
+        if self.kernels is None:
+            raise ValueError("this prediction carries no kernel model")
+        return sum(call_us(self.kernels, c) for c in calls) + module_calls * self.module_call_us
 
     @property
     def overhead_ms(self) -> float:
@@ -440,4 +504,5 @@ def predict(graph: ir.Graph, model: KernelModel, target: str = "custom") -> Late
             for (op, fam), layers in sorted(approx.items())
         ),
         node_us=MappingProxyType({n.id: t for (n, _, _), t in zip(calls, us, strict=True)}),
+        kernels=model,
     )

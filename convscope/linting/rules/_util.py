@@ -6,7 +6,17 @@ from convscope.ir import graph as ir
 from convscope.ir.text import describe, kernel, op_name
 from convscope.render.fmt import human
 
-__all__ = ["count", "describe", "kernel", "layer", "nbytes", "op_name", "pct"]
+__all__ = [
+    "change",
+    "count",
+    "describe",
+    "duration",
+    "kernel",
+    "layer",
+    "nbytes",
+    "op_name",
+    "pct",
+]
 
 
 def layer(node: ir.Node) -> str:
@@ -24,3 +34,13 @@ def nbytes(n: float) -> str:
 
 def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
+
+
+def change(before: float, after: float) -> str:
+    """``after`` against ``before`` as a signed percentage: ``+61.0%``, ``-12.5%``."""
+    return f"{100 * (after / before - 1):+.1f}%" if before else "n/a"
+
+
+def duration(ms: float) -> str:
+    """A predicted or measured time: ``1.23 ms``, ``45.6 µs`` below 0.01 ms."""
+    return f"{ms:.3g} ms" if ms >= 0.01 else f"{ms * 1e3:.3g} µs"
