@@ -7,7 +7,6 @@ from convscope.ir.text import describe, kernel, op_name
 from convscope.render.fmt import human
 
 __all__ = [
-    "change",
     "count",
     "describe",
     "duration",
@@ -34,11 +33,6 @@ def nbytes(n: float) -> str:
 
 def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
-
-
-def change(before: float, after: float) -> str:
-    """``after`` against ``before`` as a signed percentage: ``+61.0%``, ``-12.5%``."""
-    return f"{100 * (after / before - 1):+.1f}%" if before else "n/a"
 
 
 def duration(ms: float) -> str:

@@ -8,7 +8,7 @@ from convscope import formulas as fm
 from convscope.analysis.sections import LATENCY
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
-from convscope.linting.rules._util import change, count, duration, kernel, pct
+from convscope.linting.rules._util import count, kernel, pct
 from convscope.targets.latency import separable_calls
 
 
@@ -73,12 +73,7 @@ class SeparableCandidate(Rule):
                     continue  # predicted no faster on this target: not worth suggesting
                 model_ms = latency.predicted_ms
                 model_after = model_ms + (after_us - before_us) / 1e3
-                timing = (
-                    f"; predicted on {latency.target}: {duration(before_us / 1e3)} → "
-                    f"{duration(after_us / 1e3)} ({change(before_us, after_us)}), model "
-                    f"{duration(model_ms)} → {duration(model_after)} "
-                    f"({change(model_ms, model_after)})"
-                )
+                timing = "; " + latency.change_text(before_us, after_us)
                 values |= {
                     "predicted_us_before": round(before_us, 3),
                     "predicted_us_after": round(after_us, 3),
