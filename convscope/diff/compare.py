@@ -18,7 +18,13 @@ Metrics (the names ``--fail-on`` accepts), all taken from both reports:
   ``receptive_field`` section;
 * ``latency`` — the measured latency of the ``profile`` section (``convscope profile
   --format json``), compared noise-aware with :func:`convscope.profiling.latency_verdict`:
-  ``latency:+5%`` fails only when head's p10 exceeds base's p90 by more than 5 %.
+  ``latency:+5%`` fails only when head's p10 exceeds base's p90 by more than 5 %. When the
+  reports carry no measured latency but both carry a *predicted* one (the ``latency``
+  section that ``convscope analyze --target DEVICE.yaml`` writes with a kernel model),
+  ``latency`` gates on that: head's ``predicted_ms`` above base's by more than 5 %;
+* ``predicted_latency`` — the predicted end-to-end time only (``latency.predicted_ms``, in
+  ms), for a CI job that holds a device's budget without the device: ``+N%``, ``+N`` (ms)
+  or a bound ``>N`` (ms).
 
 A threshold is ``METRIC:+N%`` (relative increase over base) or ``METRIC:+N`` (absolute
 increase; ``N`` may carry a K/M/G/T suffix, powers of 1000, or Ki/Mi/Gi with an optional
@@ -45,6 +51,7 @@ from convscope.validate import TOO_DEEP
 __all__ = [
     "LATENCY",
     "METRICS",
+    "PREDICTED_LATENCY",
     "Diff",
     "DiffError",
     "FieldDelta",
@@ -54,6 +61,7 @@ __all__ = [
     "LayerDelta",
     "Metric",
     "MetricDelta",
+    "PredictedDelta",
     "Side",
     "Threshold",
     "align_layers",
@@ -105,10 +113,18 @@ _TOTALS: tuple[Metric, ...] = (
     Metric("fused_traffic_bytes", "bytes", "memory traffic with conv+norm+act fused", False),
 )
 RF = Metric("rf", "px", "output receptive field, largest side (input pixels)", True)
-LATENCY = Metric("latency", "ms", "measured latency (profile section), noise-aware gate", True)
+LATENCY = Metric(
+    "latency",
+    "ms",
+    "measured latency (profile section), noise-aware gate; else the predicted latency",
+    True,
+)
+PREDICTED_LATENCY = Metric(
+    "predicted_latency", "ms", "predicted end-to-end latency (latency section)", True
+)
 
 METRICS: tuple[Metric, ...] = (*_TOTALS, RF)  # numeric metrics compared as totals
-_BY_NAME: dict[str, Metric] = {m.name: m for m in (*METRICS, LATENCY)}
+_BY_NAME: dict[str, Metric] = {m.name: m for m in (*METRICS, LATENCY, PREDICTED_LATENCY)}
 
 
 def metric_names() -> tuple[str, ...]:
@@ -205,6 +221,34 @@ class LatencyDelta:
         }
 
 
+@dataclass(frozen=True)
+class PredictedDelta:
+    """The predicted end-to-end latency of both sides (``latency.predicted_ms``, from a
+    target's kernel model: deterministic, so compared as plain numbers)."""
+
+    base_ms: float
+    head_ms: float
+    base_target: str | None
+    head_target: str | None
+
+    @property
+    def delta_ms(self) -> float:
+        return self.head_ms - self.base_ms
+
+    @property
+    def relative(self) -> float | None:
+        return self.delta_ms / self.base_ms if self.base_ms else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "base_ms": round(self.base_ms, 6),
+            "head_ms": round(self.head_ms, 6),
+            "base_target": self.base_target,
+            "head_target": self.head_target,
+            "delta_ms": round(self.delta_ms, 6),
+        }
+
+
 FieldValue = int | float | str | tuple[int, ...] | None
 
 
@@ -277,6 +321,8 @@ class Diff:
     latency: LatencyDelta | None
     aligned: tuple[LayerDelta, ...]  # every layer of either side (:func:`align_layers`)
     notes: tuple[str, ...]
+    predicted: PredictedDelta | None = None  # both sides' predicted latency
+    predicted_missing: str | None = None  # why it is None: which side lacks it
 
     @property
     def layers(self) -> tuple[LayerDelta, ...]:
@@ -371,6 +417,8 @@ def _parse_token(token: str) -> Threshold:
         )
     kind = {"-": "decrease", ">": "above", "<": "below"}.get(amount[:1], "increase")
     number = amount[1:].strip() if amount[:1] in "+-<>" and amount else amount
+    if name == PREDICTED_LATENCY.name:
+        return _parse_predicted(token, kind, number)
     if name == LATENCY.name and kind != "increase":
         raise DiffError(
             f"bad --fail-on threshold '{token}': latency takes an allowed increase in "
@@ -401,6 +449,23 @@ def _parse_token(token: str) -> Threshold:
     return Threshold(name, False, Fraction(value), token, kind)
 
 
+_MS = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms)?$")
+
+
+def _parse_predicted(token: str, kind: str, number: str) -> Threshold:
+    """``predicted_latency:+5%``, ``:+2`` / ``:+2ms`` (ms), ``:>12.5`` (ms)."""
+    pct = _PERCENT.match(number)
+    if pct is not None and kind in ("increase", "decrease"):
+        return Threshold(PREDICTED_LATENCY.name, True, Fraction(pct.group(1)) / 100, token, kind)
+    ms = _MS.match(number)
+    if ms is None or (pct is not None):
+        raise DiffError(
+            f"bad --fail-on threshold '{token}': predicted_latency takes +N%, -N%, +N, -N, "
+            ">N or <N, N in milliseconds (e.g. predicted_latency:+5% or predicted_latency:>12)"
+        )
+    return Threshold(PREDICTED_LATENCY.name, False, Fraction(ms.group(1)), token, kind)
+
+
 @dataclass(frozen=True)
 class GateResult:
     """One threshold evaluated against a :class:`Diff`."""
@@ -423,7 +488,11 @@ def check(diff: Diff, thresholds: Sequence[Threshold]) -> tuple[GateResult, ...]
 
 def _check_one(diff: Diff, t: Threshold) -> GateResult:
     if t.metric == LATENCY.name:
+        if diff.latency is None and diff.predicted is not None:
+            return _check_predicted(diff, t)
         return _check_latency(diff, t)
+    if t.metric == PREDICTED_LATENCY.name:
+        return _check_predicted(diff, t)
     md = diff.total(t.metric)
     if md.base is None or md.head is None:
         missing = diff.base if md.base is None else diff.head
@@ -434,7 +503,10 @@ def _check_one(diff: Diff, t: Threshold) -> GateResult:
             else "receptive_field section (`convscope analyze --format json` writes one)"
         )
         raise DiffError(f"cannot gate on '{t.metric}': {which} ({missing.label}) has no {section}")
-    base, head = Fraction(md.base), Fraction(md.head)
+    return _compare(t, Fraction(md.base), Fraction(md.head))
+
+
+def _compare(t: Threshold, base: Fraction, head: Fraction) -> GateResult:
     delta = head - base
     if t.kind == "above":
         exceeded = head > t.amount
@@ -457,13 +529,36 @@ def _check_one(diff: Diff, t: Threshold) -> GateResult:
     return GateResult(t, exceeded, f"{rel} {'<' if exceeded else '≥'} {limit}")
 
 
+def _check_predicted(diff: Diff, t: Threshold) -> GateResult:
+    """Predicted latency: deterministic, so head against base as plain numbers."""
+    pred = diff.predicted
+    if pred is None:
+        reason = diff.predicted_missing or "no predicted latency in either report"
+        raise DiffError(f"cannot gate on '{t.metric}': {reason}{_PREDICT_HINT}")
+    result = _compare(t, Fraction(pred.base_ms), Fraction(pred.head_ms))
+    where = pred.head_target if pred.head_target == pred.base_target else None
+    detail = (
+        f"predicted{' on ' + where if where else ''} {pred.base_ms:.4g} → "
+        f"{pred.head_ms:.4g} ms: {result.detail}"
+    )
+    return GateResult(t, result.exceeded, detail)
+
+
+_PREDICT_HINT = (
+    " (a predicted latency is the `latency` section of `convscope analyze MODEL --target "
+    "DEVICE.yaml --format json`, DEVICE.yaml holding a kernel model from `convscope profile "
+    "--calibrate --kernels`)"
+)
+
+
 def _check_latency(diff: Diff, t: Threshold) -> GateResult:
     from convscope.profiling.run import latency_verdict
 
     lat = diff.latency
     if lat is None:
         reason = _latency_missing(diff)
-        raise DiffError(f"cannot gate on 'latency': {reason}")
+        missing = diff.predicted_missing or "no predicted latency in either report"
+        raise DiffError(f"cannot gate on 'latency': {reason}; {missing}{_PREDICT_HINT}")
     pct = float(t.amount)
     verdict = latency_verdict(lat.base.as_mapping(), lat.head.as_mapping(), pct)
     exceeded = verdict == "regressed"
@@ -634,7 +729,34 @@ def diff_reports(
         )
     if latency_note:
         notes.append(latency_note)
-    return Diff(sb, sh, totals, latency, aligned, tuple(notes))
+    predicted, missing = _predicted(base, head, base_label, head_label)
+    if predicted is not None and predicted.base_target != predicted.head_target:
+        notes.append(
+            f"latency predicted for different targets: base {predicted.base_target}, "
+            f"head {predicted.head_target}"
+        )
+    return Diff(sb, sh, totals, latency, aligned, tuple(notes), predicted, missing)
+
+
+def _predicted_ms(doc: Mapping[str, Any]) -> tuple[float, str | None] | None:
+    section = doc.get("latency")
+    if not isinstance(section, Mapping) or not _is_number(section.get("predicted_ms")):
+        return None
+    target = section.get("target")
+    return float(section["predicted_ms"]), str(target) if target is not None else None
+
+
+def _predicted(
+    base: Mapping[str, Any], head: Mapping[str, Any], base_label: str, head_label: str
+) -> tuple[PredictedDelta | None, str | None]:
+    """Both sides' predicted latency, or None and which side lacks it."""
+    b, h = _predicted_ms(base), _predicted_ms(head)
+    if b is not None and h is not None:
+        return PredictedDelta(b[0], h[0], b[1], h[1]), None
+    if b is None and h is None:
+        return None, "no predicted latency in either report"
+    which, label = ("base", base_label) if b is None else ("head", head_label)
+    return None, f"no predicted latency in {which} ({label})"
 
 
 def _shapes(shapes: Sequence[Sequence[int]]) -> str:
@@ -823,6 +945,7 @@ def as_dict(diff: Diff, results: Sequence[GateResult] = ()) -> dict[str, Any]:
             for t in diff.totals
         },
         "latency": None if lat is None else lat.as_dict(),
+        **({"predicted_latency": diff.predicted.as_dict()} if diff.predicted is not None else {}),
         "gates": [
             {
                 "metric": r.metric,

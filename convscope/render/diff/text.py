@@ -9,7 +9,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from convscope.diff.compare import LATENCY, Diff, GateResult
+from convscope.diff.compare import LATENCY, PREDICTED_LATENCY, Diff, GateResult
 from convscope.render.diff import markdown as cells
 
 MAX_LAYERS = cells.MAX_LAYERS
@@ -58,6 +58,20 @@ def totals_table(diff: Diff, results: Sequence[GateResult]) -> Table:
             Text(cells.delta(lat.delta_ms, "ms"), style=style),
             Text(cells.percent(lat.relative, lat.delta_ms), style=style),
             _gate(cells.gated(results, LATENCY.name)),
+        )
+    pred = diff.predicted
+    if pred is not None:
+        style = _delta_style(pred.delta_ms)
+        gated = cells.gated(results, PREDICTED_LATENCY.name)
+        if lat is None:  # `latency` gates on the prediction when nothing was measured
+            gated = cells.gated(results, LATENCY.name) + gated
+        t.add_row(
+            "predicted latency",
+            f"{pred.base_ms:.4g} ms",
+            f"{pred.head_ms:.4g} ms",
+            Text(cells.delta(pred.delta_ms, "ms"), style=style),
+            Text(cells.percent(pred.relative, pred.delta_ms), style=style),
+            _gate(gated),
         )
     return t
 
