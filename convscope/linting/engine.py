@@ -60,6 +60,7 @@ from convscope.linting.rule import RuleContext
 from convscope.linting.source import SourceLocator
 from convscope.model.guard import ModelCodeError
 from convscope.model.state import keeps_global_state
+from convscope.targets.latency import LatencyPrediction
 from convscope.targets.profiles import Profile
 from convscope.targets.roofline import RooflineParams
 
@@ -109,7 +110,7 @@ def lint(
         all_providers[QUANT] = _quant_provider(all_providers[WEIGHTS])
     profile = resolved.profile
     if profile.kernels is not None:  # the target's kernel model predicts latency
-        all_providers.setdefault(LATENCY, lambda a: predict_latency(a, profile))
+        all_providers.setdefault(LATENCY, _latency_provider(profile))
 
     findings, rules_run, skipped = _run_rules(analysis, resolved, all_providers, command_model)
     findings, ignored = _filter(findings, settings)
@@ -147,22 +148,60 @@ def lint(
         )
         findings.extend(unused)
     limits = settings.budgets.merged(budgets)
+    latency = None
+    if limits.latency is not None:
+        latency = analysis.section(LATENCY)
+        if latency is None and LATENCY in all_providers:
+            latency = all_providers[LATENCY](analysis)
+        if latency is None:
+            raise ConvscopeError(
+                f"budget 'latency' needs a predicted latency, and target '{profile.name}' "
+                "has no kernel model: measure one on the device with `convscope profile "
+                "--calibrate --kernels -o DEVICE.yaml` and lint with --target DEVICE.yaml "
+                "(or `target:` in the config)"
+            )
     return LintResult(
         model=analysis.model,
         findings=tuple(_sorted(findings, analysis)),
         rules_run=tuple(rules_run),
         skipped=tuple(skipped),
-        budgets=check_budgets(analysis, limits),
+        budgets=check_budgets(analysis, limits, latency),
         ignored=ignored,
         target=resolved.profile.name,
         noqa=noqa,
     )
 
 
-def check_budgets(analysis: Analysis, budgets: Budgets) -> tuple[BudgetResult, ...]:
+def check_budgets(
+    analysis: Analysis, budgets: Budgets, latency: LatencyPrediction | None = None
+) -> tuple[BudgetResult, ...]:
+    """Each budget against the model's totals; ``latency`` against ``latency``'s predicted
+    end-to-end milliseconds (required when that budget is set)."""
     t = analysis.totals
-    actual = {"params": t.params, "macs": t.macs, "peak_activation_bytes": t.peak_activation_bytes}
+    actual: dict[str, int | float] = {
+        "params": t.params,
+        "macs": t.macs,
+        "peak_activation_bytes": t.peak_activation_bytes,
+    }
+    if latency is not None:
+        actual["latency"] = round(latency.predicted_ms, 6)
     return tuple(BudgetResult(metric, limit, actual[metric]) for metric, limit in budgets.items())
+
+
+def _latency_provider(profile: Profile) -> Provider:
+    """The target's prediction for ``LATENCY``, computed once per lint run (rules and the
+    latency budget share it)."""
+    memo: list[tuple[Analysis, LatencyPrediction]] = []
+
+    def provide(analysis: Analysis) -> LatencyPrediction:
+        for seen, value in memo:
+            if seen is analysis:
+                return value
+        value = predict_latency(analysis, profile)
+        memo.append((analysis, value))
+        return value
+
+    return provide
 
 
 def _run_rules(
