@@ -153,6 +153,8 @@ def lint(
         latency = analysis.section(LATENCY)
         if latency is None and LATENCY in all_providers:
             latency = all_providers[LATENCY](analysis)
+            if isinstance(latency, Analysis):  # a provider may return an analysis
+                latency = latency.section(LATENCY)
         if latency is None:
             raise ConvscopeError(
                 f"budget 'latency' needs a predicted latency, and target '{profile.name}' "

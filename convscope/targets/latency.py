@@ -195,7 +195,8 @@ def separable_calls(
     ``C_in → m·C_in`` with the conv's kernel and stride, then pointwise ``m·C_in → C_out``
     on the output map."""
     a = node.attrs
-    assert isinstance(a, ir.ConvAttrs)
+    if not isinstance(a, ir.ConvAttrs):
+        raise ValueError(f"{node.op} is not a convolution")
     n, cin, hwin = _map(_in_shape(graph, node))
     _, cout, hwout = _map(node.outputs[0].shape)
     mid = cin * multiplier
@@ -211,7 +212,8 @@ def spatialize_calls(graph: ir.Graph, node: ir.Node, side: int) -> tuple[KernelC
     """The calls a 1×1 conv op becomes with a depthwise ``side``×``side`` in front of it
     (the depthwise takes the 1×1 conv's stride; the 1×1 conv then runs at stride 1)."""
     a = node.attrs
-    assert isinstance(a, ir.ConvAttrs)
+    if not isinstance(a, ir.ConvAttrs):
+        raise ValueError(f"{node.op} is not a convolution")
     n, cin, hwin = _map(_in_shape(graph, node))
     _, cout, hwout = _map(node.outputs[0].shape)
     odd = len(a.kernel) != 2
