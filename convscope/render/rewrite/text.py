@@ -116,7 +116,7 @@ def summary_lines(result: RewriteResult, written: Sequence[str] = ()) -> list[tu
                 f"predicted on {plan.latency_target} (kernel model): "
                 + time_cell(plan.predicted_ms_before * 1e3, (plan.predicted_ms_after or 0) * 1e3)
                 + (
-                    " (layers predicted no faster planned: --allow-slower)"
+                    " (--allow-slower: layers predicted no faster are planned too)"
                     if plan.allow_slower
                     else ""
                 ),
