@@ -9,10 +9,18 @@ CONSTRAINTS := -c constraints.txt
 
 .PHONY: demo test venv dev lint typecheck reports bench clean
 
+# Extra pip arguments for the torch install, e.g. CPU-only wheels on a machine that reaches
+# the PyTorch CPU index (README, "Installing"): make demo TORCH_INDEX="--extra-index-url URL"
+TORCH_INDEX ?=
+
 $(VENV)/.installed: pyproject.toml constraints.txt
+	@echo "==> creating $(VENV) and installing convscope with torch $$(sed -n 's/^torch==//p' constraints.txt)"
+	@echo "    (PyPI's Linux x86_64 torch is the CUDA build: about 6 GB in $(VENV), a minute or more;"
+	@echo "     README 'Installing' shows the CPU-only wheels, about 1 GB)"
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q $(CONSTRAINTS) -e ".[vision]"
+	$(PIP) install --progress-bar on $(TORCH_INDEX) $(CONSTRAINTS) -e ".[vision]"
+	@du -sh $(VENV) | awk '{print "==> installed: " $$1 " in " $$2}'
 	touch $@
 
 # Headless chromium for tests/render/test_report_browser.py (Debian's package; Playwright's own
@@ -34,7 +42,8 @@ demo: $(VENV)/.installed
 	mkdir -p out
 	$(VENV)/bin/convscope analyze $(EXAMPLE) --format markdown -o out/demo-report.md
 	$(VENV)/bin/convscope analyze $(EXAMPLE) --format json -o out/demo-report.json
-	@echo "reports written to out/demo-report.md and out/demo-report.json"
+	$(VENV)/bin/convscope report $(EXAMPLE) -o out/demo-report.html
+	@echo "==> open out/demo-report.html in a browser (also: out/demo-report.md, out/demo-report.json)"
 
 test: $(VENV)/.dev-installed
 	$(CHROMIUM_INSTALL)
@@ -45,6 +54,7 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check convscope tests benchmarks examples
 	$(VENV)/bin/ruff format --check convscope tests benchmarks examples
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # The reports/ gallery: HTML + JSON + Markdown for every model in examples/
 # (JSON and Markdown are committed; the HTML is git-ignored and only made here;

@@ -65,9 +65,9 @@ def run(
     import torch
     import torchvision
 
-    from convscope.analysis.sections import PROFILE
     from convscope.api import analyze
     from convscope.profiling.calibrate import calibrate
+    from convscope.profiling.keys import PROFILE
     from convscope.profiling.run import profile, with_profile
 
     load_before = _load()

@@ -1031,13 +1031,14 @@ def _summary_table(variants: Sequence[Variant]) -> list[str]:
     out += [
         "",
         "Findings before (the max/median tests, recomputed) and now (`convscope lint "
-        "--weights`, QF002 named by its layer) against the fragile layers; last column: "
-        "whether convscope's QF001 flags exactly the layers this file's own share metric "
-        "selects, with the same starved-channel counts:",
+        "--weights`, QF002 named by its layer) against the fragile layers; last column, a "
+        "consistency check of the rule against this file's own copy of its metric (not an "
+        "accuracy figure): whether convscope's QF001 flags exactly the layers this file's "
+        "share metric selects, with the same starved-channel counts:",
         "",
         "| variant | fragile (pt) | before QF001 | before QF002 | now QF001 (edge-int8) | "
         "now QF002 (edge-int8) | fragile (pc) | now QF001 (per-channel) | "
-        "now QF002 (per-channel) | lint = metric |",
+        "now QF002 (per-channel) | QF001 consistent with own metric copy |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | :---: |",
     ]
     for v in variants:

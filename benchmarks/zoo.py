@@ -239,9 +239,9 @@ def _as_weights_build(name: str, weights_name: str | None, device: str) -> Any:
             if device == "meta":
                 # convscope's own meta construction (RegNet computes widths on tensors and
                 # needs parameters moved to meta as they are registered).
-                from convscope.model.load import _WITHOUT_WEIGHTS, _build
+                from convscope.model.building import WITHOUT_WEIGHTS, run_build
 
-                return _build(build, _WITHOUT_WEIGHTS)
+                return run_build(build, WITHOUT_WEIGHTS)
             with torch.device(device):
                 return build()
 

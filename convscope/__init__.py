@@ -2,13 +2,20 @@
 
 Importing the package is cheap: torch is imported only when an analysis function is
 first used, so ``convscope --help`` and ``convscope rule`` start fast.
+
+In a notebook an analysis displays as HTML: imported inside a running IPython, the package
+registers the notebook view with IPython's display formatter, for an ``Analysis`` and for
+what ``Analysis.view(depth)`` returns (``%load_ext convscope`` registers it explicitly).
+IPython is never imported here; the renderer is imported on the first display.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-__version__ = "0.1.0"
+from convscope._version import __version__
+
 __all__ = [
     "Analysis",
     "__version__",
@@ -48,3 +55,39 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     return getattr(importlib.import_module(target[0]), target[1])
+
+
+def _analysis_html(obj: Any) -> str:
+    # imported on the first display: the package import stays torch-free and rich-free
+    from convscope.render.analysis import notebook
+
+    return notebook.analysis_html(obj)
+
+
+def _view_html(obj: Any) -> str:
+    # imported on the first display: the package import stays torch-free and rich-free
+    from convscope.render.analysis import notebook
+
+    return notebook.view_html(obj)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext convscope``: display an analysis and its ``view(depth)`` as HTML in
+    this IPython shell (importing the package inside IPython does the same)."""
+    html = ipython.display_formatter.formatters["text/html"]
+    # by module and name: registering imports neither the classes nor torch
+    html.for_type_by_name("convscope.analysis.build", "Analysis", _analysis_html)
+    html.for_type_by_name("convscope.analysis.build", "AnalysisView", _view_html)
+
+
+def _register_in_running_ipython() -> None:
+    """Register the notebook view when imported inside a running IPython shell; outside
+    one (IPython not imported, or no shell), do nothing."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if get_ipython is not None else None
+    if shell is not None and hasattr(shell, "display_formatter"):
+        load_ipython_extension(shell)
+
+
+_register_in_running_ipython()

@@ -11,11 +11,10 @@ import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from convscope.errors import ConvscopeError, first_line
-from convscope.linting.finding import Severity
-from convscope.linting.registry import RESERVED_CODES, Registry
 
 
 class ConfigError(ConvscopeError):
@@ -37,7 +36,7 @@ class Where:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            raise self.error(path, f"expected a mapping, got {_describe(value)}")
+            raise self.error(path, f"expected a mapping, got {describe_value(value)}")
         for key in value:
             if not isinstance(key, str):
                 raise self.error(path, f"keys must be strings, got {key!r}")
@@ -54,43 +53,18 @@ class Where:
                     if hint
                     else f" (known keys: {', '.join(known)})"
                 )
-                raise self.error(_join(path, key), f"unknown key{more}")
+                raise self.error(join_path(path, key), f"unknown key{more}")
 
     def string_list(self, value: Any, path: str) -> tuple[str, ...]:
         """A list of strings; a single comma-separated string is accepted too."""
         if isinstance(value, str):
             return split_list(value)
         if not isinstance(value, (list, tuple)):
-            raise self.error(path, f"expected a list of strings, got {_describe(value)}")
+            raise self.error(path, f"expected a list of strings, got {describe_value(value)}")
         for i, item in enumerate(value):
             if not isinstance(item, str):
-                raise self.error(f"{path}[{i}]", f"expected a string, got {_describe(item)}")
+                raise self.error(f"{path}[{i}]", f"expected a string, got {describe_value(item)}")
         return tuple(s.strip() for s in value)
-
-    def severity(self, value: Any, path: str) -> Severity:
-        if value is False:  # YAML 1.1 reads an unquoted `off` as false
-            value = "off"
-        if not isinstance(value, str):
-            raise self.error(path, f"expected a severity string, got {_describe(value)}")
-        try:
-            return Severity.parse(value)
-        except ValueError as exc:
-            raise self.error(path, str(exc)) from None
-
-    def code(self, value: str, registry: Registry, path: str) -> str:
-        """An exact rule code (as in ``rules:`` and ``severity:`` keys)."""
-        if value in registry:
-            return value
-        raise self.error(path, unknown_code_message(value, registry))
-
-    def prefixes(self, value: Any, registry: Registry, path: str) -> tuple[str, ...]:
-        """Code prefixes (``"DW"``, ``"QF003"``, ``"ALL"``) that each match a rule."""
-        items = self.string_list(value, path)
-        for i, prefix in enumerate(items):
-            problem = prefix_problem(prefix, registry)
-            if problem:
-                raise self.error(f"{path}[{i}]", problem)
-        return items
 
     def glob(self, value: str, path: str) -> str:
         problem = glob_problem(value)
@@ -104,41 +78,12 @@ class Where:
         except ValueError as exc:
             raise self.error(path, str(exc)) from None
 
-    def rules_section(self, value: Any, registry: Registry, path: str) -> dict[str, dict[str, Any]]:
-        """``{CODE: {option: value}}`` with every code, option and value checked."""
-        out: dict[str, dict[str, Any]] = {}
-        for code, opts in self.mapping(value, path).items():
-            where = _join(path, code)
-            rule = registry[self.code(code, registry, where)]
-            checked: dict[str, Any] = {}
-            for name, raw in self.mapping(opts, where).items():
-                known = {o.name: o for o in rule.options}
-                if name not in known:
-                    names = ", ".join(known) or "none"
-                    raise self.error(
-                        _join(where, name),
-                        f"unknown option for {code} {rule.name} (options: {names})",
-                    )
-                try:
-                    checked[name] = known[name].validate(raw)
-                except ValueError as exc:
-                    raise self.error(_join(where, name), str(exc)) from None
-            out[code] = checked
-        return out
 
-    def severity_section(self, value: Any, registry: Registry, path: str) -> dict[str, Severity]:
-        out: dict[str, Severity] = {}
-        for code, level in self.mapping(value, path).items():
-            where = _join(path, code)
-            out[self.code(code, registry, where)] = self.severity(level, where)
-        return out
-
-
-def _join(path: str, key: str) -> str:
+def join_path(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, Mapping):
@@ -153,23 +98,6 @@ def _describe(value: Any) -> str:
 def split_list(text: str) -> tuple[str, ...]:
     """``"DW,QF003"`` → ``("DW", "QF003")`` (empty items dropped)."""
     return tuple(s.strip() for s in text.split(",") if s.strip())
-
-
-def unknown_code_message(code: str, registry: Registry) -> str:
-    if code in RESERVED_CODES:
-        return f"{code} is not a rule and cannot be configured"
-    close = registry.close_matches(code)
-    hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    return f"unknown rule code {code!r}{hint}; `convscope rule` lists the rules"
-
-
-def prefix_problem(prefix: str, registry: Registry) -> str | None:
-    """Why ``prefix`` cannot select rules, or None when it matches at least one."""
-    if prefix == "ALL" or registry.matching(prefix):
-        return None
-    if prefix.upper() != prefix and registry.matching(prefix.upper()):
-        return f"rule codes are upper case: use {prefix.upper()!r}, not {prefix!r}"
-    return unknown_code_message(prefix, registry)
 
 
 def glob_problem(glob: str) -> str | None:
@@ -212,7 +140,7 @@ def parse_size(value: Any) -> int:
             raise ValueError(f"expected a finite, non-negative size, got {value}")
         return round(value)
     if not isinstance(value, str):
-        raise ValueError(f"expected a size such as 25M or 64MiB, got {_describe(value)}")
+        raise ValueError(f"expected a size such as 25M or 64MiB, got {describe_value(value)}")
     m = _SIZE.match(value.replace("_", ""))
     if not m:
         raise ValueError(f"expected a size such as 25M, 4.1G or 64MiB, got {value!r}")
@@ -249,3 +177,85 @@ def yaml_problem(exc: Exception) -> str:
     if mark is not None:
         return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
     return str(problem)
+
+
+_OPTION = re.compile(r"^[a-z][a-z0-9_]*$")
+
+_TYPE_NAMES: Mapping[type, str] = {
+    int: "int",
+    float: "number",
+    bool: "bool",
+    str: "string",
+    list: "list of strings",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One typed rule option; its meaning is documented in the rule's README only.
+
+    ``kind`` is ``int``, ``float``, ``bool``, ``str`` or ``list`` (a list of strings).
+    ``profile_key`` names the target-profile field that supplies the value when neither the
+    profile's ``rules`` section nor the user's config sets it (e.g. ``channel-alignment``).
+    ``choices`` restricts a string (or each item of a list); ``minimum`` / ``maximum`` bound
+    a number.
+    """
+
+    name: str
+    kind: type
+    default: Any
+    profile_key: str | None = None
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def __post_init__(self) -> None:
+        if not _OPTION.match(self.name):
+            raise ValueError(f"option name {self.name!r} must be snake_case")
+        if self.kind not in _TYPE_NAMES:
+            raise ValueError(f"option {self.name!r}: unsupported kind {self.kind!r}")
+        object.__setattr__(self, "default", self.validate(self.default))
+
+    @property
+    def type_name(self) -> str:
+        return _TYPE_NAMES[self.kind]
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` in canonical form (lists become tuples) or raise ``ValueError``
+        with a message such as ``expected int, got 'x'``."""
+        got = f"got {value!r}"
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"expected bool, {got}")
+            return value
+        if self.kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"expected int, {got}")
+            self._check_range(value)
+            return value
+        if self.kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"expected number, {got}")
+            self._check_range(value)
+            return float(value)
+        if self.kind is str:
+            if not isinstance(value, str):
+                raise ValueError(f"expected string, {got}")
+            self._check_choice(value)
+            return value
+        # list of strings
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"expected list of strings, {got}")
+        for v in value:
+            self._check_choice(v)
+        return tuple(value)
+
+    def _check_range(self, value: float) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"expected a value >= {self.minimum:g}, got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"expected a value <= {self.maximum:g}, got {value!r}")
+
+    def _check_choice(self, value: str) -> None:
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"expected one of {', '.join(self.choices)}, got {value!r}")

@@ -18,10 +18,18 @@ What convscope should show on it
   pointwise convs the rest, while MACs and memory traffic split differently.
 * Receptive-field growth without any downsampling after the stem: each depthwise 7×7 adds
   6 × 4 = 24 input pixels (RF 4 → 28 → 52 → 76 → … → 148), so from the fourth layer on the
-  RF is larger than the 64-pixel input: candidates for RF003 unproductive-layer (info).
+  largest RF is larger than the 64-pixel input. The identity shortcut around each depthwise
+  conv keeps the shortest-path RF local, so RF003 unproductive-layer (which judges the
+  shortest path by default) stays quiet; with ``rf_path: longest`` it reports 3 layers.
 * The residual branches are aligned (same stride and centre offset) — no RF004.
-* A non-ReLU activation (GELU) between a conv and its BatchNorm: BN after an activation is
-  QF003 unfoldable-batchnorm material.
+* A non-ReLU activation (GELU) between a conv and its BatchNorm: a BN after an activation
+  cannot be folded, which the hardware targets report (QF003 unfoldable-batchnorm).
+
+What ``convscope lint`` reports (tests/test_examples.py checks these lines)
+---------------------------------------------------------------------------
+* on ``generic`` (the default): nothing.
+* on ``--target edge-int8``: QF003 ×13, QF004 ×3.
+* on ``--target gpu-fp16``: QF003 ×13.
 """
 
 from __future__ import annotations

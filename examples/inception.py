@@ -23,6 +23,11 @@ What convscope should show on it
 * Per-branch cost: the 1×1 reductions make the 3×3/5×5 branches cheap (DW003
   separable-candidate may still point at the dense 3×3/5×5 convs).
 * Max-pool treated as a spatial op for the receptive field but as "other ops" for MACs.
+
+What ``convscope lint`` reports (tests/test_examples.py checks these lines)
+---------------------------------------------------------------------------
+* on ``generic`` (the default): DW003 ×4, PF002 ×1, RF001 ×1.
+* on ``--target edge-int8``: DW003 ×4, HW001 ×3, PF002 ×1, RF001 ×1.
 """
 
 from __future__ import annotations

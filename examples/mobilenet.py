@@ -12,13 +12,20 @@ What convscope should show on it
 * The depthwise / pointwise split of cost: depthwise layers hold few MACs but much memory
   traffic (low arithmetic intensity), pointwise layers hold most MACs — the spatial-vs-channel
   mixing profile.
-* DW001 narrow-depthwise on the early depthwise convs that have fewer than 32 channels at this
-  small width multiplier (the 16-channel depthwise of the first block, with no expansion before
-  it).
-* QF004 quant-unfriendly-activation (info) for ReLU6 after depthwise + BN.
+* On an NPU target (``--target edge-int8``): DW001 narrow-depthwise on the depthwise conv
+  with fewer than 32 channels at this small width multiplier (the 16-channel depthwise of
+  the first block, with no expansion before it), QF004 quant-unfriendly-activation for
+  ReLU6 after depthwise + BN, and HW001 channel-alignment for the widths that are not
+  multiples of 32. Without a target all three stay quiet: 16 channels is above generic's
+  minimum of 8, and there is no INT8 pipeline or alignment to serve.
 * AR002 nonlinear-projection must stay quiet: every projection is linear.
 * The largest receptive field of a mobile classifier (MobileNetV2's features: 491 at 1.0×;
   the width multiplier does not change it).
+
+What ``convscope lint`` reports (tests/test_examples.py checks these lines)
+---------------------------------------------------------------------------
+* on ``generic`` (the default): nothing.
+* on ``--target edge-int8``: DW001 ×1, HW001 ×4, QF004 ×1.
 """
 
 from __future__ import annotations

@@ -30,6 +30,10 @@ What convscope should show on it
   ``stage1``.
 * ``convscope rewrite examples/onebyone_trap.py --mode spatialize`` proposes the cheap fix:
   put a depthwise 3×3 in front of the early 1×1 convs (or restore a 3×3 stem conv).
+
+What ``convscope lint`` reports (tests/test_examples.py checks these lines)
+---------------------------------------------------------------------------
+* on ``generic`` (the default): DW003 ×6, RF001 ×1, RF002 ×1.
 """
 
 from __future__ import annotations

@@ -15,8 +15,15 @@ What convscope should show on it
   shortcut of a downsampling block see different RFs; convscope keeps the largest and the
   smallest, and checks that both branches are aligned (same effective stride and centre
   offset) at each ``add`` — they are, so RF004 misaligned-merge stays quiet.
-* RF005 stride-skips-input on the 1×1 stride-2 projection shortcuts (a 1×1/2 conv reads only
-  a quarter of its input pixels; the ResNet-D remedy is avg-pool + 1×1 stride 1).
+* The 1×1 stride-2 projection shortcuts read only a quarter of their input pixels, but the
+  3×3 stride-2 conv of the main branch reads the rest (ResNet-B), so RF005
+  stride-skips-input stays quiet: nothing computed is thrown away.
+* Every dense 3×3 conv is a separable candidate by MACs (DW003, info).
+
+What ``convscope lint`` reports (tests/test_examples.py checks these lines)
+---------------------------------------------------------------------------
+* on ``generic`` (the default): DW003 ×13.
+* on ``--target edge-int8``: DW003 ×13.
 """
 
 from __future__ import annotations

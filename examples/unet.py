@@ -22,6 +22,11 @@ What convscope should show on it
 * Peak activation memory from the liveness walk: the encoder outputs (skip tensors) stay
   alive until the decoder level that concatenates them, so the peak depends on the graph's
   long-lived edges, not only on the largest single layer.
+
+What ``convscope lint`` reports (tests/test_examples.py checks these lines)
+---------------------------------------------------------------------------
+* on ``generic`` (the default): DW003 ×12.
+* on ``--target edge-int8``: DW003 ×12, HW001 ×1.
 """
 
 from __future__ import annotations

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import torch
+from click.testing import CliRunner
 from torch import nn
+
+from convscope.cli.app import main
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 
@@ -111,3 +117,48 @@ def test_convmixer_param_count() -> None:
     # total:       6,272 + 256 + 140,544 + 1,290 = 148,362
     model = load_example("convmixer.py").build_model()
     assert count_params(model) == 148_362
+
+
+# --- the findings each example's docstring promises are the ones `convscope lint` gives ---
+
+_CODE = re.compile(r"\b[A-Z]{2}\d{3}\b")
+_CLAIM = re.compile(r"^\* on ``(?:--target )?([a-z0-9-]+)``[^:]*: (.*)$")
+_COUNT = re.compile(r"([A-Z]{2}\d{3}) ×(\d+)")
+
+
+def _claims(doc: str) -> dict[str, Counter[str]]:
+    """target → findings per code, from the docstring's "What ``convscope lint`` reports"."""
+    section = doc.split("What ``convscope lint`` reports", 1)[1]
+    claims = {}
+    for line in section.splitlines():
+        if m := _CLAIM.match(line.strip()):
+            target, said = m.groups()
+            claims[target] = Counter({c: int(n) for c, n in _COUNT.findall(said)})
+            assert claims[target] or said == "nothing.", f"unreadable claim: {line!r}"
+    return claims
+
+
+def _lint_counts(file_name: str, target: str) -> Counter[str]:
+    result = CliRunner().invoke(
+        main,
+        ["lint", str(EXAMPLES_DIR / file_name), "--target", target, "--format", "json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code in (0, 1), result.output
+    doc = json.loads(result.stdout)
+    return Counter(f["code"] for m in doc["models"] for f in m["findings"])
+
+
+@pytest.mark.parametrize("file_name", EXAMPLE_FILES)
+def test_docstring_findings_are_what_lint_reports(file_name: str) -> None:
+    doc = load_example(file_name).__doc__ or ""
+    claims = _claims(doc)
+    assert "generic" in claims, "every example says what the default gate reports"
+    for target, expected in claims.items():
+        assert _lint_counts(file_name, target) == expected, (file_name, target)
+    # A rule named elsewhere in the docstring is either claimed above or said to stay quiet.
+    claimed = {code for counts in claims.values() for code in counts}
+    narrative = doc.split("What ``convscope lint`` reports", 1)[0]
+    for sentence in re.split(r"(?<=[.:;])\s+|\n\* ", narrative):
+        for code in set(_CODE.findall(sentence)) - claimed:
+            assert "quiet" in sentence or f"no {code}" in sentence, (file_name, code, sentence)

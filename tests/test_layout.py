@@ -1,119 +1,64 @@
-"""The package layout's promises: no import cycles between convscope's modules, the CLI
-reaches the library only through :mod:`convscope.api` and the renderers, and
-``api.py`` holds no logic."""
+"""The package layout's promises: the layers and dependency rules of pyproject.toml's
+``[tool.importlinter]`` contracts (no import cycle, the CLI reaches the library only through
+:mod:`convscope.api` and the renderers...), and ``api.py`` holds no logic."""
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "convscope"
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+ROOT = PACKAGE.parent
+#: The venv's import-linter, beside the interpreter running the tests.
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` on the package under ``root`` with that root's pyproject.toml."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo", "--config", str(root / "pyproject.toml")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
-def _imports(tree: ast.AST) -> set[str]:
-    """Every convscope module imported at run time, at module level or inside functions
-    (``if TYPE_CHECKING:`` blocks excluded)."""
-    found: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(tree)
-    return found
+def test_the_import_contracts_hold() -> None:
+    """The layers and the dependency rules of pyproject.toml's ``[tool.importlinter]``."""
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+    assert "ignored" not in result.stdout  # no import is exempt from its contract
 
 
-def import_graph() -> dict[str, set[str]]:
-    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        targets = _imports(ast.parse(path.read_text(encoding="utf-8")))
-        graph[name] = {t for t in targets if t in modules and t != name}
-    return graph
-
-
-def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    out: list[list[str]] = []
-
-    def strong(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on_stack.add(v)
-        for w in sorted(graph.get(v, ())):
-            if w not in index:
-                strong(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                out.append(sorted(comp))
-
-    for v in sorted(graph):
-        if v not in index:
-            strong(v)
-    return out
-
-
-def test_cycle_finder_finds_a_planted_cycle() -> None:
-    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-
-
-def test_no_import_cycles() -> None:
-    assert _cycles(import_graph()) == []
-
-
-def _within(module: str, packages: tuple[str, ...]) -> bool:
-    return any(module == p or module.startswith(p + ".") for p in packages)
-
-
-def test_cli_uses_only_the_public_api_and_renderers() -> None:
-    allowed = (
-        "convscope.api",
-        "convscope.cli",
-        "convscope.render",
-        "convscope.errors",
-        "convscope._io",
+def test_the_contracts_catch_a_planted_upward_import(tmp_path: Path) -> None:
+    """The same configuration breaks on a package whose bottom layer imports its top: once
+    inside a function, once under TYPE_CHECKING (both count)."""
+    config = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(config, encoding="utf-8")
+    package = tmp_path / "convscope"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for py in PACKAGE.rglob("*.py"):  # the same modules, empty: every contract's names exist
+        target = package / py.relative_to(PACKAGE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("")
+    (package / "formulas.py").write_text("def f() -> None:\n    from convscope import report\n")
+    (package / "errors.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import convscope.api\n"
     )
-    offenders = {
-        mod: sorted(t for t in targets if t != "convscope" and not _within(t, allowed))
-        for mod, targets in import_graph().items()
-        if _within(mod, ("convscope.cli",))
-    }
-    assert {m: t for m, t in offenders.items() if t} == {}
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "convscope.formulas -> convscope.report (l.2)" in result.stdout, result.stdout
+    assert "convscope.errors -> convscope.api (l.3)" in result.stdout, result.stdout
 
 
 def test_api_module_only_reexports() -> None:
@@ -122,6 +67,13 @@ def test_api_module_only_reexports() -> None:
     assert kinds <= {"Expr", "ImportFrom", "Import", "Assign", "AnnAssign", "If", "FunctionDef"}
     functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
     assert functions == ["__getattr__"]  # the lazy lookup, nothing else
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _type_checking_imports() -> dict[str, tuple[str, str]]:

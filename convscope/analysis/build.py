@@ -13,12 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from convscope import fmt
 from convscope import formulas as fm
-from convscope.analysis.sections import RECEPTIVE_FIELD, SectionKey, checked
+from convscope.analysis.sections import checked
 from convscope.ir import graph as ir
 from convscope.passes import cost as cost_pass
 from convscope.passes import memory as memory_pass
 from convscope.passes import mixing as mixing_pass
+from convscope.sections import SectionKey
 
 T = TypeVar("T")
 
@@ -139,7 +141,7 @@ class Analysis:
     # Layers whose counted MACs include work a kernel computes and throws away.
     useful_work: tuple[UsefulWork, ...] = ()
     # Optional sections filled by later passes (receptive field...) through
-    # :meth:`with_section`, keyed by :mod:`convscope.analysis.sections` keys; read with
+    # :meth:`with_section`, keyed by section keys (:mod:`convscope.sections`); read with
     # :meth:`section`. Checked on construction: each value is of its key's type, and a
     # string key is accepted only as the name of a built-in key (converted to it).
     extras: Mapping[SectionKey[Any], Any] = field(default_factory=dict)
@@ -183,34 +185,36 @@ class Analysis:
         ``depth`` (``--depth N``); all rows for None."""
         return self.rows if depth is None else fold(self.rows, depth, self.graph)
 
-    def _with_rf(self) -> Analysis:
-        if RECEPTIVE_FIELD in self.extras:
-            return self
-        from convscope.passes.receptive import structure as receptive_pass
-
-        return self.with_section(RECEPTIVE_FIELD, receptive_pass.receptive_field(self.graph))
-
-    def view(self, depth: int | str | None = "auto") -> Any:
+    def view(self, depth: int | str | None = "auto") -> AnalysisView:
         """The notebook view folded at ``depth``: None shows every row, ``"auto"`` (what a
         bare ``a`` shows) the deepest fold under 60 rows."""
-        from convscope.render.analysis.notebook import View
-
-        return View(self._with_rf(), depth)
-
-    def _repr_html_(self) -> str:  # notebooks: summary, folded tree, totals; no rich needed
-        from convscope.render.analysis.notebook import render_table
-
-        return render_table(self._with_rf())
+        return AnalysisView(self, depth)
 
     def __repr__(self) -> str:  # the dataclass repr would print the whole graph
-        from convscope.render import fmt
-
         return (
             f"<Analysis {self.model}: {fmt.count(self.totals.params)} params, "
             f"{fmt.count(self.totals.macs)} MACs, {len(self.rows)} layers>"
         )
 
     __str__ = __repr__
+
+
+@dataclass(frozen=True, repr=False)
+class AnalysisView:
+    """What :meth:`Analysis.view` returns: the analysis and the depth its notebook view is
+    folded at. Data only: the package registers the HTML a notebook shows for it (and for a
+    bare :class:`Analysis`) with IPython's display formatter (:mod:`convscope`)."""
+
+    analysis: Analysis
+    depth: int | str | None = "auto"
+
+    def __post_init__(self) -> None:
+        d = self.depth
+        if not (d is None or d == "auto" or (isinstance(d, int) and not isinstance(d, bool))):
+            raise TypeError(f"depth must be an int, None or 'auto', not {d!r}")
+
+    def __repr__(self) -> str:
+        return f"<notebook view of {self.analysis!r}, depth={self.depth!r}>"
 
 
 def _depth(path: str) -> int:

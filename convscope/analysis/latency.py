@@ -11,11 +11,11 @@ import dataclasses
 from types import MappingProxyType
 
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import LATENCY
 from convscope.errors import InputError
 from convscope.targets import latency as latency_mod
 from convscope.targets import roofline as roofline_mod
-from convscope.targets.profiles import Profile, resolve_target, roofline_params
+from convscope.targets.keys import LATENCY
+from convscope.targets.profiles import DEFAULT_TARGET, Profile, read_profile, roofline_params
 
 __all__ = ["NoKernelModelError", "predict_latency", "with_latency"]
 
@@ -29,8 +29,9 @@ def predict_latency(
 ) -> latency_mod.LatencyPrediction:
     """Per-layer and end-to-end predicted time of ``analysis`` on ``target`` (a profile,
     or its name or ``.yaml`` path), at the analysed batch size; the target's roofline
-    lower bound beside it."""
-    profile = resolve_target(target)
+    lower bound beside it. A name or path is read for its hardware data only (the kernel
+    model and roofline figures); the linter checks a profile's rule sections."""
+    profile = target if isinstance(target, Profile) else read_profile(target or DEFAULT_TARGET)
     if profile.kernels is None:
         raise NoKernelModelError(
             f"target '{profile.name}' has no kernel model to predict latency from; measure "
@@ -50,6 +51,6 @@ def predict_latency(
 
 
 def with_latency(analysis: Analysis, target: str | Profile | None) -> Analysis:
-    """A copy of ``analysis`` with the :data:`~convscope.analysis.sections.LATENCY` section
+    """A copy of ``analysis`` with the :data:`~convscope.targets.keys.LATENCY` section
     (:func:`predict_latency`); ``analysis`` is unchanged."""
     return analysis.with_section(LATENCY, predict_latency(analysis, target))

@@ -3,7 +3,7 @@
 ``with_receptive_field(analysis)`` attaches the receptive-field pass to an existing
 :class:`~convscope.analysis.build.Analysis` (its ``RECEPTIVE_FIELD`` section, which the
 terminal, JSON, markdown and HTML reporters pick up); ``receptive_field(model, inputs)`` traces a
-model and returns the :class:`~convscope.passes.receptive.structure.ReceptiveField` directly.
+model and returns the :class:`~convscope.passes.receptive.result.ReceptiveField` directly.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.model.state import keeps_global_state
-from convscope.passes.receptive import structure as receptive_pass
-from convscope.passes.receptive.structure import ReceptiveField
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.passes.receptive import walk as receptive_pass
+from convscope.passes.receptive.result import ReceptiveField
 
 __all__ = ["ReceptiveField", "receptive_field", "with_receptive_field"]
 

@@ -8,10 +8,12 @@ from typing import Any, TypeVar
 import torch
 
 from convscope.analysis import build as analysis_mod
-from convscope.analysis.sections import SectionKey, as_key
+from convscope.analysis.sections import as_key
 from convscope.errors import InputError, UnsupportedOpError
 from convscope.model.guard import check_module_tree
+from convscope.model.load import load_model
 from convscope.model.state import keeps_global_state
+from convscope.sections import SectionKey
 from convscope.trace import recorder as trace_mod
 
 Analysis = analysis_mod.Analysis
@@ -98,7 +100,6 @@ def analyze_spec(
     strict: bool = False,
 ) -> Analysis:
     """Load a MODEL spec (``examples/resnet.py``, ``torchvision:resnet50``, ...) and analyze it."""
-    from convscope.model.load import load_model
 
     loaded = load_model(
         spec, input_shapes=input_shapes, weights=weights, trust_pickle=trust_pickle, device=device

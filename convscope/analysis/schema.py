@@ -37,9 +37,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from convscope import __version__
+from convscope._version import __version__
 from convscope.analysis.build import Analysis, LayerRow, Totals
-from convscope.analysis.sections import RECEPTIVE_FIELD, SectionKey
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.sections import SectionKey
 
 SCHEMA_VERSION = 1
 

@@ -52,12 +52,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from convscope.analysis.build import Analysis
 from convscope.errors import ConvscopeError, describe
 from convscope.ir import graph as ir
 from convscope.ir.text import packet
 from convscope.model.guard import ModelCodeError
+from convscope.model.load import load_model
 from convscope.model.modes import eval_mode
 
 # fvcore's handler names (the keys of ``by_module_and_operator()``) for contractions: fvcore
@@ -157,7 +159,7 @@ def _require_fvcore() -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript deprecation warnings at import
-            from fvcore.nn import FlopCountAnalysis
+            from fvcore.nn import FlopCountAnalysis  # optional: the crosscheck extra
     except ImportError as exc:
         raise ConvscopeError(_INSTALL_HINT) from exc
     return FlopCountAnalysis
@@ -192,7 +194,6 @@ def reconcile(
     model is recorded in ``fvcore_error`` and the FlopCounterMode comparison still runs.
     """
     _require_fvcore()
-    from convscope.model.load import load_model
 
     loaded = load_model(
         spec, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
@@ -324,7 +325,6 @@ def _flopcounter(
 ) -> tuple[dict[str, dict[str, int]], str]:
     """FlopCounterMode per-module subtree counts ``{path: {aten op: flops}}`` (paths relative
     to the root, "" for the root), and the device it ran on, in words."""
-    from torch.utils.flop_counter import FlopCounterMode
 
     def run(call: Callable[[], Any]) -> dict[str, dict[str, int]]:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
-from convscope import __version__
+from convscope._version import __version__
 from convscope.cli import options
 from convscope.errors import describe, first_line
 

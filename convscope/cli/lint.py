@@ -135,7 +135,11 @@ def lint(
         entries = list(settings.models)
         if not entries:
             where = f" in {settings.path}" if settings.path else " (no config file found)"
-            raise click.UsageError(f"no MODEL given and no `models` listed{where}")
+            raise click.UsageError(
+                f"no MODEL given and no `models` listed{where}: name one "
+                "(`convscope lint model.py`, `convscope lint torchvision:resnet18`) or list "
+                "them under `models:` in convscope.yaml (examples/convscope.yaml shows one)"
+            )
     sources = _inputs(entries, settings, target, calibration)
     # the report must not replace the baseline it is filtered by; --write-baseline may
     # rewrite the baseline it read (that is how a baseline is updated)

@@ -328,7 +328,7 @@ LARGE_RUN_BYTES = 4 * 2**30
 def _warn_if_large(analysis: Any, sizes: tuple[int, ...] | None, device: str) -> None:
     """A warning on stderr, before anything is allocated, when the run will need a lot of
     memory (8192×8192 inputs, large batches); the static analysis priced it on meta."""
-    from convscope.render import fmt
+    from convscope import fmt
 
     first = sizes[0] if sizes else None
     scale = max(sizes) / first if sizes and first else 1.0

@@ -6,8 +6,16 @@ Ops are classified by :class:`~convscope.ir.graph.OpKind` and attrs only:
   pointwise; not depthwise), or a linear layer with a weight;
 * **spatial**: a conv with a kernel larger than 1 (depthwise or dense) and windowed pooling;
 * **merge**: a concatenation, or an elementwise op combining two or more activations of the
-  output's own shape (a residual ``add``); an elementwise op whose second operand broadcasts
-  (a squeeze-excitation gate ``x * s``) is a *gate* and passes its full-size input through;
+  output's own shape that derive from *different* tensors (a residual ``add``); an
+  elementwise op whose second operand broadcasts (a squeeze-excitation gate ``x * s``) is a
+  *gate* and passes its full-size input through;
+* **self-gate**: an elementwise op whose full-size operands are all per-element functions of
+  one tensor (``x * sigmoid(x)``, ``x * relu6(x + 3) / 6``, a hand-written GELU or Mish):
+  an activation written out, not a merge. "Per-element function" is dataflow, never names:
+  the operands reach a common tensor through activations and elementwise ops whose
+  activation inputs are all full-size and reach it too. A broadcast operand (a gate computed
+  through a reduction, as in squeeze-excitation) ends that derivation, so ``x * s`` stays a
+  gate and ``x + x * s`` stays a merge;
 * **transparent**: ops that keep the channel structure (norms, activations, views, copies,
   dropout, padding, upsampling, reductions, gates): walks pass through them.
 """
@@ -22,6 +30,8 @@ from convscope.ir import graph as ir
 K = ir.OpKind
 _VIEWS = frozenset({K.VIEW})
 _PASS_THROUGH = frozenset({K.NORM, K.ACTIVATION, K.VIEW, K.COPY, K.DROPOUT, K.PAD})
+# ops that compute each output element from the same element of their inputs
+_PER_ELEMENT = frozenset({K.ACTIVATION, K.ELEMENTWISE, K.COPY})
 
 NodeFilter = Callable[[ir.Node], bool]
 
@@ -69,10 +79,33 @@ class Flow:
         if node.kind is K.CAT:
             return len(self._activation_inputs(node)) >= 2
         if node.kind is K.ELEMENTWISE and node.outputs:
-            shape = node.outputs[0].shape
-            full = [t for t in self._activation_inputs(node) if self._shape(t) == shape]
-            return len(full) >= 2
+            return len({self.root(t) for t in self._full_inputs(node)}) >= 2
         return False
+
+    def is_self_gate(self, node: ir.Node) -> bool:
+        """An elementwise op of several full-size operands that are all per-element functions
+        of one tensor (``x * sigmoid(x)``): an activation written by hand."""
+        if node.kind is not K.ELEMENTWISE or not node.outputs:
+            return False
+        full = self._full_inputs(node)
+        return len(full) >= 2 and len({self.root(t) for t in full}) == 1
+
+    def is_activation(self, node: ir.Node) -> bool:
+        """An activation, from the library or written by hand: an activation op, or an
+        elementwise op whose output is a per-element function of one tensor (the ``x + 3``,
+        ``x * sigmoid(x)`` and ``/ 6`` of a hard-swish written out)."""
+        if node.kind is K.ACTIVATION:
+            return True
+        return (
+            node.kind is K.ELEMENTWISE
+            and len(node.outputs) == 1
+            and self.root(node.outputs[0].id) != node.outputs[0].id
+        )
+
+    def root(self, tensor: int) -> int:
+        """The tensor that ``tensor`` is a per-element function of (itself, unless it was
+        computed from one tensor through activations and full-size elementwise ops)."""
+        return self._roots.get(tensor, tensor)
 
     def is_gate(self, node: ir.Node) -> bool:
         """An elementwise op with one full-size activation input (``x * s``, ``x + 1``)."""
@@ -89,6 +122,28 @@ class Flow:
     def _shape(self, tensor: int) -> tuple[int, ...] | None:
         t = self.graph.tensor.get(tensor)
         return t.shape if t is not None else None
+
+    def _full_inputs(self, node: ir.Node) -> list[int]:
+        """Activation inputs of the output's shape (broadcast operands left out)."""
+        shape = node.outputs[0].shape
+        return [t for t in self._activation_inputs(node) if self._shape(t) == shape]
+
+    @cached_property
+    def _roots(self) -> dict[int, int]:
+        """Output tensor → the tensor it is a per-element function of, for the outputs of
+        per-element ops whose activation inputs are all full-size and share one root.
+        One pass in execution order, so chains of any length cost no recursion."""
+        roots: dict[int, int] = {}
+        for n in self.graph.nodes:
+            if n.kind not in _PER_ELEMENT or len(n.outputs) != 1:
+                continue
+            inputs = self._activation_inputs(n)
+            if not inputs or len(self._full_inputs(n)) != len(inputs):
+                continue  # a broadcast operand (a squeeze-excitation gate) ends the function
+            found = {roots.get(t, t) for t in inputs}
+            if len(found) == 1:
+                roots[n.outputs[0].id] = found.pop()
+        return roots
 
     def _activation_inputs(self, node: ir.Node) -> list[int]:
         """Distinct input tensors that are activations (produced by a node or graph inputs)."""

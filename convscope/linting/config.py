@@ -45,20 +45,15 @@ from typing import Any
 
 import yaml
 
+from convscope.linting import validation
 from convscope.linting.baseline import split_file_spec
 from convscope.linting.finding import Severity, relative_path
+from convscope.linting.profiles import load_profile
 from convscope.linting.registry import Registry
 from convscope.linting.rule import Rule
-from convscope.targets.profiles import DEFAULT_TARGET, Profile, load_profile, profile_path
-from convscope.validate import (
-    TOO_DEEP,
-    ConfigError,
-    Where,
-    glob_problem,
-    prefix_problem,
-    split_list,
-    yaml_problem,
-)
+from convscope.linting.validation import prefix_problem
+from convscope.targets.profiles import DEFAULT_TARGET, Profile, profile_path
+from convscope.validate import TOO_DEEP, ConfigError, Where, glob_problem, split_list, yaml_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -453,29 +448,29 @@ def parse_settings(
             raise where.error(key("target"), str(exc)) from None
         changes["target"] = candidate
     if "select" in doc:
-        changes["select"] = where.prefixes(doc["select"], registry, key("select"))
+        changes["select"] = validation.prefixes(where, doc["select"], registry, key("select"))
     if "extend-select" in doc:
-        changes["extend_select"] = where.prefixes(
-            doc["extend-select"], registry, key("extend-select")
+        changes["extend_select"] = validation.prefixes(
+            where, doc["extend-select"], registry, key("extend-select")
         )
     if "ignore" in doc:
-        changes["ignore"] = where.prefixes(doc["ignore"], registry, key("ignore"))
+        changes["ignore"] = validation.prefixes(where, doc["ignore"], registry, key("ignore"))
     if "per-module-ignores" in doc:
         changes["per_module_ignores"] = _module_ignores(
             doc["per-module-ignores"], where, registry, key("per-module-ignores")
         )
     if "severity" in doc:
         changes["severity"] = MappingProxyType(
-            where.severity_section(doc["severity"], registry, key("severity"))
+            validation.severity_section(where, doc["severity"], registry, key("severity"))
         )
     if "rules" in doc:
         changes["rules"] = MappingProxyType(
-            where.rules_section(doc["rules"], registry, key("rules"))
+            validation.rules_section(where, doc["rules"], registry, key("rules"))
         )
     if "budgets" in doc:
         changes["budgets"] = _budgets(doc["budgets"], where, key("budgets"))
     if "fail-on" in doc:
-        level = where.severity(doc["fail-on"], key("fail-on"))
+        level = validation.severity(where, doc["fail-on"], key("fail-on"))
         if level is Severity.OFF:
             raise where.error(key("fail-on"), "expected info, warning or error, got 'off'")
         changes["fail_on"] = level
@@ -505,7 +500,7 @@ def _module_ignores(
         problem = glob_problem(glob)
         if problem:
             raise where.error(k, problem)
-        entries.append((glob, where.prefixes(codes, registry, k)))
+        entries.append((glob, validation.prefixes(where, codes, registry, k)))
     return tuple(entries)
 
 
@@ -551,7 +546,9 @@ def _models(
         inputs = _shapes(entry["input"], where, f"{k}.input") if "input" in entry else None
         budgets = _budgets(entry["budgets"], where, f"{k}.budgets") if "budgets" in entry else None
         ignore = (
-            where.prefixes(entry["ignore"], registry, f"{k}.ignore") if "ignore" in entry else ()
+            validation.prefixes(where, entry["ignore"], registry, f"{k}.ignore")
+            if "ignore" in entry
+            else ()
         )
         module_ignores = (
             _module_ignores(entry["per-module-ignores"], where, registry, f"{k}.per-module-ignores")

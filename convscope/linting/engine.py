@@ -32,15 +32,8 @@ from typing import Any
 
 from convscope.analysis.build import Analysis
 from convscope.analysis.latency import predict_latency
-from convscope.analysis.sections import (
-    LATENCY,
-    QUANT,
-    RECEPTIVE_FIELD,
-    ROOFLINE,
-    WEIGHTS,
-    SectionKey,
-    as_key,
-)
+from convscope.analysis.quant import report_from_weights
+from convscope.analysis.sections import as_key
 from convscope.errors import ConvscopeError, describe
 from convscope.ir.flow import Flow
 from convscope.linting import suppress
@@ -60,8 +53,11 @@ from convscope.linting.rule import RuleContext
 from convscope.linting.source import SourceLocator
 from convscope.model.guard import ModelCodeError
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import QUANT, RECEPTIVE_FIELD
+from convscope.sections import WEIGHTS, SectionKey
+from convscope.targets.keys import LATENCY, ROOFLINE
 from convscope.targets.latency import LatencyPrediction
-from convscope.targets.profiles import Profile
+from convscope.targets.profiles import Profile, roofline_params
 from convscope.targets.roofline import RooflineParams
 
 Provider = Callable[[Analysis], Any]
@@ -285,7 +281,6 @@ def _run_rules(
 def profile_roofline(profile: Profile) -> RooflineParams | None:
     """The target profile's roofline figures, or None when it has none (the one conversion
     ``profile`` and ``report`` use too)."""
-    from convscope.targets.profiles import roofline_params
 
     params: RooflineParams | None = roofline_params(profile)
     return params
@@ -296,8 +291,6 @@ def _quant_provider(weights: Provider) -> Provider:
     gives; the QF rules read only that report."""
 
     def provide(analysis: Analysis) -> Any:
-        from convscope.passes.quant.measure import report_from_weights
-
         return report_from_weights(analysis, weights(analysis))
 
     return provide

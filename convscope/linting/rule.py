@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import SectionKey
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Location, Severity, Value
+from convscope.sections import SectionKey
+from convscope.validate import Option
 
 if TYPE_CHECKING:
     from convscope.targets.profiles import Profile
@@ -42,86 +43,6 @@ T = TypeVar("T")
 
 _CODE = re.compile(r"^[A-Z]{2,3}[0-9]{3}$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_OPTION = re.compile(r"^[a-z][a-z0-9_]*$")
-
-_TYPE_NAMES: Mapping[type, str] = {
-    int: "int",
-    float: "number",
-    bool: "bool",
-    str: "string",
-    list: "list of strings",
-}
-
-
-@dataclass(frozen=True)
-class Option:
-    """One typed rule option; its meaning is documented in the rule's README only.
-
-    ``kind`` is ``int``, ``float``, ``bool``, ``str`` or ``list`` (a list of strings).
-    ``profile_key`` names the target-profile field that supplies the value when neither the
-    profile's ``rules`` section nor the user's config sets it (e.g. ``channel-alignment``).
-    ``choices`` restricts a string (or each item of a list); ``minimum`` / ``maximum`` bound
-    a number.
-    """
-
-    name: str
-    kind: type
-    default: Any
-    profile_key: str | None = None
-    choices: tuple[str, ...] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-
-    def __post_init__(self) -> None:
-        if not _OPTION.match(self.name):
-            raise ValueError(f"option name {self.name!r} must be snake_case")
-        if self.kind not in _TYPE_NAMES:
-            raise ValueError(f"option {self.name!r}: unsupported kind {self.kind!r}")
-        object.__setattr__(self, "default", self.validate(self.default))
-
-    @property
-    def type_name(self) -> str:
-        return _TYPE_NAMES[self.kind]
-
-    def validate(self, value: Any) -> Any:
-        """Return ``value`` in canonical form (lists become tuples) or raise ``ValueError``
-        with a message such as ``expected int, got 'x'``."""
-        got = f"got {value!r}"
-        if self.kind is bool:
-            if not isinstance(value, bool):
-                raise ValueError(f"expected bool, {got}")
-            return value
-        if self.kind is int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"expected int, {got}")
-            self._check_range(value)
-            return value
-        if self.kind is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"expected number, {got}")
-            self._check_range(value)
-            return float(value)
-        if self.kind is str:
-            if not isinstance(value, str):
-                raise ValueError(f"expected string, {got}")
-            self._check_choice(value)
-            return value
-        # list of strings
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"expected list of strings, {got}")
-        for v in value:
-            self._check_choice(v)
-        return tuple(value)
-
-    def _check_range(self, value: float) -> None:
-        if self.minimum is not None and value < self.minimum:
-            raise ValueError(f"expected a value >= {self.minimum:g}, got {value!r}")
-        if self.maximum is not None and value > self.maximum:
-            raise ValueError(f"expected a value <= {self.maximum:g}, got {value!r}")
-
-    def _check_choice(self, value: str) -> None:
-        if self.choices is not None and value not in self.choices:
-            raise ValueError(f"expected one of {', '.join(self.choices)}, got {value!r}")
 
 
 class Rule:
@@ -133,7 +54,7 @@ class Rule:
     summary: ClassVar[str]
     options: ClassVar[tuple[Option, ...]] = ()
     #: Sections the rule reads with :meth:`RuleContext.need` (keys of
-    #: :mod:`convscope.analysis.sections`: ``frozenset({RECEPTIVE_FIELD})``). The engine
+    #: :mod:`convscope.sections`): ``frozenset({RECEPTIVE_FIELD})``. The engine
     #: computes them on demand or skips the rule with a note.
     requires: ClassVar[frozenset[SectionKey[Any]]] = frozenset()
     #: Sections the rule reads with :meth:`RuleContext.section` when they are available
@@ -189,7 +110,7 @@ class Rule:
                 if not isinstance(need, SectionKey):
                     raise ValueError(
                         f"rule {cls.code}: {attr} holds {need!r}, not a SectionKey "
-                        f"(the keys are in convscope.analysis.sections)"
+                        f"(each package declares its keys in its keys module)"
                     )
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter, is_lazy
 from torch.utils._pytree import tree_map
 
 from convscope.errors import TraceError, describe
@@ -106,7 +107,6 @@ def real_inputs(inputs: Sequence[Any], *, seed: int = 0) -> tuple[Any, ...]:
 
 def _lazy_modules(model: torch.nn.Module) -> list[tuple[str, str]]:
     """(path, class name) of each module whose parameters or buffers are uninitialized."""
-    from torch.nn.parameter import is_lazy
 
     out = []
     for path, m in model.named_modules():
@@ -119,7 +119,6 @@ def _lazy_modules(model: torch.nn.Module) -> list[tuple[str, str]]:
 def _fresh_uninitialized(model: torch.nn.Module) -> dict[int, Any]:
     """A ``deepcopy`` memo mapping each uninitialized tensor to a new one: torch refuses
     to copy them, and a new one is all a copy needs (it holds no data yet)."""
-    from torch.nn.parameter import UninitializedBuffer, UninitializedParameter, is_lazy
 
     memo: dict[int, Any] = {}
     for t in list(model.parameters()) + list(model.buffers()):

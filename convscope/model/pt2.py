@@ -1,4 +1,5 @@
-"""Open a ``torch.export`` archive (``.pt2``) without running code from it.
+"""Open a ``torch.export`` archive (``.pt2``) without running code from it, and load the
+program it holds.
 
 ``torch.export.load`` unpickles parts of the archive with ``weights_only=False`` (in torch
 2.14: pickled weights and tensor constants, ``opaque_obj_*`` constants via ``pickle.loads``,
@@ -13,16 +14,19 @@ loads, so the checked bytes are the loaded bytes.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import logging
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from convscope.errors import ModelLoadError
+from convscope.errors import ModelLoadError, describe
 
 _TRUST_HINT = "pass --trust-pickle only if you trust where the file came from"
 
@@ -149,3 +153,64 @@ def _loads_weights_only(payload: bytes) -> bool:
     except Exception:  # any refusal or corruption: not provably safe
         return False
     return True
+
+
+def load_program(
+    path: Path, *, trust_pickle: bool
+) -> tuple[nn.Module, tuple[torch.Tensor, ...] | None]:
+    """The module of the exported program at ``path`` (real CPU weights) and its sample
+    inputs when it saved tensors; the archive is vetted first (:func:`read_archive`)."""
+    program = _export_load(path, read_archive(path, trust_pickle=trust_pickle))
+    try:
+        module = program.module()
+    except Exception as exc:  # a program we cannot unlift is unusable
+        raise ModelLoadError(f"could not load exported program {path}: {describe(exc)}") from exc
+    return module, _program_inputs(program)
+
+
+def _export_load(path: Path, archive: Any) -> Any:
+    # torch.export.load logs its own traceback (a warning on the ``torch.export`` logger)
+    # before trying an older format, and the serializer logs one when it falls back to
+    # unrestricted unpickling; the failure is reported once, as our one line, with the
+    # first cause torch logged.
+    with (
+        _captured_log("torch.export") as logged,
+        _captured_log("torch._export.serde.serialize"),
+        _captured_log("torch.export.pt2_archive._package"),
+    ):
+        try:
+            return torch.export.load(archive)
+        except Exception as exc:  # any failure means "not a usable export"
+            cause = f" ({logged[0]})" if logged else ""
+            raise ModelLoadError(
+                f"could not load exported program {path}: {describe(exc)}{cause}"
+            ) from exc
+
+
+@contextlib.contextmanager
+def _captured_log(name: str) -> Iterator[list[str]]:
+    """Keep a library logger's records out of stderr; yield their one-line causes."""
+    logger = logging.getLogger(name)
+    causes: list[str] = []
+
+    def swallow(record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:  # its first sentence: torch appends paragraphs of advice
+            causes.append(describe(exc).split(". ", 1)[0][:160])
+        return False
+
+    logger.addFilter(swallow)
+    try:
+        yield causes
+    finally:
+        logger.removeFilter(swallow)
+
+
+def _program_inputs(program: Any) -> tuple[torch.Tensor, ...] | None:
+    example = getattr(program, "example_inputs", None)
+    if not example:
+        return None
+    args = example[0] if isinstance(example, tuple) and len(example) == 2 else example
+    if args and all(isinstance(a, torch.Tensor) for a in args):
+        return tuple(args)
+    return None

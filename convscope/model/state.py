@@ -86,7 +86,7 @@ def _all_equal(a: list[torch.Tensor] | None, b: list[torch.Tensor] | None) -> bo
 def _numpy_equal(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is b
-    import numpy as np
+    import numpy as np  # optional: torch runs without numpy; the caller had imported it
 
     return bool(a[0] == b[0] and np.array_equal(a[1], b[1]) and tuple(a[2:]) == tuple(b[2:]))
 

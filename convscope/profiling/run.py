@@ -32,9 +32,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from convscope.analysis.sections import PROFILE
-from convscope.model.guard import ModelCodeError
+import torch
+from torch import nn
+
+from convscope.analysis.run import as_inputs
+from convscope.errors import InputError, describe
+from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.state import keeps_global_state
+from convscope.profiling import layers as layers_mod
+from convscope.profiling import measure, traces
+from convscope.profiling.keys import PROFILE
+from convscope.profiling.reliability import ACHIEVED_LIMIT, assess
+from convscope.targets import roofline as roofline_mod
 
 if TYPE_CHECKING:
     from torch import nn
@@ -131,7 +140,6 @@ def estimate_bytes(analysis: Analysis, batch_sizes: Sequence[int | None]) -> dic
     """Bytes a forward at each batch size needs at least: inputs and every activation
     (scaled from the analysed batch) plus the weights once. A lower bound, so a run it
     rejects could never fit."""
-    import torch
 
     base = _analysed_batch(analysis)
     inputs = 0
@@ -170,7 +178,6 @@ def available_memory() -> int | None:
 
 def check_memory(analysis: Analysis, batch_sizes: Sequence[int | None]) -> None:
     """Refuse, before anything is allocated, batch sizes whose forward cannot fit in RAM."""
-    from convscope.errors import InputError
 
     available = available_memory()
     if available is None:
@@ -188,9 +195,6 @@ def _check_input_memory(
 ) -> None:
     """The library's own floor, for callers without an analysis: the inputs of each batch
     size plus the weights must fit before ``torch.randn`` allocates them."""
-    import torch
-
-    from convscope.errors import InputError
 
     available = available_memory()
     if available is None:
@@ -247,13 +251,6 @@ def profile(
     module's train/eval flag is restored; moving it to CUDA or channels_last works on a
     deep copy. ``device="cuda"`` without CUDA raises a one-line :class:`ConvscopeError`.
     """
-    import torch
-
-    from convscope.analysis.run import as_inputs
-    from convscope.errors import InputError, describe
-    from convscope.model.guard import model_code, module_label
-    from convscope.profiling import layers as layers_mod
-    from convscope.profiling import measure, traces
 
     dev = measure.check_device(device)
     if not math.isfinite(min_time) or min_time < 0:
@@ -356,8 +353,6 @@ def profile(
 def _conv_layout(model: nn.Module, forward: Any) -> tuple[bool | None, bool | None]:
     """Run ``forward`` once and report whether the first 2-D conv's input and weight are
     channels_last (strictly: not also plain contiguous). Doubles as a warm-up iteration."""
-    import torch
-    from torch import nn
 
     seen: list[tuple[bool, bool]] = []
 
@@ -422,7 +417,6 @@ class ProfileSection:
     @functools.cached_property
     def reliability(self) -> Reliability:
         """The profiler's verdict on its own numbers (:mod:`convscope.profiling.reliability`)."""
-        from convscope.profiling.reliability import assess
 
         r = self.result
         remainder = self.remainder_s
@@ -542,8 +536,6 @@ class ProfileSection:
         }
 
     def layer_dict(self, path: str) -> dict[str, Any] | None:
-        from convscope.profiling.reliability import ACHIEVED_LIMIT
-
         times = self.result.layers
         measured = times.get(path) if times is not None and path in self.paths else None
         roof = self.roofline.layer(path) if self.roofline is not None else None
@@ -586,7 +578,6 @@ def with_profile(
     functional ops); ``roofline`` adds predicted time, bound and achieved fraction per row.
     The analytic peak activation memory is the analysis's (at its own input shapes).
     """
-    from convscope.targets import roofline as roofline_mod
 
     paths = tuple(r.path for r in analysis.rows)
     section = ProfileSection(

@@ -39,6 +39,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch import profiler as torch_profiler
 
 from convscope import _io
 from convscope.errors import ConvscopeError
@@ -162,18 +163,19 @@ def _record(
     quiet: bool,
 ) -> tuple[bytes, str]:
     """Profile ``fn`` with kineto writing into ``staging``; the trace's bytes and name."""
-    from torch.profiler import ProfilerActivity, profile, tensorboard_trace_handler
 
-    activities = [ProfilerActivity.CPU]
+    activities = [torch_profiler.ProfilerActivity.CPU]
     if device.type == "cuda":
-        activities.append(ProfilerActivity.CUDA)
+        activities.append(torch_profiler.ProfilerActivity.CUDA)
     errors: list[str] = []
     with (
         _filtered_stderr(quiet, errors),
-        profile(
+        torch_profiler.profile(
             activities=activities,
             record_shapes=True,
-            on_trace_ready=tensorboard_trace_handler(str(staging), worker_name=WORKER_NAME),
+            on_trace_ready=torch_profiler.tensorboard_trace_handler(
+                str(staging), worker_name=WORKER_NAME
+            ),
         ),
         labeller.hooks(),
     ):

@@ -24,14 +24,39 @@ The HTML, Markdown and JSON renderers of ``convscope report`` all read this one 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convscope import catalog as data
 from convscope.analysis.build import Analysis, folded
-from convscope.analysis.sections import ERF, RECEPTIVE_FIELD, WEIGHTS, SectionKey
+from convscope.analysis.rf import with_receptive_field
+from convscope.analysis.run import analyze_loaded, with_extra
+from convscope.analysis.schema import to_dict
+from convscope.checks.erf import effective_rf
+from convscope.checks.keys import ERF
+from convscope.ir.graph import ConvAttrs
+from convscope.linting.config import load_settings
+from convscope.linting.engine import lint as run_lint
+from convscope.linting.registry import default_registry
+from convscope.model.load import load_model
+from convscope.model.materialize import materialize
 from convscope.model.state import keeps_global_state
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.profiling import measure
+from convscope.profiling.calibrate import calibrate as run_calibrate
+from convscope.profiling.run import profile, with_profile
+from convscope.render.analysis import markdown
+from convscope.render.lint.json import finding_dict
+from convscope.render.profile.text import stage
+from convscope.render.report import html as html_report
+from convscope.rewriting.apply import apply_plan_inplace
+from convscope.rewriting.plan import RewriteError, make_plan
+from convscope.rewriting.run import _json_safe
+from convscope.sections import WEIGHTS, SectionKey
+from convscope.targets.profiles import roofline_params
 
 if TYPE_CHECKING:
     from convscope.linting.finding import LintResult
@@ -59,8 +84,6 @@ class Report:
     def to_dict(self, cwd: Path | None = None, depth: int | None = None) -> dict[str, Any]:
         """The report document (see the module docstring); ``cwd`` anchors file paths;
         ``depth`` folds the layer rows deeper than N into their parent (``--depth``)."""
-        from convscope.analysis.schema import to_dict
-        from convscope.render.lint.json import finding_dict
 
         a = self.analysis if depth is None else folded(self.analysis, depth)
         doc = to_dict(a)
@@ -86,8 +109,6 @@ class Report:
             "rules_run": list(r.rules_run),
         }
         if self.rewrite is not None:
-            from convscope.rewriting.run import _json_safe
-
             doc["rewrite"] = _json_safe(self.rewrite.to_dict())
             for layer in doc["rewrite"].get("layers", []):
                 # float32 SVD: the last digits vary between CPUs; the gallery is compared exactly
@@ -101,7 +122,6 @@ class Report:
 def _add_conv_geometry(a: Analysis, doc: dict[str, Any]) -> None:
     """``layers[i].conv`` {kernel, stride, padding, dilation, groups, depthwise} for every
     row that runs a convolution itself (its first one), so depthwise convs can be found."""
-    from convscope.ir.graph import ConvAttrs
 
     by_path = {layer["path"]: layer for layer in doc["layers"]}
     for row in a.rows:
@@ -173,8 +193,6 @@ def _timeline_entry(path: str, call: int, calls: int, rf: Any) -> dict[str, Any]
 def rule_docs(codes: Iterable[str]) -> dict[str, str]:
     """The README (Markdown) of each rule code in ``codes``; a one-paragraph stand-in for a
     rule without a README. Codes that are not rules (``BUDGET``, ``CS000``) are left out."""
-    from convscope.linting import catalog as data
-    from convscope.linting.registry import default_registry
 
     registry = default_registry()
     out: dict[str, str] = {}
@@ -222,22 +240,13 @@ def build_report(
     the layers rule DW003 flags (every conv when DW003 flags none). Errors are
     :class:`~convscope.errors.ConvscopeError` with a one-line message.
     """
-    from convscope.linting.config import load_settings
-    from convscope.linting.registry import default_registry
 
     registry = default_registry()
     settings = load_settings(registry, config).with_overrides(registry, target=target)
     resolved = settings.resolve(registry)  # a bad target fails before the model loads
-    from convscope.render.profile.text import stage
 
     if profile_device is not None:
-        from convscope.profiling import measure
-
         measure.check_device(profile_device)
-
-    from convscope import api
-    from convscope.linting.engine import lint as run_lint
-    from convscope.model.load import load_model
 
     stage(progress, f"loading {spec}")
     loaded = load_model(  # seeded: random weights (ERF, profile) are reproducible
@@ -249,14 +258,14 @@ def build_report(
         seed=seed,
     )
     stage(progress, "analysing")
-    analysis = api.analyze_loaded(loaded)
-    analysis = api.with_receptive_field(analysis)
+    analysis = analyze_loaded(loaded)
+    analysis = with_receptive_field(analysis)
     if erf:
         stage(progress, "effective receptive field")
-        analysis = api.with_extra(
+        analysis = with_extra(
             analysis,
             ERF,
-            api.effective_rf(loaded.module, loaded.inputs, analysis=analysis, seed=seed),
+            effective_rf(loaded.module, loaded.inputs, analysis=analysis, seed=seed),
         )
     if profile_device is not None:
         analysis = _with_profile(
@@ -279,7 +288,7 @@ def build_report(
         settings,
         module=loaded.module,
         source_file=loaded.source_file,
-        receptive_field=api.with_receptive_field,
+        receptive_field=with_receptive_field,
         providers=providers,
         registry=registry,
     )
@@ -305,10 +314,6 @@ def _with_profile(
     calibrate_time: float,
     progress: Any,
 ) -> Analysis:
-    from convscope.profiling.calibrate import calibrate as run_calibrate
-    from convscope.profiling.run import profile, with_profile
-    from convscope.render.profile.text import stage
-    from convscope.targets.profiles import roofline_params
 
     module = loaded.module
     if loaded.on_meta and loaded.rebuild is not None:
@@ -337,9 +342,6 @@ def _rewrite_plan(
     """The separable plan with each layer's weight error measured as ``convscope rewrite``
     measures it: the SVD factorization applied to a copy (seeded random weights when the
     model is on meta, as ``rewrite`` does), never to ``module`` itself."""
-    from convscope.model.materialize import materialize
-    from convscope.rewriting.apply import apply_plan_inplace
-    from convscope.rewriting.plan import RewriteError, make_plan
 
     flagged = list(dict.fromkeys(f.layer for f in result.findings if f.code == "DW003"))
     try:
@@ -355,19 +357,14 @@ def render(
 ) -> str:
     """``report`` as ``html`` (self-contained page), ``markdown`` or ``json`` — all three
     from the one document of :meth:`Report.to_dict` (``depth`` folds its layer rows)."""
-    import json
 
     doc = report.to_dict(cwd, depth)
     if fmt == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
-        from convscope.render.analysis import markdown
-
         a = report.analysis if depth is None else folded(report.analysis, depth)
         return markdown.render_report(a, doc)
     if fmt == "html":
-        from convscope.render.report import html as html_report
-
         docs = rule_docs(f["code"] for f in doc["lint"]["findings"])
         return html_report.render(doc, rule_docs=docs)
     raise ValueError(f"unknown report format {fmt!r} (use {', '.join(FORMATS)})")

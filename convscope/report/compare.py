@@ -22,24 +22,20 @@ one only when it was written by ``convscope report --format json``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from convscope import __version__
-from convscope.diff.compare import (
-    RF,
-    Diff,
-    DiffError,
-    LayerDelta,
-    MetricDelta,
-    Number,
-    diff_reports,
-    is_report_path,
-    load_side,
-    validate_report,
-)
+from convscope._version import __version__
+from convscope.diff.compare import diff_reports
+from convscope.diff.errors import DiffError
+from convscope.diff.metrics import RF, Number
+from convscope.diff.reports import is_report_path, load_side, validate_report
+from convscope.diff.result import Diff, LayerDelta, MetricDelta
 from convscope.errors import ConvscopeError
+from convscope.linting.registry import default_registry
+from convscope.render.report import compare_html, compare_markdown
 
 __all__ = [
     "COMPARISON_VERSION",
@@ -141,8 +137,6 @@ def _anchor(finding: Mapping[str, Any], model_scoped: frozenset[str]) -> tuple[s
 
 
 def _model_scoped_codes() -> frozenset[str]:
-    from convscope.linting.registry import default_registry
-
     registry = default_registry()
     return frozenset(r.code for r in registry.matching("ALL") if r.scope == "model")
 
@@ -387,12 +381,12 @@ def load_comparison_side(
     progress: Any = None,
 ) -> Mapping[str, Any]:
     """The report document of one side: a saved ``.json`` report read by ``diff``'s
-    :func:`~convscope.diff.compare.load_side`, or a model spec built as ``convscope
+    :func:`~convscope.diff.reports.load_side`, or a model spec built as ``convscope
     report`` builds it (the same analysis ``load_side`` makes, plus lint with ``config``
     and ``target``)."""
     if is_report_path(arg):
         return load_side(arg)
-    from convscope.report.build import build_report
+    from convscope.report.build import build_report  # torch (~5 s to import) only for a model spec
 
     report = build_report(
         arg,
@@ -419,7 +413,7 @@ def build_comparison(
 
     ``input_shapes``, ``config`` and ``target`` apply to the model-spec sides; given when
     both sides are saved reports they raise :class:`CompareError` (before any work), as
-    does anything :func:`~convscope.diff.compare.load_side` or the model load refuses."""
+    does anything :func:`~convscope.diff.reports.load_side` or the model load refuses."""
     if is_report_path(base) and is_report_path(head):
         for name, value, fixed in (
             ("-i/--input", input_shapes, "their inputs"),
@@ -446,17 +440,12 @@ def build_comparison(
 def render(comparison: Comparison, fmt: str = "html") -> str:
     """``comparison`` as ``html`` (self-contained review page), ``markdown`` (a PR comment)
     or ``json`` — all three from the one document of :meth:`Comparison.to_dict`."""
-    import json
 
     doc = comparison.to_dict()
     if fmt == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
-        from convscope.render.report import compare_markdown
-
         return compare_markdown.render(doc)
     if fmt == "html":
-        from convscope.render.report import compare_html
-
         return compare_html.render(doc)
     raise ValueError(f"unknown comparison format {fmt!r} (use {', '.join(FORMATS)})")

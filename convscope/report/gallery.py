@@ -25,7 +25,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from convscope import _io, fmt
 from convscope.errors import ConvscopeError
+from convscope.report.build import build_report, render
 
 ROOT = Path(__file__).resolve().parents[2]
 OPTIONS: Mapping[str, Any] = {"erf": True, "rewrite": True}
@@ -49,7 +51,6 @@ def examples(root: Path = ROOT) -> list[Path]:
 def build(example: Path, root: Path = ROOT) -> Any:
     """The :class:`~convscope.report.build.Report` of one example, with the spec relative to
     ``root`` (so the documents do not depend on where the checkout lives)."""
-    from convscope.report.build import build_report
 
     spec = example.resolve().relative_to(root.resolve()).as_posix()
     with _cwd(root):
@@ -58,14 +59,12 @@ def build(example: Path, root: Path = ROOT) -> Any:
 
 def render_json(example: Path, root: Path = ROOT) -> str:
     """The JSON report of one example, as ``reports/<name>.json`` holds it."""
-    from convscope.report.build import render
 
     return render(build(example, root), "json", cwd=root)
 
 
 def readme(docs: Mapping[str, Mapping[str, Any]]) -> str:
     """``reports/README.md``: one line per example with its headline numbers."""
-    from convscope.render import fmt
 
     lines = [
         "# Report gallery",
@@ -101,17 +100,15 @@ def readme(docs: Mapping[str, Mapping[str, Any]]) -> str:
 
 def generate(out: Path, root: Path = ROOT, only: Sequence[str] = (), log: Any = None) -> list[Path]:
     """Write every example's HTML, JSON and Markdown (and the README) into ``out``."""
-    from convscope import _io
-    from convscope.report.build import render
 
     files = _select(examples(root), only, root)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for example in files:
         report = build(example, root)
-        for fmt, suffix in (("json", "json"), ("markdown", "md"), ("html", "html")):
+        for form, suffix in (("json", "json"), ("markdown", "md"), ("html", "html")):
             path = out / f"{example.stem}.{suffix}"
-            _io.write_atomic(path, render(report, fmt, cwd=root))
+            _io.write_atomic(path, render(report, form, cwd=root))
             written.append(path)
         if log is not None:
             log(f"wrote {out / example.stem}.{{html,json,md}}")

@@ -39,7 +39,8 @@ from convscope import formulas as fm
 from convscope.analysis.build import Analysis, LayerRow
 from convscope.errors import ConvscopeError
 from convscope.ir import graph as ir
-from convscope.passes.receptive.structure import NodeRF, receptive_field
+from convscope.passes.receptive.result import NodeRF
+from convscope.passes.receptive.walk import receptive_field
 from convscope.targets.latency import LatencyPrediction, separable_calls, spatialize_calls
 
 __all__ = [

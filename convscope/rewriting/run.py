@@ -18,10 +18,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import torch
+
+from convscope.analysis import run as analysis_run
 from convscope.analysis.latency import predict_latency
-from convscope.analysis.sections import LATENCY
+from convscope.linting.config import Settings
+from convscope.linting.engine import lint
+from convscope.linting.profiles import resolve_target
+from convscope.linting.registry import default_registry
+from convscope.model.guard import model_code, module_label
 from convscope.model.materialize import materialize, real_inputs
+from convscope.model.modes import eval_mode
 from convscope.model.state import keeps_global_state
+from convscope.rewriting.apply import apply_plan_inplace
 from convscope.rewriting.plan import (
     ExportError,
     LayerPlan,
@@ -31,7 +40,9 @@ from convscope.rewriting.plan import (
     VerificationError,
     make_plan,
 )
-from convscope.targets.profiles import Profile, resolve_target
+from convscope.rewriting.verify import verify
+from convscope.targets.keys import LATENCY
+from convscope.targets.profiles import Profile
 
 __all__ = [
     "ExportError",
@@ -89,20 +100,12 @@ def _json_safe(value: Any) -> Any:
 
 
 def _run(model: Any, inputs: Sequence[Any]) -> Any:
-    import torch
-
-    from convscope.model.guard import model_code, module_label
-    from convscope.model.modes import eval_mode
-
     with eval_mode(model), torch.no_grad(), model_code("forward", module_label(model)):
         return model(*inputs)
 
 
 def _layers_from_lint(analysis: Any) -> tuple[str, ...]:
     """Paths named by rule DW003 (separable-candidate), run alone with its default options."""
-    from convscope.linting.config import Settings
-    from convscope.linting.engine import lint
-    from convscope.linting.registry import default_registry
 
     registry = default_registry()
     settings = Settings().with_overrides(registry, select="DW003")
@@ -151,9 +154,6 @@ def rewrite(
     Raises :class:`RewriteError` for a bad selection and :class:`VerificationError` when
     the rewritten model does not measure what the plan predicted.
     """
-    from convscope.analysis import run as analysis_run
-    from convscope.rewriting.apply import apply_plan_inplace
-    from convscope.rewriting.verify import verify
 
     args = analysis_run.as_inputs(inputs)
     copied = materialize(model, seed=seed, device=None)

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch.utils._pytree import tree_flatten
 
+from convscope.analysis import run as analysis_run
 from convscope.analysis.build import Analysis
 from convscope.errors import describe
 from convscope.model.guard import ModelCodeError
@@ -118,7 +119,6 @@ def verify(
     outputs_after: Any,
 ) -> Verification:
     """Trace ``new_model`` on ``inputs`` and compare with ``plan`` and the original run."""
-    from convscope.analysis import run as analysis_run
 
     problems: list[str] = []
     shapes_before = before.output_shapes

@@ -3,9 +3,13 @@
 A profile (``rules/profiles/<name>.yaml``) holds a description, the hardware facts rules
 read (channel alignment multiple, minimum depthwise width, activations an INT8 pipeline
 handles badly, whether weights are quantized ``per-tensor`` or ``per-channel``, an ``int8``
-flag, roofline peak FLOP/s and bandwidth where a public figure
-exists), and overrides: rule options (``rules``) and severities (``severity``). Profiles
-are validated with the same code as user configs (:mod:`convscope.validate`).
+flag, roofline peak FLOP/s and bandwidth where a public figure exists, a kernel model
+measured on the device: ``kernels``, see :mod:`convscope.targets.kernels`), and overrides:
+rule options (``rules``) and severities (``severity``). Profiles are validated with the
+same code as user configs (:mod:`convscope.validate`); this module checks what a profile
+says about the hardware, and the linter checks its rule codes, options and severities
+against the rules it has (:mod:`convscope.linting.profiles`, which ``load_profile`` and
+``resolve_target`` come from).
 
 Precedence of a rule option, lowest first: the rule's default, the profile field bound to it
 (``Option.profile_key``), the profile's ``rules`` section, the user config's ``rules``.
@@ -21,17 +25,15 @@ from typing import Any
 
 import yaml
 
-from convscope.linting import catalog as data
-from convscope.linting.finding import Severity
-from convscope.linting.registry import Registry, default_registry
-from convscope.linting.rule import Option
+from convscope import catalog as data
 from convscope.targets.kernels import KernelModel, KernelsError, parse_kernels
-from convscope.validate import TOO_DEEP, ConfigError, Where, yaml_problem
+from convscope.targets.roofline import RooflineParams
+from convscope.validate import TOO_DEEP, ConfigError, Option, Where, yaml_problem
 
 DEFAULT_TARGET = "generic"
 
-#: Profile fields that rule options can bind to (``Option.profile_key``), with a basic type
-#: used when no registered rule binds the field.
+#: Profile fields that rule options can bind to (``Option.profile_key``), with their basic
+#: type (a rule that binds a field checks it again with its own option).
 PROFILE_FIELDS: Mapping[str, Option] = MappingProxyType(
     {
         "channel-alignment": Option("channel_alignment", int, 1, minimum=1),
@@ -80,8 +82,10 @@ class Profile:
     int8: bool = False
     fields: Mapping[str, Any] = field(default_factory=dict)  # PROFILE_FIELDS values it sets
     roofline: Roofline = Roofline()
+    # rule code → options, and rule code → severity: as read here (mappings, the levels
+    # strings), checked against the rules by the linter (options validated, Severity levels)
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    severity: Mapping[str, Severity] = field(default_factory=dict)
+    severity: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
     # Measured kernel samples (``convscope profile --calibrate --kernels``): latency model.
     kernels: KernelModel | None = None
@@ -104,21 +108,9 @@ def profile_path(name: str) -> Path:
     return path
 
 
-def resolve_target(target: str | Profile | None, registry: Registry | None = None) -> Profile:
-    """The one way every command turns ``--target`` into a :class:`Profile`: a profile
-    passes through, None is :data:`DEFAULT_TARGET`, anything else is a shipped name or a
-    path to a ``.yaml`` profile (:func:`load_profile`). Use the resolved profile itself
-    afterwards, never its ``name``: a file's name is not a shipped target."""
-    if isinstance(target, Profile):
-        return target
-    return load_profile(target or DEFAULT_TARGET, registry)
-
-
 def roofline_params(profile: Profile) -> Any:
     """The profile's :class:`~convscope.targets.roofline.RooflineParams`, or None when it
     has no figures (``peak-flops`` / ``bandwidth`` null)."""
-    from convscope.targets.roofline import RooflineParams
-
     roof = profile.roofline
     if roof.peak_flops is None or roof.bandwidth is None:
         return None
@@ -131,17 +123,16 @@ def roofline_params(profile: Profile) -> Any:
     )
 
 
-def load_profile(name: str, registry: Registry | None = None) -> Profile:
-    """Load and validate a profile by name (``generic``) or path (``my-npu.yaml``).
+def profile_label(path: Path) -> str:
+    """How errors name a profile file: a shipped one by its file name, others by path."""
+    return path.name if path.parent == data.profiles_dir() else str(path)
 
-    Profiles describe the shipped rule catalog, so their rule codes and options are checked
-    against :func:`default_registry` unless another registry is given; a lint run with a
-    smaller registry (tests) simply ignores entries for rules it does not have.
-    """
-    registry = registry if registry is not None else default_registry()
+
+def read_profile(name: str) -> Profile:
+    """Read a profile by name (``generic``) or path (``my-npu.yaml``), its hardware fields
+    checked; its ``rules`` and ``severity`` sections only checked to be mappings."""
     path = profile_path(name)
-    label = path.name if path.parent == data.profiles_dir() else str(path)
-    where = Where(f"profile {label}")
+    where = Where(f"profile {profile_label(path)}")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -151,14 +142,12 @@ def load_profile(name: str, registry: Registry | None = None) -> Profile:
     except RecursionError:
         raise where.error("", TOO_DEEP) from None
     try:
-        return parse_profile(raw, path.stem, where, registry, path)
+        return parse_profile(raw, path.stem, where, path)
     except RecursionError:
         raise where.error("", TOO_DEEP) from None
 
 
-def parse_profile(
-    raw: Any, name: str, where: Where, registry: Registry, path: Path | None = None
-) -> Profile:
+def parse_profile(raw: Any, name: str, where: Where, path: Path | None = None) -> Profile:
     doc = where.mapping(raw, "")
     where.keys(doc, _TOP_KEYS, "")
     description = doc.get("description", "")
@@ -174,14 +163,10 @@ def parse_profile(
     for key, base in PROFILE_FIELDS.items():
         if key not in doc:
             continue
-        bound = [o for r in registry.values() for o in r.options if o.profile_key == key]
-        value = doc[key]
-        for opt in bound or [base]:
-            try:
-                value = opt.validate(doc[key])
-            except ValueError as exc:
-                raise where.error(key, str(exc)) from None
-        fields[key] = value
+        try:
+            fields[key] = base.validate(doc[key])
+        except ValueError as exc:
+            raise where.error(key, str(exc)) from None
     roof = where.mapping(doc.get("roofline"), "roofline")
     where.keys(roof, _ROOFLINE_KEYS, "roofline")
     numbers: dict[str, float | None] = {}
@@ -206,10 +191,8 @@ def parse_profile(
         int8=int8,
         fields=MappingProxyType(fields),
         roofline=Roofline(numbers["peak-flops"], numbers["bandwidth"], source),
-        rules=MappingProxyType(where.rules_section(doc.get("rules"), registry, "rules")),
-        severity=MappingProxyType(
-            where.severity_section(doc.get("severity"), registry, "severity")
-        ),
+        rules=MappingProxyType(dict(where.mapping(doc.get("rules"), "rules"))),
+        severity=MappingProxyType(dict(where.mapping(doc.get("severity"), "severity"))),
         path=path,
         kernels=kernels,
     )

@@ -36,7 +36,7 @@ from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.materialize import has_meta, materialize_lazy, real_inputs
 from convscope.model.modes import eval_mode, global_forward_hooks
-from convscope.trace import ops
+from convscope.trace.classify import classify
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -102,7 +102,7 @@ class _Recorder(TorchDispatchMode):
         out = func(*args, **kwargs)
         flat_in = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
         flat_out = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
-        kind, attrs = ops.classify(func, args, kwargs, flat_out)
+        kind, attrs = classify(func, args, kwargs, flat_out)
 
         params: list[str] = []
         inputs: list[int] = []
@@ -313,11 +313,17 @@ def _batch_hint(inputs: Sequence[Any], exc: BaseException) -> str:
     short = [t for t in flat if t.dim() == 3]
     if not short or not re.search(r"\b3D\b|dimension|dims|shape|size", str(exc)):
         return ""
-    dims = ",".join(str(d) for d in short[0].shape)
-    return (
-        f" (the input {dims.replace(',', '×')} has no batch dimension? "
-        f"shapes include it: -i 1,{dims})"
-    )
+    shape = tuple(short[0].shape)
+    shown = "×".join(map(str, shape))
+    if shape[0] == 1:
+        # 1×C×W: a batch of one with a spatial dimension missing (torch then takes the 1 for
+        # the channels of an unbatched C×H×W map); a square map is the likely intent.
+        fixed = (*shape, shape[-1])
+        why = f"the input {shown} has 3 dimensions; a 2-D layer takes N×C×H×W"
+    else:
+        fixed = (1, *shape)
+        why = f"the input {shown} has no batch dimension? shapes include it"
+    return f" ({why}: -i {','.join(map(str, fixed))})"
 
 
 def trace(

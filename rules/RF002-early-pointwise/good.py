@@ -1,6 +1,8 @@
-"""RF002 good: a 3×3 stem, bottlenecks whose 1×1 convs sit around a 3×3, and a run of
-1×1 convs only once the map is down to 8×8."""
+"""RF002 good: a 3×3 stem, bottlenecks whose 1×1 convs sit around a 3×3, a run of
+1×1 convs only once the map is down to 8×8, and an FPN lateral 1×1 at full resolution
+added to a top-down path that sees the whole image."""
 
+import torch.nn.functional as F
 from torch import nn
 
 INPUT_SHAPE = (1, 3, 64, 64)
@@ -19,6 +21,18 @@ class Bottleneck(nn.Module):
         return x + self.expand(self.act(self.conv(self.act(self.reduce(x)))))
 
 
+class Lateral(nn.Module):
+    """An FPN level: the 1×1 lateral's input is local (3 px), but the merge's other input,
+    the top-down path, already carries the context: pointwise belongs here."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.lateral = nn.Conv2d(cin, cout, 1)
+
+    def forward(self, top, skip):
+        return F.interpolate(top, size=skip.shape[-2:], mode="nearest") + self.lateral(skip)
+
+
 class Net(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -31,10 +45,12 @@ class Net(nn.Module):
         self.mix = nn.Sequential(nn.Conv2d(128, 128, 1), nn.ReLU(), nn.Conv2d(128, 128, 1),
                                  nn.ReLU(), nn.Conv2d(128, 10, 1))
         self.act = nn.ReLU()
+        self.fpn = Lateral(64, 128)
 
     def forward(self, x):
-        x = self.blocks(self.act(self.stem(x)))
-        return self.mix(self.down(x)).mean((2, 3))
+        stem = self.act(self.stem(x))
+        x = self.blocks(stem)
+        return self.mix(self.down(x)).mean((2, 3)), self.fpn(self.down(x), stem)
 
 
 def build_model() -> nn.Module:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import convscope
-from convscope.analysis.build import fold
+from convscope.analysis.build import AnalysisView, fold
 from convscope.analysis.schema import SCHEMA_VERSION, to_dict
 
 SUMMED = (
@@ -102,11 +102,18 @@ def test_json_is_versioned_deterministic_and_complete() -> None:
     assert doc["trace"] == {"mode": "meta", "fallback_reason": None}
 
 
-def test_analysis_repr_html_for_notebooks() -> None:
-    a = convscope.analyze(nn.Conv2d(3, 4, 3), (1, 3, 8, 8))
-    html = a._repr_html_()
-    assert html.count("<tr>") == 1 + 1 + 1  # header, one row, footer
-    assert "Conv2d" in html
+def test_view_is_data_the_package_renders() -> None:
+    a = convscope.analyze(nn.Conv2d(3, 4, 3), (1, 3, 8, 8), name="m")
+    assert a.view() == AnalysisView(a, "auto")
+    v = a.view(depth=2)
+    assert v.analysis is a and v.depth == 2
+    assert a.view(None).depth is None
+    assert repr(v) == f"<notebook view of {a!r}, depth=2>"
+    for bad in ("deep", 1.5, True):
+        with pytest.raises(TypeError, match="depth must be an int, None or 'auto'"):
+            a.view(bad)
+    # no rendering in analysis/: the HTML is registered with IPython by the package
+    assert not hasattr(a, "_repr_html_") and not hasattr(v, "_repr_html_")
 
 
 def test_analysis_repr_is_one_short_line() -> None:

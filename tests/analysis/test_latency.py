@@ -11,9 +11,9 @@ from click.testing import CliRunner
 import convscope
 from convscope.analysis.latency import NoKernelModelError, predict_latency, with_latency
 from convscope.analysis.schema import to_dict
-from convscope.analysis.sections import LATENCY
 from convscope.cli.app import main
 from convscope.ir import graph as ir
+from convscope.targets.keys import LATENCY
 
 TESTS = Path(__file__).resolve().parents[1]
 CONSTANT = str(TESTS / "fixtures" / "kernels" / "constant.yaml")

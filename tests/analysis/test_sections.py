@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
 import subprocess
 import sys
@@ -13,21 +14,16 @@ import pytest
 from torch import nn
 
 import convscope
-from convscope.analysis import sections
 from convscope.analysis.build import Analysis
 from convscope.analysis.rf import with_receptive_field
 from convscope.analysis.run import with_extra
 from convscope.analysis.schema import to_dict
-from convscope.analysis.sections import (
-    ALL,
-    ERF,
-    QUANT,
-    RECEPTIVE_FIELD,
-    SectionKey,
-    as_key,
-    index,
-)
-from convscope.passes.receptive.structure import ReceptiveField
+from convscope.analysis.sections import ALL, as_key
+from convscope.checks.keys import CROSSCHECK, ERF, RF_VERIFY
+from convscope.passes.keys import QUANT, RECEPTIVE_FIELD
+from convscope.passes.receptive.result import ReceptiveField
+from convscope.profiling.keys import PROFILE
+from convscope.sections import SectionKey, index
 
 PACKAGE = Path(__file__).resolve().parents[2] / "convscope"
 
@@ -76,7 +72,7 @@ def test_a_value_of_the_wrong_type_is_refused() -> None:
     a = small()
     message = (
         "section 'receptive_field' holds a "
-        "convscope.passes.receptive.structure.ReceptiveField, got str"
+        "convscope.passes.receptive.result.ReceptiveField, got str"
     )
     with pytest.raises(TypeError, match=re.escape(message)):
         a.with_section(RECEPTIVE_FIELD, "43x43")  # type: ignore[arg-type]
@@ -134,31 +130,51 @@ def test_key_definitions() -> None:
     with pytest.raises(ValueError, match="a section name is an identifier"):
         SectionKey("receptive field", int)
     with pytest.raises(ValueError, match="must be a class or 'module:qualname'"):
-        SectionKey("x", "convscope.passes.receptive.structure.ReceptiveField")
+        SectionKey("x", "convscope.passes.receptive.result.ReceptiveField")
     with pytest.raises(TypeError, match="is not a class"):
         SectionKey("x", "convscope.analysis.sections:ALL").resolve()
     assert repr(RECEPTIVE_FIELD) == "SectionKey('receptive_field')"
 
 
+#: The modules that declare keys: the package that produces each section.
+KEY_MODULES = (
+    "convscope.sections",
+    "convscope.passes.keys",
+    "convscope.targets.keys",
+    "convscope.profiling.keys",
+    "convscope.checks.keys",
+)
+
+
 def test_each_key_resolves_to_the_class_it_is_typed_with() -> None:
-    """The lazy ``module:qualname`` and the static ``SectionKey[Class]`` agree."""
-    constants = {v: n for n, v in vars(sections).items() if isinstance(v, SectionKey)}
-    assert set(constants) == set(ALL)
-    for key in ALL:
-        annotation = sections.__annotations__[constants[key]]
-        assert annotation == f"SectionKey[{key.resolve().__name__}]", key
-        assert constants[key] == key.name.upper()
+    """The lazy ``module:qualname`` and the static ``SectionKey[Class]`` agree, and every key
+    is named after its section; the keys known by name are those of the packages below
+    analysis/."""
+    declared: list[SectionKey[Any]] = []
+    for name in KEY_MODULES:
+        module = importlib.import_module(name)
+        constants = {v: n for n, v in vars(module).items() if isinstance(v, SectionKey)}
+        for key, constant in constants.items():
+            annotation = module.__annotations__[constant]
+            assert annotation == f"SectionKey[{key.resolve().__name__}]", key
+            assert constant == key.name.upper()
+        declared += constants
+    assert len(declared) == len(index(declared)) == 10  # every name once
+    assert set(ALL) == {k for k in declared if k not in (PROFILE, RF_VERIFY, ERF, CROSSCHECK)}
 
 
-def test_the_keys_import_neither_torch_nor_the_passes() -> None:
+@pytest.mark.parametrize("name", ["convscope.analysis.sections", *KEY_MODULES])
+def test_the_keys_import_neither_torch_nor_the_passes(name: str) -> None:
     code = (
-        "import sys; import convscope.analysis.sections; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'convscope')))"
+        f"import sys; import {name}; "
+        "print(*(m for m in sys.modules if m.split('.')[0] == 'torch' "
+        "or m.startswith(('convscope.passes.', 'convscope.checks.', 'convscope.profiling.'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    assert out.strip() == "['convscope', 'convscope.analysis', 'convscope.analysis.sections']"
+    allowed = {"convscope.passes.keys", "convscope.checks.keys", "convscope.profiling.keys"}
+    assert set(out.split()) <= allowed, out
 
 
 #: A section named by a string literal: ``extras["x"]``, ``extras.get("x")``,

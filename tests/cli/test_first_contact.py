@@ -45,6 +45,16 @@ def test_missing_batch_dimension_suggests_the_shape_with_one() -> None:
     assert "no batch dimension" in line and "-i 1,3,16,16" in line
 
 
+def test_batch_of_one_missing_a_spatial_dimension_suggests_a_shape_that_runs() -> None:
+    # 1,3,16 is a batch of one with H or W dropped: torch reads it as an unbatched 1×3×16
+    # map, so prepending another 1 (what the hint used to say) fails the same way.
+    code, _, err = run("analyze", str(FIX / "tiny.py"), "-i", "1,3,16")
+    line = error_line(code, err)
+    assert "-i 1,3,16,16" in line and "-i 1,1,3,16" not in line
+    code, _, err = run("analyze", str(FIX / "tiny.py"), "-i", "1,3,16,16", "--format", "json")
+    assert code == 0, err
+
+
 def test_two_input_model_says_to_repeat_i() -> None:
     code, _, err = run("analyze", str(FIX / "two_inputs.py"), "-i", "1,3,32,32")
     line = error_line(code, err)

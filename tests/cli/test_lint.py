@@ -176,6 +176,9 @@ def test_no_models_anywhere(work: Path) -> None:
     result = CliRunner().invoke(main, ["lint", "--config", "empty.yaml"])
     assert result.exit_code == 2
     assert "no MODEL given and no `models` listed" in result.stderr
+    # ...and says how to give one: on the command line or under `models:`, with an example
+    assert "convscope lint model.py" in result.stderr and "examples/convscope.yaml" in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize(

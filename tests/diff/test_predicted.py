@@ -17,7 +17,10 @@ import convscope
 from convscope.analysis import schema
 from convscope.analysis.latency import with_latency
 from convscope.cli.app import main
-from convscope.diff.compare import DiffError, as_dict, check, diff_reports, parse_thresholds
+from convscope.diff.compare import diff_reports
+from convscope.diff.document import as_dict
+from convscope.diff.errors import DiffError
+from convscope.diff.gate import check, parse_thresholds
 from convscope.render.diff import markdown as diff_markdown
 
 

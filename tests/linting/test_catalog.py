@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 
 import convscope
-from convscope.analysis.sections import CALIBRATION, QUANT, RECEPTIVE_FIELD, WEIGHTS, SectionKey
-from convscope.linting.catalog import rule_doc, rule_folder, rules_dir
+from convscope.catalog import rule_doc, rule_folder, rules_dir
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
 from convscope.linting.registry import default_registry
 from convscope.model.load import load_model
+from convscope.passes.keys import CALIBRATION, QUANT, RECEPTIVE_FIELD
+from convscope.sections import WEIGHTS, SectionKey
 
 SECTIONS = ["What it does", "Why is this bad", "Example", "Suggested fix", "Options", "References"]
 REG = default_registry()
@@ -110,7 +111,7 @@ def _lint_fixture(path: Path, code: str) -> tuple[Counter[str], dict[str, int]]:
     if needs & {WEIGHTS, QUANT}:  # the engine measures QUANT from the weights
         providers[WEIGHTS] = lambda _a: loaded.module
     if CALIBRATION in needs and "CALIBRATION" in namespace:
-        from convscope.passes.quant.measure import with_quant
+        from convscope.analysis.quant import with_quant
 
         providers[CALIBRATION] = lambda a: with_quant(a, loaded.module, namespace["CALIBRATION"])
     settings = Settings(select=(code,), target=namespace.get("TARGET", "generic"))

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from convscope.linting.catalog import profiles_dir, rules_dir
+from convscope.catalog import profiles_dir, rules_dir
 from convscope.linting.config import Settings, find_config, load_settings, resolve_spec
 from convscope.linting.finding import Severity
+from convscope.linting.profiles import load_profile
 from convscope.linting.registry import default_registry
-from convscope.targets.profiles import available_profiles, load_profile
+from convscope.targets.profiles import available_profiles
 from convscope.validate import ConfigError, format_size, parse_size
 
 REG = default_registry()

@@ -18,18 +18,20 @@ from torch import nn
 
 import convscope
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import RECEPTIVE_FIELD, WEIGHTS
-from convscope.linting.catalog import rule_doc
+from convscope.catalog import rule_doc
 from convscope.linting.config import Budgets, Settings
 from convscope.linting.engine import lint
 from convscope.linting.finding import Finding, Severity
+from convscope.linting.profiles import load_profile
 from convscope.linting.registry import Registry, default_registry
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules.dw001_narrow_depthwise import NarrowDepthwise
 from convscope.linting.rules.hw001_channel_alignment import ChannelAlignment
 from convscope.linting.rules.qf004_quant_unfriendly_activation import QuantUnfriendlyActivation
-from convscope.passes.receptive.structure import ReceptiveField, receptive_field
-from convscope.targets.profiles import load_profile
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.passes.receptive.result import ReceptiveField
+from convscope.passes.receptive.walk import receptive_field
+from convscope.sections import WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = {"AR001", "AR002", "AR003", "DW001", "DW002", "DW003", "HW001", "PF002", "QF003", "QF004"}
@@ -445,7 +447,8 @@ def test_lint_package_imports_no_torch_rich_or_click() -> None:
         "import convscope.linting\n"
         "from convscope.linting.registry import default_registry\n"
         "from convscope.linting.config import load_settings\n"
-        "from convscope.targets.profiles import available_profiles, load_profile\n"
+        "from convscope.linting.profiles import load_profile\n"
+        "from convscope.targets.profiles import available_profiles\n"
         "reg = default_registry()\n"
         "[load_profile(p, reg) for p in available_profiles()]\n"
         "bad = [m for m in ('torch', 'rich', 'click') if m in sys.modules]\n"

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
+from torch import nn
 
 from convscope.errors import ModelLoadError
-from convscope.model.load import load_model
+from convscope.model.load import LoadedModel, load_model
 
 _FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "pt2_archives.py"
 
@@ -102,3 +104,40 @@ def test_the_legacy_layout_pickles_are_checked_too(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match=r"serialized_example_inputs\.pt.*--trust-pickle"):
         load_model(str(path))
     assert not (tmp_path / "ran").exists()
+
+
+def shapes(loaded: LoadedModel) -> list[tuple[int, ...]]:
+    return [tuple(t.shape) for t in loaded.inputs]
+
+
+def test_exported_program(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
+    example = (torch.randn(1, 3, 12, 12),)
+    path = tmp_path / "tiny.pt2"
+    torch.export.save(torch.export.export(model, example), path)
+    loaded = load_model(str(path))
+    assert loaded.input_source == "example_inputs"
+    assert shapes(loaded) == [(1, 3, 12, 12)]
+    assert not loaded.on_meta
+    torch.testing.assert_close(loaded.module(*example), model(*example))
+    assert shapes(load_model(str(path), input_shapes=[(1, 3, 20, 20)])) == [(1, 3, 20, 20)]
+    with pytest.raises(ModelLoadError, match=r"model file not found"):
+        load_model(str(tmp_path / "other.pt2"))
+
+
+def test_corrupt_exported_program(tmp_path: Path) -> None:
+    path = tmp_path / "broken.pt2"
+    path.write_bytes(b"not a zip archive")
+    with pytest.raises(ModelLoadError, match=r"could not load exported program"):
+        load_model(str(path))
+
+
+def test_garbage_export_is_one_error_and_torch_logs_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    garbage = tmp_path / "junk.pt2"
+    garbage.write_bytes(b"not a zip archive at all")
+    with pytest.raises(ModelLoadError, match=r"exported program .*junk\.pt2"):
+        load_model(str(garbage))
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err and "deserializing" not in captured.err

@@ -89,7 +89,8 @@ def test_macs_hand_computed_and_flopcounter(
 
 def test_fused_cpu_attention_kernel_is_counted() -> None:
     # On real CPU tensors SDPA runs the fused _scaled_dot_product_flash_attention_for_cpu
-    # kernel, which FlopCounterMode counts as 0; convscope has a formula for it.
+    # kernel; convscope has a formula for it. FlopCounterMode counted it as 0 before torch
+    # 2.15 and counts it since, so the peer is only held to agree when it counts at all.
     m = Fn(lambda m, q: F.scaled_dot_product_attention(q, q, q))
     q = torch.randn(2, 4, 10, 8)
     a = convscope.analyze(m, (q,), device="cpu")
@@ -98,7 +99,7 @@ def test_fused_cpu_attention_kernel_is_counted() -> None:
     assert a.totals.macs == 2 * 4 * 10 * 10 * 16
     with FlopCounterMode(display=False) as fc:
         m(q)
-    assert fc.get_total_flops() == 0  # the peer undercount this guards against
+    assert fc.get_total_flops() in (0, 2 * a.totals.macs)
 
 
 def test_transposed_conv_counts_input_side() -> None:

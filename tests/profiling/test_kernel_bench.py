@@ -14,7 +14,7 @@ from convscope.cli.app import main
 from convscope.profiling.kernel_bench import PLAN, calibrate_kernels, time_call
 from convscope.profiling.measure import Clock
 from convscope.targets.kernels import FAMILIES, parse_kernels
-from convscope.targets.profiles import load_profile
+from convscope.targets.profiles import read_profile
 
 SOME = ("conv.pointwise", "act.relu", "ew.add", "view")
 
@@ -72,7 +72,7 @@ def test_cli_writes_a_profile_that_analyze_reads(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert "kernel model:" in result.stderr
-    prof = load_profile(str(out))
+    prof = read_profile(str(out))
     assert prof.kernels is not None and prof.kernels.provenance.threads == 1
     listed = CliRunner().invoke(main, ["config", "--targets", "--target", str(out)])
     assert listed.exit_code == 0, listed.stderr

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from convscope.analysis.sections import PROFILE
 from convscope.profiling.calibrate import STABLE_TOLERANCE, rounds_agree
+from convscope.profiling.keys import PROFILE
 from convscope.profiling.measure import Stats
 from convscope.profiling.reliability import (
     ADVICE,

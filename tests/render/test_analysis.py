@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 import convscope
-from convscope import api
+from convscope import api, fmt
 from convscope.analysis.build import Analysis
-from convscope.render import fmt
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.analysis import (
     json as json_report,
 )
@@ -143,7 +143,8 @@ def _name_cells(html: str) -> list[tuple[float, str]]:
 
 
 def test_notebook_view_is_the_report_in_small(analysis: Analysis) -> None:
-    html = analysis._repr_html_()
+    assert analysis.section(RECEPTIVE_FIELD) is None  # the view computes it for the summary
+    html = html_table.analysis_html(analysis)
     for label in ("Params", "MACs", "Peak activations", "Receptive field", "Unknown ops"):
         assert f"<b>{label}</b>" in html
     assert fmt.nbytes(analysis.totals.peak_activation_bytes) in html
@@ -160,10 +161,12 @@ def test_notebook_view_folds_deep_models_under_sixty_rows() -> None:
     stages = [nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()) for _ in range(40)]
     a = convscope.analyze(nn.Sequential(*stages), (1, 4, 8, 8), name="deep")
     assert len(a.rows) == 80
-    html = a._repr_html_()
+    html = html_table.analysis_html(a)
+    assert html_table.view_html(a.view()) == html  # "auto" is what a bare analysis shows
     body = html[html.index("<tbody>") : html.index("</tbody>")]
     assert body.count("<tr") <= html_table.MAX_ROWS
     assert "Folded below depth 1: 40 of 80 layer rows" in html
     assert fmt.count(a.totals.macs) in html[html.index("<tfoot>") :]
-    full = a.view(depth=None)._repr_html_()
+    full = html_table.view_html(a.view(depth=None))
     assert full.count("<tr") > 80 and "Folded" not in full
+    assert html_table.view_html(a.view(depth=2)).count("<tr") == full.count("<tr")  # max depth

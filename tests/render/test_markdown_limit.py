@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from torch import nn
 
 import convscope
@@ -78,7 +79,7 @@ def test_lint_markdown_counts_and_groups() -> None:
     text = lint_markdown.render(many_findings(6), Severity.WARNING)
     assert text.startswith("### ❌ convscope lint: 6 findings\n")
     assert "| error | 2 |" in text and "| warning | 4 |" in text and "| info | 0 |" in text
-    assert text.index("DW001") < text.index("#### [RF005]")
+    assert text.index("DW001") < text.index("#### `RF005`")
     assert "narrow-depthwise · 4" in text and "stride-skips-input · 2" in text
     assert "\\| below" in text  # pipes in messages are escaped
     assert "not shown" not in text
@@ -118,3 +119,17 @@ def test_statistics_per_code() -> None:
         "severity": "error",
     }
     assert lint_statistics.to_text(()) == "no findings\n"
+
+
+def test_rule_links_only_below_a_configured_docs_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No address is invented: without CONVSCOPE_DOCS_URL a rule is its code plus a pointer
+    # to `convscope rule`; with it, each rule links to its README below that base.
+    monkeypatch.delenv("CONVSCOPE_DOCS_URL", raising=False)
+    text = lint_markdown.render(many_findings(2), Severity.WARNING)
+    assert "](http" not in text and "`convscope rule CODE`" in text
+    monkeypatch.setenv("CONVSCOPE_DOCS_URL", "https://docs.example.test/convscope/rules/")
+    text = lint_markdown.render(many_findings(2), Severity.WARNING)
+    assert (
+        "[DW001](https://docs.example.test/convscope/rules/DW001-narrow-depthwise/README.md)"
+        in text
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from convscope.analysis.sections import PROFILE
+from convscope.profiling.keys import PROFILE
 from convscope.report.build import build_report
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -169,7 +169,7 @@ def test_lint_matching_by_rule_and_layer() -> None:
 def test_a_saved_analysis_compares_equal_to_its_spec(tmp_path: Path) -> None:
     """diff's load_side (what `convscope analyze --format json` writes) and a model-spec
     side built with lint give the same numbers; only lint is missing from the saved one."""
-    from convscope.diff.compare import load_side
+    from convscope.diff.reports import load_side
 
     saved = tmp_path / "base.json"
     saved.write_text(json.dumps(load_side(BASE)), encoding="utf-8")

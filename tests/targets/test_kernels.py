@@ -17,7 +17,7 @@ from convscope.targets.kernels import (
     Provenance,
     parse_kernels,
 )
-from convscope.targets.profiles import load_profile
+from convscope.targets.profiles import read_profile
 from convscope.validate import ConfigError
 
 CONSTANT = Path(__file__).resolve().parents[1] / "fixtures" / "kernels" / "constant.yaml"
@@ -69,7 +69,7 @@ def test_the_fit_is_a_function_of_the_samples() -> None:
 
 
 def test_constant_times_predict_that_constant_for_any_shape() -> None:
-    model = load_profile(str(CONSTANT)).kernels
+    model = read_profile(str(CONSTANT)).kernels
     assert model is not None
     assert set(model.families) == set(FAMILIES)
     dense = model.predict_us("conv.dense", [(1, 3, 64, 1, 49, 2, 224 * 224, 112 * 112)])
@@ -126,10 +126,10 @@ def test_a_profile_with_a_bad_kernels_section_is_one_config_error(tmp_path: Path
         CONSTANT.read_text().replace("columns: [numel, inplace, us]", "columns: [x, us]", 1)
     )
     with pytest.raises(ConfigError) as info:
-        load_profile(str(bad))
+        read_profile(str(bad))
     assert "kernels.families.act.clamp.columns" in str(info.value)
     assert "\n" not in str(info.value)
 
 
 def test_profiles_without_kernels_have_none() -> None:
-    assert load_profile("generic").kernels is None
+    assert read_profile("generic").kernels is None

@@ -14,7 +14,7 @@ import convscope
 from convscope.ir import graph as ir
 from convscope.targets.kernels import FAMILIES
 from convscope.targets.latency import KernelCall, call_us, kernel_call, predict
-from convscope.targets.profiles import load_profile
+from convscope.targets.profiles import read_profile
 
 CONSTANT = Path(__file__).resolve().parents[1] / "fixtures" / "kernels" / "constant.yaml"
 
@@ -41,7 +41,7 @@ class Block(nn.Module):
 
 def test_hand_count_of_a_small_block() -> None:
     a = convscope.analyze(Block(), (1, 8, 16, 16))
-    pred = predict(a.graph, load_profile(str(CONSTANT)).kernels)  # type: ignore[arg-type]
+    pred = predict(a.graph, read_profile(str(CONSTANT)).kernels)  # type: ignore[arg-type]
     ops = {n.op: _constant_us(n) for n in a.graph.nodes}
     want_us = sum(_constant_us(n) for n in a.graph.nodes)
     assert "aten.convolution.default" in ops and "aten.relu_.default" in ops
@@ -79,7 +79,7 @@ MODELS = (
 @pytest.mark.parametrize("name", MODELS)
 def test_every_op_is_priced_and_stand_ins_are_listed(name: str) -> None:
     a = convscope.analyze_spec(f"torchvision:{name}")
-    model = load_profile(str(CONSTANT)).kernels
+    model = read_profile(str(CONSTANT)).kernels
     assert model is not None
     pred = predict(a.graph, model)
     calls = [kernel_call(a.graph, n) for n in a.graph.nodes]
@@ -98,7 +98,7 @@ def test_every_op_is_priced_and_stand_ins_are_listed(name: str) -> None:
 
 
 def test_families_missing_from_a_profile_fall_back_and_are_listed() -> None:
-    model = load_profile(str(CONSTANT)).kernels
+    model = read_profile(str(CONSTANT)).kernels
     assert model is not None
     samples = {k: v for k, v in model.samples.items() if k != "act.relu"}
     partial = replace(model, samples=MappingProxyType(samples))
@@ -109,7 +109,7 @@ def test_families_missing_from_a_profile_fall_back_and_are_listed() -> None:
 
 
 def test_a_hypothetical_call_is_priced_by_its_family() -> None:
-    model = load_profile(str(CONSTANT)).kernels
+    model = read_profile(str(CONSTANT)).kernels
     assert model is not None
     depthwise = KernelCall("conv.depthwise", (1, 32, 32, 32, 9, 1, 3136, 3136))
     assert call_us(model, depthwise) == pytest.approx(100.0, rel=1e-9)

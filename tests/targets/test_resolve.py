@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from convscope.targets.profiles import Profile, resolve_target, roofline_params
+from convscope.linting.profiles import resolve_target
+from convscope.targets.profiles import Profile, roofline_params
 from convscope.validate import ConfigError
 
 MACHINE = """\

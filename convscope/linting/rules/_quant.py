@@ -8,7 +8,9 @@ import math
 
 from convscope.linting.finding import Value
 from convscope.linting.rule import Option
-from convscope.passes.quant.structure import LayerQuant, QuantReport, share_text
+from convscope.passes.quant.grid import share_text
+from convscope.passes.quant.report import QuantReport
+from convscope.passes.quant.weights import LayerQuant
 
 __all__ = [
     "WEIGHTS_KEY",

@@ -1,6 +1,6 @@
 """Receptive-field helpers shared by the RF rules (no torch).
 
-The rules read :class:`~convscope.passes.receptive.structure.ReceptiveField` with
+The rules read :class:`~convscope.passes.receptive.result.ReceptiveField` with
 ``ctx.need(RECEPTIVE_FIELD)`` (rules declare ``requires = frozenset({RECEPTIVE_FIELD})``)
 and the tensor shapes of the frozen graph.
 """
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.rule import RuleContext
-from convscope.passes.receptive.structure import NodeRF, ReceptiveField
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.passes.receptive.result import NodeRF, ReceptiveField
 
 
 def receptive_field(ctx: RuleContext) -> ReceptiveField:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from convscope.fmt import human
 from convscope.ir import graph as ir
 from convscope.ir.text import describe, kernel, op_name
-from convscope.render.fmt import human
 
 __all__ = [
     "count",

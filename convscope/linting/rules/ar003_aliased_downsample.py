@@ -43,7 +43,7 @@ class AliasedDownsample(Rule):
         for index, node in enumerate(spatial):
             if index < stem or not _aliasing(flow, node):
                 continue
-            src = flow.source(node, lambda n: n.kind in _THROUGH)
+            src = flow.source(node, lambda n: n.kind in _THROUGH or flow.is_activation(n))
             if src is not None and _low_pass(flow, src):
                 continue
             hits.setdefault(node.module, []).append((index, node, src))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convscope import formulas as fm
-from convscope.analysis.sections import LATENCY
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._util import count, kernel, pct
+from convscope.targets.keys import LATENCY
 from convscope.targets.latency import separable_calls
 
 

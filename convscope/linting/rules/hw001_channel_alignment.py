@@ -50,7 +50,7 @@ class ChannelAlignment(Rule):
                 continue
             if flow.source_through_transparent(node) is None:
                 dims.pop("in_channels")  # the model input (e.g. RGB)
-            if flow.reaches_output(node, lambda n: n.kind in _TO_OUTPUT):
+            if flow.reaches_output(node, lambda n: n.kind in _TO_OUTPUT or flow.is_activation(n)):
                 dims.pop("out_channels")  # classes / masks: fixed by the task
             if conv is not None and conv.is_depthwise and "in_channels" in dims:
                 dims.pop("out_channels", None)  # one channel count for a depthwise conv

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from convscope.analysis.sections import LATENCY, ROOFLINE
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._util import duration, nbytes, pct
+from convscope.targets.keys import LATENCY, ROOFLINE
 from convscope.targets.roofline import estimate
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from convscope.analysis.sections import LATENCY
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._util import count, duration, nbytes, pct
+from convscope.targets.keys import LATENCY
 
 
 class CostHotspot(Rule):

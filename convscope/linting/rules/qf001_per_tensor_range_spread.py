@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from convscope.analysis.sections import QUANT
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._quant import (
@@ -15,10 +14,9 @@ from convscope.linting.rules._quant import (
     value,
     weights_option,
 )
-from convscope.passes.quant.structure import (
-    equalization_text,
-    share,
-)
+from convscope.passes.keys import QUANT
+from convscope.passes.quant.grid import share
+from convscope.passes.quant.report import equalization_text
 
 
 class PerTensorRangeSpread(Rule):

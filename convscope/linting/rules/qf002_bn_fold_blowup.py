@@ -6,7 +6,6 @@ import dataclasses
 import math
 from collections.abc import Iterator
 
-from convscope.analysis.sections import QUANT
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._quant import (
@@ -16,7 +15,8 @@ from convscope.linting.rules._quant import (
     value,
     weights_option,
 )
-from convscope.passes.quant.structure import below, share
+from convscope.passes.keys import QUANT
+from convscope.passes.quant.grid import below, share
 
 
 def _plural(n: int, word: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from convscope.analysis.sections import CALIBRATION
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
+from convscope.passes.keys import CALIBRATION
 
 
 class ActivationOutliers(Rule):

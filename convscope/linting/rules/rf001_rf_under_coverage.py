@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._rf import axes, input_rf, receptive_field
 from convscope.linting.rules._util import pct
-from convscope.passes.receptive.structure import ReceptiveField
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.passes.receptive.result import ReceptiveField
 
 
 class RFUnderCoverage(Rule):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.ir.flow import Flow
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
 from convscope.linting.rules._rf import axes, input_map, input_rf, receptive_field
 from convscope.linting.rules._util import op_name, pct
-from convscope.passes.receptive.structure import ReceptiveField
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.passes.receptive.result import ReceptiveField
 
 _MAX_VIEWS = 4  # views between a channels-last map and its linear layer (permute, reshape)
 
@@ -56,7 +56,12 @@ class EarlyPointwise(Rule):
             for run in _runs(flow, early)
             if len(run) >= ctx.option("min_run") or _at_input(flow, run[0])
         ]
-        blocks = _bare_blocks(ctx, flow, early, runs)
+        limit = ctx.option("max_rf_fraction")
+
+        def local(node: ir.Node) -> bool:
+            return _local_residual(flow, rf, node, limit)
+
+        blocks = _bare_blocks(flow, early, runs, local)
         reported: set[int] = set()
         for block, members in blocks:
             run = next((r for r in runs if all(n.id in members for n in r)), None)
@@ -66,9 +71,7 @@ class EarlyPointwise(Rule):
                 what = f"block `{block}` has no spatial op: its {_run_text(flow, run)}"
             else:
                 merge = next(
-                    op_name(m).rstrip("_")
-                    for m in flow.graph.nodes
-                    if m.id in members and flow.is_merge(m)
+                    op_name(m).rstrip("_") for m in flow.graph.nodes if m.id in members and local(m)
                 )
                 what = (
                     f"block `{block}` has no spatial op ({_count(flow, pointwise)} "
@@ -110,8 +113,11 @@ class EarlyPointwise(Rule):
                 "resolution": axes(at.fmap),
                 "rf_fraction": round(frac, 4),
             },
-            suggestion="put a spatial conv (a depthwise 3×3 is cheap) in front of the early "
-            "1×1 convs, or restore a 3×3 stem conv"
+            # The measured fact behind "cheap": spatial mixing matters more than learning it.
+            suggestion="put a spatial conv in front of the early 1×1 convs (even a cheap "
+            "depthwise 3×3 restores the spatial mixing: frozen random depthwise filters "
+            "recovered as much accuracy as learned ones in benchmarks/design_evidence.py), "
+            "or restore a 3×3 stem conv"
             if layers
             else "put a depthwise conv in front of the channels-last linear layers (as "
             "ConvNeXt's 7×7 before its MLP), or restore a spatial stem",
@@ -177,7 +183,7 @@ def _depthwise_branch(flow: Flow, tensor: int, depth: int = 0) -> bool:
     if producer is None or depth > 32:
         return False
     if not flow.is_depthwise(producer) and not flow.is_merge(producer):
-        producer = flow.source(producer, _through_norms) or producer
+        producer = flow.source(producer, lambda n: _through_norms(flow, n)) or producer
     if flow.is_depthwise(producer):
         return True
     return (
@@ -193,14 +199,15 @@ def _at_input(flow: Flow, node: ir.Node) -> bool:
     return flow.source_through_transparent(node) is None and not _beside_spatial_branch(flow, node)
 
 
-def _through_norms(n: ir.Node) -> bool:
-    return n.kind in (ir.OpKind.NORM, ir.OpKind.VIEW, ir.OpKind.ACTIVATION)
+def _through_norms(flow: Flow, n: ir.Node) -> bool:
+    """Norms, views and activations (hand-written ones included)."""
+    return n.kind in (ir.OpKind.NORM, ir.OpKind.VIEW) or flow.is_activation(n)
 
 
 def _beside_spatial_branch(flow: Flow, node: ir.Node) -> bool:
     source = flow.main_input(node)
     # ``0 + branch`` (a branch sum that starts from zero) is a gate, not a merge: look past it
-    for merge in flow.forward(node, lambda n: _through_norms(n) or flow.is_gate(n)):
+    for merge in flow.forward(node, lambda n: _through_norms(flow, n) or flow.is_gate(n)):
         if not flow.is_merge(merge):
             continue
         for tensor in merge.inputs:
@@ -208,7 +215,9 @@ def _beside_spatial_branch(flow: Flow, node: ir.Node) -> bool:
             if producer is None:
                 continue
             spatial = (
-                producer if flow.is_spatial(producer) else flow.source(producer, _through_norms)
+                producer
+                if flow.is_spatial(producer)
+                else flow.source(producer, lambda n: _through_norms(flow, n))
             )
             if (
                 spatial is not None
@@ -266,11 +275,33 @@ def _runs(flow: Flow, early: dict[int, _Early]) -> list[list[ir.Node]]:
     return [[nodes[i] for i in chain(s)] for s in starts]
 
 
+def _local_residual(flow: Flow, rf: ReceptiveField, node: ir.Node, limit: float) -> bool:
+    """A residual merge (an elementwise sum or product of branches, not a concat) none of
+    whose inputs carries spatial context yet: every input's largest receptive field is at
+    most ``limit`` of the input on every axis. A merge is judged by the input that sees the
+    most: a 1×1 lateral added to a top-down path that already covers
+    the image (an FPN) is where pointwise belongs, not an early bare block."""
+    if not flow.is_merge(node) or node.kind is ir.OpKind.CAT:
+        return False
+    sides = rf.input_size
+    for tensor in node.inputs:
+        seen = rf.per_tensor.get(tensor)
+        if seen is None:
+            continue
+        if seen.is_global or any(r > limit * s for r, s in zip(seen.size, sides, strict=False)):
+            return False
+    return True
+
+
 def _bare_blocks(
-    ctx: RuleContext, flow: Flow, early: dict[int, _Early], runs: list[list[ir.Node]]
+    flow: Flow,
+    early: dict[int, _Early],
+    runs: list[list[ir.Node]],
+    local: Callable[[ir.Node], bool],
 ) -> list[tuple[str, frozenset[int]]]:
     """Outermost non-leaf modules without a spatial op that hold a reported run or a
-    residual merge, whose first 1×1 conv is early. Returns (path, node ids inside)."""
+    residual merge of local branches (``local``), whose first 1×1 conv is early. Returns
+    (path, node ids inside)."""
     members: dict[str, set[int]] = {}
     for node in flow.graph.nodes:
         parts = node.module.split(".") if node.module else []
@@ -289,9 +320,9 @@ def _bare_blocks(
         if not pointwise or pointwise[0].id not in early or _paired(flow, pointwise[0]):
             continue
         has_run = any(all(n.id in ids for n in run) for run in runs)
-        # a residual add makes a module a block; a concat of 1×1 groups (MixNet's mixed
-        # pointwise conv) is one layer
-        residual = any(flow.is_merge(n) and n.kind is not ir.OpKind.CAT for n in inside)
+        # a residual add of local branches makes a module a block; a concat of 1×1 groups
+        # (MixNet's mixed pointwise conv) is one layer
+        residual = any(local(n) for n in inside)
         if has_run or residual:
             good[path] = frozenset(ids)
     outermost = [p for p in good if not any(p.startswith(q + ".") for q in good if q != p)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.ir import graph as ir
 from convscope.linting.finding import Finding, Severity, Value
 from convscope.linting.rule import Option, Rule, RuleContext
@@ -17,6 +16,7 @@ from convscope.linting.rules._rf import (
     window,
 )
 from convscope.linting.rules._util import describe
+from convscope.passes.keys import RECEPTIVE_FIELD
 
 
 class UnproductiveLayer(Rule):

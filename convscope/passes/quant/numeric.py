@@ -1,7 +1,7 @@
 """The torch side of the quantization pass: BatchNorm folding, channel ranges, fake
 quantization, SQNR, cross-layer-equalization scales and calibration.
 
-The formulas are stated in :mod:`convscope.passes.quant.structure`. Everything here works
+The formulas are stated in :mod:`convscope.passes.quant`. Everything here works
 on detached
 CPU copies (weights are read, never written: ``calibrate`` runs on a deep copy of the model)
 and keeps folded weights in float32, as a deployed model stores them (fake quantization on
@@ -21,22 +21,12 @@ import torch
 from convscope.ir import graph as ir
 from convscope.model.guard import model_code, module_label
 from convscope.model.modes import set_eval
-from convscope.passes.quant.structure import (
-    DEFAULT_BN_EPS,
-    ActivationStats,
-    Equalization,
-    FoldStats,
-    LayerActivation,
-    LayerQuant,
-    LayerSite,
-    PairSite,
-    QuantOptions,
-    QuantReport,
-    find_layers,
-    find_pairs,
-    per_tensor_bits,
-    skipped,
-)
+from convscope.passes.quant.activations import ActivationStats, LayerActivation
+from convscope.passes.quant.grid import per_tensor_bits
+from convscope.passes.quant.options import DEFAULT_BN_EPS, QuantOptions
+from convscope.passes.quant.report import QuantReport, skipped
+from convscope.passes.quant.sites import LayerSite, PairSite, find_layers, find_pairs
+from convscope.passes.quant.weights import Equalization, FoldStats, LayerQuant
 
 Tensor = torch.Tensor
 
@@ -121,7 +111,7 @@ def spread(ranges: Tensor) -> float:
 
 def effective_bits(ranges: Tensor, bits: int = 8) -> Tensor:
     """``log2(2 · m_o + 1)``, ``m_o = min(qmax, round(r_o / s))``, under the per-tensor scale
-    ``s = R / qmax``: :func:`~convscope.passes.quant.structure.per_tensor_bits` on a tensor."""
+    ``s = R / qmax``: :func:`~convscope.passes.quant.grid.per_tensor_bits` on a tensor."""
     return torch.tensor(per_tensor_bits(ranges.tolist(), bits), dtype=torch.float64)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from convscope import fmt
 from convscope.analysis.build import Analysis, LayerRow, fold
-from convscope.analysis.sections import LATENCY, RECEPTIVE_FIELD
+from convscope.catalog import rule_ref
 from convscope.ir import graph as ir
-from convscope.render import fmt
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
+from convscope.targets.keys import LATENCY
 
 
 def _esc(text: str) -> str:
@@ -144,8 +146,6 @@ def render_report(a: Analysis, doc: Mapping[str, Any]) -> str:
 
 
 def _lint_section(lint: Mapping[str, Any]) -> list[str]:
-    from convscope.linting.catalog import rule_doc_url
-
     findings = lint["findings"]
     counts = lint["counts"]
     head = (
@@ -161,7 +161,7 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
         return [*lines, "", "No findings."]
     rows = []
     for f in findings:
-        rule = f"[{f['code']}]({rule_doc_url(f['code'], f['name'])}) {f['name']}"
+        rule = f"{rule_ref(f['code'], f['name'])} {f['name']}"
         rows.append(
             f"| {f['severity']} | {rule} | `{_esc(f['layer'] or '(root)')}` "
             f"| {_esc(f['message'])} |"
@@ -171,6 +171,7 @@ def _lint_section(lint: Mapping[str, Any]) -> list[str]:
         "| --- | --- | --- | --- |",
         *fit_rows(rows, BUDGET // 3, "findings", "the JSON report has every finding"),
     ]
+    table += ["", "`convscope rule CODE` explains a rule: what it checks, why, the fix."]
     if len(findings) <= FINDINGS_INLINE:
         return [*lines, "", *table]
     return [

@@ -1,4 +1,4 @@
-"""The notebook view of an analysis (``Analysis._repr_html_``): the report in small.
+"""The notebook view of an analysis: the report in small, as HTML.
 
 A summary (parameters, MACs, peak activation memory, output receptive field, ops without a
 cost formula), the layer tree with left-aligned, indented names, and the totals. Deep models
@@ -6,20 +6,22 @@ are folded to the deepest level that keeps the table under :data:`MAX_ROWS` rows
 line saying how many rows were folded and how to see them all (``a.view(depth=None)``).
 Dependency-free HTML; styles are inline or scoped, because notebook front ends right-align
 table cells by default, which hides the tree's indentation.
+
+:func:`analysis_html` and :func:`view_html` are what a notebook shows for an
+:class:`~convscope.analysis.build.Analysis` and for ``a.view(depth)``: the package registers
+them with IPython's display formatter (:mod:`convscope`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
-from typing import TYPE_CHECKING
 
-from convscope.analysis.sections import RECEPTIVE_FIELD
-from convscope.render import fmt
+from convscope import fmt
+from convscope.analysis.build import Analysis, AnalysisView, LayerRow
+from convscope.analysis.rf import with_receptive_field
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.analysis import tree
-
-if TYPE_CHECKING:  # the analysis calls this renderer for its notebook view
-    from convscope.analysis.build import Analysis, LayerRow
 
 MAX_ROWS = 60
 AUTO = "auto"
@@ -158,14 +160,14 @@ def render_page(a: Analysis) -> str:
     )
 
 
-class View:
-    """What ``Analysis.view(depth)`` returns: displays as the notebook view at that depth."""
+def analysis_html(a: Analysis, depth: int | str | None = AUTO) -> str:
+    """What a notebook shows for ``a``: the view at ``depth``, with the output receptive
+    field in the summary (computed here when ``a`` carries none)."""
+    if a.section(RECEPTIVE_FIELD) is None:
+        a = with_receptive_field(a)
+    return render_table(a, depth)
 
-    def __init__(self, a: Analysis, depth: int | str | None) -> None:
-        self.a, self.depth = a, depth
 
-    def _repr_html_(self) -> str:
-        return render_table(self.a, self.depth)
-
-    def __repr__(self) -> str:
-        return f"<notebook view of {self.a!r}, depth={self.depth!r}>"
+def view_html(view: AnalysisView) -> str:
+    """What a notebook shows for ``a.view(depth)``."""
+    return analysis_html(view.analysis, view.depth)

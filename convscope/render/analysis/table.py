@@ -15,11 +15,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from convscope import fmt
 from convscope.analysis.build import Analysis, LayerRow, fold
-from convscope.analysis.sections import LATENCY, RECEPTIVE_FIELD
 from convscope.ir import graph as ir
-from convscope.render import fmt
+from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.analysis import tree
+from convscope.targets.keys import LATENCY
 
 
 def _rf_cell(a: Analysis, path: str) -> str:

@@ -9,19 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from convscope.diff.compare import (
-    LATENCY,
-    PREDICTED_LATENCY,
-    Diff,
-    FieldDelta,
-    GateResult,
-    LatencyStats,
-    LayerDelta,
-    MetricDelta,
-    Number,
-    Unit,
-)
-from convscope.render.fmt import human
+from convscope.diff.gate import GateResult
+from convscope.diff.metrics import LATENCY, PREDICTED_LATENCY, Number, Unit
+from convscope.diff.result import Diff, FieldDelta, LatencyStats, LayerDelta, MetricDelta
+from convscope.fmt import human
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows, more_line
 
 MAX_LAYERS = 200  # rows shown in the per-layer table; the rest are counted

@@ -9,7 +9,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from convscope.diff.compare import LATENCY, PREDICTED_LATENCY, Diff, GateResult
+from convscope.diff.gate import GateResult
+from convscope.diff.metrics import LATENCY, PREDICTED_LATENCY
+from convscope.diff.result import Diff
 from convscope.render.diff import markdown as cells
 
 MAX_LAYERS = cells.MAX_LAYERS

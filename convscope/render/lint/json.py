@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from convscope import __version__
+from convscope._version import __version__
 from convscope.linting.finding import Finding, LintResult, relative_path, summary_counts
 
 VERSION = 1

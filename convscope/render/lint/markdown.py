@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from convscope.linting.catalog import rule_doc_url
+from convscope.catalog import rule_ref
 from convscope.linting.finding import Finding, LintResult, Location, Severity, summary_counts
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
 
@@ -68,7 +68,7 @@ def render(results: Sequence[LintResult], fail_on: Severity, cwd: Path | None = 
         name = items[0][1].name
         head = [
             "",
-            f"#### [{code}]({rule_doc_url(code, name)}) {name} · {len(items)}",
+            f"#### {rule_ref(code, name)} {name} · {len(items)}",
             "",
             ("| model " if several else "") + "| severity | layer | location | message |",
             ("| --- " if several else "") + "| --- | --- | --- | --- |",
@@ -80,6 +80,8 @@ def render(results: Sequence[LintResult], fail_on: Severity, cwd: Path | None = 
         remaining -= sum(len(x) + 1 for x in head + fitted)
     if not groups:
         lines += ["", "No findings."]
+    else:
+        lines += ["", "`convscope rule CODE` explains a rule: what it checks, why, the fix."]
     return cap("\n".join(lines) + "\n")
 
 

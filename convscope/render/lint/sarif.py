@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from convscope import __version__
-from convscope.linting import catalog as data
+from convscope import catalog as data
+from convscope._version import __version__
 from convscope.linting.finding import (
     BUDGET_CODE,
     BUDGET_NAME,

@@ -22,10 +22,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from convscope import fmt
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import PROFILE
+from convscope.profiling.keys import PROFILE
 from convscope.profiling.reliability import ACHIEVED_LIMIT
-from convscope.render import fmt
 
 __all__ = [
     "calibration_table",

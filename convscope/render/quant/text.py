@@ -19,7 +19,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from convscope.passes.quant.structure import LayerQuant, QuantReport, fold_starves, share
+from convscope.passes.quant.grid import share
+from convscope.passes.quant.report import QuantReport
+from convscope.passes.quant.weights import LayerQuant, fold_starves
 
 
 def _db(v: float | None) -> str:

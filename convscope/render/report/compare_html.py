@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from markupsafe import Markup
+
 from convscope.render.diff.markdown import delta, percent, value
 from convscope.render.report.html import (
     PLOTLY_CONFIG,
@@ -86,7 +88,6 @@ def _side_text(side: Mapping[str, Any]) -> str:
 
 def render(doc: Mapping[str, Any]) -> str:
     """The HTML page of a comparison document."""
-    from markupsafe import Markup
 
     figs = figures(doc)
     rows = list(doc["layers"]["rows"])

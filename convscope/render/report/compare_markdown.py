@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from convscope.diff.compare import FieldDelta
+from convscope.diff.result import FieldDelta
 from convscope.render.diff.markdown import delta as delta_text
 from convscope.render.diff.markdown import field_cell, value
 from convscope.render.diff.markdown import percent as percent_text

@@ -20,8 +20,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jinja2
+from markupsafe import Markup
+
+from convscope import fmt
 from convscope.errors import ConvscopeError
-from convscope.render import fmt
 
 __all__ = ["figures", "markdown_to_html", "plotly_js", "render"]
 
@@ -54,8 +57,6 @@ def plotly_js() -> str:
 
 @cache
 def _environment() -> Any:
-    import jinja2
-
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("convscope.render.report", "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
@@ -116,7 +117,6 @@ def _script_json(value: Any) -> str:
 
 def render(doc: Mapping[str, Any], *, rule_docs: Mapping[str, str] | None = None) -> str:
     """The HTML page of a report document (``rule_docs``: rule code → README Markdown)."""
-    from markupsafe import Markup
 
     layers = list(doc["layers"])
     lint = doc.get("lint")

@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from convscope.render import fmt
+from convscope import fmt
 
 if TYPE_CHECKING:
     from convscope.rewriting.plan import LayerPlan

@@ -1,5 +1,8 @@
 """The lint recall corpus: ``cases.yaml`` plus one model file per case in ``models/``.
 
+``first_merged.yaml`` is the corpus as first merged, a frozen set run beside the grown one;
+``models.sha256`` pins every model file (cases are appended, never edited: ``README.md``).
+
 Shared by ``test_corpus.py`` and ``benchmarks/lint_recall.py``. A case is linted the way a
 user runs the linter — ``convscope lint MODEL --format json`` through the Click entry point
 — and its report is compared with the case's expectations.
@@ -7,6 +10,7 @@ user runs the linter — ``convscope lint MODEL --format json`` through the Clic
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import uuid
@@ -24,6 +28,8 @@ from convscope.cli.app import main
 HERE = Path(__file__).resolve().parent
 MODELS = HERE / "models"
 CASES = HERE / "cases.yaml"
+FIRST_MERGED = HERE / "first_merged.yaml"
+MANIFEST = HERE / "models.sha256"
 # An explicit config, so a convscope.yaml or [tool.convscope] in the checkout cannot change
 # which rules the corpus measures.
 CONFIG = HERE / "convscope.yaml"
@@ -42,6 +48,7 @@ _FIELDS = frozenset(
         "extend_select",
         "named_layer",
         "known_miss",
+        "changed",
     }
 )
 
@@ -60,6 +67,7 @@ class Case:
     extend_select: tuple[str, ...] = ()
     named_layer: bool = False
     known_miss: str | None = None
+    changed: str | None = None
 
     @property
     def path(self) -> Path:
@@ -90,9 +98,24 @@ def load_cases(path: Path = CASES) -> list[Case]:
                 extend_select=tuple(entry.get("extend_select", ())),
                 named_layer=bool(entry.get("named_layer", False)),
                 known_miss=entry.get("known_miss"),
+                changed=entry.get("changed"),
             )
         )
     return cases
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_manifest(path: Path = MANIFEST) -> dict[str, str]:
+    """file name → SHA-256 pinned in ``models.sha256`` (``sha256sum`` format)."""
+    pinned = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            pinned[name.strip()] = digest
+    return pinned
 
 
 def _checkpoint(case: Case, directory: Path) -> Path:

@@ -10,9 +10,9 @@ from torch import nn
 
 import convscope
 from convscope.analysis.build import Analysis
-from convscope.analysis.sections import ROOFLINE
 from convscope.linting.config import Settings
 from convscope.linting.engine import REQUIREMENT_HINTS, lint
+from convscope.targets.keys import ROOFLINE
 
 PEAK, BANDWIDTH = 65.0e12, 320.0e9  # the gpu-fp16 profile (NVIDIA T4)
 

@@ -12,13 +12,14 @@ import pytest
 import torch
 
 import convscope
-from convscope.analysis.sections import CALIBRATION, QUANT, WEIGHTS, SectionKey
-from convscope.linting.catalog import rule_folder
+from convscope.analysis.quant import quant_report, with_quant
+from convscope.catalog import rule_folder
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
 from convscope.linting.registry import default_registry
 from convscope.model.load import load_model
-from convscope.passes.quant.measure import quant_report, with_quant
+from convscope.passes.keys import CALIBRATION, QUANT
+from convscope.sections import WEIGHTS, SectionKey
 
 REG = default_registry()
 CODES = ("QF001", "QF002", "QF005")
@@ -216,8 +217,8 @@ def test_readme_checkpoint_run_is_current(
     import torch
     from click.testing import CliRunner
 
+    from convscope.catalog import rule_doc, rules_dir
     from convscope.cli.app import main
-    from convscope.linting.catalog import rule_doc, rules_dir
 
     folder = rule_folder(code, REG[code].name)
     model = runpy.run_path(str(folder / "bad.py"))["build_model"]()
@@ -238,7 +239,7 @@ def test_the_weights_profile_key_is_validated(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from convscope.cli.app import main
-    from convscope.targets.profiles import load_profile
+    from convscope.linting.profiles import load_profile
     from convscope.validate import ConfigError
 
     assert load_profile("edge-int8").fields["weights"] == "per-tensor"

@@ -12,21 +12,22 @@ from torch import nn
 
 import convscope
 from convscope.analysis.rf import with_receptive_field
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
 from convscope.linting.finding import INTERNAL_ERROR_CODE
-from convscope.passes.receptive import structure
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.passes.receptive import walk
+from convscope.passes.receptive.result import ReceptiveField
 from convscope.render.analysis import markdown
 from convscope.report.build import build_report, render
 
 
 @pytest.fixture
 def broken_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    def run(self: object) -> structure.ReceptiveField:
+    def run(self: object) -> ReceptiveField:
         raise RuntimeError("planted bug")
 
-    monkeypatch.setattr(structure._Pass, "run", run)
+    monkeypatch.setattr(walk._Walk, "run", run)
 
 
 def _analysis() -> convscope.Analysis:

@@ -11,9 +11,10 @@ from torch import nn
 
 import convscope
 from convscope.analysis.rf import with_receptive_field
-from convscope.analysis.sections import RECEPTIVE_FIELD
 from convscope.checks.rf_verify import verify_rf
-from convscope.passes.receptive.structure import NodeRF, ReceptiveField
+from convscope.passes.keys import RECEPTIVE_FIELD
+from convscope.passes.receptive import positions
+from convscope.passes.receptive.result import NodeRF, ReceptiveField
 
 
 def _rf(model: nn.Module, shape: tuple[int, ...]) -> tuple[convscope.Analysis, NodeRF]:
@@ -207,3 +208,30 @@ def test_random_resampling_graphs_exact_at_every_position(
         assert any(isinstance(m, nn.AvgPool1d) for m in model)
     res = verify_rf(model, shape, a, layers=[str(len(model) - 1)])
     assert res.all_agree, res.render()
+
+
+def test_period_is_the_denominator_of_the_stride() -> None:
+    assert positions.period(2.0) == 1 and positions.period(0.0) == 1  # 0: a broadcast
+    assert positions.period(0.5) == 2 and positions.period(2 / 3) == 3
+
+
+def test_compose_a_padded_window_on_the_input() -> None:
+    # 3-wide window, stride 1, padding 1 on 5 input pixels: output j reads [j − 1, j + 1];
+    # the first and last read padding
+    up = positions.identity(5)
+    got = positions.compose(up, 1.0, 2.0, 1.0, -1.0, 0.0, 5, 5, None)
+    assert got is not None
+    los, his, pads = got
+    assert los == (-1, 0, 1, 2, 3) and his == (1, 2, 3, 4, 5)
+    assert pads == (True, False, False, False, True)
+    # without intervals, a step that is not exactly affine (jitter) drops the positions
+    assert positions.compose(up, 1.0, 2.0, 1.0, -1.0, 0.5, 5, 5, None) is None
+    # a layer input of another length than the positions describe: unknown
+    assert positions.compose(up, 1.0, 2.0, 1.0, -1.0, 0.0, 6, 6, None) is None
+
+
+def test_hull_of_merged_branches() -> None:
+    a = ((0.0, 1.0), (2.0, 3.0), (False, False))
+    b = ((-1.0, 1.0), (1.0, 4.0), (True, False))
+    assert positions.hull([a, b], 2) == ((-1.0, 1.0), (2.0, 4.0), (True, False))
+    assert positions.hull([a, None], 2) is None
