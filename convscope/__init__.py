@@ -18,6 +18,7 @@ from convscope._version import __version__
 
 __all__ = [
     "Analysis",
+    "ModelInputs",
     "__version__",
     "analyze",
     "analyze_spec",
@@ -36,6 +37,7 @@ _LAZY = {
     "analyze": ("convscope.api", "analyze"),
     "analyze_spec": ("convscope.api", "analyze_spec"),
     "Analysis": ("convscope.api", "Analysis"),
+    "ModelInputs": ("convscope.api", "ModelInputs"),
     "receptive_field": ("convscope.api", "receptive_field"),
     "verify_rf": ("convscope.api", "verify_rf"),
     "effective_rf": ("convscope.api", "effective_rf"),

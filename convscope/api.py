@@ -42,9 +42,10 @@ if TYPE_CHECKING:
     from convscope.linting.profiles import load_profile, resolve_target
     from convscope.linting.registry import Registry, default_registry
     from convscope.linting.validation import unknown_code_message
+    from convscope.model.arguments import ModelInputs
     from convscope.model.guard import ModelCodeError, culprit, interrupted_in, time_limit
     from convscope.model.load import LoadedModel, load_model
-    from convscope.model.shapes import parse_input_shapes
+    from convscope.model.shapes import parse_input_shapes, parse_inputs
     from convscope.model.state import global_state, preserved_global_state
     from convscope.passes.keys import CALIBRATION, QUANT, RECEPTIVE_FIELD
     from convscope.profiling.calibrate import calibrate
@@ -118,6 +119,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "LoadedModel": ("convscope.model.load", "LoadedModel"),
     "load_model": ("convscope.model.load", "load_model"),
     "parse_input_shapes": ("convscope.model.shapes", "parse_input_shapes"),
+    "parse_inputs": ("convscope.model.shapes", "parse_inputs"),
+    "ModelInputs": ("convscope.model.arguments", "ModelInputs"),
     "quant_report": ("convscope.analysis.quant", "quant_report"),
     "with_quant": ("convscope.analysis.quant", "with_quant"),
     "calibrate": ("convscope.profiling.calibrate", "calibrate"),

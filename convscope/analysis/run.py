@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import torch
@@ -10,7 +10,9 @@ import torch
 from convscope.analysis import build as analysis_mod
 from convscope.analysis.sections import as_key
 from convscope.errors import InputError, UnsupportedOpError
+from convscope.model.arguments import GivenInputs, ModelInputs
 from convscope.model.guard import check_module_tree
+from convscope.model.inputs import check_input_count
 from convscope.model.load import load_model
 from convscope.model.state import keeps_global_state
 from convscope.sections import SectionKey
@@ -31,26 +33,43 @@ DEFAULT_SHAPE = (1, 3, 224, 224)
 T = TypeVar("T")
 
 
-def as_inputs(inputs: Any) -> tuple[Any, ...]:
-    """Normalise what a user passes as inputs: a tensor, a tuple/list of tensors, a shape
-    tuple ``(1, 3, 224, 224)``, or a list of shapes. Shapes become meta tensors."""
-    if inputs is None:
-        return (torch.empty(DEFAULT_SHAPE, device="meta"),)
-    if isinstance(inputs, torch.Tensor):
-        return (inputs,)
-    if isinstance(inputs, (tuple, list)):
+def as_inputs(inputs: Any = None, kwargs: Mapping[str, Any] | None = None) -> ModelInputs:
+    """Normalise what a user passes as inputs into :class:`ModelInputs`: a tensor, a
+    tuple/list of tensors, a shape tuple ``(1, 3, 224, 224)``, a list of shapes, a dict of
+    keyword inputs (``{"pixel_values": x}``) or :class:`ModelInputs` itself; ``kwargs``
+    adds keyword inputs. Shapes become meta tensors. Nothing at all means one
+    1×3×224×224 input."""
+    if isinstance(inputs, ModelInputs):
+        base = inputs
+    elif isinstance(inputs, Mapping):
+        base = ModelInputs((), {k: _value(v) for k, v in inputs.items()})
+    elif inputs is None:
+        base = ModelInputs(() if kwargs else (torch.empty(DEFAULT_SHAPE, device="meta"),))
+    elif isinstance(inputs, torch.Tensor):
+        base = ModelInputs((inputs,))
+    elif isinstance(inputs, (tuple, list)):
         if inputs and all(isinstance(d, int) for d in inputs):
-            return (_shape_tensor(tuple(inputs)),)
-        out: list[Any] = []
-        for item in inputs:
-            if isinstance(item, (tuple, list)) and item and all(isinstance(d, int) for d in item):
-                out.append(_shape_tensor(tuple(item)))
-            else:
-                out.append(item)
-        return tuple(out)
-    raise InputError(
-        f"inputs must be a tensor, a tuple of tensors or a shape, not {type(inputs).__name__}"
-    )
+            base = ModelInputs((_shape_tensor(tuple(inputs)),))
+        else:
+            base = ModelInputs(tuple(_value(item) for item in inputs))
+    else:
+        raise InputError(
+            "inputs must be a tensor, a tuple of tensors, a shape or a dict of keyword "
+            f"inputs, not {type(inputs).__name__}"
+        )
+    if not kwargs:
+        return base
+    twice = sorted(set(base.kwargs) & set(kwargs))
+    if twice:
+        raise InputError(f"keyword input {twice[0]!r} is given twice")
+    return ModelInputs(base.args, {**base.kwargs, **{k: _value(v) for k, v in kwargs.items()}})
+
+
+def _value(item: Any) -> Any:
+    """One input: a shape becomes a meta tensor, anything else is kept."""
+    if isinstance(item, (tuple, list)) and item and all(isinstance(d, int) for d in item):
+        return _shape_tensor(tuple(item))
+    return item
 
 
 def _shape_tensor(shape: tuple[int, ...]) -> torch.Tensor:
@@ -64,6 +83,7 @@ def analyze(
     model: torch.nn.Module,
     inputs: Any = None,
     *,
+    kwargs: Mapping[str, Any] | None = None,
     device: str = "meta",
     dtype: str | None = None,
     name: str | None = None,
@@ -73,6 +93,11 @@ def analyze(
     """Trace ``model`` on ``inputs`` and compute per-layer parameters, MACs, memory traffic
     and mixing profile.
 
+    ``inputs`` and ``kwargs`` are what ``forward`` is called with (see :func:`as_inputs`):
+    ``analyze(model, kwargs={"pixel_values": (1, 3, 224, 224)})`` calls
+    ``model(pixel_values=...)``; a forward whose required arguments are not all given
+    raises :class:`InputError` naming them.
+
     ``device="meta"`` (default) allocates no weights or activations and falls back to real
     CPU tensors when the model cannot run on meta (the result's ``graph.mode`` and
     ``graph.fallback_reason`` say so). ``dtype`` re-prices bytes (``"float16"``, ``"int8"``).
@@ -80,7 +105,9 @@ def analyze(
     The model is not modified.
     """
     check_module_tree(model, name or type(model).__name__)
-    graph = trace_mod.trace(model, as_inputs(inputs), device=device, rebuild=rebuild)
+    given = as_inputs(inputs, kwargs)
+    check_input_count(model, given, "call")
+    graph = trace_mod.trace(model, given, device=device, rebuild=rebuild)
     result = analysis_mod.build(name or type(model).__name__, graph, dtype=dtype)
     if strict and result.unknown:
         listed = ", ".join(f"{u.op} ×{u.count} (in {u.layers[0]})" for u in result.unknown[:5])
@@ -92,7 +119,7 @@ def analyze(
 def analyze_spec(
     spec: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     weights: str | None = None,
     trust_pickle: bool = False,
     device: str = "meta",

@@ -28,8 +28,12 @@ Where each counter runs: FlopCounterMode runs on the execution path convscope tr
 (meta tensors, or real CPU tensors when convscope fell back to CPU), so that both see the
 same ATen ops — on real CPU tensors PyTorch may pick fused inference kernels (e.g.
 ``_native_multi_head_attention``) that FlopCounterMode has no formula for. fvcore traces
-with TorchScript and cannot run on meta, so it always runs the real CPU model on random
-inputs of the same shapes. Both run in eval mode.
+with TorchScript and cannot run on meta, so it always runs a real CPU model on seeded random
+inputs of the same shapes: the model itself, or for a model on meta a copy with seeded
+random weights (:func:`convscope.model.materialize.materialize`); the explanations say
+which. Both run in eval mode, and what a forward caches on its modules (a detection head's
+anchor grid, made of meta tensors by a meta run) is undone after each run, so no run sees
+another's tensors.
 
 Conventions that differ from "useful work" are listed among the explanations with the
 useful figure beside the counted one: transposed convs count the taps that land in the
@@ -40,7 +44,8 @@ RoI align) are priced from the sizes of this run.
 Per-module counts: each counter attributes an op to every enclosing module; a module's
 *own* count is its total minus the totals of its nearest descendants that have a count,
 which matches convscope's rows (an op belongs to the innermost module running it).
-Modules are matched by their canonical path (the first name ``named_modules()`` gives).
+Modules are matched by their canonical path (the first name ``named_modules()`` gives):
+convscope's rows for each place a shared module runs are summed under it, as the peers count.
 """
 
 from __future__ import annotations
@@ -58,26 +63,50 @@ from convscope.analysis.build import Analysis
 from convscope.errors import ConvscopeError, describe
 from convscope.ir import graph as ir
 from convscope.ir.text import packet
+from convscope.model.arguments import GivenInputs, ModelInputs
 from convscope.model.guard import ModelCodeError
 from convscope.model.load import load_model
-from convscope.model.modes import eval_mode
+from convscope.model.materialize import has_meta, materialize
+from convscope.model.materialize import real_inputs as real_inputs_of
+from convscope.model.modes import eval_mode, kept_attributes
 
 # fvcore's handler names (the keys of ``by_module_and_operator()``) for contractions: fvcore
 # counts one flop per multiply-accumulate for these, the same unit as convscope's MACs.
 FVCORE_CONTRACTIONS = frozenset({"conv", "linear", "addmm", "bmm", "mm", "matmul", "einsum"})
 
-# fvcore handlers for non-contraction ops, and the convscope op kinds (and norm kind) that
-# hold the same work as other-op FLOPs — used to put the two numbers side by side, never to
-# adjust either. An adaptive average pool to 1×1 reaches ATen as ``mean`` (a reduce).
-_FVCORE_OTHER_KIND: Mapping[str, tuple[frozenset[ir.OpKind], str | None]] = {
-    "batch_norm": (frozenset({ir.OpKind.NORM}), "batch"),
-    "group_norm": (frozenset({ir.OpKind.NORM}), "group"),
-    "layer_norm": (frozenset({ir.OpKind.NORM}), "layer"),
-    "instance_norm": (frozenset({ir.OpKind.NORM}), "instance"),
-    "adaptive_avg_pool2d": (frozenset({ir.OpKind.ADAPTIVE_POOL, ir.OpKind.REDUCE}), None),
-    "upsample_nearest2d": (frozenset({ir.OpKind.UPSAMPLE}), None),
-    "upsample_bilinear2d": (frozenset({ir.OpKind.UPSAMPLE}), None),
+# A norm as convscope records it: (norm kind, whether its statistics come from the input).
+_NormKey = tuple[str, bool]
+
+# fvcore handlers for non-contraction ops, and the convscope op kinds (and recorded norms)
+# that hold the same work as other-op FLOPs — used to put the two numbers side by side,
+# never to adjust either. An adaptive average pool to 1×1 reaches ATen as ``mean`` (a
+# reduce). Instance norm reaches ATen as a batch norm over a (1, N·C, …) view that takes
+# its statistics from the input (``training`` set although the trace runs in eval mode):
+# that recorded op is fvcore's ``instance_norm``. A norm matches a family when its kind is
+# listed with its statistics source, or with None (either source).
+_NORMS: Mapping[str, frozenset[tuple[str, bool | None]]] = {
+    "batch_norm": frozenset({("batch", None)}),
+    "group_norm": frozenset({("group", None)}),
+    "layer_norm": frozenset({("layer", None)}),
+    "instance_norm": frozenset({("instance", None), ("batch", True)}),
 }
+_FVCORE_OTHER_KIND: Mapping[str, frozenset[ir.OpKind]] = {
+    **{family: frozenset({ir.OpKind.NORM}) for family in _NORMS},
+    "adaptive_avg_pool2d": frozenset({ir.OpKind.ADAPTIVE_POOL, ir.OpKind.REDUCE}),
+    "upsample_nearest2d": frozenset({ir.OpKind.UPSAMPLE}),
+    "upsample_bilinear2d": frozenset({ir.OpKind.UPSAMPLE}),
+}
+
+
+def _norm_matches(family: str, norm: _NormKey | None) -> bool:
+    """Whether a recorded norm (None for any other op) is the work of fvcore's ``family``."""
+    listed = _NORMS.get(family)
+    if listed is None:
+        return True  # not a norm family: the op kind decides
+    return norm is not None and any(
+        kind == norm[0] and (stats is None or stats == norm[1]) for kind, stats in listed
+    )
+
 
 # The ATen ops (as convscope records them on meta) each fvcore contraction handler covers.
 _FVCORE_ATEN: Mapping[str, frozenset[str]] = {
@@ -165,23 +194,9 @@ def _require_fvcore() -> Any:
     return FlopCountAnalysis
 
 
-def _real_inputs(inputs: Iterable[Any]) -> tuple[Any, ...]:
-    """Real CPU tensors of the same shapes for meta inputs (random floats, zero integers)."""
-    out: list[Any] = []
-    for x in inputs:
-        if isinstance(x, torch.Tensor) and x.is_meta:
-            x = (
-                torch.randn(x.shape, dtype=x.dtype)
-                if x.dtype.is_floating_point
-                else torch.zeros(x.shape, dtype=x.dtype)
-            )
-        out.append(x)
-    return tuple(out)
-
-
 def reconcile(
     spec: str,
-    shapes: Sequence[tuple[int, ...]] | None,
+    shapes: GivenInputs | None,
     *,
     weights: str | None = None,
     trust_pickle: bool = False,
@@ -198,21 +213,30 @@ def reconcile(
     loaded = load_model(
         spec, input_shapes=shapes, weights=weights, trust_pickle=trust_pickle, device="cpu"
     )
-    return reconcile_module(
-        loaded.module, _real_inputs(loaded.inputs), analysis=analysis, name=spec
-    )
+    return reconcile_module(loaded.module, loaded.inputs, analysis=analysis, name=spec)
 
 
 def reconcile_module(
-    model: torch.nn.Module, inputs: Sequence[Any], *, analysis: Analysis, name: str | None = None
+    model: torch.nn.Module,
+    inputs: ModelInputs | Sequence[Any],
+    *,
+    analysis: Analysis,
+    name: str | None = None,
 ) -> CrossCheck:
     """Reconcile ``analysis`` with fvcore and FlopCounterMode run on ``model(*inputs)``.
 
-    ``model`` must hold real (CPU) weights for fvcore; ``inputs`` may be meta tensors (they
-    are replaced by random tensors of the same shapes). The model is left as it was.
+    fvcore's TorchScript trace needs real tensors: a ``model`` on meta is counted on a CPU
+    copy with seeded random weights (the one materializer's), and the explanations say
+    which. ``inputs`` (positional, or :class:`ModelInputs` with keyword ones) may be meta
+    tensors (they are replaced by seeded random tensors of the same shapes). The model is
+    left as it was.
     """
     flop_count_analysis = _require_fvcore()
-    real_inputs = _real_inputs(inputs)
+    real_inputs = real_inputs_of(ModelInputs.of(inputs))
+    fv_where = "real CPU tensors, the model's own weights"
+    if has_meta(model):
+        model = materialize(model, seed=0).module
+        fv_where = "real CPU tensors, a copy of the model on meta with seeded random weights"
     canonical = {id(m): path for path, m in model.named_modules()}
     order = list(canonical.values())
 
@@ -232,14 +256,10 @@ def reconcile_module(
     fc_own = _resolve(_own(fc_counts), model, canonical)
     fv_own = _own(fv_counts) if fv_counts is not None else {}
     fv_unsup_own = _own(fv_unsupported)
-    cs = _ConvscopeView(analysis)
+    cs = _ConvscopeView(analysis, lambda p: _canonical(model, p, canonical))
 
     paths = list(
-        dict.fromkeys(
-            [r.path for r in analysis.rows]
-            + order
-            + sorted(set(fc_own) | set(fv_own) | set(fv_unsup_own))
-        )
+        dict.fromkeys(list(cs.macs) + order + sorted(set(fc_own) | set(fv_own) | set(fv_unsup_own)))
     )
     rows: list[CrossRow] = []
     for path in paths:
@@ -292,6 +312,7 @@ def reconcile_module(
         fv_unsupported.get("", {}),
         fvcore_error,
         rows,
+        fv_where,
     )
     return CrossCheck(
         model=name or analysis.model,
@@ -321,25 +342,29 @@ def _meta_stand_ins(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _flopcounter(
-    model: torch.nn.Module, inputs: Sequence[Any], mode: str
+    model: torch.nn.Module, inputs: ModelInputs, mode: str
 ) -> tuple[dict[str, dict[str, int]], str]:
     """FlopCounterMode per-module subtree counts ``{path: {aten op: flops}}`` (paths relative
     to the root, "" for the root), and the device it ran on, in words."""
 
     def run(call: Callable[[], Any]) -> dict[str, dict[str, int]]:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        # kept_attributes: what a forward caches on its modules (meta tensors here) must not
+        # reach the next run
+        with kept_attributes(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
             call()
         return _strip_root(counter.get_flop_counts(), type(model).__name__)
 
     if mode == "meta":
-        meta_args = tuple(
-            torch.empty(x.shape, dtype=x.dtype, device="meta") if isinstance(x, torch.Tensor) else x
-            for x in inputs
-        )
+        meta = inputs.map_tensors(lambda x: torch.empty(x.shape, dtype=x.dtype, device="meta"))
         try:
             counts = run(
                 lambda: torch.func.functional_call(
-                    model, _meta_stand_ins(model), meta_args, strict=False, tie_weights=True
+                    model,
+                    _meta_stand_ins(model),
+                    meta.args,
+                    dict(meta.kwargs),
+                    strict=False,
+                    tie_weights=True,
                 )
             )
             return counts, "meta tensors, the execution path convscope traced"
@@ -347,8 +372,8 @@ def _flopcounter(
             raise
         except Exception as exc:  # fall back to real tensors, and say so
             reason = describe(exc)
-            return run(lambda: model(*inputs)), f"real CPU tensors (meta failed: {reason})"
-    return run(lambda: model(*inputs)), "real CPU tensors, as convscope's CPU fallback trace"
+            return run(lambda: inputs.call(model)), f"real CPU tensors (meta failed: {reason})"
+    return run(lambda: inputs.call(model)), "real CPU tensors, as convscope's CPU fallback trace"
 
 
 def _strip_root(counts: Mapping[str, Mapping[Any, int]], root: str) -> dict[str, dict[str, int]]:
@@ -367,13 +392,43 @@ def _strip_root(counts: Mapping[str, Mapping[Any, int]], root: str) -> dict[str,
     return out
 
 
+class _KeywordCall(torch.nn.Module):
+    """``model(*args, **kwargs)`` as a call with positional inputs only, which is all that
+    fvcore's TorchScript trace passes on; the model sits under the name ``model``."""
+
+    def __init__(self, model: torch.nn.Module, positional: int, names: Sequence[str]) -> None:
+        super().__init__()
+        self.model = model
+        self.positional = positional
+        self.names = tuple(names)
+
+    def forward(self, *flat: Any) -> Any:
+        args, values = flat[: self.positional], flat[self.positional :]
+        return self.model(*args, **dict(zip(self.names, values, strict=True)))
+
+
+def _unwrap(counts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    """Counts of a :class:`_KeywordCall` run as the model's own paths."""
+    out: dict[str, dict[str, int]] = {}
+    for path, ops in counts.items():
+        if path == "model" or path.startswith("model."):
+            out[path[len("model.") :] if path != "model" else ""] = dict(ops)
+    return out
+
+
 def _fvcore(
-    flop_count_analysis: Any, model: torch.nn.Module, inputs: tuple[Any, ...]
+    flop_count_analysis: Any, model: torch.nn.Module, inputs: ModelInputs
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]], int]:
     """fvcore's per-module subtree counts by handler, unsupported ops by module, and total."""
-    with warnings.catch_warnings():
+    if inputs.kwargs:
+        wrapped = _KeywordCall(model, len(inputs.args), list(inputs.kwargs))
+        counts, unsupported, total = _fvcore(
+            flop_count_analysis, wrapped, ModelInputs((*inputs.args, *inputs.kwargs.values()))
+        )
+        return _unwrap(counts), _unwrap(unsupported), total
+    with warnings.catch_warnings(), kept_attributes(model):
         warnings.simplefilter("ignore")  # TorchScript deprecation and tracer warnings
-        fa = flop_count_analysis(model, inputs)
+        fa = flop_count_analysis(model, inputs.args)
         fa.unsupported_ops_warnings(False)
         fa.uncalled_modules_warnings(False)
         fa.tracer_warnings("none")
@@ -419,14 +474,19 @@ def _resolve(
     """Map names (possibly a shared module's second name) to canonical module paths."""
     out: dict[str, dict[str, int]] = {}
     for path, ops in own.items():
-        try:
-            target = canonical.get(id(model.get_submodule(path)), path)
-        except AttributeError:
-            target = path
-        merged = out.setdefault(target, {})
+        merged = out.setdefault(_canonical(model, path, canonical), {})
         for op, n in ops.items():
             merged[op] = merged.get(op, 0) + n
     return out
+
+
+def _canonical(model: torch.nn.Module, path: str, canonical: Mapping[int, str]) -> str:
+    """The first name of the module at ``path`` (``path`` itself for a module made inside
+    ``forward``, which has no name)."""
+    try:
+        return canonical.get(id(model.get_submodule(path)), path)
+    except AttributeError:
+        return path
 
 
 def _sum_ops(counters: Iterable[Mapping[str, int]]) -> dict[str, int]:
@@ -441,37 +501,40 @@ class _ConvscopeView:
     """convscope's numbers per row: MACs, MACs by op kind and by ATen op, and other FLOPs
     by (op kind, norm kind)."""
 
-    def __init__(self, a: Analysis) -> None:
+    def __init__(self, a: Analysis, canon: Callable[[str], str] = lambda p: p) -> None:
+        # ``canon``: a row's path → the name the peers use (a shared module's first name:
+        # convscope's rows for each place it runs are summed there, as the peers count)
         nodes = {n.id: n for n in a.graph.nodes}
-        self.macs: dict[str, int] = {r.path: r.macs for r in a.rows}
-        self.other: dict[str, int] = {r.path: r.other_flops for r in a.rows}
+        self.macs: dict[str, int] = {}
+        self.other: dict[str, int] = {}
         self.macs_by_kind: dict[str, dict[str, int]] = {}
         self.macs_by_op: dict[str, dict[str, int]] = {}
-        self.other_by_key: dict[str, dict[tuple[ir.OpKind, str | None], int]] = {}
+        self.other_by_key: dict[str, dict[tuple[ir.OpKind, _NormKey | None], int]] = {}
         for r in a.rows:
-            by_kind: dict[str, int] = {}
-            by_op: dict[str, int] = {}
-            other: dict[tuple[ir.OpKind, str | None], int] = {}
+            path = canon(r.path)
+            self.macs[path] = self.macs.get(path, 0) + r.macs
+            self.other[path] = self.other.get(path, 0) + r.other_flops
+            by_kind = self.macs_by_kind.setdefault(path, {})
+            by_op = self.macs_by_op.setdefault(path, {})
+            other = self.other_by_key.setdefault(path, {})
             for nid in r.nodes:
                 node, c = nodes[nid], a.node_cost[nid]
                 if c.macs:
                     by_kind[node.kind.value] = by_kind.get(node.kind.value, 0) + c.macs
                     by_op[node.op] = by_op.get(node.op, 0) + c.macs
                 if c.other_flops:
-                    norm = node.attrs.kind if isinstance(node.attrs, ir.NormAttrs) else None
+                    attrs = node.attrs
+                    norm = (attrs.kind, attrs.training) if isinstance(attrs, ir.NormAttrs) else None
                     other[(node.kind, norm)] = other.get((node.kind, norm), 0) + c.other_flops
-            self.macs_by_kind[r.path] = by_kind
-            self.macs_by_op[r.path] = by_op
-            self.other_by_key[r.path] = other
 
     def other_for(self, path: str, family: str) -> int:
         """convscope other-op FLOPs in row ``path`` of the work fvcore's handler ``family``
         counts."""
-        kinds, norm = _FVCORE_OTHER_KIND[family]
+        kinds = _FVCORE_OTHER_KIND[family]
         return sum(
             n
-            for (kind, nk), n in self.other_by_key.get(path, {}).items()
-            if kind in kinds and (norm is None or nk == norm)
+            for (kind, norm), n in self.other_by_key.get(path, {}).items()
+            if kind in kinds and _norm_matches(family, norm)
         )
 
 
@@ -579,6 +642,7 @@ def _explain(
     fv_unsup: Mapping[str, int],
     fvcore_error: str | None,
     rows: Sequence[CrossRow],
+    fv_where: str = "real CPU tensors",
 ) -> list[str]:
     """Model-level statements, each computed from the totals and per-op breakdowns."""
     out: list[str] = []
@@ -609,15 +673,16 @@ def _explain(
     out += conventions(a)
     if fvcore_error is not None:
         out.append(
-            f"fvcore failed on this model ({fvcore_error}); only FlopCounterMode was compared."
+            f"fvcore (run on {fv_where}) failed on this model ({fvcore_error}); only "
+            "FlopCounterMode was compared."
         )
         return out
     fv = totals["fvcore_flops"] or 0
     con = totals["fvcore_contraction_flops"] or 0
     oth = totals["fvcore_other_flops"] or 0
     out.append(
-        f'fvcore totals {fv:,} "flops" = {con:,} from conv/linear/matmul (one flop '
-        f"per MAC) + {oth:,} from other handlers."
+        f'fvcore (run on {fv_where}) totals {fv:,} "flops" = {con:,} from conv/linear/matmul '
+        f"(one flop per MAC) + {oth:,} from other handlers."
     )
     if con == macs:
         out.append(f"fvcore's conv/linear/matmul count equals convscope's MACs ({macs:,}).")

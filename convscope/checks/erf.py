@@ -20,7 +20,8 @@ from torch.utils._pytree import tree_flatten
 
 from convscope.analysis.build import Analysis
 from convscope.analysis.run import as_inputs
-from convscope.checks.probe import draw_inputs, position_text, real_copy
+from convscope.checks.probe import draw_inputs, first_float, position_text, real_copy
+from convscope.model.arguments import ModelInputs
 from convscope.model.guard import model_code, module_label
 from convscope.model.state import keeps_global_state
 from convscope.passes.keys import RECEPTIVE_FIELD
@@ -80,7 +81,7 @@ class ERFResult:
         return text
 
 
-def _record_outputs(net: nn.Module, args: Sequence[Any]) -> list[tuple[str, torch.Tensor]]:
+def _record_outputs(net: nn.Module, args: ModelInputs) -> list[tuple[str, torch.Tensor]]:
     """Run ``net`` with grad and list every module's first output tensor, in completion order."""
     order: list[tuple[str, torch.Tensor]] = []
 
@@ -95,7 +96,7 @@ def _record_outputs(net: nn.Module, args: Sequence[Any]) -> list[tuple[str, torc
     hooks = [mod.register_forward_hook(make(p)) for p, mod in net.named_modules()]
     try:
         with torch.enable_grad(), model_code("forward", module_label(net)):
-            net(*args)
+            args.call(net)
     finally:
         for h in hooks:
             h.remove()
@@ -180,7 +181,7 @@ def effective_rf(
     paths = [p for p, _ in net.named_modules()]
     for _ in range(max(1, samples)):
         real = draw_inputs(args, torch.float32, normal)
-        x = next(a for a in real if isinstance(a, torch.Tensor) and a.is_floating_point())
+        x = first_float(real)
         x.requires_grad_(True)
         order = _record_outputs(net, real)
         pick = _pick_layer(order, x, layer)

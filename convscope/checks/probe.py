@@ -10,10 +10,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from convscope.model.arguments import ModelInputs
 from convscope.model.materialize import materialize
 from convscope.model.modes import set_eval
 
-__all__ = ["draw_inputs", "position_text", "real_copy"]
+__all__ = ["draw_inputs", "first_float", "position_text", "real_copy"]
 
 
 def real_copy(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -22,24 +23,28 @@ def real_copy(model: nn.Module, seed: int = 0) -> nn.Module:
 
 
 def draw_inputs(
-    inputs: Sequence[Any],
+    inputs: ModelInputs,
     dtype: torch.dtype,
     make: Callable[..., torch.Tensor],
-) -> tuple[Any, ...]:
+) -> ModelInputs:
     """Real CPU inputs for ``inputs``: floating tensors drawn by ``make(shape, dtype)``,
     other meta tensors as zeros, other tensors and non-tensors as they are."""
-    out: list[Any] = []
-    for x in inputs:
-        if isinstance(x, torch.Tensor):
-            if x.is_floating_point():
-                out.append(make(tuple(x.shape), dtype))
-            elif x.is_meta:
-                out.append(torch.zeros(tuple(x.shape), dtype=x.dtype))
-            else:
-                out.append(x.detach().to("cpu"))
-        else:
-            out.append(x)
-    return tuple(out)
+
+    def draw(x: Any) -> Any:
+        if not isinstance(x, torch.Tensor):
+            return x
+        if x.is_floating_point():
+            return make(tuple(x.shape), dtype)
+        if x.is_meta:
+            return torch.zeros(tuple(x.shape), dtype=x.dtype)
+        return x.detach().to("cpu")
+
+    return inputs.map(draw)
+
+
+def first_float(inputs: ModelInputs) -> torch.Tensor:
+    """The input whose gradient is measured: the first floating-point one."""
+    return next(a for a in inputs.values() if isinstance(a, torch.Tensor) and a.is_floating_point())
 
 
 def position_text(p: Sequence[int]) -> str:

@@ -38,7 +38,7 @@ from torch.utils._pytree import tree_flatten
 from convscope.analysis.build import Analysis
 from convscope.analysis.run import as_inputs
 from convscope.checks.positive import PositiveMode, positive_copy
-from convscope.checks.probe import draw_inputs, position_text
+from convscope.checks.probe import draw_inputs, first_float, position_text
 from convscope.ir import graph as ir
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.state import keeps_global_state
@@ -404,7 +404,7 @@ def _run_verify(
 
     net = positive_copy(model).to(dtype)
     args = draw_inputs(as_inputs(inputs), dtype, positive)
-    x = next(a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point())
+    x = first_float(args)
     x.requires_grad_(True)
     mode = PositiveMode()
     with (
@@ -413,7 +413,7 @@ def _run_verify(
         mode,
         model_code("forward", module_label(model)),
     ):
-        net(*args)
+        args.call(net)
     checks: list[LayerCheck] = []
     missing: list[str] = []
     for p in paths:

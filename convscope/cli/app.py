@@ -15,13 +15,16 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from convscope._version import __version__
 from convscope.cli import options
 from convscope.errors import describe, first_line
+
+if TYPE_CHECKING:  # annotations only: the CLI starts without torch
+    from convscope import api
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -188,12 +191,13 @@ def main(debug: bool) -> None:
     """
 
 
-def parse_inputs(texts: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
+def parse_inputs(texts: tuple[str, ...]) -> api.ModelInputs | None:
+    """``-i`` values as inputs (``SHAPE`` positional, ``NAME=SHAPE`` keyword); None without."""
     if not texts:
         return None
     from convscope import api
 
-    return api.parse_input_shapes(texts)
+    return api.parse_inputs(texts)
 
 
 @main.command()

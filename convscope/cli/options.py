@@ -142,14 +142,18 @@ def timeout_option() -> Callable[[F], F]:
 
 
 def input_option(nuance: str = "") -> Callable[[F], F]:
-    """``-i/--input SHAPE`` (repeatable) into the ``inputs`` parameter."""
+    """``-i/--input SHAPE`` or ``NAME=SHAPE`` (repeatable) into the ``inputs`` parameter."""
     return click.option(
         "-i",
         "--input",
         "inputs",
         multiple=True,
         metavar="SHAPE",
-        help=_help("Input shape such as 1,3,224,224; repeat for several inputs.", nuance),
+        help=_help(
+            "Input shape such as 1,3,224,224, or NAME=SHAPE for a keyword input "
+            "(pixel_values=1,3,224,224); repeat for several inputs.",
+            nuance,
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,6 +26,9 @@ from convscope.cli.app import (
     to_stdout,
 )
 from convscope.errors import ConvscopeError
+
+if TYPE_CHECKING:  # annotations only: the CLI starts without torch
+    from convscope import api
 
 FORMATS_PROFILE = ("table", "json")
 
@@ -65,20 +68,19 @@ def load_roofline(target: str) -> Any:
     return params
 
 
-def _analysis_inputs(inputs: tuple[Any, ...], batch: int | None) -> tuple[Any, ...]:
+def _analysis_inputs(inputs: api.ModelInputs, batch: int | None) -> api.ModelInputs:
     """Meta tensors of the profiled shapes (first batch size) for the static analysis."""
     import torch
 
-    out: list[Any] = []
-    for t in inputs:
-        if isinstance(t, torch.Tensor):
-            shape = list(t.shape)
-            if batch is not None and shape:
-                shape[0] = batch
-            out.append(torch.empty(shape, dtype=t.dtype, device="meta"))
-        else:
-            out.append(t)
-    return tuple(out)
+    def meta(t: Any) -> Any:
+        if not isinstance(t, torch.Tensor):
+            return t
+        shape = list(t.shape)
+        if batch is not None and shape:
+            shape[0] = batch
+        return torch.empty(shape, dtype=t.dtype, device="meta")
+
+    return inputs.map(meta)
 
 
 @main.command()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convscope.analysis import schema
 from convscope.analysis.schema import SCHEMA_VERSION  # the version this module reads
@@ -15,6 +15,9 @@ from convscope.diff.errors import DiffError
 from convscope.diff.metrics import TOTALS
 from convscope.errors import describe
 from convscope.validate import TOO_DEEP
+
+if TYPE_CHECKING:  # annotations only: comparing saved reports needs no torch
+    from convscope.model.arguments import GivenInputs
 
 
 def validate_report(doc: Any, label: str) -> Mapping[str, Any]:
@@ -113,7 +116,7 @@ def is_report_path(arg: str) -> bool:
 def load_side(
     arg: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     trust_pickle: bool = False,
 ) -> Mapping[str, Any]:
     """A report for ``arg``: a saved ``.json`` report, or a model spec analyzed now (with

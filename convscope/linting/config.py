@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -54,6 +54,9 @@ from convscope.linting.rule import Rule
 from convscope.linting.validation import prefix_problem
 from convscope.targets.profiles import DEFAULT_TARGET, Profile, profile_path
 from convscope.validate import TOO_DEEP, ConfigError, Where, glob_problem, split_list, yaml_problem
+
+if TYPE_CHECKING:  # annotations only: reading a config needs no torch
+    from convscope.model.arguments import GivenInputs
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -110,7 +113,8 @@ class ModelEntry:
 
     spec: str  # as written: the identity used in findings and baselines
     load_spec: str  # the spec with its file resolved relative to the config file
-    inputs: tuple[tuple[int, ...], ...] | None = None
+    # shapes from the config file, or what -i parsed (keyword inputs included)
+    inputs: GivenInputs | None = None
     weights: str | None = None
     budgets: Budgets | None = None
     ignore: tuple[str, ...] = ()  # code prefixes silenced for this model only
@@ -296,7 +300,8 @@ class Settings:
 def _model_dict(m: ModelEntry) -> dict[str, Any]:
     d: dict[str, Any] = {"spec": m.spec}
     if m.inputs:
-        d["input"] = [list(s) for s in m.inputs]
+        shapes = m.inputs.values() if hasattr(m.inputs, "values") else m.inputs
+        d["input"] = [list(getattr(s, "shape", s)) for s in shapes]
     if m.weights:
         d["weights"] = m.weights
     if m.budgets:

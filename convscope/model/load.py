@@ -14,7 +14,7 @@ a real CPU copy for the rare model that cannot run on meta.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from convscope.errors import InputError
+from convscope.model.arguments import GivenInputs, ModelInputs
 from convscope.model.building import ANY_WAY, REAL, construct
 from convscope.model.checkpoint import apply_state_dict, load_state_dict
 from convscope.model.guard import check_module_tree
@@ -39,7 +40,7 @@ class LoadedModel:
     """A model ready for tracing. ``eq=False``: comparing tensors field-wise is meaningless."""
 
     module: torch.nn.Module
-    inputs: tuple[torch.Tensor, ...]
+    inputs: ModelInputs
     spec: str
     source_file: Path | None
     on_meta: bool
@@ -50,13 +51,16 @@ class LoadedModel:
 def load_model(
     spec: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     weights: str | Path | None = None,
     trust_pickle: bool = False,
     device: str = "meta",
     seed: int | None = None,
 ) -> LoadedModel:
     """Turn a MODEL spec into a module and example inputs.
+
+    ``input_shapes``: shapes of positional inputs, or :class:`ModelInputs` (what ``-i``
+    parses into, keyword inputs included); None takes what the model file declares.
 
     Without ``weights`` and with ``device="meta"`` the model is built on the meta device
     (nothing allocated). Any other device, or weights, builds a real model on CPU — moving
@@ -72,14 +76,14 @@ def load_model(
 
 def _load(
     spec: str,
-    input_shapes: Sequence[tuple[int, ...]] | None,
+    input_shapes: GivenInputs | None,
     weights: str | Path | None,
     trust_pickle: bool,
     device: str,
     seed: int | None,
 ) -> LoadedModel:
     _check_device(device)
-    if input_shapes:
+    if input_shapes and not isinstance(input_shapes, ModelInputs):
         validate_shapes(input_shapes, "from the command line")
     target = resolve(spec, trust_pickle)
     ckpt = Path(weights).expanduser() if weights is not None else None

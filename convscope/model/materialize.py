@@ -25,13 +25,13 @@ import contextlib
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter, is_lazy
-from torch.utils._pytree import tree_map
 
 from convscope.errors import TraceError, describe
+from convscope.model.arguments import ModelInputs
 from convscope.model.modes import eval_mode
 
 __all__ = ["Materialized", "has_meta", "materialize", "materialize_lazy", "real_inputs"]
@@ -86,20 +86,29 @@ def materialize(
     return Materialized(clone, random=True)
 
 
-def real_inputs(inputs: Sequence[Any], *, seed: int = 0) -> tuple[Any, ...]:
+@overload
+def real_inputs(inputs: ModelInputs, *, seed: int = 0) -> ModelInputs: ...
+@overload
+def real_inputs(inputs: Sequence[Any], *, seed: int = 0) -> tuple[Any, ...]: ...
+def real_inputs(
+    inputs: ModelInputs | Sequence[Any], *, seed: int = 0
+) -> ModelInputs | tuple[Any, ...]:
     """CPU stand-ins for the meta tensors among ``inputs``: seeded standard-normal noise for
     floating point, zeros otherwise. Real tensors and non-tensors pass through; lists,
-    tuples and dicts (a detection model's list of images) keep their structure."""
+    tuples and dicts (a detection model's list of images) keep their structure. Returns
+    :class:`ModelInputs` for ModelInputs (keyword inputs drawn after positional ones),
+    else a tuple."""
     gen = torch.Generator().manual_seed(seed)
 
-    def convert(x: Any) -> Any:
-        if not isinstance(x, torch.Tensor) or not x.is_meta:
+    def convert(x: torch.Tensor) -> torch.Tensor:
+        if not x.is_meta:
             return x
         if x.dtype.is_floating_point:
             return torch.randn(x.shape, dtype=x.dtype, generator=gen)
         return torch.zeros(x.shape, dtype=x.dtype)
 
-    return tuple(tree_map(convert, list(inputs)))
+    converted = ModelInputs.of(inputs).map_tensors(convert)
+    return converted if isinstance(inputs, ModelInputs) else converted.args
 
 
 # --------------------------------------------------------------------------- lazy modules
@@ -130,7 +139,9 @@ def _fresh_uninitialized(model: torch.nn.Module) -> dict[int, Any]:
     return memo
 
 
-def materialize_lazy(model: torch.nn.Module, inputs: Sequence[Any]) -> torch.nn.Module:
+def materialize_lazy(
+    model: torch.nn.Module, inputs: ModelInputs | Sequence[Any]
+) -> torch.nn.Module:
     """``model`` itself when it has no lazy module, else a deep copy whose lazy modules
     were materialized by one forward on real (CPU) versions of ``inputs``.
 
@@ -152,10 +163,10 @@ def materialize_lazy(model: torch.nn.Module, inputs: Sequence[Any]) -> torch.nn.
             f"initialize them: {describe(exc)}; run one forward on the model first"
         ) from exc
 
-    args = real_inputs(inputs)
+    args = real_inputs(ModelInputs.of(inputs))
     try:
         with torch.random.fork_rng(devices=[]), eval_mode(clone), torch.no_grad():
-            clone(*args)
+            args.call(clone)
     except Exception as exc:
         raise TraceError(
             f"{what} uninitialized parameters, and the forward that would initialize them "

@@ -1,4 +1,5 @@
-"""Module-wide states for the duration of a call: train/eval flags and global hooks.
+"""Module-wide states for the duration of a call: train/eval flags, global hooks, and the
+plain attributes a forward assigns.
 
 Train/eval flags are set without calling ``Module.eval()`` / ``train()``.
 
@@ -52,3 +53,38 @@ def global_forward_hooks(pre: PreHook, post: PostHook) -> Iterator[None]:
     finally:
         h_pre.remove()
         h_post.remove()
+
+
+# ``Module`` bookkeeping a forward legitimately changes in place (hooks, submodules): the
+# attributes restored are the others, what a forward assigns as ``self.x = ...``.
+_MODULE_INTERNALS = frozenset(
+    {"_parameters", "_buffers", "_modules", "training"}
+    | {k for k in vars(torch.nn.Module()) if k.startswith("_")}
+)
+
+
+_MISSING = object()
+
+
+@contextmanager
+def kept_attributes(model: torch.nn.Module) -> Iterator[None]:
+    """Each module's plain attributes as they were before the block, restored after it.
+
+    A forward may cache what it computed on the module (a detection head keeps its anchor
+    grid as ``self.anchors`` and reuses it while the input size stays the same). Run on
+    meta tensors, that cache would hold meta tensors and break the user's next real run, so
+    what the block assigned is put back and what it added is removed."""
+    saved = [
+        (m, {k: v for k, v in vars(m).items() if k not in _MODULE_INTERNALS})
+        for m in model.modules()
+    ]
+    try:
+        yield
+    finally:
+        for m, before in saved:
+            now = vars(m)
+            for key in [k for k in now if k not in _MODULE_INTERNALS and k not in before]:
+                del now[key]
+            for key, value in before.items():
+                if now.get(key, _MISSING) is not value:
+                    now[key] = value

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from convscope.errors import ModelLoadError, describe
+from convscope.model.arguments import ModelInputs
 
 _TRUST_HINT = "pass --trust-pickle only if you trust where the file came from"
 
@@ -155,9 +156,7 @@ def _loads_weights_only(payload: bytes) -> bool:
     return True
 
 
-def load_program(
-    path: Path, *, trust_pickle: bool
-) -> tuple[nn.Module, tuple[torch.Tensor, ...] | None]:
+def load_program(path: Path, *, trust_pickle: bool) -> tuple[nn.Module, ModelInputs | None]:
     """The module of the exported program at ``path`` (real CPU weights) and its sample
     inputs when it saved tensors; the archive is vetted first (:func:`read_archive`)."""
     program = _export_load(path, read_archive(path, trust_pickle=trust_pickle))
@@ -206,11 +205,14 @@ def _captured_log(name: str) -> Iterator[list[str]]:
         logger.removeFilter(swallow)
 
 
-def _program_inputs(program: Any) -> tuple[torch.Tensor, ...] | None:
+def _program_inputs(program: Any) -> ModelInputs | None:
+    """The program's sample ``(args, kwargs)`` when every one is a tensor."""
     example = getattr(program, "example_inputs", None)
     if not example:
         return None
-    args = example[0] if isinstance(example, tuple) and len(example) == 2 else example
-    if args and all(isinstance(a, torch.Tensor) for a in args):
-        return tuple(args)
+    pair = isinstance(example, tuple) and len(example) == 2 and isinstance(example[1], dict)
+    args, kwargs = example if pair else (example, {})
+    given = ModelInputs(tuple(args), kwargs)
+    if given and all(isinstance(v, torch.Tensor) for v in given.values()):
+        return given
     return None

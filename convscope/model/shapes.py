@@ -11,12 +11,14 @@ from typing import Any, TypeGuard
 import torch
 
 from convscope.errors import InputError
+from convscope.model.arguments import ModelInputs
 
 __all__ = [
     "DEFAULT_INPUT_SHAPE",
     "is_shape",
     "meta_inputs",
     "parse_input_shapes",
+    "parse_inputs",
     "validate_shapes",
 ]
 
@@ -28,6 +30,30 @@ _SHAPE_SEPARATORS = ("x", "X", "×")
 def parse_input_shapes(texts: Sequence[str]) -> tuple[tuple[int, ...], ...]:
     """Parse ``-i`` values such as ``1,3,224,224`` or ``1x3x224x224``, one shape per text."""
     return tuple(_parse_shape(text) for text in texts)
+
+
+def parse_inputs(texts: Sequence[str]) -> ModelInputs:
+    """Parse ``-i`` values into meta inputs: ``1,3,224,224`` is the next positional input,
+    ``pixel_values=1,3,224,224`` the keyword input ``pixel_values``."""
+    args: list[tuple[int, ...]] = []
+    kwargs: dict[str, tuple[int, ...]] = {}
+    for text in texts:
+        name, sep, shape = text.partition("=")
+        if not sep:
+            args.append(_parse_shape(text))
+            continue
+        name = name.strip()
+        if not name.isidentifier():
+            raise InputError(
+                f"bad input '{text}': '{name}' is not an argument name "
+                "(-i SHAPE for the next positional input, -i NAME=SHAPE for a keyword one)"
+            )
+        if name in kwargs:
+            raise InputError(f"input '{name}' is given twice with -i")
+        kwargs[name] = _parse_shape(shape)
+    return ModelInputs(
+        meta_inputs(args), dict(zip(kwargs, meta_inputs(tuple(kwargs.values())), strict=True))
+    )
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:

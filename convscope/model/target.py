@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
+
+from convscope.model.arguments import ModelInputs
 
 __all__ = ["Target"]
 
@@ -31,4 +32,4 @@ class Target:
     namespace: types.ModuleType | None = None
     source_file: Path | None = None
     natural_inputs: Callable[[nn.Module], tuple[tuple[int, ...], ...]] | None = None
-    example_inputs: tuple[torch.Tensor, ...] | None = None
+    example_inputs: ModelInputs | None = None

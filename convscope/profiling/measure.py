@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from convscope.errors import ConvscopeError, InputError, describe
+from convscope.model.arguments import ModelInputs
 from convscope.model.modes import eval_mode
 
 __all__ = [
@@ -241,12 +242,12 @@ def prepare_model(
 
 
 def make_inputs(
-    inputs: Sequence[Any],
+    inputs: ModelInputs,
     batch_size: int | None,
     device: torch.device,
     channels_last: bool = False,
     seed: int = 0,
-) -> tuple[Any, ...]:
+) -> ModelInputs:
     """Real input tensors for one batch size.
 
     Dimension 0 of every tensor becomes ``batch_size`` (None keeps the shapes). Meta tensors
@@ -255,11 +256,10 @@ def make_inputs(
     4-D floating tensors are made channels_last when asked. Non-tensors pass through.
     """
     gen = torch.Generator().manual_seed(seed)
-    out: list[Any] = []
-    for t in inputs:
+
+    def make(t: Any) -> Any:
         if not isinstance(t, torch.Tensor):
-            out.append(t)
-            continue
+            return t
         shape = list(t.shape)
         if batch_size is not None and shape:
             shape[0] = batch_size
@@ -278,12 +278,15 @@ def make_inputs(
         real = real.to(device)
         if channels_last and real.dim() == 4 and real.dtype.is_floating_point:
             real = real.contiguous(memory_format=torch.channels_last)
-        out.append(real)
-    return tuple(out)
+        return real
+
+    return inputs.map(make)
 
 
-def input_shapes(inputs: Sequence[Any]) -> tuple[tuple[int, ...], ...]:
-    return tuple(tuple(int(d) for d in t.shape) for t in inputs if isinstance(t, torch.Tensor))
+def input_shapes(inputs: ModelInputs) -> tuple[tuple[int, ...], ...]:
+    return tuple(
+        tuple(int(d) for d in t.shape) for t in inputs.values() if isinstance(t, torch.Tensor)
+    )
 
 
 # --------------------------------------------------------------------------- clocks

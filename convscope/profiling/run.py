@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from convscope.analysis.build import Analysis
+    from convscope.model.arguments import ModelInputs
     from convscope.profiling.calibrate import Calibration
     from convscope.profiling.layers import LayerTimes
     from convscope.profiling.measure import BatchResult, ProgressFn
@@ -190,9 +191,7 @@ def check_memory(analysis: Analysis, batch_sizes: Sequence[int | None]) -> None:
             )
 
 
-def _check_input_memory(
-    model: nn.Module, inputs: Sequence[Any], sizes: Sequence[int | None]
-) -> None:
+def _check_input_memory(model: nn.Module, inputs: ModelInputs, sizes: Sequence[int | None]) -> None:
     """The library's own floor, for callers without an analysis: the inputs of each batch
     size plus the weights must fit before ``torch.randn`` allocates them."""
 
@@ -202,7 +201,7 @@ def _check_input_memory(
     weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
     for size in sizes:
         need = weights
-        for t in inputs:
+        for t in inputs.values():
             if isinstance(t, torch.Tensor):
                 per_sample = t[0].numel() if t.dim() and t.shape[0] else t.numel()
                 rows = size if size is not None and t.dim() else (t.shape[0] if t.dim() else 1)
@@ -287,9 +286,9 @@ def profile(
                 bs = size if size is not None else (shapes[0][0] if shapes and shapes[0] else 1)
                 label = f"batch {bs}"
 
-                def forward(xs: tuple[Any, ...] = xs) -> Any:
+                def forward(xs: ModelInputs = xs) -> Any:
                     with model_code("forward", label_of_model):
-                        return work(*xs)
+                        return xs.call(work)
 
                 probe = measure.MemoryProbe(dev)
                 probe.start()  # before the first forward at this size: its peak counts

@@ -25,7 +25,7 @@ The HTML, Markdown and JSON renderers of ``convscope report`` all read this one 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +60,7 @@ from convscope.targets.profiles import roofline_params
 
 if TYPE_CHECKING:
     from convscope.linting.finding import LintResult
+    from convscope.model.arguments import GivenInputs
     from convscope.rewriting.plan import Plan
     from convscope.targets.profiles import Profile
 
@@ -212,7 +213,7 @@ def rule_docs(codes: Iterable[str]) -> dict[str, str]:
 def build_report(
     spec: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     weights: str | None = None,
     trust_pickle: bool = False,
     config: str | None = None,

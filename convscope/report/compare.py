@@ -23,9 +23,9 @@ one only when it was written by ``convscope report --format json``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from convscope._version import __version__
 from convscope.diff.compare import diff_reports
@@ -36,6 +36,9 @@ from convscope.diff.result import Diff, LayerDelta, MetricDelta
 from convscope.errors import ConvscopeError
 from convscope.linting.registry import default_registry
 from convscope.render.report import compare_html, compare_markdown
+
+if TYPE_CHECKING:  # annotations only: loading a report needs no torch
+    from convscope.model.arguments import GivenInputs
 
 __all__ = [
     "COMPARISON_VERSION",
@@ -374,7 +377,7 @@ def compare_documents(
 def load_comparison_side(
     arg: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     trust_pickle: bool = False,
     config: str | None = None,
     target: str | None = None,
@@ -403,7 +406,7 @@ def build_comparison(
     base: str,
     head: str,
     *,
-    input_shapes: Sequence[tuple[int, ...]] | None = None,
+    input_shapes: GivenInputs | None = None,
     trust_pickle: bool = False,
     config: str | None = None,
     target: str | None = None,

@@ -35,6 +35,7 @@ from torch import nn
 
 from convscope import _io
 from convscope.errors import describe
+from convscope.model.arguments import ModelInputs
 from convscope.model.modes import eval_mode
 from convscope.rewriting.plan import SPATIAL_KERNEL, ExportError, LayerPlan, Plan, RewriteError
 
@@ -302,12 +303,18 @@ def state_dict_path(out: str | Path) -> Path:
     return Path(out).with_suffix(".state_dict.pt")
 
 
-def _export(model: nn.Module, inputs: tuple[Any, ...]) -> Any:
+def _export(model: nn.Module, given: ModelInputs) -> Any:
     """``torch.export`` with a dynamic batch dimension where the model allows one.
 
     Export specializes size-1 dimensions, so the example batch is doubled first and dim 0 of
     every tensor input marked ``Dim.AUTO``; a model whose code fixes the batch size (a
-    reshape with a literal batch, say) falls back to a program for the example's shapes."""
+    reshape with a literal batch, say) falls back to a program for the example's shapes.
+    Keyword inputs are exported with their shapes (static)."""
+    inputs, kwargs = given.args, dict(given.kwargs)
+    if kwargs:
+        program = torch.export.export(model, inputs, kwargs)
+        program.example_inputs = (inputs, kwargs)
+        return program
     doubled = tuple(
         torch.cat([t, t]) if isinstance(t, torch.Tensor) and t.dim() > 0 else t for t in inputs
     )
@@ -325,7 +332,11 @@ def _export(model: nn.Module, inputs: tuple[Any, ...]) -> Any:
 
 
 def export_program(
-    model: nn.Module, inputs: Sequence[Any], out: str | Path, *, inputs_read: _io.Inputs = ()
+    model: nn.Module,
+    inputs: ModelInputs | Sequence[Any],
+    out: str | Path,
+    *,
+    inputs_read: _io.Inputs = (),
 ) -> tuple[Path, Path]:
     """Save ``model`` (in eval mode) as a ``torch.export`` program and its state dict.
 
@@ -344,7 +355,7 @@ def export_program(
         _io.check_output_path(path, inputs_read)
     try:
         with eval_mode(model):
-            program = _export(model, tuple(inputs))
+            program = _export(model, ModelInputs.of(inputs))
         buf = io.BytesIO()
         torch.export.save(program, buf)
     except Exception as exc:

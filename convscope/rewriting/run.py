@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,6 +26,7 @@ from convscope.linting.config import Settings
 from convscope.linting.engine import lint
 from convscope.linting.profiles import resolve_target
 from convscope.linting.registry import default_registry
+from convscope.model.arguments import ModelInputs
 from convscope.model.guard import model_code, module_label
 from convscope.model.materialize import materialize, real_inputs
 from convscope.model.modes import eval_mode
@@ -74,14 +75,14 @@ class RewriteResult:
     plan: tuple[LayerPlan, ...]
     verification: Any  # convscope.rewriting.verify.Verification
     full_plan: Plan
-    inputs: tuple[Any, ...]
+    inputs: ModelInputs  # the real inputs the model was run and verified on
     weights: str = "the model's own"  # or "random init ..." when materialized from meta
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "kind": "rewrite"}
         doc.update(self.full_plan.to_dict())
         doc["weights"] = self.weights
-        doc["inputs"] = [list(getattr(t, "shape", ())) for t in self.inputs]
+        doc["inputs"] = [list(getattr(t, "shape", ())) for t in self.inputs.values()]
         doc["verification"] = self.verification.to_dict()
         return _json_safe(doc)
 
@@ -99,9 +100,9 @@ def _json_safe(value: Any) -> Any:
 # --------------------------------------------------------------------------- helpers
 
 
-def _run(model: Any, inputs: Sequence[Any]) -> Any:
+def _run(model: Any, inputs: ModelInputs) -> Any:
     with eval_mode(model), torch.no_grad(), model_code("forward", module_label(model)):
-        return model(*inputs)
+        return inputs.call(model)
 
 
 def _layers_from_lint(analysis: Any) -> tuple[str, ...]:

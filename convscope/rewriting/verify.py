@@ -17,7 +17,6 @@ difference and the relative L2 norm ``‖y_new − y_old‖ / ‖y_old‖`` over
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +26,7 @@ from torch.utils._pytree import tree_flatten
 from convscope.analysis import run as analysis_run
 from convscope.analysis.build import Analysis
 from convscope.errors import describe
+from convscope.model.arguments import ModelInputs
 from convscope.model.guard import ModelCodeError
 from convscope.rewriting.plan import Plan
 
@@ -112,7 +112,7 @@ def _under(path: str, row_path: str) -> bool:
 
 def verify(
     new_model: torch.nn.Module,
-    inputs: Sequence[Any],
+    inputs: ModelInputs,
     plan: Plan,
     before: Analysis,
     outputs_before: Any,
@@ -123,7 +123,7 @@ def verify(
     problems: list[str] = []
     shapes_before = before.output_shapes
     try:
-        after = analysis_run.analyze(new_model, tuple(inputs), name=f"{plan.model} (rewritten)")
+        after = analysis_run.analyze(new_model, inputs, name=f"{plan.model} (rewritten)")
     except ModelCodeError:  # exit, interrupt or timeout: never retried or hidden
         raise
     except Exception as exc:  # reported, not raised: the caller turns problems into an error

@@ -4,7 +4,10 @@ The recorder is a ``TorchDispatchMode``: it sees every ATen op, including functi
 calls (``F.conv2d``, ``x + y``, ``@``) that forward hooks miss, follows Python control
 flow, and runs on meta tensors, so no weight or activation is allocated. Ownership of an
 op is the innermost module whose ``forward`` was running, tracked with *global* module
-hooks that are removed on exit (nothing is registered on the user's modules).
+hooks that are removed on exit (nothing is registered on the user's modules). A module
+instance registered under several paths (one ``SiLU`` shared by every conv block) is named
+by the path under the module that called it, so each place it runs is its own layer; its
+parameters keep their first name and are counted once.
 
 The user's model is never changed: a model with real weights is run through
 ``torch.func.functional_call`` with meta stand-ins for its parameters and buffers (the
@@ -28,14 +31,15 @@ from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._pytree import tree_flatten
 from torch.utils.weak import WeakIdKeyDictionary
 
 from convscope.errors import TraceError, describe
 from convscope.ir import graph as ir
+from convscope.model.arguments import ModelInputs
 from convscope.model.guard import ModelCodeError, model_code, module_label
 from convscope.model.materialize import has_meta, materialize_lazy, real_inputs
-from convscope.model.modes import eval_mode, global_forward_hooks
+from convscope.model.modes import eval_mode, global_forward_hooks, kept_attributes
 from convscope.trace.classify import classify
 
 
@@ -46,10 +50,12 @@ def _dtype_name(dtype: torch.dtype) -> str:
 class _Recorder(TorchDispatchMode):
     """Records ops into plain lists; turned into a frozen Graph by :func:`trace`."""
 
-    def __init__(self, param_names: Mapping[int, str], module_names: Mapping[int, str]) -> None:
+    def __init__(
+        self, param_names: Mapping[int, str], module_names: Mapping[int, Sequence[str]]
+    ) -> None:
         super().__init__()
         self.param_names = param_names  # id(tensor) → canonical parameter / buffer name
-        self.module_names = module_names  # id(module) → path
+        self.module_names = module_names  # id(module) → every path it is registered under
         self.tids: WeakIdKeyDictionary = WeakIdKeyDictionary()  # tensor → current tensor id
         self.param_views: WeakIdKeyDictionary = WeakIdKeyDictionary()  # view of a param → name
         self.tensors: list[ir.TensorSpec] = []
@@ -79,12 +85,26 @@ class _Recorder(TorchDispatchMode):
 
     # -- modules -----------------------------------------------------------------------
     def enter(self, module: torch.nn.Module) -> None:
-        path = self.module_names.get(id(module))
-        if path is None:  # a module created inside forward: belongs to its caller
-            path = self.stack[-1][0]
+        paths = self.module_names.get(id(module))
+        # a module created inside forward has no name: it belongs to its caller
+        path = self.stack[-1][0] if paths is None else self._place(paths)
         index = self.calls.get(path, 0)
         self.calls[path] = index + 1
         self.stack.append((path, type(module).__name__, index))
+
+    def _place(self, paths: Sequence[str]) -> str:
+        """Where a module registered under several paths (one activation instance shared by
+        every conv block) runs: the path under the module now running it, so each place
+        gets its own row. Several such paths under one parent are taken in call order."""
+        if len(paths) == 1:
+            return paths[0]
+        caller = self.stack[-1][0]
+        under = [p for p in paths if p.rpartition(".")[0] == caller]
+        if under:
+            return min(under, key=lambda p: self.calls.get(p, 0))  # stable: first on ties
+        prefix = caller + "." if caller else ""
+        inside = [p for p in paths if p.startswith(prefix)]
+        return min(inside, key=lambda p: p.count(".")) if inside else paths[0]
 
     def leave(self) -> None:
         if len(self.stack) > 1:
@@ -217,32 +237,20 @@ def _owners(
     return owners, canonical
 
 
-def _to_device(inputs: Sequence[Any], device: str) -> tuple[Any, ...]:
+def _to_device(inputs: ModelInputs, device: str) -> ModelInputs:
     """Meta stand-ins or real random tensors with the inputs' shapes and dtypes.
 
     Inputs may nest tensors in lists, tuples and dicts (detection models take a list of
     images): every tensor leaf is converted, the structure is kept.
     """
-
     if device != "meta":
         return real_inputs(inputs)  # seeded, so a fallback run is reproducible
-
-    def on_meta(x: Any) -> Any:
-        if not isinstance(x, torch.Tensor):
-            return x
-        return torch.empty(x.shape, dtype=x.dtype, device="meta")
-
-    return tuple(tree_map(on_meta, list(inputs)))
-
-
-def _input_leaves(args: Sequence[Any]) -> list[torch.Tensor]:
-    """Every tensor the call receives, in order, however the arguments nest them."""
-    return [a for a in tree_flatten(list(args))[0] if isinstance(a, torch.Tensor)]
+    return inputs.map_tensors(lambda x: torch.empty(x.shape, dtype=x.dtype, device="meta"))
 
 
 def _run(
     model: torch.nn.Module,
-    inputs: Sequence[Any],
+    inputs: ModelInputs,
     device: str,
     stand_ins: Mapping[str, torch.Tensor] | None,
     holder: list[_Recorder],
@@ -256,13 +264,16 @@ def _run(
         param_names = {id(stand_ins[n]): by_name[n] for n in stand_ins}
     else:
         param_names = dict(canonical)
-    module_names = {id(m): name for name, m in model.named_modules()}
+    module_names: dict[int, list[str]] = {}
+    for name, m in model.named_modules(remove_duplicate=False):
+        module_names.setdefault(id(m), []).append(name)
     recorder = _Recorder(param_names, module_names)
     holder.append(recorder)
-    args = _to_device(inputs, device)
-    recorder.input_ids = [recorder.new_tensor(a).id for a in _input_leaves(args)]
+    given = _to_device(inputs, device)
+    recorder.input_ids = [recorder.new_tensor(a).id for a in given.tensors()]
     with (
         model_code("forward", module_label(model)),
+        kept_attributes(model),  # a forward's cache (``self.anchors = ...``) holds meta
         _eval_mode(model),
         torch.no_grad(),
         _module_hooks(recorder),
@@ -270,10 +281,15 @@ def _run(
     ):
         if stand_ins is not None:
             out = torch.func.functional_call(
-                model, dict(stand_ins), args, strict=False, tie_weights=True
+                model,
+                dict(stand_ins),
+                given.args,
+                dict(given.kwargs),
+                strict=False,
+                tie_weights=True,
             )
         else:
-            out = model(*args)
+            out = given.call(model)
     return recorder, out, owners
 
 
@@ -306,10 +322,10 @@ def _failing_layer(holder: Sequence[_Recorder]) -> str:
     return f" in layer '{path or '(root)'}' ({type_name})"
 
 
-def _batch_hint(inputs: Sequence[Any], exc: BaseException) -> str:
+def _batch_hint(inputs: ModelInputs, exc: BaseException) -> str:
     """A hint when a 3-D input (C×H×W) probably lacks its batch dimension: conv, norm and
     pool layers then fail with "expected 4D input (got 3D input)" or a shape mismatch."""
-    flat = [t for t in tree_flatten(list(inputs))[0] if isinstance(t, torch.Tensor)]
+    flat = inputs.tensors()
     short = [t for t in flat if t.dim() == 3]
     if not short or not re.search(r"\b3D\b|dimension|dims|shape|size", str(exc)):
         return ""
@@ -328,12 +344,13 @@ def _batch_hint(inputs: Sequence[Any], exc: BaseException) -> str:
 
 def trace(
     model: torch.nn.Module,
-    inputs: Sequence[Any],
+    inputs: ModelInputs | Sequence[Any],
     *,
     device: str = "meta",
     rebuild: Callable[[], torch.nn.Module] | None = None,
 ) -> ir.Graph:
-    """Trace ``model(*inputs)`` into a Graph.
+    """Trace ``model(*inputs.args, **inputs.kwargs)`` (``model(*inputs)`` for a sequence)
+    into a Graph.
 
     ``device="meta"`` (default) runs without allocating weights or activations and falls
     back to real CPU tensors when an op cannot run on meta; ``rebuild`` supplies a real
@@ -342,6 +359,7 @@ def trace(
     """
     if device not in ("meta", "cpu"):
         raise TraceError(f"unsupported trace device '{device}' (use meta or cpu)")
+    inputs = ModelInputs.of(inputs)
     model = materialize_lazy(model, inputs)
     model_on_meta = _on_meta(model)
     fallback_reason: str | None = None
@@ -402,15 +420,16 @@ def _freeze(
     outputs = tuple(
         rec.tids[o] for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor) and o in rec.tids
     )
-    leaf_paths = {name for name, m in model.named_modules() if not list(m.children())}
+    # Every path, a shared module's second names included: each place it runs is a layer.
+    named = list(dict(model.named_modules(remove_duplicate=False)).items())
     modules = tuple(
         ir.ModuleInfo(
             path=name,
             type_name=type(m).__name__,
-            is_leaf=name in leaf_paths,
+            is_leaf=not list(m.children()),
             calls=rec.calls.get(name, 0),
         )
-        for name, m in model.named_modules()
+        for name, m in named
     )
     return ir.Graph(
         nodes=tuple(rec.nodes),

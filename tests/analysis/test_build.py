@@ -128,3 +128,29 @@ def test_library_example_from_issue() -> None:
     a = convscope.analyze(torch.nn.Conv2d(3, 8, 3), torch.randn(1, 3, 32, 32))
     assert a.totals.params == 8 * 27 + 8
     assert a.totals.macs == 8 * 30 * 30 * 27
+
+
+class _SharedConv(nn.Module):
+    """One conv (one weight) run by two parents, each with its own ReLU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.a = nn.Sequential(conv, nn.ReLU())
+        self.b = nn.Sequential(conv, nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x))
+
+
+def test_shared_conv_has_a_row_per_place_and_its_weights_once() -> None:
+    a = convscope.analyze(_SharedConv(), (1, 8, 8, 8))
+    per_call = 8 * 8 * 8 * 8 * 9  # C_out·H·W·C_in·k²
+    assert {r.path: r.macs for r in a.rows if r.macs} == {"a.0": per_call, "b.0": per_call}
+    assert a.row("a.0").params == 8 * 8 * 9 + 8 and a.row("b.0").params == 0
+    assert a.totals.params == 8 * 8 * 9 + 8 and a.totals.macs == 2 * per_call
+    assert a.row("a.0").calls == a.row("b.0").calls == 1
+    for key in ("params", "macs", "other_flops", "activation_bytes", "bytes_read"):
+        assert sum(getattr(r, key) for r in a.rows) == getattr(a.totals, key), key
+    doc = to_dict(a)
+    assert [layer["path"] for layer in doc["layers"] if layer["macs"]] == ["a.0", "b.0"]

@@ -157,7 +157,7 @@ def test_fvcore_failure_is_recorded_not_raised() -> None:
     assert result.totals["fvcore_flops"] is None
     assert all(r.fvcore_flops is None for r in result.rows)
     assert result.totals["flopcounter_flops"] == 2 * result.totals["convscope_macs"]  # type: ignore[operator]
-    assert "fvcore failed" in crosscheck_text.render(result)
+    assert "failed on this model" in crosscheck_text.render(result)
 
 
 def test_missing_fvcore_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,3 +192,80 @@ def test_conventions_state_the_useful_work_beside_the_counted() -> None:
     assert f"{w.macs:,} MACs counted" in text and f"{w.useful_macs:,} useful" in text
     assert any("block tap that lands inside the output" in e for e in result.explanations)
     assert any("antialiasing filter" in e for e in result.explanations)
+
+
+class _CachingHead(torch.nn.Module):
+    """Caches a grid computed in forward while the input size stays the same, as detection
+    heads cache their anchors: traced on meta, the cache would hold a meta tensor."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.size: tuple[int, ...] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        if self.size != tuple(y.shape):
+            self.grid = torch.arange(y.shape[-1], dtype=y.dtype, device=y.device)
+            self.size = tuple(y.shape)
+        return y + self.grid
+
+
+def test_a_forward_cache_made_on_meta_does_not_reach_fvcore() -> None:
+    model = _CachingHead()
+    x = torch.randn(1, 3, 16, 16)
+    a = analyze(model, (1, 3, 16, 16))
+    assert model.size is None and not hasattr(model, "grid")  # the model is as it was
+    result = cc.reconcile_module(model, (x,), analysis=a)
+    assert result.fvcore_error is None
+    assert result.totals["fvcore_contraction_flops"] == a.totals.macs == 8 * 16 * 16 * 27
+    assert model.size is None and not hasattr(model, "grid")
+    assert "fvcore (run on real CPU tensors, the model's own weights)" in "\n".join(
+        result.explanations
+    )
+
+
+def test_a_model_on_meta_is_counted_by_fvcore_on_a_seeded_cpu_copy() -> None:
+    with torch.device("meta"):
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
+    a = analyze(model, (1, 3, 16, 16))
+    result = cc.reconcile_module(model, (torch.empty(1, 3, 16, 16, device="meta"),), analysis=a)
+    assert result.fvcore_error is None and result.totals["fvcore_flops"] == a.totals.macs
+    assert any(
+        "copy of the model on meta with seeded random weights" in e for e in result.explanations
+    )
+    assert all(p.is_meta for p in model.parameters())  # the user's model stays on meta
+
+
+class _Norms(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.inorm = torch.nn.InstanceNorm2d(8, affine=True)
+        self.gnorm = torch.nn.GroupNorm(2, 8)
+        self.bn = torch.nn.BatchNorm2d(8)
+        self.lnorm = torch.nn.LayerNorm([8, 16, 16])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lnorm(self.bn(self.gnorm(self.inorm(self.conv(x)))))
+
+
+def test_each_norm_is_set_beside_the_work_convscope_recorded_for_it() -> None:
+    """InstanceNorm reaches ATen as a batch norm on input statistics: it is still set beside
+    fvcore's instance_norm, not reported as 0 while its row carries the FLOPs."""
+    model = _Norms()
+    a = analyze(model, (1, 3, 16, 16))
+    result = cc.reconcile_module(model, (torch.randn(1, 3, 16, 16),), analysis=a)
+    text = "\n".join(result.explanations)
+    for family, path in [
+        ("instance_norm", "inorm"),
+        ("group_norm", "gnorm"),
+        ("batch_norm", "bn"),
+        ("layer_norm", "lnorm"),
+    ]:
+        flops = a.row(path).other_flops
+        assert flops > 0
+        assert f"other-op FLOPs ({flops:,}, 1.00× convscope's)" in next(
+            line for line in text.splitlines() if f"counts {family} as" in line
+        )
+    assert "no counterpart in fvcore" not in text  # every norm FLOP is matched

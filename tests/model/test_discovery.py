@@ -22,7 +22,7 @@ def spec(name: str, attr: str | None = None) -> str:
 
 
 def shapes(loaded: LoadedModel) -> list[tuple[int, ...]]:
-    return [tuple(t.shape) for t in loaded.inputs]
+    return [tuple(t.shape) for t in loaded.inputs.args]
 
 
 def sub(module: nn.Module, path: str) -> Any:
@@ -49,7 +49,7 @@ def test_single_class_is_discovered_and_built_on_meta() -> None:
     assert loaded.spec == spec("single_class.py")
     assert loaded.input_source == "default"
     assert shapes(loaded) == [(1, 3, 224, 224)]
-    assert all(t.is_meta and t.dtype == torch.float32 for t in loaded.inputs)
+    assert all(t.is_meta and t.dtype == torch.float32 for t in loaded.inputs.args)
 
 
 def test_model_instance_is_used_as_is() -> None:

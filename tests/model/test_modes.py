@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from convscope.model.modes import eval_mode, set_eval
+from convscope.model.modes import eval_mode, kept_attributes, set_eval
 
 
 def _exported() -> nn.Module:
@@ -37,3 +37,17 @@ def test_flags_are_restored_per_module_even_on_error() -> None:
 def test_set_eval_returns_the_module() -> None:
     net = nn.Sequential(nn.Dropout(0.5))
     assert set_eval(net) is net and not net[0].training
+
+
+def test_kept_attributes_undoes_what_a_forward_assigns() -> None:
+    inner = nn.Linear(2, 2)
+    model = nn.Sequential(inner)
+    inner.cache = "before"  # type: ignore[assignment]
+    weight = inner.weight
+    with pytest.raises(RuntimeError), kept_attributes(model):
+        inner.cache = torch.empty(1, device="meta")  # type: ignore[assignment]
+        inner.added = 1  # type: ignore[assignment]
+        model.add_module("extra", nn.ReLU())  # module bookkeeping is not an attribute
+        raise RuntimeError("forward failed")
+    assert inner.cache == "before" and not hasattr(inner, "added")
+    assert inner.weight is weight and hasattr(model, "extra")

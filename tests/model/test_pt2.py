@@ -35,7 +35,7 @@ ARCHIVES = _archives()
 def test_a_plain_export_loads_without_trust(tmp_path: Path) -> None:
     path = ARCHIVES.good(tmp_path / "good.pt2")
     loaded = load_model(str(path))
-    assert loaded.inputs[0].shape == (1, 3, 8, 8)  # the archive's own sample inputs
+    assert loaded.inputs.args[0].shape == (1, 3, 8, 8)  # the archive's own sample inputs
 
 
 @pytest.mark.parametrize("kind", ARCHIVES.KINDS)
@@ -107,7 +107,7 @@ def test_the_legacy_layout_pickles_are_checked_too(tmp_path: Path) -> None:
 
 
 def shapes(loaded: LoadedModel) -> list[tuple[int, ...]]:
-    return [tuple(t.shape) for t in loaded.inputs]
+    return [tuple(t.shape) for t in loaded.inputs.args]
 
 
 def test_exported_program(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from convscope.errors import InputError
-from convscope.model.shapes import parse_input_shapes
+from convscope.model.shapes import parse_input_shapes, parse_inputs
 
 
 def test_parse_input_shapes() -> None:
@@ -44,3 +44,27 @@ def test_parse_input_shapes_rejects_sizes_no_tensor_can_have(text: str, says: st
     with pytest.raises(InputError) as info:
         parse_input_shapes([text])
     assert f"'{text}'" in str(info.value) and says in str(info.value)
+
+
+def test_parse_inputs_positional_and_keyword() -> None:
+    given = parse_inputs(["1,3,8,8", "mask=1x1x8x8", " ids = 1,5"])
+    assert [tuple(t.shape) for t in given.args] == [(1, 3, 8, 8)]
+    assert {k: tuple(v.shape) for k, v in given.kwargs.items()} == {
+        "mask": (1, 1, 8, 8),
+        "ids": (1, 5),
+    }
+    assert all(t.is_meta for t in given.tensors())
+
+
+@pytest.mark.parametrize(
+    ("texts", "needle"),
+    [
+        (["1x=1,3"], "'1x' is not an argument name"),
+        (["=1,3"], "'' is not an argument name"),
+        (["m=1,3", "m=1,4"], "'m' is given twice"),
+        (["m=1,0"], "must be positive"),
+    ],
+)
+def test_parse_inputs_rejects(texts: list[str], needle: str) -> None:
+    with pytest.raises(InputError, match=needle):
+        parse_inputs(texts)

@@ -13,7 +13,7 @@ from convscope.model.load import LoadedModel, load_model
 
 
 def shapes(loaded: LoadedModel) -> list[tuple[int, ...]]:
-    return [tuple(t.shape) for t in loaded.inputs]
+    return [tuple(t.shape) for t in loaded.inputs.args]
 
 
 def all_meta(module: nn.Module) -> bool:

@@ -25,6 +25,7 @@ from convscope.analysis.build import Analysis
 from convscope.analysis.schema import to_dict
 from convscope.api import analyze
 from convscope.errors import ConvscopeError
+from convscope.model.arguments import ModelInputs
 from convscope.profiling import layers as layers_mod
 from convscope.profiling import measure
 from convscope.profiling.keys import PROFILE
@@ -155,13 +156,14 @@ def test_make_inputs() -> None:
     dev = torch.device("cpu")
     meta = torch.empty(1, 3, 8, 8, device="meta")
     ids = torch.empty(1, 5, dtype=torch.long, device="meta")
-    x, i = measure.make_inputs((meta, ids), 4, dev)
+    made = measure.make_inputs(ModelInputs((meta,), {"ids": ids}), 4, dev)
+    x, i = made.args[0], made.kwargs["ids"]
     assert x.shape == (4, 3, 8, 8) and not x.is_meta and x.std() > 0
     assert i.shape == (4, 5) and i.dtype == torch.long and int(i.abs().sum()) == 0
     real = torch.arange(2.0).reshape(2, 1)
-    (r,) = measure.make_inputs((real,), 5, dev)
+    (r,) = measure.make_inputs(ModelInputs((real,)), 5, dev).args
     assert r.flatten().tolist() == [0.0, 1.0, 0.0, 1.0, 0.0]
-    (c,) = measure.make_inputs((meta,), 2, dev, channels_last=True)
+    (c,) = measure.make_inputs(ModelInputs((meta,)), 2, dev, channels_last=True).args
     assert c.is_contiguous(memory_format=torch.channels_last) and not c.is_contiguous()
 
 

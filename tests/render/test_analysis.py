@@ -170,3 +170,21 @@ def test_notebook_view_folds_deep_models_under_sixty_rows() -> None:
     full = html_table.view_html(a.view(depth=None))
     assert full.count("<tr") > 80 and "Folded" not in full
     assert html_table.view_html(a.view(depth=2)).count("<tr") == full.count("<tr")  # max depth
+
+
+def test_rows_summing_several_calls_say_so() -> None:
+    class Reused(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c1, self.c2 = nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 1)
+            self.relu = nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.relu(self.c2(self.relu(self.c1(x))))
+
+    a = convscope.analyze(Reused(), (1, 3, 8, 8), name="reused")
+    text = terminal.to_text(a, width=140)
+    assert re.search(r"relu ×2 ", text) and "×N: a module run N times" in text
+    assert "| `relu` ×2 | ReLU |" in markdown.render(a)
+    once = terminal.to_text(convscope.analyze(nn.Conv2d(3, 4, 1), (1, 3, 8, 8)), width=140)
+    assert "×N" not in once

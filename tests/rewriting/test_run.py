@@ -384,8 +384,8 @@ def test_export_roundtrip(tmp_path: Path) -> None:
     program_path, state_path = export_program(result.model, result.inputs, tmp_path / "n.pt2")
     program = torch.export.load(program_path)
     with torch.no_grad():
-        expected = result.model.eval()(*result.inputs)
-    assert torch.allclose(program.module()(*result.inputs), expected, atol=1e-6)
+        expected = result.model.eval()(*result.inputs.args)
+    assert torch.allclose(program.module()(*result.inputs.args), expected, atol=1e-6)
     state = torch.load(state_path, weights_only=True)
     assert state.keys() == result.model.state_dict().keys()
     unique = {id(p): p.numel() for p in program.module().parameters()}

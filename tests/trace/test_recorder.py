@@ -93,11 +93,34 @@ def test_shared_module_counted_once_but_run_twice() -> None:
     g = trace(m, (torch.empty(1, 4, 8, 8),))
     convs = [n for n in g.nodes if n.kind is ir.OpKind.CONV]
     assert len(convs) == 2
-    assert {n.module for n in convs} == {"a.0"}  # first name of the shared module
-    assert [n.call_index for n in convs] == [0, 1]
+    # each run is named where it happens: under the parent that called it
+    assert [n.module for n in convs] == ["a.0", "b.0"]
     weights = [p for p in g.params if not p.is_buffer]
-    assert sorted(p.name for p in weights) == ["a.0.bias", "a.0.weight"]
-    assert g.module["a.0"].calls == 2
+    assert sorted(p.name for p in weights) == ["a.0.bias", "a.0.weight"]  # counted once
+    assert g.module["a.0"].calls == 1 and g.module["b.0"].calls == 1
+
+
+class OneActivation(nn.Module):
+    """One ReLU instance registered in every block, and two names for it in one block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        act = nn.ReLU()
+        self.blocks = nn.ModuleList(nn.Sequential(nn.Conv2d(4, 4, 1), act) for _ in range(3))
+        self.first, self.second = act, act  # two names under the root
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return self.second(self.first(x) + 1)
+
+
+def test_shared_activation_is_named_where_it_runs() -> None:
+    g = trace(OneActivation(), (torch.empty(1, 4, 8, 8),))
+    acts = [n.module for n in g.nodes if n.kind is ir.OpKind.ACTIVATION]
+    # the caller's own name for it; two names under one caller are taken in call order
+    assert acts == ["blocks.0.1", "blocks.1.1", "blocks.2.1", "first", "second"]
+    assert all(g.module[p].calls == 1 for p in acts)
 
 
 def test_tied_weights_are_one_owner_with_alias() -> None:

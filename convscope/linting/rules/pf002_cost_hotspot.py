@@ -61,15 +61,20 @@ class CostHotspot(Rule):
                 )
             if not parts:
                 continue
+            # A module run several times (one ReLU reused in a block) is one layer to change,
+            # so its calls are judged together, and the message says they are summed.
+            summed = f", summed over its {row.calls} calls" if row.calls > 1 else ""
             yield ctx.finding(
                 row.path,
-                f"{row.name} ({row.type_name}) holds {' and '.join(parts)}; threshold {pct(limit)}",
+                f"{row.name} ({row.type_name}) holds {' and '.join(parts)}{summed}; "
+                f"threshold {pct(limit)}",
                 values={
                     "macs_share": round(mac_share, 4),
                     "activation_share": round(act_share, 4),
                     "macs": row.macs,
                     "activation_bytes": row.activation_bytes,
                     **values,
+                    **({"calls": row.calls} if row.calls > 1 else {}),
                 },
                 suggestion="check whether this layer can be made cheaper (fewer channels, a "
                 "separable or strided version, earlier downsampling)",

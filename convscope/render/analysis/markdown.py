@@ -94,7 +94,8 @@ def _table(rows: Sequence[LayerRow], budget: int | None = None, predicted: Any =
     lines = []
     for r in rows:
         lines.append(
-            f"| `{_esc(r.name)}` | {r.type_name} | {fmt.shape(r.output_shape)} "
+            f"| `{_esc(r.name)}`{f' ×{r.calls}' if r.calls > 1 else ''} | {r.type_name} "
+            f"| {fmt.shape(r.output_shape)} "
             f"| {fmt.count(r.params)} "
             f"| {fmt.count(r.macs)} | {fmt.nbytes(r.activation_bytes)} | {fmt.nbytes(r.traffic)} "
             f"| {fmt.ratio(r.intensity)} |"

@@ -147,9 +147,13 @@ def layer_table(
             t.add_row(*cells)
         shown.add(r.path)
         name = Text("  " * tree.indent(r.path) + tree.label(r.path))
+        if r.calls > 1:  # a module run several times: its numbers sum the calls
+            name.append(f" ×{r.calls}", style="dim")
         if r.unknown_ops:
             name.append(" ?", style="bold yellow")
         t.add_row(name, *(_COLUMNS[k].cell(a, r) for k in names))
+    if any(r.calls > 1 for r in rows):
+        t.caption = "×N: a module run N times; its row sums the N calls"
     return t
 
 

@@ -131,7 +131,7 @@ def summary_lines(result: RewriteResult, written: Sequence[str] = ()) -> list[tu
     lines.append(
         (
             "Inputs",
-            ", ".join(fmt.shape(getattr(t, "shape", None)) for t in result.inputs)
+            ", ".join(fmt.shape(getattr(t, "shape", None)) for t in result.inputs.values())
             + f"; weights: {weights}",
         )
     )
