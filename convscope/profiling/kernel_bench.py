@@ -666,7 +666,10 @@ def calibrate_kernels(
         one_thread = dev.type == "cpu" and used_threads == 1
         clock = ThreadClock(dev) if one_thread else Clock(dev)
         clock_name = "thread-cpu" if one_thread else "cuda-events" if dev.type == "cuda" else "wall"
-        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        gpus: list[int] = []
+        if dev.type == "cuda":
+            gpus = [dev.index if dev.index is not None else torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=gpus):
             torch.manual_seed(seed)
             # The roofline (a lower bound shown beside the prediction): a small share.
             roof_s = min(3.0, budget_s * 0.04)
