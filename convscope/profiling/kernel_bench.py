@@ -146,8 +146,12 @@ class _Ctx:
 
 
 def _channels(rng: np.random.Generator, lo: int = 3, hi: int = 2048) -> int:
+    """Log-uniform in [lo, hi]; above 16 mostly a multiple of 8, as designs use (a quarter
+    are not: width multipliers and make-divisible rules leave such counts too)."""
     c = math.exp(rng.uniform(math.log(lo), math.log(hi)))
-    return round(c) if c < 16 else int(max(16, round(c / 8) * 8))
+    if c < 16 or rng.random() < 0.25:
+        return max(lo, round(c))
+    return int(max(16, round(c / 8) * 8))
 
 
 _SIDES = (7, 14, 28, 56, 112, 224)
@@ -200,8 +204,9 @@ def _conv_sampler(kind: str) -> Sampler:
             groups = cin
         else:  # grouped: ResNeXt / RegNet group widths
             width = int(rng.choice((4, 8, 16, 24, 32, 48, 64, 128)))
-            groups = int(rng.choice((2, 4, 8, 16, 32, 64)))
-            cin = cout = width * groups
+            groups = int(rng.choice((2, 2, 4, 8, 16, 32, 64)))
+            cin = width * groups
+            cout = cin * int(rng.choice((1, 1, 1, 2)))  # split attention widens the output
             if cin > 4096:
                 return None
             k = 3
@@ -235,7 +240,7 @@ def _linear(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call]
     batched = rng.random() < 0.25
     b = int(rng.choice((2, 4, 8, 12, 16, 24, 48))) if batched else 1
     m = int(rng.choice(_TOKENS)) * (1 if batched else int(rng.choice((1, 1, 2, 8))))
-    k = _channels(rng, 16, 4096)
+    k = _channels(rng, 16, 4096) if rng.random() < 0.9 else int(rng.choice((9216, 25088)))
     n = _channels(rng, 16, 4096)
     if batched and rng.random() < 0.7:  # attention scores: [b, m, d] @ [b, d, m]
         k = int(rng.choice((32, 64, 96)))
