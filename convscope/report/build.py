@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convscope.analysis.build import Analysis, folded
+from convscope.analysis.latency import with_latency
 from convscope.analysis.sections import ERF, RECEPTIVE_FIELD, WEIGHTS, SectionKey
 from convscope.model.state import keeps_global_state
 
@@ -251,6 +252,8 @@ def build_report(
     stage(progress, "analysing")
     analysis = api.analyze_loaded(loaded)
     analysis = api.with_receptive_field(analysis)
+    if resolved.profile.kernels is not None:  # a device's kernel model: predicted latency
+        analysis = with_latency(analysis, resolved.profile)
     if erf:
         stage(progress, "effective receptive field")
         analysis = api.with_extra(
