@@ -147,6 +147,21 @@ def _load() -> list[float]:
 # --------------------------------------------------------------------------- running
 
 
+def write_cache(cache: dict[str, Any]) -> None:
+    """The cache as JSON with one line per result, so that a rerun diffs per model."""
+    sep = (",", ":")
+    head = {k: v for k, v in cache.items() if k != "results"}
+    lines = ["{"]
+    lines += [f" {json.dumps(k)}: {json.dumps(v, separators=sep)}," for k, v in head.items()]
+    lines.append(' "results": {')
+    items = list(cache.get("results", {}).items())
+    for i, (k, v) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        lines.append(f"  {json.dumps(k)}: {json.dumps(v, separators=sep)}{comma}")
+    lines += [" }", "}"]
+    CACHE.write_text("\n".join(lines) + "\n")
+
+
 def calibration(path: Path, threads: int, budget: float, recalibrate: bool) -> Any:
     from convscope import api
 
@@ -333,7 +348,7 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                     f"({err:+.1%}), profile {r['measured_ms']:.2f} ms, {r['iters']} iters",
                     file=sys.stderr,
                 )
-            CACHE.write_text(json.dumps(cache, indent=1) + "\n")
+            write_cache(cache)
     for spec in models[: args.timer_check]:
         if (
             spec not in cache["timer"]
@@ -344,7 +359,7 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                 "ms": round(timer_check(spec, args.threads), 4),
                 "load": _load(),
             }
-            CACHE.write_text(json.dumps(cache, indent=1) + "\n")
+            write_cache(cache)
     return cache
 
 
@@ -440,6 +455,16 @@ def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
                 f"| {_pct(statistics.median(errs))} "
                 f"| {_pct(statistics.median(roof)) if roof else '—'} | {per_layer} |"
             )
+    everything = all_models()
+    measured = {r["model"] for r in results}
+    if not measured >= set(everything):
+        lines += [
+            "",
+            f"A subset: {len(measured)} of the {len(everything)} models of a full run "
+            f"({sum(m.startswith('timm:') for m in measured)} from timm). The full run, on a "
+            "quiet machine: `python benchmarks/latency_model.py --recalibrate --output "
+            "benchmarks/RESULTS.md` (resumable; hours at one thread).",
+        ]
     loads = [r["load_before"][0] for r in results if r["load_before"]]
     if loads:
         lines += [
@@ -523,7 +548,7 @@ def plot(results: Sequence[dict[str, Any]]) -> None:
         if not rs:
             continue
         ax.scatter(
-            [r["measured_ms"] for r in rs],
+            [r["cpu_ms"] for r in rs],
             [r["predicted_ms"] for r in rs],
             s=14,
             c=colour,
@@ -581,6 +606,7 @@ def main() -> None:
     else:
         models = all_models()
     cache = json.loads(CACHE.read_text()) if args.report_only else run(models, args)
+    write_cache(cache)
     text = report(cache, None if args.report_only else models)
     if args.output:
         write_section(text, args.output)

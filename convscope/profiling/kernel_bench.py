@@ -27,7 +27,10 @@ calling thread's CPU time (``time.thread_time_ns``: at one thread torch runs eve
 the calling thread), which is what a quiet machine's wall clock shows, without the time
 other processes take from a shared machine: a wall-clock median hides preemption in short
 calls but not in the long ones (a 20 ms call on a loaded 2-core machine is preempted in every
-round). CPU calls at several threads are timed by the wall clock. Everything runs under
+round). CPU calls at several threads are timed by the wall clock. A sample runs as a
+layer runs in a model: through its ``torch.nn`` module, with weights cycled through copies
+(they come from a far cache level), and writing fresh output buffers (the last outputs are
+kept alive). Everything runs under
 ``torch.inference_mode``, as ``convscope profile`` runs models. Threads are set for the
 run and restored; random inputs come from a forked RNG, so torch's global state is left as
 it was.
@@ -35,6 +38,7 @@ it was.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import math
 import os
@@ -82,6 +86,8 @@ Call = Callable[[], Any]
 #: Weights of the copies a conv / linear sample cycles through (more than a core's L2).
 COLD_BYTES = 32 * 2**20
 MAX_COPIES = 32
+#: Outputs a sample keeps alive (twice a core's L2 here): see :class:`_Retain`.
+RETAIN_BYTES = 8 * 2**20
 
 
 class _Cycle:
@@ -140,8 +146,12 @@ class _Ctx:
 
 
 def _channels(rng: np.random.Generator, lo: int = 3, hi: int = 2048) -> int:
+    """Log-uniform in [lo, hi]; above 16 mostly a multiple of 8, as designs use (a quarter
+    are not: width multipliers and make-divisible rules leave such counts too)."""
     c = math.exp(rng.uniform(math.log(lo), math.log(hi)))
-    return round(c) if c < 16 else int(max(16, round(c / 8) * 8))
+    if c < 16 or rng.random() < 0.25:
+        return max(lo, round(c))
+    return int(max(16, round(c / 8) * 8))
 
 
 _SIDES = (7, 14, 28, 56, 112, 224)
@@ -185,6 +195,8 @@ def _conv_sampler(kind: str) -> Sampler:
         elif kind == "pointwise":
             cin, cout, k, groups = _channels(rng, 8), _channels(rng, 8), 1, 1
             stride = 1 if rng.random() < 0.9 else 2
+            if rng.random() < 0.2:  # on a pooled 1×1 map: squeeze-excitation, conv heads
+                h, stride = 1, 1
         elif kind == "depthwise":
             cin = _channels(rng, 8)
             cout = cin * (2 if rng.random() < 0.1 else 1)
@@ -192,8 +204,9 @@ def _conv_sampler(kind: str) -> Sampler:
             groups = cin
         else:  # grouped: ResNeXt / RegNet group widths
             width = int(rng.choice((4, 8, 16, 24, 32, 48, 64, 128)))
-            groups = int(rng.choice((2, 4, 8, 16, 32, 64)))
-            cin = cout = width * groups
+            groups = int(rng.choice((2, 2, 4, 8, 16, 32, 64)))
+            cin = width * groups
+            cout = cin * int(rng.choice((1, 1, 1, 2)))  # split attention widens the output
             if cin > 4096:
                 return None
             k = 3
@@ -204,7 +217,7 @@ def _conv_sampler(kind: str) -> Sampler:
 
         # Depthwise and grouped convs run far below peak: a smaller cap keeps calls short.
         cap = ctx.max_macs * (1.0 if kind in ("dense", "pointwise") else 0.2)
-        side = _shrink(h, macs, cap, lo=max(k, 2))
+        side = _shrink(h, macs, cap, lo=1 if h == 1 else max(k, 2))
         if side is None:
             return None
         x = ctx.rand(n, cin, side, side)
@@ -227,7 +240,7 @@ def _linear(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call]
     batched = rng.random() < 0.25
     b = int(rng.choice((2, 4, 8, 12, 16, 24, 48))) if batched else 1
     m = int(rng.choice(_TOKENS)) * (1 if batched else int(rng.choice((1, 1, 2, 8))))
-    k = _channels(rng, 16, 4096)
+    k = _channels(rng, 16, 4096) if rng.random() < 0.9 else int(rng.choice((9216, 25088)))
     n = _channels(rng, 16, 4096)
     if batched and rng.random() < 0.7:  # attention scores: [b, m, d] @ [b, d, m]
         k = int(rng.choice((32, 64, 96)))
@@ -403,8 +416,9 @@ def _reduce(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call]
         return None
     n, c, s = shape
     x = ctx.rand(n, c, s, s)
-    if rng.random() < 0.7:
-        return (n * c * s * s, n * c), lambda: x.mean((2, 3), keepdim=True)
+    if rng.random() < 0.7:  # global average pooling, as models call it (mean over H, W)
+        pool = ctx.module(nn.AdaptiveAvgPool2d(1))
+        return (n * c * s * s, n * c), lambda: pool(x)
     return (n * c * s * s, n * s * s), lambda: x.mean(1, keepdim=True)
 
 
@@ -536,8 +550,28 @@ class Sample:
     stable: bool
 
 
+class _Retain:
+    """``fn``, keeping its last outputs alive up to :data:`RETAIN_BYTES`: each call then
+    writes a fresh buffer, as in a model, where the outputs of the previous layers are still
+    alive, instead of the block the allocator just freed (hot in the core's cache)."""
+
+    def __init__(self, fn: Call) -> None:
+        self.fn = fn
+        self.kept: collections.deque[torch.Tensor] = collections.deque()
+        self.bytes = 0
+
+    def __call__(self) -> None:
+        out = self.fn()
+        if isinstance(out, torch.Tensor):
+            self.kept.append(out)
+            self.bytes += out.nbytes
+            while len(self.kept) > 1 and self.bytes > RETAIN_BYTES:
+                self.bytes -= self.kept.popleft().nbytes
+
+
 def time_call(fn: Call, clock: Clock) -> Sample:
     """One sample of ``fn`` (see the module docstring): rounds until two agree."""
+    fn = _Retain(fn)
     fn()
     first = clock.time(fn)
     reps = (
@@ -637,7 +671,10 @@ def calibrate_kernels(
         one_thread = dev.type == "cpu" and used_threads == 1
         clock = ThreadClock(dev) if one_thread else Clock(dev)
         clock_name = "thread-cpu" if one_thread else "cuda-events" if dev.type == "cuda" else "wall"
-        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        gpus: list[int] = []
+        if dev.type == "cuda":
+            gpus = [dev.index if dev.index is not None else torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=gpus):
             torch.manual_seed(seed)
             # The roofline (a lower bound shown beside the prediction): a small share.
             roof_s = min(3.0, budget_s * 0.04)

@@ -85,6 +85,7 @@ MODULE_FAMILIES = frozenset(
         "pool.avg",
         "pool.adaptive_avg",
         "pool.adaptive_max",
+        "reduce",  # global average pooling: a mean over H, W
         *(f"act.{a}" for a in ("relu", "clamp", "silu", "gelu", "hardswish", "hardsigmoid")),
         *(f"act.{a}" for a in ("sigmoid", "tanh", "leaky_relu")),
     }

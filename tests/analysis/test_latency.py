@@ -108,3 +108,9 @@ def test_without_target_nothing_changes() -> None:
     code, out, err = _run("analyze", TINY, "--format", "json")
     assert code == 0, err
     assert "latency" not in json.loads(out)
+
+
+def test_report_with_a_kernel_model_target_predicts_latency() -> None:
+    code, out, err = _run("report", TINY, "--target", CONSTANT, "--format", "markdown")
+    assert code == 0, err
+    assert "| latency (predicted) |" in out
