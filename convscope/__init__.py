@@ -24,11 +24,13 @@ __all__ = [
     "analyze_spec",
     "effective_rf",
     "lint",
+    "predict_latency",
     "profile",
     "quant_report",
     "receptive_field",
     "rewrite",
     "verify_rf",
+    "with_latency",
 ]
 
 _LAZY = {
@@ -43,6 +45,8 @@ _LAZY = {
     "lint": ("convscope.api", "lint"),
     "rewrite": ("convscope.api", "rewrite"),
     "profile": ("convscope.api", "profile"),
+    "predict_latency": ("convscope.api", "predict_latency"),
+    "with_latency": ("convscope.api", "with_latency"),
 }
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from convscope.analysis.build import Analysis, folded
+    from convscope.analysis.latency import predict_latency, with_latency
     from convscope.analysis.quant import load_calibration_file, quant_report, with_quant
     from convscope.analysis.rf import receptive_field, with_receptive_field
     from convscope.analysis.run import analyze, analyze_loaded, analyze_spec, as_inputs, with_extra
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from convscope.model.state import global_state, preserved_global_state
     from convscope.passes.keys import CALIBRATION, QUANT, RECEPTIVE_FIELD
     from convscope.profiling.calibrate import calibrate
+    from convscope.profiling.kernel_bench import calibrate_kernels
     from convscope.profiling.keys import PROFILE
     from convscope.profiling.measure import check_device
     from convscope.profiling.reliability import assess as assess_reliability
@@ -59,7 +61,9 @@ if TYPE_CHECKING:
     from convscope.rewriting.apply import export_program, state_dict_path
     from convscope.rewriting.run import rewrite
     from convscope.sections import WEIGHTS, SectionKey
-    from convscope.targets.keys import ROOFLINE
+    from convscope.targets.kernels import KernelModel
+    from convscope.targets.keys import LATENCY, ROOFLINE
+    from convscope.targets.latency import LatencyPrediction
     from convscope.targets.profiles import available_profiles, roofline_params
     from convscope.targets.roofline import RooflineParams
     from convscope.validate import ConfigError
@@ -78,6 +82,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "CALIBRATION": ("convscope.passes.keys", "CALIBRATION"),
     "CROSSCHECK": ("convscope.checks.keys", "CROSSCHECK"),
     "ERF": ("convscope.checks.keys", "ERF"),
+    "LATENCY": ("convscope.targets.keys", "LATENCY"),
+    "predict_latency": ("convscope.analysis.latency", "predict_latency"),
+    "with_latency": ("convscope.analysis.latency", "with_latency"),
+    "calibrate_kernels": ("convscope.profiling.kernel_bench", "calibrate_kernels"),
+    "KernelModel": ("convscope.targets.kernels", "KernelModel"),
+    "LatencyPrediction": ("convscope.targets.latency", "LatencyPrediction"),
     "PROFILE": ("convscope.profiling.keys", "PROFILE"),
     "QUANT": ("convscope.passes.keys", "QUANT"),
     "RECEPTIVE_FIELD": ("convscope.passes.keys", "RECEPTIVE_FIELD"),

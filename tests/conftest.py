@@ -155,3 +155,81 @@ def _validate_ci_outputs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(sarif, "to_dict", checked_to_dict)
     monkeypatch.setattr(junit, "render", checked_junit)
     yield
+
+
+# --------------------------------------------------------------------------- kernel models
+
+
+def _work(family: str, row: list[int]) -> float:
+    """The family's work (its first fit feature: MACs or elements touched) of one row."""
+    import numpy as np
+
+    from convscope.targets.kernels import FAMILIES, feature_matrix
+
+    return float(np.exp(feature_matrix(FAMILIES[family], np.array([row]))[0, 0]))
+
+
+def write_kernel_profile(
+    path: Path,
+    per_work: dict[str, float] | None = None,
+    flat_us: float = 1.0,
+    module_call_us: float = 2.0,
+    roofline: bool = True,
+) -> Path:
+    """A hand-made target profile with a kernel model: a family named in ``per_work`` takes
+    that many µs per unit of its work (per MAC for convs), every other family ``flat_us``
+    per call whatever its shape. Three samples per family, exact power laws, so the fit
+    (intercept and work in log space) reproduces these times for any shape."""
+    import yaml
+
+    from convscope.targets.kernels import FAMILIES
+
+    per_work = per_work or {}
+    families = {}
+    for name, fam in FAMILIES.items():
+        rows = []
+        for v in (2, 4, 8):
+            row = [
+                v if c not in ("inplace", "bias", "strided", "stride") else 1 for c in fam.columns
+            ]
+            us = per_work[name] * _work(name, row) if name in per_work else flat_us
+            rows.append([*row, us])
+        families[name] = {"columns": [*fam.columns, "us"], "rows": rows}
+    doc: dict[str, Any] = {
+        "description": "Hand-made kernel model (tests).",
+        "device": "cpu",
+        "int8": False,
+        "kernels": {
+            "format": 1,
+            "provenance": {
+                "device": "cpu",
+                "device_name": "hand-made",
+                "torch": "0",
+                "threads": 1,
+                "dtype": "float32",
+                "date": "2026-01-01T00:00:00Z",
+                "runtime_s": 0.0,
+                "budget_s": 0.0,
+                "tolerance": 0.1,
+                "samples": 3 * len(families),
+                "unstable": 0,
+                "module_call_us": module_call_us,
+                "load": [],
+            },
+            "families": families,
+        },
+    }
+    if roofline:
+        doc["roofline"] = {"peak-flops": 1.0e11, "bandwidth": 1.0e10, "source": "hand-made"}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def kernel_profile(tmp_path: Path) -> Callable[..., Path]:
+    """``kernel_profile(name, per_work=..., flat_us=...)``: a hand-made profile file."""
+
+    def make(name: str = "dev", **kwargs: Any) -> Path:
+        return write_kernel_profile(tmp_path / f"{name}.yaml", **kwargs)
+
+    return make

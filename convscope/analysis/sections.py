@@ -5,9 +5,9 @@ Each section has one typed key, declared by the package that produces it (see
 :func:`as_key`: the keys of ``Analysis(extras=...)`` (so ``dataclasses.replace`` too), of
 ``with_extra`` and of the lint engine's ``providers`` may be the names of the keys in
 :data:`ALL` — the sections of the packages below this one (``"receptive_field"``,
-``"quant"``, ``"calibration"``, ``"roofline"``, ``"weights"``), as they were before the
-keys existed; the sections of the packages above (``profile``, ``rf_verify``, ``erf``,
-``crosscheck``) come in by their keys. An unknown name is refused. Inside convscope every
+``"quant"``, ``"calibration"``, ``"roofline"``, ``"latency"``, ``"weights"``); the
+sections of the packages above (``profile``, ``rf_verify``, ``erf``, ``crosscheck``) come
+in by their keys. An unknown name is refused. Inside convscope every
 section is named by its key (``tests/analysis/test_sections.py`` checks).
 
 A section of your own is one more key (``SectionKey("mine", Mine)``, the name unused by
@@ -22,12 +22,19 @@ from typing import Any
 
 from convscope.passes.keys import CALIBRATION, QUANT, RECEPTIVE_FIELD
 from convscope.sections import WEIGHTS, SectionKey, index
-from convscope.targets.keys import ROOFLINE
+from convscope.targets.keys import LATENCY, ROOFLINE
 
 __all__ = ["ALL", "as_key", "checked"]
 
 #: The keys known by name, each name once.
-ALL: tuple[SectionKey[Any], ...] = (RECEPTIVE_FIELD, QUANT, CALIBRATION, ROOFLINE, WEIGHTS)
+ALL: tuple[SectionKey[Any], ...] = (
+    RECEPTIVE_FIELD,
+    QUANT,
+    CALIBRATION,
+    ROOFLINE,
+    LATENCY,
+    WEIGHTS,
+)
 
 _BY_NAME = index(ALL)
 

@@ -231,6 +231,10 @@ def parse_inputs(texts: tuple[str, ...]) -> api.ModelInputs | None:
 @click.option(
     "--crosscheck", is_flag=True, help="Reconcile counts with fvcore and FlopCounterMode."
 )
+@options.target_option(
+    "A profile with a kernel model (`profile --calibrate --kernels -o FILE.yaml`) adds "
+    "predicted latency per layer and end to end, its roofline lower bound beside it."
+)
 @options.timeout_option()
 @options.debug_option()
 @handle_errors
@@ -251,10 +255,12 @@ def analyze(
     quant: bool,
     calibration: str | None,
     crosscheck: bool,
+    target: str | None,
     debug: bool,
 ) -> None:
     """Per-layer parameters, MACs, memory traffic, receptive fields and mixing profile of
-    MODEL. Exit 1 when --verify-rf finds a disagreement.
+    MODEL; predicted latency with --target DEVICE.yaml. Exit 1 when --verify-rf finds a
+    disagreement.
 
     \b
     convscope analyze torchvision:resnet50
@@ -262,16 +268,19 @@ def analyze(
     convscope analyze model.py:Net -i 1,3,224,224 -i 1,1,224,224   (two inputs)
     convscope analyze model.py --weights ckpt.pt --rf --format json -o resnet.json
     convscope analyze timm:resnet50 --dtype float16 --format markdown
+    convscope analyze torchvision:resnet50 --target dev.yaml   (predicted latency)
     """
     from convscope import _io
 
-    sources = model_inputs(model, weights, calibration)
+    sources = [*model_inputs(model, weights, calibration), ("target profile", target)]
     if output:
         _io.check_output_path(output, sources)
     if calibration is not None and not quant:
         raise click.UsageError("--calibration needs --quant")
     shapes = parse_inputs(inputs)
     from convscope import api
+
+    profile = api.resolve_target(target) if target is not None else None  # fail early
 
     if calibration is not None:
         device = "cpu"  # calibration runs the model on real data
@@ -294,6 +303,8 @@ def analyze(
         result = api.with_extra(
             result, api.ERF, api.effective_rf(loaded.module, loaded.inputs, analysis=result)
         )
+    if profile is not None:
+        result = api.with_latency(result, profile)
     if crosscheck:
         checked = api.crosscheck(
             model, shapes, weights=weights, trust_pickle=trust_pickle, analysis=result

@@ -376,8 +376,17 @@ def config_cmd(
     registry = api.default_registry()
     with to_stdout():
         if targets:
-            for name in api.available_profiles():
-                click.echo(f"{name}: {api.load_profile(name, registry).description}")
+            names = api.available_profiles()
+            extra = [target] if target is not None and target not in names else []
+            for name in [*names, *extra]:
+                prof = api.load_profile(name, registry)
+                click.echo(f"{name}: {prof.description}")
+                if prof.kernels is not None:
+                    click.echo(
+                        f"  kernel model: {prof.kernels.provenance.text}; "
+                        f"{len(prof.kernels.families)} kernel families (analyze --target "
+                        "predicts latency)"
+                    )
             return
         settings = api.load_settings(registry, config).with_overrides(registry, target=target)
         click.echo(settings.to_yaml(registry), nl=False)

@@ -217,13 +217,16 @@ def config_option() -> Callable[[F], F]:
     )
 
 
-def target_option() -> Callable[[F], F]:
+def target_option(nuance: str = "") -> Callable[[F], F]:
     """``--target PROFILE``: a hardware target profile, by name or ``.yaml`` file."""
     return click.option(
         "--target",
         metavar="PROFILE",
-        help="Target profile: generic, gpu-fp16, edge-int8 or a .yaml file "
-        "(`convscope config --targets` lists them).",
+        help=_help(
+            "Target profile: generic, gpu-fp16, edge-int8 or a .yaml file "
+            "(`convscope config --targets` lists them).",
+            nuance,
+        ),
     )
 
 

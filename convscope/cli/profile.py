@@ -147,6 +147,27 @@ def _analysis_inputs(inputs: api.ModelInputs, batch: int | None) -> api.ModelInp
 )
 @options.calibrate_time_option(3.0)
 @click.option(
+    "--kernels",
+    is_flag=True,
+    help="With --calibrate and no MODEL: also time the kernels CNNs run (conv, linear, "
+    "norms, activations, pooling...) over shapes real models use, for a kernel model that "
+    "`analyze --target FILE.yaml` predicts latency from. Write it with -o FILE.yaml.",
+)
+@click.option(
+    "--budget",
+    type=options.POSITIVE_SECONDS,
+    default=240.0,
+    show_default=True,
+    help="Seconds a --kernels calibration takes in all (more: more samples, better fits).",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(("float32", "float16", "bfloat16")),
+    default="float32",
+    show_default=True,
+    help="The dtype --calibrate measures in.",
+)
+@click.option(
     "--top",
     type=click.IntRange(min=0),
     default=20,
@@ -176,6 +197,9 @@ def profile(
     show_roofline: bool,
     calibrate: bool,
     calibrate_time: float,
+    kernels: bool,
+    budget: float,
+    dtype: str,
     top: int,
     fmt: str,
     output: str | None,
@@ -191,6 +215,7 @@ def profile(
     convscope profile model.py --device cuda --channels-last --trace-dir runs/prof
     convscope profile model.py --target gpu-fp16 --roofline
     convscope profile --calibrate -o machine.yaml
+    convscope profile --calibrate --kernels --threads 1 -o device.yaml
     """
     from convscope import _io
 
@@ -201,8 +226,12 @@ def profile(
         _io.check_output_dir(trace_dir)
     sizes = parse_batch_sizes(batch_sizes)
     shapes = parse_inputs(inputs)
+    if kernels and (model is not None or not calibrate):
+        raise ProfileUsageError("--kernels goes with --calibrate and no MODEL")
     if model is None and not calibrate:
         raise ProfileUsageError("missing MODEL (or pass --calibrate to measure this machine only)")
+    if kernels and output is not None and Path(output).suffix not in (".yaml", ".yml"):
+        raise ProfileUsageError("--calibrate --kernels writes a target profile: -o FILE.yaml")
     from convscope.render.profile import text as profile_report
 
     # The bar is up before torch is imported: the user sees work from the first second.
@@ -211,13 +240,23 @@ def profile(
         from convscope import api
 
         api.check_device(device)  # fail before loading anything
-        if model is None:
-            profile_report.stage(progress, "calibrating")
-            from convscope import api
-
-            alone = api.calibrate(
-                device, threads=threads, budget_s=calibrate_time, progress=progress
+        if model is None and kernels:
+            profile_report.stage(progress, "calibrating kernels")
+            measured = api.calibrate_kernels(
+                device, dtype=dtype, threads=threads, budget_s=budget, progress=progress
             )
+        elif model is None:
+            profile_report.stage(progress, "calibrating")
+            alone = api.calibrate(
+                device,
+                dtype=_torch_dtype(dtype),
+                threads=threads,
+                budget_s=calibrate_time,
+                progress=progress,
+            )
+    if model is None and kernels:
+        _emit_kernels(measured, output)
+        return
     if model is None:
         _emit_calibration(alone, fmt, output)
         return
@@ -317,6 +356,26 @@ def warn_unreliable(reliability: Any) -> None:
     )
     for line in lines:
         click.echo(f"warning: {line}", err=True)
+
+
+def _torch_dtype(name: str) -> Any:
+    import torch
+
+    return getattr(torch, name)
+
+
+def _emit_kernels(measured: Any, output: str | None) -> None:
+    """The target profile (to -o FILE.yaml or stdout) and a line on what was measured."""
+    prov = measured.model.provenance
+    if prov.unstable:
+        click.echo(
+            f"warning: {prov.unstable} of {prov.samples} kernel samples never had two rounds "
+            "agree within tolerance (kept, listed as unstable); a quieter machine or "
+            "--threads 1 gives steadier figures",
+            err=True,
+        )
+    emit(measured.to_profile_yaml(), output)
+    click.echo(f"kernel model: {prov.text}; {len(measured.model.families)} families", err=True)
 
 
 def _emit_calibration(cal: Any, fmt: str, output: str | None) -> None:

@@ -107,6 +107,15 @@ def _check_output(do_apply: bool, output: str | None, sources: Any) -> Path | No
     metavar="OUT.pt2",
     help="torch.export program to write with --apply (+ OUT.state_dict.pt).",
 )
+@options.target_option(
+    "With a kernel model (`convscope profile --calibrate --kernels`), the plan states "
+    "predicted times before → after and leaves out separable layers predicted no faster."
+)
+@click.option(
+    "--allow-slower",
+    is_flag=True,
+    help="Plan separable layers the target's kernel model predicts no faster, too.",
+)
 @options.format_option(FORMATS_REWRITE, "table")
 @options.weights_options()
 @options.seed_option()
@@ -124,6 +133,8 @@ def rewrite(
     frozen_spatial: bool,
     do_apply: bool,
     output: str | None,
+    target: str | None,
+    allow_slower: bool,
     fmt: str,
     weights: str | None,
     trust_pickle: bool,
@@ -134,13 +145,18 @@ def rewrite(
 
     The plan shows, per layer, params and MACs before → after, the MAC savings, and the
     relative Frobenius error of the separable weight approximation (or the receptive-field
-    gain for spatialize). The rewritten model is always built and verified: it must trace,
-    keep its output shapes, and measure exactly the predicted params and MACs.
+    gain for spatialize); with a --target that has a kernel model, the predicted time
+    before → after per layer and for the model, and separable layers predicted no faster
+    are left out with the reason (--allow-slower plans them). The rewritten model is always
+    built and verified: it must trace, keep its output shapes, and measure exactly the
+    predicted params and MACs.
     """
-    sources = model_inputs(model, weights)
+    sources = [*model_inputs(model, weights), ("target profile", target)]
     out = _check_output(do_apply, output, sources)
     shapes = parse_inputs(inputs)
     from convscope import api
+
+    profile = api.resolve_target(target) if target is not None else None  # fail early
 
     loaded = api.load_model(  # seeded: random weights (no --weights) are reproducible
         model,
@@ -171,6 +187,8 @@ def rewrite(
         from_lint=from_lint,
         name=model,
         seed=seed,
+        target=profile,
+        allow_slower=allow_slower,
     )
     result = dataclasses.replace(result, weights=label)
     written: list[str] = []

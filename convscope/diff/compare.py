@@ -17,6 +17,7 @@ from convscope.diff.result import (
     LatencyStats,
     LayerDelta,
     MetricDelta,
+    PredictedDelta,
     Side,
 )
 
@@ -48,7 +49,34 @@ def diff_reports(
         )
     if latency_note:
         notes.append(latency_note)
-    return Diff(sb, sh, totals, latency, aligned, tuple(notes))
+    predicted, missing = _predicted(base, head, base_label, head_label)
+    if predicted is not None and predicted.base_target != predicted.head_target:
+        notes.append(
+            f"latency predicted for different targets: base {predicted.base_target}, "
+            f"head {predicted.head_target}"
+        )
+    return Diff(sb, sh, totals, latency, aligned, tuple(notes), predicted, missing)
+
+
+def _predicted_ms(doc: Mapping[str, Any]) -> tuple[float, str | None] | None:
+    section = doc.get("latency")
+    if not isinstance(section, Mapping) or not is_number(section.get("predicted_ms")):
+        return None
+    target = section.get("target")
+    return float(section["predicted_ms"]), str(target) if target is not None else None
+
+
+def _predicted(
+    base: Mapping[str, Any], head: Mapping[str, Any], base_label: str, head_label: str
+) -> tuple[PredictedDelta | None, str | None]:
+    """Both sides' predicted latency, or None and which side lacks it."""
+    b, h = _predicted_ms(base), _predicted_ms(head)
+    if b is not None and h is not None:
+        return PredictedDelta(b[0], h[0], b[1], h[1]), None
+    if b is None and h is None:
+        return None, "no predicted latency in either report"
+    which, label = ("base", base_label) if b is None else ("head", head_label)
+    return None, f"no predicted latency in {which} ({label})"
 
 
 def _shapes(shapes: Sequence[Sequence[int]]) -> str:

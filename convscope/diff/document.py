@@ -42,6 +42,7 @@ def as_dict(diff: Diff, results: Sequence[GateResult] = ()) -> dict[str, Any]:
             for t in diff.totals
         },
         "latency": None if lat is None else lat.as_dict(),
+        **({"predicted_latency": diff.predicted.as_dict()} if diff.predicted is not None else {}),
         "gates": [
             {
                 "metric": r.metric,

@@ -3,7 +3,8 @@
 A threshold is ``METRIC:+N%`` (relative increase over base) or ``METRIC:+N`` (absolute
 increase; ``N`` may carry a K/M/G/T suffix, powers of 1000, or Ki/Mi/Gi with an optional
 ``B``, powers of 1024: ``+1M``, ``+64MiB``). A threshold is *exceeded* when head is larger
-than base by strictly more than ``N``. ``latency`` accepts only percentages.
+than base by strictly more than ``N``. ``latency`` accepts only percentages;
+``predicted_latency`` takes ``N`` in milliseconds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from convscope.diff.errors import DiffError
-from convscope.diff.metrics import BY_NAME, LATENCY, RF
+from convscope.diff.metrics import BY_NAME, LATENCY, PREDICTED_LATENCY, RF
 from convscope.diff.result import Diff
 from convscope.validate import parse_size
 
@@ -91,6 +92,8 @@ def _parse_token(token: str) -> Threshold:
         )
     kind = {"-": "decrease", ">": "above", "<": "below"}.get(amount[:1], "increase")
     number = amount[1:].strip() if amount[:1] in "+-<>" and amount else amount
+    if name == PREDICTED_LATENCY.name:
+        return _parse_predicted(token, kind, number)
     if name == LATENCY.name and kind != "increase":
         raise DiffError(
             f"bad --fail-on threshold '{token}': latency takes an allowed increase in "
@@ -119,6 +122,23 @@ def _parse_token(token: str) -> Threshold:
     return Threshold(name, False, Fraction(value), token, kind)
 
 
+_MS = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms)?$")
+
+
+def _parse_predicted(token: str, kind: str, number: str) -> Threshold:
+    """``predicted_latency:+5%``, ``:+2`` / ``:+2ms`` (ms), ``:>12.5`` (ms)."""
+    pct = _PERCENT.match(number)
+    if pct is not None and kind in ("increase", "decrease"):
+        return Threshold(PREDICTED_LATENCY.name, True, Fraction(pct.group(1)) / 100, token, kind)
+    ms = _MS.match(number)
+    if ms is None or (pct is not None):
+        raise DiffError(
+            f"bad --fail-on threshold '{token}': predicted_latency takes +N%, -N%, +N, -N, "
+            ">N or <N, N in milliseconds (e.g. predicted_latency:+5% or predicted_latency:>12)"
+        )
+    return Threshold(PREDICTED_LATENCY.name, False, Fraction(ms.group(1)), token, kind)
+
+
 @dataclass(frozen=True)
 class GateResult:
     """One threshold evaluated against a :class:`Diff`."""
@@ -141,7 +161,11 @@ def check(diff: Diff, thresholds: Sequence[Threshold]) -> tuple[GateResult, ...]
 
 def _check_one(diff: Diff, t: Threshold) -> GateResult:
     if t.metric == LATENCY.name:
+        if diff.latency is None and diff.predicted is not None:
+            return _check_predicted(diff, t)
         return _check_latency(diff, t)
+    if t.metric == PREDICTED_LATENCY.name:
+        return _check_predicted(diff, t)
     md = diff.total(t.metric)
     if md.base is None or md.head is None:
         missing = diff.base if md.base is None else diff.head
@@ -152,7 +176,10 @@ def _check_one(diff: Diff, t: Threshold) -> GateResult:
             else "receptive_field section (`convscope analyze --format json` writes one)"
         )
         raise DiffError(f"cannot gate on '{t.metric}': {which} ({missing.label}) has no {section}")
-    base, head = Fraction(md.base), Fraction(md.head)
+    return _compare(t, Fraction(md.base), Fraction(md.head))
+
+
+def _compare(t: Threshold, base: Fraction, head: Fraction) -> GateResult:
     delta = head - base
     if t.kind == "above":
         exceeded = head > t.amount
@@ -175,6 +202,28 @@ def _check_one(diff: Diff, t: Threshold) -> GateResult:
     return GateResult(t, exceeded, f"{rel} {'<' if exceeded else '≥'} {limit}")
 
 
+def _check_predicted(diff: Diff, t: Threshold) -> GateResult:
+    """Predicted latency: deterministic, so head against base as plain numbers."""
+    pred = diff.predicted
+    if pred is None:
+        reason = diff.predicted_missing or "no predicted latency in either report"
+        raise DiffError(f"cannot gate on '{t.metric}': {reason}{_PREDICT_HINT}")
+    result = _compare(t, Fraction(pred.base_ms), Fraction(pred.head_ms))
+    where = pred.head_target if pred.head_target == pred.base_target else None
+    detail = (
+        f"predicted{' on ' + where if where else ''} {pred.base_ms:.4g} → "
+        f"{pred.head_ms:.4g} ms: {result.detail}"
+    )
+    return GateResult(t, result.exceeded, detail)
+
+
+_PREDICT_HINT = (
+    " (a predicted latency is the `latency` section of `convscope analyze MODEL --target "
+    "DEVICE.yaml --format json`, DEVICE.yaml holding a kernel model from `convscope profile "
+    "--calibrate --kernels`)"
+)
+
+
 def _check_latency(diff: Diff, t: Threshold) -> GateResult:
     # imports torch (about 2 s): gating two saved reports on anything else never needs it
     from convscope.profiling.run import latency_verdict
@@ -182,7 +231,8 @@ def _check_latency(diff: Diff, t: Threshold) -> GateResult:
     lat = diff.latency
     if lat is None:
         reason = _latency_missing(diff)
-        raise DiffError(f"cannot gate on 'latency': {reason}")
+        missing = diff.predicted_missing or "no predicted latency in either report"
+        raise DiffError(f"cannot gate on 'latency': {reason}; {missing}{_PREDICT_HINT}")
     pct = float(t.amount)
     verdict = latency_verdict(lat.base.as_mapping(), lat.head.as_mapping(), pct)
     exceeded = verdict == "regressed"

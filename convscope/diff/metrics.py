@@ -8,7 +8,13 @@
   ``receptive_field`` section;
 * ``latency`` — the measured latency of the ``profile`` section (``convscope profile
   --format json``), compared noise-aware with :func:`convscope.profiling.latency_verdict`:
-  ``latency:+5%`` fails only when head's p10 exceeds base's p90 by more than 5 %.
+  ``latency:+5%`` fails only when head's p10 exceeds base's p90 by more than 5 %. When the
+  reports carry no measured latency but both carry a *predicted* one (the ``latency``
+  section that ``convscope analyze --target DEVICE.yaml`` writes with a kernel model),
+  ``latency`` gates on that: head's ``predicted_ms`` above base's by more than 5 %;
+* ``predicted_latency`` — the predicted end-to-end time only (``latency.predicted_ms``, in
+  ms), for a CI job that holds a device's budget without the device: ``+N%``, ``+N`` (ms)
+  or a bound ``>N`` (ms).
 """
 
 from __future__ import annotations
@@ -47,10 +53,18 @@ TOTALS: tuple[Metric, ...] = (
     Metric("fused_traffic_bytes", "bytes", "memory traffic with conv+norm+act fused", False),
 )
 RF = Metric("rf", "px", "output receptive field, largest side (input pixels)", True)
-LATENCY = Metric("latency", "ms", "measured latency (profile section), noise-aware gate", True)
+LATENCY = Metric(
+    "latency",
+    "ms",
+    "measured latency (profile section), noise-aware gate; else the predicted latency",
+    True,
+)
+PREDICTED_LATENCY = Metric(
+    "predicted_latency", "ms", "predicted end-to-end latency (latency section)", True
+)
 
 METRICS: tuple[Metric, ...] = (*TOTALS, RF)  # numeric metrics compared as totals
-BY_NAME: dict[str, Metric] = {m.name: m for m in (*METRICS, LATENCY)}
+BY_NAME: dict[str, Metric] = {m.name: m for m in (*METRICS, LATENCY, PREDICTED_LATENCY)}
 
 
 def metric_names() -> tuple[str, ...]:

@@ -99,6 +99,34 @@ FieldValue = int | float | str | tuple[int, ...] | None
 
 
 @dataclass(frozen=True)
+class PredictedDelta:
+    """The predicted end-to-end latency of both sides (``latency.predicted_ms``, from a
+    target's kernel model: deterministic, so compared as plain numbers)."""
+
+    base_ms: float
+    head_ms: float
+    base_target: str | None
+    head_target: str | None
+
+    @property
+    def delta_ms(self) -> float:
+        return self.head_ms - self.base_ms
+
+    @property
+    def relative(self) -> float | None:
+        return self.delta_ms / self.base_ms if self.base_ms else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "base_ms": round(self.base_ms, 6),
+            "head_ms": round(self.head_ms, 6),
+            "base_target": self.base_target,
+            "head_target": self.head_target,
+            "delta_ms": round(self.delta_ms, 6),
+        }
+
+
+@dataclass(frozen=True)
 class FieldDelta:
     """One per-layer field on both sides (``None`` on the side that lacks the layer)."""
 
@@ -167,6 +195,8 @@ class Diff:
     latency: LatencyDelta | None
     aligned: tuple[LayerDelta, ...]  # every layer of either side (:func:`align_layers`)
     notes: tuple[str, ...]
+    predicted: PredictedDelta | None = None  # both sides' predicted latency
+    predicted_missing: str | None = None  # why it is None: which side lacks it
 
     @property
     def layers(self) -> tuple[LayerDelta, ...]:

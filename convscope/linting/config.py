@@ -16,6 +16,7 @@ FILE`` names one explicitly). Keys (all optional)::
     severity: {PF002: warning}   # code → off|info|warning|error
     rules: {DW001: {min_channels: 16}}
     budgets: {params: 25M, macs: 4.1G, peak_activation_bytes: 64MiB}
+                                 # latency: 12ms (predicted; needs a target with a kernel model)
     fail-on: warning             # info|warning|error
 
 Unknown keys, unknown codes and options, values of the wrong type and malformed globs are
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import math
 import os
 import re
 import sys
@@ -76,7 +78,8 @@ _TOP_KEYS = (
     "fail-on",
 )
 _MODEL_KEYS = ("spec", "input", "weights", "budgets", "ignore", "per-module-ignores")
-BUDGET_METRICS = ("params", "macs", "peak_activation_bytes")
+BUDGET_METRICS = ("params", "macs", "peak_activation_bytes", "latency")
+_MILLISECONDS = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms|s)?\s*$")
 _SHAPE_SPLIT = re.compile(r"[,x×X]")
 
 
@@ -87,8 +90,9 @@ class Budgets:
     params: int | None = None
     macs: int | None = None
     peak_activation_bytes: int | None = None
+    latency: float | None = None  # predicted end to end, ms, on the target's kernel model
 
-    def items(self) -> list[tuple[str, int]]:
+    def items(self) -> list[tuple[str, int | float]]:
         return [(m, v) for m in BUDGET_METRICS if (v := getattr(self, m)) is not None]
 
     def merged(self, other: Budgets | None) -> Budgets:
@@ -508,7 +512,22 @@ def _module_ignores(
 def _budgets(value: Any, where: Where, path: str) -> Budgets:
     doc = where.mapping(value, path)
     where.keys(doc, BUDGET_METRICS, path)
-    return Budgets(**{m: where.size(v, f"{path}.{m}") for m, v in doc.items()})
+    sizes = {m: where.size(v, f"{path}.{m}") for m, v in doc.items() if m != "latency"}
+    if "latency" not in doc:
+        return Budgets(**sizes)
+    return Budgets(**sizes, latency=_milliseconds(doc["latency"], where, f"{path}.latency"))
+
+
+def _milliseconds(value: Any, where: Where, path: str) -> float:
+    """``12``, ``12.5``, ``"12ms"``, ``"0.5s"`` → milliseconds (positive)."""
+    text = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    m = _MILLISECONDS.match(text) if isinstance(text, str) else None
+    ms = float(m.group(1)) * (1000.0 if m.group(2) == "s" else 1.0) if m else 0.0
+    if ms <= 0 or not math.isfinite(ms):
+        raise where.error(
+            path, f"expected a predicted latency such as 12ms, 0.5s or 12.5 (ms), got {value!r}"
+        )
+    return ms
 
 
 def _models(

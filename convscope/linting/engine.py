@@ -8,8 +8,11 @@ Steps for one model:
    by calling an injected provider once (``receptive_field=...`` or
    ``providers={WEIGHTS: ...}``); ``ROOFLINE``
    (:class:`~convscope.targets.roofline.RooflineParams`) comes from the target profile's
-   figures. A provided value must be of its key's type. A rule whose requirement cannot be
-   met is skipped with a note, never run on invented data.
+   figures, and ``LATENCY`` (:class:`~convscope.targets.latency.LatencyPrediction`) is
+   predicted from the target profile's kernel model when it has one. A provided value must
+   be of its key's type. A rule whose requirement cannot be met is skipped with a note,
+   never run on invented data; a section a rule only ``uses`` is provided the same way
+   when it can be, and the rule runs without it otherwise.
 3. ``rule.check(ctx)`` runs; an exception becomes one error finding ``CS000
    internal-error`` naming the rule, and the other rules still run.
 4. Findings are de-duplicated (a shared module runs more than once), filtered by
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from convscope.analysis.build import Analysis
+from convscope.analysis.latency import predict_latency
 from convscope.analysis.quant import report_from_weights
 from convscope.analysis.sections import as_key
 from convscope.errors import ConvscopeError, describe
@@ -51,7 +55,8 @@ from convscope.model.guard import ModelCodeError
 from convscope.model.state import keeps_global_state
 from convscope.passes.keys import QUANT, RECEPTIVE_FIELD
 from convscope.sections import WEIGHTS, SectionKey
-from convscope.targets.keys import ROOFLINE
+from convscope.targets.keys import LATENCY, ROOFLINE
+from convscope.targets.latency import LatencyPrediction
 from convscope.targets.profiles import Profile, roofline_params
 from convscope.targets.roofline import RooflineParams
 
@@ -99,6 +104,9 @@ def lint(
         all_providers.setdefault(RECEPTIVE_FIELD, receptive_field)
     if WEIGHTS in all_providers and QUANT not in all_providers:
         all_providers[QUANT] = _quant_provider(all_providers[WEIGHTS])
+    profile = resolved.profile
+    if profile.kernels is not None:  # the target's kernel model predicts latency
+        all_providers.setdefault(LATENCY, _latency_provider(profile))
 
     findings, rules_run, skipped = _run_rules(analysis, resolved, all_providers, command_model)
     findings, ignored = _filter(findings, settings)
@@ -136,22 +144,62 @@ def lint(
         )
         findings.extend(unused)
     limits = settings.budgets.merged(budgets)
+    latency = None
+    if limits.latency is not None:
+        latency = analysis.section(LATENCY)
+        if latency is None and LATENCY in all_providers:
+            latency = all_providers[LATENCY](analysis)
+            if isinstance(latency, Analysis):  # a provider may return an analysis
+                latency = latency.section(LATENCY)
+        if latency is None:
+            raise ConvscopeError(
+                f"budget 'latency' needs a predicted latency, and target '{profile.name}' "
+                "has no kernel model: measure one on the device with `convscope profile "
+                "--calibrate --kernels -o DEVICE.yaml` and lint with --target DEVICE.yaml "
+                "(or `target:` in the config)"
+            )
     return LintResult(
         model=analysis.model,
         findings=tuple(_sorted(findings, analysis)),
         rules_run=tuple(rules_run),
         skipped=tuple(skipped),
-        budgets=check_budgets(analysis, limits),
+        budgets=check_budgets(analysis, limits, latency),
         ignored=ignored,
         target=resolved.profile.name,
         noqa=noqa,
     )
 
 
-def check_budgets(analysis: Analysis, budgets: Budgets) -> tuple[BudgetResult, ...]:
+def check_budgets(
+    analysis: Analysis, budgets: Budgets, latency: LatencyPrediction | None = None
+) -> tuple[BudgetResult, ...]:
+    """Each budget against the model's totals; ``latency`` against ``latency``'s predicted
+    end-to-end milliseconds (required when that budget is set)."""
     t = analysis.totals
-    actual = {"params": t.params, "macs": t.macs, "peak_activation_bytes": t.peak_activation_bytes}
+    actual: dict[str, int | float] = {
+        "params": t.params,
+        "macs": t.macs,
+        "peak_activation_bytes": t.peak_activation_bytes,
+    }
+    if latency is not None:
+        actual["latency"] = round(latency.predicted_ms, 6)
     return tuple(BudgetResult(metric, limit, actual[metric]) for metric, limit in budgets.items())
+
+
+def _latency_provider(profile: Profile) -> Provider:
+    """The target's prediction for ``LATENCY``, computed once per lint run (rules and the
+    latency budget share it)."""
+    memo: list[tuple[Analysis, LatencyPrediction]] = []
+
+    def provide(analysis: Analysis) -> LatencyPrediction:
+        for seen, value in memo:
+            if seen is analysis:
+                return value
+        value = predict_latency(analysis, profile)
+        memo.append((analysis, value))
+        return value
+
+    return provide
 
 
 def _run_rules(
@@ -185,6 +233,9 @@ def _run_rules(
         if missing:
             skipped.append(SkippedRule(rule.code, rule.name, "; ".join(missing)))
             continue
+        for use in sorted(rule.uses - rule.requires, key=_name):
+            if use not in extras and use not in failed:
+                _provide(use, analysis, providers, extras, failed, optional=True)
         ctx = RuleContext(
             analysis=analysis,
             rule=rule,
@@ -210,7 +261,9 @@ def _run_rules(
         except Exception as exc:  # a broken rule must not stop the others
             findings.append(internal_error(analysis.model, rule.code, rule.name, exc))
     for need, reason in sorted(failed.items(), key=lambda item: item[0].name):
-        users = sorted(a.rule.code for a in resolved.active if need in a.rule.requires)
+        users = sorted(
+            a.rule.code for a in resolved.active if need in a.rule.requires | a.rule.uses
+        )
         if users and reason.startswith("computing"):
             findings.append(
                 Finding(
@@ -264,6 +317,8 @@ def _provide(
     providers: Mapping[SectionKey[Any], Provider],
     extras: dict[SectionKey[Any], Any],
     failed: dict[SectionKey[Any], str],
+    *,
+    optional: bool = False,
 ) -> None:
     provider = providers.get(need)
     if provider is None:
@@ -280,7 +335,8 @@ def _provide(
         failed[need] = f"computing {need.name} failed: {describe(exc)}"
         return
     if value is None:
-        failed[need] = _hint(need)
+        if not optional:
+            failed[need] = _hint(need)
         return
     extras[need] = value
 

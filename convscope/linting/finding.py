@@ -148,9 +148,9 @@ class Finding:
 class BudgetResult:
     """One budget line: a metric, its limit and the measured value."""
 
-    metric: str  # "params", "macs" or "peak_activation_bytes"
-    limit: int
-    actual: int
+    metric: str  # "params", "macs", "peak_activation_bytes" or "latency" (predicted ms)
+    limit: int | float
+    actual: int | float
 
     @property
     def exceeded(self) -> bool:
@@ -160,6 +160,10 @@ class BudgetResult:
     def share(self) -> float:
         """``actual / limit`` (how much of the budget is used)."""
         return self.actual / self.limit if self.limit else float("inf")
+
+    def shown(self, value: int | float) -> str:
+        """``25,557,032`` for counts and bytes, ``12.3 ms (predicted)`` for latency."""
+        return f"{value:.4g} ms (predicted)" if self.metric == "latency" else f"{value:,}"
 
 
 @dataclass(frozen=True)
@@ -204,7 +208,8 @@ class LintResult:
                         name=BUDGET_NAME,
                         severity=Severity.ERROR,
                         layer="",
-                        message=f"{b.metric} budget exceeded: {b.actual:,} > {b.limit:,} "
+                        message=f"{b.metric} budget exceeded: {b.shown(b.actual)} > "
+                        f"{b.shown(b.limit)} "
                         f"({100 * b.share:.1f}% of the budget)",
                         values={"metric": b.metric, "actual": b.actual, "limit": b.limit},
                         model=self.model,

@@ -224,7 +224,7 @@ def root_fallback(root: Path) -> Place:
 
 
 def report_places(
-    models: Iterable[tuple[str, Path | None, Mapping[str, int] | None]],
+    models: Iterable[tuple[str, Path | None, Mapping[str, int | float] | None]],
     config: Path | None,
     cwd: Path | None = None,
 ) -> Places:

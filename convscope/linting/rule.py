@@ -57,6 +57,9 @@ class Rule:
     #: :mod:`convscope.sections`): ``frozenset({RECEPTIVE_FIELD})``. The engine
     #: computes them on demand or skips the rule with a note.
     requires: ClassVar[frozenset[SectionKey[Any]]] = frozenset()
+    #: Sections the rule reads with :meth:`RuleContext.section` when they are available
+    #: (``LATENCY`` on a target with a kernel model); the rule also runs without them.
+    uses: ClassVar[frozenset[SectionKey[Any]]] = frozenset()
     #: The severity an off-by-default rule gets when it is selected by its exact code.
     enabled_severity: ClassVar[Severity] = Severity.WARNING
     #: ``(values key, "higher" | "lower")``: the measurement that becomes
@@ -102,12 +105,13 @@ class Rule:
         names = [o.name for o in cls.options]
         if len(set(names)) != len(names):
             raise ValueError(f"rule {cls.code}: duplicate option names {names}")
-        for need in cls.requires:
-            if not isinstance(need, SectionKey):
-                raise ValueError(
-                    f"rule {cls.code}: requires holds {need!r}, not a SectionKey "
-                    f"(each package declares its keys in its keys module)"
-                )
+        for attr, keys in (("requires", cls.requires), ("uses", cls.uses)):
+            for need in keys:
+                if not isinstance(need, SectionKey):
+                    raise ValueError(
+                        f"rule {cls.code}: {attr} holds {need!r}, not a SectionKey "
+                        f"(each package declares its keys in its keys module)"
+                    )
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,14 @@ class RuleContext:
         if key not in self.rule.requires:
             raise LookupError(f"rule {self.rule.code} reads {key.name!r} without requiring it")
         value: T = self.extras[key]
+        return value
+
+    def section(self, key: SectionKey[T]) -> T | None:
+        """The ``key`` section this rule declared in ``uses``, or None when this run has
+        none (the rule then behaves as without it); LookupError for an undeclared one."""
+        if key not in self.rule.uses:
+            raise LookupError(f"rule {self.rule.code} reads {key.name!r} without using it")
+        value: T | None = self.extras.get(key)
         return value
 
     def finding(

@@ -163,11 +163,13 @@ def calibrate(
     budget_s: float = 3.0,
     threads: int | None = None,
     progress: ProgressFn | None = None,
+    clock: Clock | None = None,
 ) -> Calibration:
     """Measure peak GEMM FLOP/s and copy bandwidth: rounds of ``budget_s / 2`` seconds,
-    repeated until two consecutive rounds agree (see the module docstring)."""
+    repeated until two consecutive rounds agree (see the module docstring). ``clock``
+    times the calls (default: the device's, :class:`Clock`)."""
     dev = check_device(device)
-    clock = Clock(dev)
+    clock = clock if clock is not None else Clock(dev)
     old_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from convscope import catalog as data
 from convscope.analysis.build import Analysis, folded
+from convscope.analysis.latency import with_latency
 from convscope.analysis.rf import with_receptive_field
 from convscope.analysis.run import analyze_loaded, with_extra
 from convscope.analysis.schema import to_dict
@@ -261,6 +262,8 @@ def build_report(
     stage(progress, "analysing")
     analysis = analyze_loaded(loaded)
     analysis = with_receptive_field(analysis)
+    if resolved.profile.kernels is not None:  # a device's kernel model: predicted latency
+        analysis = with_latency(analysis, resolved.profile)
     if erf:
         stage(progress, "effective receptive field")
         analysis = with_extra(

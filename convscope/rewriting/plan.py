@@ -20,6 +20,12 @@ Conventions
   more). ``min_savings`` is a fraction in ``[0, 1)``; 0 disables the filter.
 * Layers are module paths, as in ``analyze``; ``only`` takes fnmatch globs (``*`` also
   matches dots) and a glob that matches a container selects the convs inside it.
+* **predicted time** (with a :class:`~convscope.targets.latency.LatencyPrediction` of a
+  target's kernel model): a layer's convs as traced before, the convs the rewrite builds
+  after (depthwise, pointwise, and the call of the ``Sequential`` holding them), summed over
+  the layer's calls; the norm and activation after it run unchanged either way. A separable
+  layer predicted no faster is skipped with the reason unless ``allow_slower``; spatialize
+  adds a conv by design (it buys receptive field, not time), so its times are stated only.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from convscope.errors import ConvscopeError
 from convscope.ir import graph as ir
 from convscope.passes.receptive.result import NodeRF
 from convscope.passes.receptive.walk import receptive_field
+from convscope.targets.latency import LatencyPrediction, separable_calls, spatialize_calls
 
 __all__ = [
     "CONV_TYPES",
@@ -108,6 +115,9 @@ class LayerPlan:
     rf_before: tuple[int, ...] | None = None
     rf_after: tuple[int, ...] | None = None
     rf_stride: tuple[float, ...] | None = None  # effective stride at the layer's input
+    # Predicted µs on the target's kernel model (None without one), summed over the calls.
+    predicted_us_before: float | None = None
+    predicted_us_after: float | None = None
 
     @property
     def savings(self) -> float:
@@ -149,7 +159,7 @@ class LayerPlan:
         return tuple(a - b for a, b in zip(self.rf_after, self.rf_before, strict=True))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "path": self.path,
             "mode": self.mode,
             "now": self.now,
@@ -179,6 +189,14 @@ class LayerPlan:
             "rf_after": list(self.rf_after) if self.rf_after else None,
             "rf_stride": list(self.rf_stride) if self.rf_stride else None,
         }
+        if self.predicted_us_before is not None:  # only with a target's kernel model
+            out["predicted_us_before"] = _r(self.predicted_us_before)
+            out["predicted_us_after"] = _r(self.predicted_us_after)
+        return out
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
 
 
 @dataclass(frozen=True)
@@ -205,6 +223,20 @@ class Plan:
     macs_before: int
     trainable_before: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The target whose kernel model priced the layers, and its end-to-end prediction (ms).
+    latency_target: str | None = None
+    predicted_ms_before: float | None = None
+    allow_slower: bool = False
+
+    @property
+    def predicted_ms_after(self) -> float | None:
+        """The model's predicted time with every planned layer rewritten."""
+        if self.predicted_ms_before is None:
+            return None
+        delta = sum(
+            (p.predicted_us_after or 0.0) - (p.predicted_us_before or 0.0) for p in self.layers
+        )
+        return self.predicted_ms_before + delta / 1e3
 
     @property
     def params_after(self) -> int:
@@ -236,7 +268,7 @@ class Plan:
         return replace(self, layers=layers)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "model": self.model,
             "mode": self.mode,
             "multiplier": self.multiplier,
@@ -261,6 +293,12 @@ class Plan:
             },
             "notes": list(self.notes),
         }
+        if self.latency_target is not None:  # only with a target's kernel model
+            out["totals"]["predicted_ms_before"] = _r(self.predicted_ms_before)
+            out["totals"]["predicted_ms_after"] = _r(self.predicted_ms_after)
+            out["latency_target"] = self.latency_target
+            out["allow_slower"] = self.allow_slower
+        return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -516,6 +554,35 @@ def _with_rf(
     return out
 
 
+# --------------------------------------------------------------------------- predicted time
+
+
+def _priced(
+    p: LayerPlan, layer: _ConvLayer, graph: ir.Graph, latency: LatencyPrediction
+) -> LayerPlan:
+    """``p`` with the predicted time of its convs before and after the rewrite."""
+    before = sum(latency.node_us.get(n.id, 0.0) for n in layer.nodes)
+    after = 0.0
+    for n in layer.nodes:
+        calls = (
+            separable_calls(graph, n, p.multiplier)
+            if p.mode == "separable"
+            else spatialize_calls(graph, n, SPATIAL_KERNEL)
+        )
+        after += latency.price_us(calls, module_calls=1)  # + the Sequential holding them
+    return replace(p, predicted_us_before=before, predicted_us_after=after)
+
+
+def slower_reason(p: LayerPlan, latency: LatencyPrediction) -> str:
+    """Why a separable layer is not planned: its predicted times, the model's, and how to
+    plan it anyway."""
+    before, after = p.predicted_us_before or 0.0, p.predicted_us_after or 0.0
+    return (
+        f"no faster than the dense conv, {latency.change_text(before, after)}; "
+        "--allow-slower plans it anyway"
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -528,15 +595,22 @@ def make_plan(
     min_savings: float = 0.0,
     frozen_spatial: bool = False,
     layers: Iterable[str] | None = None,
+    latency: LatencyPrediction | None = None,
+    allow_slower: bool = False,
 ) -> Plan:
     """Select the conv layers to rewrite and predict their cost.
 
     ``only``: fnmatch globs on module paths (a string may hold several, comma-separated);
     every glob must match some layer. ``layers``: exact paths (e.g. from DW003 findings),
     combined with ``only`` when both are given. Without either, separable mode considers
-    every conv and spatialize the 1×1 convs that run before the first spatial op. Raises
-    :class:`RewriteError` when a glob matches nothing or no layer is left to rewrite.
+    every conv and spatialize the 1×1 convs that run before the first spatial op.
+    ``latency`` (a prediction carrying its kernel model) prices every layer before and
+    after; a separable layer predicted no faster is skipped with the reason, selected or
+    not, unless ``allow_slower``. Raises :class:`RewriteError` when a glob matches nothing
+    or no layer is left to rewrite (the message gives the skipped layers' reasons).
     """
+    if latency is not None and latency.kernels is None:
+        raise RewriteError("the latency prediction carries no kernel model to price a rewrite")
     if mode not in MODES:
         raise RewriteError(f"unknown rewrite mode '{mode}' (use {' or '.join(MODES)})")
     if isinstance(multiplier, bool) or not isinstance(multiplier, int) or multiplier < 1:
@@ -600,6 +674,12 @@ def make_plan(
                 )
             )
             continue
+        if latency is not None:
+            p = _priced(p, c, analysis.graph, latency)
+            slower = (p.predicted_us_after or 0.0) >= (p.predicted_us_before or 0.0)
+            if mode == "separable" and slower and not allow_slower:
+                skipped.append(Skipped(c.row.path, slower_reason(p, latency)))
+                continue
         planned.append(p)
 
     if not planned:
@@ -634,6 +714,9 @@ def make_plan(
         macs_before=t.macs,
         trainable_before=t.trainable_params,
         notes=tuple(notes),
+        latency_target=latency.target if latency is not None else None,
+        predicted_ms_before=latency.predicted_ms if latency is not None else None,
+        allow_slower=allow_slower,
     )
 
 

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
 from convscope.analysis import run as analysis_run
+from convscope.analysis.latency import predict_latency
 from convscope.linting.config import Settings
 from convscope.linting.engine import lint
+from convscope.linting.profiles import resolve_target
 from convscope.linting.registry import default_registry
 from convscope.model.arguments import ModelInputs
 from convscope.model.guard import model_code, module_label
@@ -40,6 +42,8 @@ from convscope.rewriting.plan import (
     make_plan,
 )
 from convscope.rewriting.verify import verify
+from convscope.targets.keys import LATENCY
+from convscope.targets.profiles import Profile
 
 __all__ = [
     "ExportError",
@@ -130,6 +134,8 @@ def rewrite(
     from_lint: bool = False,
     name: str | None = None,
     seed: int = 0,
+    target: str | Profile | None = None,
+    allow_slower: bool = False,
 ) -> RewriteResult:
     """Plan, build and verify a rewrite of ``model``; ``model`` itself is never modified.
 
@@ -141,6 +147,9 @@ def rewrite(
     globs on module paths; ``min_savings``: skip separable layers saving less than this
     fraction of their MACs (0 disables); ``frozen_spatial``: random, frozen depthwise
     filters. ``layers``: exact paths; ``from_lint``: take them from DW003 findings.
+    ``target``: a target profile (name or ``.yaml``); with a kernel model, every layer is
+    priced before and after on it, and a separable layer predicted no faster is skipped
+    with the reason (DW003 too, with ``from_lint``) unless ``allow_slower``.
 
     A model on the meta device gets seeded random weights (``result.weights`` says so).
     Raises :class:`RewriteError` for a bad selection and :class:`VerificationError` when
@@ -151,6 +160,11 @@ def rewrite(
     copied = materialize(model, seed=seed, device=None)
     real, random_weights = copied.module, copied.random
     before = analysis_run.analyze(real, args, name=name)
+    latency = None
+    profile = resolve_target(target) if target is not None else None
+    if profile is not None and profile.kernels is not None:
+        latency = predict_latency(before, profile)
+        before = before.with_section(LATENCY, latency)  # DW003 reads it with from_lint
     if from_lint:
         found = _layers_from_lint(before)
         layers = found if layers is None else [p for p in layers if p in found]
@@ -162,7 +176,18 @@ def rewrite(
         min_savings=min_savings,
         frozen_spatial=frozen_spatial,
         layers=layers,
+        latency=latency,
+        allow_slower=allow_slower,
     )
+    if profile is not None and latency is None:
+        plan = replace(
+            plan,
+            notes=(
+                *plan.notes,
+                f"target '{profile.name}' has no kernel model: MACs only, no predicted time "
+                "(`convscope profile --calibrate --kernels` measures one)",
+            ),
+        )
     sample = real_inputs(args, seed=seed)
     reference = _run(real, sample)
     errors = apply_plan_inplace(real, plan, seed=seed)

@@ -3,12 +3,13 @@
 A profile (``rules/profiles/<name>.yaml``) holds a description, the hardware facts rules
 read (channel alignment multiple, minimum depthwise width, activations an INT8 pipeline
 handles badly, whether weights are quantized ``per-tensor`` or ``per-channel``, an ``int8``
-flag, roofline peak FLOP/s and bandwidth where a public figure
-exists), and overrides: rule options (``rules``) and severities (``severity``). Profiles
-are validated with the same code as user configs (:mod:`convscope.validate`); this module
-checks what a profile says about the hardware, and the linter checks its rule codes, options
-and severities against the rules it has (:mod:`convscope.linting.profiles`, which
-``load_profile`` and ``resolve_target`` come from).
+flag, roofline peak FLOP/s and bandwidth where a public figure exists, a kernel model
+measured on the device: ``kernels``, see :mod:`convscope.targets.kernels`), and overrides:
+rule options (``rules``) and severities (``severity``). Profiles are validated with the
+same code as user configs (:mod:`convscope.validate`); this module checks what a profile
+says about the hardware, and the linter checks its rule codes, options and severities
+against the rules it has (:mod:`convscope.linting.profiles`, which ``load_profile`` and
+``resolve_target`` come from).
 
 Precedence of a rule option, lowest first: the rule's default, the profile field bound to it
 (``Option.profile_key``), the profile's ``rules`` section, the user config's ``rules``.
@@ -25,6 +26,7 @@ from typing import Any
 import yaml
 
 from convscope import catalog as data
+from convscope.targets.kernels import KernelModel, KernelsError, parse_kernels
 from convscope.targets.roofline import RooflineParams
 from convscope.validate import TOO_DEEP, ConfigError, Option, Where, yaml_problem
 
@@ -40,7 +42,16 @@ PROFILE_FIELDS: Mapping[str, Option] = MappingProxyType(
         "weights": Option("weights", str, "per-tensor", choices=("per-tensor", "per-channel")),
     }
 )
-_TOP_KEYS = ("description", "device", "int8", "roofline", "severity", "rules", *PROFILE_FIELDS)
+_TOP_KEYS = (
+    "description",
+    "device",
+    "int8",
+    "roofline",
+    "kernels",
+    "severity",
+    "rules",
+    *PROFILE_FIELDS,
+)
 #: Device kinds a profile can describe (``device:``); the roofline warns when a measurement
 #: ran on another kind.
 DEVICES = ("cpu", "cuda")
@@ -76,6 +87,8 @@ class Profile:
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     severity: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    # Measured kernel samples (``convscope profile --calibrate --kernels``): latency model.
+    kernels: KernelModel | None = None
 
 
 def available_profiles() -> list[str]:
@@ -165,6 +178,12 @@ def parse_profile(raw: Any, name: str, where: Where, path: Path | None = None) -
     source = roof.get("source")
     if source is not None and not isinstance(source, str):
         raise where.error("roofline.source", "expected a string")
+    kernels = None
+    if doc.get("kernels") is not None:
+        try:
+            kernels = parse_kernels(doc["kernels"])
+        except KernelsError as exc:
+            raise where.error(f"kernels.{exc.path}".rstrip("."), str(exc)) from None
     return Profile(
         name=name,
         description=description,
@@ -175,4 +194,5 @@ def parse_profile(raw: Any, name: str, where: Where, path: Path | None = None) -
         rules=MappingProxyType(dict(where.mapping(doc.get("rules"), "rules"))),
         severity=MappingProxyType(dict(where.mapping(doc.get("severity"), "severity"))),
         path=path,
+        kernels=kernels,
     )

@@ -159,7 +159,7 @@ def test_each_key_resolves_to_the_class_it_is_typed_with() -> None:
             assert annotation == f"SectionKey[{key.resolve().__name__}]", key
             assert constant == key.name.upper()
         declared += constants
-    assert len(declared) == len(index(declared)) == 9  # every name once
+    assert len(declared) == len(index(declared)) == 10  # every name once
     assert set(ALL) == {k for k in declared if k not in (PROFILE, RF_VERIFY, ERF, CROSSCHECK)}
 
 

@@ -34,6 +34,8 @@ OWN_MEANING: dict[tuple[str, str], str] = {
     ("--calibrate", "profile"): "a flag that may run alone: calibrate this machine only",
     ("--calibrate", "report"): "--calibrate/--no-calibrate of a --profile run, by default only "
     "when the target has no roofline figures",
+    ("--dtype", "profile"): "the dtype a --calibrate run measures in, not the dtype analyze "
+    "re-prices bytes at",
 }
 
 # Shared options whose declarations differ in these fields on purpose.
@@ -54,6 +56,7 @@ NUANCED: dict[str, str] = {
     "diff: only a BASE/HEAD that is a model spec",
     "--weights": "lint: only the MODELs on the command line (config models name their own)",
     "-o/--output": "profile: with --calibrate alone, FILE.yaml is a target profile",
+    "--target": "analyze: a profile with a kernel model adds predicted latency",
 }
 
 # The shared declaration of every option more than one command takes.

@@ -178,7 +178,7 @@ fail-on: error
             "convscope.yaml: per-module-ignores.a.*[0]: unknown rule code 'ZZ'",
         ),
         ("budgets: {params: lots}\n", "convscope.yaml: budgets.params: expected a size"),
-        ("budgets: {latency: 5}\n", "convscope.yaml: budgets.latency: unknown key"),
+        ("budgets: {time: 5}\n", "convscope.yaml: budgets.time: unknown key"),
         (
             "target: tpu\n",
             "convscope.yaml: target: unknown target 'tpu'; available targets: "

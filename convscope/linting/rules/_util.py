@@ -6,7 +6,16 @@ from convscope.fmt import human
 from convscope.ir import graph as ir
 from convscope.ir.text import describe, kernel, op_name
 
-__all__ = ["count", "describe", "kernel", "layer", "nbytes", "op_name", "pct"]
+__all__ = [
+    "count",
+    "describe",
+    "duration",
+    "kernel",
+    "layer",
+    "nbytes",
+    "op_name",
+    "pct",
+]
 
 
 def layer(node: ir.Node) -> str:
@@ -24,3 +33,8 @@ def nbytes(n: float) -> str:
 
 def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
+
+
+def duration(ms: float) -> str:
+    """A predicted or measured time: ``1.23 ms``, ``45.6 µs`` below 0.01 ms."""
+    return f"{ms:.3g} ms" if ms >= 0.01 else f"{ms * 1e3:.3g} µs"

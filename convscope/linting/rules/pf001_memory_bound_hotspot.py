@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from convscope.linting.finding import Finding, Severity
 from convscope.linting.rule import Option, Rule, RuleContext
-from convscope.linting.rules._util import nbytes, pct
-from convscope.targets.keys import ROOFLINE
+from convscope.linting.rules._util import duration, nbytes, pct
+from convscope.targets.keys import LATENCY, ROOFLINE
 from convscope.targets.roofline import estimate
 
 
@@ -23,6 +23,7 @@ class MemoryBoundHotspot(Rule):
     summary = "Memory-bound layer (below the roofline ridge point) dominating predicted latency"
     measure = ("predicted_share", "higher")
     requires = frozenset({ROOFLINE})
+    uses = frozenset({LATENCY})
     options = (
         Option("min_share", float, 0.1, minimum=0.0, maximum=1.0),
         Option("min_rows", int, 4, minimum=1),
@@ -34,19 +35,32 @@ class MemoryBoundHotspot(Rule):
         if len(rows) < ctx.option("min_rows"):
             return
         report = estimate(rows, params)
-        total = report.predicted_s
         limit = ctx.option("min_share")
         ridge = params.ridge_point
-        for layer in report.hotspots(min_share=limit, bound="memory"):
+        # The roofline says which layers are memory-bound; their share of the time is the
+        # kernel model's prediction when the target has one, else the roofline's bound.
+        latency = ctx.section(LATENCY)
+        if latency is None:
+            total_ms = report.predicted_s * 1e3
+            layer_ms = {x.path: x.predicted_s * 1e3 for x in report.layers}
+            what = "predicted latency"
+        else:
+            total_ms = latency.predicted_ms
+            layer_ms = {r.path: latency.nodes_ms(r.nodes) or 0.0 for r in rows}
+            what = f"predicted time on {latency.target}"
+        shares = {p: ms / total_ms if total_ms > 0 else 0.0 for p, ms in layer_ms.items()}
+        hits = [x for x in report.layers if x.bound == "memory" and shares[x.path] >= limit]
+        for layer in sorted(hits, key=lambda x: (-shares[x.path], x.path)):
+            share = shares[layer.path]
             yield ctx.finding(
                 layer.path,
                 f"{layer.path or '(root)'} ({layer.type_name}) is memory-bound on "
                 f"{params.name} (intensity {layer.intensity:.3g} FLOP/B < ridge point "
-                f"{ridge:.3g} FLOP/B) and takes {pct(layer.predicted_share)} of the "
-                f"predicted latency ({_ms(layer.predicted_s)} of {_ms(total)}, "
+                f"{ridge:.3g} FLOP/B) and takes {pct(share)} of the {what} "
+                f"({duration(layer_ms[layer.path])} of {duration(total_ms)}, "
                 f"{nbytes(layer.nbytes)} moved); threshold {pct(limit)}",
                 values={
-                    "predicted_share": round(layer.predicted_share, 4),
+                    "predicted_share": round(share, 4),
                     "intensity": round(layer.intensity, 4),
                     "ridge_point": round(ridge, 4),
                     "bytes": layer.nbytes,
@@ -56,8 +70,3 @@ class MemoryBoundHotspot(Rule):
                 "neighbours (conv + norm + activation), use a lower-precision "
                 "dtype, or shrink the activation it reads or writes",
             )
-
-
-def _ms(seconds: float) -> str:
-    ms = seconds * 1e3
-    return f"{ms:.3g} ms" if ms >= 0.01 else f"{seconds * 1e6:.3g} µs"

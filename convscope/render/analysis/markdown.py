@@ -11,6 +11,7 @@ from convscope.catalog import rule_ref
 from convscope.ir import graph as ir
 from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows
+from convscope.targets.keys import LATENCY
 
 
 def _esc(text: str) -> str:
@@ -47,6 +48,9 @@ def render(a: Analysis, *, depth: int | None = None, budget: int = BUDGET) -> st
     section = a.section(RECEPTIVE_FIELD)
     if section is not None:
         out.append(f"| receptive field | {_esc(section.summary_text())} |")
+    predicted = a.section(LATENCY)
+    if predicted is not None:
+        out.append(f"| latency (predicted) | {_esc(predicted.summary_text())} |")
     mix = ", ".join(
         f"{c.value} {fmt.percent(a.mixing.share('macs', c))}"
         for c in (ir.MixingClass.SPATIAL, ir.MixingClass.CHANNEL, ir.MixingClass.BOTH)
@@ -72,7 +76,7 @@ def render(a: Analysis, *, depth: int | None = None, budget: int = BUDGET) -> st
         "",
         f"<details><summary>Per-layer table ({len(rows)} rows)</summary>",
         "",
-        *_table(rows, room),
+        *_table(rows, room, predicted),
         "",
         "</details>",
         "",
@@ -80,10 +84,12 @@ def render(a: Analysis, *, depth: int | None = None, budget: int = BUDGET) -> st
     return cap("\n".join(out), budget)
 
 
-def _table(rows: Sequence[LayerRow], budget: int | None = None) -> list[str]:
+def _table(rows: Sequence[LayerRow], budget: int | None = None, predicted: Any = None) -> list[str]:
+    pred = predicted is not None
     header = [
-        "| layer | type | output | params | MACs | act. | traffic | FLOP/B |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| layer | type | output | params | MACs | act. | traffic | FLOP/B |"
+        + (" pred. ms |" if pred else ""),
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if pred else ""),
     ]
     lines = []
     for r in rows:
@@ -93,6 +99,7 @@ def _table(rows: Sequence[LayerRow], budget: int | None = None) -> list[str]:
             f"| {fmt.count(r.params)} "
             f"| {fmt.count(r.macs)} | {fmt.nbytes(r.activation_bytes)} | {fmt.nbytes(r.traffic)} "
             f"| {fmt.ratio(r.intensity)} |"
+            + (f" {fmt.ms(predicted.nodes_ms(r.nodes))} |" if pred else "")
         )
     if budget is not None:
         lines = fit_rows(lines, budget - sum(len(h) + 1 for h in header), "layers", _WHERE)

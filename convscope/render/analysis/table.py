@@ -20,6 +20,7 @@ from convscope.analysis.build import Analysis, LayerRow, fold
 from convscope.ir import graph as ir
 from convscope.passes.keys import RECEPTIVE_FIELD
 from convscope.render.analysis import tree
+from convscope.targets.keys import LATENCY
 
 
 def _rf_cell(a: Analysis, path: str) -> str:
@@ -32,6 +33,16 @@ def _rf_cell(a: Analysis, path: str) -> str:
     size = "×".join(str(s) for s in d["size"])
     stride = "×".join(str(s) for s in d["stride"])
     return f"{size} /{stride}"
+
+
+def _predicted_cell(a: Analysis, r: LayerRow) -> str:
+    section = a.section(LATENCY)
+    return "" if section is None else fmt.ms(section.nodes_ms(r.nodes))
+
+
+def _predicted_total(a: Analysis) -> str:
+    section = a.section(LATENCY)
+    return "" if section is None else fmt.ms(section.kernel_ms)
 
 
 @dataclass(frozen=True)
@@ -76,11 +87,13 @@ _COLUMNS: dict[str, _Column] = {
     ),
     "Mix": _Column("Mix", False, lambda a: "", lambda a, r: _mix(r)),
     "RF /stride": _Column("RF /stride", True, lambda a: "", lambda a, r: _rf_cell(a, r.path)),
+    # Shown with a LATENCY section (analyze --target with a kernel model).
+    "Pred. ms": _Column("Pred. ms", True, _predicted_total, _predicted_cell),
 }
 # When the table is wider than the console, columns are hidden in this order, least needed
 # first: Mix is in the summary, FLOP/B follows from MACs and Traffic, the layer name usually
 # says the type. Params and MACs are never hidden.
-DROP_ORDER = ("Mix", "FLOP/B", "Type", "Traffic", "Output", "RF /stride", "Act.")
+DROP_ORDER = ("Mix", "FLOP/B", "Type", "Traffic", "Output", "RF /stride", "Act.", "Pred. ms")
 
 
 def layer_table(
@@ -105,7 +118,13 @@ def layer_table(
         padding=(0, 0) if compact else (0, 1),
         show_edge=not compact,
     )
-    names = [k for k in _COLUMNS if k not in hidden and (show_rf or k != "RF /stride")]
+    names = [
+        k
+        for k in _COLUMNS
+        if k not in hidden
+        and (show_rf or k != "RF /stride")
+        and (k != "Pred. ms" or a.section(LATENCY) is not None)
+    ]
     t.add_column("Layer", footer="Total", no_wrap=True, overflow="ellipsis", width=layer_width)
     for key in names:
         col = _COLUMNS[key]
@@ -155,7 +174,12 @@ class AdaptiveTable:
         if self._width(console, options, full) <= width:
             yield full
             return
-        drops = [k for k in DROP_ORDER if self.show_rf or k != "RF /stride"]
+        drops = [
+            k
+            for k in DROP_ORDER
+            if (self.show_rf or k != "RF /stride")
+            and (k != "Pred. ms" or self.a.section(LATENCY) is not None)
+        ]
         hidden: list[str] = []
         table = layer_table(self.a, self.rows, self.show_rf, compact=True)
         while self._width(console, options, table) > width and drops:
@@ -216,6 +240,14 @@ def summary_panel(a: Analysis) -> Panel:
     section = a.section(RECEPTIVE_FIELD)
     if section is not None:
         lines.append(f"[bold]RF[/]\t{escape(section.summary_text())}")
+    predicted = a.section(LATENCY)
+    if predicted is not None:
+        lines.append(f"[bold]Latency[/]\t{escape(predicted.summary_text())}")
+        if predicted.approximated:
+            lines.append(
+                "[bold]Stand-ins[/]\tops priced by another kernel family: "
+                + "; ".join(f"{x.op} ×{x.count} as {x.family}" for x in predicted.approximated)
+            )
     if a.unknown:
         lines.append(
             "[bold yellow]Unknown[/]\tops with no cost formula, not counted (--strict fails): "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from convscope.diff.gate import GateResult
-from convscope.diff.metrics import LATENCY, Number, Unit
+from convscope.diff.metrics import LATENCY, PREDICTED_LATENCY, Number, Unit
 from convscope.diff.result import Diff, FieldDelta, LatencyStats, LayerDelta, MetricDelta
 from convscope.fmt import duration, human, ms
 from convscope.render.markdown_limit import BUDGET, cap, fit_rows, more_line
@@ -235,6 +235,16 @@ def render(diff: Diff, results: Sequence[GateResult] = (), *, max_layers: int = 
             f"| {latency_cell(lat.head)} | {delta(lat.delta_ms, 'ms')} "
             f"| {percent(lat.relative, lat.delta_ms)} "
             f"| {gate_text(gated(results, LATENCY.name), '✅', '❌')} |"
+        )
+    pred = diff.predicted
+    if pred is not None:
+        gates = gated(results, PREDICTED_LATENCY.name)
+        if lat is None:  # `latency` gates on the prediction when nothing was measured
+            gates = gated(results, LATENCY.name) + gates
+        lines.append(
+            f"| predicted latency | {pred.base_ms:.4g} ms | {pred.head_ms:.4g} ms "
+            f"| {delta(pred.delta_ms, 'ms')} | {percent(pred.relative, pred.delta_ms)} "
+            f"| {gate_text(gates, '✅', '❌')} |"
         )
     lines += ["", f"**{mark} {verdict(results)}**"]
     for note in diff.notes:

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convscope.diff.gate import GateResult
-from convscope.diff.metrics import LATENCY
+from convscope.diff.metrics import LATENCY, PREDICTED_LATENCY
 from convscope.diff.result import Diff
 from convscope.render.diff import markdown as cells
 
@@ -60,6 +60,20 @@ def totals_table(diff: Diff, results: Sequence[GateResult]) -> Table:
             Text(cells.delta(lat.delta_ms, "ms"), style=style),
             Text(cells.percent(lat.relative, lat.delta_ms), style=style),
             _gate(cells.gated(results, LATENCY.name)),
+        )
+    pred = diff.predicted
+    if pred is not None:
+        style = _delta_style(pred.delta_ms)
+        gated = cells.gated(results, PREDICTED_LATENCY.name)
+        if lat is None:  # `latency` gates on the prediction when nothing was measured
+            gated = cells.gated(results, LATENCY.name) + gated
+        t.add_row(
+            "predicted latency",
+            f"{pred.base_ms:.4g} ms",
+            f"{pred.head_ms:.4g} ms",
+            Text(cells.delta(pred.delta_ms, "ms"), style=style),
+            Text(cells.percent(pred.relative, pred.delta_ms), style=style),
+            _gate(gated),
         )
     return t
 

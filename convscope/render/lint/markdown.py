@@ -55,7 +55,8 @@ def render(results: Sequence[LintResult], fail_on: Severity, cwd: Path | None = 
             if b.exceeded:
                 lines += [
                     "",
-                    f"**Budget exceeded** (`{r.model}`): {b.metric} {b.actual:,} > {b.limit:,}",
+                    f"**Budget exceeded** (`{r.model}`): {b.metric} {b.shown(b.actual)} > "
+                    f"{b.shown(b.limit)}",
                 ]
     several = len(results) > 1
     groups: dict[str, list[tuple[LintResult, Finding]]] = {}

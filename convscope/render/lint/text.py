@@ -84,10 +84,11 @@ def _budget_lines(result: LintResult) -> list[Text]:
     out = []
     for b in result.budgets:
         binary = b.metric.endswith("bytes")
-        line = Text(
-            f"  budget {b.metric}: {format_size(b.actual, binary)} of "
-            f"{format_size(b.limit, binary)} ({100 * b.share:.1f}%) "
-        )
+        if b.metric == "latency":  # predicted ms, not a count
+            used = f"{b.actual:.4g} ms of {b.limit:.4g} ms predicted"
+        else:
+            used = f"{format_size(int(b.actual), binary)} of {format_size(int(b.limit), binary)}"
+        line = Text(f"  budget {b.metric}: {used} ({100 * b.share:.1f}%) ")
         line.append("EXCEEDED" if b.exceeded else "ok", style="bold red" if b.exceeded else "green")
         out.append(line)
     return out

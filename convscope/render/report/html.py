@@ -142,6 +142,8 @@ def render(doc: Mapping[str, Any], *, rule_docs: Mapping[str, str] | None = None
             "profile" in r and r["profile"].get("median_ms") is not None for r in layers
         ),
         "roofed": any("profile" in r and "achieved" in r["profile"] for r in layers),
+        "latency": doc.get("latency"),
+        "predicted": bool(doc.get("latency")),
         "has_rf": any("rf" in r for r in layers),
         "has_conv": any("conv" in r for r in layers),
         "csv_name": _csv_name(str(doc.get("model", "report"))),

@@ -4,7 +4,8 @@ Columns: layer, now → proposed, params before → after, MACs before → after
 and the relative Frobenius error ``‖W − Ŵ‖/‖W‖`` of the weight approximation (separable)
 or the receptive-field gain of the layer's output (spatialize). The summary gives model
 totals, the output deviation of the whole rewritten model on the sample inputs, and the
-verification verdict.
+verification verdict. With a target's kernel model, a predicted-time column (before → after
+and the change) and a summary line with the model's predicted time come in as well.
 """
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ def _change(before: int, after: int) -> str:
         return "—"
     x = 100 * (after - before) / before
     return f"+{x:.1f}%" if x > 0 else (f"−{-x:.1f}%" if x < 0 else "±0%")
+
+
+def time_cell(before_us: float | None, after_us: float | None) -> str:
+    """``0.188 → 0.241 ms (+28.2%)``; ``—`` without a prediction."""
+    if before_us is None or after_us is None:
+        return "—"
+    change = 100 * (after_us / before_us - 1) if before_us else 0.0
+    sign = "+" if change > 0 else ("−" if change < 0 else "±")
+    return f"{fmt.ms(before_us / 1e3)} → {fmt.ms(after_us / 1e3)} ms ({sign}{abs(change):.1f}%)"
+
+
+def _timed(result: RewriteResult) -> bool:
+    return result.full_plan.latency_target is not None
 
 
 def _sizes(values: Sequence[int]) -> str:
@@ -95,6 +109,19 @@ def summary_lines(result: RewriteResult, written: Sequence[str] = ()) -> list[tu
             f"({_change(plan.macs_before, plan.macs_after)})",
         ),
     ]
+    if plan.latency_target is not None and plan.predicted_ms_before is not None:
+        lines.append(
+            (
+                "Latency",
+                f"predicted on {plan.latency_target} (kernel model): "
+                + time_cell(plan.predicted_ms_before * 1e3, (plan.predicted_ms_after or 0) * 1e3)
+                + (
+                    " (--allow-slower: layers predicted no faster are planned too)"
+                    if plan.allow_slower
+                    else ""
+                ),
+            )
+        )
     frozen = plan.params_after - plan.trainable_after
     if frozen:
         lines.append(("Frozen", f"{frozen:,} parameters (requires_grad=False)"))
@@ -148,16 +175,23 @@ def plan_table(result: RewriteResult) -> Table:
     t.add_column(
         "Savings", justify="right", footer=_savings(1 - ma / mb if mb else 0.0), no_wrap=True
     )
+    timed = _timed(result)
+    if timed:
+        tb = sum(p.predicted_us_before or 0.0 for p in layers)
+        ta = sum(p.predicted_us_after or 0.0 for p in layers)
+        t.add_column("Predicted", justify="right", footer=time_cell(tb, ta), no_wrap=True)
     t.add_column(_last_header(result), justify="right", no_wrap=True)
     for p in layers:
-        t.add_row(
+        cells = [
             p.path,
             f"{p.now} → {p.proposed}",
             _arrow(p.params_before, p.params_after),
             _arrow(p.macs_before, p.macs_after),
             _savings(p.savings),
-            error_cell(p),
-        )
+        ]
+        if timed:
+            cells.append(time_cell(p.predicted_us_before, p.predicted_us_after))
+        t.add_row(*cells, error_cell(p))
     return t
 
 
@@ -193,17 +227,21 @@ def _esc(text: str) -> str:
 
 def to_markdown(result: RewriteResult, written: Sequence[str] = ()) -> str:
     plan = result.full_plan
+    timed = _timed(result)
+    predicted = " predicted |" if timed else ""
     out = [
         f"## convscope rewrite · `{_esc(plan.model)}` · {plan.mode}",
         "",
-        f"| layer | now → proposed | params | MACs | savings | {_last_header(result).lower()} |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        f"| layer | now → proposed | params | MACs | savings |{predicted} "
+        f"{_last_header(result).lower()} |",
+        "| --- | --- | ---: | ---: | ---: | ---: |" + (" ---: |" if timed else ""),
     ]
     for p in plan.layers:
+        time = f" {time_cell(p.predicted_us_before, p.predicted_us_after)} |" if timed else ""
         out.append(
             f"| `{_esc(p.path)}` | {_esc(p.now)} → {_esc(p.proposed)} | "
             f"{p.params_before:,} → {p.params_after:,} | "
-            f"{p.macs_before:,} → {p.macs_after:,} | {_savings(p.savings)} | "
+            f"{p.macs_before:,} → {p.macs_after:,} | {_savings(p.savings)} |{time} "
             f"{_esc(error_cell(p))} |"
         )
     out.append("")

@@ -1,0 +1,619 @@
+"""Predicted vs measured latency: the kernel model on held-out models.
+
+Steps:
+
+1. Calibrate this machine's kernel model at a fixed thread count (``--threads``, default 1)
+   with ``convscope.profiling.kernel_bench.calibrate_kernels`` (``--budget`` seconds), or
+   reuse a calibration (``--calibration FILE.yaml``; the default file
+   ``benchmarks/latency-calibration.yaml`` is reused when it exists, ``--recalibrate``
+   replaces it). The calibration sees micro-benchmarks only, never the models below.
+2. For every model (all torchvision classification models and the timm models of families
+   torchvision lacks, built with random weights) at each batch size (default 1 and 8):
+   predict with ``convscope.predict_latency`` (meta trace, no weights, no run), then
+   measure with ``convscope.profile`` at the same thread count: its median end to end,
+   and at batch 1 the per-layer self times. A forward predicted to be long gets fewer
+   iterations: about ``--model-seconds`` of timed iterations per model and batch size, at
+   least one (so huge models at batch 8 are one timed iteration after one warm-up; the
+   results say how many ran). ``--timer-check N``: the first N models at batch 1 are also
+   timed with ``torch.utils.benchmark.Timer`` as a cross-check of the profile median.
+3. Report: share of models within ±10 % / ±20 % end to end per batch size, median
+   absolute error end to end and per layer, the roofline lower bound beside it, the
+   worst five models with the kernel families that dominate them, and a predicted-vs-
+   measured scatter plot (``benchmarks/latency_model.png``). ``--output FILE`` replaces
+   this benchmark's section of ``FILE`` (e.g. ``benchmarks/RESULTS.md``).
+
+Every result is cached per model and batch size in ``benchmarks/latency-model-results.json``
+(with ``os.getloadavg()`` before and after its measurement), keyed to the calibration, so
+an interrupted run resumes where it stopped; ``--models a,b`` / ``--quick`` run a subset,
+``--report-only`` only rewrites the report from the cache. Timings mean something only on
+a quiet machine: the report shows the load averages the measurements ran under.
+
+``python benchmarks/latency_model.py [--quick | --models torchvision:resnet18,timm:dla34]
+[--batches 1,8] [--threads 1] [--budget 240] [--output benchmarks/RESULTS.md]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_file import write_section
+
+HERE = Path(__file__).resolve().parent
+SECTION = "## latency model: predicted vs measured"
+CACHE = HERE / "latency-model-results.json"
+CALIBRATION = HERE / "latency-calibration.yaml"
+PLOT = HERE / "latency_model.png"
+
+#: timm models of families torchvision has no member of (built with pretrained=False).
+TIMM = (
+    "resnetv2_50",
+    "cspresnet50",
+    "cspdarknet53",
+    "dla34",
+    "dpn68",
+    "hrnet_w18_small",
+    "ghostnet_100",
+    "ghostnetv2_100",
+    "mobilevit_s",
+    "mobilevitv2_050",
+    "efficientformer_l1",
+    "efficientformerv2_s0",
+    "levit_128",
+    "poolformer_s12",
+    "rexnet_100",
+    "res2net50_26w_4s",
+    "resnest14d",
+    "selecsls42b",
+    "tresnet_m",
+    "ese_vovnet19b_dw",
+    "hardcorenas_a",
+    "lcnet_050",
+    "mixnet_s",
+    "tinynet_a",
+    "fbnetv3_b",
+    "gernet_s",
+    "repvgg_a0",
+    "nf_resnet26",
+    "coat_lite_tiny",
+    "pit_ti_224",
+    "xcit_nano_12_p16_224",
+    "convit_tiny",
+    "twins_svt_small",
+    "inception_v4",
+    "xception41",
+    "edgenext_x_small",
+    "mobileone_s0",
+    "fastvit_t8",
+    "efficientvit_b0",
+    "repvit_m1",
+    "hgnetv2_b0",
+    "pvt_v2_b0",
+    "visformer_tiny",
+    "mobilenetv4_conv_small",
+    "inception_next_tiny",
+    "tiny_vit_5m_224",
+    "starnet_s1",
+    "skresnet18",
+    "botnet26t_256",
+    "halonet26t",
+    "crossvit_tiny_240",
+    "eca_resnet33ts",
+)
+
+#: ``--quick``: a spread of designs (dense, depthwise, grouped, attention, concat).
+QUICK = (
+    "torchvision:resnet18",
+    "torchvision:mobilenet_v2",
+    "torchvision:mobilenet_v3_small",
+    "torchvision:efficientnet_b0",
+    "torchvision:shufflenet_v2_x1_0",
+    "torchvision:regnet_x_400mf",
+    "torchvision:densenet121",
+    "torchvision:squeezenet1_1",
+    "torchvision:mnasnet0_5",
+    "torchvision:googlenet",
+    "timm:ghostnet_100",
+    "timm:lcnet_050",
+    "timm:dla34",
+    "timm:mobilevit_s",
+)
+
+
+def all_models() -> list[str]:
+    import torchvision
+
+    names = torchvision.models.list_models(module=torchvision.models)
+    return [f"torchvision:{n}" for n in names] + [f"timm:{n}" for n in TIMM]
+
+
+def _load() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+# --------------------------------------------------------------------------- running
+
+
+def write_cache(cache: dict[str, Any]) -> None:
+    """The cache as JSON with one line per result, so that a rerun diffs per model."""
+    sep = (",", ":")
+    head = {k: v for k, v in cache.items() if k != "results"}
+    lines = ["{"]
+    lines += [f" {json.dumps(k)}: {json.dumps(v, separators=sep)}," for k, v in head.items()]
+    lines.append(' "results": {')
+    items = list(cache.get("results", {}).items())
+    for i, (k, v) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        lines.append(f"  {json.dumps(k)}: {json.dumps(v, separators=sep)}{comma}")
+    lines += [" }", "}"]
+    CACHE.write_text("\n".join(lines) + "\n")
+
+
+def calibration(path: Path, threads: int, budget: float, recalibrate: bool) -> Any:
+    from convscope import api
+
+    if recalibrate or not path.exists():
+        print(f"calibrating kernels ({budget:.0f} s, {threads} thread(s))...", file=sys.stderr)
+        measured = api.calibrate_kernels("cpu", threads=threads, budget_s=budget)
+        path.write_text(measured.to_profile_yaml())
+        prov = measured.model.provenance
+        print(f"  {prov.text}", file=sys.stderr)
+    return api.load_profile(str(path))
+
+
+def measure_one(spec: str, batch: int, profile: Any, args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    from convscope import api
+
+    loaded = api.load_model(spec, device="cpu", seed=0)
+    module = loaded.rebuild() if loaded.on_meta and loaded.rebuild is not None else loaded.module
+    # profile sets dimension 0 of every input to the batch size: the analysis does too.
+    meta = tuple(torch.empty((batch, *t.shape[1:]), device="meta") for t in loaded.inputs)
+    analysis = api.analyze(module, meta, name=spec, rebuild=loaded.rebuild)
+    pred = api.predict_latency(analysis, profile)
+    predicted_s = pred.predicted_ms / 1e3
+    # About --model-seconds of timed iterations; at least one after one warm-up.
+    iters = max(1, min(200, int(args.model_seconds / max(predicted_s, 1e-4))))
+    warmup = 1 if predicted_s > 1.0 else 3
+    load_before = _load()
+    started = time.monotonic()
+    result = api.profile(
+        module,
+        loaded.inputs,
+        batch_sizes=[batch],
+        threads=args.threads,
+        min_time=min(args.model_seconds, iters * predicted_s),
+        max_iters=iters,
+        warmup=warmup,
+        per_layer=batch == 1,
+        name=spec,
+    )
+    cpu_ms, cpu_layers = cpu_times(module, loaded.inputs, batch, stats_iters(result), warmup)
+    wall = time.monotonic() - started
+    stats = result.batches[0].stats
+    # [path, type, predicted ms, thread-CPU ms, profile wall ms] per leaf layer (batch 1).
+    layers: list[list[Any]] = []
+    for row in analysis.rows:
+        p = pred.layer_ms.get(row.path)
+        measured = result.layers.get(row.path) if result.layers is not None else None
+        if p is not None and row.path in cpu_layers:
+            wall_ms = round(measured.time_s * 1e3, 5) if measured is not None else None
+            layers.append(
+                [row.path, row.type_name, round(p, 5), round(cpu_layers[row.path], 5), wall_ms]
+            )
+    top = sorted(pred.family_ms.items(), key=lambda kv: -kv[1])[:3]
+    return {
+        "model": spec,
+        "batch": batch,
+        "params": analysis.totals.params,
+        "macs": analysis.totals.macs,
+        "predicted_ms": round(pred.predicted_ms, 4),
+        "module_overhead_ms": round(pred.overhead_ms, 4),
+        "roofline_ms": None if pred.roofline_ms is None else round(pred.roofline_ms, 4),
+        "measured_ms": round(stats.median_s * 1e3, 4),
+        "cpu_ms": round(cpu_ms, 4),
+        "p10_ms": round(stats.p10_s * 1e3, 4),
+        "p90_ms": round(stats.p90_s * 1e3, 4),
+        "iters": stats.iters,
+        "warmup": warmup,
+        "wall_s": round(wall, 1),
+        "load_before": load_before,
+        "load_after": _load(),
+        "top_families": [[k, round(v, 3)] for k, v in top],
+        "approximated_ops": sum(a.count for a in pred.approximated),
+        "layers": layers,
+    }
+
+
+def stats_iters(result: Any) -> int:
+    return max(3, min(result.batches[0].stats.iters, 30))
+
+
+def cpu_times(
+    module: Any, inputs: Sequence[Any], batch: int, iters: int, warmup: int
+) -> tuple[float, dict[str, float]]:
+    """Median thread CPU time of a forward (ms) and, at batch 1, the CPU time of every leaf
+    module (ms, from forward hooks on a few extra iterations). At one thread every kernel
+    runs on the calling thread, so this is the quiet-machine wall time without the
+    preemptions of a loaded machine."""
+    import torch
+
+    xs = tuple(torch.randn((batch, *t.shape[1:])) for t in inputs)
+    leaves = {m: name for name, m in module.named_modules() if not any(m.children())}
+    stamps: dict[str, list[float]] = {}
+    start: dict[Any, int] = {}
+
+    def pre(m: Any, args: Any) -> None:
+        if m in leaves:
+            start[m] = time.thread_time_ns()
+
+    def post(m: Any, args: Any, out: Any) -> None:
+        if m in start:
+            took = (time.thread_time_ns() - start.pop(m)) / 1e6
+            stamps.setdefault(leaves[m], []).append(took)
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    was_training = module.training
+    module.eval()
+    per_layer: dict[str, float] = {}
+    try:
+        with torch.inference_mode():
+            for _ in range(warmup):
+                module(*xs)
+            totals = []
+            for _ in range(iters):
+                t0 = time.thread_time_ns()
+                module(*xs)
+                totals.append((time.thread_time_ns() - t0) / 1e6)
+            if batch == 1:
+                hooks = torch.nn.modules.module
+                h1 = hooks.register_module_forward_pre_hook(pre)
+                h2 = hooks.register_module_forward_hook(post)
+                runs = max(1, min(iters, 5))
+                try:
+                    for _ in range(runs):
+                        module(*xs)
+                finally:
+                    h1.remove()
+                    h2.remove()
+                # Σ of a leaf's calls per forward (a shared leaf runs several times).
+                per_layer = {k: sum(v) / runs for k, v in stamps.items()}
+    finally:
+        torch.set_num_threads(old)
+        module.train(was_training)
+    return statistics.median(totals), per_layer
+
+
+def timer_check(spec: str, threads: int) -> float:
+    """Median ms of one forward at batch 1 by ``torch.utils.benchmark.Timer``."""
+    import torch
+    from torch.utils import benchmark
+
+    from convscope import api
+
+    loaded = api.load_model(spec, device="cpu", seed=0)
+    module = loaded.rebuild() if loaded.on_meta and loaded.rebuild is not None else loaded.module
+    module.eval()
+    xs = tuple(torch.randn(t.shape) for t in loaded.inputs)
+    timer = benchmark.Timer(
+        stmt="with torch.inference_mode(): m(*xs)",
+        globals={"m": module, "xs": xs, "torch": torch},
+        num_threads=threads,
+    )
+    return float(timer.blocked_autorange(min_run_time=2.0).median * 1e3)
+
+
+def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
+    profile = calibration(args.calibration, args.threads, args.budget, args.recalibrate)
+    prov = profile.kernels.provenance
+    key = f"{prov.date}|{prov.threads}|{prov.samples}"
+    cache: dict[str, Any] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    if cache.get("calibration") != key:
+        cache = {"calibration": key, "provenance": prov.to_dict(), "results": {}, "timer": {}}
+    results = cache["results"]
+    for i, spec in enumerate(models):
+        for batch in args.batches:
+            name = f"{spec}@{batch}"
+            if name in results:
+                continue
+            print(f"[{i + 1}/{len(models)}] {name} (load {_load()})", file=sys.stderr)
+            try:
+                results[name] = measure_one(spec, batch, profile, args)
+            except Exception as exc:  # one model failing must not lose the others
+                results[name] = {
+                    "model": spec,
+                    "batch": batch,
+                    "error": f"{type(exc).__name__}: {exc}"[:300],
+                }
+            r = results[name]
+            if "error" not in r:
+                err = r["predicted_ms"] / r["cpu_ms"] - 1
+                print(
+                    f"    predicted {r['predicted_ms']:.2f} ms, CPU {r['cpu_ms']:.2f} ms "
+                    f"({err:+.1%}), profile {r['measured_ms']:.2f} ms, {r['iters']} iters",
+                    file=sys.stderr,
+                )
+            write_cache(cache)
+    for spec in models[: args.timer_check]:
+        if (
+            spec not in cache["timer"]
+            and f"{spec}@1" in results
+            and "error" not in results[f"{spec}@1"]
+        ):
+            cache["timer"][spec] = {
+                "ms": round(timer_check(spec, args.threads), 4),
+                "load": _load(),
+            }
+            write_cache(cache)
+    return cache
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _err(pred: float, meas: float) -> float:
+    return pred / meas - 1.0
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _cause(r: dict[str, Any]) -> str:
+    err = _err(r["predicted_ms"], r["cpu_ms"])
+    parts = [f"{'over' if err > 0 else 'under'}-predicted"]
+    if r["layers"]:
+        worst = max(r["layers"], key=lambda x: abs(x[2] - x[3]))
+        parts.append(
+            f"largest layer error `{worst[0]}` ({worst[1]}: {worst[2]:.2f} predicted vs "
+            f"{worst[3]:.2f} ms measured)"
+        )
+    fams = ", ".join(f"{k} {v:.1f} ms" for k, v in r["top_families"])
+    parts.append(f"predicted time mostly {fams}")
+    if r["approximated_ops"]:
+        parts.append(f"{r['approximated_ops']} ops priced by a stand-in family")
+    if r["load_before"] and r["load_before"][0] > 1.3:
+        parts.append(f"load {r['load_before'][0]} during the run")
+    return "; ".join(parts)
+
+
+def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
+    results = [
+        r
+        for r in cache["results"].values()
+        if "error" not in r and (models is None or r["model"] in models)
+    ]
+    failed = [r for r in cache["results"].values() if "error" in r]
+    prov = cache["provenance"]
+    lines = [
+        SECTION,
+        "",
+        f"Generated by `benchmarks/latency_model.py` on {dt.date.today()}. Machine: "
+        f"{prov['device_name']}, Python {platform.python_version()}, torch {prov['torch']}, "
+        f"{prov['threads']} thread(s), {prov['dtype']}.",
+        "",
+        f"Calibration (`convscope profile --calibrate --kernels --threads {prov['threads']}`, "
+        f"budget {prov['budget_s']:.0f} s): {prov['samples']} kernel samples in "
+        f"{prov['runtime_s']:.0f} s ({prov['unstable']} unstable), load average "
+        f"{' '.join(str(x) for x in prov.get('load', []))} when it started. The calibration "
+        "sees micro-benchmarks only; no model below, nor any family of them, entered it.",
+        "",
+        "Measured, two ways, on the same model object at the same thread count (random "
+        "weights, eval, `torch.inference_mode`, fp32): the `convscope profile` median end to "
+        "end (wall clock), and the median *thread CPU time* of a forward (at one thread torch "
+        "runs every kernel on the calling thread, so this is the wall time of a quiet machine "
+        "without the preemptions of a loaded one; per-layer CPU times from forward hooks at "
+        "batch 1). Predicted: `convscope analyze MODEL --target` (meta trace, no weights, no "
+        "run). Error = predicted / measured − 1. The roofline column is the lower bound of "
+        "the same profile (its `roofline:` figures), shown beside the prediction as what it "
+        "is.",
+        "",
+        "| batch | measured by | models | within ±10 % | within ±20 % | median abs. error "
+        "| median error | roofline bound: median error | per-layer median abs. error "
+        "(layers ≥ 0.05 ms) |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for batch in sorted({r["batch"] for r in results}):
+        rs = [r for r in results if r["batch"] == batch]
+        for key, label, column in (
+            ("cpu_ms", "thread CPU time", 3),
+            ("measured_ms", "profile (wall)", 4),
+        ):
+            errs = [_err(r["predicted_ms"], r[key]) for r in rs]
+            roof = [_err(r["roofline_ms"], r[key]) for r in rs if r["roofline_ms"]]
+            layer_errs = [
+                abs(_err(x[2], x[column]))
+                for r in rs
+                for x in r["layers"]
+                if x[column] is not None and x[column] >= 0.05 and x[2] > 0
+            ]
+            per_layer = (
+                f"{_pct(statistics.median(layer_errs))} ({len(layer_errs)} layers)"
+                if layer_errs
+                else "—"
+            )
+            lines.append(
+                f"| {batch} | {label} | {len(rs)} "
+                f"| {_pct(sum(abs(e) <= 0.1 for e in errs) / len(rs))} "
+                f"| {_pct(sum(abs(e) <= 0.2 for e in errs) / len(rs))} "
+                f"| {_pct(statistics.median(abs(e) for e in errs))} "
+                f"| {_pct(statistics.median(errs))} "
+                f"| {_pct(statistics.median(roof)) if roof else '—'} | {per_layer} |"
+            )
+    everything = all_models()
+    measured = {r["model"] for r in results}
+    if not measured >= set(everything):
+        lines += [
+            "",
+            f"A subset: {len(measured)} of the {len(everything)} models of a full run "
+            f"({sum(m.startswith('timm:') for m in measured)} from timm). The full run, on a "
+            "quiet machine: `python benchmarks/latency_model.py --recalibrate --output "
+            "benchmarks/RESULTS.md` (resumable; hours at one thread).",
+        ]
+    loads = [r["load_before"][0] for r in results if r["load_before"]]
+    if loads:
+        lines += [
+            "",
+            "1-minute load average before the measurements: median "
+            f"{statistics.median(loads):.2f}, max {max(loads):.2f} (2 cores; above about 1.3 "
+            "other processes share the core the measurement runs on, which inflates the wall "
+            "times of `profile`, not the thread CPU times).",
+        ]
+    worst = sorted(
+        (r for r in results if r["batch"] == 1),
+        key=lambda r: -abs(_err(r["predicted_ms"], r["cpu_ms"])),
+    )[:5]
+    if worst:
+        lines += [
+            "",
+            "Worst five at batch 1 (against thread CPU time):",
+            "",
+            "| model | predicted ms | CPU ms | error | profile ms | roofline ms | cause |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for r in worst:
+            lines.append(
+                f"| {r['model']} | {r['predicted_ms']:.2f} | {r['cpu_ms']:.2f} "
+                f"| {_err(r['predicted_ms'], r['cpu_ms']):+.1%} | {r['measured_ms']:.2f} "
+                f"| {r['roofline_ms'] or 0:.2f} | {_cause(r)} |"
+            )
+    timer = cache.get("timer", {})
+    if timer:
+        lines += [
+            "",
+            "Cross-check of the profile median against `torch.utils.benchmark.Timer` (batch 1):",
+            "",
+        ]
+        for spec, t in timer.items():
+            r = cache["results"].get(f"{spec}@1")
+            if r and "error" not in r:
+                lines.append(
+                    f"- {spec}: profile {r['measured_ms']:.2f} ms, Timer {t['ms']:.2f} ms "
+                    f"({_err(r['measured_ms'], t['ms']):+.1%})"
+                )
+    lines += [
+        "",
+        "<details><summary>Every model</summary>",
+        "",
+        "| model | batch | predicted ms | CPU ms | error | profile ms (p10–p90) | error "
+        "| roofline ms | iters | load |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in sorted(results, key=lambda r: (r["model"], r["batch"])):
+        load = r["load_before"][0] if r["load_before"] else "—"
+        lines.append(
+            f"| {r['model']} | {r['batch']} | {r['predicted_ms']:.2f} | {r['cpu_ms']:.2f} "
+            f"| {_err(r['predicted_ms'], r['cpu_ms']):+.1%} | {r['measured_ms']:.2f} "
+            f"({r['p10_ms']:.2f}–{r['p90_ms']:.2f}) "
+            f"| {_err(r['predicted_ms'], r['measured_ms']):+.1%} "
+            f"| {r['roofline_ms'] or 0:.2f} | {r['iters']} | {load} |"
+        )
+    lines += ["", "</details>"]
+    if failed:
+        lines += [
+            "",
+            "Not measured: "
+            + "; ".join(f"{r['model']}@{r['batch']}: {r['error'][:80]}" for r in failed),
+        ]
+    if results:
+        plot(results)
+        lines += ["", f"![predicted vs measured]({PLOT.name})"]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: Sequence[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    for batch, colour in ((1, "tab:blue"), (8, "tab:orange")):
+        rs = [r for r in results if r["batch"] == batch]
+        if not rs:
+            continue
+        ax.scatter(
+            [r["cpu_ms"] for r in rs],
+            [r["predicted_ms"] for r in rs],
+            s=14,
+            c=colour,
+            label=f"kernel model, batch {batch}",
+        )
+        ax.scatter(
+            [r["cpu_ms"] for r in rs if r["roofline_ms"]],
+            [r["roofline_ms"] for r in rs if r["roofline_ms"]],
+            s=10,
+            marker="x",
+            c=colour,
+            alpha=0.4,
+            label=f"roofline lower bound, batch {batch}",
+        )
+    lo = min(min(r["cpu_ms"], r["predicted_ms"]) for r in results) / 1.5
+    hi = max(max(r["cpu_ms"], r["predicted_ms"]) for r in results) * 1.5
+    xs = [lo, hi]
+    ax.plot(xs, xs, "k-", lw=0.8)
+    ax.plot(xs, [x * 1.1 for x in xs], "k--", lw=0.5)
+    ax.plot(xs, [x * 0.9 for x in xs], "k--", lw=0.5, label="±10 %")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("measured ms (median thread CPU time of a forward, 1 thread)")
+    ax.set_ylabel("predicted ms")
+    ax.set_title("Latency: predicted vs measured")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(PLOT, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--models", help="comma-separated MODEL specs (default: every model)")
+    ap.add_argument("--quick", action="store_true", help="a representative subset")
+    ap.add_argument("--batches", default="1,8")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--budget", type=float, default=240.0, help="kernel calibration seconds")
+    ap.add_argument("--calibration", type=Path, default=CALIBRATION)
+    ap.add_argument("--recalibrate", action="store_true")
+    ap.add_argument(
+        "--model-seconds", type=float, default=3.0, help="timed seconds per model and batch"
+    )
+    ap.add_argument("--timer-check", type=int, default=3)
+    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--output", type=Path)
+    args = ap.parse_args()
+    args.batches = [int(b) for b in args.batches.split(",")]
+    if args.models:
+        models = [m.strip() for m in args.models.split(",")]
+    elif args.quick:
+        models = list(QUICK)
+    else:
+        models = all_models()
+    cache = json.loads(CACHE.read_text()) if args.report_only else run(models, args)
+    write_cache(cache)
+    text = report(cache, None if args.report_only else models)
+    if args.output:
+        write_section(text, args.output)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()

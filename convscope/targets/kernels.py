@@ -1,0 +1,646 @@
+"""The kernel model of one device: measured kernel times, and the regressors fitted on them.
+
+A calibration (``convscope profile --calibrate --kernels``) times the kernels eager CNNs
+spend their time in, over many shapes, on the device it runs on. The target profile stores
+those *samples* as data, one row per measured shape (``kernels.families.<family>.rows``:
+the family's ``columns`` then the time in microseconds), with the calibration's
+provenance. The model is a deterministic function of the samples, fitted when the profile
+is loaded, so the YAML stays readable and diffable and refitting needs no device.
+
+Per family (``conv.dense``, ``conv.depthwise``, ``act.silu``...), the fit is:
+
+1. **Features**: physically meaningful quantities computed from the columns, in log space
+   (MACs, elements read and written, weight elements, channel widths, map size, batch,
+   kernel size; stride and in-place flags linear). The first feature of every family is
+   its *work* (MACs, or elements touched).
+2. **Trend**: ordinary least squares (``numpy.linalg.lstsq``) of ``log(time)`` on the
+   standardized features plus the square of the standardized work (clipped to the sampled
+   range, so it bends the curve between the per-call overhead that dominates small calls
+   and the throughput that dominates large ones, without extrapolating a parabola).
+3. **Local correction**: the trend's residuals at the samples, interpolated by a Gaussian
+   kernel in the standardized feature space (Nadaraya–Watson with a prior weight towards no
+   correction). Its bandwidth is chosen per family by leave-one-out cross-validation on the
+   samples themselves, from a fixed grid (no correction at all is one of the choices).
+
+Only micro-benchmark samples enter the fit; nothing here knows about any model. Pure numpy,
+no torch: a static analysis predicts from a profile file alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FAMILIES",
+    "FORMAT",
+    "Family",
+    "FamilyFit",
+    "KernelModel",
+    "Provenance",
+    "parse_kernels",
+]
+
+#: Version of the ``kernels:`` section layout.
+FORMAT = 1
+#: How samples were timed (``provenance.clock``).
+CLOCKS = ("wall", "thread-cpu", "cuda-events")
+
+Features = Callable[[Mapping[str, np.ndarray]], list[np.ndarray]]
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(x, 1.0))
+
+
+def _conv_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """``kk`` kernel taps, ``hwin`` / ``hwout`` map areas (products of the spatial sizes)."""
+    per_in = c["cin"] / c["groups"]
+    macs = c["n"] * c["cout"] * per_in * c["kk"] * c["hwout"]
+    return [
+        _log(macs),
+        _log(c["n"] * c["cin"] * c["hwin"]),
+        _log(c["n"] * c["cout"] * c["hwout"]),
+        _log(c["cout"] * per_in * c["kk"]),
+        _log(per_in),
+        _log(c["cout"] / c["groups"]),
+        _log(c["n"]),
+        _log(c["kk"]),
+        c["stride"].astype(float),
+    ]
+
+
+def _linear_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    b, m, k, n = c["batch"], c["m"], c["k"], c["n"]
+    return [
+        _log(b * m * k * n),
+        _log(b * m * k),
+        _log(b * m * n),
+        _log(k * n),
+        _log(m),
+        _log(k),
+        _log(n),
+        _log(b),
+        c["bias"].astype(float),
+    ]
+
+
+def _attention_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    bh = c["batch"] * c["heads"]
+    return [
+        _log(bh * c["q"] * c["kv"] * c["d"]),
+        _log(bh),
+        _log(c["q"]),
+        _log(c["kv"]),
+        _log(c["d"]),
+    ]
+
+
+def _map_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """``n, c, hw``: a per-channel op over a map (batch norm)."""
+    return [_log(c["n"] * c["c"] * c["hw"]), _log(c["c"]), _log(c["hw"]), _log(c["n"])]
+
+
+def _rows_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """``rows, cols``: an op over the last dim (layer norm, softmax)."""
+    return [_log(c["rows"] * c["cols"]), _log(c["cols"])]
+
+
+def _pool_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    out = c["n"] * c["c"] * c["hwout"]
+    return [
+        _log(out * c["kk"]),
+        _log(c["n"] * c["c"] * c["hwin"]),
+        _log(out),
+        _log(c["kk"]),
+        c["stride"].astype(float),
+        _log(c["c"]),
+    ]
+
+
+def _resize_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """``n, c, hwin, hwout``: adaptive pooling and interpolation."""
+    return [
+        _log(c["n"] * c["c"] * np.maximum(c["hwin"], c["hwout"])),
+        _log(c["n"] * c["c"] * c["hwin"]),
+        _log(c["n"] * c["c"] * c["hwout"]),
+        _log(c["c"]),
+    ]
+
+
+def _unary_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    return [_log(c["numel"]), c["inplace"].astype(float)]
+
+
+def _binary_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    return [
+        _log(c["numel"]),
+        _log(c["numel"] / np.maximum(c["other"], 1.0)),
+        c["inplace"].astype(float),
+    ]
+
+
+def _reduce_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    return [_log(c["numel"]), _log(c["out"])]
+
+
+def _cat_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    return [_log(c["numel"]), _log(c["parts"])]
+
+
+def _copy_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    return [_log(c["numel"]), c["strided"].astype(float)]
+
+
+def _numel_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    return [_log(c["numel"])]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A kernel family: the columns a sample stores and the features its fit uses."""
+
+    name: str
+    columns: tuple[str, ...]
+    features: Features
+    what: str  # one line: which ATen ops it covers
+
+
+_CONV = ("n", "cin", "cout", "groups", "kk", "stride", "hwin", "hwout")
+_ACTIVATIONS = (
+    "relu",
+    "clamp",  # relu6, hardtanh, clamp
+    "silu",
+    "gelu",
+    "hardswish",
+    "hardsigmoid",
+    "sigmoid",
+    "tanh",
+    "leaky_relu",  # leaky_relu, elu, celu, selu, prelu
+    "other",  # exp, sqrt, erf, mish, softplus...: a transcendental per element
+)
+
+
+def _families() -> Mapping[str, Family]:
+    fams = [
+        Family("conv.dense", _CONV, _conv_features, "convolution, k > 1, groups = 1"),
+        Family("conv.pointwise", _CONV, _conv_features, "convolution, 1×1, groups = 1"),
+        Family("conv.depthwise", _CONV, _conv_features, "convolution, groups = in channels"),
+        Family("conv.grouped", _CONV, _conv_features, "convolution, 1 < groups < in channels"),
+        Family(
+            "linear",
+            ("batch", "m", "k", "n", "bias"),
+            _linear_features,
+            "addmm / mm / bmm / baddbmm: [batch, m, k] @ [k, n]",
+        ),
+        Family(
+            "attention",
+            ("batch", "heads", "q", "kv", "d"),
+            _attention_features,
+            "scaled_dot_product_attention",
+        ),
+        Family("norm.batch", ("n", "c", "hw"), _map_features, "batch norm (eval)"),
+        Family("norm.layer", ("rows", "cols"), _rows_features, "layer norm / RMS norm"),
+        Family("norm.group", ("n", "c", "hw"), _map_features, "group / instance norm"),
+        Family(
+            "pool.max",
+            ("n", "c", "hwin", "kk", "stride", "hwout"),
+            _pool_features,
+            "max_pool2d",
+        ),
+        Family(
+            "pool.avg",
+            ("n", "c", "hwin", "kk", "stride", "hwout"),
+            _pool_features,
+            "avg_pool2d",
+        ),
+        Family(
+            "pool.adaptive_avg",
+            ("n", "c", "hwin", "hwout"),
+            _resize_features,
+            "adaptive_avg_pool2d",
+        ),
+        Family(
+            "pool.adaptive_max",
+            ("n", "c", "hwin", "hwout"),
+            _resize_features,
+            "adaptive_max_pool2d",
+        ),
+        *(
+            Family(
+                f"act.{a}", ("numel", "inplace"), _unary_features, f"{a} (and its in-place form)"
+            )
+            for a in _ACTIVATIONS
+        ),
+        Family(
+            "ew.add",
+            ("numel", "other", "inplace"),
+            _binary_features,
+            "add / sub (broadcast: other = elements of the smaller operand)",
+        ),
+        Family(
+            "ew.mul",
+            ("numel", "other", "inplace"),
+            _binary_features,
+            "mul / div and other binary elementwise ops",
+        ),
+        Family("reduce", ("numel", "out"), _reduce_features, "mean / sum / amax ..."),
+        Family("softmax", ("rows", "cols"), _rows_features, "softmax / log_softmax"),
+        Family(
+            "resize.nearest", ("n", "c", "hwin", "hwout"), _resize_features, "nearest upsampling"
+        ),
+        Family(
+            "resize.bilinear",
+            ("n", "c", "hwin", "hwout"),
+            _resize_features,
+            "bilinear / bicubic interpolation",
+        ),
+        Family("cat", ("numel", "parts"), _cat_features, "cat / stack (numel: output)"),
+        Family("pad", ("numel",), _numel_features, "constant / reflect / replicate padding"),
+        Family(
+            "copy",
+            ("numel", "strided"),
+            _copy_features,
+            "clone / contiguous / _to_copy / gathers (strided: from a permuted view)",
+        ),
+        Family("view", ("numel",), _numel_features, "views: dispatch overhead only"),
+        Family("create", ("numel",), _numel_features, "empty / zeros / arange ..."),
+    ]
+    return MappingProxyType({f.name: f for f in fams})
+
+
+#: Every kernel family, by name.
+FAMILIES: Mapping[str, Family] = _families()
+
+#: Bandwidths (standardized feature units) tried for the local correction; inf = none.
+_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, math.inf)
+#: A regression on p columns needs this many samples per column; fewer fall back to work.
+_SAMPLES_PER_FEATURE = 4
+#: Weight of "no correction" in the local average, as a sample at two bandwidths' distance.
+_PRIOR = math.exp(-2.0)
+
+
+@dataclass(frozen=True, eq=False)
+class FamilyFit:
+    """The fitted model of one family (a pure function of its samples)."""
+
+    family: str
+    mean: np.ndarray
+    scale: np.ndarray
+    keep: np.ndarray  # feature indices with spread (constant features are dropped)
+    used: np.ndarray  # design columns in the regression (few samples: intercept and work)
+    coef: np.ndarray  # intercept, standardized features, clipped work²
+    work_range: tuple[float, float]  # standardized work of the samples
+    z: np.ndarray  # standardized features of the samples
+    residuals: np.ndarray
+    bandwidth: float
+    samples: int
+    rms_log_error: float  # leave-one-out RMS of log(predicted / measured)
+
+    def _design(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = (feats[:, self.keep] - self.mean) / self.scale
+        # Only the work extrapolates (time ∝ work beyond the samples); the other features
+        # are held within the sampled range, plus half a standard deviation.
+        z[:, 1:] = np.clip(
+            z[:, 1:], self.z[:, 1:].min(axis=0) - 0.5, self.z[:, 1:].max(axis=0) + 0.5
+        )
+        lo, hi = self.work_range
+        work = np.clip(z[:, 0], lo, hi)
+        design = np.column_stack([np.ones(len(z)), z, work**2])
+        design[:, ~self.used] = 0.0
+        return design, z
+
+    def predict_log(self, feats: np.ndarray) -> np.ndarray:
+        design, z = self._design(feats)
+        trend = design @ self.coef
+        return trend + _correction(z, self.z, self.residuals, self.bandwidth)
+
+
+def _correction(
+    query: np.ndarray, z: np.ndarray, residuals: np.ndarray, bandwidth: float
+) -> np.ndarray:
+    """Gaussian-kernel average of the residuals around each query row (0 far from all)."""
+    if not math.isfinite(bandwidth) or len(z) == 0:
+        return np.zeros(len(query))
+    d2 = ((query[:, None, :] - z[None, :, :]) ** 2).sum(axis=2)
+    w = np.exp(-d2 / (2.0 * bandwidth**2))
+    out: np.ndarray = (w @ residuals) / (w.sum(axis=1) + _PRIOR)
+    return out
+
+
+def feature_matrix(family: Family, rows: np.ndarray) -> np.ndarray:
+    """The family's features (one row per sample) from its column matrix."""
+    cols = {name: rows[:, i].astype(float) for i, name in enumerate(family.columns)}
+    return np.column_stack(family.features(cols))
+
+
+def fit_family(family: Family, rows: np.ndarray, times_us: np.ndarray) -> FamilyFit:
+    """Fit one family on its samples (``rows``: columns; ``times_us``: microseconds)."""
+    feats = feature_matrix(family, rows)
+    y = np.log(times_us)
+    spread = feats.std(axis=0)
+    # The work feature (index 0) always stays, so the clipped work² term has its column.
+    keep = np.array([i for i in range(feats.shape[1]) if i == 0 or spread[i] > 1e-9], dtype=int)
+    mean = feats[:, keep].mean(axis=0)
+    scale = np.where(spread[keep] > 1e-9, spread[keep], 1.0)
+    z = (feats[:, keep] - mean) / scale
+    lo, hi = float(z[:, 0].min()), float(z[:, 0].max())
+    design = np.column_stack([np.ones(len(z)), z, np.clip(z[:, 0], lo, hi) ** 2])
+    used = np.ones(design.shape[1], dtype=bool)
+    if len(y) < _SAMPLES_PER_FEATURE * design.shape[1]:
+        # Too few samples for every feature: intercept, work and work² only.
+        used[2:-1] = False
+    if len(y) < _SAMPLES_PER_FEATURE * 3:
+        used[-1] = False
+    design[:, ~used] = 0.0
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    residuals = y - design @ coef
+    bandwidth, loo = _choose_bandwidth(z, residuals)
+    return FamilyFit(
+        family=family.name,
+        mean=mean,
+        scale=scale,
+        keep=keep,
+        used=used,
+        coef=coef,
+        work_range=(lo, hi),
+        z=z,
+        residuals=residuals,
+        bandwidth=bandwidth,
+        samples=len(y),
+        rms_log_error=loo,
+    )
+
+
+def _choose_bandwidth(z: np.ndarray, residuals: np.ndarray) -> tuple[float, float]:
+    """The bandwidth of least leave-one-out error of the local correction, and that error."""
+    best = (math.inf, float(np.sqrt(np.mean(residuals**2))) if len(residuals) else 0.0)
+    if len(z) < 3:
+        return best
+    d2 = ((z[:, None, :] - z[None, :, :]) ** 2).sum(axis=2)
+    for h in _BANDWIDTHS:
+        if not math.isfinite(h):
+            continue
+        w = np.exp(-d2 / (2.0 * h**2))
+        np.fill_diagonal(w, 0.0)
+        loo = residuals - (w @ residuals) / (w.sum(axis=1) + _PRIOR)
+        err = float(np.sqrt(np.mean(loo**2)))
+        if err < best[1] - 1e-12:
+            best = (h, err)
+    return best
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where and how the samples were measured."""
+
+    device: str  # "cpu" / "cuda"
+    device_name: str
+    torch: str
+    threads: int
+    dtype: str
+    date: str  # ISO 8601, UTC
+    runtime_s: float
+    budget_s: float
+    tolerance: float  # rounds agree when within this share
+    samples: int
+    unstable: int  # samples whose rounds never agreed
+    module_call_us: float  # Python cost of one nn.Module call (hooks checked, forward run)
+    load: tuple[float, ...] = ()  # os.getloadavg() before the run
+    clock: str = "wall"  # "wall", "thread-cpu" (CPU, one thread) or "cuda-events"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "device_name": self.device_name,
+            "torch": self.torch,
+            "threads": self.threads,
+            "dtype": self.dtype,
+            "date": self.date,
+            "runtime_s": round(self.runtime_s, 1),
+            "budget_s": round(self.budget_s, 1),
+            "tolerance": self.tolerance,
+            "samples": self.samples,
+            "unstable": self.unstable,
+            "module_call_us": round(self.module_call_us, 3),
+            "load": [round(x, 2) for x in self.load],
+            "clock": self.clock,
+        }
+
+    @property
+    def text(self) -> str:
+        return (
+            f"{self.samples} kernel samples on {self.device_name} ({self.device}, "
+            f"{self.threads} thread(s), {self.dtype}, torch {self.torch}), {self.date}, "
+            f"{self.runtime_s:.0f} s" + (f", {self.unstable} unstable" if self.unstable else "")
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class KernelModel:
+    """Measured kernel samples per family, with their provenance; fitted lazily."""
+
+    provenance: Provenance
+    # family name → (rows × columns int matrix, times in µs, indices of unstable samples)
+    samples: Mapping[str, tuple[np.ndarray, np.ndarray, tuple[int, ...]]] = field(
+        default_factory=dict
+    )
+
+    @cached_property
+    def fits(self) -> Mapping[str, FamilyFit]:
+        """Every family with samples, fitted (deterministic: a function of the samples)."""
+        out = {}
+        for name in sorted(self.samples):
+            rows, times, _ = self.samples[name]
+            if len(times):
+                out[name] = fit_family(FAMILIES[name], rows, times)
+        return MappingProxyType(out)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        return tuple(sorted(self.fits))
+
+    def predict_us(self, family: str, rows: Sequence[Sequence[float]]) -> np.ndarray:
+        """Predicted microseconds of calls of ``family`` with these column rows; KeyError
+        when the family has no samples."""
+        fit = self.fits[family]
+        if not len(rows):
+            return np.zeros(0)
+        feats = feature_matrix(FAMILIES[family], np.asarray(rows, dtype=float))
+        out: np.ndarray = np.exp(fit.predict_log(feats))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``kernels:`` section (see :func:`to_yaml` for its text)."""
+        fams: dict[str, Any] = {}
+        for name in sorted(self.samples):
+            rows, times, unstable = self.samples[name]
+            fams[name] = {
+                "columns": [*FAMILIES[name].columns, "us"],
+                "rows": [
+                    [*(int(v) for v in r), _round_us(float(t))]
+                    for r, t in zip(rows, times, strict=True)
+                ],
+                **({"unstable": list(unstable)} if unstable else {}),
+            }
+        return {"format": FORMAT, "provenance": self.provenance.to_dict(), "families": fams}
+
+    def to_yaml(self) -> str:
+        """The ``kernels:`` section as YAML text: one flow-style line per sample, so that a
+        recalibration diffs line by line."""
+        d = self.to_dict()
+        out = ["kernels:", f"  format: {d['format']}", "  provenance:"]
+        for k, v in d["provenance"].items():
+            out.append(f"    {k}: {_scalar(v)}")
+        out.append("  families:")
+        for name, fam in d["families"].items():
+            out.append(f"    {name}:")
+            out.append(f"      columns: [{', '.join(fam['columns'])}]")
+            if "unstable" in fam:
+                out.append(f"      unstable: [{', '.join(str(i) for i in fam['unstable'])}]")
+            out.append("      rows:")
+            for row in fam["rows"]:
+                out.append(f"        - [{', '.join(_scalar(v) for v in row)}]")
+        return "\n".join(out) + "\n"
+
+
+def _round_us(t: float) -> float:
+    """Four significant digits: more than any measurement holds, fewer than float noise."""
+    return float(f"{t:.4g}")
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return "[" + ", ".join(_scalar(x) for x in v) + "]"
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+# --------------------------------------------------------------------------- parsing
+
+_PROVENANCE_TYPES: Mapping[str, tuple[type, ...]] = {
+    "device": (str,),
+    "device_name": (str,),
+    "torch": (str,),
+    "threads": (int,),
+    "dtype": (str,),
+    "date": (str,),
+    "runtime_s": (int, float),
+    "budget_s": (int, float),
+    "tolerance": (int, float),
+    "samples": (int,),
+    "unstable": (int,),
+    "module_call_us": (int, float),
+    "load": (list,),
+    "clock": (str,),
+}
+
+
+class KernelsError(ValueError):
+    """A malformed ``kernels:`` section; ``path`` is the key path inside it."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def parse_kernels(raw: Any) -> KernelModel:
+    """A :class:`KernelModel` from the parsed ``kernels:`` mapping; :class:`KernelsError`
+    (with the key path under ``kernels``) for anything malformed."""
+    if not isinstance(raw, Mapping):
+        raise KernelsError("", "expected a mapping")
+    for key in raw:
+        if key not in ("format", "provenance", "families"):
+            raise KernelsError(str(key), "unknown key (known keys: format, provenance, families)")
+    if raw.get("format") != FORMAT:
+        raise KernelsError("format", f"expected {FORMAT}, got {raw.get('format')!r}")
+    prov = raw.get("provenance")
+    if not isinstance(prov, Mapping):
+        raise KernelsError("provenance", "expected a mapping")
+    values: dict[str, Any] = {}
+    for key, types in _PROVENANCE_TYPES.items():
+        if key not in prov:
+            if key in ("load", "clock"):
+                continue
+            raise KernelsError(f"provenance.{key}", "missing")
+        v = prov[key]
+        if isinstance(v, bool) or not isinstance(v, types):
+            raise KernelsError(f"provenance.{key}", f"expected {types[0].__name__}, got {v!r}")
+        values[key] = v
+    for key in prov:
+        if key not in _PROVENANCE_TYPES:
+            raise KernelsError(f"provenance.{key}", "unknown key")
+    if values["threads"] < 1 or values["module_call_us"] < 0:
+        raise KernelsError("provenance", "threads must be ≥ 1 and module_call_us ≥ 0")
+    if values.get("clock", "wall") not in CLOCKS:
+        raise KernelsError("provenance.clock", f"expected one of {', '.join(CLOCKS)}")
+    load = values.pop("load", [])
+    if not all(_number(x) for x in load):
+        raise KernelsError("provenance.load", "expected a list of numbers")
+    provenance = Provenance(**values, load=tuple(float(x) for x in load))
+    fams = raw.get("families")
+    if not isinstance(fams, Mapping):
+        raise KernelsError("families", "expected a mapping")
+    samples: dict[str, tuple[np.ndarray, np.ndarray, tuple[int, ...]]] = {}
+    for name, fam in fams.items():
+        samples[str(name)] = _parse_family(str(name), fam)
+    return KernelModel(provenance=provenance, samples=MappingProxyType(samples))
+
+
+def _parse_family(name: str, fam: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    where = f"families.{name}"
+    family = FAMILIES.get(name)
+    if family is None:
+        raise KernelsError(where, f"unknown kernel family (known: {', '.join(FAMILIES)})")
+    if not isinstance(fam, Mapping):
+        raise KernelsError(where, "expected a mapping")
+    for key in fam:
+        if key not in ("columns", "rows", "unstable"):
+            raise KernelsError(f"{where}.{key}", "unknown key (known: columns, rows, unstable)")
+    columns = [*family.columns, "us"]
+    if fam.get("columns") != columns:
+        raise KernelsError(f"{where}.columns", f"expected [{', '.join(columns)}]")
+    rows = fam.get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise KernelsError(f"{where}.rows", "expected a non-empty list of rows")
+    shape_rows: list[list[int]] = []
+    times: list[float] = []
+    for i, row in enumerate(rows):
+        if (
+            not isinstance(row, list)
+            or len(row) != len(columns)
+            or not all(_number(v) for v in row)
+            or any(isinstance(v, float) for v in row[:-1])
+            or any(v < 0 for v in row[:-1])
+            or row[-1] <= 0
+        ):
+            raise KernelsError(
+                f"{where}.rows[{i}]",
+                f"expected {len(columns)} numbers (non-negative integers, then a positive time "
+                f"in µs), got {row!r}",
+            )
+        shape_rows.append([int(v) for v in row[:-1]])
+        times.append(float(row[-1]))
+    unstable = fam.get("unstable", [])
+    if not isinstance(unstable, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(rows) for i in unstable
+    ):
+        raise KernelsError(f"{where}.unstable", "expected a list of row indices")
+    return (
+        np.asarray(shape_rows, dtype=np.int64),
+        np.asarray(times, dtype=float),
+        tuple(unstable),
+    )

@@ -1,0 +1,87 @@
+"""Kernel calibration end to end at a tiny budget: structure, provenance and torch's state
+(never timing values)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+
+from convscope.cli.app import main
+from convscope.profiling.kernel_bench import PLAN, calibrate_kernels, time_call
+from convscope.profiling.measure import Clock
+from convscope.targets.kernels import FAMILIES, parse_kernels
+from convscope.targets.profiles import read_profile
+
+SOME = ("conv.pointwise", "act.relu", "ew.add", "view")
+
+
+def test_every_family_has_a_sampler() -> None:
+    assert set(PLAN) == set(FAMILIES)
+
+
+def test_a_tiny_calibration_has_samples_provenance_and_leaves_torch_as_it_was() -> None:
+    threads = torch.get_num_threads()
+    rng = torch.random.get_rng_state()
+    cal = calibrate_kernels("cpu", threads=1, budget_s=4.0, families=SOME)
+    assert torch.get_num_threads() == threads
+    assert torch.equal(torch.random.get_rng_state(), rng)
+    model = cal.model
+    prov = model.provenance
+    assert prov.device == "cpu" and prov.threads == 1 and prov.dtype == "float32"
+    assert prov.clock == "thread-cpu" and prov.budget_s == 4.0 and prov.runtime_s > 0
+    assert prov.torch == torch.__version__
+    assert set(model.samples) <= set(SOME) and model.samples
+    for name, (rows, times, unstable) in model.samples.items():
+        assert rows.shape == (len(times), len(FAMILIES[name].columns))
+        assert (times > 0).all() and all(0 <= i < len(times) for i in unstable)
+    assert prov.samples == sum(len(t) for _, t, _ in model.samples.values())
+    # The profile it writes reads back: the same samples, a roofline beside them.
+    text = cal.to_profile_yaml()
+    back = parse_kernels(yaml.safe_load(text)["kernels"])
+    assert back.to_dict() == model.to_dict()
+    assert yaml.safe_load(text)["roofline"]["peak-flops"] > 0
+
+
+def test_sampling_is_deterministic() -> None:
+    """The shapes drawn depend on the family and the seed only (timings do not matter)."""
+    a = calibrate_kernels("cpu", threads=1, budget_s=1.0, families=("view",), seed=3)
+    b = calibrate_kernels("cpu", threads=1, budget_s=1.0, families=("view",), seed=3)
+    rows_a, rows_b = a.model.samples["view"][0], b.model.samples["view"][0]
+    n = min(len(rows_a), len(rows_b))
+    assert n > 0 and (rows_a[:n] == rows_b[:n]).all()
+
+
+def test_more_work_is_not_faster_by_orders_of_magnitude() -> None:
+    """A sanity check that cannot be flaky: 1000× the elements never time 100× faster."""
+    clock = Clock(torch.device("cpu"))
+    small, big = torch.rand(1_000), torch.rand(1_000_000)
+    t_small = time_call(lambda: torch.relu(small), clock).us
+    t_big = time_call(lambda: torch.relu(big), clock).us
+    assert t_big > t_small / 100
+
+
+def test_cli_writes_a_profile_that_analyze_reads(tmp_path: Path) -> None:
+    out = tmp_path / "dev.yaml"
+    result = CliRunner().invoke(
+        main,
+        ["profile", "--calibrate", "--kernels", "--threads", "1", "--budget", "6", "-o", str(out)],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "kernel model:" in result.stderr
+    prof = read_profile(str(out))
+    assert prof.kernels is not None and prof.kernels.provenance.threads == 1
+    listed = CliRunner().invoke(main, ["config", "--targets", "--target", str(out)])
+    assert listed.exit_code == 0, listed.stderr
+    assert "kernel model:" in listed.stdout
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_calibration_uses_events() -> None:
+    cal = calibrate_kernels("cuda", budget_s=6.0, families=("conv.dense", "act.relu"))
+    assert cal.model.provenance.device == "cuda"
+    assert cal.model.provenance.clock == "cuda-events"
+    assert cal.model.samples
