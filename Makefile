@@ -52,7 +52,7 @@ test: $(VENV)/.dev-installed
 
 # Every command and snippet of README.md, run as a user would (also part of `make test`).
 docs-check: $(VENV)/.dev-installed
-	$(PY) -m pytest -q tests/test_readme.py
+	$(PY) -m pytest -n 2 -q tests/test_readme.py
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check convscope tests benchmarks examples
