@@ -7,7 +7,8 @@ One test per block, named ``README.md:LINE`` after the block's opening fence:
   is a comment to bash) one after the other in the block's own copy of a working
   directory, with the environment's ``convscope`` and ``python`` first on ``PATH``. Each
   must exit 0 or 1 (1 is a lint or diff gate failing, documented behaviour) and print no
-  traceback;
+  traceback. In a transcript (some line starts with ``$ ``) only those lines run, the
+  others are output;
 * ``python`` blocks run as a script in that directory and must exit 0; a block whose first
   line is ``# NAME.py`` is a file the reader saves: it is written into every block's
   working directory (later blocks use it) and its own test runs it;
@@ -134,13 +135,20 @@ def parse_blocks(text: str) -> list[Block]:
 
 
 def shell_commands(block: Block) -> list[tuple[int, str]]:
-    """(line, command) of a shell block: ``$ `` prompts dropped, ``\\`` continuations joined."""
+    """(line, command) of a shell block, ``\\`` continuations joined.
+
+    In a transcript (some line starts with a ``$ `` prompt) only prompted lines are
+    commands, the others are their output.
+    """
     out: list[tuple[int, str]] = []
     pending: tuple[int, str] | None = None
+    transcript = any(raw.lstrip().startswith("$ ") for _, raw in block.lines)
     for number, raw in block.lines:
         text = raw.strip()
         if text.startswith("$ "):
             text = text[2:]
+        elif transcript and pending is None:
+            continue
         if pending is not None:
             number, text = pending[0], pending[1] + " " + text
             pending = None
@@ -334,6 +342,10 @@ def test_parse_blocks_reads_directives_and_lines() -> None:
         "    --depth 1   # fold\n"
         "# a comment\n"
         "```\n"
+        "```console\n"
+        "$ convscope lint m.py\n"
+        "error: m.py: no model\n"
+        "```\n"
         '<!-- docs-check: skip-line "cuda" needs CUDA -->\n'
         "<!-- docs-check: exit 2 -->\n"
         "```python\n"
@@ -341,7 +353,8 @@ def test_parse_blocks_reads_directives_and_lines() -> None:
         "x = 1\n"
         "```\n"
     )
-    first, second = parse_blocks(text)
+    first, transcript, second = parse_blocks(text)
+    assert shell_commands(transcript) == [(9, "convscope lint m.py")]
     assert (first.line, first.lang, first.directive("skip")) == (3, "bash", "needs a GPU")
     assert shell_commands(first) == [(4, "convscope analyze m.py --depth 1   # fold")]
     assert second.saved_file == "net.py"
