@@ -7,7 +7,7 @@ EXAMPLE ?= examples/resnet.py
 # Exact torch/torchvision versions; pyproject.toml only states the supported ranges.
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: demo test venv dev lint typecheck reports bench clean
+.PHONY: demo test docs-check venv dev lint typecheck reports bench clean
 
 # Extra pip arguments for the torch install, e.g. CPU-only wheels on a machine that reaches
 # the PyTorch CPU index (README, "Installing"): make demo TORCH_INDEX="--extra-index-url URL"
@@ -49,6 +49,10 @@ test: $(VENV)/.dev-installed
 	$(CHROMIUM_INSTALL)
 	$(VENV)/bin/ruff format --check -q convscope tests benchmarks examples
 	$(PY) -m pytest -n 2 -q
+
+# Every command and snippet of README.md, run as a user would (also part of `make test`).
+docs-check: $(VENV)/.dev-installed
+	$(PY) -m pytest -n 2 -q tests/test_readme.py
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check convscope tests benchmarks examples
