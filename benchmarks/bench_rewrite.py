@@ -83,7 +83,7 @@ def run(sizes: Sequence[int], min_time: float) -> str:
         for i, case in enumerate(CASES):
             torch.manual_seed(0)
             loaded = load_model(case.spec, device="cpu")
-            shape = tuple(loaded.inputs[0].shape)
+            shape = tuple(loaded.inputs.args[0].shape)
             result = rewrite(
                 loaded.module, loaded.inputs, mode=case.mode, only=case.only, name=case.spec
             )

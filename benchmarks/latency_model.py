@@ -182,7 +182,7 @@ def measure_one(spec: str, batch: int, profile: Any, args: argparse.Namespace) -
     loaded = api.load_model(spec, device="cpu", seed=0)
     module = loaded.rebuild() if loaded.on_meta and loaded.rebuild is not None else loaded.module
     # profile sets dimension 0 of every input to the batch size: the analysis does too.
-    meta = tuple(torch.empty((batch, *t.shape[1:]), device="meta") for t in loaded.inputs)
+    meta = tuple(torch.empty((batch, *t.shape[1:]), device="meta") for t in loaded.inputs.args)
     analysis = api.analyze(module, meta, name=spec, rebuild=loaded.rebuild)
     pred = api.predict_latency(analysis, profile)
     predicted_s = pred.predicted_ms / 1e3
@@ -202,7 +202,7 @@ def measure_one(spec: str, batch: int, profile: Any, args: argparse.Namespace) -
         per_layer=batch == 1,
         name=spec,
     )
-    cpu_ms, cpu_layers = cpu_times(module, loaded.inputs, batch, stats_iters(result), warmup)
+    cpu_ms, cpu_layers = cpu_times(module, loaded.inputs.args, batch, stats_iters(result), warmup)
     wall = time.monotonic() - started
     stats = result.batches[0].stats
     # [path, type, predicted ms, thread-CPU ms, profile wall ms] per leaf layer (batch 1).
@@ -309,7 +309,7 @@ def timer_check(spec: str, threads: int) -> float:
     loaded = api.load_model(spec, device="cpu", seed=0)
     module = loaded.rebuild() if loaded.on_meta and loaded.rebuild is not None else loaded.module
     module.eval()
-    xs = tuple(torch.randn(t.shape) for t in loaded.inputs)
+    xs = tuple(torch.randn(t.shape) for t in loaded.inputs.args)
     timer = benchmark.Timer(
         stmt="with torch.inference_mode(): m(*xs)",
         globals={"m": module, "xs": xs, "torch": torch},

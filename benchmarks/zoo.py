@@ -402,7 +402,7 @@ def run_task(task: dict[str, Any], lint_fn: Any) -> dict[str, Any]:
         try:
             loaded = load_model(spec)
             module = loaded.module if loaded.on_meta else loaded.module.to("meta")
-            rec["fcm_flops"] = _flop_counter(module, loaded.inputs)
+            rec["fcm_flops"] = _flop_counter(module, loaded.inputs.args)
         except Exception as exc:
             rec["fcm_error"] = _one_line(exc)
     del a
