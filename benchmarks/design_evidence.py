@@ -50,13 +50,13 @@ from torch import Tensor, nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fake_quant import Scheme, fake_quant_weight
 from results_file import RESULTS, write_section
 
 from convscope import api
 
 SECTION = "## Design rules on trained models"
 PLOT = Path(__file__).resolve().parent / "design_evidence.png"
-Scheme = Literal["per-tensor", "per-channel"]
 
 # --------------------------------------------------------------------------- the task
 
@@ -421,21 +421,6 @@ def _conv_bn_pairs(model: nn.Module) -> Iterator[tuple[str, nn.Module, nn.Module
             yield name, prev, m
         if isinstance(m, nn.Conv2d):
             prev = m
-
-
-def fake_quant_weight(w: Tensor, scheme: Scheme, bits: int = 8) -> Tensor:
-    """Symmetric narrow-range INT8 (levels ±127, zero point 0) of a conv / linear weight,
-    one scale per tensor or per output channel, with torch's fake quantizers."""
-    qmax = 2 ** (bits - 1) - 1
-    if scheme == "per-tensor":
-        top = float(w.abs().max())
-        return (
-            w if top == 0 else torch.fake_quantize_per_tensor_affine(w, top / qmax, 0, -qmax, qmax)
-        )
-    r = w.reshape(w.shape[0], -1).abs().amax(dim=1)
-    scale = torch.where(r > 0, r / qmax, torch.ones_like(r))
-    zero = torch.zeros(w.shape[0], dtype=torch.int32)
-    return torch.fake_quantize_per_channel_affine(w, scale, zero, 0, -qmax, qmax)
 
 
 def quantized(model: nn.Module, scheme: Scheme, only: Callable[[nn.Module], bool]) -> nn.Module:

@@ -49,11 +49,11 @@ from torch import Tensor, nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fake_quant import Scheme, fake_quant_weight
 from results_file import RESULTS, write_section
 
 SECTION = "## Quantization findings on trained weights"
 REPO = Path(__file__).resolve().parent.parent
-Scheme = Literal["per-tensor", "per-channel"]
 Axis = Literal["out", "in"]
 BN_EPS = 1e-5
 
@@ -398,20 +398,6 @@ def fold_model(model: DigitsNet) -> list[Layer]:
         )
     )
     return layers
-
-
-def fake_quant_weight(w: Tensor, scheme: Scheme, bits: int = 8) -> Tensor:
-    """Symmetric narrow-range weight fake quantization with torch's own kernels."""
-    qmax = 2 ** (bits - 1) - 1
-    if scheme == "per-tensor":
-        top = float(w.abs().max())
-        return (
-            w if top == 0 else torch.fake_quantize_per_tensor_affine(w, top / qmax, 0, -qmax, qmax)
-        )
-    r = w.reshape(w.shape[0], -1).abs().amax(dim=1)
-    scale = torch.where(r > 0, r / qmax, torch.ones_like(r))
-    zero = torch.zeros(w.shape[0], dtype=torch.int32)
-    return torch.fake_quantize_per_channel_affine(w, scale, zero, 0, -qmax, qmax)
 
 
 def fake_quant_act(x: Tensor, top: float, bits: int = 8) -> Tensor:
