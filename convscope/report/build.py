@@ -57,6 +57,7 @@ from convscope.rewriting.apply import apply_plan_inplace
 from convscope.rewriting.plan import RewriteError, make_plan
 from convscope.rewriting.run import _json_safe
 from convscope.sections import WEIGHTS, SectionKey
+from convscope.targets.keys import LATENCY
 from convscope.targets.profiles import roofline_params
 
 if TYPE_CHECKING:
@@ -345,11 +346,16 @@ def _rewrite_plan(
 ) -> tuple[Plan | None, str | None]:
     """The separable plan with each layer's weight error measured as ``convscope rewrite``
     measures it: the SVD factorization applied to a copy (seeded random weights when the
-    model is on meta, as ``rewrite`` does), never to ``module`` itself."""
+    model is on meta, as ``rewrite`` does), never to ``module`` itself; priced on the
+    target's kernel model when the analysis carries its predicted latency."""
 
     flagged = list(dict.fromkeys(f.layer for f in result.findings if f.code == "DW003"))
     try:
-        plan = make_plan(analysis, mode="separable", layers=flagged or None)
+        # With a kernel model the plan is priced on it and skips layers predicted no faster,
+        # as `convscope rewrite --target` does.
+        plan = make_plan(
+            analysis, mode="separable", layers=flagged or None, latency=analysis.section(LATENCY)
+        )
     except RewriteError as exc:
         return None, str(exc)
     real = materialize(module, seed=seed, device=None).module

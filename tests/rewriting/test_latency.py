@@ -133,3 +133,30 @@ def test_cli_says_why(kernel_profile: Callable[..., Path], tmp_path: Path) -> No
     assert "0.590 → 0.252 ms (−57.3%)" in planned.stdout
     assert "- **Skipped**: 0: no faster than the dense conv" in planned.stdout
     assert "- **Latency**: predicted on dev (kernel model): " in planned.stdout
+
+
+def test_the_report_plan_is_priced_on_the_target(
+    kernel_profile: Callable[..., Path], tmp_path: Path
+) -> None:
+    from convscope.report.build import build_report, render
+
+    model = tmp_path / "two_convs.py"
+    model.write_text(MODEL_FILE, encoding="utf-8")
+    target = str(kernel_profile("dev", per_work=PER_WORK))
+    report = build_report(str(model), target=target, rewrite=True)
+    doc = report.to_dict()["rewrite"]
+    # The stem is predicted slower as a pair (77.264 > 55.296 µs): never planned.
+    assert [p["path"] for p in doc["layers"]] == ["2"]
+    layer = doc["layers"][0]
+    assert (layer["predicted_us_before"], layer["predicted_us_after"]) == pytest.approx(CONV)
+    assert doc["latency_target"] == "dev"
+    totals = doc["totals"]
+    delta_ms = (CONV[1] - CONV[0]) / 1e3
+    # The JSON rounds the totals to µs.
+    assert totals["predicted_ms_after"] - totals["predicted_ms_before"] == pytest.approx(
+        delta_ms, abs=2e-3
+    )
+    markdown = render(report, "markdown")
+    assert "Predicted on dev: " in markdown and "| 590 → 252 |" in markdown
+    html = render(report, "html")
+    assert "Predicted on dev:" in html and "Pred. µs before" in html and ">590<" in html

@@ -190,18 +190,27 @@ def _rewrite_section(rewrite: Mapping[str, Any]) -> list[str]:
     if not layers:
         return ["### Separable rewrite plan", "", _esc(rewrite.get("note") or "nothing to do")]
     t = rewrite["totals"]
+    target = rewrite.get("latency_target")  # only with a target's kernel model
+    predicted = ""
+    if target is not None:
+        before, after = t["predicted_ms_before"], t["predicted_ms_after"]
+        predicted = (
+            f" Predicted on {_esc(target)}: {before:.3g} ms → {after:.3g} ms "
+            f"({100 * (after / before - 1):+.1f}%)."
+        )
     lines = [
         "### Separable rewrite plan",
         "",
         f"{len(layers)} layer{'s' * (len(layers) != 1)}: MACs {fmt.count(t['macs_before'])} → "
         f"{fmt.count(t['macs_after'])} ({fmt.percent(t['savings'])} saved), params "
         f"{fmt.count(t['params_before'])} → {fmt.count(t['params_after'])} "
-        f"({fmt.percent(t['param_savings'])} saved).",
+        f"({fmt.percent(t['param_savings'])} saved).{predicted}",
         "",
         f"<details><summary>Rewritten layers ({len(layers)})</summary>",
         "",
-        "| layer | now | proposed | params | MACs | saved |",
-        "| --- | --- | --- | ---: | ---: | ---: |",
+        "| layer | now | proposed | params | MACs | saved |"
+        + (" predicted µs |" if target is not None else ""),
+        "| --- | --- | --- | ---: | ---: | ---: |" + (" ---: |" if target is not None else ""),
     ]
     for p in layers:
         lines.append(
@@ -209,6 +218,11 @@ def _rewrite_section(rewrite: Mapping[str, Any]) -> list[str]:
             f"| {fmt.count(p['params_before'])} → {fmt.count(p['params_after'])} "
             f"| {fmt.count(p['macs_before'])} → {fmt.count(p['macs_after'])} "
             f"| {fmt.percent(p['savings'])} |"
+            + (
+                f" {p['predicted_us_before']:.3g} → {p['predicted_us_after']:.3g} |"
+                if target is not None
+                else ""
+            )
         )
     return [*lines, "", "</details>"]
 
