@@ -178,8 +178,9 @@ def write_kernel_profile(
 ) -> Path:
     """A hand-made target profile with a kernel model: a family named in ``per_work`` takes
     that many µs per unit of its work (per MAC for convs), every other family ``flat_us``
-    per call whatever its shape. Three samples per family, exact power laws, so the fit
-    (intercept and work in log space) reproduces these times for any shape."""
+    per call whatever its shape. Four samples per family, exact power laws, so the fit
+    (intercept and work in log space) reproduces these times for any shape up to the
+    largest sample (every column 2^24), which no test model exceeds."""
     import yaml
 
     from convscope.targets.kernels import FAMILIES
@@ -188,7 +189,7 @@ def write_kernel_profile(
     families = {}
     for name, fam in FAMILIES.items():
         rows = []
-        for v in (2, 4, 8):
+        for v in (2, 4, 8, 2**24):
             row = [
                 v if c not in ("inplace", "bias", "strided", "stride") else 1 for c in fam.columns
             ]
@@ -211,7 +212,7 @@ def write_kernel_profile(
                 "runtime_s": 0.0,
                 "budget_s": 0.0,
                 "tolerance": 0.1,
-                "samples": 3 * len(families),
+                "samples": 4 * len(families),
                 "unstable": 0,
                 "module_call_us": module_call_us,
                 "load": [],

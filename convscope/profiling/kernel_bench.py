@@ -14,12 +14,18 @@ space above the cap, where time is proportional to work.
 
 Time. The budget (default :data:`DEFAULT_BUDGET_S`, all of it: setup, the roofline and
 the module-call overhead included) is shared between families by fixed weights, the
-conv families first (where CNNs spend their time); time a family leaves unused goes to
-the next. Each sample: two warm-up calls (kernel selection, caches), then rounds of
-``reps`` calls timed one by one (``reps`` makes a round about :data:`ROUND_S` long, at
-least 3 calls); a round's value is the median call. Rounds repeat until the last two agree
-within :data:`STABLE_TOLERANCE` (at most :data:`MAX_ROUNDS`); the sample is the mean of
-the last two, and a sample whose rounds never agreed is kept and listed as unstable.
+conv families most (where CNNs spend their time); a family that reaches its most samples
+leaves its time to the others. Families are *interleaved*: each next sample goes to the
+family furthest behind its share, so that all of them are measured across the whole run
+and a machine whose speed drifts (a shared host) biases every family alike instead of
+the ones measured during a slow minute. Each sample: two warm-up calls (kernel selection,
+caches), then rounds of ``reps`` calls timed one by one (``reps`` makes a round about
+:data:`ROUND_S` long, at least 3 calls); a round's value is its lower-quartile call (on a
+shared host the calls a neighbour slows down sit above it, so it is the kernel's own time
+and repeats from run to run where a median drifts with the host's load). Rounds repeat
+until the last two agree within :data:`STABLE_TOLERANCE` (at most :data:`MAX_ROUNDS`); the
+sample is the mean of the last two, and a sample whose rounds never agreed is kept and
+listed as unstable.
 
 CUDA calls are timed with CUDA events after a synchronize
 (:class:`~convscope.profiling.measure.Clock`). CPU calls at one thread are timed by the
@@ -45,7 +51,7 @@ import os
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -163,6 +169,32 @@ def _side(rng: np.random.Generator, lo: int = 7, hi: int = 512) -> int:
     return round(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
+#: Share of conv and map draws from the CNN stage prior (:func:`_stage`); the rest are
+#: drawn from the broad ranges, so designs off the beaten path stay covered.
+STAGE_PRIOR = 0.7
+#: Input resolutions of CNNs (classification, detection backbones, larger test sizes).
+_RESOLUTIONS = (224, 224, 224, 160, 192, 240, 256, 288, 299, 320, 384, 512)
+
+
+def _stage(rng: np.random.Generator) -> tuple[int, int]:
+    """A map side and a channel count paired as CNN stages pair them: stage ``s`` (1 to 5)
+    of an input resolution has a map ``resolution / 2^s`` on a side and channels
+    log-uniform in ``[4·2^s, 128·2^s]`` (capped at 2560): narrow and large early, wide
+    and small late. Real layers concentrate there; calibrating where they are makes the
+    fit accurate where it is used (no model's shapes enter it, only this prior)."""
+    res = int(rng.choice(_RESOLUTIONS))
+    s = int(rng.integers(1, 6))
+    side = -(-res // 2**s)
+    lo, hi = 4 * 2**s, min(128 * 2**s, 2560)
+    return side, _channels(rng, lo, hi)
+
+
+def _stage_width(rng: np.random.Generator, side: int) -> int:
+    """Another channel count of the stage whose maps have this side."""
+    s = max(1, min(5, round(math.log2(max(224 / max(side, 1), 2)))))
+    return _channels(rng, 4 * 2**s, min(128 * 2**s, 2560))
+
+
 def _batch(rng: np.random.Generator) -> int:
     return int(rng.choice((1, 1, 1, 2, 4, 8)))
 
@@ -185,20 +217,28 @@ def _out(h: int, k: int, s: int) -> int:
 def _conv_sampler(kind: str) -> Sampler:
     def draw(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call] | None:
         n = _batch(rng)
-        h = _side(rng)
+        staged = rng.random() < STAGE_PRIOR
+        h, c = _stage(rng) if staged else (_side(rng), _channels(rng, 8))
         stride = int(rng.choice((1, 1, 1, 2)))
         if kind == "dense":
-            cin = 3 if rng.random() < 0.1 else _channels(rng, 8)
-            cout = _channels(rng, 8)
+            cout = _stage(rng)[1] if staged else _channels(rng, 8)
+            cin = c
             k = int(rng.choice((3, 3, 3, 5, 7)))
+            if rng.random() < 0.1:  # a stem: RGB at the input resolution
+                cin, h, stride = 3, h * (int(rng.choice((2, 4))) if staged else 1), 2
             groups = 1
         elif kind == "pointwise":
-            cin, cout, k, groups = _channels(rng, 8), _channels(rng, 8), 1, 1
+            # The other side of a 1×1 is another width of the same stage (expansion,
+            # projection, bottleneck): drawn from the same stage's range.
+            cin, k, groups = c, 1, 1
+            cout = _channels(rng, 8) if not staged else _stage_width(rng, h)
             stride = 1 if rng.random() < 0.9 else 2
             if rng.random() < 0.2:  # on a pooled 1×1 map: squeeze-excitation, conv heads
                 h, stride = 1, 1
         elif kind == "depthwise":
-            cin = _channels(rng, 8)
+            # Depthwise convs run on expanded widths (up to 6× a stage's channels).
+            cin = c * (int(rng.choice((1, 2, 3, 4, 6))) if staged else 1)
+            cin = min(cin, 3840)
             cout = cin * (2 if rng.random() < 0.1 else 1)
             k = int(rng.choice((3, 3, 5, 7)))
             groups = cin
@@ -268,8 +308,9 @@ def _attention(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Ca
 
 
 def _map_shape(rng: np.random.Generator, ctx: _Ctx) -> tuple[int, int, int] | None:
-    n, c = _batch(rng), _channels(rng)
-    side = _shrink(_side(rng), lambda s: float(n * c * s * s), ctx.max_elements)
+    n = _batch(rng)
+    drawn, c = _stage(rng) if rng.random() < STAGE_PRIOR else (_side(rng), _channels(rng))
+    side = _shrink(drawn, lambda s: float(n * c * s * s), ctx.max_elements)
     return None if side is None else (n, c, side)
 
 
@@ -487,23 +528,24 @@ def _create(rng: np.random.Generator, ctx: _Ctx) -> tuple[tuple[int, ...], Call]
     return (numel,), lambda: torch.empty(numel, device=dev, dtype=dt)
 
 
+_COMMON_ACTIVATIONS = ("relu", "silu", "hardswish", "gelu")
 #: family → (sampler, share of the budget, most samples).
 PLAN: dict[str, tuple[Sampler, float, int]] = {
-    "conv.dense": (_conv_sampler("dense"), 18, 800),
-    "conv.pointwise": (_conv_sampler("pointwise"), 14, 800),
-    "conv.depthwise": (_conv_sampler("depthwise"), 9, 500),
-    "conv.grouped": (_conv_sampler("grouped"), 5, 300),
+    "conv.dense": (_conv_sampler("dense"), 18, 1200),
+    "conv.pointwise": (_conv_sampler("pointwise"), 14, 1200),
+    "conv.depthwise": (_conv_sampler("depthwise"), 9, 800),
+    "conv.grouped": (_conv_sampler("grouped"), 5, 400),
     "linear": (_linear, 7, 400),
     "attention": (_attention, 2, 80),
-    "norm.batch": (_norm_batch, 4, 120),
+    "norm.batch": (_norm_batch, 4, 250),
     "norm.layer": (_norm_layer, 2, 80),
     "norm.group": (_norm_group, 1, 50),
-    "pool.max": (_pool("max"), 2, 80),
+    "pool.max": (_pool("max"), 2, 150),
     "pool.avg": (_pool("avg"), 1.5, 60),
     "pool.adaptive_avg": (_adaptive("avg"), 1.5, 60),
     "pool.adaptive_max": (_adaptive("max"), 0.5, 30),
     **{
-        f"act.{a}": (_activation(a), 1.5 if a in ("relu", "silu", "hardswish", "gelu") else 0.8, 60)
+        f"act.{a}": (_activation(a), 1.5 if a in _COMMON_ACTIVATIONS else 0.8, 100)
         for a in (
             "relu",
             "clamp",
@@ -517,7 +559,7 @@ PLAN: dict[str, tuple[Sampler, float, int]] = {
             "other",
         )
     },
-    "ew.add": (_binary("add"), 3, 120),
+    "ew.add": (_binary("add"), 3, 200),
     "ew.mul": (_binary("mul"), 2, 100),
     "reduce": (_reduce, 1.5, 60),
     "softmax": (_softmax, 1, 50),
@@ -580,7 +622,7 @@ def time_call(fn: Call, clock: Clock) -> Sample:
     rounds: list[float] = []
     while len(rounds) < MAX_ROUNDS:
         times = sorted(clock.time(fn) for _ in range(reps))
-        rounds.append(times[len(times) // 2])
+        rounds.append(times[len(times) // 4])
         if len(rounds) >= 2 and _agree(rounds[-2], rounds[-1]):
             break
     stable = len(rounds) >= 2 and _agree(rounds[-2], rounds[-1])
@@ -683,17 +725,10 @@ def calibrate_kernels(
             )
             with torch.inference_mode():
                 overhead = module_call_us(clock, ctx)
-                remaining_share = sum(PLAN[f][1] for f in chosen)
-                for index, family in enumerate(chosen):
-                    sampler, share, most = PLAN[family]
-                    left = budget_s - (time.monotonic() - started)
-                    slice_s = left * share / remaining_share
-                    remaining_share -= share
-                    rows, times, unstable = _run_family(
-                        family, sampler, ctx, clock, seed, slice_s, most
-                    )
-                    if progress is not None:
-                        progress(f"kernels · {family}", (index + 1) / len(chosen))
+                left = budget_s - (time.monotonic() - started)
+                runs = _interleave(chosen, ctx, clock, seed, left, progress)
+                for family in chosen:
+                    rows, times, unstable = runs[family]
                     if rows:
                         samples[family] = (
                             np.asarray(rows, dtype=np.int64),
@@ -724,30 +759,62 @@ def calibrate_kernels(
     )
 
 
-def _run_family(
-    family: str,
-    sampler: Sampler,
+@dataclass
+class _Run:
+    """One family's progress in an interleaved calibration."""
+
+    draws: Iterator[tuple[tuple[int, ...], Call]]
+    share: float
+    most: int
+    spent_s: float = 0.0
+    done: bool = False
+    rows: list[tuple[int, ...]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    unstable: list[int] = field(default_factory=list)
+    seen: set[tuple[int, ...]] = field(default_factory=set)
+
+    def step(self, clock: Clock) -> None:
+        """Time the family's next new shape (or finish it when its draws run out)."""
+        began = time.monotonic()
+        for cols, call in self.draws:
+            if cols in self.seen:
+                continue
+            self.seen.add(cols)
+            sample = time_call(call, clock)
+            if not sample.stable:
+                self.unstable.append(len(self.rows))
+            self.rows.append(cols)
+            self.times.append(max(sample.us, 1e-3))
+            break
+        else:
+            self.done = True
+        self.spent_s += time.monotonic() - began
+        if len(self.rows) >= self.most:
+            self.done = True
+
+
+def _interleave(
+    families: tuple[str, ...],
     ctx: _Ctx,
     clock: Clock,
     seed: int,
-    slice_s: float,
-    most: int,
-) -> tuple[list[tuple[int, ...]], list[float], list[int]]:
-    rows: list[tuple[int, ...]] = []
-    times: list[float] = []
-    unstable: list[int] = []
+    budget_s: float,
+    progress: ProgressFn | None,
+) -> dict[str, tuple[list[tuple[int, ...]], list[float], list[int]]]:
+    """Sample every family in turn within ``budget_s``: the next sample goes to the family
+    whose time spent is smallest relative to its share (at least one sample each)."""
+    runs = {f: _Run(_draws(f, PLAN[f][0], ctx, seed), PLAN[f][1], PLAN[f][2]) for f in families}
     start = time.monotonic()
-    seen: set[tuple[int, ...]] = set()
-    for cols, call in _draws(family, sampler, ctx, seed):
-        # At least one sample per family, so that every family has a model.
-        if rows and (len(rows) >= most or time.monotonic() - start >= slice_s):
+    for run in runs.values():  # one sample each first: every family gets a model
+        run.step(clock)
+    shown = start
+    while (now := time.monotonic()) - start < budget_s:
+        open_runs = [(r.spent_s / r.share, f) for f, r in runs.items() if not r.done]
+        if not open_runs:
             break
-        if cols in seen:
-            continue
-        seen.add(cols)
-        sample = time_call(call, clock)
-        if not sample.stable:
-            unstable.append(len(rows))
-        rows.append(cols)
-        times.append(max(sample.us, 1e-3))
-    return rows, times, unstable
+        family = min(open_runs)[1]
+        runs[family].step(clock)
+        if progress is not None and now - shown > 0.5:
+            shown = now
+            progress(f"kernels · {family}", min(1.0, (now - start) / budget_s))
+    return {f: (r.rows, r.times, r.unstable) for f, r in runs.items()}

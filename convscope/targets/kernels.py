@@ -17,21 +17,25 @@ Per family (``conv.dense``, ``conv.depthwise``, ``act.silu``...), the fit is:
    standardized features plus the square of the standardized work (clipped to the sampled
    range, so it bends the curve between the per-call overhead that dominates small calls
    and the throughput that dominates large ones, without extrapolating a parabola).
-3. **Local correction**: the trend's residuals at the samples, interpolated by a Gaussian
-   kernel in the standardized feature space (Nadaraya–Watson with a prior weight towards no
-   correction). Its bandwidth is chosen per family by leave-one-out cross-validation on the
-   samples themselves, from a fixed grid (no correction at all is one of the choices).
+3. **Local correction**: what the trend misses (a kernel's fast and slow paths, cache
+   levels, channel counts the vector units like) is learnt from the trend's residuals by
+   an ensemble of extremely randomized trees (scikit-learn's ``ExtraTreesRegressor``, a
+   fixed seed, one job: deterministic).
+4. **Beyond the samples**: features are held within the sampled range (the work exactly,
+   the others plus half a standard deviation), so a call smaller than every sample costs
+   the smallest one's time (the per-call overhead), and a call larger than every sample is
+   priced as the pieces the samples cover, split along the family's divisible columns
+   (the map's area, a matmul's rows, a tensor's elements): twice the work, twice the time.
 
-Only micro-benchmark samples enter the fit; nothing here knows about any model. Pure numpy,
-no torch: a static analysis predicts from a profile file alone.
+Only micro-benchmark samples enter the fit; nothing here knows about any model. No torch: a
+static analysis predicts from a profile file alone. Families are fitted when first used.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -44,7 +48,9 @@ __all__ = [
     "FamilyFit",
     "KernelModel",
     "Provenance",
+    "cv_error",
     "parse_kernels",
+    "split_rows",
 ]
 
 #: Version of the ``kernels:`` section layout.
@@ -57,6 +63,12 @@ Features = Callable[[Mapping[str, np.ndarray]], list[np.ndarray]]
 
 def _log(x: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(x, 1.0))
+
+
+def _aligned(x: np.ndarray) -> np.ndarray:
+    """1 where a channel count fills whole 16-float vectors (AVX-512, 64-byte lines): the
+    kernels' fast paths; 0 where a remainder loop runs."""
+    return (np.mod(x, 16) == 0).astype(float)
 
 
 def _conv_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
@@ -73,6 +85,9 @@ def _conv_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         _log(c["n"]),
         _log(c["kk"]),
         c["stride"].astype(float),
+        _aligned(c["cin"]),
+        _aligned(c["cout"]),
+        _aligned(per_in),
     ]
 
 
@@ -170,6 +185,10 @@ class Family:
     columns: tuple[str, ...]
     features: Features
     what: str  # one line: which ATen ops it covers
+    # The columns a call larger than every sample is divided along, into pieces the samples
+    # cover (the map's area, a matmul's rows, a tensor's elements); () for dispatch and
+    # allocation, whose time does not grow with the size.
+    split: tuple[str, ...] = ()
 
 
 _CONV = ("n", "cin", "cout", "groups", "kk", "stride", "hwin", "hwout")
@@ -272,18 +291,34 @@ def _families() -> Mapping[str, Family]:
         Family("view", ("numel",), _numel_features, "views: dispatch overhead only"),
         Family("create", ("numel",), _numel_features, "empty / zeros / arange ..."),
     ]
-    return MappingProxyType({f.name: f for f in fams})
+    return MappingProxyType(
+        {f.name: replace(f, split=_SPLIT.get(f.name, _split_of(f.columns))) for f in fams}
+    )
+
+
+# Calls above the largest sampled work are priced as pieces along these columns.
+_SPLIT: Mapping[str, tuple[str, ...]] = MappingProxyType({"view": (), "create": ()})
+
+
+def _split_of(columns: tuple[str, ...]) -> tuple[str, ...]:
+    for divisible in (("hwin", "hwout"), ("hw",), ("m",), ("q",), ("rows",), ("numel",)):
+        if all(c in columns for c in divisible):
+            return divisible
+    raise ValueError(f"no divisible columns among {columns}")
 
 
 #: Every kernel family, by name.
 FAMILIES: Mapping[str, Family] = _families()
 
-#: Bandwidths (standardized feature units) tried for the local correction; inf = none.
-_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, math.inf)
 #: A regression on p columns needs this many samples per column; fewer fall back to work.
 _SAMPLES_PER_FEATURE = 4
-#: Weight of "no correction" in the local average, as a sample at two bandwidths' distance.
-_PRIOR = math.exp(-2.0)
+#: The residual trees: fewer samples than this, and the trend stands alone.
+_TREES_MIN_SAMPLES = 8
+_TREES = 100
+#: Samples per leaf: two, so that one noisy sample never decides a prediction alone.
+_LEAF = 2
+#: Folds of :meth:`KernelModel.cv_error`.
+_FOLDS = 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -297,40 +332,46 @@ class FamilyFit:
     used: np.ndarray  # design columns in the regression (few samples: intercept and work)
     coef: np.ndarray  # intercept, standardized features, clipped work²
     work_range: tuple[float, float]  # standardized work of the samples
-    z: np.ndarray  # standardized features of the samples
-    residuals: np.ndarray
-    bandwidth: float
+    work_max: float  # log of the largest sampled work
+    z_range: tuple[np.ndarray, np.ndarray]  # standardized features' sampled range
+    trees: Any  # the residual trees (ExtraTreesRegressor), None with few samples
     samples: int
-    rms_log_error: float  # leave-one-out RMS of log(predicted / measured)
 
     def _design(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The regression's design rows and the standardized features the trees read."""
         z = (feats[:, self.keep] - self.mean) / self.scale
-        # Only the work extrapolates (time ∝ work beyond the samples); the other features
-        # are held within the sampled range, plus half a standard deviation.
-        z[:, 1:] = np.clip(
-            z[:, 1:], self.z[:, 1:].min(axis=0) - 0.5, self.z[:, 1:].max(axis=0) + 0.5
-        )
+        # The other features are held within the sampled range, plus half a standard
+        # deviation; the work within the sampled range exactly.
+        lo_z, hi_z = self.z_range
+        z[:, 1:] = np.clip(z[:, 1:], lo_z[1:] - 0.5, hi_z[1:] + 0.5)
         lo, hi = self.work_range
-        work = np.clip(z[:, 0], lo, hi)
-        design = np.column_stack([np.ones(len(z)), z, work**2])
+        z[:, 0] = np.clip(z[:, 0], lo, hi)
+        design = np.column_stack([np.ones(len(z)), z, z[:, 0] ** 2])
         design[:, ~self.used] = 0.0
         return design, z
 
     def predict_log(self, feats: np.ndarray) -> np.ndarray:
+        """log(µs) of calls within the sampled work (below the smallest: that one's time,
+        the per-call overhead); :meth:`KernelModel.predict_us` splits larger calls."""
         design, z = self._design(feats)
-        trend = design @ self.coef
-        return trend + _correction(z, self.z, self.residuals, self.bandwidth)
+        trend: np.ndarray = design @ self.coef
+        if self.trees is None:
+            return trend
+        out: np.ndarray = trend + self.trees.predict(z)
+        return out
 
 
-def _correction(
-    query: np.ndarray, z: np.ndarray, residuals: np.ndarray, bandwidth: float
-) -> np.ndarray:
-    """Gaussian-kernel average of the residuals around each query row (0 far from all)."""
-    if not math.isfinite(bandwidth) or len(z) == 0:
-        return np.zeros(len(query))
-    d2 = ((query[:, None, :] - z[None, :, :]) ** 2).sum(axis=2)
-    w = np.exp(-d2 / (2.0 * bandwidth**2))
-    out: np.ndarray = (w @ residuals) / (w.sum(axis=1) + _PRIOR)
+def split_rows(family: Family, rows: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    """``rows`` (floats) with each row's divisible columns divided by its ``pieces``; a
+    broadcast operand or a reduction's output never counts more elements than the piece."""
+    out = rows.copy()
+    at = {c: i for i, c in enumerate(family.columns)}
+    for c in family.split:
+        out[:, at[c]] = rows[:, at[c]] / pieces
+    if "numel" in at:
+        for c in ("other", "out"):
+            if c in at:
+                out[:, at[c]] = np.minimum(rows[:, at[c]], out[:, at["numel"]])
     return out
 
 
@@ -342,6 +383,9 @@ def feature_matrix(family: Family, rows: np.ndarray) -> np.ndarray:
 
 def fit_family(family: Family, rows: np.ndarray, times_us: np.ndarray) -> FamilyFit:
     """Fit one family on its samples (``rows``: columns; ``times_us``: microseconds)."""
+    # scikit-learn loads when a kernel model is first fitted, not when convscope starts.
+    from sklearn.ensemble import ExtraTreesRegressor
+
     feats = feature_matrix(family, rows)
     y = np.log(times_us)
     spread = feats.std(axis=0)
@@ -361,7 +405,11 @@ def fit_family(family: Family, rows: np.ndarray, times_us: np.ndarray) -> Family
     design[:, ~used] = 0.0
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     residuals = y - design @ coef
-    bandwidth, loo = _choose_bandwidth(z, residuals)
+    trees = None
+    if len(y) >= _TREES_MIN_SAMPLES:
+        trees = ExtraTreesRegressor(
+            n_estimators=_TREES, min_samples_leaf=_LEAF, random_state=0, n_jobs=1
+        ).fit(z, residuals)
     return FamilyFit(
         family=family.name,
         mean=mean,
@@ -370,30 +418,28 @@ def fit_family(family: Family, rows: np.ndarray, times_us: np.ndarray) -> Family
         used=used,
         coef=coef,
         work_range=(lo, hi),
-        z=z,
-        residuals=residuals,
-        bandwidth=bandwidth,
+        work_max=float(feats[:, 0].max()),
+        z_range=(z.min(axis=0), z.max(axis=0)),
+        trees=trees,
         samples=len(y),
-        rms_log_error=loo,
     )
 
 
-def _choose_bandwidth(z: np.ndarray, residuals: np.ndarray) -> tuple[float, float]:
-    """The bandwidth of least leave-one-out error of the local correction, and that error."""
-    best = (math.inf, float(np.sqrt(np.mean(residuals**2))) if len(residuals) else 0.0)
-    if len(z) < 3:
-        return best
-    d2 = ((z[:, None, :] - z[None, :, :]) ** 2).sum(axis=2)
-    for h in _BANDWIDTHS:
-        if not math.isfinite(h):
-            continue
-        w = np.exp(-d2 / (2.0 * h**2))
-        np.fill_diagonal(w, 0.0)
-        loo = residuals - (w @ residuals) / (w.sum(axis=1) + _PRIOR)
-        err = float(np.sqrt(np.mean(loo**2)))
-        if err < best[1] - 1e-12:
-            best = (h, err)
-    return best
+def cv_error(family: Family, rows: np.ndarray, times_us: np.ndarray) -> float:
+    """RMS of ``log(predicted / measured)`` over :data:`_FOLDS` folds (each sample predicted
+    by a fit that never saw it): how well the family's model interpolates its own kind."""
+    n = len(times_us)
+    if n < _FOLDS * 2:
+        return math.nan
+    order = np.random.default_rng(0).permutation(n)
+    errors = []
+    for k in range(_FOLDS):
+        test = order[k::_FOLDS]
+        train = np.setdiff1d(order, test)
+        fit = fit_family(family, rows[train], times_us[train])
+        got = fit.predict_log(feature_matrix(family, rows[test].astype(float)))
+        errors.append(got - np.log(times_us[test]))
+    return float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
 
 
 @dataclass(frozen=True)
@@ -452,28 +498,48 @@ class KernelModel:
         default_factory=dict
     )
 
-    @cached_property
-    def fits(self) -> Mapping[str, FamilyFit]:
-        """Every family with samples, fitted (deterministic: a function of the samples)."""
-        out = {}
-        for name in sorted(self.samples):
-            rows, times, _ = self.samples[name]
-            if len(times):
-                out[name] = fit_family(FAMILIES[name], rows, times)
-        return MappingProxyType(out)
+    # Fits made so far, by family: each is fitted on first use (a CNN uses a few).
+    _fits: dict[str, FamilyFit] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def families(self) -> tuple[str, ...]:
-        return tuple(sorted(self.fits))
+        """Families with samples (each has a model)."""
+        return tuple(sorted(name for name, (_, times, _) in self.samples.items() if len(times)))
+
+    def fit(self, family: str) -> FamilyFit:
+        """The family's fitted model (deterministic: a function of its samples); KeyError
+        when the family has no samples."""
+        if family not in self._fits:
+            rows, times, _ = self.samples[family]
+            if not len(times):
+                raise KeyError(family)
+            self._fits[family] = fit_family(FAMILIES[family], rows, times)
+        return self._fits[family]
+
+    def cv_error(self, family: str) -> float:
+        """The family's cross-validated RMS log error (see :func:`cv_error`)."""
+        rows, times, _ = self.samples[family]
+        return cv_error(FAMILIES[family], rows, times)
 
     def predict_us(self, family: str, rows: Sequence[Sequence[float]]) -> np.ndarray:
         """Predicted microseconds of calls of ``family`` with these column rows; KeyError
         when the family has no samples."""
-        fit = self.fits[family]
+        fit = self.fit(family)
         if not len(rows):
             return np.zeros(0)
-        feats = feature_matrix(FAMILIES[family], np.asarray(rows, dtype=float))
-        out: np.ndarray = np.exp(fit.predict_log(feats))
+        fam = FAMILIES[family]
+        cols = np.asarray(rows, dtype=float)
+        feats = feature_matrix(fam, cols)
+        # A call larger than every sample is priced as pieces the samples cover, split
+        # along the family's divisible columns: a large call is throughput-bound (twice the
+        # work, twice the time), which the fitted slope, flattened by the small calls'
+        # overhead, would understate.
+        pieces = np.ones(len(cols))
+        if fam.split:
+            pieces = np.exp(np.maximum(feats[:, 0] - fit.work_max, 0.0))
+            if (pieces > 1.0).any():
+                feats = feature_matrix(fam, split_rows(fam, cols, pieces))
+        out: np.ndarray = pieces * np.exp(fit.predict_log(feats))
         return out
 
     def to_dict(self) -> dict[str, Any]:

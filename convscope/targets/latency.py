@@ -435,7 +435,7 @@ def _r(x: float | None) -> float | None:
 
 def _family_for(model: KernelModel, family: str) -> str | None:
     seen = family
-    while seen not in model.fits:
+    while seen not in model.families:
         nxt = _STAND_IN.get(seen)
         if nxt is None:
             nxt = "act.relu" if seen.startswith("act.") and seen != "act.relu" else "copy"

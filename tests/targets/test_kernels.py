@@ -57,8 +57,26 @@ def test_a_family_linear_in_its_log_features_is_fitted_exactly() -> None:
     got = model.predict_us("act.relu", [(5_000, 1), (50, 0)])
     want = [0.5 * 5_000**0.8 * math.exp(-0.2), 0.5 * 50**0.8]
     assert got == pytest.approx(want, rel=1e-6)
-    fit = model.fits["act.relu"]
-    assert fit.samples == 20 and fit.rms_log_error == pytest.approx(0.0, abs=1e-9)
+    assert model.fit("act.relu").samples == 20
+    # Every fold's fit predicts the samples it never saw exactly.
+    assert model.cv_error("act.relu") == pytest.approx(0.0, abs=1e-9)
+
+
+def test_beyond_the_largest_sample_time_grows_in_proportion_to_the_work() -> None:
+    # The samples' slope is 0.8 (overhead flattens it); 100× the largest work costs 100×.
+    model = _relu_model()
+    (edge, far) = model.predict_us("act.relu", [(10**10, 0), (10**12, 0)])
+    assert edge == pytest.approx(_power_law(1e10, 0), rel=1e-6)
+    assert far == pytest.approx(100 * edge, rel=1e-6)
+    # Below the smallest sample: the smallest one's time (the per-call overhead).
+    assert model.predict_us("act.relu", [(1, 0)]) == pytest.approx([_power_law(10, 0)], rel=1e-6)
+
+
+def test_dispatch_only_families_do_not_grow_beyond_their_samples() -> None:
+    rows = [(10**e,) for e in range(1, 7)]
+    samples = {"view": (np.array(rows), np.full(len(rows), 2.0), ())}
+    model = KernelModel(PROV, MappingProxyType(samples))
+    assert model.predict_us("view", [(10**9,)]) == pytest.approx([2.0], rel=1e-9)
 
 
 def test_the_fit_is_a_function_of_the_samples() -> None:
