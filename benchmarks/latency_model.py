@@ -454,8 +454,14 @@ def repredict(cache: dict[str, Any], profile: Any) -> None:
     from convscope import api
 
     prov = profile.kernels.provenance
-    if cache.get("calibration") != f"{prov.date}|{prov.threads}|{prov.samples}":
-        raise SystemExit("error: the cached results were not measured with this calibration")
+    key = f"{prov.date}|{prov.threads}|{prov.samples}"
+    if cache.get("calibration") != key:
+        # A newer calibration (same machine, same thread count) prices the measurements
+        # as they were taken; the report says when each was made.
+        if prov.threads != cache["provenance"]["threads"]:
+            raise SystemExit("error: the calibration's thread count differs from the runs'")
+        cache.setdefault("measured_after", cache["provenance"])
+        cache["calibration"], cache["provenance"] = key, prov.to_dict()
     for name, r in cache["results"].items():
         if "error" in r:
             continue
@@ -608,8 +614,8 @@ def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
             f"{_pct(statistics.median(spreads))} (median; "
             f"90th percentile {_pct(sorted(spreads)[int(0.9 * (len(spreads) - 1))])}). The "
             "host speed gauge (a fixed conv + norm + ReLU + pool block, timed right after "
-            "the calibration and before each measurement) ran at "
-            f"{ratios[0]:.2f}–{ratios[-1]:.2f}× its calibration-time duration (median "
+            "the run's calibration step and before each measurement) ran at "
+            f"{ratios[0]:.2f}–{ratios[-1]:.2f}× its duration then (median "
             f"{statistics.median(ratios):.2f}×). The gauge is small (its data stays in the "
             "core's cache), so it misses the drift of memory-bound work: the passes show it. "
             "Nothing here corrects a measurement or a prediction.",
@@ -628,11 +634,18 @@ def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
             "is the host's drift between the calibration and the measurements.",
         ]
     if cache.get("repredicted"):
+        first = cache.get("measured_after")
+        calibrated = (
+            f"a calibration made on {prov['date']}, after the measurements (which followed "
+            f"a calibration of {first['date']}: the calibration step of this run)"
+            if first
+            else "the same calibration"
+        )
         lines += [
             "",
             f"The predictions were recomputed on {cache['repredicted']} with "
             "`python benchmarks/latency_model.py --repredict` (the predictor of this "
-            "commit, the same calibration, the measurements as they were taken).",
+            f"commit, {calibrated}; the measurements as they were taken).",
         ]
     loads = [r["load_before"][0] for r in results if r["load_before"]]
     if loads:

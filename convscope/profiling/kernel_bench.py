@@ -239,6 +239,8 @@ def _conv_sampler(kind: str) -> Sampler:
             # Depthwise convs run on expanded widths (up to 6× a stage's channels).
             cin = c * (int(rng.choice((1, 2, 3, 4, 6))) if staged else 1)
             cin = min(cin, 3840)
+            if rng.random() < 0.1:  # over an RGB input, as factorizing a stem makes one
+                cin, h = 3, int(rng.choice(_RESOLUTIONS))
             cout = cin * (2 if rng.random() < 0.1 else 1)
             k = int(rng.choice((3, 3, 5, 7)))
             groups = cin
