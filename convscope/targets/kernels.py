@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -501,9 +502,9 @@ class KernelModel:
     # Fits made so far, by family: each is fitted on first use (a CNN uses a few).
     _fits: dict[str, FamilyFit] = field(default_factory=dict, init=False, repr=False)
 
-    @property
+    @cached_property
     def families(self) -> tuple[str, ...]:
-        """Families with samples (each has a model)."""
+        """Families with samples (each has a model); asked once per op of a prediction."""
         return tuple(sorted(name for name, (_, times, _) in self.samples.items() if len(times)))
 
     def fit(self, family: str) -> FamilyFit:
