@@ -260,15 +260,12 @@ def measure_one(
             layers.append(
                 [row.path, row.type_name, round(p, 5), round(cpu_layers[row.path], 5), wall_ms]
             )
-    top = sorted(pred.family_ms.items(), key=lambda kv: -kv[1])[:3]
     return {
         "model": spec,
         "batch": batch,
         "params": analysis.totals.params,
         "macs": analysis.totals.macs,
-        "predicted_ms": round(pred.predicted_ms, 4),
-        "module_overhead_ms": round(pred.overhead_ms, 4),
-        "roofline_ms": None if pred.roofline_ms is None else round(pred.roofline_ms, 4),
+        **prediction_fields(pred),
         "measured_ms": round(stats.median_s * 1e3, 4),
         "cpu_ms": round(cpu_ms, 4),
         "cpu_median_ms": round(cpu_median_ms, 4),
@@ -280,9 +277,19 @@ def measure_one(
         "load_before": load_before,
         "load_after": _load(),
         "probe_ms": probe,
+        "layers": layers,
+    }
+
+
+def prediction_fields(pred: Any) -> dict[str, Any]:
+    """What a result keeps of a prediction (besides the per-layer times)."""
+    top = sorted(pred.family_ms.items(), key=lambda kv: -kv[1])[:3]
+    return {
+        "predicted_ms": round(pred.predicted_ms, 4),
+        "module_overhead_ms": round(pred.overhead_ms, 4),
+        "roofline_ms": None if pred.roofline_ms is None else round(pred.roofline_ms, 4),
         "top_families": [[k, round(v, 3)] for k, v in top],
         "approximated_ops": sum(a.count for a in pred.approximated),
-        "layers": layers,
     }
 
 
@@ -472,11 +479,7 @@ def repredict(cache: dict[str, Any], profile: Any) -> None:
         )
         analysis = api.analyze(loaded.module, meta, name=r["model"], rebuild=loaded.rebuild)
         pred = api.predict_latency(analysis, profile)
-        r["predicted_ms"] = round(pred.predicted_ms, 4)
-        r["module_overhead_ms"] = round(pred.overhead_ms, 4)
-        top = sorted(pred.family_ms.items(), key=lambda kv: -kv[1])[:3]
-        r["top_families"] = [[k, round(v, 3)] for k, v in top]
-        r["approximated_ops"] = sum(a.count for a in pred.approximated)
+        r.update(prediction_fields(pred))  # the roofline too: it is the profile's
         for layer in r["layers"]:
             layer[2] = round(pred.layer_ms.get(layer[0], 0.0), 5)
 
