@@ -157,8 +157,9 @@ def _shrink(h: int, work: Callable[[int], float], cap: float, lo: int = 1) -> in
     return h if work(h) <= cap else None
 
 
-def _out(h: int, k: int, s: int) -> int:
-    return (h + 2 * (k // 2) - k) // s + 1
+def _out(h: int, k: int, s: int, pad: int | None = None) -> int:
+    """Output side of a conv (padding ``k // 2`` unless given)."""
+    return (h + 2 * (k // 2 if pad is None else pad) - k) // s + 1
 
 
 def _conv_sampler(kind: str) -> Sampler:
@@ -167,12 +168,23 @@ def _conv_sampler(kind: str) -> Sampler:
         staged = rng.random() < STAGE_PRIOR
         h, c = _stage(rng) if staged else (_side(rng), _channels(rng, 8))
         stride = int(rng.choice((1, 1, 1, 2)))
+        pad: int | None = None  # k // 2 unless a patchify conv
         if kind == "dense":
             cout = _stage(rng)[1] if staged else _channels(rng, 8)
             cin = c
             k = int(rng.choice((3, 3, 3, 5, 7)))
-            if rng.random() < 0.1:  # a stem: RGB at the input resolution
+            u = rng.random()
+            if u < 0.1:  # a stem: RGB at the input resolution
                 cin, h, stride = 3, h * (int(rng.choice((2, 4))) if staged else 1), 2
+            elif u < 0.2:  # patchify: kernel = stride, no padding (patch embeddings,
+                # downsampling between stages); over RGB at the input resolution a third
+                # of the time, else onto a map of 7 to 56 patches a side
+                k = stride = int(rng.choice((2, 2, 4, 4, 7, 8, 14, 16, 32)))
+                if rng.random() < 0.33:
+                    cin, h = 3, int(rng.choice(_RESOLUTIONS))
+                else:
+                    h = k * int(rng.choice((7, 14, 28, 56)))
+                pad = 0
             groups = 1
         elif kind == "pointwise":
             # The other side of a 1×1 is another width of the same stage (expansion,
@@ -191,30 +203,32 @@ def _conv_sampler(kind: str) -> Sampler:
             cout = cin * (2 if rng.random() < 0.1 else 1)
             k = int(rng.choice((3, 3, 5, 7)))
             groups = cin
-        else:  # grouped: ResNeXt / RegNet group widths
-            width = int(rng.choice((4, 8, 16, 24, 32, 48, 64, 128)))
+        else:  # grouped: ResNeXt / RegNet group widths, a few to hundreds of channels
+            width = int(rng.choice((4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384)))
             groups = int(rng.choice((2, 2, 4, 8, 16, 32, 64)))
             cin = width * groups
             cout = cin * int(rng.choice((1, 1, 1, 2)))  # split attention widens the output
-            if cin > 4096:
+            if cin > 8192:
                 return None
             k = 3
         per_in = cin // groups
+        padding = k // 2 if pad is None else pad
 
         def macs(side: int) -> float:
-            return float(n * cout * per_in * k * k * _out(side, k, stride) ** 2)
+            return float(n * cout * per_in * k * k * _out(side, k, stride, padding) ** 2)
 
-        # Depthwise and grouped convs run far below peak: a smaller cap keeps calls short.
-        cap = ctx.max_macs * (1.0 if kind in ("dense", "pointwise") else 0.2)
+        # Depthwise convs and narrow groups run far below peak: a smaller cap keeps calls
+        # short.
+        cap = ctx.max_macs * (1.0 if kind in ("dense", "pointwise") or per_in >= 64 else 0.2)
         side = _shrink(h, macs, cap, lo=1 if h == 1 else max(k, 2))
         if side is None:
             return None
         x = ctx.rand(n, cin, side, side)
         bias = bool(rng.random() < 0.5)
-        ho = _out(side, k, stride)
+        ho = _out(side, k, stride, padding)
         cols = (n, cin, cout, groups, k * k, stride, side * side, ho * ho)
         convs = ctx.cold(
-            lambda: nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=bias),
+            lambda: nn.Conv2d(cin, cout, k, stride, padding, groups=groups, bias=bias),
             cout * per_in * k * k * x.element_size(),
         )
         return cols, convs.bind(x)
@@ -227,13 +241,15 @@ _TOKENS = (1, 2, 4, 8, 49, 64, 196, 197, 256, 577, 784, 3136)
 
 def _linear(rng: np.random.Generator, ctx: Ctx) -> tuple[tuple[int, ...], Call] | None:
     batched = rng.random() < 0.25
-    b = int(rng.choice((2, 4, 8, 12, 16, 24, 48))) if batched else 1
+    # Batched: heads × images, or windows × heads × images in windowed attention.
+    b = int(rng.choice((2, 4, 8, 12, 16, 24, 48, 96, 192, 384))) if batched else 1
     m = int(rng.choice(_TOKENS)) * (1 if batched else int(rng.choice((1, 1, 2, 8))))
-    k = _channels(rng, 16, 4096) if rng.random() < 0.9 else int(rng.choice((9216, 25088)))
-    n = _channels(rng, 16, 4096)
-    if batched and rng.random() < 0.7:  # attention scores: [b, m, d] @ [b, d, m]
-        k = int(rng.choice((32, 64, 96)))
-        n = m
+    k = _channels(rng, 16, 8192) if rng.random() < 0.9 else int(rng.choice((9216, 25088)))
+    n = _channels(rng, 16, 8192)
+    if batched and rng.random() < 0.7:
+        d = int(rng.choice((32, 64, 96)))
+        # attention scores [b, m, d] @ [b, d, m], or the weighted values [b, m, m] @ [b, m, d]
+        k, n = (d, m) if rng.random() < 0.5 else (m, d)
     if b * m * k * n > ctx.max_macs:
         return None
     if batched:  # activations times activations: both warm
@@ -270,6 +286,23 @@ def _norm_batch(rng: np.random.Generator, ctx: Ctx) -> tuple[tuple[int, ...], Ca
     n, c, s = shape
     x, bn = ctx.rand(n, c, s, s), ctx.module(nn.BatchNorm2d(c))
     return (n, c, s * s), lambda: bn(x)
+
+
+def _norm_batch_stats(rng: np.random.Generator, ctx: Ctx) -> tuple[tuple[int, ...], Call] | None:
+    """Batch norm that computes its batch's statistics: a model in training mode, and weight
+    standardization, which normalizes a conv's weight viewed as ``[1, cout, cin·k²]``."""
+    if rng.random() < 0.4:
+        n, c, hw = 1, _channels(rng, 8), _channels(rng, 3, 2048) * int(rng.choice((1, 9)))
+        if c * hw > ctx.max_elements:
+            return None
+        x = ctx.rand(n, c, hw)
+    else:
+        shape = _map_shape(rng, ctx)
+        if shape is None:
+            return None
+        n, c, s = shape
+        hw, x = s * s, ctx.rand(n, c, s, s)
+    return (n, c, hw), lambda: F.batch_norm(x, None, None, training=True)
 
 
 def _norm_group(rng: np.random.Generator, ctx: Ctx) -> tuple[tuple[int, ...], Call] | None:
@@ -488,6 +521,7 @@ PLAN: dict[str, tuple[Sampler, float, int]] = {
     "attention": (_attention, 2, 80),
     "norm.batch": (_norm_batch, 4, 250),
     "norm.layer": (_norm_layer, 2, 80),
+    "norm.batch_stats": (_norm_batch_stats, 1, 60),
     "norm.group": (_norm_group, 1, 50),
     "pool.max": (_pool("max"), 2, 150),
     "pool.avg": (_pool("avg"), 1.5, 60),

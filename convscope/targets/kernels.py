@@ -25,7 +25,8 @@ Per family (``conv.dense``, ``conv.depthwise``, ``act.silu``...), the fit is:
    the others plus half a standard deviation), so a call smaller than every sample costs
    the smallest one's time (the per-call overhead), and a call larger than every sample is
    priced as the pieces the samples cover, split along the family's divisible columns
-   (the map's area, a matmul's rows, a tensor's elements): twice the work, twice the time.
+   (the map's area, a matmul's longest side, a tensor's elements): twice the work, twice
+   the time.
 
 Only micro-benchmark samples enter the fit; nothing here knows about any model. No torch: a
 static analysis predicts from a profile file alone. Families are fitted when first used.
@@ -186,10 +187,13 @@ class Family:
     columns: tuple[str, ...]
     features: Features
     what: str  # one line: which ATen ops it covers
-    # The columns a call larger than every sample is divided along, into pieces the samples
-    # cover (the map's area, a matmul's rows, a tensor's elements); () for dispatch and
-    # allocation, whose time does not grow with the size.
-    split: tuple[str, ...] = ()
+    # How a call larger than every sample is divided into pieces the samples cover: groups
+    # of columns divided together (the map's area in and out, a tensor's elements), and of
+    # several groups the one whose first column is the largest in that call (a matmul is
+    # cut along its longest side, so pieces keep a GEMM's shape instead of re-reading the
+    # whole weight per slice of rows); () for dispatch and allocation, whose time does not
+    # grow with the size.
+    split: tuple[tuple[str, ...], ...] = ()
 
 
 _CONV = ("n", "cin", "cout", "groups", "kk", "stride", "hwin", "hwout")
@@ -226,6 +230,12 @@ def _families() -> Mapping[str, Family]:
             "scaled_dot_product_attention",
         ),
         Family("norm.batch", ("n", "c", "hw"), _map_features, "batch norm (eval)"),
+        Family(
+            "norm.batch_stats",
+            ("n", "c", "hw"),
+            _map_features,
+            "batch norm computing batch statistics (training mode, weight standardization)",
+        ),
         Family("norm.layer", ("rows", "cols"), _rows_features, "layer norm / RMS norm"),
         Family("norm.group", ("n", "c", "hw"), _map_features, "group / instance norm"),
         Family(
@@ -293,18 +303,23 @@ def _families() -> Mapping[str, Family]:
         Family("create", ("numel",), _numel_features, "empty / zeros / arange ..."),
     ]
     return MappingProxyType(
-        {f.name: replace(f, split=_SPLIT.get(f.name, _split_of(f.columns))) for f in fams}
+        {
+            f.name: replace(f, split=_SPLIT[f.name] if f.name in _SPLIT else _split_of(f.columns))
+            for f in fams
+        }
     )
 
 
 # Calls above the largest sampled work are priced as pieces along these columns.
-_SPLIT: Mapping[str, tuple[str, ...]] = MappingProxyType({"view": (), "create": ()})
+_SPLIT: Mapping[str, tuple[tuple[str, ...], ...]] = MappingProxyType(
+    {"view": (), "create": (), "linear": (("batch",), ("m",), ("k",), ("n",))}
+)
 
 
-def _split_of(columns: tuple[str, ...]) -> tuple[str, ...]:
-    for divisible in (("hwin", "hwout"), ("hw",), ("m",), ("q",), ("rows",), ("numel",)):
+def _split_of(columns: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    for divisible in (("hwin", "hwout"), ("hw",), ("q",), ("rows",), ("numel",)):
         if all(c in columns for c in divisible):
-            return divisible
+            return (divisible,)
     raise ValueError(f"no divisible columns among {columns}")
 
 
@@ -363,12 +378,19 @@ class FamilyFit:
 
 
 def split_rows(family: Family, rows: np.ndarray, pieces: np.ndarray) -> np.ndarray:
-    """``rows`` (floats) with each row's divisible columns divided by its ``pieces``; a
-    broadcast operand or a reduction's output never counts more elements than the piece."""
+    """``rows`` (floats) with each row's divisible columns divided by its ``pieces`` (of
+    several groups, the one led by the row's largest value); a broadcast operand or a
+    reduction's output never counts more elements than the piece."""
     out = rows.copy()
     at = {c: i for i, c in enumerate(family.columns)}
-    for c in family.split:
-        out[:, at[c]] = rows[:, at[c]] / pieces
+    if not family.split:
+        return out
+    leads = rows[:, [at[group[0]] for group in family.split]]
+    chosen = np.argmax(leads, axis=1)  # ties: the first group
+    for g, group in enumerate(family.split):
+        mine = chosen == g
+        for c in group:
+            out[mine, at[c]] = rows[mine, at[c]] / pieces[mine]
     if "numel" in at:
         for c in ("other", "out"):
             if c in at:

@@ -101,6 +101,9 @@ _STAND_IN: Mapping[str, str] = MappingProxyType(
         "pool.adaptive_max": "pool.adaptive_avg",
         "pool.avg": "pool.max",
         "norm.group": "norm.batch",
+        # Profiles calibrated before the family existed: statistics per group are the
+        # closest work they timed.
+        "norm.batch_stats": "norm.group",
         "resize.bilinear": "resize.nearest",
     }
 )
@@ -242,9 +245,16 @@ def kernel_call(graph: ir.Graph, node: ir.Node) -> KernelCall:
     if kind is K.ATTENTION and isinstance(a, ir.AttentionAttrs):
         return KernelCall("attention", (a.batch, a.heads, a.q_len, a.kv_len, a.head_dim))
     if kind is K.NORM and isinstance(a, ir.NormAttrs):
-        shape = _in_shape(graph, node)
+        # A norm keeps its input's shape; the output is the operand to read it from (the
+        # first input may be a weight or a parameter-derived view, as in weight
+        # standardization, which batch-normalizes a conv's weights).
+        shape = node.outputs[0].shape if node.outputs else _in_shape(graph, node)
+        if a.kind == "batch" and a.training:
+            # Batch statistics, then normalization: several passes, not an eval batch
+            # norm's one scaled pass.
+            return KernelCall("norm.batch_stats", _map(shape))
         if a.kind == "batch":
-            return KernelCall("norm.batch", _map(shape), approximate=a.training)
+            return KernelCall("norm.batch", _map(shape))
         if a.kind in ("layer", "rms"):
             width = shape[-1] if shape else 1
             return KernelCall("norm.layer", (max(_prod(shape) // max(width, 1), 1), width))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import statistics
+from itertools import islice
 
 import numpy as np
+import torch
 
-from convscope.profiling.kernel_shapes import _RESOLUTIONS, PLAN, _stage
+from convscope.profiling.kernel_shapes import _RESOLUTIONS, PLAN, Ctx, _stage, draws
 from convscope.targets.kernels import FAMILIES
 
 
@@ -29,3 +31,26 @@ def test_the_stage_prior_pairs_large_maps_with_few_channels() -> None:
     late = [c for side, c in draws if side <= 16]
     assert max(early) <= 512 and min(late) >= 64
     assert statistics.median(early) * 8 < statistics.median(late)
+
+
+def _columns(family: str, count: int) -> list[dict[str, int]]:
+    ctx = Ctx(torch.device("cpu"), torch.float32, 1.0)
+    names = FAMILIES[family].columns
+    return [dict(zip(names, cols, strict=True)) for cols, _ in islice(draws(family, ctx, 0), count)]
+
+
+def test_dense_convs_include_patchify_convs_and_grouped_convs_wide_groups() -> None:
+    dense = _columns("conv.dense", 200)
+    # kernel = stride > 2 (patch embeddings; kk = stride²), with no padding: hw_out · k² = hw_in.
+    patch = [c for c in dense if c["stride"] > 2 and c["kk"] == c["stride"] ** 2]
+    assert patch and all(c["hwout"] * c["kk"] <= c["hwin"] for c in patch)
+    grouped = _columns("conv.grouped", 200)
+    assert all(1 < c["groups"] < c["cin"] <= 8192 for c in grouped)
+    assert max(c["cin"] // c["groups"] for c in grouped) >= 256
+
+
+def test_batch_statistics_draws_include_standardized_weights() -> None:
+    got = _columns("norm.batch_stats", 100)
+    # A conv weight [1, cout, cin·k²] (k² = 9 makes the last column a multiple of 9 often).
+    assert any(c["n"] == 1 and c["hw"] % 9 == 0 and c["hw"] > 9 for c in got)
+    assert any(c["n"] > 1 for c in got)

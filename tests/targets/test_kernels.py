@@ -16,6 +16,7 @@ from convscope.targets.kernels import (
     KernelsError,
     Provenance,
     parse_kernels,
+    split_rows,
 )
 from convscope.targets.profiles import read_profile
 from convscope.validate import ConfigError
@@ -151,3 +152,19 @@ def test_a_profile_with_a_bad_kernels_section_is_one_config_error(tmp_path: Path
 
 def test_profiles_without_kernels_have_none() -> None:
     assert read_profile("generic").kernels is None
+
+
+def test_a_large_matmul_is_cut_along_its_longest_side() -> None:
+    family = FAMILIES["linear"]
+    rows = np.array([[1, 257, 5120, 1280, 1], [1, 257, 1280, 5120, 1], [192, 49, 32, 49, 0]])
+    got = split_rows(family, rows.astype(float), np.array([4.0, 4.0, 2.0]))
+    assert got.tolist() == [
+        [1, 257, 1280, 1280, 1],  # k, the longest, divided
+        [1, 257, 1280, 1280, 1],  # n
+        [96, 49, 32, 49, 0],  # the batch of matrices
+    ]
+    # A map is divided by its area in and out together.
+    conv = np.array([[1, 64, 64, 1, 9, 2, 400.0, 100.0]])
+    assert split_rows(FAMILIES["conv.dense"], conv, np.array([4.0])).tolist() == [
+        [1, 64, 64, 1, 9, 2, 100.0, 25.0]
+    ]

@@ -114,3 +114,24 @@ def test_a_hypothetical_call_is_priced_by_its_family() -> None:
     depthwise = KernelCall("conv.depthwise", (1, 32, 32, 32, 9, 1, 3136, 3136))
     assert call_us(model, depthwise) == pytest.approx(100.0, rel=1e-9)
     assert call_us(model, KernelCall("act.silu", (50_000, 1))) == pytest.approx(10.0, rel=1e-9)
+
+
+class StdConv(nn.Conv2d):
+    """Weight standardization: the weight viewed as [1, cout, cin·k²], batch-normalized
+    with its own statistics on every call (the norm's first operand is a parameter view)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = nn.functional.batch_norm(
+            self.weight.reshape(1, self.out_channels, -1), None, None, training=True, eps=1e-5
+        ).reshape_as(self.weight)
+        return self._conv_forward(x, w, self.bias)
+
+
+def test_batch_statistics_are_their_own_family_with_the_normalized_shape() -> None:
+    a = convscope.analyze(StdConv(16, 32, 3, padding=1), (1, 16, 8, 8))
+    calls = [kernel_call(a.graph, n) for n in a.graph.nodes if n.kind is ir.OpKind.NORM]
+    assert calls == [KernelCall("norm.batch_stats", (1, 32, 16 * 9))]
+    # An eval batch norm of a map stays the one-pass family, on its input's shape.
+    b = convscope.analyze(Block().eval(), (2, 8, 16, 16))
+    norms = [kernel_call(b.graph, n) for n in b.graph.nodes if n.kind is ir.OpKind.NORM]
+    assert norms == [KernelCall("norm.batch", (2, 8, 256))]
