@@ -205,6 +205,8 @@ def _conv_sampler(kind: str) -> Sampler:
             groups = cin
         else:  # grouped: ResNeXt / RegNet group widths, a few to hundreds of channels
             width = int(rng.choice((4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384)))
+            if rng.random() < 0.3:  # widths off the powers of two, multiples of 8
+                width = 8 * round(math.exp(rng.uniform(math.log(1), math.log(48))))
             groups = int(rng.choice((2, 2, 4, 8, 16, 32, 64)))
             cin = width * groups
             cout = cin * int(rng.choice((1, 1, 1, 2)))  # split attention widens the output

@@ -24,9 +24,9 @@ Per family (``conv.dense``, ``conv.depthwise``, ``act.silu``...), the fit is:
 4. **Beyond the samples**: features are held within the sampled range (the work exactly,
    the others plus half a standard deviation), so a call smaller than every sample costs
    the smallest one's time (the per-call overhead), and a call larger than every sample is
-   priced as the pieces the samples cover, split along the family's divisible columns
-   (the map's area, a matmul's longest side, a tensor's elements): twice the work, twice
-   the time.
+   priced as the pieces the samples cover (twice the work, twice the time), divided the
+   way whose pieces read least again (a conv's map, output channels or groups; a
+   matmul's batch, rows, columns or inner dimension; a tensor's elements).
 
 Only micro-benchmark samples enter the fit; nothing here knows about any model. No torch: a
 static analysis predicts from a profile file alone. Families are fitted when first used.
@@ -50,6 +50,7 @@ __all__ = [
     "FamilyFit",
     "KernelModel",
     "Provenance",
+    "Split",
     "cv_error",
     "parse_kernels",
     "split_rows",
@@ -180,6 +181,22 @@ def _numel_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
+class Split:
+    """One way to divide a call into pieces: these columns divided together (the map's
+    area in and out; a matmul's rows; a grouped conv's groups with their channels).
+
+    Of a family's ways, a call takes the one whose pieces read least again — ``reread``:
+    the elements every piece reads whole (cutting a conv's map re-reads its weights,
+    cutting its output channels re-reads its input, cutting its groups nothing) — among
+    those that leave the first column at least 1; a call no way divides that far takes
+    the way whose first column is largest.
+    """
+
+    columns: tuple[str, ...]
+    reread: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
 class Family:
     """A kernel family: the columns a sample stores and the features its fit uses."""
 
@@ -187,13 +204,13 @@ class Family:
     columns: tuple[str, ...]
     features: Features
     what: str  # one line: which ATen ops it covers
-    # How a call larger than every sample is divided into pieces the samples cover: groups
-    # of columns divided together (the map's area in and out, a tensor's elements), and of
-    # several groups the one whose first column is the largest in that call (a matmul is
-    # cut along its longest side, so pieces keep a GEMM's shape instead of re-reading the
-    # whole weight per slice of rows); () for dispatch and allocation, whose time does not
-    # grow with the size.
-    split: tuple[tuple[str, ...], ...] = ()
+    # How a call larger than every sample is divided into pieces the samples cover (see
+    # :class:`Split`); () for dispatch and allocation, whose time does not grow with size.
+    split: tuple[Split, ...] = ()
+    # The last ``kept`` features describe the call, not its size (channel alignment): the
+    # pieces of a split call keep the whole call's values (a third of 672 channels is not
+    # an unaligned channel count).
+    kept: int = 0
 
 
 _CONV = ("n", "cin", "cout", "groups", "kk", "stride", "hwin", "hwout")
@@ -213,10 +230,18 @@ _ACTIVATIONS = (
 
 def _families() -> Mapping[str, Family]:
     fams = [
-        Family("conv.dense", _CONV, _conv_features, "convolution, k > 1, groups = 1"),
-        Family("conv.pointwise", _CONV, _conv_features, "convolution, 1×1, groups = 1"),
-        Family("conv.depthwise", _CONV, _conv_features, "convolution, groups = in channels"),
-        Family("conv.grouped", _CONV, _conv_features, "convolution, 1 < groups < in channels"),
+        Family("conv.dense", _CONV, _conv_features, "convolution, k > 1, groups = 1", kept=3),
+        Family("conv.pointwise", _CONV, _conv_features, "convolution, 1×1, groups = 1", kept=3),
+        Family(
+            "conv.depthwise", _CONV, _conv_features, "convolution, groups = in channels", kept=3
+        ),
+        Family(
+            "conv.grouped",
+            _CONV,
+            _conv_features,
+            "convolution, 1 < groups < in channels",
+            kept=3,
+        ),
         Family(
             "linear",
             ("batch", "m", "k", "n", "bias"),
@@ -310,16 +335,45 @@ def _families() -> Mapping[str, Family]:
     )
 
 
-# Calls above the largest sampled work are priced as pieces along these columns.
-_SPLIT: Mapping[str, tuple[tuple[str, ...], ...]] = MappingProxyType(
-    {"view": (), "create": (), "linear": (("batch",), ("m",), ("k",), ("n",))}
+def _conv_weights(c: Mapping[str, np.ndarray]) -> np.ndarray:
+    w: np.ndarray = c["cout"] * (c["cin"] / c["groups"]) * c["kk"]
+    return w
+
+
+def _conv_input(c: Mapping[str, np.ndarray]) -> np.ndarray:
+    x: np.ndarray = c["n"] * c["cin"] * c["hwin"]
+    return x
+
+
+_MAP_SPLIT = Split(("hwin", "hwout"), _conv_weights)
+# Groups are independent convolutions: cutting them re-reads nothing.
+_GROUP_SPLIT = (_MAP_SPLIT, Split(("groups", "cin", "cout")))
+# A GEMM [batch, m, k] @ [k, n]: cut along m re-reads the [k, n] operand, along n the
+# [m, k] one, along k rewrites the [m, n] output; the batch's matrices are independent.
+_LINEAR_SPLIT = (
+    Split(("batch",)),
+    Split(("m",), lambda c: c["batch"] * c["k"] * c["n"]),
+    Split(("n",), lambda c: c["batch"] * c["m"] * c["k"]),
+    Split(("k",), lambda c: c["batch"] * c["m"] * c["n"]),
+)
+# Calls above the largest sampled work are priced as pieces divided these ways.
+_SPLIT: Mapping[str, tuple[Split, ...]] = MappingProxyType(
+    {
+        "view": (),
+        "create": (),
+        "linear": _LINEAR_SPLIT,
+        "conv.dense": (_MAP_SPLIT, Split(("cout",), _conv_input)),
+        "conv.pointwise": (_MAP_SPLIT, Split(("cout",), _conv_input)),
+        "conv.depthwise": _GROUP_SPLIT,
+        "conv.grouped": _GROUP_SPLIT,
+    }
 )
 
 
-def _split_of(columns: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+def _split_of(columns: tuple[str, ...]) -> tuple[Split, ...]:
     for divisible in (("hwin", "hwout"), ("hw",), ("q",), ("rows",), ("numel",)):
         if all(c in columns for c in divisible):
-            return (divisible,)
+            return (Split(divisible),)
     raise ValueError(f"no divisible columns among {columns}")
 
 
@@ -378,18 +432,27 @@ class FamilyFit:
 
 
 def split_rows(family: Family, rows: np.ndarray, pieces: np.ndarray) -> np.ndarray:
-    """``rows`` (floats) with each row's divisible columns divided by its ``pieces`` (of
-    several groups, the one led by the row's largest value); a broadcast operand or a
-    reduction's output never counts more elements than the piece."""
+    """``rows`` (floats) with each row's divisible columns divided by its ``pieces``, the
+    way :class:`Split` chooses; a broadcast operand or a reduction's output never counts
+    more elements than the piece."""
     out = rows.copy()
     at = {c: i for i, c in enumerate(family.columns)}
     if not family.split:
         return out
-    leads = rows[:, [at[group[0]] for group in family.split]]
-    chosen = np.argmax(leads, axis=1)  # ties: the first group
-    for g, group in enumerate(family.split):
-        mine = chosen == g
-        for c in group:
+    cols = {name: rows[:, i] for i, name in enumerate(family.columns)}
+    leads = np.column_stack([rows[:, at[way.columns[0]]] / pieces for way in family.split])
+    reread = np.column_stack(
+        [
+            way.reread(cols) if way.reread is not None else np.zeros(len(rows))
+            for way in family.split
+        ]
+    )
+    feasible = leads >= 1.0
+    least = np.argmin(np.where(feasible, reread, np.inf), axis=1)  # ties: the first way
+    chosen = np.where(feasible.any(axis=1), least, np.argmax(leads, axis=1))
+    for w, way in enumerate(family.split):
+        mine = chosen == w
+        for c in way.columns:
             out[mine, at[c]] = rows[mine, at[c]] / pieces[mine]
     if "numel" in at:
         for c in ("other", "out"):
@@ -561,7 +624,10 @@ class KernelModel:
         if fam.split:
             pieces = np.exp(np.maximum(feats[:, 0] - fit.work_max, 0.0))
             if (pieces > 1.0).any():
+                whole = feats
                 feats = feature_matrix(fam, split_rows(fam, cols, pieces))
+                if fam.kept:
+                    feats[:, -fam.kept :] = whole[:, -fam.kept :]
         out: np.ndarray = pieces * np.exp(fit.predict_log(feats))
         return out
 
