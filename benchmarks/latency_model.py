@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_file import write_section
+from results_file import emit
 
 HERE = Path(__file__).resolve().parent
 SECTION = "## latency model: predicted vs measured"
@@ -810,11 +810,7 @@ def main() -> None:
         cache = json.loads(CACHE.read_text()) if args.report_only else run(models, args)
     write_cache(cache)
     text = report(cache, None if args.report_only else models)
-    if args.output:
-        write_section(text, args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
-    else:
-        print(text)
+    emit(text, args.output)
 
 
 if __name__ == "__main__":

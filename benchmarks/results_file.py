@@ -3,6 +3,7 @@ starts with its own ``## title`` line and replaces only that."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from convscope._io import write_atomic
@@ -29,3 +30,12 @@ def write_section(section: str, path: Path = RESULTS) -> None:
         if after:
             new += "\n" + after.rstrip("\n") + "\n"
     write_atomic(path, new)
+
+
+def emit(section: str, output: Path | None) -> None:
+    """Write ``section`` into ``output`` (see :func:`write_section`), or print it."""
+    if output is None:
+        print(section)
+        return
+    write_section(section, output)
+    print(f"wrote {output}", file=sys.stderr)

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from results_file import write_section
+from results_file import emit
 
 CALIBRATION = Path(__file__).resolve().parent / "latency-calibration.yaml"
 #: Windowed attention with masks (Swin v1 and v2, MaxViT's grid attention), ConViT's gated
@@ -137,11 +137,7 @@ def main() -> None:
         print(f"measuring {spec}", file=sys.stderr)
         rows.append(measure(spec, profile, args.blocks, args.seconds))
     text = report(rows)
-    if args.output:
-        write_section(text, args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
-    else:
-        print(text)
+    emit(text, args.output)
 
 
 if __name__ == "__main__":
