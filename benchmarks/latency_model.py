@@ -310,6 +310,17 @@ def stats_iters(result: Any) -> int:
     return max(4, min(result.batches[0].stats.iters, 40))
 
 
+def forward_times(module: Any, xs: Sequence[Any], iters: int) -> list[float]:
+    """Thread CPU time (ms) of each of ``iters`` forwards, in call order (the caller warms
+    up and sets the mode and thread count)."""
+    totals = []
+    for _ in range(iters):
+        t0 = time.thread_time_ns()
+        module(*xs)
+        totals.append((time.thread_time_ns() - t0) / 1e6)
+    return totals
+
+
 def cpu_times(
     module: Any,
     inputs: Sequence[Any],
@@ -348,11 +359,7 @@ def cpu_times(
         with torch.inference_mode():
             for _ in range(warmup):
                 module(*xs)
-            totals = []
-            for _ in range(iters):
-                t0 = time.thread_time_ns()
-                module(*xs)
-                totals.append((time.thread_time_ns() - t0) / 1e6)
+            totals = forward_times(module, xs, iters)
             if per_layer and batch == 1:
                 hooks = torch.nn.modules.module
                 h1 = hooks.register_module_forward_pre_hook(pre)

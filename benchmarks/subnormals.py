@@ -24,10 +24,10 @@ import argparse
 import datetime as dt
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from latency_model import forward_times
 from results_file import emit
 
 CALIBRATION = Path(__file__).resolve().parent / "latency-calibration.yaml"
@@ -51,11 +51,7 @@ def forward_ms(module: Any, xs: tuple[Any, ...], iters: int) -> float:
 
     with torch.inference_mode():
         module(*xs)
-        times = []
-        for _ in range(iters):
-            t0 = time.thread_time_ns()
-            module(*xs)
-            times.append((time.thread_time_ns() - t0) / 1e6)
+        times = forward_times(module, xs, iters)
     return statistics.quantiles(times, n=4)[0] if len(times) > 1 else times[0]
 
 

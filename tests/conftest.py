@@ -164,7 +164,7 @@ def _work(family: str, row: list[int]) -> float:
     """The family's work (its first fit feature: MACs or elements touched) of one row."""
     import numpy as np
 
-    from convscope.targets.kernels import FAMILIES, feature_matrix
+    from convscope.targets.kernel_families import FAMILIES, feature_matrix
 
     return float(np.exp(feature_matrix(FAMILIES[family], np.array([row]))[0, 0]))
 
@@ -183,7 +183,7 @@ def write_kernel_profile(
     largest sample (every column 2^24), which no test model exceeds."""
     import yaml
 
-    from convscope.targets.kernels import FAMILIES
+    from convscope.targets.kernel_families import FAMILIES
 
     per_work = per_work or {}
     families = {}

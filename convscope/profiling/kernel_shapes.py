@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convscope.targets.kernels import FAMILIES
+from convscope.targets.kernel_families import ACTIVATIONS, FAMILIES
 
 __all__ = ["MAX_ELEMENTS", "MAX_MACS", "PLAN", "Call", "Ctx", "Sampler", "draws"]
 
@@ -531,18 +531,7 @@ PLAN: dict[str, tuple[Sampler, float, int]] = {
     "pool.adaptive_max": (_adaptive("max"), 0.5, 30),
     **{
         f"act.{a}": (_activation(a), 1.5 if a in _COMMON_ACTIVATIONS else 0.8, 100)
-        for a in (
-            "relu",
-            "clamp",
-            "silu",
-            "gelu",
-            "hardswish",
-            "hardsigmoid",
-            "sigmoid",
-            "tanh",
-            "leaky_relu",
-            "other",
-        )
+        for a in ACTIVATIONS
     },
     "ew.add": (_binary("add"), 3, 200),
     "ew.mul": (_binary("mul"), 2, 100),

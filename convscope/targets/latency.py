@@ -29,7 +29,8 @@ from types import MappingProxyType
 from typing import Any
 
 from convscope.ir import graph as ir
-from convscope.targets.kernels import FAMILIES, KernelModel
+from convscope.targets.kernel_families import FAMILIES
+from convscope.targets.kernels import KernelModel
 
 __all__ = [
     "METHOD",

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from convscope.cli.app import main
 from convscope.profiling.kernel_bench import calibrate_kernels, time_call
 from convscope.profiling.measure import Clock
-from convscope.targets.kernels import FAMILIES, parse_kernels
+from convscope.targets.kernel_families import FAMILIES
+from convscope.targets.kernels import parse_kernels
 from convscope.targets.profiles import read_profile
 
 SOME = ("conv.pointwise", "act.relu", "ew.add", "view")

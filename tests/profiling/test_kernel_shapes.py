@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from convscope.profiling.kernel_shapes import _RESOLUTIONS, PLAN, Ctx, _stage, draws
-from convscope.targets.kernels import FAMILIES
+from convscope.targets.kernel_families import FAMILIES
 
 
 def test_every_family_has_a_sampler() -> None:

@@ -12,7 +12,7 @@ from torch import nn
 
 import convscope
 from convscope.ir import graph as ir
-from convscope.targets.kernels import FAMILIES
+from convscope.targets.kernel_families import FAMILIES
 from convscope.targets.latency import KernelCall, call_us, kernel_call, predict
 from convscope.targets.profiles import read_profile
 
