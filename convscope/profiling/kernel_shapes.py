@@ -200,19 +200,26 @@ def _conv_sampler(kind: str) -> Sampler:
             cin = min(cin, 3840)
             if rng.random() < 0.1:  # over an RGB input, as factorizing a stem makes one
                 cin, h = 3, int(rng.choice(_RESOLUTIONS))
+            # 1×1: the scale branch of re-parameterizable blocks (MobileOne, RepViT) in
+            # their training form. PyTorch's CPU path for it costs microseconds per channel
+            # (over 100× a 3×3's time per MAC), so its widths and work are capped lower.
+            k = int(rng.choice((1, 3, 3, 3, 5, 7)))
+            if k == 1:
+                cin = min(cin, 1024)
             cout = cin * (2 if rng.random() < 0.1 else 1)
-            k = int(rng.choice((3, 3, 5, 7)))
             groups = cin
         else:  # grouped: ResNeXt / RegNet group widths, a few to hundreds of channels
             width = int(rng.choice((4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384)))
             if rng.random() < 0.3:  # widths off the powers of two, multiples of 8
                 width = 8 * round(math.exp(rng.uniform(math.log(1), math.log(48))))
             groups = int(rng.choice((2, 2, 4, 8, 16, 32, 64)))
+            if rng.random() < 0.3:  # any count (RegNet: channels / group width): 3, 7, 17...
+                groups = round(math.exp(rng.uniform(math.log(2), math.log(64))))
             cin = width * groups
             cout = cin * int(rng.choice((1, 1, 1, 2)))  # split attention widens the output
             if cin > 8192:
                 return None
-            k = 3
+            k = 1 if rng.random() < 0.2 else 3  # 1×1: grouped pointwise (ShuffleNet v1)
         per_in = cin // groups
         padding = k // 2 if pad is None else pad
 
@@ -222,6 +229,8 @@ def _conv_sampler(kind: str) -> Sampler:
         # Depthwise convs and narrow groups run far below peak: a smaller cap keeps calls
         # short.
         cap = ctx.max_macs * (1.0 if kind in ("dense", "pointwise") or per_in >= 64 else 0.2)
+        if kind == "depthwise" and k == 1:
+            cap = ctx.max_macs * 0.01
         side = _shrink(h, macs, cap, lo=1 if h == 1 else max(k, 2))
         if side is None:
             return None

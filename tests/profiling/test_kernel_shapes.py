@@ -54,3 +54,18 @@ def test_batch_statistics_draws_include_standardized_weights() -> None:
     # A conv weight [1, cout, cin·k²] (k² = 9 makes the last column a multiple of 9 often).
     assert any(c["n"] == 1 and c["hw"] % 9 == 0 and c["hw"] > 9 for c in got)
     assert any(c["n"] > 1 for c in got)
+
+
+def test_grouped_and_depthwise_draws_cover_the_slow_and_odd_cases() -> None:
+    grouped = _columns("conv.grouped", 300)
+    # Group counts that are not powers of two (RegNet: 3, 7, 17...) leave channel counts
+    # the vector units do not divide; grouped 1×1 convs too.
+    assert any(c["groups"] & (c["groups"] - 1) for c in grouped)
+    assert any(c["cin"] % 16 for c in grouped)
+    assert {1, 9} <= {c["kk"] for c in grouped}
+    depthwise = _columns("conv.depthwise", 300)
+    pointwise = [c for c in depthwise if c["kk"] == 1]
+    # Depthwise 1×1 (re-parameterizable blocks' scale branch) runs a slow path: drawn, and
+    # capped in width and work (MAX_MACS / 100) so that one sample stays short.
+    assert pointwise and all(c["cin"] <= 1024 for c in pointwise)
+    assert all(c["n"] * c["cout"] * c["hwout"] <= 3e6 for c in pointwise)
