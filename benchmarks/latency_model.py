@@ -168,16 +168,45 @@ def api_profile(path: Path) -> Any:
     return api.load_profile(str(path))
 
 
-def calibration(path: Path, threads: int, budget: float, recalibrate: bool) -> Any:
+def calibration(args: argparse.Namespace) -> tuple[Any, list[float]]:
+    """The profile to predict with, and the gauges (:func:`probe_ms`) around its calibration
+    when this run made it: one before, one after each attempt. A calibration during which
+    the host's speed changed (the gauges around it differ by more than ``--host-tolerance``)
+    is made again, once."""
     from convscope import api
 
-    if recalibrate or not path.exists():
-        print(f"calibrating kernels ({budget:.0f} s, {threads} thread(s))...", file=sys.stderr)
-        measured = api.calibrate_kernels("cpu", threads=threads, budget_s=budget)
+    path = args.calibration
+    gauges: list[float] = []
+    if args.recalibrate or not path.exists():
+        for _ in range(2):  # a second attempt when the host changed speed during the first
+            gauges.append(probe_ms())
+            print(
+                f"calibrating kernels ({args.budget:.0f} s, {args.threads} thread(s))...",
+                file=sys.stderr,
+            )
+            measured = api.calibrate_kernels("cpu", threads=args.threads, budget_s=args.budget)
+            gauges.append(probe_ms())
+            print(f"  {measured.model.provenance.text}; gauges {gauges[-2:]}", file=sys.stderr)
+            if abs(gauges[-1] / gauges[-2] - 1) <= args.host_tolerance:
+                break
         path.write_text(measured.to_profile_yaml())
-        prov = measured.model.provenance
-        print(f"  {prov.text}", file=sys.stderr)
-    return api.load_profile(str(path))
+    return api.load_profile(str(path)), gauges
+
+
+def await_host(reference: float, args: argparse.Namespace) -> tuple[float, float]:
+    """Wait until the host runs at the speed it ran the calibration at: the gauge within
+    ``--host-tolerance`` of ``reference``, polled every 15 s for at most ``--host-wait``
+    seconds. Returns (seconds waited, last gauge ratio). A shared host has slow and fast
+    spells of minutes (the gauge has read 0.74–1.66× its calibration value); a model
+    measured in another spell than its calibration's is off by that much whatever the
+    predictor. This only chooses when to measure; nothing is corrected."""
+    started = time.monotonic()
+    while True:
+        ratio = probe_ms() / reference
+        waited = time.monotonic() - started
+        if abs(ratio - 1) <= args.host_tolerance or waited >= args.host_wait:
+            return waited, ratio
+        time.sleep(15)
 
 
 def probe_ms() -> float:
@@ -400,15 +429,19 @@ def timer_check(spec: str, threads: int) -> float:
 
 
 def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
-    profile = calibration(args.calibration, args.threads, args.budget, args.recalibrate)
+    profile, gauges = calibration(args)
     prov = profile.kernels.provenance
     key = f"{prov.date}|{prov.threads}|{prov.samples}"
     cache: dict[str, Any] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     if cache.get("calibration") != key:
         cache = {"calibration": key, "provenance": prov.to_dict(), "results": {}, "timer": {}}
+        if gauges:
+            cache["calibration_gauges"] = gauges
     if "probe_ms" not in cache:  # the host's speed right after the calibration
-        cache["probe_ms"] = probe_ms()
+        cache["probe_ms"] = gauges[-1] if gauges else probe_ms()
+    cache["host_tolerance"] = args.host_tolerance
     results = cache["results"]
+    missed = 0  # consecutive waits that ended without the host back at its speed
     for pass_ in range(args.passes):
         for i, spec in enumerate(models):
             for batch in args.batches:
@@ -420,6 +453,16 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                     f"[pass {pass_ + 1}, {i + 1}/{len(models)}] {name} (load {_load()})",
                     file=sys.stderr,
                 )
+                waited, ratio = 0.0, 1.0
+                if args.host_wait > 0 and missed < 3:
+                    waited, ratio = await_host(cache["probe_ms"], args)
+                    missed = 0 if abs(ratio - 1) <= args.host_tolerance else missed + 1
+                    if missed == 3:
+                        print(
+                            "    the host stayed off its calibration speed for 3 waits in a "
+                            "row: measuring without waiting from here",
+                            file=sys.stderr,
+                        )
                 try:
                     got = measure_one(spec, batch, profile, args, per_layer=r is None)
                 except Exception as exc:  # one model failing must not lose the others
@@ -430,7 +473,7 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                     }
                     write_cache(cache)
                     continue
-                one = {k: got[k] for k in PASS_KEYS}
+                one = {k: got[k] for k in PASS_KEYS} | {"host_wait_s": round(waited, 1)}
                 if r is None:
                     r = results[name] = {**got, "passes": []}
                 r["passes"].append(one)
@@ -630,6 +673,29 @@ def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
             "core's cache), so it misses the drift of memory-bound work: the passes show it. "
             "Nothing here corrects a measurement or a prediction.",
         ]
+        passes = [p for r in results for p in r.get("passes", [])]
+        if "host_tolerance" in cache and any("host_wait_s" in p for p in passes):
+            tol = cache["host_tolerance"]
+            waited = [p["host_wait_s"] for p in passes if p.get("host_wait_s")]
+            off = [p for p in passes if abs(p["probe_ms"] / probe_cal - 1) > tol]
+            around = cache.get("calibration_gauges", [])
+            lines += [
+                "",
+                "When the models were measured: before each pass the run waited for the "
+                f"gauge to be within ±{tol:.0%} of its value after the calibration (polled "
+                "every 15 s, for at most `--host-wait` seconds; after three waits in a row "
+                "ran out, it stopped waiting). This chooses when to measure, as a dedicated "
+                f"device would not need to; it corrects nothing. {len(waited)} of "
+                f"{len(passes)} passes waited ({sum(waited) / 60:.0f} min in all); "
+                f"{len(off)} were measured with the gauge still off by more than that."
+                + (
+                    " The gauge read "
+                    + ", ".join(f"{g:.2f}" for g in around)
+                    + " ms around the calibration attempts (before, after)."
+                    if around
+                    else ""
+                ),
+            ]
         fastest = [
             _err(r["predicted_ms"], min(p["cpu_ms"] for p in r["passes"]))
             for r in results
@@ -792,6 +858,18 @@ def main() -> None:
         type=int,
         default=2,
         help="measure every model this many times, in separate passes (medians reported)",
+    )
+    ap.add_argument(
+        "--host-tolerance",
+        type=float,
+        default=0.08,
+        help="how far the host speed gauge may be from its calibration value at a measurement",
+    )
+    ap.add_argument(
+        "--host-wait",
+        type=float,
+        default=120.0,
+        help="seconds to wait at most for the gauge to come back before measuring (0: never)",
     )
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument(
