@@ -112,6 +112,12 @@ class ConvAttrs:
     transposed: bool
     output_padding: tuple[int, ...]
     has_bias: bool
+    # How the kernel runs, read from its operands' strides as PyTorch reads them: in
+    # channels-last when the input or the weight is laid out so (a ConvNeXt block's
+    # permutes leave its activations so); ``input_copy`` when the input is not dense in
+    # that layout (a transposed view of tokens), so the conv first copies it.
+    channels_last: bool = False
+    input_copy: bool = False
 
     @property
     def is_depthwise(self) -> bool:

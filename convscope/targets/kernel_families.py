@@ -14,7 +14,7 @@ read least again. The fit itself is :mod:`convscope.targets.kernels`. No torch.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -42,7 +42,9 @@ def _aligned(x: np.ndarray) -> np.ndarray:
 
 
 def _conv_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-    """``kk`` kernel taps, ``hwin`` / ``hwout`` map areas (products of the spatial sizes)."""
+    """``kk`` kernel taps, ``hwin`` / ``hwout`` map areas (products of the spatial sizes),
+    ``cl`` 1 for a conv run in channels-last (another kernel: a depthwise one takes half
+    the time or less)."""
     per_in = c["cin"] / c["groups"]
     macs = c["n"] * c["cout"] * per_in * c["kk"] * c["hwout"]
     return [
@@ -58,6 +60,7 @@ def _conv_features(c: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         _aligned(c["cin"]),
         _aligned(c["cout"]),
         _aligned(per_in),
+        c["cl"].astype(float),
     ]
 
 
@@ -174,13 +177,18 @@ class Family:
     # How a call larger than every sample is divided into pieces the samples cover (see
     # :class:`Split`); () for dispatch and allocation, whose time does not grow with size.
     split: tuple[Split, ...] = ()
-    # The last ``kept`` features describe the call, not its size (channel alignment): the
-    # pieces of a split call keep the whole call's values (a third of 672 channels is not
-    # an unaligned channel count).
+    # The last ``kept`` features describe the call, not its size (channel alignment,
+    # layout): the pieces of a split call keep the whole call's values (a third of 672
+    # channels is not an unaligned channel count).
     kept: int = 0
+    # Columns added after profiles were written, with the value older profiles' samples
+    # had (a profile without them still loads: its rows get this value).
+    defaults: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
-_CONV = ("n", "cin", "cout", "groups", "kk", "stride", "hwin", "hwout")
+_CONV = ("n", "cin", "cout", "groups", "kk", "stride", "hwin", "hwout", "cl")
+# Profiles from before the layout column timed every conv in the contiguous layout.
+_CONV_DEFAULTS: Mapping[str, int] = MappingProxyType({"cl": 0})
 ACTIVATIONS = (
     "relu",
     "clamp",  # relu6, hardtanh, clamp
@@ -197,17 +205,14 @@ ACTIVATIONS = (
 
 def _families() -> Mapping[str, Family]:
     fams = [
-        Family("conv.dense", _CONV, _conv_features, "convolution, k > 1, groups = 1", kept=3),
-        Family("conv.pointwise", _CONV, _conv_features, "convolution, 1×1, groups = 1", kept=3),
-        Family(
-            "conv.depthwise", _CONV, _conv_features, "convolution, groups = in channels", kept=3
-        ),
-        Family(
-            "conv.grouped",
-            _CONV,
-            _conv_features,
-            "convolution, 1 < groups < in channels",
-            kept=3,
+        *(
+            Family(name, _CONV, _conv_features, what, kept=4, defaults=_CONV_DEFAULTS)
+            for name, what in (
+                ("conv.dense", "convolution, k > 1, groups = 1"),
+                ("conv.pointwise", "convolution, 1×1, groups = 1"),
+                ("conv.depthwise", "convolution, groups = in channels"),
+                ("conv.grouped", "convolution, 1 < groups < in channels"),
+            )
         ),
         Family(
             "linear",

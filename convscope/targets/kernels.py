@@ -408,8 +408,13 @@ def _parse_family(name: str, fam: Any) -> tuple[np.ndarray, np.ndarray, tuple[in
         if key not in ("columns", "rows", "unstable"):
             raise KernelsError(f"{where}.{key}", "unknown key (known: columns, rows, unstable)")
     columns = [*family.columns, "us"]
-    if fam.get("columns") != columns:
+    # A profile written before a column was added lacks it: its rows get the default.
+    older = [c for c in columns if c not in family.defaults]
+    missing = fam.get("columns") == older and older != columns
+    if fam.get("columns") != columns and not missing:
         raise KernelsError(f"{where}.columns", f"expected [{', '.join(columns)}]")
+    if missing:
+        columns = older
     rows = fam.get("rows")
     if not isinstance(rows, list) or not rows:
         raise KernelsError(f"{where}.rows", "expected a non-empty list of rows")
@@ -429,7 +434,8 @@ def _parse_family(name: str, fam: Any) -> tuple[np.ndarray, np.ndarray, tuple[in
                 f"expected {len(columns)} numbers (non-negative integers, then a positive time "
                 f"in µs), got {row!r}",
             )
-        shape_rows.append([int(v) for v in row[:-1]])
+        values = dict(zip(columns, row[:-1], strict=False))
+        shape_rows.append([int(values.get(c, family.defaults.get(c, 0))) for c in family.columns])
         times.append(float(row[-1]))
     unstable = fam.get("unstable", [])
     if not isinstance(unstable, list) or not all(

@@ -39,6 +39,7 @@ __all__ = [
     "LatencyPrediction",
     "call_us",
     "conv_call",
+    "input_copies",
     "kernel_call",
     "predict",
     "separable_calls",
@@ -171,17 +172,29 @@ def conv_call(
     hwin: int,
     hwout: int,
     *,
+    channels_last: bool = False,
     approximate: bool = False,
 ) -> KernelCall:
     """The kernel call of a 2-d forward conv of these sizes (``hwin`` / ``hwout``: map
-    areas), existing or hypothetical (a rewrite's convs before they are built)."""
+    areas) in this layout, existing or hypothetical (a rewrite's convs before they are
+    built)."""
     if groups == 1:
         family = "conv.pointwise" if all(k == 1 for k in kernel) else "conv.dense"
     elif groups == cin:
         family = "conv.depthwise"
     else:
         family = "conv.grouped"
-    cols = (n, cin, cout, groups, _prod(kernel), max(stride, default=1), hwin, hwout)
+    cols = (
+        n,
+        cin,
+        cout,
+        groups,
+        _prod(kernel),
+        max(stride, default=1),
+        hwin,
+        hwout,
+        int(channels_last),
+    )
     return KernelCall(family, cols, approximate=approximate)
 
 
@@ -190,7 +203,29 @@ def _conv(graph: ir.Graph, node: ir.Node, a: ir.ConvAttrs) -> KernelCall:
     _, cout, hwout = _map(node.outputs[0].shape)
     # Transposed, dilated or 1-d / 3-d convs are priced as the 2-d forward conv of their size.
     odd = a.transposed or any(d != 1 for d in a.dilation) or len(a.kernel) != 2
-    return conv_call(n, cin, cout, a.groups, a.kernel, a.stride, hwin, hwout, approximate=odd)
+    return conv_call(
+        n,
+        cin,
+        cout,
+        a.groups,
+        a.kernel,
+        a.stride,
+        hwin,
+        hwout,
+        channels_last=a.channels_last,
+        approximate=odd,
+    )
+
+
+def input_copies(graph: ir.Graph, node: ir.Node) -> tuple[KernelCall, ...]:
+    """Kernels an op runs inside it before its own: a conv whose input is not dense in
+    the layout it runs in (a transposed view of tokens, a batch-1 view whose strides read
+    as neither layout) first copies the input into it, a strided gather that can take
+    longer than the conv."""
+    a = node.attrs
+    if node.kind is ir.OpKind.CONV and isinstance(a, ir.ConvAttrs) and a.input_copy:
+        return (KernelCall("copy", (max(_prod(_in_shape(graph, node)), 1), 1)),)
+    return ()
 
 
 def separable_calls(
@@ -207,9 +242,12 @@ def separable_calls(
     mid = cin * multiplier
     odd = any(d != 1 for d in a.dilation) or len(a.kernel) != 2
     ones = (1,) * len(a.kernel)
+    cl = a.channels_last  # the rewritten convs run in the layout the conv ran in
     return (
-        conv_call(n, cin, mid, cin, a.kernel, a.stride, hwin, hwout, approximate=odd),
-        conv_call(n, mid, cout, 1, ones, ones, hwout, hwout, approximate=odd),
+        conv_call(
+            n, cin, mid, cin, a.kernel, a.stride, hwin, hwout, channels_last=cl, approximate=odd
+        ),
+        conv_call(n, mid, cout, 1, ones, ones, hwout, hwout, channels_last=cl, approximate=odd),
     )
 
 
@@ -224,9 +262,14 @@ def spatialize_calls(graph: ir.Graph, node: ir.Node, side: int) -> tuple[KernelC
     odd = len(a.kernel) != 2
     square = (side,) * len(a.kernel)
     ones = (1,) * len(a.kernel)
+    cl = a.channels_last
     return (
-        conv_call(n, cin, cin, cin, square, a.stride, hwin, hwout, approximate=odd),
-        conv_call(n, cin, cout, a.groups, ones, ones, hwout, hwout, approximate=odd),
+        conv_call(
+            n, cin, cin, cin, square, a.stride, hwin, hwout, channels_last=cl, approximate=odd
+        ),
+        conv_call(
+            n, cin, cout, a.groups, ones, ones, hwout, hwout, channels_last=cl, approximate=odd
+        ),
     )
 
 
@@ -482,8 +525,8 @@ def predict(graph: ir.Graph, model: KernelModel, target: str = "custom") -> Late
     """Every op's predicted time on ``model``'s device, summed per layer and end to end."""
     calls: list[tuple[ir.Node, KernelCall, str | None]] = []
     for node in graph.nodes:
-        call = kernel_call(graph, node)
-        calls.append((node, call, _family_for(model, call.family)))
+        for call in (*input_copies(graph, node), kernel_call(graph, node)):
+            calls.append((node, call, _family_for(model, call.family)))
     # One vectorized prediction per family (the fit is evaluated once per family).
     by_family: dict[str, list[int]] = {}
     rows: dict[str, list[tuple[int, ...]]] = {}

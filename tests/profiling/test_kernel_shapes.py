@@ -69,3 +69,5 @@ def test_grouped_and_depthwise_draws_cover_the_slow_and_odd_cases() -> None:
     # capped in width and work (MAX_MACS / 100) so that one sample stays short.
     assert pointwise and all(c["cin"] <= 1024 for c in pointwise)
     assert all(c["n"] * c["cout"] * c["hwout"] <= 3e6 for c in pointwise)
+    # Some inputs are channels-last (PyTorch runs another kernel for them).
+    assert {0, 1} == {c["cl"] for c in depthwise} == {c["cl"] for c in grouped}

@@ -18,18 +18,18 @@ def test_a_large_call_is_cut_the_way_its_pieces_read_least_again() -> None:
     ]
     conv = np.array(
         [
-            [1, 16, 16, 1, 9, 1, 4096, 4096],  # a large map, small weights: cut the map
-            [1, 1024, 1024, 1, 9, 1, 196, 196],  # a small map, large weights: cut cout
-            [1, 2048, 2048, 8, 9, 1, 196, 196],  # grouped: cut the groups
-            [1, 512, 512, 2, 9, 1, 196, 196],  # fewer groups than pieces: cut the map
+            [1, 16, 16, 1, 9, 1, 4096, 4096, 0],  # a large map, small weights: cut the map
+            [1, 1024, 1024, 1, 9, 1, 196, 196, 0],  # a small map, large weights: cut cout
+            [1, 2048, 2048, 8, 9, 1, 196, 196, 0],  # grouped: cut the groups
+            [1, 512, 512, 2, 9, 1, 196, 196, 0],  # fewer groups than pieces: cut the map
         ],
         dtype=float,
     )
     assert split_rows(FAMILIES["conv.dense"], conv[:2], np.array([4.0, 4.0])).tolist() == [
-        [1, 16, 16, 1, 9, 1, 1024, 1024],
-        [1, 1024, 256, 1, 9, 1, 196, 196],
+        [1, 16, 16, 1, 9, 1, 1024, 1024, 0],
+        [1, 1024, 256, 1, 9, 1, 196, 196, 0],
     ]
     assert split_rows(FAMILIES["conv.grouped"], conv[2:], np.array([4.0, 4.0])).tolist() == [
-        [1, 512, 512, 2, 9, 1, 196, 196],
-        [1, 512, 512, 2, 9, 1, 49, 49],
+        [1, 512, 512, 2, 9, 1, 196, 196, 0],
+        [1, 512, 512, 2, 9, 1, 49, 49, 0],
     ]

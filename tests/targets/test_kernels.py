@@ -90,10 +90,24 @@ def test_constant_times_predict_that_constant_for_any_shape() -> None:
     model = read_profile(str(CONSTANT)).kernels
     assert model is not None
     assert set(model.families) == set(FAMILIES)
-    dense = model.predict_us("conv.dense", [(1, 3, 64, 1, 49, 2, 224 * 224, 112 * 112)])
+    dense = model.predict_us("conv.dense", [(1, 3, 64, 1, 49, 2, 224 * 224, 112 * 112, 0)])
     relu = model.predict_us("act.relu", [(12_345, 1)])
     assert dense == pytest.approx([100.0], rel=1e-9)
     assert relu == pytest.approx([10.0], rel=1e-9)
+
+
+def test_a_profile_from_before_a_column_loads_with_its_default() -> None:
+    # The fixture's conv families were written before the layout column ``cl``: their
+    # samples were all timed in the contiguous layout, which the default says.
+    raw = yaml.safe_load(CONSTANT.read_text())["kernels"]
+    assert raw["families"]["conv.dense"]["columns"][-2:] == ["hwout", "us"]
+    rows = parse_kernels(raw).samples["conv.dense"][0]
+    assert rows.shape[1] == len(FAMILIES["conv.dense"].columns)
+    assert rows[:, FAMILIES["conv.dense"].columns.index("cl")].tolist() == [0] * len(rows)
+    # Columns that are neither the current ones nor an older layout are still refused.
+    raw["families"]["conv.dense"]["columns"] = ["n", "cin", "us"]
+    with pytest.raises(KernelsError, match=r"expected \[n, cin, cout, .*, hwout, cl, us\]"):
+        parse_kernels(raw)
 
 
 def test_yaml_round_trip_keeps_samples_and_provenance() -> None:

@@ -60,7 +60,7 @@ def test_in_place_and_broadcast_columns() -> None:
     assert calls["aten.relu_.default"] == KernelCall("act.relu", (2 * 8 * 256, 1))
     assert calls["aten.add.Tensor"] == KernelCall("ew.add", (2 * 8 * 256, 2 * 8 * 256, 0))
     conv = calls["aten.convolution.default"]
-    assert conv == KernelCall("conv.dense", (2, 8, 8, 1, 9, 1, 256, 256))
+    assert conv == KernelCall("conv.dense", (2, 8, 8, 1, 9, 1, 256, 256, 0))
 
 
 # Together these use every op kind torchvision's classification models run (views, copies,
@@ -111,7 +111,7 @@ def test_families_missing_from_a_profile_fall_back_and_are_listed() -> None:
 def test_a_hypothetical_call_is_priced_by_its_family() -> None:
     model = read_profile(str(CONSTANT)).kernels
     assert model is not None
-    depthwise = KernelCall("conv.depthwise", (1, 32, 32, 32, 9, 1, 3136, 3136))
+    depthwise = KernelCall("conv.depthwise", (1, 32, 32, 32, 9, 1, 3136, 3136, 0))
     assert call_us(model, depthwise) == pytest.approx(100.0, rel=1e-9)
     assert call_us(model, KernelCall("act.silu", (50_000, 1))) == pytest.approx(10.0, rel=1e-9)
 
@@ -135,3 +135,42 @@ def test_batch_statistics_are_their_own_family_with_the_normalized_shape() -> No
     b = convscope.analyze(Block().eval(), (2, 8, 16, 16))
     norms = [kernel_call(b.graph, n) for n in b.graph.nodes if n.kind is ir.OpKind.NORM]
     assert norms == [KernelCall("norm.batch", (2, 8, 256))]
+
+
+class TokenConv(nn.Module):
+    """A depthwise conv over a transposed view of a Linear's batch-1 tokens (PVTv2's and
+    SegFormer's token MLP): PyTorch copies the input into a dense layout first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 8)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.dw(self.fc(tokens).transpose(1, 2).reshape(1, 8, 6, 6))
+
+
+def test_a_conv_that_copies_its_input_first_pays_the_copy() -> None:
+    a = convscope.analyze(TokenConv(), (1, 36, 4))
+    pred = predict(a.graph, read_profile(str(CONSTANT)).kernels)  # type: ignore[arg-type]
+    # The fixture prices a conv 100 µs and a copy 10 µs: the layer pays both, two kernels.
+    assert pred.layer_ms["dw"] == pytest.approx(0.11, rel=1e-9)
+    assert pred.layer_ops["dw"] == 2
+    assert pred.family_ms["copy"] == pytest.approx(0.01, rel=1e-9)
+    conv = next(n for n in a.graph.nodes if n.kind is ir.OpKind.CONV)
+    assert kernel_call(a.graph, conv).columns[-1] == 0  # run contiguous, after the copy
+
+
+class ChannelsLast(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dw(x.contiguous(memory_format=torch.channels_last))
+
+
+def test_a_channels_last_input_selects_the_channels_last_samples() -> None:
+    a = convscope.analyze(ChannelsLast(), (1, 8, 6, 6))
+    conv = next(n for n in a.graph.nodes if n.kind is ir.OpKind.CONV)
+    assert kernel_call(a.graph, conv) == KernelCall("conv.depthwise", (1, 8, 8, 8, 9, 1, 36, 36, 1))

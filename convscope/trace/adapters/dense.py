@@ -11,8 +11,28 @@ from convscope.ir import graph as ir
 from convscope.trace.adapters.args import arg, int_tuple
 
 
+def _strides_like_channels_last(t: torch.Tensor) -> bool:
+    """Whether a 4-d tensor's strides read as channels-last the way PyTorch reads them to
+    choose a conv's memory format (``suggest_memory_format``): walking C, W, H, N, each
+    stride at least the span of the dims before it; ambiguous cases (size-1 dims with
+    equal strides) read as contiguous."""
+    if t.dim() != 4 or t.stride(1) == 0:
+        return False
+    low = 0
+    for d in (1, 3, 2, 0):
+        size, stride = t.shape[d], t.stride(d)
+        if size == 0 or stride < low or (d == 0 and low == t.stride(1)):
+            return False
+        low = stride * size if size > 1 else stride
+    return True
+
+
 def conv(args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Tensor]) -> ir.Attrs:
     x, w, bias = args[0], args[1], arg(args, kwargs, 2, "bias")
+    # PyTorch runs a CPU conv in channels-last when its input or weight reads so, after
+    # making the input dense in that layout (a copy when it is not).
+    channels_last = _strides_like_channels_last(x) or _strides_like_channels_last(w)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
     transposed = bool(arg(args, kwargs, 6, "transposed", False))
     groups = int(arg(args, kwargs, 8, "groups", 1))
     nd = w.dim() - 2
@@ -30,6 +50,8 @@ def conv(args: Sequence[Any], kwargs: Mapping[str, Any], outs: Sequence[torch.Te
         transposed=transposed,
         output_padding=int_tuple(arg(args, kwargs, 7, "output_padding"), nd, 0),
         has_bias=bias is not None,
+        channels_last=channels_last,
+        input_copy=not x.is_contiguous(memory_format=layout),
     )
 
 
