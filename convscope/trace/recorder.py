@@ -299,7 +299,8 @@ def _meta_stand_ins(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     for name, t, is_buffer in _named_tensors(model):
         if id(t) not in made:
-            stand_in = torch.empty(t.shape, dtype=t.dtype, device="meta")
+            # Same strides: a model converted to channels-last runs its convs so.
+            stand_in = torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="meta")
             made[id(t)] = (
                 torch.nn.Parameter(stand_in, requires_grad=t.requires_grad)
                 if not is_buffer

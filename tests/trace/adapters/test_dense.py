@@ -78,3 +78,14 @@ def test_a_trace_sees_the_layouts_a_model_leaves() -> None:
     convs = {n.module: n.attrs for n in graph.nodes if isinstance(n.attrs, ir.ConvAttrs)}
     assert convs["dw1"].input_copy and not convs["dw1"].channels_last
     assert convs["dw2"].channels_last and not convs["dw2"].input_copy
+
+
+def test_a_model_converted_to_channels_last_is_traced_so() -> None:
+    model = nn.Conv2d(8, 16, 3, padding=1).to(memory_format=torch.channels_last)
+    x = torch.randn(1, 8, 6, 6)
+    with torch.no_grad():
+        out = model(x)
+    # The oracle: PyTorch runs it in channels-last (its weight reads so), input contiguous.
+    assert not out.is_contiguous() and out.is_contiguous(memory_format=torch.channels_last)
+    (conv,) = [n.attrs for n in trace(model, [x]).nodes if isinstance(n.attrs, ir.ConvAttrs)]
+    assert conv.channels_last and conv.input_copy  # the input is copied into channels-last
