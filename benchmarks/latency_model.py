@@ -715,6 +715,35 @@ def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
             f"±20 % (median error {_pct(statistics.median(fastest))}): that much of the error "
             "is the host's drift between the calibration and the measurements.",
         ]
+        scaled = {
+            batch: [
+                # Each pass against the prediction scaled by how fast the host ran then (the
+                # gauge's time at that pass over its time after the calibration).
+                statistics.median(
+                    _err(r["predicted_ms"] * p["probe_ms"] / probe_cal, p["cpu_ms"])
+                    for p in r["passes"]
+                )
+                for r in results
+                if r["batch"] == batch and r.get("passes")
+            ]
+            for batch in (1, 8)
+        }
+        figures = [
+            f"at batch {b}, {_pct(_within(es, 0.1))} within ±10 % and "
+            f"{_pct(_within(es, 0.2))} within ±20 % (median absolute error "
+            f"{_pct(statistics.median(abs(e) for e in es))})"
+            for b, es in scaled.items()
+            if es
+        ]
+        lines += [
+            "",
+            "Another diagnostic, not a figure the goal is judged on: the host's speed taken "
+            "into account. With each prediction scaled by the gauge's time at a pass over its "
+            "time after the calibration (the host ran that much slower or faster) and "
+            f"compared with that pass: {'; '.join(figures)}. The gauge is one compute-bound "
+            "block whose data stays in cache, so this only estimates what a device of its own "
+            "would show; it corrects no figure above.",
+        ]
     if cache.get("repredicted"):
         first = cache.get("measured_after")
         calibrated = (
