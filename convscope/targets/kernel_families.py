@@ -235,29 +235,13 @@ def _families() -> Mapping[str, Family]:
         ),
         Family("norm.layer", ("rows", "cols"), _rows_features, "layer norm / RMS norm"),
         Family("norm.group", ("n", "c", "hw"), _map_features, "group / instance norm"),
-        Family(
-            "pool.max",
-            ("n", "c", "hwin", "kk", "stride", "hwout"),
-            _pool_features,
-            "max_pool2d",
+        *(
+            Family(f"pool.{k}", ("n", "c", "hwin", "kk", "stride", "hwout"), _pool_features, op)
+            for k, op in (("max", "max_pool2d"), ("avg", "avg_pool2d"))
         ),
-        Family(
-            "pool.avg",
-            ("n", "c", "hwin", "kk", "stride", "hwout"),
-            _pool_features,
-            "avg_pool2d",
-        ),
-        Family(
-            "pool.adaptive_avg",
-            ("n", "c", "hwin", "hwout"),
-            _resize_features,
-            "adaptive_avg_pool2d",
-        ),
-        Family(
-            "pool.adaptive_max",
-            ("n", "c", "hwin", "hwout"),
-            _resize_features,
-            "adaptive_max_pool2d",
+        *(
+            Family(f"pool.adaptive_{k}", ("n", "c", "hwin", "hwout"), _resize_features, op)
+            for k, op in (("avg", "adaptive_avg_pool2d"), ("max", "adaptive_max_pool2d"))
         ),
         *(
             Family(

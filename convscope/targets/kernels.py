@@ -408,12 +408,11 @@ def _parse_family(name: str, fam: Any) -> tuple[np.ndarray, np.ndarray, tuple[in
         if key not in ("columns", "rows", "unstable"):
             raise KernelsError(f"{where}.{key}", "unknown key (known: columns, rows, unstable)")
     columns = [*family.columns, "us"]
-    # A profile written before a column was added lacks it: its rows get the default.
-    older = [c for c in columns if c not in family.defaults]
-    missing = fam.get("columns") == older and older != columns
-    if fam.get("columns") != columns and not missing:
-        raise KernelsError(f"{where}.columns", f"expected [{', '.join(columns)}]")
-    if missing:
+    if fam.get("columns") != columns:
+        # A profile written before a column was added lacks it: its rows get the default.
+        older = [c for c in columns if c not in family.defaults]
+        if fam.get("columns") != older:
+            raise KernelsError(f"{where}.columns", f"expected [{', '.join(columns)}]")
         columns = older
     rows = fam.get("rows")
     if not isinstance(rows, list) or not rows:
@@ -434,7 +433,7 @@ def _parse_family(name: str, fam: Any) -> tuple[np.ndarray, np.ndarray, tuple[in
                 f"expected {len(columns)} numbers (non-negative integers, then a positive time "
                 f"in µs), got {row!r}",
             )
-        values = dict(zip(columns, row[:-1], strict=False))
+        values = dict(zip(columns[:-1], row[:-1], strict=True))
         shape_rows.append([int(values.get(c, family.defaults.get(c, 0))) for c in family.columns])
         times.append(float(row[-1]))
     unstable = fam.get("unstable", [])
