@@ -49,6 +49,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_file import emit
 
+from convscope._io import write_atomic
+
 HERE = Path(__file__).resolve().parent
 SECTION = "## latency model: predicted vs measured"
 CACHE = HERE / "latency-model-results.json"
@@ -170,27 +172,52 @@ def api_profile(path: Path) -> Any:
 
 def calibration(args: argparse.Namespace) -> tuple[Any, list[float]]:
     """The profile to predict with, and the gauges (:func:`probe_ms`) around its calibration
-    when this run made it: one before, one after each attempt. A calibration during which
-    the host's speed changed (the gauges around it differ by more than ``--host-tolerance``)
-    is made again, once."""
+    when this run made it: one before, one after each attempt or session. With one session,
+    a calibration during which the host's speed changed (the gauges around it differ by more
+    than ``--host-tolerance``) is made again, once; with ``--sessions K`` this makes the
+    first of K sessions of ``--budget / K`` seconds (:func:`add_session` the others)."""
     from convscope import api
 
     path = args.calibration
     gauges: list[float] = []
     if args.recalibrate or not path.exists():
-        for _ in range(2):  # a second attempt when the host changed speed during the first
+        budget = args.budget / args.sessions
+        for _ in range(2 if args.sessions == 1 else 1):
             gauges.append(probe_ms())
             print(
-                f"calibrating kernels ({args.budget:.0f} s, {args.threads} thread(s))...",
+                f"calibrating kernels ({budget:.0f} s, {args.threads} thread(s))...",
                 file=sys.stderr,
             )
-            measured = api.calibrate_kernels("cpu", threads=args.threads, budget_s=args.budget)
+            measured = api.calibrate_kernels("cpu", threads=args.threads, budget_s=budget)
             gauges.append(probe_ms())
             print(f"  {measured.model.provenance.text}; gauges {gauges[-2:]}", file=sys.stderr)
             if abs(gauges[-1] / gauges[-2] - 1) <= args.host_tolerance:
                 break
-        path.write_text(measured.to_profile_yaml())
+        write_atomic(path, measured.to_profile_yaml())
     return api.load_profile(str(path)), gauges
+
+
+def add_session(profile: Any, args: argparse.Namespace) -> tuple[Any, list[float]]:
+    """One more calibration session pooled into the calibration file (what `convscope profile
+    --calibrate --kernels --append FILE` does), with the gauges before and after it."""
+    from convscope import api
+
+    budget = args.budget / args.sessions
+    gauges = [probe_ms()]
+    print(f"calibration session ({budget:.0f} s)...", file=sys.stderr)
+    measured = api.calibrate_kernels(
+        "cpu", threads=args.threads, budget_s=budget, pool_with=profile.kernels
+    )
+    gauges.append(probe_ms())
+    print(f"  {measured.model.provenance.text}; gauges {gauges}", file=sys.stderr)
+    write_atomic(args.calibration, measured.to_profile_yaml())
+    return api.load_profile(str(args.calibration)), gauges
+
+
+def calibration_key(prov: Any) -> str:
+    """What ties cached results to a calibration: its (first session's) date and threads
+    (sessions pooled later keep both)."""
+    return f"{prov.date}|{prov.threads}"
 
 
 def await_host(reference: float, args: argparse.Namespace) -> tuple[float, float]:
@@ -431,10 +458,16 @@ def timer_check(spec: str, threads: int) -> float:
 def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
     profile, gauges = calibration(args)
     prov = profile.kernels.provenance
-    key = f"{prov.date}|{prov.threads}|{prov.samples}"
+    key = calibration_key(prov)
     cache: dict[str, Any] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     if cache.get("calibration") != key:
-        cache = {"calibration": key, "provenance": prov.to_dict(), "results": {}, "timer": {}}
+        cache = {
+            "calibration": key,
+            "provenance": prov.to_dict(),
+            "results": {},
+            "timer": {},
+            "sessions": args.sessions,
+        }
         if gauges:
             cache["calibration_gauges"] = gauges
     if "probe_ms" not in cache:  # the host's speed right after the calibration
@@ -442,6 +475,10 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
     cache["host_tolerance"] = args.host_tolerance
     cache["host_wait"] = max(cache.get("host_wait", 0.0), args.host_wait)
     results = cache["results"]
+    # Sessions spread over the measurements: session j + 1 once j / K of them are done.
+    planned = cache.get("sessions", 1)
+    units = args.passes * len(models) * len(args.batches)
+    done = sum(len(r.get("passes", ())) for r in results.values())
     missed = 0  # consecutive waits that ended without the host back at its speed
     for pass_ in range(args.passes):
         for i, spec in enumerate(models):
@@ -450,6 +487,15 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                 r = results.get(name)
                 if r is not None and ("error" in r or len(r["passes"]) > pass_):
                     continue
+                if profile.kernels.provenance.sessions < planned and done >= (
+                    profile.kernels.provenance.sessions * units / planned
+                ):
+                    profile, around = add_session(profile, args)
+                    cache["calibration_gauges"] = [*cache.get("calibration_gauges", []), *around]
+                    cache["provenance"] = profile.kernels.provenance.to_dict()
+                    # The reference speed: the median of the gauges after each session.
+                    cache["probe_ms"] = statistics.median(cache["calibration_gauges"][1::2])
+                    write_cache(cache)
                 print(
                     f"[pass {pass_ + 1}, {i + 1}/{len(models)}] {name} (load {_load()})",
                     file=sys.stderr,
@@ -474,6 +520,7 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                     }
                     write_cache(cache)
                     continue
+                done += 1
                 one = {k: got[k] for k in PASS_KEYS} | {"host_wait_s": round(waited, 1)}
                 if r is None:
                     r = results[name] = {**got, "passes": []}
@@ -489,6 +536,10 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                     file=sys.stderr,
                 )
                 write_cache(cache)
+    if planned > 1:
+        # Every prediction is the pooled model's: the sessions made after a model was
+        # measured join in, and no prediction depends on when its model was measured.
+        repredict(cache, profile)
     for spec in models[: args.timer_check]:
         if (
             spec not in cache["timer"]
@@ -512,14 +563,15 @@ def repredict(cache: dict[str, Any], profile: Any) -> None:
     from convscope import api
 
     prov = profile.kernels.provenance
-    key = f"{prov.date}|{prov.threads}|{prov.samples}"
+    key = calibration_key(prov)
     if cache.get("calibration") != key:
         # A newer calibration (same machine, same thread count) prices the measurements
         # as they were taken; the report says when each was made.
         if prov.threads != cache["provenance"]["threads"]:
             raise SystemExit("error: the calibration's thread count differs from the runs'")
         cache.setdefault("measured_after", cache["provenance"])
-        cache["calibration"], cache["provenance"] = key, prov.to_dict()
+        cache["calibration"] = key
+    cache["provenance"] = prov.to_dict()
     for name, r in cache["results"].items():
         if "error" in r:
             continue
@@ -568,6 +620,22 @@ def _cause(r: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def sessions_text(prov: dict[str, Any]) -> str:
+    """How a calibration made in several sessions was made (nothing for one session)."""
+    k = prov.get("sessions", 1)
+    if k == 1:
+        return ""
+    return (
+        f" It was made in {k} sessions of {prov['budget_s'] / k:.0f} s spread over the "
+        f"measurements (the first before any model, each next one once another 1/{k} of the "
+        f"measurements is done; `--sessions {k}`), pooled into one kernel model as "
+        "`convscope profile --calibrate --kernels --append FILE.yaml` does: on this shared "
+        "host the speed has slow and fast spells of "
+        "minutes, and a calibration made in one spell prices every model in it. Every "
+        "prediction below is the pooled model's, computed after the last session."
+    )
+
+
 def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
     results = [
         r
@@ -586,8 +654,11 @@ def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
         f"Calibration (`convscope profile --calibrate --kernels --threads {prov['threads']}`, "
         f"budget {prov['budget_s']:.0f} s): {prov['samples']} kernel samples in "
         f"{prov['runtime_s']:.0f} s ({prov['unstable']} unstable), load average "
-        f"{' '.join(str(x) for x in prov.get('load', []))} when it started. The calibration "
-        "sees micro-benchmarks only; no model below, nor any family of them, entered it.",
+        f"{' '.join(str(x) for x in prov.get('load', []))} when "
+        + ("it started." if prov.get("sessions", 1) == 1 else "the last session started.")
+        + sessions_text(prov)
+        + " The calibration sees micro-benchmarks only; no model below, nor any family of "
+        "them, entered it.",
         "",
         "Measured on the same model object at the same thread count (random weights, eval, "
         "`torch.inference_mode`, fp32): the `convscope profile` median end to end (wall "
@@ -698,8 +769,13 @@ def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
             when += (
                 " The gauge read "
                 + ", ".join(f"{g:.2f}" for g in around)
-                + " ms before and after each calibration attempt (a second attempt is made "
-                "when the first's two differ by more than that)."
+                + (
+                    " ms before and after each calibration session (its value after the "
+                    "calibration is their median after the sessions)."
+                    if prov.get("sessions", 1) > 1
+                    else " ms before and after each calibration attempt (a second attempt is "
+                    "made when the first's two differ by more than that)."
+                )
             )
         lines += ["", when]
         fastest = [
@@ -905,6 +981,15 @@ def main() -> None:
         type=float,
         default=0.0,
         help="seconds to wait at most for the gauge to come back before measuring (0: never)",
+    )
+    ap.add_argument(
+        "--sessions",
+        type=int,
+        default=1,
+        help="calibrate in this many sessions of --budget / K seconds spread over the "
+        "measurements (the first before any model, the next once another 1/K of them is "
+        "done), pooled into one "
+        "kernel model as `profile --calibrate --kernels --append` does",
     )
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument(

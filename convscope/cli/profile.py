@@ -25,7 +25,7 @@ from convscope.cli.app import (
     stdout_isatty,
     to_stdout,
 )
-from convscope.errors import ConvscopeError
+from convscope.errors import ConvscopeError, InputError
 
 if TYPE_CHECKING:  # annotations only: the CLI starts without torch
     from convscope import api
@@ -161,6 +161,15 @@ def _analysis_inputs(inputs: api.ModelInputs, batch: int | None) -> api.ModelInp
     help="Seconds a --kernels calibration takes in all (more: more samples, better fits).",
 )
 @click.option(
+    "--append",
+    "append",
+    metavar="FILE.yaml",
+    help="With --calibrate --kernels: add this session's samples to FILE.yaml's kernel "
+    "model (same device, torch, --threads and --dtype), one model fitted on all; FILE.yaml "
+    "is rewritten unless -o names another file. Sessions made at different times average "
+    "a device's slow and fast spells (a shared host, thermal throttling).",
+)
+@click.option(
     "--dtype",
     type=click.Choice(("float32", "float16", "bfloat16")),
     default="float32",
@@ -199,6 +208,7 @@ def profile(
     calibrate_time: float,
     kernels: bool,
     budget: float,
+    append: str | None,
     dtype: str,
     top: int,
     fmt: str,
@@ -216,9 +226,16 @@ def profile(
     convscope profile model.py --target gpu-fp16 --roofline
     convscope profile --calibrate -o machine.yaml
     convscope profile --calibrate --kernels --threads 1 -o device.yaml
+    convscope profile --calibrate --kernels --threads 1 --append device.yaml
     """
     from convscope import _io
 
+    if append is not None and not kernels:
+        raise ProfileUsageError("--append goes with --calibrate --kernels")
+    if append is not None and Path(append).suffix not in (".yaml", ".yml"):
+        raise ProfileUsageError("--append takes a target profile with a kernel model: FILE.yaml")
+    if append is not None and output is None:
+        output = append
     sources = model_inputs(model, weights)
     if output:
         _io.check_output_path(output, sources)
@@ -241,9 +258,15 @@ def profile(
 
         api.check_device(device)  # fail before loading anything
         if model is None and kernels:
+            earlier = _kernels_of(api.load_profile(append)) if append is not None else None
             profile_report.stage(progress, "calibrating kernels")
             measured = api.calibrate_kernels(
-                device, dtype=dtype, threads=threads, budget_s=budget, progress=progress
+                device,
+                dtype=dtype,
+                threads=threads,
+                budget_s=budget,
+                progress=progress,
+                pool_with=earlier,
             )
         elif model is None:
             profile_report.stage(progress, "calibrating")
@@ -362,6 +385,16 @@ def _torch_dtype(name: str) -> Any:
     import torch
 
     return getattr(torch, name)
+
+
+def _kernels_of(prof: Any) -> Any:
+    """The kernel model of the --append profile (an error when it has none)."""
+    if prof.kernels is None:
+        raise InputError(
+            f"{prof.path or prof.name} has no kernel model to add to (make one with "
+            "profile --calibrate --kernels -o FILE.yaml)"
+        )
+    return prof.kernels
 
 
 def _emit_kernels(measured: Any, output: str | None) -> None:

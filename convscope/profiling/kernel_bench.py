@@ -203,9 +203,15 @@ def calibrate_kernels(
     families: tuple[str, ...] | None = None,
     seed: int = 0,
     progress: ProgressFn | None = None,
+    pool_with: KernelModel | None = None,
 ) -> KernelCalibration:
     """Time every kernel family on ``device`` within ``budget_s`` seconds (see the module
-    docstring); ``families`` limits the run to some (tests)."""
+    docstring); ``families`` limits the run to some (tests).
+
+    ``pool_with``: an earlier calibration of this device (same torch, threads and dtype,
+    checked before anything is timed) that this session's samples join: a session draws
+    other shapes (its seed is offset by the sessions already pooled), and the model returned
+    is fitted on all of them (:meth:`~convscope.targets.kernels.KernelModel.pooled`)."""
     if dtype not in DTYPES:
         raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     if not math.isfinite(budget_s) or budget_s <= 0:
@@ -215,6 +221,9 @@ def calibrate_kernels(
     if unknown:
         raise InputError(f"unknown kernel families: {', '.join(unknown)}")
     dev = check_device(device)
+    if pool_with is not None:
+        _check_poolable(pool_with.provenance, dev, dtype, threads)
+        seed += pool_with.provenance.sessions
     started = time.monotonic()
     load = os.getloadavg() if hasattr(os, "getloadavg") else ()
     old_threads = torch.get_num_threads()
@@ -271,9 +280,28 @@ def calibrate_kernels(
         load=tuple(float(x) for x in load),
         clock=clock_name,
     )
-    return KernelCalibration(
-        KernelModel(provenance=provenance, samples=MappingProxyType(samples)), roofline
-    )
+    model = KernelModel(provenance=provenance, samples=MappingProxyType(samples))
+    return KernelCalibration(model if pool_with is None else pool_with.pooled(model), roofline)
+
+
+def _check_poolable(
+    earlier: Provenance, dev: torch.device, dtype: str, threads: int | None
+) -> None:
+    """InputError, before anything is timed, when this session would not measure what
+    ``earlier`` measured."""
+    now = {
+        "device": dev.type,
+        "device_name": device_name(dev),
+        "torch": torch.__version__,
+        "dtype": dtype,
+        "threads": threads if threads is not None else torch.get_num_threads(),
+    }
+    for key, value in now.items():
+        if getattr(earlier, key) != value:
+            raise InputError(
+                f"cannot add this session to a calibration of another {key}: it was "
+                f"{getattr(earlier, key)!r}, this session's is {value!r}"
+            )
 
 
 @dataclass

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
@@ -188,6 +188,9 @@ class Provenance:
     module_call_us: float  # Python cost of one nn.Module call (hooks checked, forward run)
     load: tuple[float, ...] = ()  # os.getloadavg() before the run
     clock: str = "wall"  # "wall", "thread-cpu" (CPU, one thread) or "cuda-events"
+    # Calibration sessions pooled in these samples (:meth:`KernelModel.pooled`); ``date`` is
+    # the first one's, ``runtime_s`` / ``budget_s`` / ``samples`` / ``unstable`` their sums.
+    sessions: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -205,6 +208,8 @@ class Provenance:
             "module_call_us": round(self.module_call_us, 3),
             "load": [round(x, 2) for x in self.load],
             "clock": self.clock,
+            # Written only when several sessions are pooled, so one session's file is as before.
+            **({"sessions": self.sessions} if self.sessions > 1 else {}),
         }
 
     @property
@@ -212,7 +217,36 @@ class Provenance:
         return (
             f"{self.samples} kernel samples on {self.device_name} ({self.device}, "
             f"{self.threads} thread(s), {self.dtype}, torch {self.torch}), {self.date}, "
-            f"{self.runtime_s:.0f} s" + (f", {self.unstable} unstable" if self.unstable else "")
+            f"{self.runtime_s:.0f} s"
+            + (f" in {self.sessions} sessions" if self.sessions > 1 else "")
+            + (f", {self.unstable} unstable" if self.unstable else "")
+        )
+
+    def pooled(self, later: Provenance) -> Provenance:
+        """The provenance of this calibration's samples pooled with ``later``'s; a
+        :class:`KernelsError` when the two did not measure the same thing (device, torch,
+        threads, dtype, clock or tolerance differ)."""
+        for key in ("device", "device_name", "torch", "threads", "dtype", "clock", "tolerance"):
+            mine, theirs = getattr(self, key), getattr(later, key)
+            if mine != theirs:
+                raise KernelsError(
+                    f"provenance.{key}",
+                    f"cannot pool calibrations of different {key}: {mine!r} and {theirs!r}",
+                )
+        sessions = self.sessions + later.sessions
+        return replace(
+            self,
+            runtime_s=self.runtime_s + later.runtime_s,
+            budget_s=self.budget_s + later.budget_s,
+            samples=self.samples + later.samples,
+            unstable=self.unstable + later.unstable,
+            # The module call overhead is one figure per session: their mean.
+            module_call_us=(
+                self.module_call_us * self.sessions + later.module_call_us * later.sessions
+            )
+            / sessions,
+            load=later.load,
+            sessions=sessions,
         )
 
 
@@ -272,6 +306,25 @@ class KernelModel:
                     feats[:, -fam.kept :] = whole[:, -fam.kept :]
         out: np.ndarray = pieces * np.exp(fit.predict_log(feats))
         return out
+
+    def pooled(self, later: KernelModel) -> KernelModel:
+        """These samples and ``later``'s, one model: calibration sessions made at different
+        times (on a shared or throttling device, each session sees the speed of its own
+        minutes; pooled, the fit sees their spread instead of one moment's). A
+        :class:`KernelsError` when the sessions measured different devices or settings."""
+        provenance = self.provenance.pooled(later.provenance)
+        samples = dict(self.samples)
+        for name, (rows, times, unstable) in later.samples.items():
+            if name not in samples:
+                samples[name] = (rows, times, unstable)
+                continue
+            old_rows, old_times, old_unstable = samples[name]
+            samples[name] = (
+                np.concatenate([old_rows, rows]),
+                np.concatenate([old_times, times]),
+                (*old_unstable, *(len(old_times) + i for i in unstable)),
+            )
+        return KernelModel(provenance=provenance, samples=MappingProxyType(samples))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``kernels:`` section (see :func:`to_yaml` for its text)."""
@@ -339,6 +392,7 @@ _PROVENANCE_TYPES: Mapping[str, tuple[type, ...]] = {
     "module_call_us": (int, float),
     "load": (list,),
     "clock": (str,),
+    "sessions": (int,),
 }
 
 
@@ -370,7 +424,7 @@ def parse_kernels(raw: Any) -> KernelModel:
     values: dict[str, Any] = {}
     for key, types in _PROVENANCE_TYPES.items():
         if key not in prov:
-            if key in ("load", "clock"):
+            if key in ("load", "clock", "sessions"):
                 continue
             raise KernelsError(f"provenance.{key}", "missing")
         v = prov[key]
@@ -380,8 +434,8 @@ def parse_kernels(raw: Any) -> KernelModel:
     for key in prov:
         if key not in _PROVENANCE_TYPES:
             raise KernelsError(f"provenance.{key}", "unknown key")
-    if values["threads"] < 1 or values["module_call_us"] < 0:
-        raise KernelsError("provenance", "threads must be ≥ 1 and module_call_us ≥ 0")
+    if values["threads"] < 1 or values["module_call_us"] < 0 or values.get("sessions", 1) < 1:
+        raise KernelsError("provenance", "threads and sessions must be ≥ 1 and module_call_us ≥ 0")
     if values.get("clock", "wall") not in CLOCKS:
         raise KernelsError("provenance.clock", f"expected one of {', '.join(CLOCKS)}")
     load = values.pop("load", [])

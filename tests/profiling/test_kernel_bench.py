@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from convscope.cli.app import main
+from convscope.errors import InputError
 from convscope.profiling.kernel_bench import calibrate_kernels, time_call
 from convscope.profiling.measure import Clock
 from convscope.targets.kernel_families import FAMILIES
@@ -83,3 +84,46 @@ def test_cuda_calibration_uses_events() -> None:
     assert cal.model.provenance.device == "cuda"
     assert cal.model.provenance.clock == "cuda-events"
     assert cal.model.samples
+
+
+def test_a_session_pooled_with_an_earlier_one_draws_other_shapes() -> None:
+    first = calibrate_kernels("cpu", threads=1, budget_s=1.0, families=("view",)).model
+    both = calibrate_kernels(
+        "cpu", threads=1, budget_s=1.0, families=("view",), pool_with=first
+    ).model
+    rows, times, _ = both.samples["view"]
+    n = len(first.samples["view"][1])
+    assert both.provenance.sessions == 2 and len(times) > n
+    assert (rows[:n] == first.samples["view"][0]).all()
+    # The second session's seed is offset by one: not the first session's draws again.
+    again = calibrate_kernels("cpu", threads=1, budget_s=1.0, families=("view",), seed=1)
+    m = min(len(times) - n, len(again.model.samples["view"][1]))
+    assert m > 0 and (rows[n : n + m] == again.model.samples["view"][0][:m]).all()
+
+
+def test_a_session_of_other_settings_is_refused_before_timing() -> None:
+    first = calibrate_kernels("cpu", threads=1, budget_s=0.5, families=("view",)).model
+    with pytest.raises(InputError, match="threads"):
+        calibrate_kernels("cpu", threads=2, budget_s=60.0, families=("view",), pool_with=first)
+
+
+def test_cli_append_adds_a_session_and_refuses_a_profile_without_kernels(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "dev.yaml"
+    args = ["profile", "--calibrate", "--kernels", "--threads", "1", "--budget", "3"]
+    assert CliRunner().invoke(main, [*args, "-o", str(out)]).exit_code == 0
+    before = read_profile(str(out)).kernels
+    assert before is not None
+    result = CliRunner().invoke(main, [*args, "--append", str(out)])
+    assert result.exit_code == 0, result.stderr
+    after = read_profile(str(out)).kernels
+    assert after is not None and after.provenance.sessions == 2
+    assert after.provenance.samples > before.provenance.samples
+    plain = tmp_path / "roofline.yaml"
+    plain.write_text(out.read_text().split("kernels:")[0])
+    text = plain.read_text()
+    refused = CliRunner().invoke(main, [*args, "--append", str(plain)])
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("error:") and "no kernel model" in refused.stderr
+    assert plain.read_text() == text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from types import MappingProxyType
@@ -165,3 +166,53 @@ def test_a_profile_with_a_bad_kernels_section_is_one_config_error(tmp_path: Path
 
 def test_profiles_without_kernels_have_none() -> None:
     assert read_profile("generic").kernels is None
+
+
+def test_pooled_sessions_are_one_model_of_all_their_samples() -> None:
+    first = _relu_model()
+    later_prov = dataclasses.replace(
+        PROV,
+        date="2026-01-02T00:00:00Z",
+        runtime_s=7.5,
+        samples=20,
+        unstable=2,
+        module_call_us=2.5,
+        load=(1.0,),
+    )
+    rows, times, _ = first.samples["act.relu"]
+    later = KernelModel(
+        later_prov,
+        MappingProxyType(
+            {
+                "act.relu": (rows, times * 2.0, (0, 5)),
+                "ew.add": (np.array([[10, 1, 0], [1000, 1, 0]]), np.array([3.0, 9.0]), ()),
+            }
+        ),
+    )
+    both = first.pooled(later)
+    _, t, u = both.samples["act.relu"]
+    assert len(t) == 40 and (t[:20] == times).all() and (t[20:] == times * 2).all()
+    # A later session's unstable rows keep pointing at their own rows.
+    assert u == (3, 20, 25)
+    assert both.samples["ew.add"][1].tolist() == [3.0, 9.0]
+    p = both.provenance
+    assert (p.sessions, p.samples, p.unstable, p.runtime_s) == (2, 40, 3, 20.0)
+    assert p.date == PROV.date and p.module_call_us == 2.0 and p.load == (1.0,)
+    assert "in 2 sessions" in p.text
+    # Each sample counts once: a shape timed at 1× and 2× is fitted in between.
+    mid = both.predict_us("act.relu", [[10**5, 0]])[0]
+    assert _power_law(10**5, 0) < mid < 2 * _power_law(10**5, 0)
+    # The pooled file reads back, sessions included; one session's file has no such key.
+    back = parse_kernels(yaml.safe_load(both.to_yaml())["kernels"])
+    assert back.provenance == p and back.to_dict() == both.to_dict()
+    assert "sessions" not in first.to_dict()["provenance"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("device_name", "other box"), ("threads", 2), ("torch", "2.y")]
+)
+def test_sessions_of_different_settings_are_not_pooled(key: str, value: object) -> None:
+    other = KernelModel(dataclasses.replace(PROV, **{key: value}), _relu_model().samples)
+    with pytest.raises(KernelsError) as info:
+        _relu_model().pooled(other)
+    assert info.value.path == f"provenance.{key}"
