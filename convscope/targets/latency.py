@@ -228,12 +228,11 @@ def input_copies(graph: ir.Graph, node: ir.Node) -> tuple[KernelCall, ...]:
     return ()
 
 
-def separable_calls(
-    graph: ir.Graph, node: ir.Node, multiplier: int = 1
-) -> tuple[KernelCall, KernelCall]:
-    """The depthwise and pointwise calls a dense conv op becomes when factorized: depthwise
-    ``C_in → m·C_in`` with the conv's kernel and stride, then pointwise ``m·C_in → C_out``
-    on the output map."""
+def separable_calls(graph: ir.Graph, node: ir.Node, multiplier: int = 1) -> tuple[KernelCall, ...]:
+    """The calls a dense conv op becomes when factorized: the copy of its input when the
+    conv copied it (:func:`input_copies`: the depthwise conv reads the same input), then
+    depthwise ``C_in → m·C_in`` with the conv's kernel and stride, then pointwise
+    ``m·C_in → C_out`` on the output map."""
     a = node.attrs
     if not isinstance(a, ir.ConvAttrs):
         raise ValueError(f"{node.op} is not a convolution")
@@ -244,6 +243,7 @@ def separable_calls(
     ones = (1,) * len(a.kernel)
     cl = a.channels_last  # the rewritten convs run in the layout the conv ran in
     return (
+        *input_copies(graph, node),
         conv_call(
             n, cin, mid, cin, a.kernel, a.stride, hwin, hwout, channels_last=cl, approximate=odd
         ),
@@ -251,9 +251,10 @@ def separable_calls(
     )
 
 
-def spatialize_calls(graph: ir.Graph, node: ir.Node, side: int) -> tuple[KernelCall, KernelCall]:
+def spatialize_calls(graph: ir.Graph, node: ir.Node, side: int) -> tuple[KernelCall, ...]:
     """The calls a 1×1 conv op becomes with a depthwise ``side``×``side`` in front of it
-    (the depthwise takes the 1×1 conv's stride; the 1×1 conv then runs at stride 1)."""
+    (the depthwise takes the 1×1 conv's stride and its input copy, if any; the 1×1 conv then
+    runs at stride 1)."""
     a = node.attrs
     if not isinstance(a, ir.ConvAttrs):
         raise ValueError(f"{node.op} is not a convolution")
@@ -264,6 +265,7 @@ def spatialize_calls(graph: ir.Graph, node: ir.Node, side: int) -> tuple[KernelC
     ones = (1,) * len(a.kernel)
     cl = a.channels_last
     return (
+        *input_copies(graph, node),
         conv_call(
             n, cin, cin, cin, square, a.stride, hwin, hwout, channels_last=cl, approximate=odd
         ),
@@ -386,7 +388,8 @@ class LatencyPrediction:
     layer_ops: Mapping[str, int]
     family_ms: Mapping[str, float]  # family → Σ over its ops
     approximated: tuple[ApproximatedOp, ...] = ()
-    node_us: Mapping[int, float] = field(default_factory=dict)  # node id → µs
+    # node id → µs of its kernels (a conv's input copy included, as in its layer's time)
+    node_us: Mapping[int, float] = field(default_factory=dict)
     # The roofline beside the prediction: a lower bound, None without roofline figures.
     roofline_ms: float | None = None
     roofline_layer_ms: Mapping[str, float] = field(default_factory=dict)
@@ -541,9 +544,11 @@ def predict(graph: ir.Graph, model: KernelModel, target: str = "custom") -> Late
             us[i] = float(t) if math.isfinite(t) else 0.0
     layer_ms: dict[str, float] = {}
     layer_ops: dict[str, int] = {}
+    node_us: dict[int, float] = {}  # an op's kernels: its input copies and its own
     family_ms: dict[str, float] = {}
     approx: dict[tuple[str, str], list[str]] = {}
     for (node, call, family), t in zip(calls, us, strict=True):
+        node_us[node.id] = node_us.get(node.id, 0.0) + t
         layer_ms[node.module] = layer_ms.get(node.module, 0.0) + t / 1e3
         layer_ops[node.module] = layer_ops.get(node.module, 0) + 1
         key = family or "(none)"
@@ -579,6 +584,6 @@ def predict(graph: ir.Graph, model: KernelModel, target: str = "custom") -> Late
             ApproximatedOp(op, len(layers), fam, tuple(dict.fromkeys(layers)))
             for (op, fam), layers in sorted(approx.items())
         ),
-        node_us=MappingProxyType({n.id: t for (n, _, _), t in zip(calls, us, strict=True)}),
+        node_us=MappingProxyType(node_us),
         kernels=model,
     )

@@ -13,7 +13,14 @@ from torch import nn
 import convscope
 from convscope.ir import graph as ir
 from convscope.targets.kernel_families import FAMILIES
-from convscope.targets.latency import KernelCall, call_us, kernel_call, predict
+from convscope.targets.latency import (
+    KernelCall,
+    call_us,
+    kernel_call,
+    predict,
+    separable_calls,
+    spatialize_calls,
+)
 from convscope.targets.profiles import read_profile
 
 CONSTANT = Path(__file__).resolve().parents[1] / "fixtures" / "kernels" / "constant.yaml"
@@ -159,6 +166,27 @@ def test_a_conv_that_copies_its_input_first_pays_the_copy() -> None:
     assert pred.family_ms["copy"] == pytest.approx(0.01, rel=1e-9)
     conv = next(n for n in a.graph.nodes if n.kind is ir.OpKind.CONV)
     assert kernel_call(a.graph, conv).columns[-1] == 0  # run contiguous, after the copy
+    # The op's own time holds its copy, as its layer's does (the table's rows read it).
+    assert pred.node_us[conv.id] == pytest.approx(110.0, rel=1e-9)
+    assert pred.nodes_ms([conv.id]) == pytest.approx(pred.layer_ms["dw"], rel=1e-9)
+
+
+def test_a_rewrite_of_a_conv_that_copies_its_input_copies_it_too() -> None:
+    """Before and after a rewrite are priced alike: the new depthwise conv reads the input
+    the old conv read, so it copies it first as well (a saving is not the copy's time)."""
+    a = convscope.analyze(TokenConv(), (1, 36, 4))
+    conv = next(n for n in a.graph.nodes if n.kind is ir.OpKind.CONV)
+    copy = KernelCall("copy", (8 * 36, 1))
+    sep = separable_calls(a.graph, conv)
+    spatial = spatialize_calls(a.graph, conv, 3)
+    assert sep[0] == copy and [c.family for c in sep[1:]] == ["conv.depthwise", "conv.pointwise"]
+    assert spatial[0] == copy and len(spatial) == 3
+    plain = convscope.analyze(Block(), (1, 8, 16, 16))
+    dense = next(n for n in plain.graph.nodes if n.kind is ir.OpKind.CONV)
+    assert [c.family for c in separable_calls(plain.graph, dense)] == [
+        "conv.depthwise",
+        "conv.pointwise",
+    ]
 
 
 class ChannelsLast(nn.Module):
