@@ -630,9 +630,9 @@ def sessions_text(prov: dict[str, Any]) -> str:
         f"measurements (the first before any model, each next one once another 1/{k} of the "
         f"measurements is done; `--sessions {k}`), pooled into one kernel model as "
         "`convscope profile --calibrate --kernels --append FILE.yaml` does: on this shared "
-        "host the speed has slow and fast spells of "
-        "minutes, and a calibration made in one spell prices every model in it. Every "
-        "prediction below is the pooled model's, computed after the last session."
+        "host the speed has slow and fast spells of minutes, and a calibration made in one "
+        "spell prices every model in it. Every prediction below is the pooled model's, "
+        "computed after the last session."
     )
 
 
@@ -988,8 +988,7 @@ def main() -> None:
         default=1,
         help="calibrate in this many sessions of --budget / K seconds spread over the "
         "measurements (the first before any model, the next once another 1/K of them is "
-        "done), pooled into one "
-        "kernel model as `profile --calibrate --kernels --append` does",
+        "done), pooled into one kernel model as `profile --calibrate --kernels --append` does",
     )
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument(

@@ -230,12 +230,14 @@ def profile(
     """
     from convscope import _io
 
-    if append is not None and not kernels:
-        raise ProfileUsageError("--append goes with --calibrate --kernels")
-    if append is not None and Path(append).suffix not in (".yaml", ".yml"):
-        raise ProfileUsageError("--append takes a target profile with a kernel model: FILE.yaml")
-    if append is not None and output is None:
-        output = append
+    if append is not None:
+        if not kernels:
+            raise ProfileUsageError("--append goes with --calibrate --kernels")
+        if Path(append).suffix not in (".yaml", ".yml"):
+            raise ProfileUsageError(
+                "--append takes a target profile with a kernel model: FILE.yaml"
+            )
+        output = output or append
     sources = model_inputs(model, weights)
     if output:
         _io.check_output_path(output, sources)

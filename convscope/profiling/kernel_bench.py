@@ -58,7 +58,7 @@ from convscope.errors import InputError
 from convscope.profiling.calibrate import STABLE_TOLERANCE, Calibration, calibrate
 from convscope.profiling.kernel_shapes import PLAN, Call, Ctx, draws
 from convscope.profiling.measure import Clock, ProgressFn, check_device, device_name
-from convscope.targets.kernels import KernelModel, Provenance
+from convscope.targets.kernels import KernelModel, KernelsError, Provenance
 
 __all__ = [
     "DEFAULT_BUDGET_S",
@@ -236,9 +236,8 @@ def calibrate_kernels(
     unstable_total = 0
     try:
         used_threads = torch.get_num_threads()
-        one_thread = dev.type == "cpu" and used_threads == 1
-        clock = ThreadClock(dev) if one_thread else Clock(dev)
-        clock_name = "thread-cpu" if one_thread else "cuda-events" if dev.type == "cuda" else "wall"
+        clock_name = _clock_name(dev, used_threads)
+        clock = ThreadClock(dev) if clock_name == "thread-cpu" else Clock(dev)
         gpus: list[int] = []
         if dev.type == "cuda":
             gpus = [dev.index if dev.index is not None else torch.cuda.current_device()]
@@ -284,24 +283,33 @@ def calibrate_kernels(
     return KernelCalibration(model if pool_with is None else pool_with.pooled(model), roofline)
 
 
+def _clock_name(dev: torch.device, threads: int) -> str:
+    """How samples are timed: a CPU thread's CPU time at one thread, CUDA events on a GPU,
+    else the wall clock (``Provenance.clock``)."""
+    if dev.type == "cpu" and threads == 1:
+        return "thread-cpu"
+    return "cuda-events" if dev.type == "cuda" else "wall"
+
+
 def _check_poolable(
     earlier: Provenance, dev: torch.device, dtype: str, threads: int | None
 ) -> None:
     """InputError, before anything is timed, when this session would not measure what
-    ``earlier`` measured."""
-    now = {
-        "device": dev.type,
-        "device_name": device_name(dev),
-        "torch": torch.__version__,
-        "dtype": dtype,
-        "threads": threads if threads is not None else torch.get_num_threads(),
-    }
-    for key, value in now.items():
-        if getattr(earlier, key) != value:
-            raise InputError(
-                f"cannot add this session to a calibration of another {key}: it was "
-                f"{getattr(earlier, key)!r}, this session's is {value!r}"
-            )
+    ``earlier`` measured (every one of :data:`POOLED_SETTINGS`, so that pooling after the
+    timing cannot fail)."""
+    used = threads if threads is not None else torch.get_num_threads()
+    try:
+        earlier.check_same(
+            device=dev.type,
+            device_name=device_name(dev),
+            torch=torch.__version__,
+            threads=used,
+            dtype=dtype,
+            clock=_clock_name(dev, used),
+            tolerance=STABLE_TOLERANCE,
+        )
+    except KernelsError as exc:
+        raise InputError(str(exc)) from None
 
 
 @dataclass

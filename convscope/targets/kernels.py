@@ -45,6 +45,7 @@ from convscope.targets.kernel_families import FAMILIES, Family, feature_matrix, 
 
 __all__ = [
     "FORMAT",
+    "POOLED_SETTINGS",
     "FamilyFit",
     "KernelModel",
     "Provenance",
@@ -170,6 +171,10 @@ def cv_error(family: Family, rows: np.ndarray, times_us: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
 
 
+#: What two calibrations must share for their samples to be pooled into one model.
+POOLED_SETTINGS = ("device", "device_name", "torch", "threads", "dtype", "clock", "tolerance")
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where and how the samples were measured."""
@@ -222,17 +227,23 @@ class Provenance:
             + (f", {self.unstable} unstable" if self.unstable else "")
         )
 
-    def pooled(self, later: Provenance) -> Provenance:
-        """The provenance of this calibration's samples pooled with ``later``'s; a
-        :class:`KernelsError` when the two did not measure the same thing (device, torch,
-        threads, dtype, clock or tolerance differ)."""
-        for key in ("device", "device_name", "torch", "threads", "dtype", "clock", "tolerance"):
-            mine, theirs = getattr(self, key), getattr(later, key)
+    def check_same(self, **settings: Any) -> None:
+        """A :class:`KernelsError` naming the first of ``settings`` (device, torch, threads,
+        dtype, clock, tolerance...) whose value differs from this calibration's: samples
+        measured so are not the same thing and are never pooled."""
+        for key, theirs in settings.items():
+            mine = getattr(self, key)
             if mine != theirs:
                 raise KernelsError(
                     f"provenance.{key}",
                     f"cannot pool calibrations of different {key}: {mine!r} and {theirs!r}",
                 )
+
+    def pooled(self, later: Provenance) -> Provenance:
+        """The provenance of this calibration's samples pooled with ``later``'s; a
+        :class:`KernelsError` when the two did not measure the same thing
+        (:data:`POOLED_SETTINGS` differ)."""
+        self.check_same(**{key: getattr(later, key) for key in POOLED_SETTINGS})
         sessions = self.sessions + later.sessions
         return replace(
             self,
