@@ -149,7 +149,7 @@ def _load() -> list[float]:
 # --------------------------------------------------------------------------- running
 
 
-def write_cache(cache: dict[str, Any]) -> None:
+def write_cache(cache: dict[str, Any], path: Path) -> None:
     """The cache as JSON with one line per result, so that a rerun diffs per model."""
     sep = (",", ":")
     head = {k: v for k, v in cache.items() if k != "results"}
@@ -161,7 +161,7 @@ def write_cache(cache: dict[str, Any]) -> None:
         comma = "," if i < len(items) - 1 else ""
         lines.append(f"  {json.dumps(k)}: {json.dumps(v, separators=sep)}{comma}")
     lines += [" }", "}"]
-    CACHE.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def api_profile(path: Path) -> Any:
@@ -289,6 +289,12 @@ def measure_one(
     warmup = 1 if predicted_s > 1.0 else 3
     load_before = _load()
     probe = probe_ms()
+    # The device's speed right before the measurement, against the kernel model.
+    speed = (
+        api.speed_check(profile.kernels, budget_s=args.speed_check).ratio
+        if args.speed_check > 0
+        else None
+    )
     started = time.monotonic()
     result = api.profile(
         module,
@@ -333,6 +339,7 @@ def measure_one(
         "load_before": load_before,
         "load_after": _load(),
         "probe_ms": probe,
+        "speed_ratio": None if speed is None else round(speed, 4),
         "layers": layers,
     }
 
@@ -359,6 +366,7 @@ PASS_KEYS = (
     "iters",
     "load_before",
     "probe_ms",
+    "speed_ratio",
 )
 
 
@@ -459,7 +467,7 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
     profile, gauges = calibration(args)
     prov = profile.kernels.provenance
     key = calibration_key(prov)
-    cache: dict[str, Any] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    cache: dict[str, Any] = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     if cache.get("calibration") != key:
         cache = {
             "calibration": key,
@@ -472,6 +480,8 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
             cache["calibration_gauges"] = gauges
     if "probe_ms" not in cache:  # the host's speed right after the calibration
         cache["probe_ms"] = gauges[-1] if gauges else probe_ms()
+        # Without a calibration in this run, the gauge's reference is the run's start.
+        cache["probe_after_calibration"] = bool(gauges)
     cache["host_tolerance"] = args.host_tolerance
     cache["host_wait"] = max(cache.get("host_wait", 0.0), args.host_wait)
     results = cache["results"]
@@ -495,7 +505,7 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                     cache["provenance"] = profile.kernels.provenance.to_dict()
                     # The reference speed: the median of the gauges after each session.
                     cache["probe_ms"] = statistics.median(cache["calibration_gauges"][1::2])
-                    write_cache(cache)
+                    write_cache(cache, args.cache)
                 print(
                     f"[pass {pass_ + 1}, {i + 1}/{len(models)}] {name} (load {_load()})",
                     file=sys.stderr,
@@ -518,7 +528,7 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                         "batch": batch,
                         "error": f"{type(exc).__name__}: {exc}"[:300],
                     }
-                    write_cache(cache)
+                    write_cache(cache, args.cache)
                     continue
                 done += 1
                 one = {k: got[k] for k in PASS_KEYS} | {"host_wait_s": round(waited, 1)}
@@ -535,7 +545,7 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                     f"{one['probe_ms']:.3f} ms",
                     file=sys.stderr,
                 )
-                write_cache(cache)
+                write_cache(cache, args.cache)
     if planned > 1:
         # Every prediction is the pooled model's: the sessions made after a model was
         # measured join in, and no prediction depends on when its model was measured.
@@ -550,7 +560,7 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
                 "ms": round(timer_check(spec, args.threads), 4),
                 "load": _load(),
             }
-            write_cache(cache)
+            write_cache(cache, args.cache)
     return cache
 
 
@@ -636,7 +646,7 @@ def sessions_text(prov: dict[str, Any]) -> str:
     )
 
 
-def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
+def report(cache: dict[str, Any], models: Sequence[str] | None, title: str = SECTION) -> str:
     results = [
         r
         for r in cache["results"].values()
@@ -645,7 +655,7 @@ def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
     failed = [r for r in cache["results"].values() if "error" in r]
     prov = cache["provenance"]
     lines = [
-        SECTION,
+        title,
         "",
         f"Generated by `benchmarks/latency_model.py` on {dt.date.today()}. Machine: "
         f"{prov['device_name']}, Python {platform.python_version()}, torch {prov['torch']}, "
@@ -738,8 +748,13 @@ def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
             "model's thread CPU time varies between passes by "
             f"{_pct(statistics.median(spreads))} (median; "
             f"90th percentile {_pct(sorted(spreads)[int(0.9 * (len(spreads) - 1))])}). The "
-            "host speed gauge (a fixed conv + norm + ReLU + pool block, timed right after "
-            "the run's calibration step and before each measurement) ran at "
+            "host speed gauge (a fixed conv + norm + ReLU + pool block, timed "
+            + (
+                "right after the run's calibration step"
+                if cache.get("probe_after_calibration", True)
+                else "at the run's start (this run made no calibration)"
+            )
+            + " and before each measurement) ran at "
             f"{ratios[0]:.2f}–{ratios[-1]:.2f}× its duration then (median "
             f"{statistics.median(ratios):.2f}×). The gauge is small (its data stays in the "
             "core's cache), so it misses the drift of memory-bound work: the passes show it. "
@@ -811,14 +826,53 @@ def report(cache: dict[str, Any], models: Sequence[str] | None) -> str:
             for b, es in scaled.items()
             if es
         ]
+        lines += (
+            []
+            if not cache.get("probe_after_calibration", True)
+            else [
+                "",
+                "Another diagnostic, not a figure the goal is judged on: the host's speed taken "
+                "into account. With each prediction scaled by the gauge's time at a pass over its "
+                "time after the calibration (the host ran that much slower or faster) and "
+                f"compared with that pass: {'; '.join(figures)}. The gauge is one compute-bound "
+                "block whose data stays in cache, so this only estimates what a device of its own "
+                "would show; it corrects no figure above.",
+            ]
+        )
+    checked = {
+        batch: [
+            # Each pass against the prediction at the speed the speed check measured then.
+            statistics.median(
+                _err(r["predicted_ms"] * p["speed_ratio"], p["cpu_ms"])
+                for p in r["passes"]
+                if p.get("speed_ratio")
+            )
+            for r in results
+            if r["batch"] == batch and any(p.get("speed_ratio") for p in r.get("passes", ()))
+        ]
+        for batch in (1, 8)
+    }
+    ratios = [
+        p["speed_ratio"] for r in results for p in r.get("passes", ()) if p.get("speed_ratio")
+    ]
+    if ratios:
+        figures = [
+            f"at batch {b}, {_pct(_within(es, 0.1))} of {len(es)} models within ±10 % and "
+            f"{_pct(_within(es, 0.2))} within ±20 % (median error "
+            f"{_pct(statistics.median(es))}, median absolute error "
+            f"{_pct(statistics.median(abs(e) for e in es))})"
+            for b, es in checked.items()
+            if es
+        ]
         lines += [
             "",
-            "Another diagnostic, not a figure the goal is judged on: the host's speed taken "
-            "into account. With each prediction scaled by the gauge's time at a pass over its "
-            "time after the calibration (the host ran that much slower or faster) and "
-            f"compared with that pass: {'; '.join(figures)}. The gauge is one compute-bound "
-            "block whose data stays in cache, so this only estimates what a device of its own "
-            "would show; it corrects no figure above.",
+            "A third diagnostic, not a figure the goal is judged on: the device's speed "
+            "measured the way `convscope profile --speed-check` measures it (fresh "
+            "micro-benchmarks of the kernel model's families, timed right before each "
+            "measurement and compared with the model's predictions for them; never a model). "
+            f"The checks read {min(ratios):.2f}–{max(ratios):.2f}× (median "
+            f"{statistics.median(ratios):.2f}×) the calibrated time. With each prediction "
+            f"priced at the speed of its check: {'; '.join(figures)}.",
         ]
     if cache.get("repredicted"):
         first = cache.get("measured_after")
@@ -990,6 +1044,16 @@ def main() -> None:
         "measurements (the first before any model, the next once another 1/K of them is "
         "done), pooled into one kernel model as `profile --calibrate --kernels --append` does",
     )
+    ap.add_argument(
+        "--speed-check",
+        type=float,
+        default=0.0,
+        help="seconds of `profile --speed-check` before each measurement (0: none): the "
+        "device's speed then, against the kernel model, for a diagnostic beside the gauge's",
+    )
+    ap.add_argument(
+        "--cache", type=Path, default=CACHE, help="the measurements' cache (JSON) to use"
+    )
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument(
         "--repredict",
@@ -997,6 +1061,11 @@ def main() -> None:
         help="recompute the cached predictions with the current code, keep the measurements",
     )
     ap.add_argument("--output", type=Path)
+    ap.add_argument(
+        "--section",
+        default=SECTION,
+        help="the RESULTS.md section (its '## ' title line) this run writes",
+    )
     args = ap.parse_args()
     args.batches = [int(b) for b in args.batches.split(",")]
     if args.models:
@@ -1006,14 +1075,14 @@ def main() -> None:
     else:
         models = all_models()
     if args.repredict:
-        cache = json.loads(CACHE.read_text())
+        cache = json.loads(args.cache.read_text())
         repredict(cache, api_profile(args.calibration))
         cache["repredicted"] = str(dt.date.today())
         args.report_only = True
     else:
-        cache = json.loads(CACHE.read_text()) if args.report_only else run(models, args)
-    write_cache(cache)
-    text = report(cache, None if args.report_only else models)
+        cache = json.loads(args.cache.read_text()) if args.report_only else run(models, args)
+    write_cache(cache, args.cache)
+    text = report(cache, None if args.report_only else models, args.section)
     emit(text, args.output)
 
 

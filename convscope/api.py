@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from convscope.profiling.measure import check_device
     from convscope.profiling.reliability import assess as assess_reliability
     from convscope.profiling.run import check_memory, max_threads, profile, with_profile
+    from convscope.profiling.speed_check import PredictionCheck, SpeedCheck, speed_check
     from convscope.report.build import build_report
     from convscope.report.build import render as render_report
     from convscope.report.compare import build_comparison, compare_documents
@@ -86,6 +87,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "predict_latency": ("convscope.analysis.latency", "predict_latency"),
     "with_latency": ("convscope.analysis.latency", "with_latency"),
     "calibrate_kernels": ("convscope.profiling.kernel_bench", "calibrate_kernels"),
+    "speed_check": ("convscope.profiling.speed_check", "speed_check"),
+    "SpeedCheck": ("convscope.profiling.speed_check", "SpeedCheck"),
+    "PredictionCheck": ("convscope.profiling.speed_check", "PredictionCheck"),
     "KernelModel": ("convscope.targets.kernels", "KernelModel"),
     "LatencyPrediction": ("convscope.targets.latency", "LatencyPrediction"),
     "PROFILE": ("convscope.profiling.keys", "PROFILE"),

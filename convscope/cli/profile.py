@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # annotations only: the CLI starts without torch
     from convscope import api
 
 FORMATS_PROFILE = ("table", "json")
+#: Seconds of a speed check (kept here: the CLI's help is written without torch).
+SPEED_CHECK_S = 4.0
 
 
 class ProfileUsageError(ConvscopeError):
@@ -170,6 +172,14 @@ def _analysis_inputs(inputs: api.ModelInputs, batch: int | None) -> api.ModelInp
     "a device's slow and fast spells (a shared host, thermal throttling).",
 )
 @click.option(
+    "--speed-check",
+    is_flag=True,
+    help="With --target DEVICE.yaml (a kernel model): time fresh micro-benchmarks "
+    f"(about {SPEED_CHECK_S:g} s) and say how fast this device runs the model's kernels "
+    "now against their calibrated time; with MODEL, beside the prediction (alone: only "
+    "that).",
+)
+@click.option(
     "--dtype",
     type=click.Choice(("float32", "float16", "bfloat16")),
     default="float32",
@@ -209,6 +219,7 @@ def profile(
     kernels: bool,
     budget: float,
     append: str | None,
+    speed_check: bool,
     dtype: str,
     top: int,
     fmt: str,
@@ -227,6 +238,8 @@ def profile(
     convscope profile --calibrate -o machine.yaml
     convscope profile --calibrate --kernels --threads 1 -o device.yaml
     convscope profile --calibrate --kernels --threads 1 --append device.yaml
+    convscope profile model.py --threads 1 --target device.yaml --speed-check
+    convscope profile --speed-check --target device.yaml
     """
     from convscope import _io
 
@@ -247,8 +260,15 @@ def profile(
     shapes = parse_inputs(inputs)
     if kernels and (model is not None or not calibrate):
         raise ProfileUsageError("--kernels goes with --calibrate and no MODEL")
-    if model is None and not calibrate:
-        raise ProfileUsageError("missing MODEL (or pass --calibrate to measure this machine only)")
+    if speed_check and (calibrate or target is None):
+        raise ProfileUsageError(
+            "--speed-check goes with --target DEVICE.yaml (a kernel model), without --calibrate"
+        )
+    if model is None and not calibrate and not speed_check:
+        raise ProfileUsageError(
+            "missing MODEL (or pass --calibrate to measure this machine only, or "
+            "--speed-check --target DEVICE.yaml)"
+        )
     if kernels and output is not None and Path(output).suffix not in (".yaml", ".yml"):
         raise ProfileUsageError("--calibrate --kernels writes a target profile: -o FILE.yaml")
     from convscope.render.profile import text as profile_report
@@ -259,7 +279,16 @@ def profile(
         from convscope import api
 
         api.check_device(device)  # fail before loading anything
-        if model is None and kernels:
+        device_model: Any = _kernel_target(target) if target is not None else None
+        if speed_check and device_model is None:
+            raise ProfileUsageError(
+                f"--speed-check: target '{target}' has no kernel model (make one with "
+                "profile --calibrate --kernels -o DEVICE.yaml)"
+            )
+        if model is None and speed_check:
+            profile_report.stage(progress, "speed check")
+            checked = api.speed_check(device_model.kernels, budget_s=SPEED_CHECK_S)
+        elif model is None and kernels:
             earlier = _kernels_of(api.load_profile(append)) if append is not None else None
             profile_report.stage(progress, "calibrating kernels")
             measured = api.calibrate_kernels(
@@ -270,6 +299,10 @@ def profile(
                 progress=progress,
                 pool_with=earlier,
             )
+            # Fresh shapes right after, against the model just fitted: a device whose speed
+            # drifted during the calibration shows it here.
+            profile_report.stage(progress, "speed check")
+            after = api.speed_check(measured.model, budget_s=min(SPEED_CHECK_S, budget / 20))
         elif model is None:
             profile_report.stage(progress, "calibrating")
             alone = api.calibrate(
@@ -279,8 +312,11 @@ def profile(
                 budget_s=calibrate_time,
                 progress=progress,
             )
+    if model is None and speed_check:
+        _emit_speed_check(checked, fmt, output)
+        return
     if model is None and kernels:
-        _emit_kernels(measured, output)
+        _emit_kernels(measured, output, after)
         return
     if model is None:
         _emit_calibration(alone, fmt, output)
@@ -313,6 +349,9 @@ def profile(
         )
         api.check_memory(analysis, sizes or [None])  # before any real tensor of that size exists
         _warn_if_large(analysis, sizes, device)  # fits, but large enough to say so
+        if device_model is not None:
+            # The kernel model's prediction of the first batch size, beside its measurement.
+            analysis = api.with_latency(analysis, device_model)
         cal = None
         if calibrate:
             cal = api.calibrate(device, threads=threads, budget_s=calibrate_time, progress=progress)
@@ -333,7 +372,22 @@ def profile(
             progress=progress,
             quiet=not debug,
         )
-    report = api.with_profile(analysis, result, params, calibration=cal)
+        prediction = None
+        if device_model is not None:
+            predicted = analysis.need(api.LATENCY)
+            speed = None
+            if speed_check:  # right after the measurement: the device's speed of the moment
+                profile_report.stage(progress, "speed check")
+                speed = api.speed_check(device_model.kernels, budget_s=SPEED_CHECK_S)
+            prediction = api.PredictionCheck(
+                target=predicted.target,
+                predicted_ms=predicted.predicted_ms,
+                batch=predicted.batch,
+                device=device_model.kernels.provenance.device,
+                threads=predicted.threads,
+                speed=speed,
+            )
+    report = api.with_profile(analysis, result, params, calibration=cal, prediction=prediction)
     on_terminal = fmt != "json" and output is None and stdout_isatty()
     if not on_terminal:  # on the terminal the report itself says it, once
         warn_unreliable(report.need(api.PROFILE).reliability)
@@ -389,6 +443,21 @@ def _torch_dtype(name: str) -> Any:
     return getattr(torch, name)
 
 
+def _kernel_target(target: str) -> Any:
+    """The target profile when it holds a kernel model (a prediction to compare), else None."""
+    from convscope import api
+
+    prof = api.resolve_target(target)
+    return prof if prof.kernels is not None else None
+
+
+def _emit_speed_check(checked: Any, fmt: str, output: str | None) -> None:
+    if fmt == "json":
+        emit(json.dumps({"speed_check": checked.to_dict()}, indent=2) + "\n", output)
+    else:
+        emit(f"speed check: {checked.text}\ncalibration: {checked.calibrated}\n", output)
+
+
 def _kernels_of(prof: Any) -> Any:
     """The kernel model of the --append profile (an error when it has none)."""
     if prof.kernels is None:
@@ -399,9 +468,18 @@ def _kernels_of(prof: Any) -> Any:
     return prof.kernels
 
 
-def _emit_kernels(measured: Any, output: str | None) -> None:
-    """The target profile (to -o FILE.yaml or stdout) and a line on what was measured."""
+def _emit_kernels(measured: Any, output: str | None, after: Any) -> None:
+    """The target profile (to -o FILE.yaml or stdout), a line on what was measured, and
+    a warning when the speed check right after it found the device's speed changed."""
     prov = measured.model.provenance
+    if after.drifted:
+        click.echo(
+            f"warning: right after the calibration, {after.text}: this device's speed "
+            "drifts (a shared host, throttling) and predictions will be off by as much; "
+            "calibrate again when it is quiet, or add sessions made at other times with "
+            "--append",
+            err=True,
+        )
     if prov.unstable:
         click.echo(
             f"warning: {prov.unstable} of {prov.samples} kernel samples never had two rounds "
@@ -410,7 +488,11 @@ def _emit_kernels(measured: Any, output: str | None) -> None:
             err=True,
         )
     emit(measured.to_profile_yaml(), output)
-    click.echo(f"kernel model: {prov.text}; {len(measured.model.families)} families", err=True)
+    click.echo(
+        f"kernel model: {prov.text}; {len(measured.model.families)} families; speed check "
+        f"right after: {after.ratio:.2f}×",
+        err=True,
+    )
 
 
 def _emit_calibration(cal: Any, fmt: str, output: str | None) -> None:

@@ -32,7 +32,7 @@ round). CPU calls at several threads are timed by the wall clock. A sample runs 
 layer runs in a model: through its ``torch.nn`` module, with weights cycled through copies
 (they come from a far cache level), and writing fresh output buffers (the last outputs are
 kept alive), from a C allocator first put where a model's forward leaves it (on CPU:
-:func:`_settle_allocator`). Everything runs under
+:func:`settle_allocator`). Everything runs under
 ``torch.inference_mode``, as ``convscope profile`` runs models. Threads are set for the
 run and restored; random inputs come from a forked RNG, so torch's global state is left as
 it was.
@@ -41,6 +41,7 @@ it was.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime
 import math
 import os
@@ -64,7 +65,11 @@ __all__ = [
     "DEFAULT_BUDGET_S",
     "DTYPES",
     "KernelCalibration",
+    "bench_session",
     "calibrate_kernels",
+    "clock_for",
+    "interleave",
+    "settle_allocator",
 ]
 
 #: Default wall-clock budget of a kernel calibration, in seconds (everything included).
@@ -122,11 +127,11 @@ class _Retain:
 
 
 #: A block freed once to put the C allocator where a model's forward leaves it (see
-#: :func:`_settle_allocator`): just under glibc's 32 MiB ceiling of its mmap threshold.
+#: :func:`settle_allocator`): just under glibc's 32 MiB ceiling of its mmap threshold.
 SETTLE_BYTES = 31 * 2**20
 
 
-def _settle_allocator() -> None:
+def settle_allocator() -> None:
     """Put the process's C allocator in the state a CNN forward leaves it in.
 
     glibc's ``malloc`` serves a block above its *mmap threshold* (128 KiB at start) by a
@@ -226,43 +231,29 @@ def calibrate_kernels(
         seed += pool_with.provenance.sessions
     started = time.monotonic()
     load = os.getloadavg() if hasattr(os, "getloadavg") else ()
-    old_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
     ctx = Ctx(dev, DTYPES[dtype], 32.0 if dev.type == "cuda" else 1.0)
-    if dev.type == "cpu":
-        _settle_allocator()
     samples: dict[str, tuple[np.ndarray, np.ndarray, tuple[int, ...]]] = {}
     unstable_total = 0
-    try:
-        used_threads = torch.get_num_threads()
-        clock_name = _clock_name(dev, used_threads)
-        clock = ThreadClock(dev) if clock_name == "thread-cpu" else Clock(dev)
-        gpus: list[int] = []
-        if dev.type == "cuda":
-            gpus = [dev.index if dev.index is not None else torch.cuda.current_device()]
-        with torch.random.fork_rng(devices=gpus):
-            torch.manual_seed(seed)
-            # The roofline (a lower bound shown beside the prediction): a small share.
-            roof_s = min(3.0, budget_s * 0.04)
-            roofline = calibrate(
-                device, dtype=DTYPES[dtype], budget_s=roof_s, threads=threads, clock=clock
-            )
-            with torch.inference_mode():
-                overhead = module_call_us(clock, ctx)
-                left = budget_s - (time.monotonic() - started)
-                runs = _interleave(chosen, ctx, clock, seed, left, progress)
-                for family in chosen:
-                    rows, times, unstable = runs[family]
-                    if rows:
-                        samples[family] = (
-                            np.asarray(rows, dtype=np.int64),
-                            np.asarray(times, dtype=float),
-                            tuple(unstable),
-                        )
-                        unstable_total += len(unstable)
-    finally:
-        torch.set_num_threads(old_threads)
+    with bench_session(dev, threads, seed) as used_threads:
+        clock = clock_for(dev, used_threads)
+        # The roofline (a lower bound shown beside the prediction): a small share.
+        roof_s = min(3.0, budget_s * 0.04)
+        roofline = calibrate(
+            device, dtype=DTYPES[dtype], budget_s=roof_s, threads=threads, clock=clock
+        )
+        with torch.inference_mode():
+            overhead = module_call_us(clock, ctx)
+            left = budget_s - (time.monotonic() - started)
+            runs = interleave(chosen, ctx, clock, seed, left, progress)
+        for family in chosen:
+            rows, times, unstable = runs[family]
+            if rows:
+                samples[family] = (
+                    np.asarray(rows, dtype=np.int64),
+                    np.asarray(times, dtype=float),
+                    tuple(unstable),
+                )
+                unstable_total += len(unstable)
     provenance = Provenance(
         device=dev.type,
         device_name=device_name(dev),
@@ -277,10 +268,37 @@ def calibrate_kernels(
         unstable=unstable_total + (0 if overhead.stable else 1),
         module_call_us=overhead.us,
         load=tuple(float(x) for x in load),
-        clock=clock_name,
+        clock=_clock_name(dev, used_threads),
     )
     model = KernelModel(provenance=provenance, samples=MappingProxyType(samples))
     return KernelCalibration(model if pool_with is None else pool_with.pooled(model), roofline)
+
+
+@contextlib.contextmanager
+def bench_session(dev: torch.device, threads: int | None, seed: int) -> Iterator[int]:
+    """Where kernel samples are timed: ``threads`` threads (torch's count when None; the
+    count used is yielded), the C allocator settled (CPU), torch's RNG forked and seeded.
+    Threads and RNG are restored after: torch's global state is left as it was."""
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        if dev.type == "cpu":
+            settle_allocator()
+        gpus: list[int] = []
+        if dev.type == "cuda":
+            gpus = [dev.index if dev.index is not None else torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=gpus):
+            torch.manual_seed(seed)
+            yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def clock_for(dev: torch.device, threads: int) -> Clock:
+    """The clock samples on ``dev`` at ``threads`` threads are timed with (see
+    :func:`_clock_name`)."""
+    return ThreadClock(dev) if _clock_name(dev, threads) == "thread-cpu" else Clock(dev)
 
 
 def _clock_name(dev: torch.device, threads: int) -> str:
@@ -346,7 +364,7 @@ class _Run:
             self.done = True
 
 
-def _interleave(
+def interleave(
     families: tuple[str, ...],
     ctx: Ctx,
     clock: Clock,

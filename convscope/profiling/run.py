@@ -43,6 +43,7 @@ from convscope.profiling import layers as layers_mod
 from convscope.profiling import measure, traces
 from convscope.profiling.keys import PROFILE
 from convscope.profiling.reliability import ACHIEVED_LIMIT, assess
+from convscope.profiling.speed_check import PredictionCheck
 from convscope.targets import roofline as roofline_mod
 
 if TYPE_CHECKING:
@@ -412,6 +413,8 @@ class ProfileSection:
     analytic_peak_bytes: int | None = None
     analytic_batch: int | None = None
     calibration: Calibration | None = None  # when the roofline was measured here
+    # A kernel model's prediction of the first batch size (profile --target DEVICE.yaml).
+    prediction: PredictionCheck | None = None
 
     @functools.cached_property
     def reliability(self) -> Reliability:
@@ -526,6 +529,7 @@ class ProfileSection:
             },
             "roofline": roof,
             "calibration": self.calibration.to_dict() if self.calibration else None,
+            "prediction": self._prediction_dict(),
             "latency_gate": {"rule": GATE_RULE, "default_pct": DEFAULT_GATE_PCT},
             "trace": r.trace.to_dict() if r.trace is not None else None,
             "channels_last_observed": {
@@ -533,6 +537,19 @@ class ProfileSection:
                 "conv_weight": r.conv_weight_channels_last,
             },
         }
+
+    def measured_ms(self, batch: int) -> float | None:
+        """The end-to-end median at ``batch`` (ms), None when it was not timed."""
+        for b in self.result.batches:
+            if b.batch_size == batch:
+                return b.stats.median_s * 1e3
+        return None
+
+    def _prediction_dict(self) -> dict[str, Any] | None:
+        p = self.prediction
+        if p is None:
+            return None
+        return p.to_dict(self.measured_ms(p.batch), self.result.device, self.result.threads)
 
     def layer_dict(self, path: str) -> dict[str, Any] | None:
         times = self.result.layers
@@ -570,6 +587,7 @@ def with_profile(
     result: ProfileResult,
     roofline: RooflineParams | None = None,
     calibration: Calibration | None = None,
+    prediction: PredictionCheck | None = None,
 ) -> Analysis:
     """A copy of ``analysis`` with the ``PROFILE`` section set (``analysis`` is unchanged).
 
@@ -587,6 +605,7 @@ def with_profile(
         if analysis.input_shapes and analysis.input_shapes[0]
         else None,
         calibration=calibration,
+        prediction=prediction,
     )
     if roofline is not None:
         section = replace(

@@ -28,6 +28,7 @@ from convscope.analysis.build import Analysis
 from convscope.profiling.keys import PROFILE
 from convscope.profiling.reliability import ACHIEVED_LIMIT
 from convscope.render.hanging import Hanging
+from convscope.targets.keys import LATENCY
 
 __all__ = [
     "calibration_table",
@@ -139,6 +140,10 @@ def layer_table(a: Analysis, section: Any, top: int) -> Table | None:
     if times is not None:
         for name in ("Median", "Share", "p10–p90"):
             t.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    # The kernel model's prediction (profile --target DEVICE.yaml), beside the measurement.
+    predicted = a.section(LATENCY) if section.prediction is not None else None
+    if predicted is not None:
+        t.add_column("Kernel", justify="right", no_wrap=True, min_width=6)
     if roof is not None:
         t.add_column("Pred.", justify="right", no_wrap=True, min_width=5)
         t.add_column("Bound", no_wrap=True, min_width=5)
@@ -152,6 +157,8 @@ def layer_table(a: Analysis, section: Any, top: int) -> Table | None:
                 fmt.percent(lt.median_s / e2e) if lt and e2e else "—",
                 f"{_ms(lt.p10_s)}–{_ms(lt.p90_s)}" if lt else "—",
             ]
+        if predicted is not None:
+            cells.append(fmt.ms(predicted.layer_predicted_ms(r.path)))
         if roof is not None:
             lr = roof.layer(r.path)
             style = {"memory": "yellow", "compute": "green"}.get(lr.bound if lr else "", "")
@@ -163,6 +170,8 @@ def layer_table(a: Analysis, section: Any, top: int) -> Table | None:
             ]
         t.add_row(*cells)
     notes = ["median self time per forward, p10–p90 over the instrumented iterations"]
+    if predicted is not None:
+        notes.append(f"Kernel: the time {predicted.target}'s kernel model predicts")
     if roof is not None and any(
         x.achieved is not None and x.achieved > ACHIEVED_LIMIT for x in roof.layers
     ):
@@ -225,6 +234,7 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
         )
         if p.source:
             lines.append(f"[dim]{' ' * _LABEL}source: {p.source}[/]")
+    lines += prediction_lines(section)
     if r.channels_last:
         lines.append(
             f"[bold]Layout[/]    channels_last: first conv input "
@@ -249,6 +259,44 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
     )
     body = Group(*(Hanging(Text.from_markup(line), _LABEL) for line in lines))
     return Panel(body, title="Summary", title_align="left", expand=False)
+
+
+def prediction_lines(section: Any) -> list[str]:
+    """A kernel model's prediction beside the measured median, and the speed the device ran
+    its kernels at when a speed check ran (rich markup)."""
+    p = section.prediction
+    if p is None:
+        return []
+    r = section.result
+    measured = section.measured_ms(p.batch)
+    lines = [
+        f"[bold]Predicted[/] {fmt.ms(p.predicted_ms)} ms on {p.target} (kernel model, batch "
+        f"{p.batch})"
+        + (
+            f" vs measured {fmt.ms(measured)} ms: {_signed(p.predicted_ms / measured - 1)}"
+            if measured
+            else ""
+        )
+    ]
+    why = p.comparable(r.device, r.threads)
+    if why is not None:
+        lines.append(f"[bold yellow]Compare?[/]  not like for like: {why}")
+    if p.speed is not None:
+        at = p.predicted_ms * p.speed.ratio
+        lines.append(
+            f"[bold]Speed[/]     {p.speed.text}: at that speed "
+            f"{fmt.ms(at)} ms" + (f" ({_signed(at / measured - 1)})" if measured else "")
+        )
+    elif measured:
+        lines.append(
+            f"[dim]{' ' * _LABEL}--speed-check tells whether this device runs at the speed it "
+            "was calibrated at[/]"
+        )
+    return lines
+
+
+def _signed(x: float) -> str:
+    return f"{100 * x:+.1f}%"
 
 
 def render(a: Analysis, *, top: int = DEFAULT_TOP) -> Group:
