@@ -667,6 +667,12 @@ def report(cache: dict[str, Any], models: Sequence[str] | None, title: str = SEC
         f"{' '.join(str(x) for x in prov.get('load', []))} when "
         + ("it started." if prov.get("sessions", 1) == 1 else "the last session started.")
         + sessions_text(prov)
+        + (
+            ""
+            if cache.get("probe_after_calibration", True)
+            else f" This run made no calibration of its own: it reused that one, made on "
+            f"{prov['date'][:10]} for an earlier run (`{CALIBRATION.name}`)."
+        )
         + " The calibration sees micro-benchmarks only; no model below, nor any family of "
         "them, entered it.",
         "",
@@ -866,7 +872,7 @@ def report(cache: dict[str, Any], models: Sequence[str] | None, title: str = SEC
         ]
         lines += [
             "",
-            "A third diagnostic, not a figure the goal is judged on: the device's speed "
+            "Speed-checked, a diagnostic, not a figure the goal is judged on: the device's speed "
             "measured the way `convscope profile --speed-check` measures it (fresh "
             "micro-benchmarks of the kernel model's families, timed right before each "
             "measurement and compared with the model's predictions for them; never a model). "
@@ -953,7 +959,7 @@ def report(cache: dict[str, Any], models: Sequence[str] | None, title: str = SEC
             "Not measured: "
             + "; ".join(f"{r['model']}@{r['batch']}: {r['error'][:80]}" for r in failed),
         ]
-    if results:
+    if results and title == SECTION:  # the scatter plot is the main run's
         plot(results)
         lines += ["", f"![predicted vs measured]({PLOT.name})"]
     return "\n".join(lines) + "\n"

@@ -54,7 +54,12 @@ if TYPE_CHECKING:
     from convscope.profiling.measure import check_device
     from convscope.profiling.reliability import assess as assess_reliability
     from convscope.profiling.run import check_memory, max_threads, profile, with_profile
-    from convscope.profiling.speed_check import PredictionCheck, SpeedCheck, speed_check
+    from convscope.profiling.speed_check import (
+        DEFAULT_SPEED_CHECK_S,
+        PredictionCheck,
+        SpeedCheck,
+        speed_check,
+    )
     from convscope.report.build import build_report
     from convscope.report.build import render as render_report
     from convscope.report.compare import build_comparison, compare_documents
@@ -90,6 +95,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "speed_check": ("convscope.profiling.speed_check", "speed_check"),
     "SpeedCheck": ("convscope.profiling.speed_check", "SpeedCheck"),
     "PredictionCheck": ("convscope.profiling.speed_check", "PredictionCheck"),
+    "DEFAULT_SPEED_CHECK_S": ("convscope.profiling.speed_check", "DEFAULT_SPEED_CHECK_S"),
     "KernelModel": ("convscope.targets.kernels", "KernelModel"),
     "LatencyPrediction": ("convscope.targets.latency", "LatencyPrediction"),
     "PROFILE": ("convscope.profiling.keys", "PROFILE"),

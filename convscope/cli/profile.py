@@ -31,8 +31,6 @@ if TYPE_CHECKING:  # annotations only: the CLI starts without torch
     from convscope import api
 
 FORMATS_PROFILE = ("table", "json")
-#: Seconds of a speed check (kept here: the CLI's help is written without torch).
-SPEED_CHECK_S = 4.0
 
 
 class ProfileUsageError(ConvscopeError):
@@ -175,7 +173,7 @@ def _analysis_inputs(inputs: api.ModelInputs, batch: int | None) -> api.ModelInp
     "--speed-check",
     is_flag=True,
     help="With --target DEVICE.yaml (a kernel model): time fresh micro-benchmarks "
-    f"(about {SPEED_CHECK_S:g} s) and say how fast this device runs the model's kernels "
+    "(a few seconds) and say how fast this device runs the model's kernels "
     "now against their calibrated time; with MODEL, beside the prediction (alone: only "
     "that).",
 )
@@ -287,7 +285,7 @@ def profile(
             )
         if model is None and speed_check:
             profile_report.stage(progress, "speed check")
-            checked = api.speed_check(device_model.kernels, budget_s=SPEED_CHECK_S)
+            checked = api.speed_check(device_model.kernels)
         elif model is None and kernels:
             earlier = _kernels_of(api.load_profile(append)) if append is not None else None
             profile_report.stage(progress, "calibrating kernels")
@@ -302,7 +300,9 @@ def profile(
             # Fresh shapes right after, against the model just fitted: a device whose speed
             # drifted during the calibration shows it here.
             profile_report.stage(progress, "speed check")
-            after = api.speed_check(measured.model, budget_s=min(SPEED_CHECK_S, budget / 20))
+            after = api.speed_check(
+                measured.model, budget_s=min(api.DEFAULT_SPEED_CHECK_S, budget / 20)
+            )
         elif model is None:
             profile_report.stage(progress, "calibrating")
             alone = api.calibrate(
@@ -378,7 +378,7 @@ def profile(
             speed = None
             if speed_check:  # right after the measurement: the device's speed of the moment
                 profile_report.stage(progress, "speed check")
-                speed = api.speed_check(device_model.kernels, budget_s=SPEED_CHECK_S)
+                speed = api.speed_check(device_model.kernels)
             prediction = api.PredictionCheck(
                 target=predicted.target,
                 predicted_ms=predicted.predicted_ms,
