@@ -18,6 +18,7 @@ speed drifted during the calibration is then said to be so).
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Mapping
@@ -109,7 +110,7 @@ def speed_check(
     the module docstring). An :class:`InputError` when this machine is not the model's
     device (a speed check compares a device with its own calibration)."""
     prov = model.provenance
-    if budget_s <= 0:
+    if not math.isfinite(budget_s) or budget_s <= 0:
         raise InputError(f"the speed check's budget must be positive, got {budget_s!r}")
     dev = check_device(prov.device)
     here = device_name(dev)

@@ -89,6 +89,12 @@ def test_it_leaves_torch_as_it_was() -> None:
     assert torch.equal(torch.random.get_rng_state(), rng)
 
 
+@pytest.mark.parametrize("budget", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_budget_that_is_not_a_positive_number_is_refused(budget: float) -> None:
+    with pytest.raises(InputError, match="budget must be positive"):
+        speed_check(flat_model(), budget_s=budget)
+
+
 def test_another_device_is_refused() -> None:
     with pytest.raises(InputError, match="calibrated on Some Other CPU"):
         speed_check(flat_model("Some Other CPU"), budget_s=0.1)
