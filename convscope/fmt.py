@@ -57,6 +57,11 @@ def percent(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def signed_percent(x: float) -> str:
+    """A change as a signed percentage: ``+28.2%``, ``-4.0%``."""
+    return f"{100 * x:+.1f}%"
+
+
 def ms(x: float | None) -> str:
     """A duration in milliseconds, the one way every command prints one: ``1063``, ``301``,
     ``12.3``, ``1.25``, ``0.052``; never in exponent form (``—`` when missing).

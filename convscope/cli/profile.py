@@ -53,12 +53,11 @@ def parse_batch_sizes(text: str | None) -> tuple[int, ...] | None:
     return tuple(dict.fromkeys(sizes))
 
 
-def load_roofline(target: str) -> Any:
-    """The roofline figures of a target profile (name or ``.yaml`` path), resolved as
-    ``lint`` and ``report`` resolve it; a one-line error when the profile has no figures."""
+def load_roofline(prof: Any) -> Any:
+    """The roofline figures of a resolved target profile (``api.resolve_target``, as ``lint``
+    and ``report`` resolve it); a one-line error when the profile has no figures."""
     from convscope import api
 
-    prof = api.resolve_target(target)
     params = api.roofline_params(prof)
     if params is None:
         raise ProfileUsageError(
@@ -277,15 +276,17 @@ def profile(
         from convscope import api
 
         api.check_device(device)  # fail before loading anything
-        device_model: Any = _kernel_target(target) if target is not None else None
-        if speed_check and device_model is None:
+        # Resolved once: its roofline figures and its kernel model (a prediction to compare).
+        target_prof = api.resolve_target(target) if target is not None else None
+        kernel_model = target_prof.kernels if target_prof is not None else None
+        if speed_check and kernel_model is None:
             raise ProfileUsageError(
                 f"--speed-check: target '{target}' has no kernel model (make one with "
                 "profile --calibrate --kernels -o DEVICE.yaml)"
             )
-        if model is None and speed_check:
+        if model is None and speed_check and kernel_model is not None:
             profile_report.stage(progress, "speed check")
-            checked = api.speed_check(device_model.kernels)
+            checked = api.speed_check(kernel_model)
         elif model is None and kernels:
             earlier = _kernels_of(api.load_profile(append)) if append is not None else None
             profile_report.stage(progress, "calibrating kernels")
@@ -323,9 +324,10 @@ def profile(
         return
     with profile_report.progress_bar(sys.stderr.isatty()) as progress:
         profile_report.stage(progress, f"loading {model}")
-        params = load_roofline(target) if target is not None and not calibrate else None
+        params = load_roofline(target_prof) if target_prof is not None and not calibrate else None
         if show_roofline and target is None and not calibrate:
-            params = load_roofline("generic")  # fails with a hint unless generic has figures
+            # fails with a hint unless generic has figures
+            params = load_roofline(api.resolve_target("generic"))
 
         from convscope import api
 
@@ -349,9 +351,9 @@ def profile(
         )
         api.check_memory(analysis, sizes or [None])  # before any real tensor of that size exists
         _warn_if_large(analysis, sizes, device)  # fits, but large enough to say so
-        if device_model is not None:
+        if kernel_model is not None:
             # The kernel model's prediction of the first batch size, beside its measurement.
-            analysis = api.with_latency(analysis, device_model)
+            analysis = api.with_latency(analysis, target_prof)
         cal = None
         if calibrate:
             cal = api.calibrate(device, threads=threads, budget_s=calibrate_time, progress=progress)
@@ -373,17 +375,17 @@ def profile(
             quiet=not debug,
         )
         prediction = None
-        if device_model is not None:
+        if kernel_model is not None:
             predicted = analysis.need(api.LATENCY)
             speed = None
             if speed_check:  # right after the measurement: the device's speed of the moment
                 profile_report.stage(progress, "speed check")
-                speed = api.speed_check(device_model.kernels)
+                speed = api.speed_check(kernel_model)
             prediction = api.PredictionCheck(
                 target=predicted.target,
                 predicted_ms=predicted.predicted_ms,
                 batch=predicted.batch,
-                device=device_model.kernels.provenance.device,
+                device=kernel_model.provenance.device,
                 threads=predicted.threads,
                 speed=speed,
             )
@@ -441,14 +443,6 @@ def _torch_dtype(name: str) -> Any:
     import torch
 
     return getattr(torch, name)
-
-
-def _kernel_target(target: str) -> Any:
-    """The target profile when it holds a kernel model (a prediction to compare), else None."""
-    from convscope import api
-
-    prof = api.resolve_target(target)
-    return prof if prof.kernels is not None else None
 
 
 def _emit_speed_check(checked: Any, fmt: str, output: str | None) -> None:

@@ -231,7 +231,7 @@ def calibrate_kernels(
         seed += pool_with.provenance.sessions
     started = time.monotonic()
     load = os.getloadavg() if hasattr(os, "getloadavg") else ()
-    ctx = Ctx(dev, DTYPES[dtype], 32.0 if dev.type == "cuda" else 1.0)
+    ctx = Ctx.on(dev, DTYPES[dtype])
     samples: dict[str, tuple[np.ndarray, np.ndarray, tuple[int, ...]]] = {}
     unstable_total = 0
     with bench_session(dev, threads, seed) as used_threads:

@@ -36,6 +36,8 @@ __all__ = ["MAX_ELEMENTS", "MAX_MACS", "PLAN", "Call", "Ctx", "Sampler", "draws"
 #: Work caps of one call (CPU; CUDA takes 32× more).
 MAX_MACS = 3e8
 MAX_ELEMENTS = 4e6
+#: A GPU's caps are this many times a CPU's (it runs a call of a CPU's cap in microseconds).
+CUDA_SCALE = 32.0
 
 Call = Callable[[], Any]
 #: Weights of the copies a conv / linear sample cycles through (more than a core's L2).
@@ -67,6 +69,11 @@ class Ctx:
     device: torch.device
     dtype: torch.dtype
     scale: float  # work cap multiplier (CUDA: larger)
+
+    @classmethod
+    def on(cls, device: torch.device, dtype: torch.dtype) -> Ctx:
+        """The context of ``device``: a GPU takes :data:`CUDA_SCALE` × the work caps."""
+        return cls(device, dtype, CUDA_SCALE if device.type == "cuda" else 1.0)
 
     def rand(self, *shape: int) -> torch.Tensor:
         return torch.rand(shape, device=self.device, dtype=self.dtype) * 2 - 1

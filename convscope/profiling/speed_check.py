@@ -120,7 +120,7 @@ def speed_check(
             "speed check compares a device with its own calibration"
         )
     families = tuple(f for f in PLAN if f in model.families)
-    ctx = Ctx(dev, DTYPES[prov.dtype], 32.0 if dev.type == "cuda" else 1.0)
+    ctx = Ctx.on(dev, DTYPES[prov.dtype])
     started = time.monotonic()
     with bench_session(dev, prov.threads, seed) as used, torch.inference_mode():
         runs = interleave(families, ctx, clock or clock_for(dev, used), seed, budget_s, progress)
@@ -172,21 +172,32 @@ class PredictionCheck:
             )
         return None
 
+    @property
+    def at_checked_speed_ms(self) -> float | None:
+        """The prediction at the speed the speed check measured (None without one)."""
+        return None if self.speed is None else self.predicted_ms * self.speed.ratio
+
+    def error(self, measured_ms: float | None, *, checked: bool = False) -> float | None:
+        """predicted / measured − 1, of the prediction as made or (``checked``) at the
+        checked speed; None without a measured time (or a speed check)."""
+        predicted = self.at_checked_speed_ms if checked else self.predicted_ms
+        return None if not measured_ms or predicted is None else predicted / measured_ms - 1
+
     def to_dict(self, measured_ms: float | None, device: str, threads: int) -> dict[str, Any]:
         """The JSON object, ``error`` as predicted / measured − 1."""
-        at_speed = None if self.speed is None else self.predicted_ms * self.speed.ratio
+        at_speed = self.at_checked_speed_ms
         return {
             "target": self.target,
             "batch": self.batch,
             "predicted_ms": round(self.predicted_ms, 6),
             "measured_ms": None if measured_ms is None else round(measured_ms, 6),
-            "error": _error(self.predicted_ms, measured_ms),
+            "error": _rounded(self.error(measured_ms)),
             "not_comparable": self.comparable(device, threads),
             "speed_check": None if self.speed is None else self.speed.to_dict(),
             "predicted_at_checked_speed_ms": None if at_speed is None else round(at_speed, 6),
-            "error_at_checked_speed": None if at_speed is None else _error(at_speed, measured_ms),
+            "error_at_checked_speed": _rounded(self.error(measured_ms, checked=True)),
         }
 
 
-def _error(predicted: float, measured: float | None) -> float | None:
-    return None if not measured else round(predicted / measured - 1, 4)
+def _rounded(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)

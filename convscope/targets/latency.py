@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from convscope import fmt
 from convscope.ir import graph as ir
 from convscope.targets.kernel_families import FAMILIES
 from convscope.targets.kernels import KernelModel
@@ -483,7 +484,7 @@ def _duration(ms: float) -> str:
 
 
 def _change(before: float, after: float) -> str:
-    return f"{100 * (after / before - 1):+.1f}%" if before else "n/a"
+    return fmt.signed_percent(after / before - 1) if before else "n/a"
 
 
 def _r(x: float | None) -> float | None:

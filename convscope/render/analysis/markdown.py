@@ -196,7 +196,7 @@ def _rewrite_section(rewrite: Mapping[str, Any]) -> list[str]:
         before, after = t["predicted_ms_before"], t["predicted_ms_after"]
         predicted = (
             f" Predicted on {_esc(target)}: {before:.3g} ms → {after:.3g} ms "
-            f"({100 * (after / before - 1):+.1f}%)."
+            f"({fmt.signed_percent(after / before - 1)})."
         )
     lines = [
         "### Separable rewrite plan",

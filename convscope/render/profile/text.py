@@ -269,12 +269,13 @@ def prediction_lines(section: Any) -> list[str]:
         return []
     r = section.result
     measured = section.measured_ms(p.batch)
+    err, at_err = p.error(measured), p.error(measured, checked=True)
     lines = [
         f"[bold]Predicted[/] {fmt.ms(p.predicted_ms)} ms on {p.target} (kernel model, batch "
         f"{p.batch})"
         + (
-            f" vs measured {fmt.ms(measured)} ms: {_signed(p.predicted_ms / measured - 1)}"
-            if measured
+            f" vs measured {fmt.ms(measured)} ms: {fmt.signed_percent(err)}"
+            if err is not None
             else ""
         )
     ]
@@ -282,10 +283,10 @@ def prediction_lines(section: Any) -> list[str]:
     if why is not None:
         lines.append(f"[bold yellow]Compare?[/]  not like for like: {why}")
     if p.speed is not None:
-        at = p.predicted_ms * p.speed.ratio
         lines.append(
             f"[bold]Speed[/]     {p.speed.text}: at that speed "
-            f"{fmt.ms(at)} ms" + (f" ({_signed(at / measured - 1)})" if measured else "")
+            f"{fmt.ms(p.at_checked_speed_ms)} ms"
+            + (f" ({fmt.signed_percent(at_err)})" if at_err is not None else "")
         )
     elif measured:
         lines.append(
@@ -293,10 +294,6 @@ def prediction_lines(section: Any) -> list[str]:
             "was calibrated at[/]"
         )
     return lines
-
-
-def _signed(x: float) -> str:
-    return f"{100 * x:+.1f}%"
 
 
 def render(a: Analysis, *, top: int = DEFAULT_TOP) -> Group:
