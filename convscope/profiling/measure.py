@@ -19,6 +19,12 @@ on CPU, the growth of the process's resident set during the run: the peak RSS (`
 in ``/proc/self/status``, reset beforehand by writing ``5`` to ``/proc/self/clear_refs``)
 minus the RSS before. Where the peak cannot be reset, ``ru_maxrss`` (the process's lifetime
 peak) is used and the result says so.
+
+Page faults: on CPU, the process's minor page faults (``getrusage``'s ``ru_minflt``) during
+each timed forward, reported as the median per forward. A forward that faults is given
+fresh pages by the C allocator every time (glibc's ``malloc`` serves large blocks by
+``mmap`` or from a heap it trims back): each fault costs microseconds that no kernel pays
+and that a kernel model's prediction therefore leaves out.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ __all__ = [
     "device_name",
     "eval_mode",
     "make_inputs",
+    "minor_faults",
     "prepare_model",
     "quantiles",
     "time_batch",
@@ -154,6 +161,8 @@ class BatchResult:
     stats: Stats
     memory: MemoryResult | None
     input_shapes: tuple[tuple[int, ...], ...]
+    # Median minor page faults of the process per timed forward (CPU; None where not counted).
+    page_faults: float | None = None
 
     @property
     def throughput(self) -> float:
@@ -394,6 +403,15 @@ class MemoryProbe:
 # --------------------------------------------------------------------------- timing loop
 
 
+def minor_faults() -> int | None:
+    """The process's minor page faults so far (None where ``getrusage`` is missing)."""
+    try:
+        import resource  # POSIX only: absent on Windows, where faults are not counted
+    except ImportError:
+        return None
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
+
+
 def time_batch(
     fn: Callable[[], Any],
     clock: Clock,
@@ -404,13 +422,16 @@ def time_batch(
     after_each: Callable[[], None] | None = None,
     progress: ProgressFn | None = None,
     label: str = "timing",
+    faults: list[int] | None = None,
 ) -> list[float]:
     """Warm up, then time ``fn`` until ``min_time`` seconds of samples and
     :data:`MIN_ITERS` samples, or ``max_iters`` samples. Returns the samples in seconds.
 
     ``after_each`` runs (untimed) after every timed iteration: the per-layer pass uses it
     to interleave one instrumented iteration with each plain one, so both see the same
-    machine state (load from other processes, clocks, caches).
+    machine state (load from other processes, clocks, caches). ``faults``, when given,
+    receives the process's minor page faults during each timed iteration (counted outside
+    the timed span; nothing is appended where they cannot be counted).
     """
     if max_iters is not None and max_iters < 1:
         raise InputError("max_iters must be at least 1")
@@ -424,7 +445,10 @@ def time_batch(
     spent = 0.0
     last_report = 0.0
     while True:
+        before = minor_faults() if faults is not None else None
         dt = clock.time(fn)
+        if faults is not None and before is not None:
+            faults.append((minor_faults() or before) - before)
         samples.append(dt)
         spent += dt
         if after_each is not None:

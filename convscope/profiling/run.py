@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -307,6 +308,7 @@ def profile(
                 after_each = (
                     functools.partial(recorder.run, forward) if recorder is not None else None
                 )
+                faults: list[int] = []
                 samples = measure.time_batch(
                     forward,
                     clock,
@@ -316,9 +318,15 @@ def profile(
                     after_each=after_each,
                     progress=progress,
                     label=label,
+                    faults=None if dev.type == "cuda" else faults,
                 )
                 memory = probe.stop()
-                results.append(measure.BatchResult(bs, measure.Stats.of(samples), memory, shapes))
+                per_forward = statistics.median(faults) if faults else None
+                results.append(
+                    measure.BatchResult(
+                        bs, measure.Stats.of(samples), memory, shapes, page_faults=per_forward
+                    )
+                )
                 if recorder is not None:
                     layer_times = recorder.result(bs)
                 if trace_dir is not None and index == 0:
@@ -510,6 +518,7 @@ class ProfileSection:
                     "min_ms": _ms(b.stats.min_s),
                     "spread": _r(b.stats.spread),
                     "throughput_ips": _r(b.throughput, 3),
+                    "page_faults": b.page_faults,
                     "memory": None
                     if b.memory is None
                     else {

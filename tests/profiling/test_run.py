@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -328,6 +329,44 @@ def test_json_report_carries_the_profile_section(resnet18: torchvision.models.Re
     assert lp["bound"] in ("compute", "memory") and lp["predicted_ms"] > 0
     assert lp["ms"] > 0 and 0 < lp["share"] < 1 and lp["achieved"] > 0
     json.dumps(doc)  # serializable
+
+
+class _FreshPages(nn.Module):
+    """Fills a new 64 MiB tensor every forward: above glibc's largest mmap threshold
+    (32 MiB), so each one is served with pages the process has not touched."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + torch.ones(16 * 2**20, device=x.device).sum()
+
+
+def _fresh_pages() -> None:
+    torch.ones(16 * 2**20).sum()
+
+
+def test_time_batch_counts_the_page_faults_of_each_timed_call() -> None:
+    if measure.minor_faults() is None:
+        pytest.skip("getrusage is missing on this platform")
+    clock = measure.Clock(torch.device("cpu"))
+    fresh: list[int] = []
+    idle: list[int] = []
+    samples = measure.time_batch(
+        _fresh_pages, clock, warmup=1, min_time=0.0, max_iters=3, faults=fresh
+    )
+    measure.time_batch(lambda: None, clock, warmup=1, min_time=0.0, max_iters=3, faults=idle)
+    assert len(fresh) == len(samples) == 3
+    # 64 MiB of new pages: 16,384 faults of 4 KiB, or 32 where huge pages back them
+    assert min(fresh) >= 32, fresh
+    assert statistics.median(idle) == 0, idle
+
+
+def test_profile_reports_page_faults_per_forward() -> None:
+    if measure.minor_faults() is None:
+        pytest.skip("getrusage is missing on this platform")
+    model, shape = _FreshPages(), (1, 3, 8, 8)
+    result = profile(model, shape, threads=1, min_time=0.0, max_iters=3, warmup=1)
+    assert (result.batches[0].page_faults or 0) >= 32
+    doc = to_dict(with_profile(analyze(model, shape), result))
+    assert doc["profile"]["batches"][0]["page_faults"] == result.batches[0].page_faults
 
 
 def test_library_errors() -> None:

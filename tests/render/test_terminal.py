@@ -26,6 +26,7 @@ from torch import nn
 
 from convscope.analysis.build import Analysis
 from convscope.linting.finding import Finding, LintResult, Location, Severity, SkippedRule
+from convscope.profiling.speed_check import PredictionCheck
 from convscope.render.lint import text as lint_text
 from convscope.render.profile import text as profile_text
 
@@ -186,7 +187,9 @@ def test_lint_on_a_real_80_column_pty() -> None:
 # --------------------------------------------------------------------------- profile
 
 
-def _synthetic_profile() -> Analysis:
+def _synthetic_profile(
+    page_faults: float | None = None, prediction: PredictionCheck | None = None
+) -> Analysis:
     """A hand-made profile of a three-layer net whose layers add up to more than the
     end-to-end time (hook overhead) on a noisy run, with a roofline: no clock runs."""
     from convscope.api import analyze
@@ -218,7 +221,15 @@ def _synthetic_profile() -> Analysis:
         warmup=3,
         min_time=1.0,
         max_iters=None,
-        batches=(BatchResult(1, e2e, MemoryResult("rss-vmhwm", 0, 3 * 2**20), ((1, 3, 64, 64),)),),
+        batches=(
+            BatchResult(
+                1,
+                e2e,
+                MemoryResult("rss-vmhwm", 0, 3 * 2**20),
+                ((1, 3, 64, 64),),
+                page_faults=page_faults,
+            ),
+        ),
         layers=LayerTimes(1, "forward hooks", 8, layers, e2e),
         trace=None,
         conv_input_channels_last=None,
@@ -226,7 +237,7 @@ def _synthetic_profile() -> Analysis:
         model_copied=False,
     )
     roof = RooflineParams(4e11, 5e10, name="edge-box", source="a made-up datasheet", device="cpu")
-    return with_profile(analysis, result, roof)
+    return with_profile(analysis, result, roof, prediction=prediction)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -244,6 +255,17 @@ def test_profile_text_golden_at_terminal_widths(width: int) -> None:
     # 1.35 ms of layers against a 1 ms end-to-end median: said as hook overhead
     flat = " ".join(re.sub("[│╭╮╰╯]", " ", text).split())
     assert "over by 0.350 ms (35.0% of end to end): the timing hooks' own overhead" in flat
+
+
+def test_profile_text_counts_page_faults_and_flags_them_beside_a_prediction() -> None:
+    check = PredictionCheck("dev", 0.8, 1, "cpu", 1)
+    few = " ".join(_terminal(profile_text.render(_synthetic_profile(12.0, check)), 200).split())
+    assert "12 minor page faults per forward" in few and "Faults" not in few
+    many = " ".join(_terminal(profile_text.render(_synthetic_profile(2500.0, check)), 200).split())
+    assert "2,500 minor page faults per forward" in many
+    assert "Faults 2,500 minor page faults per forward: the C allocator" in many, many
+    unknown = " ".join(_terminal(profile_text.render(_synthetic_profile()), 200).split())
+    assert "page faults" not in unknown
 
 
 # --------------------------------------------------------------------------- rule

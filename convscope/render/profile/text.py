@@ -216,6 +216,9 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
         mem += f" (batch {section.analytic_batch})"
     if first is not None:
         mem += f"; {first.label} +{_nbytes0(first.growth_bytes)} ({first.method})"
+    faults = r.batches[0].page_faults if r.batches else None
+    if faults is not None:
+        mem += f"; {faults:,.0f} minor page faults per forward"
     lines.append(mem)
     roof = section.roofline
     if roof is not None:
@@ -261,6 +264,11 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
     return Panel(body, title="Summary", title_align="left", expand=False)
 
 
+#: Page faults per forward worth a line beside a prediction: at 2–3 µs each (a 2-core VM),
+#: 100 faults are a few tenths of a millisecond, the size of a small model's kernels.
+NOTABLE_FAULTS = 100
+
+
 def prediction_lines(section: Any) -> list[str]:
     """A kernel model's prediction beside the measured median, and the speed the device ran
     its kernels at when a speed check ran (rich markup)."""
@@ -282,6 +290,13 @@ def prediction_lines(section: Any) -> list[str]:
     why = p.comparable(r.device, r.threads)
     if why is not None:
         lines.append(f"[bold yellow]Compare?[/]  not like for like: {why}")
+    faults = next((b.page_faults for b in r.batches if b.batch_size == p.batch), None)
+    if faults is not None and faults >= NOTABLE_FAULTS:
+        lines.append(
+            f"[bold yellow]Faults[/]    {faults:,.0f} minor page faults per forward: the C "
+            "allocator hands this model fresh pages every forward, a cost no kernel pays and "
+            "the prediction leaves out (README, 'Allocator page faults')"
+        )
     if p.speed is not None:
         lines.append(
             f"[bold]Speed[/]     {p.speed.text}: at that speed "
