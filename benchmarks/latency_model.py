@@ -484,6 +484,16 @@ def run(models: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
         cache["probe_after_calibration"] = bool(gauges)
     cache["host_tolerance"] = args.host_tolerance
     cache["host_wait"] = max(cache.get("host_wait", 0.0), args.host_wait)
+    cache["calibration_file"] = args.calibration.name
+    # glibc's allocator settings change what a forward costs (benchmarks/page_faults.py):
+    # one cache holds measurements made under one setting only.
+    allocator = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")}
+    if cache.setdefault("allocator_env", allocator) != allocator:
+        was = cache["allocator_env"] or "no MALLOC_ setting"
+        raise SystemExit(
+            f"error: {args.cache} was measured with {was}, this process has "
+            f"{allocator or 'none'}: use another --cache"
+        )
     results = cache["results"]
     # Sessions spread over the measurements: session j + 1 once j / K of them are done.
     planned = cache.get("sessions", 1)
@@ -671,7 +681,16 @@ def report(cache: dict[str, Any], models: Sequence[str] | None, title: str = SEC
             ""
             if cache.get("probe_after_calibration", True)
             else f" This run made no calibration of its own: it reused that one, made on "
-            f"{prov['date'][:10]} for an earlier run (`{CALIBRATION.name}`)."
+            f"{prov['date'][:10]} for an earlier run "
+            f"(`{cache.get('calibration_file', CALIBRATION.name)}`)."
+        )
+        + (
+            " The measuring process ran with glibc's allocator told to keep its pages ("
+            + ", ".join(f"`{k}={v}`" for k, v in cache["allocator_env"].items())
+            + "; `benchmarks/page_faults.py` shows what that changes): a diagnostic of the "
+            "kernels' prices, not the figure the goal is judged on."
+            if cache.get("allocator_env")
+            else ""
         )
         + " The calibration sees micro-benchmarks only; no model below, nor any family of "
         "them, entered it.",
