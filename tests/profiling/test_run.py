@@ -39,6 +39,8 @@ from convscope.profiling.run import (
     profile,
     with_profile,
 )
+from convscope.render.analysis import markdown
+from convscope.render.report import html
 from convscope.targets import roofline
 from convscope.targets.roofline import RooflineParams, estimate
 
@@ -374,7 +376,14 @@ def test_profile_reports_page_faults_per_forward() -> None:
     result = profile(model, shape, threads=1, min_time=0.0, max_iters=3, warmup=1)
     assert (result.batches[0].page_faults or 0) >= 32
     doc = to_dict(with_profile(analyze(model, shape), result))
-    assert doc["profile"]["batches"][0]["page_faults"] == result.batches[0].page_faults
+    faults = result.batches[0].page_faults
+    assert doc["profile"]["batches"][0]["page_faults"] == faults
+    # the Markdown and HTML reports' batch tables show the same count
+    shown = f"{faults:,.0f}"
+    md = markdown.render_report(with_profile(analyze(model, shape), result), doc)
+    assert "page faults / forward |" in md and f"| {shown} |" in md
+    page = html.render(doc)
+    assert "Page faults / forward" in page and f'<td class="n">{shown}</td>' in page
 
 
 def test_library_errors() -> None:

@@ -241,19 +241,21 @@ def _profile_section(profile: Mapping[str, Any]) -> list[str]:
     for w in rel.get("roofline_warnings", []):
         lines += [f"> **Roofline figures are suspect:** {w}", ""]
     lines += [
-        "| batch | median ms | p10 ms | p90 ms | spread | images/s | peak memory growth |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| batch | median ms | p10 ms | p90 ms | spread | images/s | peak memory growth "
+        "| page faults / forward |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for b in profile["batches"]:
         ips = b.get("throughput_ips")
         mem = b.get("memory")
         grown = mem["growth_bytes"] if mem else 0
         growth = "—" if not mem else "+" + (fmt.nbytes(grown) if grown else "0 B")
+        faults = b.get("page_faults")
         lines.append(
             f"| {b['batch_size']} | {fmt.ms(b['median_ms'])} | {fmt.ms(b['p10_ms'])} "
             f"| {fmt.ms(b['p90_ms'])} | {fmt.percent(b.get('spread') or 0.0)} "
             f"| {'—' if ips is None else fmt.human(ips)} "
-            f"| {growth} |"
+            f"| {growth} | {'—' if faults is None else f'{faults:,.0f}'} |"
         )
     first = profile["batches"][0].get("memory") if profile["batches"] else None
     if first:
