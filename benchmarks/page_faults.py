@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -65,22 +65,26 @@ def child(spec: str, iters: int) -> dict[str, Any]:
     import torch
 
     from convscope import api
+    from convscope.profiling.kernel_bench import ThreadClock
+    from convscope.profiling.measure import time_batch
 
     torch.set_num_threads(1)
     loaded = api.load_model(spec, device="cpu", seed=0)
     module = loaded.rebuild() if loaded.on_meta and loaded.rebuild is not None else loaded.module
     module.eval()
     xs = tuple(torch.randn(t.shape) for t in loaded.inputs.args)
-    times, faults = [], []
+    faults: list[int] = []
     with torch.inference_mode():
-        for _ in range(3):
-            module(*xs)
-        for _ in range(iters):
-            f0 = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
-            t0 = time.thread_time_ns()
-            module(*xs)
-            times.append((time.thread_time_ns() - t0) / 1e6)
-            faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - f0)
+        # exactly `iters` timed forwards (no time target), thread CPU time, faults of each
+        seconds = time_batch(
+            lambda: module(*xs),
+            ThreadClock(torch.device("cpu")),
+            warmup=3,
+            min_time=math.inf,
+            max_iters=iters,
+            faults=faults,
+        )
+    times = [s * 1e3 for s in seconds]
     return {
         "lq_ms": sorted(times)[len(times) // 4],
         "median_ms": statistics.median(times),

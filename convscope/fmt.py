@@ -41,6 +41,11 @@ def count(n: int) -> str:
     return "—" if n == 0 else human(n)
 
 
+def grouped(n: float) -> str:
+    """A count with thousands separators, rounded to a whole number: ``2,320``."""
+    return f"{n:,.0f}"
+
+
 def nbytes(n: int) -> str:
     return "—" if n == 0 else human(n, "B", 1024)
 

@@ -284,7 +284,7 @@ def profile(
                 f"--speed-check: target '{target}' has no kernel model (make one with "
                 "profile --calibrate --kernels -o DEVICE.yaml)"
             )
-        if model is None and speed_check and kernel_model is not None:
+        if model is None and speed_check and kernel_model is not None:  # narrowed for mypy
             profile_report.stage(progress, "speed check")
             checked = api.speed_check(kernel_model)
         elif model is None and kernels:

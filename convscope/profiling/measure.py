@@ -43,6 +43,11 @@ from typing import Any
 import torch
 from torch import nn
 
+try:  # POSIX only: absent on Windows, where page faults are not counted
+    import resource
+except ImportError:  # pragma: no cover - not on the platforms CI runs
+    resource = None  # type: ignore[assignment]
+
 from convscope.errors import ConvscopeError, InputError, describe
 from convscope.model.arguments import ModelInputs
 from convscope.model.modes import eval_mode
@@ -405,9 +410,7 @@ class MemoryProbe:
 
 def minor_faults() -> int | None:
     """The process's minor page faults so far (None where ``getrusage`` is missing)."""
-    try:
-        import resource  # POSIX only: absent on Windows, where faults are not counted
-    except ImportError:
+    if resource is None:
         return None
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
 
@@ -447,8 +450,9 @@ def time_batch(
     while True:
         before = minor_faults() if faults is not None else None
         dt = clock.time(fn)
-        if faults is not None and before is not None:
-            faults.append((minor_faults() or before) - before)
+        after = minor_faults() if before is not None else None
+        if faults is not None and before is not None and after is not None:
+            faults.append(after - before)
         samples.append(dt)
         spent += dt
         if after_each is not None:

@@ -375,12 +375,13 @@ def test_profile_reports_page_faults_per_forward() -> None:
     model, shape = _FreshPages(), (1, 3, 8, 8)
     result = profile(model, shape, threads=1, min_time=0.0, max_iters=3, warmup=1)
     assert (result.batches[0].page_faults or 0) >= 32
-    doc = to_dict(with_profile(analyze(model, shape), result))
+    profiled = with_profile(analyze(model, shape), result)
+    doc = to_dict(profiled)
     faults = result.batches[0].page_faults
     assert doc["profile"]["batches"][0]["page_faults"] == faults
     # the Markdown and HTML reports' batch tables show the same count
     shown = f"{faults:,.0f}"
-    md = markdown.render_report(with_profile(analyze(model, shape), result), doc)
+    md = markdown.render_report(profiled, doc)
     assert "page faults / forward |" in md and f"| {shown} |" in md
     page = html.render(doc)
     assert "Page faults / forward" in page and f'<td class="n">{shown}</td>' in page

@@ -255,7 +255,7 @@ def _profile_section(profile: Mapping[str, Any]) -> list[str]:
             f"| {b['batch_size']} | {fmt.ms(b['median_ms'])} | {fmt.ms(b['p10_ms'])} "
             f"| {fmt.ms(b['p90_ms'])} | {fmt.percent(b.get('spread') or 0.0)} "
             f"| {'—' if ips is None else fmt.human(ips)} "
-            f"| {growth} | {'—' if faults is None else f'{faults:,.0f}'} |"
+            f"| {growth} | {'—' if faults is None else fmt.grouped(faults)} |"
         )
     first = profile["batches"][0].get("memory") if profile["batches"] else None
     if first:

@@ -218,7 +218,7 @@ def summary_panel(a: Analysis, section: Any) -> Panel:
         mem += f"; {first.label} +{_nbytes0(first.growth_bytes)} ({first.method})"
     faults = r.batches[0].page_faults if r.batches else None
     if faults is not None:
-        mem += f"; {faults:,.0f} minor page faults per forward"
+        mem += f"; {fmt.grouped(faults)} minor page faults per forward"
     lines.append(mem)
     roof = section.roofline
     if roof is not None:
@@ -293,7 +293,7 @@ def prediction_lines(section: Any) -> list[str]:
     faults = next((b.page_faults for b in r.batches if b.batch_size == p.batch), None)
     if faults is not None and faults >= NOTABLE_FAULTS:
         lines.append(
-            f"[bold yellow]Faults[/]    {faults:,.0f} minor page faults per forward: the C "
+            f"[bold yellow]Faults[/]    {fmt.grouped(faults)} minor page faults per forward: the C "
             "allocator hands this model fresh pages every forward, a cost no kernel pays and "
             "the prediction leaves out (README, 'Allocator page faults')"
         )

@@ -70,7 +70,7 @@ def _environment() -> Any:
         shape=lambda s: fmt.shape(s),
         ratio=lambda x: fmt.ratio(float(x or 0.0)),
         percent=lambda x: fmt.percent(float(x or 0.0)),
-        grouped=lambda n: f"{int(n):,}",
+        grouped=fmt.grouped,
         ms=fmt.ms,
         human=fmt.human,
         counted=fmt.counted,
